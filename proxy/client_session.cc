@@ -1,0 +1,537 @@
+// ClientSession: startup (protocol section 55.2.1), authentication, and forwarding (55.2.2-55.2.7).
+#include "proxy/client_session.h"
+
+#include <algorithm>
+#include <cctype>
+
+#include "protocol/frame_reader.h"
+#include "protocol/message_builder.h"
+#include "protocol/message_reader.h"
+#include "protocol/sqlstate.h"
+#include "protocol/wire.h"
+#include "proxy/log.h"
+#include "proxy/proxy_server.h"
+#include "proxy/read_buffer.h"
+
+namespace pgtenant::proxy {
+
+namespace {
+
+using protocol::BackendTag;
+using protocol::DecodeStatus;
+using protocol::FrontendTag;
+
+// Startup parameters a client may set; they are re-applied on the server with SET.
+constexpr std::string_view kAllowedParameters[] = {"application_name", "client_encoding", "DateStyle",
+                                                  "TimeZone",         "IntervalStyle",   "extra_float_digits"};
+// Password-type messages are small; anything larger during authentication is an attack.
+constexpr uint32_t kMaxAuthMessageLength = 8192;
+// Client bytes held while no server is linked (libpq sends nothing then; others may pipeline).
+constexpr size_t kMaxPendingClientBytes = 256 * 1024;
+// A closing session whose client does not read its last error is dropped after this.
+constexpr auto kCloseFlushTimeout = std::chrono::seconds(5);
+
+bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+bool IsForwardableFrontendTag(uint8_t tag) {
+  switch (static_cast<FrontendTag>(tag)) {
+    case FrontendTag::kBind:
+    case FrontendTag::kClose:
+    case FrontendTag::kCopyData:
+    case FrontendTag::kCopyDone:
+    case FrontendTag::kCopyFail:
+    case FrontendTag::kDescribe:
+    case FrontendTag::kExecute:
+    case FrontendTag::kFlush:
+    case FrontendTag::kFunctionCall:
+    case FrontendTag::kParse:
+    case FrontendTag::kQuery:
+    case FrontendTag::kSync:
+      return true;
+    default:
+      return false;
+  }
+}
+
+std::string QuoteLiteral(std::string_view value) {
+  bool backslash = value.find('\\') != std::string_view::npos;
+  std::string out = backslash ? "E'" : "'";
+  for (char c : value) {
+    if (c == '\'') out.push_back('\'');
+    if (c == '\\') out.push_back('\\');
+    out.push_back(c);
+  }
+  out.push_back('\'');
+  return out;
+}
+
+std::string TagName(uint8_t tag) {
+  if (std::isprint(tag)) return std::string("'") + static_cast<char>(tag) + "'";
+  return std::to_string(tag);
+}
+
+}  // namespace
+
+ClientSession::ClientSession(ProxyServer* proxy, std::shared_ptr<const config::Config> config, uint64_t id,
+                             bool over_capacity)
+    : proxy_(proxy), config_(std::move(config)), id_(id), over_capacity_(over_capacity) {
+  uv_tcp_init(proxy_->loop(), &socket_);
+  socket_.data = this;
+  outbox_.Init(stream(), this, &ClientSession::OnOutboxEvent);
+}
+
+void ClientSession::TransitionTo(State next) { state_ = next; }
+
+void ClientSession::Start() {
+  uv_tcp_nodelay(&socket_, 1);
+  Resume(0);
+}
+
+void ClientSession::Pause(unsigned reason) {
+  paused_ |= reason;
+  if (reading_ && paused_ != 0) {
+    uv_read_stop(stream());
+    reading_ = false;
+  }
+}
+
+void ClientSession::Resume(unsigned reason) {
+  paused_ &= ~reason;
+  if (state_ == State::kClosing || paused_ != 0) return;
+  if (!reading_ && uv_read_start(stream(), &AllocSharedReadBuffer, &ClientSession::OnRead) == 0) reading_ = true;
+  if (!carry_.empty()) HandleBytes({});
+}
+
+bool ClientSession::Send(std::string_view bytes) {
+  if (outbox_.Send(bytes)) return true;
+  Close();
+  return false;
+}
+
+void ClientSession::OnRead(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) noexcept {
+  auto* self = static_cast<ClientSession*>(s->data);
+  if (nread == 0) return;
+  if (nread < 0) {
+    self->Close();  // EOF or reset: the client is gone
+    return;
+  }
+  self->last_activity_ = Clock::now();
+  self->HandleBytes({reinterpret_cast<const uint8_t*>(buf->base), static_cast<size_t>(nread)});
+}
+
+void ClientSession::HandleBytes(std::span<const uint8_t> data) {
+  FeedBytes(carry_, data, [this](std::span<const uint8_t> bytes) -> size_t {
+    size_t used = 0;
+    while (used < bytes.size()) {
+      size_t n = 0;
+      switch (state_) {
+        case State::kStartup:
+          n = HandleStartup(bytes.subspan(used));
+          break;
+        case State::kAuthenticating:
+          n = HandleAuthentication(bytes.subspan(used));
+          break;
+        case State::kActive:
+          n = ForwardClientMessages(bytes.subspan(used));
+          break;
+        case State::kClosing:
+          return bytes.size();  // nothing more is read from a closing client
+        default:
+          break;  // held until a server is linked
+      }
+      if (n == 0) break;
+      used += n;
+    }
+    return used;
+  });
+  if (state_ != State::kActive && state_ != State::kClosing && carry_.size() > kMaxPendingClientBytes)
+    Pause(kPausePending);
+}
+
+size_t ClientSession::HandleStartup(std::span<const uint8_t> data) {
+  protocol::StartupDecode d = protocol::DecodeStartupPacket(data);
+  if (d.status == DecodeStatus::kNeedMoreData) return 0;
+  if (d.status == DecodeStatus::kInvalid) {
+    Terminate(d.error);
+    return data.size();
+  }
+  const protocol::StartupPacket& packet = d.packet;
+  switch (packet.kind) {
+    case protocol::StartupKind::kSslRequest:
+    case protocol::StartupKind::kGssEncRequest:
+      // TLS and GSS encryption are not offered here: 'N' lets the client continue in plaintext.
+      Send("N");
+      return d.consumed;
+    case protocol::StartupKind::kCancelRequest:
+      proxy_->HandleCancelRequest(packet.cancel_pid, packet.cancel_key);
+      Close();
+      return data.size();
+    case protocol::StartupKind::kStartup:
+      break;
+  }
+  if (over_capacity_) {
+    Terminate(Status::Error(sqlstate::kTooManyConnections, "sorry, too many clients already",
+                            "pgtenant's limits.max_client_connections is reached."));
+    return data.size();
+  }
+  Status s = CheckStartupParameters(packet);
+  if (!s.ok()) {
+    Terminate(s);
+    return data.size();
+  }
+  if (packet.protocol_version != protocol::kProtocolVersion3) {
+    std::vector<std::string> unrecognized;
+    for (const auto& [name, value] : packet.parameters)
+      if (name.rfind("_pq_.", 0) == 0) unrecognized.push_back(name);
+    std::string out;
+    protocol::AppendNegotiateProtocolVersion(out, 0, unrecognized);
+    if (!Send(out)) return data.size();
+  }
+  BeginAuthentication();
+  return d.consumed;
+}
+
+Status ClientSession::CheckStartupParameters(const protocol::StartupPacket& packet) {
+  for (const auto& [name, value] : packet.parameters) {
+    if (name == "user") {
+      username_ = value;
+    } else if (name == "database") {
+      database_ = value;
+    } else if (name.rfind("_pq_.", 0) == 0) {
+      continue;  // protocol extensions: declined in NegotiateProtocolVersion
+    } else if (name == "options" && value.find_first_not_of(' ') == std::string::npos) {
+      continue;
+    } else {
+      auto allowed = std::find_if(std::begin(kAllowedParameters), std::end(kAllowedParameters),
+                                  [&](std::string_view a) { return EqualsIgnoreCase(a, name); });
+      if (allowed == std::end(kAllowedParameters)) {
+        std::string hint = "Allowed startup parameters: user, database";
+        for (std::string_view a : kAllowedParameters) hint.append(", ").append(a);
+        return Status::Error(sqlstate::kFeatureNotSupported, "pgtenant: unsupported startup parameter \"" + name + "\"",
+                             hint + ".");
+      }
+      client_params_.emplace_back(std::string(*allowed), value);
+    }
+  }
+  if (database_.empty()) database_ = username_;
+  return Status::Ok();
+}
+
+void ClientSession::BeginAuthentication() {
+  user_ = config_->FindUser(username_);
+  auth_ = std::make_unique<ClientAuthenticator>(config_->auth_method, user_, username_, proxy_->mock_secret());
+  std::string out;
+  ClientAuthenticator::Step step = auth_->Start(out);
+  if (!Send(out)) return;
+  if (step == ClientAuthenticator::Step::kAuthenticated) {
+    Authenticated();
+    return;
+  }
+  TransitionTo(State::kAuthenticating);
+}
+
+size_t ClientSession::HandleAuthentication(std::span<const uint8_t> data) {
+  protocol::FrameDecode d = protocol::DecodeFrameHeader(data, kMaxAuthMessageLength);
+  if (d.status == DecodeStatus::kNeedMoreData) return 0;
+  if (d.status == DecodeStatus::kInvalid) {
+    Terminate(d.error);
+    return data.size();
+  }
+  if (data.size() < d.header.total()) return 0;
+  if (d.header.tag != static_cast<uint8_t>(FrontendTag::kPassword)) {
+    Terminate(Status::Error(sqlstate::kProtocolViolation,
+                            "expected a password response, got message type " + TagName(d.header.tag)));
+    return data.size();
+  }
+  std::string out;
+  auto step = auth_->OnPasswordMessage(data.subspan(protocol::kHeaderSize, d.header.body_size()), out);
+  if (!step.ok()) {
+    LogInfo("auth", "authentication failed for user \"" + username_ + "\": " + step.status().message());
+    Terminate(step.status());
+    return data.size();
+  }
+  if (!Send(out)) return data.size();
+  if (*step == ClientAuthenticator::Step::kAuthenticated) Authenticated();
+  return d.header.total();
+}
+
+void ClientSession::Authenticated() {
+  auth_.reset();
+  if (user_ == nullptr) {  // trust with an unknown user: still nobody we know
+    Terminate(Status::Error(sqlstate::kInvalidAuthorizationSpecification,
+                            "role \"" + username_ + "\" is not known to pgtenant"));
+    return;
+  }
+  auto route = routing::ResolveRoute(*config_, user_, database_);
+  if (!route.ok()) {
+    Terminate(route.status());
+    return;
+  }
+  route_ = std::move(route.value());
+  pool_ = proxy_->PoolFor(route_);
+  TransitionTo(State::kWaitingForServer);
+  ServerConnection* server = pool_->Acquire(this);
+  if (server != nullptr) OnServerAssigned(server);
+}
+
+void ClientSession::OnServerAssigned(ServerConnection* server) {
+  if (state_ != State::kWaitingForServer) {  // cannot happen; give it back rather than leak it
+    pool_->Release(server);
+    return;
+  }
+  server_ = server;
+  PrepareServer();
+}
+
+void ClientSession::OnServerUnavailable(const Status& why) {
+  if (state_ != State::kWaitingForServer) return;
+  Terminate(why);
+}
+
+void ClientSession::PrepareServer() {
+  TransitionTo(State::kPreparingServer);
+  std::string sql;
+  for (const auto& [name, value] : client_params_) {
+    auto current = std::find_if(server_->params().begin(), server_->params().end(),
+                                [&](const auto& p) { return EqualsIgnoreCase(p.first, name); });
+    if (current != server_->params().end() && current->second == value) continue;
+    sql += "SET " + name + " = " + QuoteLiteral(value) + ";";
+  }
+  if (sql.empty()) {
+    Activate();
+    return;
+  }
+  server_->RunInternalQuery(std::move(sql), [this](ServerConnection*, const Status& result) {
+    if (!result.ok()) {
+      ReleaseServer();
+      Terminate(Status::Error(result.sqlstate().empty() ? sqlstate::kInvalidParameterValue : result.sqlstate(),
+                              "invalid startup parameter: " + result.message()));
+      return;
+    }
+    Activate();
+  });
+}
+
+void ClientSession::Activate() {
+  std::string out;
+  for (const auto& [name, value] : server_->params()) protocol::AppendParameterStatus(out, name, value);
+  cancel_pid_ = proxy_->RegisterCancelTarget(this, &cancel_key_);
+  protocol::AppendBackendKeyData(out, cancel_pid_, cancel_key_);
+  protocol::AppendReadyForQuery(out, protocol::TransactionStatus::kIdle);
+  if (!Send(out)) return;
+  TransitionTo(State::kActive);
+  c2s_remaining_ = 0;
+  s2c_remaining_ = 0;
+  server_->Link(this);
+  Resume(kPausePending);
+}
+
+size_t ClientSession::ForwardClientMessages(std::span<const uint8_t> data) {
+  size_t pos = 0;
+  size_t flushed = 0;
+  auto flush = [&]() -> bool {
+    bool ok = pos == flushed || server_->Send(data.subspan(flushed, pos - flushed));
+    flushed = pos;
+    return ok;
+  };
+  while (pos < data.size()) {
+    if (c2s_remaining_ > 0) {
+      size_t n = std::min(c2s_remaining_, data.size() - pos);
+      pos += n;
+      c2s_remaining_ -= n;
+      continue;
+    }
+    protocol::FrameDecode d = protocol::DecodeFrameHeader(data.subspan(pos), protocol::kMaxMessageLength);
+    if (d.status == DecodeStatus::kNeedMoreData) break;
+    uint8_t tag = d.header.tag;
+    if (d.status == DecodeStatus::kInvalid) {
+      flush();
+      Terminate(d.error);
+      return data.size();
+    }
+    if (tag == static_cast<uint8_t>(FrontendTag::kTerminate)) {
+      flush();
+      Close();
+      return data.size();
+    }
+    if (!IsForwardableFrontendTag(tag)) {
+      flush();
+      Terminate(Status::Error(sqlstate::kProtocolViolation, "invalid frontend message type " + TagName(tag)));
+      return data.size();
+    }
+    if (tag == static_cast<uint8_t>(FrontendTag::kQuery) || tag == static_cast<uint8_t>(FrontendTag::kParse)) {
+      if (d.header.body_size() > config_->max_query_size) {
+        flush();
+        Terminate(Status::Error(sqlstate::kProtocolViolation,
+                                "pgtenant: statement of " + std::to_string(d.header.body_size()) +
+                                    " bytes exceeds limits.max_query_size (" + std::to_string(config_->max_query_size) +
+                                    " bytes)",
+                                "Send large values as parameters (PQexecParams) or raise limits.max_query_size."));
+        return data.size();
+      }
+      if (data.size() - pos < d.header.total()) break;  // SQL is seen whole before it is forwarded
+      server_->NoteFrontendMessage(static_cast<FrontendTag>(tag));
+      pos += d.header.total();
+      continue;
+    }
+    server_->NoteFrontendMessage(static_cast<FrontendTag>(tag));
+    c2s_remaining_ = d.header.total();
+  }
+  if (!flush()) {
+    OnServerLost(Status::Error(sqlstate::kConnectionFailure, "could not send data to the server"));
+    return data.size();
+  }
+  if (server_ != nullptr && server_->HasBacklog()) Pause(kPauseBackpressure);
+  return pos;
+}
+
+size_t ClientSession::OnServerBytes(std::span<const uint8_t> data) {
+  size_t pos = 0;
+  size_t flushed = 0;
+  while (pos < data.size()) {
+    if (s2c_remaining_ > 0) {
+      size_t n = std::min(s2c_remaining_, data.size() - pos);
+      pos += n;
+      s2c_remaining_ -= n;
+      continue;
+    }
+    protocol::FrameDecode d = protocol::DecodeFrameHeader(data.subspan(pos), protocol::kMaxMessageLength);
+    if (d.status == DecodeStatus::kNeedMoreData) break;
+    if (d.status == DecodeStatus::kInvalid) {
+      if (pos > flushed) outbox_.Send(data.subspan(flushed, pos - flushed));
+      ServerConnection* server = server_;
+      server_ = nullptr;
+      server->Unlink();
+      server->Close();
+      Terminate(Status::Error(sqlstate::kProtocolViolation, "pgtenant: server sent an invalid message"));
+      return data.size();
+    }
+    uint8_t tag = d.header.tag;
+    if (tag == static_cast<uint8_t>(BackendTag::kReadyForQuery) ||
+        tag == static_cast<uint8_t>(BackendTag::kParameterStatus)) {
+      if (data.size() - pos < d.header.total()) break;
+      auto body = data.subspan(pos + protocol::kHeaderSize, d.header.body_size());
+      if (tag == static_cast<uint8_t>(BackendTag::kReadyForQuery)) {
+        auto st = protocol::ParseReadyForQuery(body);
+        server_->NoteReadyForQuery(st.ok() ? *st : protocol::TransactionStatus::kFailed);
+      } else {
+        auto p = protocol::ParseParameterStatus(body);
+        if (p.ok()) server_->NoteParameterStatus(std::move(p->first), std::move(p->second));
+      }
+      pos += d.header.total();
+      continue;
+    }
+    s2c_remaining_ = d.header.total();
+  }
+  if (pos > flushed && !outbox_.Send(data.subspan(flushed, pos - flushed))) {
+    Close();
+    return data.size();
+  }
+  if (outbox_.HasBacklog() && server_ != nullptr) server_->PauseReading();
+  return pos;
+}
+
+void ClientSession::OnServerWritable() { Resume(kPauseBackpressure); }
+
+void ClientSession::OnServerLost(const Status& why) {
+  server_ = nullptr;  // the server connection is closing itself
+  LogWarning("session", "server connection lost: " + why.message());
+  Terminate(Status::Error(sqlstate::kConnectionFailure,
+                          "pgtenant: server connection to backend \"" + (route_.backend ? route_.backend->name : "") +
+                              "\" was lost: " + why.message(),
+                          "Reconnect; pgtenant serves new connections as soon as the backend is back."));
+}
+
+void ClientSession::OnOutboxEvent(void* owner, bool ok) {
+  auto* self = static_cast<ClientSession*>(owner);
+  if (!ok) {
+    self->close_after_flush_ = false;
+    self->Close();
+    return;
+  }
+  if (self->close_after_flush_) {
+    self->close_after_flush_ = false;
+    self->Close();
+    return;
+  }
+  if (self->server_ != nullptr && self->state_ == State::kActive) self->server_->ResumeReading();
+}
+
+void ClientSession::CancelRunningQuery() {
+  if (server_ == nullptr || state_ != State::kActive) return;
+  proxy_->ForwardCancel(server_->backend(), server_->backend_pid(), server_->backend_key());
+}
+
+void ClientSession::CheckTimeouts(Clock::time_point now) {
+  if (state_ == State::kClosing) {
+    if (now - closing_since_ > kCloseFlushTimeout) {
+      close_after_flush_ = false;
+      Close();
+    }
+    return;
+  }
+  if ((state_ == State::kStartup || state_ == State::kAuthenticating) &&
+      now - accepted_at_ > config_->startup_timeout) {
+    Terminate(Status::Error(sqlstate::kProtocolViolation,
+                            "pgtenant: startup and authentication not completed within " +
+                                std::to_string(config_->startup_timeout.count()) + " ms"));
+    return;
+  }
+  if (state_ == State::kActive && config_->client_idle_timeout.count() > 0 && server_ != nullptr &&
+      server_->IsClean() && now - last_activity_ > config_->client_idle_timeout) {
+    Terminate(Status::Error(sqlstate::kIdleSessionTimeout, "terminating connection due to idle-session timeout"));
+  }
+}
+
+void ClientSession::ReleaseServer() {
+  if (server_ == nullptr) return;
+  ServerConnection* server = server_;
+  server_ = nullptr;
+  if (server->state() == ServerConnection::State::kLinked) server->Unlink();
+  if (server->state() == ServerConnection::State::kInternalQuery) {
+    server->Close();  // its callback points at us; a half-prepared server is not reused
+    return;
+  }
+  pool_->Release(server);
+}
+
+void ClientSession::Terminate(const Status& why) {
+  if (state_ == State::kClosing) return;
+  protocol::ErrorFields e;
+  e.severity = "FATAL";
+  e.sqlstate = why.sqlstate().empty() ? std::string(sqlstate::kInternalError) : why.sqlstate();
+  e.message = why.message();
+  e.hint = why.hint();
+  std::string out;
+  protocol::AppendErrorResponse(out, e);
+  bool sent = outbox_.Send(out);
+  close_after_flush_ = sent && outbox_.HasBacklog();
+  Close();
+}
+
+void ClientSession::Close() {
+  if (state_ != State::kClosing) {
+    if (state_ == State::kWaitingForServer && pool_ != nullptr) pool_->CancelWait(this);
+    ReleaseServer();
+    if (cancel_pid_ != 0) proxy_->UnregisterCancelTarget(cancel_pid_);
+    cancel_pid_ = 0;
+    TransitionTo(State::kClosing);
+    closing_since_ = Clock::now();
+    Pause(kPauseBackpressure);
+  }
+  if (close_after_flush_) return;  // OnOutboxEvent closes once the error is written
+  if (uv_is_closing(reinterpret_cast<uv_handle_t*>(&socket_))) return;
+  uv_close(reinterpret_cast<uv_handle_t*>(&socket_), &ClientSession::OnClosed);
+}
+
+void ClientSession::OnClosed(uv_handle_t* handle) noexcept {
+  auto* self = static_cast<ClientSession*>(handle->data);
+  self->proxy_->OnSessionClosed(self);
+  delete self;
+}
+
+}  // namespace pgtenant::proxy

@@ -1,0 +1,120 @@
+// ClientSession: one client connection, from the startup packet to Terminate.
+//
+// States: kStartup (startup packet, SSLRequest/GSSENCRequest answered 'N', CancelRequest) ->
+// kAuthenticating (SCRAM/md5/trust) -> kWaitingForServer (pool) -> kPreparingServer (SET of the
+// client's allowed startup parameters) -> kActive (messages forwarded both ways) -> kClosing.
+// In kActive, Query and Parse are buffered whole (capped by limits.max_query_size); every other
+// message streams straight from the read buffer. A slow peer stops the other side's reads.
+//
+// Ownership: created by ProxyServer on accept; frees itself when its socket has closed, after
+// telling the proxy. Thread-safety: loop thread only.
+#pragma once
+
+#include <uv.h>
+
+#include <memory>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "config/config.h"
+#include "protocol/startup_packet.h"
+#include "protocol/status.h"
+#include "proxy/client_auth.h"
+#include "proxy/outbox.h"
+#include "proxy/server_connection.h"
+#include "proxy/server_pool.h"
+#include "routing/route.h"
+
+namespace pgtenant::proxy {
+
+class ProxyServer;
+
+class ClientSession final : public ServerLink, public PoolClient {
+ public:
+  enum class State { kStartup, kAuthenticating, kWaitingForServer, kPreparingServer, kActive, kClosing };
+
+  // `over_capacity`: answer the startup packet with 53300 (cancel requests are still served).
+  ClientSession(ProxyServer* proxy, std::shared_ptr<const config::Config> config, uint64_t id, bool over_capacity);
+  ClientSession(const ClientSession&) = delete;
+  ClientSession& operator=(const ClientSession&) = delete;
+
+  uv_stream_t* stream() { return reinterpret_cast<uv_stream_t*>(&socket_); }
+  // REQUIRES: the socket has been accepted.
+  void Start();
+  // Sends FATAL `why` and closes. Idempotent.
+  void Terminate(const Status& why);
+  // A CancelRequest matched this session: cancel whatever its server is running.
+  void CancelRunningQuery();
+  // Startup and idle timeouts.
+  void CheckTimeouts(Clock::time_point now);
+
+  State state() const { return state_; }
+  uint64_t id() const { return id_; }
+
+  // ServerLink
+  size_t OnServerBytes(std::span<const uint8_t> data) override;
+  void OnServerWritable() override;
+  void OnServerLost(const Status& why) override;
+  // PoolClient
+  void OnServerAssigned(ServerConnection* server) override;
+  void OnServerUnavailable(const Status& why) override;
+
+ private:
+  enum PauseReason : unsigned { kPauseBackpressure = 1, kPausePending = 2 };
+
+  ~ClientSession() = default;  // only via OnClosed
+
+  void TransitionTo(State next);
+  void HandleBytes(std::span<const uint8_t> data);
+  size_t HandleStartup(std::span<const uint8_t> data);
+  size_t HandleAuthentication(std::span<const uint8_t> data);
+  size_t ForwardClientMessages(std::span<const uint8_t> data);
+  Status CheckStartupParameters(const protocol::StartupPacket& packet);
+  void BeginAuthentication();
+  void Authenticated();
+  void PrepareServer();
+  void Activate();
+  void ReleaseServer();
+  void Pause(unsigned reason);
+  void Resume(unsigned reason);
+  bool Send(std::string_view bytes);
+  void Close();
+
+  static void OnRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) noexcept;
+  static void OnClosed(uv_handle_t* handle) noexcept;
+  static void OnOutboxEvent(void* owner, bool ok);
+
+  ProxyServer* proxy_;
+  std::shared_ptr<const config::Config> config_;
+  uint64_t id_;
+  bool over_capacity_;
+  State state_ = State::kStartup;
+  uv_tcp_t socket_{};
+  Outbox outbox_;
+  std::string carry_;
+  unsigned paused_ = 0;
+  bool reading_ = false;
+  bool close_after_flush_ = false;
+
+  std::string username_;
+  std::string database_;
+  std::vector<std::pair<std::string, std::string>> client_params_;  // allowlisted, to SET on the server
+  const config::UserConfig* user_ = nullptr;
+  std::unique_ptr<ClientAuthenticator> auth_;
+  routing::Route route_;
+  ServerPool* pool_ = nullptr;
+  ServerConnection* server_ = nullptr;
+  int32_t cancel_pid_ = 0;
+  int32_t cancel_key_ = 0;
+
+  size_t c2s_remaining_ = 0;  // bytes of a streamed client message still to forward
+  size_t s2c_remaining_ = 0;  // bytes of a streamed server message still to forward
+
+  Clock::time_point accepted_at_ = Clock::now();
+  Clock::time_point last_activity_ = Clock::now();
+  Clock::time_point closing_since_{};
+};
+
+}  // namespace pgtenant::proxy

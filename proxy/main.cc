@@ -1,0 +1,90 @@
+// pgtenant: command-line entry point (run, --check-config, --hash-password, --version).
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <iostream>
+#include <string>
+#include <string_view>
+
+#include "config/config.h"
+#include "protocol/md5_auth.h"
+#include "protocol/scram.h"
+#include "proxy/log.h"
+#include "proxy/proxy_server.h"
+
+namespace {
+
+constexpr std::string_view kVersion = "pgtenant 0.1.0";
+
+constexpr std::string_view kUsage =
+    "usage:\n"
+    "  pgtenant --config FILE            run the proxy in the foreground\n"
+    "  pgtenant --check-config FILE      validate FILE; exit 0 if valid, 1 otherwise\n"
+    "  pgtenant --hash-password [--md5 USER]\n"
+    "                                    read a password from stdin, print a verifier for users.NAME.password\n"
+    "  pgtenant --version\n";
+
+int Usage(int code) {
+  std::fputs(std::string(kUsage).c_str(), code == 0 ? stdout : stderr);
+  return code;
+}
+
+int CheckConfig(const std::string& path) {
+  auto config = pgtenant::config::LoadConfigFile(path);
+  if (!config.ok()) {
+    std::fprintf(stderr, "%s\n", config.status().message().c_str());
+    return 1;
+  }
+  std::printf("%s: OK (%zu backends, %zu tenants, %zu users)\n", path.c_str(), (*config)->backends.size(),
+              (*config)->tenants.size(), (*config)->users.size());
+  return 0;
+}
+
+int HashPassword(const char* md5_user) {
+  if (isatty(STDIN_FILENO)) std::fprintf(stderr, "password: ");
+  std::string password;
+  if (!std::getline(std::cin, password) || password.empty()) {
+    std::fprintf(stderr, "pgtenant: no password on stdin\n");
+    return 1;
+  }
+  if (!password.empty() && password.back() == '\r') password.pop_back();
+  if (md5_user != nullptr) {
+    std::printf("%s\n", pgtenant::protocol::Md5PasswordHash(password, md5_user).c_str());
+  } else {
+    std::printf("%s\n", pgtenant::protocol::MakeScramVerifier(password).ToString().c_str());
+  }
+  return 0;
+}
+
+int Run(const std::string& path) {
+  auto config = pgtenant::config::LoadConfigFile(path);
+  if (!config.ok()) {
+    std::fprintf(stderr, "%s\n", config.status().message().c_str());
+    return 1;
+  }
+  pgtenant::proxy::ProxyServer server(*config);
+  pgtenant::Status s = server.Run();
+  if (!s.ok()) {
+    pgtenant::proxy::LogError("proxy", s.message());
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) return Usage(2);
+  std::string_view cmd = argv[1];
+  if (cmd == "--help" || cmd == "-h") return Usage(0);
+  if (cmd == "--version") {
+    std::printf("%s\n", std::string(kVersion).c_str());
+    return 0;
+  }
+  if (cmd == "--check-config" && argc == 3) return CheckConfig(argv[2]);
+  if (cmd == "--config" && argc == 3) return Run(argv[2]);
+  if (cmd == "--hash-password" && argc == 2) return HashPassword(nullptr);
+  if (cmd == "--hash-password" && argc == 4 && std::strcmp(argv[2], "--md5") == 0) return HashPassword(argv[3]);
+  return Usage(2);
+}

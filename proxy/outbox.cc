@@ -1,0 +1,66 @@
+// Outbox: try the kernel first, copy only the remainder.
+#include "proxy/outbox.h"
+
+namespace pgtenant::proxy {
+
+void Outbox::Init(uv_stream_t* stream, void* owner, EventFn on_event) {
+  stream_ = stream;
+  owner_ = owner;
+  on_event_ = on_event;
+  req_.data = this;
+}
+
+bool Outbox::Send(std::span<const uint8_t> data) {
+  if (broken_) return false;
+  if (data.empty()) return true;
+  if (writing_) {
+    queued_.append(reinterpret_cast<const char*>(data.data()), data.size());
+    return true;
+  }
+  uv_buf_t buf = uv_buf_init(const_cast<char*>(reinterpret_cast<const char*>(data.data())),
+                             static_cast<unsigned>(data.size()));
+  int n = uv_try_write(stream_, &buf, 1);
+  if (n == UV_EAGAIN) n = 0;
+  if (n < 0) {
+    broken_ = true;
+    return false;
+  }
+  if (static_cast<size_t>(n) == data.size()) return true;
+  in_flight_.assign(reinterpret_cast<const char*>(data.data()) + n, data.size() - n);
+  StartWrite();
+  return !broken_;
+}
+
+void Outbox::StartWrite() {
+  uv_buf_t buf = uv_buf_init(in_flight_.data(), static_cast<unsigned>(in_flight_.size()));
+  int rc = uv_write(&req_, stream_, &buf, 1, &Outbox::OnWrite);
+  if (rc != 0) {
+    broken_ = true;
+    in_flight_.clear();
+    return;
+  }
+  writing_ = true;
+}
+
+void Outbox::OnWrite(uv_write_t* req, int status) noexcept {
+  auto* self = static_cast<Outbox*>(req->data);
+  self->writing_ = false;
+  self->in_flight_.clear();
+  if (status < 0) {
+    self->broken_ = true;
+    self->queued_.clear();
+    if (status != UV_ECANCELED) self->on_event_(self->owner_, false);
+    return;
+  }
+  if (!self->queued_.empty()) {
+    self->in_flight_.swap(self->queued_);
+    self->StartWrite();
+    if (self->broken_) {
+      self->on_event_(self->owner_, false);
+    }
+    return;
+  }
+  self->on_event_(self->owner_, true);
+}
+
+}  // namespace pgtenant::proxy

@@ -1,0 +1,58 @@
+// Outbox: the ordered write queue of one socket, with backpressure.
+//
+// Bytes go straight to the kernel with uv_try_write; only what the socket cannot take now is
+// copied and written asynchronously. While anything is pending, HasBacklog() is true and the
+// owner stops reading the peer that feeds this socket; the drained callback tells it to resume.
+// Memory per outbox is therefore bounded by what one read of the peer can deliver plus the
+// messages pgtenant injects itself.
+//
+// Thread-safety: loop thread only. Lifetime: the owner keeps the Outbox (and its stream) alive
+// until the stream's close callback; libuv cancels pending writes before that callback runs.
+#pragma once
+
+#include <uv.h>
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace pgtenant::proxy {
+
+class Outbox {
+ public:
+  // Called when all pending bytes are written (ok) or when a write failed (!ok).
+  using EventFn = void (*)(void* owner, bool ok);
+
+  Outbox() = default;
+  Outbox(const Outbox&) = delete;
+  Outbox& operator=(const Outbox&) = delete;
+
+  // REQUIRES: called once before Send; `stream` outlives this Outbox's pending writes.
+  void Init(uv_stream_t* stream, void* owner, EventFn on_event);
+
+  // Queues `data` after anything already pending. Returns false if the socket is broken.
+  bool Send(std::span<const uint8_t> data);
+  bool Send(std::string_view data) {
+    return Send(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(data.data()), data.size()));
+  }
+
+  bool HasBacklog() const { return writing_; }
+  size_t backlog_bytes() const { return in_flight_.size() + queued_.size(); }
+  bool broken() const { return broken_; }
+
+ private:
+  static void OnWrite(uv_write_t* req, int status) noexcept;
+  void StartWrite();
+
+  uv_stream_t* stream_ = nullptr;
+  void* owner_ = nullptr;
+  EventFn on_event_ = nullptr;
+  uv_write_t req_{};
+  std::string in_flight_;  // owned by the pending uv_write until its callback
+  std::string queued_;     // appended while a write is in flight
+  bool writing_ = false;
+  bool broken_ = false;
+};
+
+}  // namespace pgtenant::proxy

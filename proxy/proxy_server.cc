@@ -1,0 +1,166 @@
+// ProxyServer: accept, tick, signals, shutdown.
+#include "proxy/proxy_server.h"
+
+#include <openssl/crypto.h>
+
+#include <csignal>
+
+#include "protocol/random.h"
+#include "protocol/sqlstate.h"
+#include "proxy/cancel_forwarder.h"
+#include "proxy/client_session.h"
+#include "proxy/log.h"
+
+namespace pgtenant::proxy {
+
+namespace {
+constexpr uint64_t kTickMs = 100;
+constexpr int kListenBacklog = 1024;
+}  // namespace
+
+ProxyServer::ProxyServer(std::shared_ptr<const config::Config> config) : config_(std::move(config)) {
+  std::array<uint8_t, 32> secret{};
+  protocol::FillRandom(secret);
+  mock_secret_.assign(reinterpret_cast<const char*>(secret.data()), secret.size());
+  uv_loop_init(&loop_);
+}
+
+ProxyServer::~ProxyServer() { uv_loop_close(&loop_); }
+
+Status ProxyServer::Run() {
+  struct sockaddr_storage addr{};
+  const std::string& host = config_->listen.address;
+  int rc = uv_ip4_addr(host.c_str(), config_->listen.port, reinterpret_cast<sockaddr_in*>(&addr));
+  if (rc != 0) rc = uv_ip6_addr(host.c_str(), config_->listen.port, reinterpret_cast<sockaddr_in6*>(&addr));
+  if (rc != 0) return Status::Error("listen.address \"" + host + "\" is not an IP address");
+
+  uv_tcp_init(&loop_, &listener_);
+  listener_.data = this;
+  rc = uv_tcp_bind(&listener_, reinterpret_cast<const sockaddr*>(&addr), 0);
+  if (rc == 0) rc = uv_listen(reinterpret_cast<uv_stream_t*>(&listener_), kListenBacklog, &ProxyServer::OnConnection);
+  if (rc != 0) {
+    uv_close(reinterpret_cast<uv_handle_t*>(&listener_), nullptr);
+    uv_run(&loop_, UV_RUN_DEFAULT);
+    return Status::Error("cannot listen on " + host + ":" + std::to_string(config_->listen.port) + ": " +
+                         uv_strerror(rc));
+  }
+
+  for (auto [handle, signum] : {std::pair{&sigint_, SIGINT}, std::pair{&sigterm_, SIGTERM}}) {
+    uv_signal_init(&loop_, handle);
+    handle->data = this;
+    uv_signal_start(handle, &ProxyServer::OnSignal, signum);
+  }
+  // A peer that vanishes mid-write must not kill the process.
+  uv_signal_init(&loop_, &sigpipe_);
+  uv_signal_start(&sigpipe_, [](uv_signal_t*, int) {}, SIGPIPE);
+  uv_unref(reinterpret_cast<uv_handle_t*>(&sigpipe_));
+
+  uv_timer_init(&loop_, &tick_);
+  tick_.data = this;
+  uv_timer_start(&tick_, &ProxyServer::OnTick, kTickMs, kTickMs);
+
+  LogInfo("proxy", "listening on " + host + ":" + std::to_string(config_->listen.port));
+  uv_run(&loop_, UV_RUN_DEFAULT);
+  LogInfo("proxy", "stopped");
+  return Status::Ok();
+}
+
+void ProxyServer::OnConnection(uv_stream_t* server, int status) noexcept {
+  auto* self = static_cast<ProxyServer*>(server->data);
+  if (status < 0) {
+    LogWarning("proxy", std::string("accept failed: ") + uv_strerror(status));
+    return;
+  }
+  bool over = self->sessions_.size() >= static_cast<size_t>(self->config_->max_client_connections);
+  auto* session = new ClientSession(self, self->config_, self->next_session_id_++, over);
+  if (uv_accept(server, session->stream()) != 0) {
+    session->Terminate(Status::Error(sqlstate::kConnectionFailure, "accept failed"));
+    self->sessions_.insert(session);
+    return;
+  }
+  self->sessions_.insert(session);
+  session->Start();
+}
+
+ServerPool* ProxyServer::PoolFor(const routing::Route& route) {
+  auto it = pools_.find(route.pool_key);
+  if (it != pools_.end()) return it->second.get();
+  auto pool = std::make_unique<ServerPool>(&loop_, route.pool_key, *route.backend, route.pool, route.server_startup);
+  ServerPool* raw = pool.get();
+  pools_.emplace(route.pool_key, std::move(pool));
+  return raw;
+}
+
+int32_t ProxyServer::RegisterCancelTarget(ClientSession* session, int32_t* key) {
+  int32_t pid = 0;
+  do {
+    pid = protocol::RandomInt32() & 0x7fffffff;
+  } while (pid == 0 || cancel_targets_.count(pid) != 0);
+  *key = protocol::RandomInt32();
+  cancel_targets_[pid] = {session, *key};
+  return pid;
+}
+
+void ProxyServer::UnregisterCancelTarget(int32_t pid) { cancel_targets_.erase(pid); }
+
+void ProxyServer::HandleCancelRequest(int32_t pid, int32_t key) {
+  auto it = cancel_targets_.find(pid);
+  if (it == cancel_targets_.end() || CRYPTO_memcmp(&it->second.key, &key, sizeof(key)) != 0) {
+    LogInfo("cancel", "cancel request with an unknown key ignored");
+    return;
+  }
+  it->second.session->CancelRunningQuery();
+}
+
+void ProxyServer::ForwardCancel(const config::BackendConfig& backend, int32_t pid, int32_t key) {
+  CancelForwarder::Send(&loop_, backend, pid, key);
+}
+
+void ProxyServer::OnSessionClosed(ClientSession* session) {
+  sessions_.erase(session);
+  if (shutting_down_) MaybeFinishShutdown();
+}
+
+void ProxyServer::OnSignal(uv_signal_t* handle, int signum) noexcept {
+  auto* self = static_cast<ProxyServer*>(handle->data);
+  LogInfo("proxy", std::string("received ") + (signum == SIGINT ? "SIGINT" : "SIGTERM") + ", shutting down");
+  self->BeginShutdown();
+}
+
+void ProxyServer::OnTick(uv_timer_t* timer) noexcept {
+  auto* self = static_cast<ProxyServer*>(timer->data);
+  Clock::time_point now = Clock::now();
+  for (auto& [key, pool] : self->pools_) pool->Tick(now);
+  if (++self->tick_count_ % 5 == 0 || self->shutting_down_) {
+    std::vector<ClientSession*> sessions(self->sessions_.begin(), self->sessions_.end());
+    for (ClientSession* s : sessions) s->CheckTimeouts(now);
+  }
+  if (self->shutting_down_) self->MaybeFinishShutdown();
+}
+
+void ProxyServer::BeginShutdown() {
+  if (shutting_down_) return;
+  shutting_down_ = true;
+  uv_close(reinterpret_cast<uv_handle_t*>(&listener_), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&sigint_), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&sigterm_), nullptr);
+  std::vector<ClientSession*> sessions(sessions_.begin(), sessions_.end());
+  for (ClientSession* s : sessions)
+    s->Terminate(Status::Error(sqlstate::kAdminShutdown, "terminating connection due to administrator command"));
+  for (auto& [key, pool] : pools_) pool->CloseAll();
+  MaybeFinishShutdown();
+}
+
+void ProxyServer::MaybeFinishShutdown() {
+  if (!sessions_.empty()) return;
+  for (auto& [key, pool] : pools_) {
+    pool->CloseAll();
+    if (!pool->empty()) return;
+  }
+  if (!uv_is_closing(reinterpret_cast<uv_handle_t*>(&tick_))) {
+    uv_close(reinterpret_cast<uv_handle_t*>(&tick_), nullptr);
+    uv_close(reinterpret_cast<uv_handle_t*>(&sigpipe_), nullptr);
+  }
+}
+
+}  // namespace pgtenant::proxy

@@ -1,0 +1,81 @@
+// ProxyServer: the event loop, the listener, signals, and what sessions share (pools, cancel keys).
+//
+// Run() binds the configured address and serves until SIGINT/SIGTERM, then tells every client
+// (FATAL 57P01), closes every server connection and returns once all handles are closed.
+//
+// Thread-safety: everything runs on the loop thread.
+#pragma once
+
+#include <uv.h>
+
+#include <array>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "config/config.h"
+#include "protocol/status.h"
+#include "proxy/server_pool.h"
+#include "routing/route.h"
+
+namespace pgtenant::proxy {
+
+class ClientSession;
+
+class ProxyServer {
+ public:
+  explicit ProxyServer(std::shared_ptr<const config::Config> config);
+  ~ProxyServer();
+  ProxyServer(const ProxyServer&) = delete;
+  ProxyServer& operator=(const ProxyServer&) = delete;
+
+  // Serves until shut down. Returns an error if the listener cannot be bound.
+  Status Run();
+
+  uv_loop_t* loop() { return &loop_; }
+  std::string_view mock_secret() const { return mock_secret_; }
+
+  // The pool for a route, created on first use.
+  ServerPool* PoolFor(const routing::Route& route);
+
+  // Cancel keys: clients get pgtenant's own (pid, key); a CancelRequest is matched here and
+  // forwarded to the server backend the session is linked to.
+  int32_t RegisterCancelTarget(ClientSession* session, int32_t* key);
+  void UnregisterCancelTarget(int32_t pid);
+  void HandleCancelRequest(int32_t pid, int32_t key);
+  void ForwardCancel(const config::BackendConfig& backend, int32_t pid, int32_t key);
+
+  void OnSessionClosed(ClientSession* session);
+
+ private:
+  struct CancelTarget {
+    ClientSession* session;
+    int32_t key;
+  };
+
+  void BeginShutdown();
+  void MaybeFinishShutdown();
+
+  static void OnConnection(uv_stream_t* server, int status) noexcept;
+  static void OnSignal(uv_signal_t* handle, int signum) noexcept;
+  static void OnTick(uv_timer_t* timer) noexcept;
+
+  std::shared_ptr<const config::Config> config_;
+  std::string mock_secret_;
+  uv_loop_t loop_{};
+  uv_tcp_t listener_{};
+  uv_signal_t sigint_{};
+  uv_signal_t sigterm_{};
+  uv_signal_t sigpipe_{};
+  uv_timer_t tick_{};
+  bool shutting_down_ = false;
+  uint64_t next_session_id_ = 1;
+  unsigned tick_count_ = 0;
+
+  std::unordered_set<ClientSession*> sessions_;
+  std::unordered_map<std::string, std::unique_ptr<ServerPool>> pools_;
+  std::unordered_map<int32_t, CancelTarget> cancel_targets_;
+};
+
+}  // namespace pgtenant::proxy

@@ -1,0 +1,160 @@
+// ServerConnection: one TCP connection from pgtenant to a PostgreSQL backend.
+//
+// It logs in (startup packet, SCRAM/MD5/cleartext as the server asks), waits for the first
+// ReadyForQuery, and then lives in a ServerPool: idle, linked to one client session (bytes are
+// forwarded by the ServerLink), or running a query of pgtenant's own (DISCARD ALL, SET).
+//
+// Ownership: created by its ServerPool; deletes itself after its handles have closed, telling
+// the pool first. Thread-safety: loop thread only.
+#pragma once
+
+#include <uv.h>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "config/config.h"
+#include "protocol/scram.h"
+#include "protocol/status.h"
+#include "protocol/wire.h"
+#include "proxy/outbox.h"
+
+namespace pgtenant::proxy {
+
+class ServerPool;
+
+// The client side of a linked server connection.
+class ServerLink {
+ public:
+  // Server bytes while linked; returns how many were consumed (the rest is offered again
+  // with the next read, after ResumeReading()).
+  virtual size_t OnServerBytes(std::span<const uint8_t> data) = 0;
+  // The server socket's pending writes are done: the client may be read again.
+  virtual void OnServerWritable() = 0;
+  // The server went away (or broke the protocol) while linked. The link is already cut.
+  virtual void OnServerLost(const Status& why) = 0;
+
+ protected:
+  ~ServerLink() = default;
+};
+
+using ServerParams = std::vector<std::pair<std::string, std::string>>;
+using Clock = std::chrono::steady_clock;
+
+class ServerConnection {
+ public:
+  enum class State { kConnecting, kLoggingIn, kIdle, kLinked, kInternalQuery, kClosing };
+  using QueryDone = std::function<void(ServerConnection*, const Status&)>;
+
+  ServerConnection(uv_loop_t* loop, ServerPool* pool, config::BackendConfig backend, ServerParams startup, uint64_t id);
+  ServerConnection(const ServerConnection&) = delete;
+  ServerConnection& operator=(const ServerConnection&) = delete;
+
+  // Starts connecting; the pool hears OnServerReady or OnServerFailed.
+  void Connect();
+
+  // REQUIRES: state() == kIdle. Bytes from the server now go to `link`.
+  void Link(ServerLink* link);
+  // Stops forwarding; the connection stays open (the pool decides what happens next).
+  void Unlink();
+
+  // Runs `sql` as a simple Query of pgtenant's own; responses are not forwarded. `done` runs
+  // after ReadyForQuery with the first error the server reported, if any.
+  // REQUIRES: state() == kIdle or kLinked with nothing in flight.
+  void RunInternalQuery(std::string sql, QueryDone done);
+
+  // Forwards client bytes. Returns false if the socket is broken.
+  bool Send(std::span<const uint8_t> data);
+  bool HasBacklog() const { return outbox_.HasBacklog(); }
+  void PauseReading();
+  void ResumeReading();
+
+  // Sends Terminate (when logged in) and closes. Idempotent.
+  void Close();
+
+  // Protocol bookkeeping fed by the linked session, so the pool knows whether the
+  // connection is clean (nothing in flight, no open transaction) when it comes back.
+  void NoteFrontendMessage(protocol::FrontendTag tag);
+  void NoteReadyForQuery(protocol::TransactionStatus status);
+  void NoteParameterStatus(std::string name, std::string value);
+  bool IsClean() const {
+    return awaiting_ready_ == 0 && !unsynced_ && txn_status_ == protocol::TransactionStatus::kIdle;
+  }
+
+  State state() const { return state_; }
+  uint64_t id() const { return id_; }
+  int32_t backend_pid() const { return backend_pid_; }
+  int32_t backend_key() const { return backend_key_; }
+  const ServerParams& params() const { return params_; }
+  const config::BackendConfig& backend() const { return backend_; }
+  Clock::time_point created_at() const { return created_at_; }
+  Clock::time_point idle_since() const { return idle_since_; }
+  protocol::TransactionStatus txn_status() const { return txn_status_; }
+
+ private:
+  ~ServerConnection() = default;  // only via OnHandleClosed
+
+  void TransitionTo(State next);
+  void StartConnect(const struct sockaddr* addr);
+  void SendStartup();
+  // Consumes whole messages in non-forwarding states; returns bytes consumed.
+  size_t ProcessOwnMessages(std::span<const uint8_t> data);
+  // Returns false when the connection must stop processing (failed/closing).
+  bool HandleLoginMessage(uint8_t tag, std::span<const uint8_t> body);
+  bool HandleInternalQueryMessage(uint8_t tag, std::span<const uint8_t> body);
+  bool HandleIdleMessage(uint8_t tag, std::span<const uint8_t> body);
+  void HandleBytes(std::span<const uint8_t> data);
+  void Fail(const Status& why);
+  void Lost(const Status& why);
+  void UpdateReading();
+
+  static void OnResolved(uv_getaddrinfo_t* req, int status, struct addrinfo* res) noexcept;
+  static void OnConnected(uv_connect_t* req, int status) noexcept;
+  static void OnAlloc(uv_handle_t* handle, size_t suggested, uv_buf_t* buf) noexcept;
+  static void OnRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) noexcept;
+  static void OnTimeout(uv_timer_t* timer) noexcept;
+  static void OnHandleClosed(uv_handle_t* handle) noexcept;
+  void HandleReleased();  // one handle (or the address lookup) is done; frees at zero
+  static void OnOutboxEvent(void* owner, bool ok);
+
+  uv_loop_t* loop_;
+  ServerPool* pool_;
+  config::BackendConfig backend_;
+  ServerParams startup_;
+  uint64_t id_;
+
+  State state_ = State::kConnecting;
+  uv_tcp_t socket_{};
+  uv_timer_t timer_{};
+  uv_getaddrinfo_t resolve_{};
+  uv_connect_t connect_{};
+  bool resolving_ = false;
+  bool socket_open_ = false;
+  int open_handles_ = 0;
+  bool reading_ = false;
+  bool paused_ = false;
+  Outbox outbox_;
+  std::string carry_;  // bytes of an incomplete message
+
+  ServerLink* link_ = nullptr;
+  std::unique_ptr<protocol::ScramClient> scram_;
+  QueryDone query_done_;
+  Status query_error_;
+
+  ServerParams params_;
+  int32_t backend_pid_ = 0;
+  int32_t backend_key_ = 0;
+  int awaiting_ready_ = 0;  // Query/Sync/FunctionCall sent minus ReadyForQuery received
+  bool unsynced_ = false;   // extended-protocol messages sent since the last Sync
+  protocol::TransactionStatus txn_status_ = protocol::TransactionStatus::kIdle;
+  Clock::time_point created_at_ = Clock::now();
+  Clock::time_point idle_since_ = Clock::now();
+};
+
+}  // namespace pgtenant::proxy

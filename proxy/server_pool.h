@@ -1,0 +1,98 @@
+// ServerPool: the server connections of one route (backend, database, server user, and later
+// tenant), shared by the client sessions that route to it.
+//
+// Clients Acquire a connection (now, or later through PoolClient) and Release it when done;
+// the pool resets it (DISCARD ALL) before anyone else gets it, or closes it if it comes back
+// dirty. Waiters are served first come, first served; a waiter past wait_timeout gets 53300.
+// When the backend cannot be reached and the pool has no live connection, every waiter gets
+// 08006 naming the backend instead of waiting.
+//
+// Thread-safety: loop thread only. Lifetime: outlives its connections (CloseAll, then wait for
+// OnServerClosed of each).
+#pragma once
+
+#include <uv.h>
+
+#include <deque>
+#include <string>
+#include <unordered_set>
+#include <vector>
+
+#include "config/config.h"
+#include "protocol/status.h"
+#include "proxy/server_connection.h"
+
+namespace pgtenant::proxy {
+
+class PoolClient {
+ public:
+  // The server is in state kIdle and belongs to the client until Release.
+  virtual void OnServerAssigned(ServerConnection* server) = 0;
+  // No server for this client: wait timeout (53300) or backend unreachable (08006).
+  virtual void OnServerUnavailable(const Status& why) = 0;
+
+ protected:
+  ~PoolClient() = default;
+};
+
+class ServerPool {
+ public:
+  // `name` identifies the pool in logs and errors; `startup` are extra server startup parameters.
+  ServerPool(uv_loop_t* loop, std::string name, config::BackendConfig backend, config::PoolSettings settings,
+             ServerParams startup);
+  ServerPool(const ServerPool&) = delete;
+  ServerPool& operator=(const ServerPool&) = delete;
+
+  // Returns an idle connection at once, or nullptr after queueing `client`, which then hears
+  // exactly one of OnServerAssigned / OnServerUnavailable unless it calls CancelWait first.
+  ServerConnection* Acquire(PoolClient* client);
+  void CancelWait(PoolClient* client);
+  // The client is done with `server` (unlinked). Clean connections are reset and reused.
+  void Release(ServerConnection* server);
+
+  // Wait timeouts, idle timeout, lifetime, min_idle. Called periodically by the loop.
+  void Tick(Clock::time_point now);
+  // Closes idle connections and stops opening new ones. Linked ones close on Release.
+  void CloseAll();
+
+  // From ServerConnection.
+  void OnServerReady(ServerConnection* server);
+  void OnServerFailed(ServerConnection* server, const Status& why);
+  void OnServerClosed(ServerConnection* server);
+
+  const std::string& name() const { return name_; }
+  const config::BackendConfig& backend() const { return backend_; }
+  const config::PoolSettings& settings() const { return settings_; }
+  size_t total() const { return all_.size(); }
+  size_t idle_count() const { return idle_.size(); }
+  size_t waiting_count() const { return waiters_.size(); }
+  bool empty() const { return all_.empty(); }
+
+ private:
+  struct Waiter {
+    PoolClient* client;
+    Clock::time_point deadline;
+  };
+
+  void Dispatch();
+  void Open();
+  void Retire(ServerConnection* server);  // close and forget
+
+  uv_loop_t* loop_;
+  std::string name_;
+  config::BackendConfig backend_;
+  config::PoolSettings settings_;
+  ServerParams startup_;
+  // After a failed connect, new connects wait this long, so a refusing backend is not hammered.
+  static constexpr std::chrono::milliseconds kRetryDelay{500};
+  Clock::time_point retry_after_{};
+  bool closing_ = false;
+  uint64_t next_id_ = 1;
+
+  std::unordered_set<ServerConnection*> all_;         // live: connecting, idle, assigned, resetting
+  std::unordered_set<ServerConnection*> connecting_;  // subset of all_: not logged in yet
+  std::vector<ServerConnection*> idle_;               // LIFO: warmest at the back
+  std::deque<Waiter> waiters_;
+};
+
+}  // namespace pgtenant::proxy
