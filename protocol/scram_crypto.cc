@@ -1,0 +1,90 @@
+// SCRAM-SHA-256 primitives (RFC 5802 sections 2.2, 3 and 7) over OpenSSL's EVP/HMAC/PBKDF2 APIs.
+#include "protocol/scram_crypto.h"
+
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include <cstdlib>
+
+#include "protocol/base64.h"
+#include "protocol/random.h"
+#include "protocol/scram.h"
+#include "protocol/sqlstate.h"
+
+namespace pgtenant::protocol::scram_internal {
+
+std::span<const uint8_t> AsBytes(std::string_view s) {
+  return std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(s.data()), s.size());
+}
+
+// OpenSSL failures here mean memory exhaustion or a broken library; continuing could authenticate
+// wrongly, so they are fatal.
+Key Sha256(std::span<const uint8_t> data) {
+  Key out{};
+  unsigned int len = 0;
+  if (EVP_Digest(data.data(), data.size(), out.data(), &len, EVP_sha256(), nullptr) != 1 || len != out.size()) {
+    std::abort();
+  }
+  return out;
+}
+
+Key HmacSha256(std::span<const uint8_t> key, std::string_view data) {
+  Key out{};
+  unsigned int len = 0;
+  if (HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(data.data()),
+           data.size(), out.data(), &len) == nullptr ||
+      len != out.size()) {
+    std::abort();
+  }
+  return out;
+}
+
+Key SaltedPassword(std::string_view password, std::string_view salt, int iterations) {
+  Key out{};
+  if (PKCS5_PBKDF2_HMAC(password.data(), static_cast<int>(password.size()),
+                        reinterpret_cast<const unsigned char*>(salt.data()), static_cast<int>(salt.size()), iterations,
+                        EVP_sha256(), static_cast<int>(out.size()), out.data()) != 1) {
+    std::abort();
+  }
+  return out;
+}
+
+ScramKeys DeriveKeys(const Key& salted_password) {
+  ScramKeys keys;
+  keys.client_key = HmacSha256(salted_password, "Client Key");
+  keys.stored_key = Sha256(keys.client_key);
+  keys.server_key = HmacSha256(salted_password, "Server Key");
+  return keys;
+}
+
+std::string RandomNonce() {
+  std::array<uint8_t, kScramRawNonceLength> raw{};
+  FillRandom(raw);
+  return Base64Encode(raw);
+}
+
+bool IsPrintableNonce(std::string_view s) {
+  if (s.empty()) return false;
+  for (char c : s) {
+    if (c < 0x21 || c > 0x7e || c == ',') return false;
+  }
+  return true;
+}
+
+bool ReadAttribute(std::string_view& input, char name, std::string_view& value, char* actual) {
+  if (input.size() < 2 || input[1] != '=') return false;
+  const char c = input[0];
+  if (name != 0 ? c != name : !((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))) return false;
+  const size_t comma = input.find(',');
+  if (comma != std::string_view::npos && comma + 1 == input.size()) return false;  // trailing ','
+  value = input.substr(2, comma == std::string_view::npos ? std::string_view::npos : comma - 2);
+  input.remove_prefix(comma == std::string_view::npos ? input.size() : comma + 1);
+  if (actual != nullptr) *actual = c;
+  return true;
+}
+
+Status Malformed(std::string_view what) {
+  return Status::Error(sqlstate::kProtocolViolation, "malformed SCRAM message: " + std::string(what));
+}
+
+}  // namespace pgtenant::protocol::scram_internal

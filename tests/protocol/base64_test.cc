@@ -1,0 +1,40 @@
+// Specification of Base64Encode / Base64Decode (RFC 4648 test vectors, strict decoding).
+#include "protocol/base64.h"
+
+#include <catch2/catch.hpp>
+
+namespace pgtenant::protocol {
+namespace {
+
+TEST_CASE("Base64Encode matches the RFC 4648 test vectors", "[base64]") {
+  CHECK(Base64Encode(std::string_view("")) == "");
+  CHECK(Base64Encode(std::string_view("f")) == "Zg==");
+  CHECK(Base64Encode(std::string_view("fo")) == "Zm8=");
+  CHECK(Base64Encode(std::string_view("foo")) == "Zm9v");
+  CHECK(Base64Encode(std::string_view("foob")) == "Zm9vYg==");
+  CHECK(Base64Encode(std::string_view("fooba")) == "Zm9vYmE=");
+  CHECK(Base64Encode(std::string_view("foobar")) == "Zm9vYmFy");
+}
+
+TEST_CASE("Base64Decode inverts Base64Encode for every byte value and length", "[base64]") {
+  std::string all;
+  for (int i = 0; i < 256; ++i) all += static_cast<char>(i);
+  for (size_t n = 0; n <= all.size(); n += 1) {
+    const std::string data = all.substr(0, n);
+    Result<std::string> decoded = Base64Decode(Base64Encode(data));
+    REQUIRE(decoded.ok());
+    CHECK(*decoded == data);
+  }
+}
+
+TEST_CASE("Base64Decode rejects what is not strict base64", "[base64]") {
+  for (std::string_view bad : {"Zg", "Zg=", "Zm9v=", "Z===", "====", "Zg==Zg==", "Zm 9v", "Zm9v\n", "Zm9-", "Zm=v"}) {
+    INFO(bad);
+    Result<std::string> decoded = Base64Decode(bad);
+    REQUIRE_FALSE(decoded.ok());
+    CHECK(decoded.status().sqlstate() == "08P01");
+  }
+}
+
+}  // namespace
+}  // namespace pgtenant::protocol
