@@ -1,26 +1,172 @@
-// Route resolution: database name -> backend, pool settings resolved for the user.
+// Route resolution: tenant identification, membership, isolation context.
 #include "routing/route.h"
 
+#include <algorithm>
+#include <cctype>
+
 #include "protocol/sqlstate.h"
+#include "routing/startup_options.h"
 
 namespace pgtenant::routing {
 
-Result<Route> ResolveRoute(const config::Config& config, const config::UserConfig* user, std::string_view database) {
-  const config::BackendConfig* backend = config.FindBackend(database);
-  if (backend == nullptr) {
-    return Status::Error(sqlstate::kInvalidCatalogName, "database \"" + std::string(database) + "\" does not exist",
-                         "Connect with dbname set to one of the backends configured in pgtenant.");
+namespace {
+
+using config::IdentificationMethod;
+
+bool Enabled(const config::Config& config, IdentificationMethod method) {
+  return std::find(config.tenant_identification.begin(), config.tenant_identification.end(), method) !=
+         config.tenant_identification.end();
+}
+
+// Database names that do not name a tenant: a backend's key or database, or libpq's default
+// (the user name) — these leave tenant identification to the other methods.
+bool IsNeutralDatabase(const config::Config& config, std::string_view database, const ClientIdentity& client,
+                       std::string_view login_user) {
+  if (database == client.startup_user || database == login_user) return true;
+  for (const auto& [name, backend] : config.backends)
+    if (database == name || database == backend.database) return true;
+  return false;
+}
+
+Status NotAMember(std::string_view user, std::string_view tenant) {
+  return Status::Error(sqlstate::kInvalidAuthorizationSpecification,
+                       "pgtenant: user \"" + std::string(user) + "\" is not a member of tenant \"" +
+                           std::string(tenant) + "\"");
+}
+
+std::string QuoteIdentifierIfNeeded(const std::string& name) {
+  bool plain = !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+    return std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) || c == '_';
+  });
+  if (plain) return name;
+  std::string out = "\"";
+  for (char c : name) {
+    if (c == '"') out.push_back('"');
+    out.push_back(c);
   }
+  return out + "\"";
+}
+
+}  // namespace
+
+LoginName SplitLoginName(const config::Config& config, std::string_view startup_user) {
+  LoginName login{std::string(startup_user), std::nullopt};
+  if (!Enabled(config, IdentificationMethod::kUsernameSuffix) || config.username_separator.empty()) return login;
+  size_t at = startup_user.find(config.username_separator);
+  if (at == std::string_view::npos) return login;
+  login.user = std::string(startup_user.substr(0, at));
+  login.suffix_tenant = std::string(startup_user.substr(at + config.username_separator.size()));
+  return login;
+}
+
+std::optional<std::string> TenantFromServerName(std::string_view server_name) {
+  size_t dot = server_name.find('.');
+  if (server_name.empty() || dot == 0 || dot == std::string_view::npos) return std::nullopt;
+  std::string label(server_name.substr(0, dot));
+  for (char& c : label) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return label;
+}
+
+Result<Route> ResolveRoute(const config::Config& config, const config::UserConfig& user,
+                           const ClientIdentity& client) {
+  LoginName login = SplitLoginName(config, client.startup_user);
+
+  // Explicit methods, in the configured order; all that name a tenant must agree.
+  std::vector<std::pair<IdentificationMethod, std::string>> named;
+  for (IdentificationMethod method : config.tenant_identification) {
+    std::optional<std::string> candidate;
+    switch (method) {
+      case IdentificationMethod::kUsernameSuffix:
+        candidate = login.suffix_tenant;
+        break;
+      case IdentificationMethod::kStartupOption: {
+        auto option = ParseTenantOption(client.options);
+        if (!option.ok()) return option.status();
+        candidate = *option;
+        break;
+      }
+      case IdentificationMethod::kDatabaseName:
+        if (!IsNeutralDatabase(config, client.database, client, login.user)) candidate = client.database;
+        break;
+      case IdentificationMethod::kSni:
+        candidate = TenantFromServerName(client.server_name);
+        break;
+      case IdentificationMethod::kSingleTenant:
+        break;  // a fallback, below
+    }
+    if (candidate) named.emplace_back(method, *candidate);
+  }
+  if (!Enabled(config, IdentificationMethod::kStartupOption) && !client.options.empty()) {
+    auto option = ParseTenantOption(client.options);  // still refuse smuggled settings
+    if (!option.ok()) return option.status();
+  }
+  for (const auto& [method, name] : named) {
+    if (name != named.front().second) {
+      return Status::Error(sqlstate::kInvalidAuthorizationSpecification,
+                           "pgtenant: the connection names more than one tenant (\"" + named.front().second +
+                               "\" by " + std::string(config::ToString(named.front().first)) + ", \"" + name +
+                               "\" by " + std::string(config::ToString(method)) + ")");
+    }
+  }
+
+  std::string tenant_name;
+  if (!named.empty()) {
+    tenant_name = named.front().second;
+  } else if (Enabled(config, IdentificationMethod::kSingleTenant) && user.tenants.size() == 1) {
+    tenant_name = user.tenants.begin()->first;
+  } else {
+    std::string forms;
+    for (IdentificationMethod method : config.tenant_identification) {
+      switch (method) {
+        case IdentificationMethod::kUsernameSuffix:
+          forms += " user=" + login.user + config.username_separator + "TENANT;";
+          break;
+        case IdentificationMethod::kStartupOption:
+          forms += " PGOPTIONS='-c pgtenant.tenant=TENANT';";
+          break;
+        case IdentificationMethod::kDatabaseName:
+          forms += " dbname=TENANT;";
+          break;
+        case IdentificationMethod::kSni:
+          forms += " host=TENANT.<domain> over TLS;";
+          break;
+        case IdentificationMethod::kSingleTenant:
+          break;
+      }
+    }
+    if (!forms.empty()) forms.pop_back();
+    return Status::Error(sqlstate::kInvalidAuthorizationSpecification, "pgtenant: tenant required",
+                         "Name the tenant in one of these forms:" + forms + ".");
+  }
+
+  const config::TenantConfig* tenant = config.FindTenant(tenant_name);
+  auto membership = user.tenants.find(tenant_name);
+  if (tenant == nullptr || membership == user.tenants.end()) return NotAMember(login.user, tenant_name);
+
+  const config::BackendConfig* backend = config.FindBackend(tenant->backend);
+  // The client's database never picks another tenant's database.
+  if (IsNeutralDatabase(config, client.database, client, login.user) && client.database != client.startup_user &&
+      client.database != login.user && client.database != backend->name && client.database != backend->database) {
+    return NotAMember(login.user, client.database);
+  }
+
   Route route;
+  route.tenant = tenant;
   route.backend = backend;
-  route.pool = config.ResolvePool(nullptr, user);
-  route.pool_key = backend->name + "/" + backend->database + "/" + backend->user;
-  // A user with pool settings of their own gets a pool of their own, so the settings hold.
-  if (user != nullptr) {
-    const config::PoolOverrides& o = user->pool;
-    if (o.mode || o.size || o.min_idle || o.wait_timeout || o.idle_timeout || o.lifetime)
-      route.pool_key += "/user=" + user->name;
-  }
+  route.role = membership->second;
+  route.pool = config.ResolvePool(tenant, &user);
+
+  std::string options = "-c " + config.tenant_setting + "=" + tenant->id;
+  if (tenant->isolation == config::IsolationMode::kSchema)
+    options += " -c search_path=" + EscapeOptionValue(QuoteIdentifierIfNeeded(tenant->schema));
+  bool read_only = route.role == config::TenantRole::kViewer;
+  if (read_only) options += " -c default_transaction_read_only=on";
+  route.server_startup.emplace_back("options", options);
+
+  route.pool_key = tenant->name + "/" + backend->name + "/" + backend->user + (read_only ? "/ro" : "/rw");
+  const config::PoolOverrides& o = user.pool;
+  if (o.mode || o.size || o.min_idle || o.wait_timeout || o.idle_timeout || o.lifetime)
+    route.pool_key += "/user=" + user.name;  // their own settings need their own pool
   return route;
 }
 

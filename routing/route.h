@@ -1,10 +1,16 @@
-// Route: where a client session's queries go — backend, pool, and the server session settings.
+// Route: which tenant a client session belongs to, and where its queries go.
 //
-// Resolved once per session from the config snapshot, the authenticated user and the startup
-// packet. Pools are keyed by Route::pool_key, so two sessions share server connections only if
-// every input that shapes a server session is the same.
+// Resolution has two steps. Before authentication, SplitLoginName strips a tenant suffix from
+// the startup user (`alice.acme` -> `alice`), so the password is checked for the person. After
+// authentication, ResolveRoute finds the tenant by the configured identification methods,
+// checks membership, and builds the route: backend, pool, and the server startup parameters
+// that carry the tenant context (so the context is the server session's default).
+//
+// Refusals are 28000 and, for an unknown tenant or a tenant the user is not a member of, one
+// and the same message, so probing reveals no tenant names.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -15,15 +21,35 @@
 
 namespace pgtenant::routing {
 
+// What the client presented.
+struct ClientIdentity {
+  std::string startup_user;  // as sent, possibly with a tenant suffix
+  std::string database;      // as sent; defaults to startup_user
+  std::string options;       // the `options` startup parameter, as sent
+  std::string server_name;   // TLS SNI; empty without TLS
+};
+
+struct LoginName {
+  std::string user;                         // the user to authenticate
+  std::optional<std::string> suffix_tenant; // the tenant after the separator, if any
+};
+
+// Splits at the first username_separator when username_suffix identification is enabled.
+LoginName SplitLoginName(const config::Config& config, std::string_view startup_user);
+
+// The tenant a TLS server name addresses: its first label, lowercased ("acme.db.example.com").
+std::optional<std::string> TenantFromServerName(std::string_view server_name);
+
 struct Route {
-  const config::BackendConfig* backend = nullptr;  // points into the config snapshot the session holds
+  const config::TenantConfig* tenant = nullptr;  // point into the config snapshot the session holds
+  const config::BackendConfig* backend = nullptr;
+  config::TenantRole role = config::TenantRole::kViewer;
   std::string pool_key;
   config::PoolSettings pool;
-  // Extra server startup parameters that define the server session (e.g. options).
+  // Server startup parameters beyond user and database: the tenant context in `options`.
   std::vector<std::pair<std::string, std::string>> server_startup;
 };
 
-// A client's `database` names the backend (a key under `backends:`). Unknown names are 3D000.
-Result<Route> ResolveRoute(const config::Config& config, const config::UserConfig* user, std::string_view database);
+Result<Route> ResolveRoute(const config::Config& config, const config::UserConfig& user, const ClientIdentity& client);
 
 }  // namespace pgtenant::routing

@@ -1,0 +1,104 @@
+// Config: lookups, pool resolution and the YAML spelling of each enum.
+#include "config/config.h"
+
+#include <cstdlib>
+
+#include "config/value_parsers.h"
+
+namespace pgtenant::config {
+
+namespace {
+
+template <typename T>
+const T* FindIn(const std::map<std::string, T>& map, std::string_view name) {
+  auto it = map.find(std::string(name));
+  return it == map.end() ? nullptr : &it->second;
+}
+
+void Apply(const PoolOverrides& overrides, PoolSettings& settings) {
+  if (overrides.mode) settings.mode = *overrides.mode;
+  if (overrides.size) settings.size = *overrides.size;
+  if (overrides.min_idle) settings.min_idle = *overrides.min_idle;
+  if (overrides.wait_timeout) settings.wait_timeout = *overrides.wait_timeout;
+  if (overrides.idle_timeout) settings.idle_timeout = *overrides.idle_timeout;
+  if (overrides.lifetime) settings.lifetime = *overrides.lifetime;
+}
+
+}  // namespace
+
+const BackendConfig* Config::FindBackend(std::string_view name) const { return FindIn(backends, name); }
+const TenantConfig* Config::FindTenant(std::string_view name) const { return FindIn(tenants, name); }
+const UserConfig* Config::FindUser(std::string_view name) const { return FindIn(users, name); }
+
+const TenantConfig* Config::FindTenantById(std::string_view id) const {
+  Result<std::string> canonical = ParseUuid(id);
+  if (!canonical.ok()) return nullptr;
+  for (const auto& [name, tenant] : tenants) {
+    if (tenant.id == *canonical) return &tenant;
+  }
+  return nullptr;
+}
+
+PoolSettings Config::ResolvePool(const TenantConfig* tenant, const UserConfig* user) const {
+  PoolSettings settings;
+  Apply(pool, settings);
+  if (tenant != nullptr) Apply(tenant->pool, settings);
+  if (user != nullptr) Apply(user->pool, settings);
+  return settings;
+}
+
+EnvLookup ProcessEnvironment() {
+  return [](std::string_view name) -> std::optional<std::string> {
+    const char* value = std::getenv(std::string(name).c_str());
+    if (value == nullptr) return std::nullopt;
+    return std::string(value);
+  };
+}
+
+std::string_view ToString(PoolMode mode) {
+  switch (mode) {
+    case PoolMode::kSession: return "session";
+    case PoolMode::kTransaction: return "transaction";
+  }
+  return "?";
+}
+
+std::string_view ToString(AuthMethod method) {
+  switch (method) {
+    case AuthMethod::kScramSha256: return "scram-sha-256";
+    case AuthMethod::kMd5: return "md5";
+    case AuthMethod::kTrust: return "trust";
+  }
+  return "?";
+}
+
+std::string_view ToString(IsolationMode mode) {
+  switch (mode) {
+    case IsolationMode::kRls: return "rls";
+    case IsolationMode::kSchema: return "schema";
+    case IsolationMode::kDatabase: return "database";
+  }
+  return "?";
+}
+
+std::string_view ToString(TenantRole role) {
+  switch (role) {
+    case TenantRole::kAdmin: return "admin";
+    case TenantRole::kMember: return "member";
+    case TenantRole::kViewer: return "viewer";
+  }
+  return "?";
+}
+
+std::string_view ToString(IdentificationMethod method) {
+  switch (method) {
+    case IdentificationMethod::kSni: return "sni";
+    case IdentificationMethod::kUsernameSuffix: return "username_suffix";
+    case IdentificationMethod::kStartupOption: return "startup_option";
+    case IdentificationMethod::kDatabaseName: return "database_name";
+    case IdentificationMethod::kSingleTenant: return "single_tenant";
+  }
+  return "?";
+}
+
+}  // namespace pgtenant::config

@@ -1,0 +1,153 @@
+// Config: the validated, immutable description of listeners, backends, tenants and users.
+//
+// A Config is built only by LoadConfigFile / LoadConfigString (config_loader.cc), which accept a
+// YAML file (reference: config/examples/full.yaml) and either return a fully validated snapshot or
+// an error whose message starts "FILE:LINE:COLUMN: key.path: ..." (line and column 1-based).
+// Nothing in this library throws.
+//
+// Guarantees of a loaded Config (callers need not re-check):
+//   - every TenantConfig::backend names an entry of `backends`; every UserConfig::tenants key names
+//     an entry of `tenants`; at least one backend, tenant and user exist; every user has a tenant;
+//   - map keys equal the `name` field of their value; names match [A-Za-z0-9_-]+ and user names do
+//     not contain `username_separator`;
+//   - tenant ids are canonical lowercase UUIDs (8-4-4-4-12), unique across tenants;
+//   - `schema` is non-empty iff isolation == kSchema, is a plain SQL identifier
+//     ([A-Za-z_][A-Za-z0-9_]*, at most 63 bytes, case kept as written: quote it when building SQL)
+//     and no two tenants share a schema; a kDatabase tenant is the only tenant on its backend;
+//   - `tenant_setting` is a dotted custom GUC name (ident.ident[...]), safe to put into `-c name=value`;
+//   - user passwords are a SCRAM-SHA-256 verifier when auth_method is kScramSha256, an "md5" + 32
+//     lowercase hex hash when kMd5, and empty or either form when kTrust;
+//   - every duration is > 0 except client_idle_timeout (0 = off); every pool resolves to size >= 1
+//     and 0 <= min_idle <= size; ports are 1..65535;
+//   - `tenant_identification` is non-empty and has no duplicates.
+//
+// Thread-safety: a Config is never modified after loading; share it as shared_ptr<const Config>.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "protocol/status.h"
+
+namespace pgtenant::config {
+
+using Duration = std::chrono::milliseconds;
+
+enum class PoolMode { kSession, kTransaction };
+enum class AuthMethod { kScramSha256, kMd5, kTrust };
+enum class IsolationMode { kRls, kSchema, kDatabase };
+enum class TenantRole { kAdmin, kMember, kViewer };
+enum class IdentificationMethod { kSni, kUsernameSuffix, kStartupOption, kDatabaseName, kSingleTenant };
+
+// What one level (top, tenant, user) sets explicitly; unset fields fall through to the level above.
+struct PoolOverrides {
+  std::optional<PoolMode> mode;
+  std::optional<int> size;
+  std::optional<int> min_idle;
+  std::optional<Duration> wait_timeout;
+  std::optional<Duration> idle_timeout;
+  std::optional<Duration> lifetime;
+};
+
+// Resolved: defaults <- top <- tenant <- user (most specific wins).
+struct PoolSettings {
+  PoolMode mode = PoolMode::kSession;
+  int size = 20;
+  int min_idle = 0;
+  Duration wait_timeout{5000};
+  Duration idle_timeout{600000};
+  Duration lifetime{3600000};
+};
+
+struct ListenConfig {
+  std::string address = "127.0.0.1";
+  int port = 6432;
+};
+
+struct BackendConfig {
+  std::string name;
+  std::string host = "127.0.0.1";
+  int port = 5432;
+  std::string database;
+  std::string user;
+  std::string password;
+  std::string sslmode = "disable";  // disable|allow|prefer|require|verify-ca|verify-full (TLS itself comes later)
+  int max_connections = 0;          // cap on server connections to this backend across all pools; 0 = none
+  Duration connect_timeout{5000};
+};
+
+struct TenantConfig {
+  std::string name;
+  std::string id;  // a UUID, stored lowercase
+  IsolationMode isolation = IsolationMode::kRls;
+  std::string schema;   // non-empty iff isolation == kSchema
+  std::string backend;  // names an entry of Config::backends
+  PoolOverrides pool;
+  int max_clients = 0;  // 0 = unlimited
+};
+
+struct UserConfig {
+  std::string name;
+  // "SCRAM-SHA-256$<iter>:<salt>$<stored>:<server>" or "md5<32 hex>"; empty only if auth method is trust.
+  std::string password;
+  std::map<std::string, TenantRole> tenants;  // tenant name -> role; each names an entry of Config::tenants
+  PoolOverrides pool;
+};
+
+struct Config {
+  std::string source;  // file path (or name given to LoadConfigString)
+  ListenConfig listen;
+  AuthMethod auth_method = AuthMethod::kScramSha256;
+  int max_client_connections = 1000;
+  size_t max_query_size = 1 << 20;  // cap for SQL-bearing messages (Query, Parse), bytes
+  Duration client_idle_timeout{0};  // 0 = off
+  Duration startup_timeout{10000};  // client must finish startup+auth within it
+  Duration shutdown_timeout{30000};
+  std::string tenant_setting = "app.current_organization_id";
+  std::string username_separator = ".";
+  std::vector<IdentificationMethod> tenant_identification = {
+      IdentificationMethod::kUsernameSuffix, IdentificationMethod::kStartupOption, IdentificationMethod::kDatabaseName,
+      IdentificationMethod::kSingleTenant};
+  PoolOverrides pool;  // top level
+  std::map<std::string, BackendConfig> backends;
+  std::map<std::string, TenantConfig> tenants;
+  std::map<std::string, UserConfig> users;
+
+  // nullptr if there is none by that name. Pointers live as long as this Config.
+  const BackendConfig* FindBackend(std::string_view name) const;
+  const TenantConfig* FindTenant(std::string_view name) const;
+  const UserConfig* FindUser(std::string_view name) const;
+  // The tenant whose id is `id` (compared case-insensitively), or nullptr.
+  const TenantConfig* FindTenantById(std::string_view id) const;
+  // Defaults <- top-level pool <- tenant's pool <- user's pool. Either argument may be null.
+  PoolSettings ResolvePool(const TenantConfig* tenant, const UserConfig* user) const;
+};
+
+// Looks up an environment variable for ${VAR} expansion; nullopt when unset.
+using EnvLookup = std::function<std::optional<std::string>(std::string_view name)>;
+
+// getenv(3). REQUIRES: nothing modifies the process environment while a config is loading.
+EnvLookup ProcessEnvironment();
+
+// Reads and validates the file at `path`. Config::source and error messages use `path` as given.
+Result<std::shared_ptr<const Config>> LoadConfigFile(const std::string& path,
+                                                     const EnvLookup& env = ProcessEnvironment());
+// Validates YAML text; `source_name` stands for the file name in Config::source and in errors.
+Result<std::shared_ptr<const Config>> LoadConfigString(std::string_view yaml, std::string_view source_name,
+                                                       const EnvLookup& env = ProcessEnvironment());
+
+// The spelling used in the YAML file, e.g. "transaction", "scram-sha-256", "username_suffix".
+std::string_view ToString(PoolMode mode);
+std::string_view ToString(AuthMethod method);
+std::string_view ToString(IsolationMode mode);
+std::string_view ToString(TenantRole role);
+std::string_view ToString(IdentificationMethod method);
+
+}  // namespace pgtenant::config

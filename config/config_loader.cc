@@ -1,0 +1,247 @@
+// ConfigLoader, first half: the document, top-level settings, pools and backends; and the public
+// entry points LoadConfigString / LoadConfigFile, where yaml-cpp exceptions are caught.
+#include "config/config_loader.h"
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <climits>
+#include <cstdio>
+#include <cstring>
+#include <exception>
+
+#include "config/value_parsers.h"
+
+namespace pgtenant::config {
+
+namespace {
+
+constexpr std::array kPoolModes = {PoolMode::kSession, PoolMode::kTransaction};
+constexpr std::array kAuthMethods = {AuthMethod::kScramSha256, AuthMethod::kMd5, AuthMethod::kTrust};
+constexpr std::array kIdentificationMethods = {
+    IdentificationMethod::kSni, IdentificationMethod::kUsernameSuffix, IdentificationMethod::kStartupOption,
+    IdentificationMethod::kDatabaseName, IdentificationMethod::kSingleTenant};
+constexpr std::array<std::string_view, 6> kSslModes = {"disable", "allow",     "prefer",
+                                                       "require", "verify-ca", "verify-full"};
+
+constexpr Duration kPositive{1};
+constexpr uint64_t kMaxQuerySizeLimit = uint64_t{1} << 30;  // PostgreSQL's MaxAllocSize is just under 1GB
+constexpr size_t kMaxPostgresNameBytes = 63;                // NAMEDATALEN - 1
+
+std::string Location(std::string_view source, const YAML::Mark& mark) {
+  const int line = mark.is_null() ? 1 : mark.line + 1;
+  const int column = mark.is_null() ? 1 : mark.column + 1;
+  return std::string(source) + ":" + std::to_string(line) + ":" + std::to_string(column) + ": ";
+}
+
+}  // namespace
+
+std::string DidYouMean(std::string_view word, const std::vector<std::string>& candidates) {
+  std::optional<std::string> match = ClosestMatch(word, candidates);
+  return match ? " (did you mean '" + *match + "'?)" : "";
+}
+
+ConfigLoader::ConfigLoader(std::string source, const EnvLookup& env) : reader_(source, env) {
+  config_.source = std::move(source);
+}
+
+Result<std::shared_ptr<const Config>> ConfigLoader::Load(const YAML::Node& root) {
+  const Field root_field{"", root, root.Mark()};
+  const Mapping top =
+      reader_.ReadMapping(root_field,
+                          {"listen", "auth", "limits", "pool", "tenant_setting", "tenant_identification",
+                           "username_separator", "backends", "tenants", "users"},
+                          {"backends", "tenants", "users"});
+  if (reader_.failed()) return reader_.status();
+
+  if (auto field = top.Get("auth")) ReadAuth(*field);
+  if (auto field = top.Get("username_separator")) ReadUsernameSeparator(*field);
+  if (auto field = top.Get("tenant_setting")) ReadTenantSetting(*field);
+  if (auto field = top.Get("tenant_identification")) ReadTenantIdentification(*field);
+  if (auto field = top.Get("listen")) ReadListen(*field);
+  if (auto field = top.Get("limits")) ReadLimits(*field);
+  if (auto field = top.Get("pool")) {
+    top_pool_ = *field;
+    config_.pool = ReadPool(*field);
+  }
+  ReadBackends(*top.Get("backends"));
+  ReadTenants(*top.Get("tenants"));
+  CheckDedicatedBackends();
+  ReadUsers(*top.Get("users"));
+  CheckResolvedPools();
+  if (reader_.failed()) return reader_.status();
+  return std::shared_ptr<const Config>(std::make_shared<Config>(std::move(config_)));
+}
+
+void ConfigLoader::ReadAuth(const Field& field) {
+  const Mapping auth = reader_.ReadMapping(field, {"method"}, {"method"});
+  if (auto method = auth.Get("method")) SetIfPresent(config_.auth_method, reader_.ReadEnum(*method, kAuthMethods));
+}
+
+void ConfigLoader::ReadUsernameSeparator(const Field& field) {
+  std::optional<std::string> separator = reader_.ReadNonEmptyString(field);
+  if (separator && separator->find_first_of(" \t\r\n") != std::string::npos) {
+    reader_.Fail(field, "must not contain whitespace");
+  }
+  SetIfPresent(config_.username_separator, separator);
+}
+
+void ConfigLoader::ReadTenantSetting(const Field& field) {
+  std::optional<std::string> setting = reader_.ReadNonEmptyString(field);
+  if (setting && !IsCustomSettingName(*setting)) {
+    reader_.Fail(field,
+                 "expected a custom setting name such as app.current_organization_id "
+                 "(identifiers joined by '.'), got " +
+                     Quoted(*setting));
+  }
+  SetIfPresent(config_.tenant_setting, setting);
+}
+
+void ConfigLoader::ReadTenantIdentification(const Field& field) {
+  const std::vector<Field> items = reader_.ReadSequence(field);
+  if (!reader_.failed() && items.empty()) reader_.Fail(field, "must list at least one method");
+  std::vector<IdentificationMethod> methods;
+  for (const Field& item : items) {
+    std::optional<IdentificationMethod> method = reader_.ReadEnum(item, kIdentificationMethods);
+    if (!method) break;
+    if (std::find(methods.begin(), methods.end(), *method) != methods.end()) {
+      reader_.Fail(item, "'" + std::string(ToString(*method)) + "' is listed twice");
+      break;
+    }
+    methods.push_back(*method);
+  }
+  config_.tenant_identification = std::move(methods);
+}
+
+void ConfigLoader::ReadListen(const Field& field) {
+  const Mapping listen = reader_.ReadMapping(field, {"address", "port"}, {});
+  if (auto f = listen.Get("address")) SetIfPresent(config_.listen.address, reader_.ReadNonEmptyString(*f));
+  if (auto f = listen.Get("port")) SetIfPresent(config_.listen.port, reader_.ReadInt(*f, 1, 65535));
+}
+
+void ConfigLoader::ReadLimits(const Field& field) {
+  const Mapping limits = reader_.ReadMapping(
+      field, {"max_client_connections", "max_query_size", "client_idle_timeout", "startup_timeout", "shutdown_timeout"},
+      {});
+  if (auto f = limits.Get("max_client_connections")) {
+    SetIfPresent(config_.max_client_connections, reader_.ReadInt(*f, 1, INT_MAX));
+  }
+  if (auto f = limits.Get("max_query_size")) {
+    std::optional<uint64_t> size = reader_.ReadByteSize(*f, 1, kMaxQuerySizeLimit);
+    if (size) config_.max_query_size = static_cast<size_t>(*size);
+  }
+  if (auto f = limits.Get("client_idle_timeout")) {
+    SetIfPresent(config_.client_idle_timeout, reader_.ReadDuration(*f, Duration(0)));
+  }
+  if (auto f = limits.Get("startup_timeout")) {
+    SetIfPresent(config_.startup_timeout, reader_.ReadDuration(*f, kPositive));
+  }
+  if (auto f = limits.Get("shutdown_timeout")) {
+    SetIfPresent(config_.shutdown_timeout, reader_.ReadDuration(*f, kPositive));
+  }
+}
+
+PoolOverrides ConfigLoader::ReadPool(const Field& field) {
+  const Mapping pool =
+      reader_.ReadMapping(field, {"mode", "size", "min_idle", "wait_timeout", "idle_timeout", "lifetime"}, {});
+  PoolOverrides overrides;
+  if (auto f = pool.Get("mode")) overrides.mode = reader_.ReadEnum(*f, kPoolModes);
+  if (auto f = pool.Get("size")) overrides.size = reader_.ReadInt(*f, 1, INT_MAX);
+  if (auto f = pool.Get("min_idle")) overrides.min_idle = reader_.ReadInt(*f, 0, INT_MAX);
+  if (auto f = pool.Get("wait_timeout")) overrides.wait_timeout = reader_.ReadDuration(*f, kPositive);
+  if (auto f = pool.Get("idle_timeout")) overrides.idle_timeout = reader_.ReadDuration(*f, kPositive);
+  if (auto f = pool.Get("lifetime")) overrides.lifetime = reader_.ReadDuration(*f, kPositive);
+  return overrides;
+}
+
+Mapping ConfigLoader::ReadNamedEntries(const Field& field, std::string_view what) {
+  Mapping entries = reader_.ReadMapping(field, std::nullopt);
+  if (reader_.failed()) return Mapping();
+  if (entries.empty()) reader_.Fail(field, "must define at least one " + std::string(what));
+  for (const MappingEntry& entry : entries.entries()) {
+    if (!IsValidName(entry.key)) {
+      reader_.Fail(entry.key_mark, field.path,
+                   "invalid " + std::string(what) + " name " + Quoted(entry.key) +
+                       "; names use only letters, digits, '_' and '-'");
+    }
+  }
+  return entries;
+}
+
+std::optional<std::string> ConfigLoader::ReadPostgresName(const Field& field) {
+  std::optional<std::string> name = reader_.ReadNonEmptyString(field);
+  if (name && name->size() > kMaxPostgresNameBytes) {
+    reader_.Fail(field, "is longer than 63 bytes; PostgreSQL would truncate it");
+    return std::nullopt;
+  }
+  return name;
+}
+
+void ConfigLoader::ReadBackends(const Field& field) {
+  const Mapping entries = ReadNamedEntries(field, "backend");
+  for (const MappingEntry& entry : entries.entries()) {
+    const Mapping map = reader_.ReadMapping(
+        entry.value, {"host", "port", "database", "user", "password", "sslmode", "max_connections", "connect_timeout"},
+        {"host", "database", "user"});
+    BackendConfig backend;
+    backend.name = entry.key;
+    if (auto f = map.Get("host")) SetIfPresent(backend.host, reader_.ReadNonEmptyString(*f));
+    if (auto f = map.Get("port")) SetIfPresent(backend.port, reader_.ReadInt(*f, 1, 65535));
+    if (auto f = map.Get("database")) SetIfPresent(backend.database, ReadPostgresName(*f));
+    if (auto f = map.Get("user")) SetIfPresent(backend.user, ReadPostgresName(*f));
+    if (auto f = map.Get("password")) SetIfPresent(backend.password, reader_.ReadString(*f));
+    if (auto f = map.Get("sslmode")) {
+      std::optional<std::string> mode = reader_.ReadString(*f);
+      if (mode && std::find(kSslModes.begin(), kSslModes.end(), *mode) == kSslModes.end()) {
+        reader_.Fail(*f,
+                     "expected one of disable, allow, prefer, require, verify-ca, verify-full, got " + Quoted(*mode));
+      }
+      SetIfPresent(backend.sslmode, mode);
+    }
+    if (auto f = map.Get("max_connections")) SetIfPresent(backend.max_connections, reader_.ReadInt(*f, 0, INT_MAX));
+    if (auto f = map.Get("connect_timeout")) SetIfPresent(backend.connect_timeout, reader_.ReadDuration(*f, kPositive));
+    config_.backends.emplace(entry.key, std::move(backend));
+  }
+}
+
+Result<std::shared_ptr<const Config>> LoadConfigString(std::string_view yaml, std::string_view source_name,
+                                                       const EnvLookup& env) {
+  try {
+    const std::vector<YAML::Node> documents = YAML::LoadAll(std::string(yaml));
+    if (documents.empty() || documents[0].IsNull()) {
+      return Status::Error(std::string(source_name) +
+                           ":1:1: the configuration is empty; expected a mapping with at least backends, "
+                           "tenants and users (see config/examples/minimal.yaml)");
+    }
+    if (documents.size() > 1) {
+      return Status::Error(Location(source_name, documents[1].Mark()) + "expected one YAML document, found " +
+                           std::to_string(documents.size()));
+    }
+    ConfigLoader loader{std::string(source_name), env};
+    return loader.Load(documents[0]);
+  } catch (const YAML::Exception& e) {
+    return Status::Error(Location(source_name, e.mark) + "YAML syntax error: " + e.msg);
+  } catch (const std::exception& e) {
+    return Status::Error(std::string(source_name) + ": cannot load configuration: " + e.what());
+  }
+}
+
+Result<std::shared_ptr<const Config>> LoadConfigFile(const std::string& path, const EnvLookup& env) {
+  std::FILE* file = std::fopen(path.c_str(), "rb");
+  if (file == nullptr) {
+    return Status::Error(path + ": cannot open configuration file: " + std::strerror(errno));
+  }
+  std::string text;
+  char buffer[8192];
+  size_t n = 0;
+  while ((n = std::fread(buffer, 1, sizeof(buffer), file)) > 0) text.append(buffer, n);
+  const bool read_failed = std::ferror(file) != 0;
+  const int read_errno = errno;
+  std::fclose(file);
+  if (read_failed) {
+    return Status::Error(path + ": cannot read configuration file: " + std::strerror(read_errno));
+  }
+  return LoadConfigString(text, path, env);
+}
+
+}  // namespace pgtenant::config

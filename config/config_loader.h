@@ -1,0 +1,78 @@
+// ConfigLoader: one YAML document -> validated Config (the schema; reference: examples/full.yaml).
+//
+// Internal to config/ (exposes yaml-cpp); everyone else calls LoadConfigFile / LoadConfigString
+// from config.h. Sections are read in dependency order (auth, backends, tenants, users), not
+// document order, so cross-references are checked where they are written and errors point at the
+// offending value. The first error wins (yaml_reader.h). Split over two files:
+// config_loader.cc (document, settings, pools, backends) and config_loader_tenants.cc (tenants,
+// users and the checks across them). Single use: construct, call Load once.
+#pragma once
+
+#include <yaml-cpp/yaml.h>
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config/config.h"
+#include "config/yaml_reader.h"
+#include "protocol/status.h"
+
+namespace pgtenant::config {
+
+class ConfigLoader {
+ public:
+  // REQUIRES: `env` outlives the loader.
+  ConfigLoader(std::string source, const EnvLookup& env);
+  ConfigLoader(const ConfigLoader&) = delete;
+  ConfigLoader& operator=(const ConfigLoader&) = delete;
+
+  // REQUIRES: `root` is the document's root node; called once. May throw yaml-cpp exceptions.
+  Result<std::shared_ptr<const Config>> Load(const YAML::Node& root);
+
+ private:
+  // config_loader.cc
+  void ReadAuth(const Field& field);
+  void ReadUsernameSeparator(const Field& field);
+  void ReadTenantSetting(const Field& field);
+  void ReadTenantIdentification(const Field& field);
+  void ReadListen(const Field& field);
+  void ReadLimits(const Field& field);
+  PoolOverrides ReadPool(const Field& field);
+  void ReadBackends(const Field& field);
+  // The entries of backends, tenants, users or a user's tenants: a non-empty mapping of valid names.
+  Mapping ReadNamedEntries(const Field& field, std::string_view what);
+  // A PostgreSQL role or database name: non-empty and short enough not to be truncated.
+  std::optional<std::string> ReadPostgresName(const Field& field);
+
+  // config_loader_tenants.cc
+  void ReadTenants(const Field& field);
+  // Canonical id into `tenant.id`; ids already taken are in `tenant_by_id` (id -> tenant name).
+  void ReadTenantId(const Field& field, TenantConfig& tenant, std::map<std::string, std::string>& tenant_by_id);
+  void CheckDedicatedBackends();
+  void ReadUsers(const Field& field);
+  void ReadUserPassword(const Mapping& map, const Field& user_field, UserConfig& user);
+  void CheckResolvedPools();
+
+  YamlReader reader_;
+  Config config_;
+  // Positions for checks that span sections.
+  std::optional<Field> top_pool_;
+  std::map<std::string, Field> tenant_pools_;     // tenant name -> its pool field
+  std::map<std::string, Field> tenant_backends_;  // tenant name -> its backend field
+  std::map<std::string, Field> user_pools_;       // user name -> its pool field
+};
+
+// Shared by both halves of the loader.
+template <typename T>
+void SetIfPresent(T& out, const std::optional<T>& value) {
+  if (value) out = *value;
+}
+
+// " (did you mean 'x'?)" when a candidate is close to `word`, else "".
+std::string DidYouMean(std::string_view word, const std::vector<std::string>& candidates);
+
+}  // namespace pgtenant::config

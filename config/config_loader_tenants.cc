@@ -1,0 +1,203 @@
+// ConfigLoader, second half: tenants, users, and the checks that span them (dedicated backends,
+// password format against auth.method, pools resolved for every tenant and membership).
+#include <algorithm>
+#include <array>
+#include <climits>
+
+#include "config/config_loader.h"
+#include "config/value_parsers.h"
+
+namespace pgtenant::config {
+
+namespace {
+
+constexpr std::array kIsolationModes = {IsolationMode::kRls, IsolationMode::kSchema, IsolationMode::kDatabase};
+constexpr std::array kTenantRoles = {TenantRole::kAdmin, TenantRole::kMember, TenantRole::kViewer};
+
+template <typename T>
+std::vector<std::string> KeysOf(const std::map<std::string, T>& map) {
+  std::vector<std::string> keys;
+  for (const auto& entry : map) keys.push_back(entry.first);
+  return keys;
+}
+
+}  // namespace
+
+void ConfigLoader::ReadTenantId(const Field& field, TenantConfig& tenant,
+                                std::map<std::string, std::string>& tenant_by_id) {
+  std::optional<std::string> text = reader_.ReadNonEmptyString(field);
+  if (!text) return;
+  Result<std::string> id = ParseUuid(*text);
+  if (!id.ok()) {
+    reader_.Fail(field, id.status().message());
+    return;
+  }
+  auto [it, inserted] = tenant_by_id.emplace(*id, tenant.name);
+  if (!inserted) reader_.Fail(field, "id " + *id + " is already used by tenant " + it->second);
+  tenant.id = std::move(*id);
+}
+
+void ConfigLoader::ReadTenants(const Field& field) {
+  std::map<std::string, std::string> tenant_by_id;
+  std::map<std::string, std::string> tenant_by_schema;
+  const Mapping entries = ReadNamedEntries(field, "tenant");
+  for (const MappingEntry& entry : entries.entries()) {
+    const Mapping map = reader_.ReadMapping(
+        entry.value, {"id", "isolation", "schema", "backend", "pool", "max_clients"}, {"id", "backend"});
+    TenantConfig tenant;
+    tenant.name = entry.key;
+
+    if (auto f = map.Get("id")) ReadTenantId(*f, tenant, tenant_by_id);
+
+    if (auto f = map.Get("isolation")) SetIfPresent(tenant.isolation, reader_.ReadEnum(*f, kIsolationModes));
+    const std::optional<Field> schema = map.Get("schema");
+    if (tenant.isolation == IsolationMode::kSchema && !schema) {
+      reader_.Fail(entry.value, "missing required key 'schema' (isolation is schema)");
+    } else if (tenant.isolation != IsolationMode::kSchema && schema) {
+      reader_.Fail(*schema, "only allowed with isolation: schema (isolation is " +
+                                std::string(ToString(tenant.isolation)) + ")");
+    } else if (schema) {
+      std::optional<std::string> name = reader_.ReadNonEmptyString(*schema);
+      if (name && !IsSqlIdentifier(*name)) {
+        reader_.Fail(*schema, "expected a plain SQL identifier ([A-Za-z_][A-Za-z0-9_]*, at most 63 bytes), got " +
+                                  Quoted(*name));
+      } else if (name) {
+        auto [it, inserted] = tenant_by_schema.emplace(*name, entry.key);
+        if (!inserted) reader_.Fail(*schema, "schema " + *name + " is already used by tenant " + it->second);
+      }
+      SetIfPresent(tenant.schema, name);
+    }
+
+    if (auto f = map.Get("backend")) {
+      std::optional<std::string> backend = reader_.ReadNonEmptyString(*f);
+      if (backend && config_.FindBackend(*backend) == nullptr) {
+        reader_.Fail(*f, "no backend named " + Quoted(*backend) + DidYouMean(*backend, KeysOf(config_.backends)));
+      }
+      SetIfPresent(tenant.backend, backend);
+      tenant_backends_.emplace(entry.key, *f);
+    }
+    if (auto f = map.Get("pool")) {
+      tenant.pool = ReadPool(*f);
+      tenant_pools_.emplace(entry.key, *f);
+    }
+    if (auto f = map.Get("max_clients")) SetIfPresent(tenant.max_clients, reader_.ReadInt(*f, 0, INT_MAX));
+    config_.tenants.emplace(entry.key, std::move(tenant));
+  }
+}
+
+// Database isolation means the tenant's data lives in a database no other tenant reaches.
+void ConfigLoader::CheckDedicatedBackends() {
+  for (const auto& [name, tenant] : config_.tenants) {
+    if (tenant.isolation != IsolationMode::kDatabase) continue;
+    for (const auto& [other_name, other] : config_.tenants) {
+      if (other_name == name || other.backend != tenant.backend) continue;
+      auto field = tenant_backends_.find(name);
+      if (field == tenant_backends_.end()) continue;
+      reader_.Fail(field->second, "backend " + Quoted(tenant.backend) + " is also used by tenant " + other_name +
+                                      "; a tenant with isolation: database needs a backend of its own");
+      return;
+    }
+  }
+}
+
+void ConfigLoader::ReadUsers(const Field& field) {
+  const Mapping entries = ReadNamedEntries(field, "user");
+  for (const MappingEntry& entry : entries.entries()) {
+    if (entry.key.find(config_.username_separator) != std::string::npos) {
+      reader_.Fail(entry.key_mark, field.path,
+                   "user name " + Quoted(entry.key) + " contains the username_separator " +
+                       Quoted(config_.username_separator) + ", so user" + config_.username_separator +
+                       "tenant would be ambiguous");
+    }
+    const Mapping map = reader_.ReadMapping(entry.value, {"password", "tenants", "pool"}, {"tenants"});
+    UserConfig user;
+    user.name = entry.key;
+    ReadUserPassword(map, entry.value, user);
+
+    if (auto tenants_field = map.Get("tenants")) {
+      const Mapping tenants = reader_.ReadMapping(*tenants_field, std::nullopt);
+      if (!reader_.failed() && tenants.empty()) reader_.Fail(*tenants_field, "must list at least one tenant");
+      for (const MappingEntry& membership : tenants.entries()) {
+        if (config_.FindTenant(membership.key) == nullptr) {
+          reader_.Fail(
+              membership.key_mark, tenants_field->path,
+              "no tenant named " + Quoted(membership.key) + DidYouMean(membership.key, KeysOf(config_.tenants)));
+        }
+        std::optional<TenantRole> role = reader_.ReadEnum(membership.value, kTenantRoles);
+        if (role) user.tenants.emplace(membership.key, *role);
+      }
+    }
+    if (auto f = map.Get("pool")) {
+      user.pool = ReadPool(*f);
+      user_pools_.emplace(entry.key, *f);
+    }
+    config_.users.emplace(entry.key, std::move(user));
+  }
+}
+
+// Messages here never include the password, only which form was expected.
+void ConfigLoader::ReadUserPassword(const Mapping& map, const Field& user_field, UserConfig& user) {
+  const AuthMethod method = config_.auth_method;
+  const std::string method_name(ToString(method));
+  const std::optional<Field> field = map.Get("password");
+  if (!field) {
+    if (method != AuthMethod::kTrust) {
+      reader_.Fail(user_field, "missing required key 'password' (auth.method is " + method_name + ")");
+    }
+    return;
+  }
+  std::optional<std::string> password = reader_.ReadString(*field);
+  if (!password) return;
+  if (password->empty()) {
+    if (method != AuthMethod::kTrust) reader_.Fail(*field, "must not be empty (auth.method is " + method_name + ")");
+    return;
+  }
+  const bool scram = IsScramSha256Verifier(*password);
+  const bool md5 = IsMd5Hash(*password);
+  if (!scram && !md5) {
+    reader_.Fail(*field,
+                 "expected a SCRAM-SHA-256 verifier (SCRAM-SHA-256$<iterations>:<salt>$<StoredKey>:<ServerKey>) "
+                 "or an MD5 hash (md5 followed by 32 lowercase hex digits); plain-text passwords are not accepted");
+  } else if (method == AuthMethod::kMd5 && !md5) {
+    reader_.Fail(*field,
+                 "auth.method is md5, which needs an MD5 hash (md5 followed by 32 hex digits); "
+                 "a SCRAM-SHA-256 verifier cannot answer an MD5 challenge");
+  } else if (method == AuthMethod::kScramSha256 && !scram) {
+    reader_.Fail(*field,
+                 "auth.method is scram-sha-256, which needs a SCRAM-SHA-256 verifier; "
+                 "an MD5 hash cannot answer a SCRAM exchange");
+  }
+  user.password = std::move(*password);
+}
+
+// Each level may set size or min_idle alone, so only the resolved pools can be compared. An error
+// points at the most specific pool mapping involved.
+void ConfigLoader::CheckResolvedPools() {
+  if (reader_.failed()) return;
+  auto check = [this](const PoolSettings& pool, const Field* at, const std::string& context) {
+    if (pool.min_idle <= pool.size || at == nullptr) return;
+    reader_.Fail(*at, "min_idle (" + std::to_string(pool.min_idle) + ") is larger than size (" +
+                          std::to_string(pool.size) + ")" + context);
+  };
+  auto pool_field = [](const std::map<std::string, Field>& fields, const std::string& name,
+                       const Field* fallback) -> const Field* {
+    auto it = fields.find(name);
+    return it == fields.end() ? fallback : &it->second;
+  };
+  const Field* top = top_pool_ ? &*top_pool_ : nullptr;
+  check(config_.ResolvePool(nullptr, nullptr), top, "");
+  for (const auto& [name, tenant] : config_.tenants) {
+    check(config_.ResolvePool(&tenant, nullptr), pool_field(tenant_pools_, name, top),
+          " in the pool resolved for tenant " + name);
+  }
+  for (const auto& [user_name, user] : config_.users) {
+    for (const auto& [tenant_name, role] : user.tenants) {
+      const TenantConfig* tenant = config_.FindTenant(tenant_name);
+      const Field* at = pool_field(user_pools_, user_name, pool_field(tenant_pools_, tenant_name, top));
+      check(config_.ResolvePool(tenant, &user), at,
+            " in the pool resolved for user " + user_name + " in tenant " + tenant_name);
+    }
+  }
+}
+
+}  // namespace pgtenant::config
