@@ -198,13 +198,13 @@ size_t ClientSession::HandleStartup(std::span<const uint8_t> data) {
 Status ClientSession::CheckStartupParameters(const protocol::StartupPacket& packet) {
   for (const auto& [name, value] : packet.parameters) {
     if (name == "user") {
-      username_ = value;
+      identity_.startup_user = value;
     } else if (name == "database") {
-      database_ = value;
+      identity_.database = value;
     } else if (name.rfind("_pq_.", 0) == 0) {
       continue;  // protocol extensions: declined in NegotiateProtocolVersion
-    } else if (name == "options" && value.find_first_not_of(' ') == std::string::npos) {
-      continue;
+    } else if (name == "options") {
+      identity_.options = value;  // judged by routing: only the tenant may be named there
     } else {
       auto allowed = std::find_if(std::begin(kAllowedParameters), std::end(kAllowedParameters),
                                   [&](std::string_view a) { return EqualsIgnoreCase(a, name); });
@@ -217,7 +217,8 @@ Status ClientSession::CheckStartupParameters(const protocol::StartupPacket& pack
       client_params_.emplace_back(std::string(*allowed), value);
     }
   }
-  if (database_.empty()) database_ = username_;
+  if (identity_.database.empty()) identity_.database = identity_.startup_user;
+  username_ = routing::SplitLoginName(*config_, identity_.startup_user).user;
   return Status::Ok();
 }
 
@@ -266,8 +267,9 @@ void ClientSession::Authenticated() {
                             "role \"" + username_ + "\" is not known to pgtenant"));
     return;
   }
-  auto route = routing::ResolveRoute(*config_, user_, database_);
+  auto route = routing::ResolveRoute(*config_, *user_, identity_);
   if (!route.ok()) {
+    LogInfo("session", "refused user \"" + username_ + "\": " + route.status().message());
     Terminate(route.status());
     return;
   }

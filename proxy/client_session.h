@@ -98,8 +98,8 @@ class ClientSession final : public ServerLink, public PoolClient {
   bool reading_ = false;
   bool close_after_flush_ = false;
 
-  std::string username_;
-  std::string database_;
+  routing::ClientIdentity identity_;
+  std::string username_;  // the login name: startup user without a tenant suffix
   std::vector<std::pair<std::string, std::string>> client_params_;  // allowlisted, to SET on the server
   const config::UserConfig* user_ = nullptr;
   std::unique_ptr<ClientAuthenticator> auth_;
