@@ -81,6 +81,9 @@ struct BackendConfig {
   std::string sslmode = "disable";  // disable|allow|prefer|require|verify-ca|verify-full (TLS itself comes later)
   int max_connections = 0;          // cap on server connections to this backend across all pools; 0 = none
   Duration connect_timeout{5000};
+  // Opt-in: RLS tenants on this backend share server connections; pgtenant sets the tenant
+  // context on checkout and resets session state when the previous user was another tenant.
+  bool shared_pool = false;
 };
 
 struct TenantConfig {
@@ -91,6 +94,9 @@ struct TenantConfig {
   std::string backend;  // names an entry of Config::backends
   PoolOverrides pool;
   int max_clients = 0;  // 0 = unlimited
+  // Transactions started per second across the tenant's sessions; excess ones are delayed, not
+  // refused. 0 = unlimited.
+  int max_transactions_per_second = 0;
 };
 
 struct UserConfig {

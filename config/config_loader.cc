@@ -181,7 +181,8 @@ void ConfigLoader::ReadBackends(const Field& field) {
   const Mapping entries = ReadNamedEntries(field, "backend");
   for (const MappingEntry& entry : entries.entries()) {
     const Mapping map = reader_.ReadMapping(
-        entry.value, {"host", "port", "database", "user", "password", "sslmode", "max_connections", "connect_timeout"},
+        entry.value, {"host", "port", "database", "user", "password", "sslmode", "max_connections", "connect_timeout",
+                      "shared_pool"},
         {"host", "database", "user"});
     BackendConfig backend;
     backend.name = entry.key;
@@ -200,6 +201,11 @@ void ConfigLoader::ReadBackends(const Field& field) {
     }
     if (auto f = map.Get("max_connections")) SetIfPresent(backend.max_connections, reader_.ReadInt(*f, 0, INT_MAX));
     if (auto f = map.Get("connect_timeout")) SetIfPresent(backend.connect_timeout, reader_.ReadDuration(*f, kPositive));
+    if (auto f = map.Get("shared_pool")) {
+      std::optional<std::string> flag = reader_.ReadString(*f);
+      if (flag && *flag != "true" && *flag != "false") reader_.Fail(*f, "expected true or false, got " + Quoted(*flag));
+      if (flag) backend.shared_pool = *flag == "true";
+    }
     config_.backends.emplace(entry.key, std::move(backend));
   }
 }

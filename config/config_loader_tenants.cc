@@ -43,7 +43,8 @@ void ConfigLoader::ReadTenants(const Field& field) {
   const Mapping entries = ReadNamedEntries(field, "tenant");
   for (const MappingEntry& entry : entries.entries()) {
     const Mapping map = reader_.ReadMapping(
-        entry.value, {"id", "isolation", "schema", "backend", "pool", "max_clients"}, {"id", "backend"});
+        entry.value, {"id", "isolation", "schema", "backend", "pool", "max_clients", "max_transactions_per_second"},
+        {"id", "backend"});
     TenantConfig tenant;
     tenant.name = entry.key;
 
@@ -81,6 +82,8 @@ void ConfigLoader::ReadTenants(const Field& field) {
       tenant_pools_.emplace(entry.key, *f);
     }
     if (auto f = map.Get("max_clients")) SetIfPresent(tenant.max_clients, reader_.ReadInt(*f, 0, INT_MAX));
+    if (auto f = map.Get("max_transactions_per_second"))
+      SetIfPresent(tenant.max_transactions_per_second, reader_.ReadInt(*f, 0, 1000000));
     config_.tenants.emplace(entry.key, std::move(tenant));
   }
 }

@@ -256,3 +256,25 @@ TEST_CASE("an unset variable in a password names the variable, not a value", "[c
 
 }  // namespace
 }  // namespace pgtenant::config
+
+TEST_CASE("a backend may opt in to shared pools and a tenant may cap its transaction rate") {
+  const std::string yaml =
+      "backends:\n"
+      "  shared: { host: h, database: d, user: u, shared_pool: true }\n"
+      "  other: { host: h, database: d, user: u }\n"
+      "tenants:\n"
+      "  acme: { id: 7c9e6679-7425-40de-944b-e07fc1f90ae7, backend: shared, max_transactions_per_second: 50 }\n"
+      "users:\n"
+      "  alice: { password: \"SCRAM-SHA-256$4096:VQMcjlo5m/81MbanKVeoDg==$EL288QUwCMmU7lgLqhITT7+oasXEU4fS9RXZZv+JFEY=:"
+      "YWhJFDiGSjTbGNz98C5TdxRLDnMNyvbOzYKM1iHr+8M=\", tenants: { acme: admin } }\n";
+  auto config = pgtenant::config::LoadConfigString(yaml, "t.yaml", [](std::string_view) { return std::nullopt; });
+  REQUIRE(config.ok());
+  CHECK((*config)->FindBackend("shared")->shared_pool);
+  CHECK_FALSE((*config)->FindBackend("other")->shared_pool);
+  CHECK((*config)->FindTenant("acme")->max_transactions_per_second == 50);
+  std::string bad_yaml = yaml;
+  bad_yaml.replace(bad_yaml.find("shared_pool: true"), 17, "shared_pool: maybe");
+  auto bad = pgtenant::config::LoadConfigString(bad_yaml, "t.yaml", [](std::string_view) { return std::nullopt; });
+  REQUIRE_FALSE(bad.ok());
+  CHECK(bad.status().message().find("t.yaml:2:") == 0);
+}
