@@ -136,6 +136,14 @@ void ClientSession::HandleBytes(std::span<const uint8_t> data) {
           n = HandleAuthentication(bytes.subspan(used));
           break;
         case State::kActive:
+          if (server_ == nullptr) {
+            if (discarding_) {
+              n = DiscardClientMessages(bytes.subspan(used));
+              break;
+            }
+            if (!StartTransaction(bytes.subspan(used))) return used;
+            continue;  // a server is linked: forward
+          }
           n = ForwardClientMessages(bytes.subspan(used));
           break;
         case State::kClosing:
@@ -274,6 +282,7 @@ void ClientSession::Authenticated() {
     return;
   }
   route_ = std::move(route.value());
+  transaction_pooling_ = route_.pool.mode == config::PoolMode::kTransaction;
   pool_ = proxy_->PoolFor(route_);
   TransitionTo(State::kWaitingForServer);
   ServerConnection* server = pool_->Acquire(this);
@@ -282,7 +291,7 @@ void ClientSession::Authenticated() {
 
 void ClientSession::OnServerAssigned(ServerConnection* server) {
   if (state_ != State::kWaitingForServer) {  // cannot happen; give it back rather than leak it
-    pool_->Release(server);
+    pool_->Release(server, /*reset=*/true);
     return;
   }
   server_ = server;
@@ -291,7 +300,80 @@ void ClientSession::OnServerAssigned(ServerConnection* server) {
 
 void ClientSession::OnServerUnavailable(const Status& why) {
   if (state_ != State::kWaitingForServer) return;
-  Terminate(why);
+  if (!handshake_done_) {
+    Terminate(why);
+    return;
+  }
+  // Transaction pooling: only this request fails; the session stays usable.
+  TransitionTo(State::kActive);
+  RejectRequest(why);
+}
+
+bool ClientSession::StartTransaction(std::span<const uint8_t> data) {
+  protocol::FrameDecode d = protocol::DecodeFrameHeader(data, protocol::kMaxMessageLength);
+  if (d.status == DecodeStatus::kNeedMoreData) return false;
+  if (d.status == DecodeStatus::kInvalid) {
+    Terminate(d.error);
+    return false;
+  }
+  if (d.header.tag == static_cast<uint8_t>(FrontendTag::kTerminate)) {
+    Close();
+    return false;
+  }
+  TransitionTo(State::kWaitingForServer);
+  ServerConnection* server = pool_->Acquire(this);
+  if (server != nullptr) OnServerAssigned(server);
+  return state_ == State::kActive && server_ != nullptr;
+}
+
+void ClientSession::RejectRequest(const Status& why) {
+  protocol::ErrorFields e;
+  e.severity = "ERROR";
+  e.sqlstate = why.sqlstate().empty() ? std::string(sqlstate::kInternalError) : why.sqlstate();
+  e.message = why.message();
+  e.hint = why.hint();
+  std::string out;
+  protocol::AppendErrorResponse(out, e);
+  if (!Send(out)) return;
+  discarding_ = true;
+  c2s_remaining_ = 0;
+  Resume(kPausePending);
+}
+
+size_t ClientSession::DiscardClientMessages(std::span<const uint8_t> data) {
+  size_t pos = 0;
+  while (pos < data.size() && discarding_) {
+    if (c2s_remaining_ > 0) {
+      size_t n = std::min(c2s_remaining_, data.size() - pos);
+      pos += n;
+      c2s_remaining_ -= n;
+      continue;
+    }
+    protocol::FrameDecode d = protocol::DecodeFrameHeader(data.subspan(pos), protocol::kMaxMessageLength);
+    if (d.status == DecodeStatus::kNeedMoreData) break;
+    if (d.status == DecodeStatus::kInvalid) {
+      Terminate(d.error);
+      return data.size();
+    }
+    uint8_t tag = d.header.tag;
+    if (tag == static_cast<uint8_t>(FrontendTag::kTerminate)) {
+      Close();
+      return data.size();
+    }
+    c2s_remaining_ = d.header.total();
+    // The request ends at a simple Query or at Sync: ReadyForQuery tells the client so.
+    if (tag == static_cast<uint8_t>(FrontendTag::kQuery) || tag == static_cast<uint8_t>(FrontendTag::kSync)) {
+      std::string out;
+      protocol::AppendReadyForQuery(out, protocol::TransactionStatus::kIdle);
+      if (!Send(out)) return data.size();
+      discarding_ = false;
+      size_t n = std::min(c2s_remaining_, data.size() - pos);
+      pos += n;
+      c2s_remaining_ -= n;
+      if (c2s_remaining_ > 0) discarding_ = true;  // finish skipping it first
+    }
+  }
+  return pos;
 }
 
 void ClientSession::PrepareServer() {
@@ -319,16 +401,21 @@ void ClientSession::PrepareServer() {
 }
 
 void ClientSession::Activate() {
-  std::string out;
-  for (const auto& [name, value] : server_->params()) protocol::AppendParameterStatus(out, name, value);
-  cancel_pid_ = proxy_->RegisterCancelTarget(this, &cancel_key_);
-  protocol::AppendBackendKeyData(out, cancel_pid_, cancel_key_);
-  protocol::AppendReadyForQuery(out, protocol::TransactionStatus::kIdle);
-  if (!Send(out)) return;
+  bool first = !handshake_done_;
+  if (first) {
+    std::string out;
+    for (const auto& [name, value] : server_->params()) protocol::AppendParameterStatus(out, name, value);
+    cancel_pid_ = proxy_->RegisterCancelTarget(this, &cancel_key_);
+    protocol::AppendBackendKeyData(out, cancel_pid_, cancel_key_);
+    protocol::AppendReadyForQuery(out, protocol::TransactionStatus::kIdle);
+    if (!Send(out)) return;
+    handshake_done_ = true;
+  }
   TransitionTo(State::kActive);
-  c2s_remaining_ = 0;
   s2c_remaining_ = 0;
   server_->Link(this);
+  // Transaction pooling: the server only served the handshake; idle clients hold none.
+  if (first && transaction_pooling_ && server_->IsClean()) ReleaseServer();
   Resume(kPausePending);
 }
 
@@ -417,14 +504,25 @@ size_t ClientSession::OnServerBytes(std::span<const uint8_t> data) {
         tag == static_cast<uint8_t>(BackendTag::kParameterStatus)) {
       if (data.size() - pos < d.header.total()) break;
       auto body = data.subspan(pos + protocol::kHeaderSize, d.header.body_size());
-      if (tag == static_cast<uint8_t>(BackendTag::kReadyForQuery)) {
-        auto st = protocol::ParseReadyForQuery(body);
-        server_->NoteReadyForQuery(st.ok() ? *st : protocol::TransactionStatus::kFailed);
-      } else {
+      pos += d.header.total();
+      if (tag == static_cast<uint8_t>(BackendTag::kParameterStatus)) {
         auto p = protocol::ParseParameterStatus(body);
         if (p.ok()) server_->NoteParameterStatus(std::move(p->first), std::move(p->second));
+        continue;
       }
-      pos += d.header.total();
+      auto st = protocol::ParseReadyForQuery(body);
+      server_->NoteReadyForQuery(st.ok() ? *st : protocol::TransactionStatus::kFailed);
+      if (transaction_pooling_ && server_->IsClean() && c2s_remaining_ == 0) {
+        // The transaction is over and nothing is in flight: the server goes back to the pool.
+        if (!outbox_.Send(data.subspan(flushed, pos - flushed))) {
+          Close();
+          return data.size();
+        }
+        ReleaseServer();
+        Resume(kPauseBackpressure);
+        if (!carry_.empty() && paused_ == 0) HandleBytes({});
+        return pos;
+      }
       continue;
     }
     s2c_remaining_ = d.header.total();
@@ -498,7 +596,7 @@ void ClientSession::ReleaseServer() {
     server->Close();  // its callback points at us; a half-prepared server is not reused
     return;
   }
-  pool_->Release(server);
+  pool_->Release(server, /*reset=*/!transaction_pooling_);
 }
 
 void ClientSession::Terminate(const Status& why) {

@@ -71,6 +71,13 @@ class ClientSession final : public ServerLink, public PoolClient {
   size_t HandleStartup(std::span<const uint8_t> data);
   size_t HandleAuthentication(std::span<const uint8_t> data);
   size_t ForwardClientMessages(std::span<const uint8_t> data);
+  // Transaction pooling: gets a server for the request at the front of `data`. Returns true
+  // when one is linked now; false when waiting (or closed).
+  bool StartTransaction(std::span<const uint8_t> data);
+  // Answers the pending request with ERROR `why` and skips the client's messages up to the
+  // end of that request (Query or Sync), then ReadyForQuery: the session stays usable.
+  void RejectRequest(const Status& why);
+  size_t DiscardClientMessages(std::span<const uint8_t> data);
   Status CheckStartupParameters(const protocol::StartupPacket& packet);
   void BeginAuthentication();
   void Authenticated();
@@ -97,6 +104,9 @@ class ClientSession final : public ServerLink, public PoolClient {
   unsigned paused_ = 0;
   bool reading_ = false;
   bool close_after_flush_ = false;
+  bool handshake_done_ = false;       // ParameterStatus, BackendKeyData, ReadyForQuery sent
+  bool transaction_pooling_ = false;  // the server goes back to the pool after each transaction
+  bool discarding_ = false;           // skipping the rest of a rejected request
 
   routing::ClientIdentity identity_;
   std::string username_;  // the login name: startup user without a tenant suffix

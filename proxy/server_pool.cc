@@ -36,11 +36,15 @@ void ServerPool::CancelWait(PoolClient* client) {
   if (it != waiters_.end()) waiters_.erase(it);
 }
 
-void ServerPool::Release(ServerConnection* server) {
+void ServerPool::Release(ServerConnection* server, bool reset) {
   if (closing_ || !server->IsClean() || server->state() != ServerConnection::State::kIdle ||
       Clock::now() - server->created_at() >= settings_.lifetime) {
     Retire(server);
     Dispatch();
+    return;
+  }
+  if (!reset) {
+    OnServerReady(server);
     return;
   }
   server->RunInternalQuery("DISCARD ALL", [this](ServerConnection* s, const Status& result) {

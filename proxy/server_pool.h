@@ -47,8 +47,9 @@ class ServerPool {
   // exactly one of OnServerAssigned / OnServerUnavailable unless it calls CancelWait first.
   ServerConnection* Acquire(PoolClient* client);
   void CancelWait(PoolClient* client);
-  // The client is done with `server` (unlinked). Clean connections are reset and reused.
-  void Release(ServerConnection* server);
+  // The client is done with `server` (unlinked). Clean connections are reused, after DISCARD ALL
+  // when `reset` (session pooling); dirty ones (open transaction, anything in flight) are closed.
+  void Release(ServerConnection* server, bool reset);
 
   // Wait timeouts, idle timeout, lifetime, min_idle. Called periodically by the loop.
   void Tick(Clock::time_point now);
