@@ -452,6 +452,35 @@ size_t ClientSession::ForwardClientMessages(std::span<const uint8_t> data) {
       Terminate(Status::Error(sqlstate::kProtocolViolation, "invalid frontend message type " + TagName(tag)));
       return data.size();
     }
+    if (transaction_pooling_) {
+      std::string to_server;
+      std::string to_client;
+      size_t consumed = 0;
+      size_t stream_rest = 0;
+      Rewrite r = RewriteForTransactionPooling(data.subspan(pos), d.header, to_server, to_client, consumed, stream_rest);
+      if (r == Rewrite::kNeedMore) break;
+      if (r == Rewrite::kFailed) {
+        flush();
+        return data.size();
+      }
+      if (r == Rewrite::kRewritten) {
+        server_->NoteFrontendMessage(static_cast<FrontendTag>(tag));
+        if (!flush() || !server_->Send(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(to_server.data()),
+                                                                  to_server.size()))) {
+          OnServerLost(Status::Error(sqlstate::kConnectionFailure, "could not send data to the server"));
+          return data.size();
+        }
+        if (!to_client.empty() && !Send(to_client)) return data.size();
+        pos += consumed;
+        flushed = pos;
+        c2s_remaining_ = stream_rest;
+        continue;
+      }
+      if (!to_client.empty()) {
+        flush();
+        if (!Send(to_client)) return data.size();
+      }
+    }
     if (tag == static_cast<uint8_t>(FrontendTag::kQuery) || tag == static_cast<uint8_t>(FrontendTag::kParse)) {
       if (d.header.body_size() > config_->max_query_size) {
         flush();
@@ -478,6 +507,137 @@ size_t ClientSession::ForwardClientMessages(std::span<const uint8_t> data) {
   return pos;
 }
 
+namespace {
+// Reads a NUL-terminated name at `offset` of `body`; nullopt if the NUL is not there yet.
+std::optional<std::string> ReadName(std::span<const uint8_t> body, size_t offset) {
+  for (size_t i = offset; i < body.size(); ++i)
+    if (body[i] == 0) return std::string(reinterpret_cast<const char*>(body.data()) + offset, i - offset);
+  return std::nullopt;
+}
+// Statement and portal names are identifiers (NAMEDATALEN); a prefix longer than this without
+// its NULs is not a name.
+constexpr size_t kMaxNamePrefix = 1024;
+}  // namespace
+
+void ClientSession::EnsurePrepared(const ClientStatements::Statement& statement, std::string& to_server) {
+  ServerStatementCache& cache = server_->statements();
+  if (cache.Touch(statement.server_name)) return;
+  std::string ignored;
+  if (std::optional<std::string> evicted = cache.Add(statement.server_name)) {
+    protocol::MessageBuilder(to_server).Begin(FrontendTag::kClose).Int8('S').CString(*evicted).End();
+    responses_.Push(ResponseQueue::Expect::kClose, ResponseQueue::Disposition::kSwallow, ignored);
+  }
+  protocol::MessageBuilder(to_server).Begin(FrontendTag::kParse).CString(statement.server_name).Bytes(
+      statement.query_and_types).End();
+  responses_.Push(ResponseQueue::Expect::kParse, ResponseQueue::Disposition::kSwallow, ignored, statement.server_name);
+}
+
+ClientSession::Rewrite ClientSession::RewriteForTransactionPooling(std::span<const uint8_t> message,
+                                                                   const protocol::FrameHeader& header,
+                                                                   std::string& to_server, std::string& to_client,
+                                                                   size_t& consumed, size_t& stream_rest) {
+  using Expect = ResponseQueue::Expect;
+  using Disposition = ResponseQueue::Disposition;
+  const uint8_t tag = header.tag;
+  const bool whole = message.size() >= header.total();
+  std::span<const uint8_t> body = message.subspan(protocol::kHeaderSize, std::min(message.size(), header.total()) -
+                                                                             protocol::kHeaderSize);
+  auto pass = [&](Expect expect) {
+    responses_.Push(expect, Disposition::kForward, to_client);
+    return Rewrite::kPassThrough;
+  };
+  switch (static_cast<FrontendTag>(tag)) {
+    case FrontendTag::kParse: {
+      if (!whole) return header.body_size() > config_->max_query_size ? Rewrite::kPassThrough : Rewrite::kNeedMore;
+      std::optional<std::string> name = ReadName(body, 0);
+      if (!name || name->empty()) return pass(Expect::kParse);
+      const ClientStatements::Statement* statement = statements_.Define(*name, body.subspan(name->size() + 1));
+      if (statement == nullptr) {
+        Terminate(Status::Error(sqlstate::kProgramLimitExceeded,
+                                "pgtenant: too many prepared statements in one session (limit " +
+                                    std::to_string(ClientStatements::kMaxStatements) + ")",
+                                "Close statements the application no longer uses."));
+        return Rewrite::kFailed;
+      }
+      consumed = header.total();
+      if (server_->statements().Touch(statement->server_name)) {
+        // The server has it already (same text): answer ParseComplete ourselves, in order.
+        responses_.Push(Expect::kParse, Disposition::kSynthesize, to_client);
+        return Rewrite::kRewritten;
+      }
+      if (std::optional<std::string> evicted = server_->statements().Add(statement->server_name)) {
+        protocol::MessageBuilder(to_server).Begin(FrontendTag::kClose).Int8('S').CString(*evicted).End();
+        std::string ignored;
+        responses_.Push(Expect::kClose, Disposition::kSwallow, ignored);
+      }
+      protocol::MessageBuilder(to_server).Begin(FrontendTag::kParse).CString(statement->server_name).Bytes(
+          statement->query_and_types).End();
+      responses_.Push(Expect::kParse, Disposition::kForward, to_client, statement->server_name);
+      return Rewrite::kRewritten;
+    }
+    case FrontendTag::kBind: {
+      std::optional<std::string> portal = ReadName(body, 0);
+      std::optional<std::string> name = portal ? ReadName(body, portal->size() + 1) : std::nullopt;
+      if (!name) {
+        if (whole || message.size() > kMaxNamePrefix) {
+          Terminate(Status::Error(sqlstate::kProtocolViolation, "invalid Bind message: unterminated name"));
+          return Rewrite::kFailed;
+        }
+        return Rewrite::kNeedMore;
+      }
+      const ClientStatements::Statement* statement = name->empty() ? nullptr : statements_.Find(*name);
+      if (statement == nullptr) return pass(Expect::kBind);  // unnamed, or unknown: the server answers
+      EnsurePrepared(*statement, to_server);
+      size_t prefix = protocol::kHeaderSize + portal->size() + 1 + name->size() + 1;
+      uint32_t length = static_cast<uint32_t>(header.length - name->size() + statement->server_name.size());
+      to_server.push_back(static_cast<char>(tag));
+      for (int shift = 24; shift >= 0; shift -= 8) to_server.push_back(static_cast<char>((length >> shift) & 0xff));
+      to_server.append(*portal).push_back('\0');
+      to_server.append(statement->server_name).push_back('\0');
+      responses_.Push(Expect::kBind, Disposition::kForward, to_client);
+      consumed = prefix;
+      stream_rest = header.total() - prefix;
+      return Rewrite::kRewritten;
+    }
+    case FrontendTag::kDescribe:
+    case FrontendTag::kClose: {
+      if (!whole) {
+        if (header.body_size() > kMaxNamePrefix) {
+          Terminate(Status::Error(sqlstate::kProtocolViolation, "invalid Describe/Close message: name too long"));
+          return Rewrite::kFailed;
+        }
+        return Rewrite::kNeedMore;
+      }
+      const bool describe = tag == static_cast<uint8_t>(FrontendTag::kDescribe);
+      std::optional<std::string> name = body.empty() ? std::nullopt : ReadName(body, 1);
+      const ClientStatements::Statement* statement =
+          (body.empty() || body[0] != 'S' || !name || name->empty()) ? nullptr : statements_.Find(*name);
+      if (statement == nullptr) return pass(describe ? Expect::kDescribe : Expect::kClose);
+      consumed = header.total();
+      if (!describe) {
+        // The server keeps the statement for other clients with the same text.
+        statements_.Remove(*name);
+        responses_.Push(Expect::kClose, Disposition::kSynthesize, to_client);
+        return Rewrite::kRewritten;
+      }
+      EnsurePrepared(*statement, to_server);
+      protocol::MessageBuilder(to_server).Begin(FrontendTag::kDescribe).Int8('S').CString(statement->server_name).End();
+      responses_.Push(Expect::kDescribe, Disposition::kForward, to_client);
+      return Rewrite::kRewritten;
+    }
+    case FrontendTag::kExecute:
+      return pass(Expect::kExecute);
+    case FrontendTag::kSync:
+      return pass(Expect::kSync);
+    case FrontendTag::kQuery:
+      return pass(Expect::kQuery);
+    case FrontendTag::kFunctionCall:
+      return pass(Expect::kFunctionCall);
+    default:
+      return Rewrite::kPassThrough;  // Flush, CopyData, CopyDone, CopyFail: no response of their own
+  }
+}
+
 size_t ClientSession::OnServerBytes(std::span<const uint8_t> data) {
   size_t pos = 0;
   size_t flushed = 0;
@@ -500,11 +660,33 @@ size_t ClientSession::OnServerBytes(std::span<const uint8_t> data) {
       return data.size();
     }
     uint8_t tag = d.header.tag;
-    if (tag == static_cast<uint8_t>(BackendTag::kReadyForQuery) ||
+    bool queued = transaction_pooling_ && responses_.Completes(tag);
+    if (queued || tag == static_cast<uint8_t>(BackendTag::kReadyForQuery) ||
         tag == static_cast<uint8_t>(BackendTag::kParameterStatus)) {
       if (data.size() - pos < d.header.total()) break;
       auto body = data.subspan(pos + protocol::kHeaderSize, d.header.body_size());
+      ResponseQueue::Outcome outcome;
+      if (queued) outcome = responses_.OnServerMessage(tag);
+      for (const std::string& name : outcome.failed_parses) server_->statements().Remove(name);
+      if (outcome.swallow) {
+        if (pos > flushed && !outbox_.Send(data.subspan(flushed, pos - flushed))) {
+          Close();
+          return data.size();
+        }
+        flushed = pos + d.header.total();
+      }
       pos += d.header.total();
+      if (!outcome.synthetic_after.empty()) {
+        if ((pos > flushed && !outbox_.Send(data.subspan(flushed, pos - flushed))) ||
+            !outbox_.Send(outcome.synthetic_after)) {
+          Close();
+          return data.size();
+        }
+        flushed = pos;
+      }
+      if (tag != static_cast<uint8_t>(BackendTag::kReadyForQuery) &&
+          tag != static_cast<uint8_t>(BackendTag::kParameterStatus))
+        continue;
       if (tag == static_cast<uint8_t>(BackendTag::kParameterStatus)) {
         auto p = protocol::ParseParameterStatus(body);
         if (p.ok()) server_->NoteParameterStatus(std::move(p->first), std::move(p->second));
@@ -512,7 +694,7 @@ size_t ClientSession::OnServerBytes(std::span<const uint8_t> data) {
       }
       auto st = protocol::ParseReadyForQuery(body);
       server_->NoteReadyForQuery(st.ok() ? *st : protocol::TransactionStatus::kFailed);
-      if (transaction_pooling_ && server_->IsClean() && c2s_remaining_ == 0) {
+      if (transaction_pooling_ && server_->IsClean() && c2s_remaining_ == 0 && responses_.empty()) {
         // The transaction is over and nothing is in flight: the server goes back to the pool.
         if (!outbox_.Send(data.subspan(flushed, pos - flushed))) {
           Close();

@@ -22,7 +22,10 @@
 #include "protocol/startup_packet.h"
 #include "protocol/status.h"
 #include "proxy/client_auth.h"
+#include "protocol/frame_reader.h"
 #include "proxy/outbox.h"
+#include "proxy/prepared_statements.h"
+#include "proxy/response_queue.h"
 #include "proxy/server_connection.h"
 #include "proxy/server_pool.h"
 #include "routing/route.h"
@@ -78,6 +81,13 @@ class ClientSession final : public ServerLink, public PoolClient {
   // end of that request (Query or Sync), then ReadyForQuery: the session stays usable.
   void RejectRequest(const Status& why);
   size_t DiscardClientMessages(std::span<const uint8_t> data);
+  // Transaction pooling: named statements are renamed to their server-side content names and
+  // prepared on demand; every message that is owed a response is queued (response_queue.h).
+  enum class Rewrite { kPassThrough, kNeedMore, kRewritten, kFailed };
+  Rewrite RewriteForTransactionPooling(std::span<const uint8_t> message, const protocol::FrameHeader& header,
+                                       std::string& to_server, std::string& to_client, size_t& consumed,
+                                       size_t& stream_rest);
+  void EnsurePrepared(const ClientStatements::Statement& statement, std::string& to_server);
   Status CheckStartupParameters(const protocol::StartupPacket& packet);
   void BeginAuthentication();
   void Authenticated();
@@ -119,6 +129,8 @@ class ClientSession final : public ServerLink, public PoolClient {
   int32_t cancel_pid_ = 0;
   int32_t cancel_key_ = 0;
 
+  ClientStatements statements_;  // transaction pooling only
+  ResponseQueue responses_;       // transaction pooling only
   size_t c2s_remaining_ = 0;  // bytes of a streamed client message still to forward
   size_t s2c_remaining_ = 0;  // bytes of a streamed server message still to forward
 

@@ -2,6 +2,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <iostream>
 #include <string>
@@ -58,6 +59,8 @@ int HashPassword(const char* md5_user) {
 }
 
 int Run(const std::string& path) {
+  if (const char* level = std::getenv("PGTENANT_LOG_LEVEL"); level && std::string_view(level) == "debug")
+    pgtenant::proxy::SetLogLevel(pgtenant::proxy::LogLevel::kDebug);
   auto config = pgtenant::config::LoadConfigFile(path);
   if (!config.ok()) {
     std::fprintf(stderr, "%s\n", config.status().message().c_str());

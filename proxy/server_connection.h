@@ -24,6 +24,7 @@
 #include "protocol/status.h"
 #include "protocol/wire.h"
 #include "proxy/outbox.h"
+#include "proxy/prepared_statements.h"
 
 namespace pgtenant::proxy {
 
@@ -87,6 +88,8 @@ class ServerConnection {
     return awaiting_ready_ == 0 && !unsynced_ && txn_status_ == protocol::TransactionStatus::kIdle;
   }
 
+  // Content-named prepared statements that exist on this server (transaction pooling).
+  ServerStatementCache& statements() { return statements_; }
   State state() const { return state_; }
   uint64_t id() const { return id_; }
   int32_t backend_pid() const { return backend_pid_; }
@@ -147,6 +150,7 @@ class ServerConnection {
   QueryDone query_done_;
   Status query_error_;
 
+  ServerStatementCache statements_;
   ServerParams params_;
   int32_t backend_pid_ = 0;
   int32_t backend_key_ = 0;

@@ -47,6 +47,7 @@ void ServerPool::Release(ServerConnection* server, bool reset) {
     OnServerReady(server);
     return;
   }
+  server->statements().Clear();  // DISCARD ALL deallocates them
   server->RunInternalQuery("DISCARD ALL", [this](ServerConnection* s, const Status& result) {
     if (!result.ok()) {
       LogWarning("pool", "reset of server connection failed in pool " + name_ + ": " + result.message());

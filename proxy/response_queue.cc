@@ -1,0 +1,109 @@
+// ResponseQueue: matching server responses to the frontend messages that asked for them.
+#include "proxy/response_queue.h"
+
+#include "protocol/wire.h"
+
+namespace pgtenant::proxy {
+
+namespace {
+using protocol::BackendTag;
+
+void AppendSynthetic(ResponseQueue::Expect expect, std::string& out) {
+  std::string_view tag = expect == ResponseQueue::Expect::kParse ? "1" : "3";  // ParseComplete / CloseComplete
+  out.append(tag);
+  out.append("\0\0\0\4", 4);
+}
+}  // namespace
+
+void ResponseQueue::Push(Expect expect, Disposition disposition, std::string& to_client_now, std::string server_name) {
+  if (disposition == Disposition::kSynthesize && entries_.empty()) {
+    AppendSynthetic(expect, to_client_now);
+    return;
+  }
+  entries_.push_back({expect, disposition, std::move(server_name)});
+}
+
+bool ResponseQueue::Completes(uint8_t tag) const {
+  if (entries_.empty()) return false;
+  switch (static_cast<BackendTag>(tag)) {
+    case BackendTag::kParseComplete:
+    case BackendTag::kBindComplete:
+    case BackendTag::kCloseComplete:
+    case BackendTag::kRowDescription:
+    case BackendTag::kNoData:
+    case BackendTag::kCommandComplete:
+    case BackendTag::kEmptyQueryResponse:
+    case BackendTag::kPortalSuspended:
+    case BackendTag::kErrorResponse:
+    case BackendTag::kReadyForQuery:
+      return true;
+    default:
+      return false;
+  }
+}
+
+void ResponseQueue::Pop(Outcome& outcome) {
+  entries_.pop_front();
+  DrainSynthetic(outcome.synthetic_after);
+}
+
+void ResponseQueue::DrainSynthetic(std::string& out) {
+  while (!entries_.empty() && entries_.front().disposition == Disposition::kSynthesize) {
+    AppendSynthetic(entries_.front().expect, out);
+    entries_.pop_front();
+  }
+}
+
+ResponseQueue::Outcome ResponseQueue::OnServerMessage(uint8_t tag) {
+  Outcome outcome;
+  if (entries_.empty()) return outcome;
+  const Entry& front = entries_.front();
+  switch (static_cast<BackendTag>(tag)) {
+    case BackendTag::kParseComplete:
+      if (front.expect == Expect::kParse) {
+        outcome.swallow = front.disposition == Disposition::kSwallow;
+        Pop(outcome);
+      }
+      break;
+    case BackendTag::kBindComplete:
+      if (front.expect == Expect::kBind) Pop(outcome);
+      break;
+    case BackendTag::kCloseComplete:
+      if (front.expect == Expect::kClose) {
+        outcome.swallow = front.disposition == Disposition::kSwallow;
+        Pop(outcome);
+      }
+      break;
+    case BackendTag::kRowDescription:
+    case BackendTag::kNoData:
+      if (front.expect == Expect::kDescribe) Pop(outcome);
+      break;
+    case BackendTag::kCommandComplete:
+    case BackendTag::kEmptyQueryResponse:
+    case BackendTag::kPortalSuspended:
+      if (front.expect == Expect::kExecute) Pop(outcome);
+      break;
+    case BackendTag::kErrorResponse:
+      if (front.expect == Expect::kQuery || front.expect == Expect::kFunctionCall || front.expect == Expect::kSync)
+        break;  // ReadyForQuery ends these
+      // The server now skips everything up to Sync: those messages get no response, and
+      // statements their Parse would have created do not exist.
+      while (!entries_.empty() && entries_.front().expect != Expect::kSync) {
+        const Entry& skipped = entries_.front();
+        if (skipped.expect == Expect::kParse && skipped.disposition != Disposition::kSynthesize &&
+            !skipped.server_name.empty())
+          outcome.failed_parses.push_back(skipped.server_name);
+        entries_.pop_front();
+      }
+      break;
+    case BackendTag::kReadyForQuery:
+      if (front.expect == Expect::kSync || front.expect == Expect::kQuery || front.expect == Expect::kFunctionCall)
+        Pop(outcome);
+      break;
+    default:
+      break;
+  }
+  return outcome;
+}
+
+}  // namespace pgtenant::proxy
