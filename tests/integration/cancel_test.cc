@@ -1,0 +1,82 @@
+// Cancel requests through pgtenant: the client holds the proxy's key, and a cancel stops the running query.
+#include <catch2/catch.hpp>
+#include <libpq-fe.h>
+
+#include <chrono>
+#include <string>
+#include <thread>
+
+#include "tests/integration/harness/pg.h"
+#include "tests/integration/harness/postgres_server.h"
+#include "tests/integration/harness/proxy_process.h"
+
+namespace pgtenant::integration {
+namespace {
+
+// Waits until the superuser sees `sql` running in `database` (so the cancel cannot arrive too early).
+bool AwaitActiveQuery(const std::string& database, const std::string& sql, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto rows = PostgresServer::Shared().Exec(
+        "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND datname = '" + database +
+        "' AND query = $q$" + sql + "$q$");
+    if (rows.at(0).at(0) != "0") return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return false;
+}
+
+TEST_CASE("PQcancel stops SELECT pg_sleep(30) with 57014 within 2 seconds, and the session goes on", "[cancel]") {
+  TestDatabase db = PostgresServer::Shared().CreateTestDatabase("cancel");
+  ProxyProcess proxy(StandardConfig(db));
+  PgConn conn = MustConnectProxy(proxy, "alice", kAlicePassword, "app");
+
+  // The key libpq holds is the proxy's, not the server connection's.
+  const std::string server_pid = QueryValue(conn.get(), "SELECT pg_backend_pid()");
+  CHECK(std::to_string(PQbackendPID(conn.get())) != server_pid);
+
+  REQUIRE(PQsendQuery(conn.get(), "SELECT pg_sleep(30)") == 1);
+  REQUIRE(AwaitActiveQuery(db.database, "SELECT pg_sleep(30)", std::chrono::seconds(5)));
+
+  const auto started = std::chrono::steady_clock::now();
+  PGcancel* cancel = PQgetCancel(conn.get());
+  REQUIRE(cancel != nullptr);
+  char error[256] = {0};
+  const int sent = PQcancel(cancel, error, sizeof error);
+  PQfreeCancel(cancel);
+  INFO("PQcancel: " << error);
+  REQUIRE(sent == 1);
+
+  auto results = CollectResults(conn.get(), std::chrono::seconds(2));
+  const auto elapsed = std::chrono::steady_clock::now() - started;
+  REQUIRE(results.has_value());
+  REQUIRE_FALSE(results->empty());
+  CHECK(PQresultStatus(results->front().get()) == PGRES_FATAL_ERROR);
+  CHECK(Sqlstate(results->front().get()) == "57014");
+  CHECK(elapsed < std::chrono::seconds(2));
+  CHECK(QueryValue(conn.get(), "SELECT 'after cancel'") == "after cancel");
+}
+
+TEST_CASE("a cancel request for one client does not touch another client's query", "[cancel]") {
+  TestDatabase db = PostgresServer::Shared().CreateTestDatabase("cancel");
+  ProxyProcess proxy(StandardConfig(db));
+  PgConn idle = MustConnectProxy(proxy, "alice", kAlicePassword, "app");
+  PgConn busy = MustConnectProxy(proxy, "bob", kBobPassword, "app");
+
+  REQUIRE(PQsendQuery(busy.get(), "SELECT pg_sleep(1.5), 'finished'") == 1);
+  REQUIRE(AwaitActiveQuery(db.database, "SELECT pg_sleep(1.5), 'finished'", std::chrono::seconds(5)));
+  PGcancel* cancel = PQgetCancel(idle.get());  // idle's key: nothing of idle's is running
+  char error[256] = {0};
+  PQcancel(cancel, error, sizeof error);
+  PQfreeCancel(cancel);
+
+  auto results = CollectResults(busy.get(), std::chrono::seconds(10));
+  REQUIRE(results.has_value());
+  REQUIRE_FALSE(results->empty());
+  REQUIRE(PQresultStatus(results->front().get()) == PGRES_TUPLES_OK);
+  CHECK(std::string(PQgetvalue(results->front().get(), 0, 1)) == "finished");
+  CHECK(QueryValue(idle.get(), "SELECT 'idle still fine'") == "idle still fine");
+}
+
+}  // namespace
+}  // namespace pgtenant::integration

@@ -1,0 +1,70 @@
+// Loopback TCP for the integration suite: free ports, reachability, and a raw wire-protocol client.
+//
+// RawClient speaks just enough of the PostgreSQL frontend protocol (v3, "Message Formats") to send
+// hand-made, possibly malformed packets and to read what comes back, including a SCRAM-SHA-256 login
+// (RFC 5802/7677, no channel binding) so malformed messages can be sent after authentication.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace pgtenant::integration {
+
+// A TCP port on 127.0.0.1 that nothing listens on right now (bind port 0, read it, close).
+int FreePort();
+
+// True when 127.0.0.1:port accepts a TCP connection.
+bool CanConnect(int port);
+
+// One backend message: its type byte and its body (without the type and length).
+struct BackendMessage {
+  char type = 0;
+  std::string body;
+};
+
+// ErrorResponse/NoticeResponse fields by code: 'S' severity, 'C' SQLSTATE, 'M' message, ...
+std::map<char, std::string> ParseErrorFields(std::string_view body);
+
+// Protocol builders.
+std::string Int32(uint32_t value);
+std::string StartupPacket(const std::vector<std::pair<std::string, std::string>>& parameters);
+std::string Message(char type, std::string_view body);  // type + length + body
+
+class RawClient {
+ public:
+  // Connects to 127.0.0.1:port; throws std::runtime_error when it cannot.
+  explicit RawClient(int port);
+  ~RawClient();
+  RawClient(const RawClient&) = delete;
+  RawClient& operator=(const RawClient&) = delete;
+
+  // Sends all bytes; false when the peer has gone (EPIPE/ECONNRESET).
+  bool Send(std::string_view bytes);
+  // The next whole message, or nullopt on EOF, reset or timeout (see closed()).
+  std::optional<BackendMessage> Read(std::chrono::milliseconds timeout);
+  // Reads until an ErrorResponse arrives; returns its fields, or nullopt if none came in time.
+  std::optional<std::map<char, std::string>> ReadError(std::chrono::milliseconds timeout);
+  // True once the peer closed the connection (read returned 0 or an error).
+  bool closed() const { return closed_; }
+  // Waits until the peer closes; true if it did within `timeout`.
+  bool WaitForClose(std::chrono::milliseconds timeout);
+
+  // Startup + SCRAM-SHA-256 (or trust) until ReadyForQuery. Returns the ErrorResponse fields if the
+  // server refused, an empty map on success; throws on a protocol surprise or a timeout.
+  std::map<char, std::string> Login(const std::string& user, const std::string& password, const std::string& database);
+
+ private:
+  BackendMessage Expect(char type, std::chrono::milliseconds timeout);
+
+  int fd_ = -1;
+  bool closed_ = false;
+  std::string buffer_;
+};
+
+}  // namespace pgtenant::integration

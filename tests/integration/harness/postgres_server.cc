@@ -1,0 +1,254 @@
+// The PostgreSQL 15 every integration test talks to: initdb once, postgres as a child process.
+#include "tests/integration/harness/postgres_server.h"
+
+#include <openssl/rand.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <stdexcept>
+#include <thread>
+
+#include "tests/integration/harness/net.h"
+#include "tests/integration/harness/pg.h"
+#include "tests/integration/harness/process.h"
+
+namespace pgtenant::integration {
+namespace {
+
+constexpr auto kStartTimeout = std::chrono::seconds(60);
+constexpr auto kStopTimeout = std::chrono::seconds(30);
+constexpr char kFallbackBindir[] = "/usr/lib/postgresql/15/bin";
+
+// What the signal handler needs, prepared in advance (it may only make async-signal-safe calls).
+std::atomic<pid_t> g_postgres_pid{-1};
+char g_rm_path[] = "/bin/rm";
+char g_rm_flags[] = "-rf";
+char g_dir_to_remove[256] = {0};
+
+void StopOnSignal(int sig) {
+  const pid_t pid = g_postgres_pid.load();
+  if (pid > 0) {
+    kill(pid, SIGQUIT);  // immediate shutdown, what `pg_ctl stop -m immediate` sends
+    int status = 0;
+    waitpid(pid, &status, 0);
+  }
+  if (g_dir_to_remove[0] != '\0') {
+    const pid_t rm = fork();
+    if (rm == 0) {
+      char* argv[] = {g_rm_path, g_rm_flags, g_dir_to_remove, nullptr};
+      execv(g_rm_path, argv);
+      _exit(127);
+    }
+    if (rm > 0) {
+      int status = 0;
+      waitpid(rm, &status, 0);
+    }
+  }
+  signal(sig, SIG_DFL);
+  raise(sig);
+}
+
+// Installed before main() so that Catch2, which saves and chains the handlers it finds when a test
+// case starts, keeps calling this one.
+const bool g_signal_handlers_installed = [] {
+  struct sigaction action{};
+  action.sa_handler = StopOnSignal;
+  sigemptyset(&action.sa_mask);
+  sigaction(SIGINT, &action, nullptr);
+  sigaction(SIGTERM, &action, nullptr);
+  return true;
+}();
+
+std::string FindBindir() {
+  if (const char* forced = std::getenv("PGTENANT_PG_BINDIR")) return forced;
+  CommandResult pg_config = RunCommand({"/bin/sh", "-c", "pg_config --bindir"}, {}, "", std::chrono::seconds(10));
+  std::string dir = pg_config.output;
+  while (!dir.empty() && (dir.back() == '\n' || dir.back() == '\r')) dir.pop_back();
+  if (pg_config.exit_code == 0 && access((dir + "/initdb").c_str(), X_OK) == 0) return dir;
+  if (access((std::string(kFallbackBindir) + "/initdb").c_str(), X_OK) == 0) return kFallbackBindir;
+  throw std::runtime_error("PostgreSQL server binaries not found (pg_config --bindir, " + std::string(kFallbackBindir) +
+                           "): run scripts/deps");
+}
+
+std::string FormatExit(int status) {
+  if (WIFEXITED(status)) return "exit code " + std::to_string(WEXITSTATUS(status));
+  if (WIFSIGNALED(status)) return "signal " + std::to_string(WTERMSIG(status));
+  return "status " + std::to_string(status);
+}
+
+}  // namespace
+
+std::string RandomHex(size_t bytes) {
+  std::string raw(bytes, '\0');
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(raw.data()), static_cast<int>(bytes)) != 1) {
+    throw std::runtime_error("RAND_bytes failed");
+  }
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string hex;
+  for (const char c : raw) {
+    hex += kDigits[(static_cast<unsigned char>(c) >> 4) & 0xf];
+    hex += kDigits[static_cast<unsigned char>(c) & 0xf];
+  }
+  return hex;
+}
+
+PostgresServer& PostgresServer::Shared() {
+  // Destroyed at exit like any static: the destructor stops postgres and removes the directory.
+  static PostgresServer server;
+  return server;
+}
+
+PostgresServer::PostgresServer()
+    : dir_("pgtenant-it-", /*for_postgres=*/true), bindir_(FindBindir()), superuser_password_(RandomHex(16)) {
+  (void)g_signal_handlers_installed;
+  if (dir_.path().size() < sizeof g_dir_to_remove) {
+    std::snprintf(g_dir_to_remove, sizeof g_dir_to_remove, "%s", dir_.path().c_str());
+  }
+  port_ = FreePort();
+  InitDb();
+  Start();
+}
+
+PostgresServer::~PostgresServer() {
+  try {
+    Stop();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "stopping PostgreSQL: %s\n", e.what());
+  }
+  g_dir_to_remove[0] = '\0';
+}
+
+void PostgresServer::InitDb() {
+  const std::string pwfile = dir_.File("superuser.pw");
+  WriteFile(pwfile, superuser_password_ + "\n");
+  if (RunningAsRoot() && chown(pwfile.c_str(), PostgresUid(), PostgresGid()) != 0) {
+    throw std::runtime_error("chown " + pwfile);
+  }
+  const std::string log = dir_.File("initdb.log");
+  SpawnOptions options;
+  options.argv = {bindir_ + "/initdb", "-D", dir_.File("data"), "-U", "postgres", "--pwfile=" + pwfile,
+                  "--auth-host=scram-sha-256", "--auth-local=trust", "-E", "UTF8", "--no-locale", "--no-sync"};
+  options.output_path = log;
+  options.working_directory = dir_.path();
+  options.as_postgres_user = true;
+  const pid_t pid = Spawn(options);
+  const auto status = WaitForExit(pid, std::chrono::seconds(120));
+  if (!status || !WIFEXITED(*status) || WEXITSTATUS(*status) != 0) {
+    if (!status) Terminate(pid, SIGKILL, std::chrono::seconds(1));
+    throw std::runtime_error("initdb failed (" + (status ? FormatExit(*status) : std::string("timeout")) + "):\n" +
+                             ReadFile(log));
+  }
+  std::remove(pwfile.c_str());
+}
+
+void PostgresServer::Start() {
+  if (running()) return;
+  SpawnOptions options;
+  options.argv = {bindir_ + "/postgres",
+                  "-D", dir_.File("data"),
+                  "-p", std::to_string(port_),
+                  "-k", dir_.path(),
+                  "-c", "listen_addresses=127.0.0.1",
+                  "-c", "max_connections=200",
+                  "-c", "password_encryption=scram-sha-256",
+                  // fsync=off: speed. Commits still reach the OS before they are acknowledged, so an
+                  // immediate Restart() (a process crash, not an OS crash) loses nothing.
+                  "-c", "fsync=off",
+                  "-c", "full_page_writes=off",
+                  "-c", "log_min_messages=warning"};
+  options.output_path = dir_.File("postgres.log");
+  options.working_directory = dir_.path();
+  options.as_postgres_user = true;
+  options.death_signal = SIGQUIT;  // if the test process dies, postgres shuts down immediately
+  pid_ = Spawn(options);
+  g_postgres_pid = pid_;
+
+  // Ready when it accepts connections (PQping is OK even before authentication).
+  const std::string ping = "host=127.0.0.1 port=" + std::to_string(port_) + " dbname=postgres connect_timeout=2";
+  const auto deadline = std::chrono::steady_clock::now() + kStartTimeout;
+  for (;;) {
+    if (auto status = WaitForExit(pid_, std::chrono::milliseconds(0))) {
+      pid_ = -1;
+      g_postgres_pid = -1;
+      throw std::runtime_error("postgres exited during startup (" + FormatExit(*status) + "):\n" + Log());
+    }
+    if (PQping(ping.c_str()) == PQPING_OK) return;
+    if (std::chrono::steady_clock::now() > deadline) {
+      Stop();
+      throw std::runtime_error("postgres did not accept connections within 60 s:\n" + Log());
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+}
+
+void PostgresServer::Stop() {
+  if (!running()) return;
+  g_postgres_pid = -1;
+  Terminate(pid_, SIGQUIT, kStopTimeout);
+  pid_ = -1;
+}
+
+void PostgresServer::Restart() {
+  Stop();
+  Start();
+}
+
+std::string PostgresServer::Log() const { return ReadFile(dir_.File("postgres.log")); }
+
+std::string PostgresServer::ConnString(const std::string& user, const std::string& password,
+                                       const std::string& database) const {
+  return "host=127.0.0.1 port=" + std::to_string(port_) + " user=" + ConninfoValue(user) +
+         " password=" + ConninfoValue(password) + " dbname=" + ConninfoValue(database) +
+         " sslmode=disable gssencmode=disable connect_timeout=10";
+}
+
+std::vector<std::vector<std::string>> PostgresServer::Exec(const std::string& sql, const std::string& database) {
+  PgConn conn = Connect(ConnString("postgres", superuser_password_, database));
+  if (PQstatus(conn.get()) != CONNECTION_OK) {
+    throw std::runtime_error("superuser connection failed: " + std::string(PQerrorMessage(conn.get())));
+  }
+  PgResult result = MustExec(conn.get(), sql);
+  std::vector<std::vector<std::string>> rows;
+  for (int r = 0; r < PQntuples(result.get()); ++r) {
+    std::vector<std::string> row;
+    for (int c = 0; c < PQnfields(result.get()); ++c) row.emplace_back(PQgetvalue(result.get(), r, c));
+    rows.push_back(std::move(row));
+  }
+  return rows;
+}
+
+void PostgresServer::CreateRoleAndDatabase(const std::string& role, const std::string& password,
+                                           const std::string& database) {
+  PgConn conn = Connect(ConnString("postgres", superuser_password_, "postgres"));
+  if (PQstatus(conn.get()) != CONNECTION_OK) {
+    throw std::runtime_error("superuser connection failed: " + std::string(PQerrorMessage(conn.get())));
+  }
+  auto identifier = [&](const std::string& name) {
+    char* quoted = PQescapeIdentifier(conn.get(), name.c_str(), name.size());
+    std::string out = quoted;
+    PQfreemem(quoted);
+    return out;
+  };
+  char* literal = PQescapeLiteral(conn.get(), password.c_str(), password.size());
+  const std::string quoted_password = literal;
+  PQfreemem(literal);
+  MustExec(conn.get(), "CREATE ROLE " + identifier(role) + " LOGIN PASSWORD " + quoted_password);
+  // CREATE DATABASE cannot run in a transaction block: its own statement.
+  MustExec(conn.get(), "CREATE DATABASE " + identifier(database) + " OWNER " + identifier(role));
+}
+
+TestDatabase PostgresServer::CreateTestDatabase(const std::string& prefix) {
+  TestDatabase db;
+  const std::string name = prefix + "_" + std::to_string(++unique_counter_);
+  db.role = name + "_role";
+  db.database = name + "_db";
+  db.password = RandomHex(12);
+  CreateRoleAndDatabase(db.role, db.password, db.database);
+  return db;
+}
+
+}  // namespace pgtenant::integration

@@ -1,0 +1,33 @@
+// A temporary directory that is removed with everything in it when its owner goes away.
+#include "tests/integration/harness/temp_dir.h"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <stdexcept>
+#include <vector>
+
+#include "tests/integration/harness/process.h"
+
+namespace pgtenant::integration {
+
+TempDir::TempDir(const std::string& prefix, bool for_postgres) {
+  std::string pattern = "/tmp/" + prefix + "XXXXXX";
+  std::vector<char> buffer(pattern.begin(), pattern.end());
+  buffer.push_back('\0');
+  if (mkdtemp(buffer.data()) == nullptr) throw std::runtime_error("mkdtemp " + pattern + ": " + strerror(errno));
+  path_ = buffer.data();
+  if (for_postgres && RunningAsRoot() && chown(path_.c_str(), PostgresUid(), PostgresGid()) != 0) {
+    throw std::runtime_error("chown " + path_ + ": " + strerror(errno));
+  }
+}
+
+TempDir::~TempDir() {
+  std::error_code ignored;
+  std::filesystem::remove_all(path_, ignored);
+}
+
+}  // namespace pgtenant::integration

@@ -1,0 +1,85 @@
+// The pgtenant command line: --check-config, --hash-password, and shutdown on SIGTERM/SIGINT.
+#include <catch2/catch.hpp>
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <string>
+
+#include "tests/integration/harness/net.h"
+#include "tests/integration/harness/pg.h"
+#include "tests/integration/harness/postgres_server.h"
+#include "tests/integration/harness/process.h"
+#include "tests/integration/harness/proxy_process.h"
+#include "tests/integration/harness/temp_dir.h"
+
+namespace pgtenant::integration {
+namespace {
+
+int ExitCodeOf(int wait_status) { return WIFEXITED(wait_status) ? WEXITSTATUS(wait_status) : -1; }
+
+TEST_CASE("SIGTERM and SIGINT make pgtenant close its port and exit 0", "[lifecycle]") {
+  TestDatabase db = PostgresServer::Shared().CreateTestDatabase("lifecycle");
+  for (const int sig : {SIGTERM, SIGINT}) {
+    ProxyProcess proxy(StandardConfig(db));
+    {
+      PgConn conn = MustConnectProxy(proxy, "alice", kAlicePassword, "app");
+      CHECK(QueryValue(conn.get(), "SELECT 1") == "1");
+    }
+    proxy.Signal(sig);
+    auto status = proxy.WaitForExit(std::chrono::seconds(10));
+    INFO("signal " << sig << "; log:\n" << proxy.Log());
+    REQUIRE(status.has_value());
+    CHECK(ExitCodeOf(*status) == 0);
+    CHECK_FALSE(CanConnect(proxy.port()));
+  }
+}
+
+TEST_CASE("--check-config exits 0 for a valid file and 1 with a message for an invalid one", "[lifecycle]") {
+  TestDatabase db = PostgresServer::Shared().CreateTestDatabase("lifecycle");
+  TempDir dir("pgtenant-config-");
+  ProxyConfig config = StandardConfig(db);
+  config.port = FreePort();
+  WriteFile(dir.File("good.yaml"), config.ToYaml());
+  ProxyConfig bad_size = config;
+  bad_size.max_query_size = "a lot";
+  WriteFile(dir.File("bad.yaml"), bad_size.ToYaml());
+  WriteFile(dir.File("unknown_key.yaml"), config.ToYaml() + "no_such_section: { x: 1 }\n");
+
+  CommandResult good = RunCommand({PGTENANT_BINARY, "--check-config", dir.File("good.yaml")});
+  INFO(good.output);
+  CHECK(good.exit_code == 0);
+
+  CommandResult bad = RunCommand({PGTENANT_BINARY, "--check-config", dir.File("bad.yaml")});
+  INFO(bad.output);
+  CHECK(bad.exit_code == 1);
+  CHECK_FALSE(bad.output.empty());
+
+  CommandResult unknown = RunCommand({PGTENANT_BINARY, "--check-config", dir.File("unknown_key.yaml")});
+  INFO(unknown.output);
+  CHECK(unknown.exit_code == 1);
+
+  CommandResult missing = RunCommand({PGTENANT_BINARY, "--check-config", dir.File("missing.yaml")});
+  CHECK(missing.exit_code == 1);
+}
+
+TEST_CASE("--hash-password prints a SCRAM verifier that logs the user in", "[lifecycle][auth]") {
+  CommandResult hashed = RunCommand({PGTENANT_BINARY, "--hash-password"}, {}, "carol's s3cret\n");
+  REQUIRE(hashed.exit_code == 0);
+  std::string verifier = hashed.output;
+  while (!verifier.empty() && verifier.back() == '\n') verifier.pop_back();
+  CHECK_THAT(verifier, Catch::StartsWith("SCRAM-SHA-256$4096:"));
+  CHECK(verifier.find("carol") == std::string::npos);
+
+  TestDatabase db = PostgresServer::Shared().CreateTestDatabase("lifecycle");
+  ProxyConfig config = StandardConfig(db);
+  config.user_secrets["carol"] = verifier;
+  config.memberships["carol"]["acme"] = "member";
+  ProxyProcess proxy(config);
+  PgConn carol = MustConnectProxy(proxy, "carol", "carol's s3cret", "app");
+  CHECK(QueryValue(carol.get(), "SELECT 'carol in'") == "carol in");
+  PgConn wrong = ConnectProxy(proxy, "carol", "carol's secret", "app");
+  CHECK(PQstatus(wrong.get()) == CONNECTION_BAD);
+}
+
+}  // namespace
+}  // namespace pgtenant::integration
