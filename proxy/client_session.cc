@@ -282,10 +282,18 @@ void ClientSession::Authenticated() {
     return;
   }
   route_ = std::move(route.value());
+  if (!proxy_->AdmitTenantClient(*route_.tenant)) {
+    Terminate(Status::Error(sqlstate::kTooManyConnections,
+                            "pgtenant: too many clients for tenant \"" + route_.tenant->name + "\" (max_clients " +
+                                std::to_string(route_.tenant->max_clients) + ")",
+                            "Close idle connections or raise tenants." + route_.tenant->name + ".max_clients."));
+    return;
+  }
+  admitted_ = true;
   transaction_pooling_ = route_.pool.mode == config::PoolMode::kTransaction;
   pool_ = proxy_->PoolFor(route_);
   TransitionTo(State::kWaitingForServer);
-  ServerConnection* server = pool_->Acquire(this);
+  ServerConnection* server = pool_->Acquire(this, route_.context_tag);
   if (server != nullptr) OnServerAssigned(server);
 }
 
@@ -320,10 +328,29 @@ bool ClientSession::StartTransaction(std::span<const uint8_t> data) {
     Close();
     return false;
   }
+  if (!TakeTransactionToken()) return false;
   TransitionTo(State::kWaitingForServer);
-  ServerConnection* server = pool_->Acquire(this);
+  ServerConnection* server = pool_->Acquire(this, route_.context_tag);
   if (server != nullptr) OnServerAssigned(server);
   return state_ == State::kActive && server_ != nullptr;
+}
+
+bool ClientSession::TakeTransactionToken() {
+  if (route_.tenant == nullptr || route_.tenant->max_transactions_per_second <= 0) return true;
+  if (token_granted_) {
+    token_granted_ = false;
+    return true;
+  }
+  if (proxy_->TakeTransactionToken(*route_.tenant, this)) return true;
+  throttled_ = true;
+  Pause(kPauseThrottle);
+  return false;
+}
+
+void ClientSession::OnThrottleLifted() {
+  throttled_ = false;
+  token_granted_ = true;
+  Resume(kPauseThrottle);
 }
 
 void ClientSession::RejectRequest(const Status& why) {
@@ -378,7 +405,26 @@ size_t ClientSession::DiscardClientMessages(std::span<const uint8_t> data) {
 
 void ClientSession::PrepareServer() {
   TransitionTo(State::kPreparingServer);
+  if (route_.shared_pool && server_->context_tag() != route_.context_tag) {
+    if (!server_->context_tag().empty()) {
+      // Another tenant used this connection: nothing of its session may remain.
+      server_->statements().Clear();
+      server_->set_context_tag("");
+      server_->RunInternalQuery("DISCARD ALL", [this](ServerConnection*, const Status& result) {
+        if (!result.ok()) {
+          ReleaseServer();
+          Terminate(Status::Error(sqlstate::kConnectionFailure, "pgtenant: could not reset a shared server connection: " +
+                                                                   result.message()));
+          return;
+        }
+        PrepareServer();
+      });
+      return;
+    }
+  }
   std::string sql;
+  bool set_context = route_.shared_pool && server_->context_tag() != route_.context_tag;
+  if (set_context) sql = route_.context_sql + ";";
   for (const auto& [name, value] : client_params_) {
     auto current = std::find_if(server_->params().begin(), server_->params().end(),
                                 [&](const auto& p) { return EqualsIgnoreCase(p.first, name); });
@@ -389,8 +435,10 @@ void ClientSession::PrepareServer() {
     Activate();
     return;
   }
-  server_->RunInternalQuery(std::move(sql), [this](ServerConnection*, const Status& result) {
+  if (set_context) server_->set_context_tag(route_.context_tag);  // cleared again below on failure
+  server_->RunInternalQuery(std::move(sql), [this](ServerConnection* server, const Status& result) {
     if (!result.ok()) {
+      server->set_context_tag("");
       ReleaseServer();
       Terminate(Status::Error(result.sqlstate().empty() ? sqlstate::kInvalidParameterValue : result.sqlstate(),
                               "invalid startup parameter: " + result.message()));
@@ -441,6 +489,10 @@ size_t ClientSession::ForwardClientMessages(std::span<const uint8_t> data) {
       flush();
       Terminate(d.error);
       return data.size();
+    }
+    if (!transaction_pooling_ && route_.tenant->max_transactions_per_second > 0 && server_->IsClean() &&
+        tag != static_cast<uint8_t>(FrontendTag::kTerminate) && !TakeTransactionToken()) {
+      break;  // throttled: the rest waits in carry until a token frees
     }
     if (tag == static_cast<uint8_t>(FrontendTag::kTerminate)) {
       flush();
@@ -801,6 +853,10 @@ void ClientSession::Close() {
     ReleaseServer();
     if (cancel_pid_ != 0) proxy_->UnregisterCancelTarget(cancel_pid_);
     cancel_pid_ = 0;
+    if (throttled_) proxy_->CancelThrottleWait(route_.tenant->name, this);
+    throttled_ = false;
+    if (admitted_) proxy_->LeaveTenant(route_.tenant->name);
+    admitted_ = false;
     TransitionTo(State::kClosing);
     closing_since_ = Clock::now();
     Pause(kPauseBackpressure);

@@ -52,6 +52,8 @@ class ClientSession final : public ServerLink, public PoolClient {
   void CancelRunningQuery();
   // Startup and idle timeouts.
   void CheckTimeouts(Clock::time_point now);
+  // The tenant's transaction rate has room for this session's next transaction.
+  void OnThrottleLifted();
 
   State state() const { return state_; }
   uint64_t id() const { return id_; }
@@ -65,7 +67,11 @@ class ClientSession final : public ServerLink, public PoolClient {
   void OnServerUnavailable(const Status& why) override;
 
  private:
-  enum PauseReason : unsigned { kPauseBackpressure = 1, kPausePending = 2 };
+  enum PauseReason : unsigned { kPauseBackpressure = 1, kPausePending = 2, kPauseThrottle = 4 };
+
+  // tenants.NAME.max_transactions_per_second: true if a transaction may start now; otherwise the
+  // session pauses until OnThrottleLifted.
+  bool TakeTransactionToken();
 
   ~ClientSession() = default;  // only via OnClosed
 
@@ -117,6 +123,9 @@ class ClientSession final : public ServerLink, public PoolClient {
   bool handshake_done_ = false;       // ParameterStatus, BackendKeyData, ReadyForQuery sent
   bool transaction_pooling_ = false;  // the server goes back to the pool after each transaction
   bool discarding_ = false;           // skipping the rest of a rejected request
+  bool admitted_ = false;             // counted against the tenant's max_clients
+  bool throttled_ = false;            // queued for a transaction token
+  bool token_granted_ = false;        // a token handed over by OnThrottleLifted, not yet used
 
   routing::ClientIdentity identity_;
   std::string username_;  // the login name: startup user without a tenant suffix

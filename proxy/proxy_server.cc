@@ -3,6 +3,7 @@
 
 #include <openssl/crypto.h>
 
+#include <algorithm>
 #include <csignal>
 
 #include "protocol/random.h"
@@ -85,7 +86,10 @@ void ProxyServer::OnConnection(uv_stream_t* server, int status) noexcept {
 ServerPool* ProxyServer::PoolFor(const routing::Route& route) {
   auto it = pools_.find(route.pool_key);
   if (it != pools_.end()) return it->second.get();
-  auto pool = std::make_unique<ServerPool>(&loop_, route.pool_key, *route.backend, route.pool, route.server_startup);
+  std::unique_ptr<BackendBudget>& budget = budgets_[route.backend->name];
+  if (!budget) budget = std::make_unique<BackendBudget>(route.backend->name, route.backend->max_connections);
+  auto pool = std::make_unique<ServerPool>(&loop_, route.pool_key, *route.backend, route.pool, route.server_startup,
+                                           budget.get());
   ServerPool* raw = pool.get();
   pools_.emplace(route.pool_key, std::move(pool));
   return raw;
@@ -121,6 +125,54 @@ void ProxyServer::OnSessionClosed(ClientSession* session) {
   if (shutting_down_) MaybeFinishShutdown();
 }
 
+bool ProxyServer::AdmitTenantClient(const config::TenantConfig& tenant) {
+  TenantState& state = tenants_[tenant.name];
+  if (tenant.max_clients > 0 && state.clients >= tenant.max_clients) return false;
+  ++state.clients;
+  return true;
+}
+
+void ProxyServer::LeaveTenant(const std::string& tenant) {
+  auto it = tenants_.find(tenant);
+  if (it != tenants_.end() && it->second.clients > 0) --it->second.clients;
+}
+
+void ProxyServer::RefillAndWake(const config::TenantConfig& tenant, TenantState& state, Clock::time_point now) {
+  const double rate = tenant.max_transactions_per_second;
+  // A tenth of a second's worth may start at once; the rest are spread evenly.
+  const double burst = std::max(1.0, rate / 10.0);
+  if (state.refilled == Clock::time_point{}) {
+    state.tokens = burst;
+  } else {
+    state.tokens = std::min(burst, state.tokens + rate * std::chrono::duration<double>(now - state.refilled).count());
+  }
+  state.refilled = now;
+  while (state.tokens >= 1.0 && !state.throttled.empty()) {
+    ClientSession* session = state.throttled.front();
+    state.throttled.pop_front();
+    state.tokens -= 1.0;
+    session->OnThrottleLifted();
+  }
+}
+
+bool ProxyServer::TakeTransactionToken(const config::TenantConfig& tenant, ClientSession* session) {
+  TenantState& state = tenants_[tenant.name];
+  RefillAndWake(tenant, state, Clock::now());
+  if (state.throttled.empty() && state.tokens >= 1.0) {
+    state.tokens -= 1.0;
+    return true;
+  }
+  state.throttled.push_back(session);
+  return false;
+}
+
+void ProxyServer::CancelThrottleWait(const std::string& tenant, ClientSession* session) {
+  auto it = tenants_.find(tenant);
+  if (it == tenants_.end()) return;
+  auto& queue = it->second.throttled;
+  queue.erase(std::remove(queue.begin(), queue.end(), session), queue.end());
+}
+
 void ProxyServer::OnSignal(uv_signal_t* handle, int signum) noexcept {
   auto* self = static_cast<ProxyServer*>(handle->data);
   LogInfo("proxy", std::string("received ") + (signum == SIGINT ? "SIGINT" : "SIGTERM") + ", shutting down");
@@ -131,6 +183,10 @@ void ProxyServer::OnTick(uv_timer_t* timer) noexcept {
   auto* self = static_cast<ProxyServer*>(timer->data);
   Clock::time_point now = Clock::now();
   for (auto& [key, pool] : self->pools_) pool->Tick(now);
+  for (auto& [name, state] : self->tenants_) {
+    if (state.throttled.empty()) continue;
+    if (const config::TenantConfig* tenant = self->config_->FindTenant(name)) self->RefillAndWake(*tenant, state, now);
+  }
   if (++self->tick_count_ % 5 == 0 || self->shutting_down_) {
     std::vector<ClientSession*> sessions(self->sessions_.begin(), self->sessions_.end());
     for (ClientSession* s : sessions) s->CheckTimeouts(now);

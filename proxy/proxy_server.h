@@ -9,6 +9,7 @@
 #include <uv.h>
 
 #include <array>
+#include <deque>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -16,6 +17,7 @@
 
 #include "config/config.h"
 #include "protocol/status.h"
+#include "proxy/backend_budget.h"
 #include "proxy/server_pool.h"
 #include "routing/route.h"
 
@@ -48,6 +50,16 @@ class ProxyServer {
 
   void OnSessionClosed(ClientSession* session);
 
+  // Per-tenant client count against tenants.NAME.max_clients. Admit returns false when full;
+  // every admitted session calls Leave once.
+  bool AdmitTenantClient(const config::TenantConfig& tenant);
+  void LeaveTenant(const std::string& tenant);
+
+  // tenants.NAME.max_transactions_per_second: true if a transaction may start now; otherwise
+  // `session` is resumed (ClientSession::OnThrottleLifted) when a token is free.
+  bool TakeTransactionToken(const config::TenantConfig& tenant, ClientSession* session);
+  void CancelThrottleWait(const std::string& tenant, ClientSession* session);
+
  private:
   struct CancelTarget {
     ClientSession* session;
@@ -73,7 +85,17 @@ class ProxyServer {
   uint64_t next_session_id_ = 1;
   unsigned tick_count_ = 0;
 
+  struct TenantState {
+    int clients = 0;
+    double tokens = 0;                 // token bucket for the transaction rate
+    Clock::time_point refilled{};
+    std::deque<ClientSession*> throttled;
+  };
+  void RefillAndWake(const config::TenantConfig& tenant, TenantState& state, Clock::time_point now);
+
   std::unordered_set<ClientSession*> sessions_;
+  std::unordered_map<std::string, TenantState> tenants_;
+  std::unordered_map<std::string, std::unique_ptr<BackendBudget>> budgets_;
   std::unordered_map<std::string, std::unique_ptr<ServerPool>> pools_;
   std::unordered_map<int32_t, CancelTarget> cancel_targets_;
 };

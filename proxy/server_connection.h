@@ -88,6 +88,9 @@ class ServerConnection {
     return awaiting_ready_ == 0 && !unsynced_ && txn_status_ == protocol::TransactionStatus::kIdle;
   }
 
+  // Shared pools: which tenant context the server session carries now ("" = none).
+  const std::string& context_tag() const { return context_tag_; }
+  void set_context_tag(std::string tag) { context_tag_ = std::move(tag); }
   // Content-named prepared statements that exist on this server (transaction pooling).
   ServerStatementCache& statements() { return statements_; }
   State state() const { return state_; }
@@ -151,6 +154,7 @@ class ServerConnection {
   Status query_error_;
 
   ServerStatementCache statements_;
+  std::string context_tag_;
   ServerParams params_;
   int32_t backend_pid_ = 0;
   int32_t backend_key_ = 0;

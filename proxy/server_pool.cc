@@ -9,14 +9,25 @@
 namespace pgtenant::proxy {
 
 ServerPool::ServerPool(uv_loop_t* loop, std::string name, config::BackendConfig backend,
-                       config::PoolSettings settings, ServerParams startup)
+                       config::PoolSettings settings, ServerParams startup, BackendBudget* budget)
     : loop_(loop),
       name_(std::move(name)),
       backend_(std::move(backend)),
       settings_(settings),
-      startup_(std::move(startup)) {}
+      startup_(std::move(startup)),
+      budget_(budget) {
+  if (budget_ != nullptr) budget_->Register(this);
+}
 
-ServerConnection* ServerPool::Acquire(PoolClient* client) {
+ServerConnection* ServerPool::Acquire(PoolClient* client, std::string_view preferred_tag) {
+  if (!preferred_tag.empty()) {
+    for (auto it = idle_.rbegin(); it != idle_.rend(); ++it) {
+      if ((*it)->context_tag() == preferred_tag) {
+        std::swap(*it, idle_.back());
+        break;
+      }
+    }
+  }
   while (!idle_.empty()) {
     ServerConnection* server = idle_.back();
     idle_.pop_back();
@@ -60,9 +71,9 @@ void ServerPool::Release(ServerConnection* server, bool reset) {
 }
 
 void ServerPool::OnServerReady(ServerConnection* server) {
-  connecting_.erase(server);
-  if (closing_) {
-    Retire(server);
+  bool fresh = connecting_.erase(server) > 0;
+  if (closing_ || (!fresh && budget_ != nullptr && budget_->ShouldYield(this))) {
+    Retire(server);  // its slot goes to a pool of another tenant that is waiting
     return;
   }
   if (!waiters_.empty()) {
@@ -97,6 +108,11 @@ void ServerPool::OnServerClosed(ServerConnection* server) {
   auto it = std::find(idle_.begin(), idle_.end(), server);
   if (it != idle_.end()) idle_.erase(it);
   Dispatch();
+  if (budget_ != nullptr) budget_->Return();
+}
+
+void ServerPool::RetireIdle() {
+  if (!idle_.empty()) Retire(idle_.front());
 }
 
 void ServerPool::Dispatch() {
@@ -110,14 +126,18 @@ void ServerPool::Dispatch() {
   }
   if (Clock::now() < retry_after_) return;  // the backend just failed: Tick retries later
   size_t wanted = waiters_.size();
-  while (wanted > connecting_.size() && all_.size() < static_cast<size_t>(settings_.size)) Open();
+  while (wanted > connecting_.size() && all_.size() < static_cast<size_t>(settings_.size)) {
+    if (!Open()) break;
+  }
 }
 
-void ServerPool::Open() {
+bool ServerPool::Open() {
+  if (budget_ != nullptr && !budget_->TryReserve(this)) return false;
   auto* server = new ServerConnection(loop_, this, backend_, startup_, next_id_++);
   all_.insert(server);
   connecting_.insert(server);
   server->Connect();
+  return true;
 }
 
 void ServerPool::Retire(ServerConnection* server) {
@@ -153,8 +173,9 @@ void ServerPool::Tick(Clock::time_point now) {
   }
   if (!closing_ && now >= retry_after_) {
     while (idle_.size() + connecting_.size() < static_cast<size_t>(settings_.min_idle) &&
-           all_.size() < static_cast<size_t>(settings_.size))
-      Open();
+           all_.size() < static_cast<size_t>(settings_.size)) {
+      if (!Open()) break;
+    }
   }
 }
 

@@ -20,6 +20,7 @@
 
 #include "config/config.h"
 #include "protocol/status.h"
+#include "proxy/backend_budget.h"
 #include "proxy/server_connection.h"
 
 namespace pgtenant::proxy {
@@ -38,14 +39,16 @@ class PoolClient {
 class ServerPool {
  public:
   // `name` identifies the pool in logs and errors; `startup` are extra server startup parameters.
+  // `budget` (may be null) caps connections to the backend across pools; it outlives the pool.
   ServerPool(uv_loop_t* loop, std::string name, config::BackendConfig backend, config::PoolSettings settings,
-             ServerParams startup);
+             ServerParams startup, BackendBudget* budget);
   ServerPool(const ServerPool&) = delete;
   ServerPool& operator=(const ServerPool&) = delete;
 
   // Returns an idle connection at once, or nullptr after queueing `client`, which then hears
   // exactly one of OnServerAssigned / OnServerUnavailable unless it calls CancelWait first.
-  ServerConnection* Acquire(PoolClient* client);
+  // An idle connection whose context_tag() equals `preferred_tag` is taken first (shared pools).
+  ServerConnection* Acquire(PoolClient* client, std::string_view preferred_tag = {});
   void CancelWait(PoolClient* client);
   // The client is done with `server` (unlinked). Clean connections are reused, after DISCARD ALL
   // when `reset` (session pooling); dirty ones (open transaction, anything in flight) are closed.
@@ -55,6 +58,11 @@ class ServerPool {
   void Tick(Clock::time_point now);
   // Closes idle connections and stops opening new ones. Linked ones close on Release.
   void CloseAll();
+
+  // Serves waiters from idle connections and opens connections for the rest, budget allowing.
+  void Dispatch();
+  // Closes the longest-idle connection (the backend budget needs its slot).
+  void RetireIdle();
 
   // From ServerConnection.
   void OnServerReady(ServerConnection* server);
@@ -75,8 +83,7 @@ class ServerPool {
     Clock::time_point deadline;
   };
 
-  void Dispatch();
-  void Open();
+  bool Open();
   void Retire(ServerConnection* server);  // close and forget
 
   uv_loop_t* loop_;
@@ -84,6 +91,7 @@ class ServerPool {
   config::BackendConfig backend_;
   config::PoolSettings settings_;
   ServerParams startup_;
+  BackendBudget* budget_;
   // After a failed connect, new connects wait this long, so a refusing backend is not hammered.
   static constexpr std::chrono::milliseconds kRetryDelay{500};
   Clock::time_point retry_after_{};

@@ -156,14 +156,22 @@ Result<Route> ResolveRoute(const config::Config& config, const config::UserConfi
   route.role = membership->second;
   route.pool = config.ResolvePool(tenant, &user);
 
-  std::string options = "-c " + config.tenant_setting + "=" + tenant->id;
-  if (tenant->isolation == config::IsolationMode::kSchema)
-    options += " -c search_path=" + EscapeOptionValue(QuoteIdentifierIfNeeded(tenant->schema));
   bool read_only = route.role == config::TenantRole::kViewer;
-  if (read_only) options += " -c default_transaction_read_only=on";
-  route.server_startup.emplace_back("options", options);
-
-  route.pool_key = tenant->name + "/" + backend->name + "/" + backend->user + (read_only ? "/ro" : "/rw");
+  if (backend->shared_pool && tenant->isolation == config::IsolationMode::kRls) {
+    // The tenant id is a validated UUID and the setting a validated dotted name: safe to inline.
+    route.shared_pool = true;
+    route.context_tag = tenant->id + (read_only ? "/ro" : "/rw");
+    route.context_sql = "SET " + config.tenant_setting + " = '" + tenant->id + "'; SET default_transaction_read_only = " +
+                        (read_only ? "on" : "off");
+    route.pool_key = "shared/" + backend->name + "/" + backend->user;
+  } else {
+    std::string options = "-c " + config.tenant_setting + "=" + tenant->id;
+    if (tenant->isolation == config::IsolationMode::kSchema)
+      options += " -c search_path=" + EscapeOptionValue(QuoteIdentifierIfNeeded(tenant->schema));
+    if (read_only) options += " -c default_transaction_read_only=on";
+    route.server_startup.emplace_back("options", options);
+    route.pool_key = tenant->name + "/" + backend->name + "/" + backend->user + (read_only ? "/ro" : "/rw");
+  }
   const config::PoolOverrides& o = user.pool;
   if (o.mode || o.size || o.min_idle || o.wait_timeout || o.idle_timeout || o.lifetime)
     route.pool_key += "/user=" + user.name;  // their own settings need their own pool

@@ -48,6 +48,12 @@ struct Route {
   config::PoolSettings pool;
   // Server startup parameters beyond user and database: the tenant context in `options`.
   std::vector<std::pair<std::string, std::string>> server_startup;
+  // Shared pools (backends.NAME.shared_pool, rls tenants only): server connections carry no
+  // context of their own; `context_sql` sets it on checkout, and `context_tag` says which
+  // context a connection carries, so the pool can prefer one that already has it.
+  bool shared_pool = false;
+  std::string context_tag;
+  std::string context_sql;
 };
 
 Result<Route> ResolveRoute(const config::Config& config, const config::UserConfig& user, const ClientIdentity& client);

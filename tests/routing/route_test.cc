@@ -196,3 +196,40 @@ TEST_CASE("startup options split like PostgreSQL's pg_split_opts") {
 
 }  // namespace
 }  // namespace pgtenant::routing
+
+namespace pgtenant::routing {
+namespace {
+
+TEST_CASE("rls tenants on a shared-pool backend share one pool and get their context on checkout") {
+  std::string yaml =
+      "backends:\n"
+      "  shared: { host: 127.0.0.1, database: app, user: app_tenant, password: x, shared_pool: true }\n"
+      "tenants:\n"
+      "  acme: { id: 7c9e6679-7425-40de-944b-e07fc1f90ae7, isolation: rls, backend: shared }\n"
+      "  umbrella: { id: 11111111-2222-4333-8444-555555555555, isolation: rls, backend: shared }\n"
+      "  globex: { id: 9b2f1c4e-5d6a-4e8b-9c0d-1e2f3a4b5c6d, isolation: schema, schema: org_globex, backend: shared }\n"
+      "users:\n"
+      "  alice: { password: \"" + std::string(kVerifier) + "\", tenants: { acme: admin, umbrella: viewer, globex: member } }\n";
+  auto config = config::LoadConfigString(yaml, "t.yaml", [](std::string_view) { return std::nullopt; });
+  REQUIRE(config.ok());
+  auto acme = Resolve(**config, "alice.acme", "app");
+  auto umbrella = Resolve(**config, "alice.umbrella", "app");
+  auto globex = Resolve(**config, "alice.globex", "app");
+  REQUIRE(acme.ok());
+  REQUIRE(umbrella.ok());
+  REQUIRE(globex.ok());
+  CHECK(acme->shared_pool);
+  CHECK(acme->pool_key == umbrella->pool_key);
+  CHECK(acme->server_startup.empty());
+  CHECK(acme->context_tag != umbrella->context_tag);
+  CHECK(acme->context_sql ==
+        "SET app.current_organization_id = '7c9e6679-7425-40de-944b-e07fc1f90ae7'; "
+        "SET default_transaction_read_only = off");
+  CHECK(umbrella->context_sql.find("default_transaction_read_only = on") != std::string::npos);
+  // Schema tenants keep their own pool and startup context.
+  CHECK_FALSE(globex->shared_pool);
+  CHECK(globex->pool_key != acme->pool_key);
+}
+
+}  // namespace
+}  // namespace pgtenant::routing
