@@ -86,6 +86,48 @@ struct BackendConfig {
   bool shared_pool = false;
 };
 
+// tenants.NAME.compliance: metadata copied into every audit event of the tenant.
+struct ComplianceConfig {
+  std::vector<std::string> regulations;  // e.g. GDPR, LGPD, HIPAA, SOX; as written, in order
+  std::optional<int> retention_days;     // how long the tenant's audit trail is kept; unset = unspecified
+};
+
+enum class AuditSinkType { kFile, kStdout };
+enum class AuditOverflow { kBlock, kDrop };
+
+struct AuditSinkConfig {
+  AuditSinkType type = AuditSinkType::kStdout;
+  std::string path;  // kFile only: absolute or relative to the working directory
+};
+
+// audit: where audit events (policy/audit_event.h) go. No sinks = audit off.
+struct AuditConfig {
+  std::vector<AuditSinkConfig> sinks;
+  size_t queue_size = 10000;                        // events held for the writer thread
+  AuditOverflow on_overflow = AuditOverflow::kDrop;  // full queue: drop (counted) or block the emitter
+  bool statements = false;                          // an event per statement (fingerprint, normalized text)
+  bool enabled() const { return !sinks.empty(); }
+};
+
+// doctor: settings of `pgtenant doctor`.
+struct DoctorConfig {
+  std::string tenant_column = "org_id";  // the column that marks a table as shared by RLS tenants
+};
+
+// policy: what one level (top, top.roles[role], tenant, tenant.roles[role]) says about the SQL policy
+// (policy/policy_engine.h). Unset fields fall through; rule switches override, lists accumulate.
+struct PolicyOverrides {
+  std::map<std::string, bool> rules;        // rule id (config/policy_rules.h) -> on (true) | off (false)
+  std::vector<std::string> deny_tables;     // "name" or "schema.name", as written
+  std::vector<std::string> deny_functions;  // "name" or "schema.name", as written
+  std::optional<bool> read_only;            // true: writes are refused (viewers always are)
+};
+
+struct PolicyConfig {
+  PolicyOverrides base;
+  std::map<TenantRole, PolicyOverrides> roles;  // per tenant role, applied after `base` of the same level
+};
+
 struct TenantConfig {
   std::string name;
   std::string id;  // a UUID, stored lowercase
@@ -97,6 +139,8 @@ struct TenantConfig {
   // Transactions started per second across the tenant's sessions; excess ones are delayed, not
   // refused. 0 = unlimited.
   int max_transactions_per_second = 0;
+  ComplianceConfig compliance;
+  PolicyConfig policy;  // tenants.NAME.policy
 };
 
 struct UserConfig {
@@ -125,6 +169,9 @@ struct Config {
   std::map<std::string, BackendConfig> backends;
   std::map<std::string, TenantConfig> tenants;
   std::map<std::string, UserConfig> users;
+  AuditConfig audit;
+  DoctorConfig doctor;
+  PolicyConfig policy;  // top-level policy: defaults for every tenant
 
   // nullptr if there is none by that name. Pointers live as long as this Config.
   const BackendConfig* FindBackend(std::string_view name) const;
@@ -155,5 +202,7 @@ std::string_view ToString(AuthMethod method);
 std::string_view ToString(IsolationMode mode);
 std::string_view ToString(TenantRole role);
 std::string_view ToString(IdentificationMethod method);
+std::string_view ToString(AuditSinkType type);
+std::string_view ToString(AuditOverflow overflow);
 
 }  // namespace pgtenant::config

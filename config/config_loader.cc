@@ -10,6 +10,8 @@
 #include <cstring>
 #include <exception>
 
+#include "config/config_loader_audit.h"
+#include "config/config_loader_policy.h"
 #include "config/value_parsers.h"
 
 namespace pgtenant::config {
@@ -50,7 +52,7 @@ Result<std::shared_ptr<const Config>> ConfigLoader::Load(const YAML::Node& root)
   const Mapping top =
       reader_.ReadMapping(root_field,
                           {"listen", "auth", "limits", "pool", "tenant_setting", "tenant_identification",
-                           "username_separator", "backends", "tenants", "users"},
+                           "username_separator", "backends", "tenants", "users", "audit", "doctor", "policy"},
                           {"backends", "tenants", "users"});
   if (reader_.failed()) return reader_.status();
 
@@ -68,6 +70,9 @@ Result<std::shared_ptr<const Config>> ConfigLoader::Load(const YAML::Node& root)
   ReadTenants(*top.Get("tenants"));
   CheckDedicatedBackends();
   ReadUsers(*top.Get("users"));
+  if (auto field = top.Get("audit")) config_.audit = ReadAuditSection(reader_, *field);
+  if (auto field = top.Get("doctor")) config_.doctor = ReadDoctorSection(reader_, *field);
+  if (auto field = top.Get("policy")) config_.policy = ReadPolicySection(reader_, *field);
   CheckResolvedPools();
   if (reader_.failed()) return reader_.status();
   return std::shared_ptr<const Config>(std::make_shared<Config>(std::move(config_)));

@@ -5,6 +5,8 @@
 #include <climits>
 
 #include "config/config_loader.h"
+#include "config/config_loader_audit.h"
+#include "config/config_loader_policy.h"
 #include "config/value_parsers.h"
 
 namespace pgtenant::config {
@@ -43,7 +45,8 @@ void ConfigLoader::ReadTenants(const Field& field) {
   const Mapping entries = ReadNamedEntries(field, "tenant");
   for (const MappingEntry& entry : entries.entries()) {
     const Mapping map = reader_.ReadMapping(
-        entry.value, {"id", "isolation", "schema", "backend", "pool", "max_clients", "max_transactions_per_second"},
+        entry.value, {"id", "isolation", "schema", "backend", "pool", "max_clients", "max_transactions_per_second",
+                      "compliance", "policy"},
         {"id", "backend"});
     TenantConfig tenant;
     tenant.name = entry.key;
@@ -84,6 +87,8 @@ void ConfigLoader::ReadTenants(const Field& field) {
     if (auto f = map.Get("max_clients")) SetIfPresent(tenant.max_clients, reader_.ReadInt(*f, 0, INT_MAX));
     if (auto f = map.Get("max_transactions_per_second"))
       SetIfPresent(tenant.max_transactions_per_second, reader_.ReadInt(*f, 0, 1000000));
+    if (auto f = map.Get("compliance")) tenant.compliance = ReadComplianceSection(reader_, *f);
+    if (auto f = map.Get("policy")) tenant.policy = ReadPolicySection(reader_, *f);
     config_.tenants.emplace(entry.key, std::move(tenant));
   }
 }

@@ -1,0 +1,387 @@
+// TreeInspector, second half: rules on statements (SET, transaction control, DML, utility and DDL).
+#include <array>
+
+#include "policy/sql_names.h"
+#include "policy/tree_inspector.h"
+
+namespace pgtenant::policy {
+
+namespace {
+
+template <size_t N>
+bool OneOf(std::string_view word, const std::array<std::string_view, N>& set) {
+  for (std::string_view candidate : set) {
+    if (candidate == word) return true;
+  }
+  return false;
+}
+
+constexpr std::string_view kReadOnlyReason = "this session is read-only (viewer role or read-only tenant)";
+constexpr int kCursorOptHold = 0x0020;         // CURSOR_OPT_HOLD, nodes/parsenodes.h
+constexpr int64_t kRowExclusiveLock = 3;       // LOCK modes above it are refused in read-only transactions
+
+constexpr std::array<std::string_view, 9> kEscalationStatements = {
+    "CreateRoleStmt", "AlterRoleStmt",     "DropRoleStmt",      "GrantStmt",    "GrantRoleStmt",
+    "AlterDefaultPrivilegesStmt", "SecLabelStmt", "ReassignOwnedStmt", "DropOwnedStmt"};
+constexpr std::array<std::string_view, 8> kRlsStatements = {
+    "CreatePolicyStmt",   "AlterPolicyStmt", "TruncateStmt",  "CreateTrigStmt", "CreateEventTrigStmt",
+    "AlterEventTrigStmt", "RuleStmt",        "AlterOwnerStmt"};
+constexpr std::array<std::string_view, 5> kFunctionStatements = {
+    "CreateFunctionStmt", "AlterFunctionStmt", "CreateCastStmt", "CreatePLangStmt", "CreateTransformStmt"};
+constexpr std::array<std::string_view, 15> kForeignStatements = {
+    "CreateForeignServerStmt", "AlterForeignServerStmt", "CreateFdwStmt",          "AlterFdwStmt",
+    "CreateForeignTableStmt",  "CreateUserMappingStmt",  "AlterUserMappingStmt",   "DropUserMappingStmt",
+    "ImportForeignSchemaStmt", "CreateExtensionStmt",    "AlterExtensionStmt",     "AlterExtensionContentsStmt",
+    "CreateSubscriptionStmt",  "AlterSubscriptionStmt",  "DropSubscriptionStmt"};
+constexpr std::array<std::string_view, 2> kPersistentStatements = {"AlterRoleSetStmt", "AlterDatabaseSetStmt"};
+constexpr std::array<std::string_view, 4> kRlsObjectTypes = {"OBJECT_POLICY", "OBJECT_TRIGGER", "OBJECT_RULE",
+                                                             "OBJECT_EVENT_TRIGGER"};
+constexpr std::array<std::string_view, 4> kForeignObjectTypes = {"OBJECT_FOREIGN_SERVER", "OBJECT_FDW",
+                                                                 "OBJECT_FOREIGN_TABLE", "OBJECT_EXTENSION"};
+constexpr std::array<std::string_view, 3> kEncodingSettings = {"client_encoding", "standard_conforming_strings",
+                                                               "backslash_quote"};
+constexpr std::array<std::string_view, 2> kReadOnlySettings = {"transaction_read_only",
+                                                               "default_transaction_read_only"};
+
+// The integer of an A_Const or Integer node ({} is 0, as libpg_query omits default values).
+std::optional<int64_t> IntegerValue(const JsonValue& node) {
+  const JsonValue* body = node.Find("A_Const");
+  if (body == nullptr) {
+    if (const JsonValue* integer = node.Find("Integer")) {
+      const JsonValue* ival = integer->Find("ival");
+      return ival == nullptr ? 0 : ival->AsInt();
+    }
+    return std::nullopt;
+  }
+  const JsonValue* ival = body->Find("ival");
+  if (ival == nullptr) return std::nullopt;
+  const JsonValue* value = ival->Find("ival");
+  return value == nullptr ? 0 : value->AsInt();
+}
+
+// The DefElem bodies of an options list.
+std::vector<const JsonValue*> DefElems(const JsonValue* options) {
+  std::vector<const JsonValue*> out;
+  if (options == nullptr) return out;
+  for (const JsonValue& item : options->items()) {
+    if (const JsonValue* def = item.Find("DefElem")) out.push_back(def);
+  }
+  return out;
+}
+
+// READ WRITE among transaction options (transaction_read_only = 0).
+bool RequestsReadWrite(const JsonValue* options) {
+  for (const JsonValue* def : DefElems(options)) {
+    if (StringField(*def, "defname") != "transaction_read_only") continue;
+    const JsonValue* arg = def->Find("arg");
+    if (arg == nullptr || IntegerValue(*arg).value_or(1) == 0) return true;
+  }
+  return false;
+}
+
+// EXPLAIN's analyze option; anything but a clear "false" or "off" counts as on. A number counts as on
+// whatever its value: verdicts must not depend on numeric literals (policy/cache_key.h folds them).
+bool ExplainAnalyzes(const JsonValue& body) {
+  for (const JsonValue* def : DefElems(body.Find("options"))) {
+    if (!EqualsIgnoreCase(StringField(*def, "defname"), "analyze") &&
+        !EqualsIgnoreCase(StringField(*def, "defname"), "analyse")) {
+      continue;
+    }
+    const JsonValue* arg = def->Find("arg");
+    if (arg == nullptr) return true;
+    if (std::optional<std::string_view> text = StringNodeValue(*arg)) {
+      if (EqualsIgnoreCase(*text, "false") || EqualsIgnoreCase(*text, "off")) continue;
+      return true;
+    }
+    return true;
+  }
+  return false;
+}
+
+// The relation a CREATE writes to, when it can be temporary.
+const JsonValue* CreatedRelation(std::string_view type, const JsonValue& body) {
+  if (type == "CreateStmt") return body.Find("relation");
+  if (type == "ViewStmt") return body.Find("view");
+  if (type == "CreateSeqStmt") return body.Find("sequence");
+  if (type == "CreateTableAsStmt") {
+    const JsonValue* into = body.Find("into");
+    return into == nullptr ? nullptr : into->Find("rel");
+  }
+  return nullptr;
+}
+
+bool IsTemporary(const JsonValue* relation) {
+  return relation != nullptr && (StringField(*relation, "relpersistence") == "t" ||
+                                 StartsWithIgnoreCase(StringField(*relation, "schemaname"), "pg_temp"));
+}
+
+// PostgreSQL reads encoding names ignoring case and punctuation: UTF8, utf-8, Unicode are UTF8.
+bool IsUtf8Name(std::string_view name) {
+  std::string folded;
+  for (char c : name) {
+    if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) folded += c;
+    if (c >= 'A' && c <= 'Z') folded += static_cast<char>(c - 'A' + 'a');
+  }
+  return folded == "utf8" || folded == "unicode";
+}
+
+}  // namespace
+
+void TreeInspector::CheckStatement(std::string_view type, const JsonValue& body, bool top_level) {
+  if (type == "VariableSetStmt") {
+    CheckVariableSet(body, top_level);
+    return;
+  }
+  if (CheckQueryStatement(type, body)) return;
+  CheckUtilityStatement(type, body);
+  // Statements with a rule of their own (roles, policies...) are writes too, if that rule is switched off.
+  if (context_.policy.read_only) Report("readonly.write", std::string(kReadOnlyReason) + ": no schema changes");
+}
+
+// Statements that do not change the schema. False when `type` is none of them.
+bool TreeInspector::CheckQueryStatement(std::string_view type, const JsonValue& body) {
+  const bool read_only = context_.policy.read_only;
+  const bool pooling = context_.session_state_matters;
+  if (type == "InsertStmt" || type == "UpdateStmt" || type == "DeleteStmt" || type == "MergeStmt") {
+    const JsonValue* relation = body.Find("relation");
+    if (relation != nullptr && EqualsIgnoreCase(StringField(*relation, "relname"), "pg_settings")) {
+      Report("context.set_config", "writing to pg_settings changes settings like set_config(); it is not allowed");
+    }
+    if (read_only) Report("readonly.write", std::string(kReadOnlyReason) + ": no INSERT, UPDATE, DELETE or MERGE");
+    return true;
+  }
+  if (type == "SelectStmt") {
+    if (const JsonValue* into = body.Find("intoClause")) {
+      if (read_only) Report("readonly.write", std::string(kReadOnlyReason) + ": SELECT INTO creates a table");
+      if (!IsTemporary(into->Find("rel"))) {
+        Report("ddl.schema_change", "SELECT INTO creates a table; schema changes are not allowed for this role");
+      }
+    }
+    if (body.Find("lockingClause") != nullptr && read_only) {
+      Report("readonly.write", std::string(kReadOnlyReason) + ": SELECT ... FOR UPDATE/SHARE locks rows for writing");
+    }
+    return true;
+  }
+  if (type == "CopyStmt") {
+    const bool from = body.Find("is_from") != nullptr && body.Find("is_from")->boolean();
+    if (body.Find("is_program") != nullptr && body.Find("is_program")->boolean()) {
+      Report("server.programs", "COPY ... PROGRAM runs programs on the database server; it is not allowed");
+    } else if (!StringField(body, "filename").empty()) {
+      Report("server.files",
+             "COPY to or from a server file is not allowed; use COPY ... FROM STDIN / TO STDOUT (psql \\copy)");
+    }
+    if (from && read_only) Report("readonly.write", std::string(kReadOnlyReason) + ": no COPY FROM");
+    return true;
+  }
+  if (type == "ExplainStmt") {
+    if (ExplainAnalyzes(body)) {
+      Report("server.explain_analyze", "EXPLAIN ANALYZE executes the statement; use EXPLAIN without ANALYZE");
+    }
+    return true;
+  }
+  if (type == "TransactionStmt") {
+    if (read_only && RequestsReadWrite(body.Find("options"))) {
+      Report("readonly.write", std::string(kReadOnlyReason) + ": a READ WRITE transaction cannot be started");
+    }
+    return true;
+  }
+  if (type == "CallStmt") {
+    if (read_only) Report("readonly.write", std::string(kReadOnlyReason) + ": procedures may write");
+    return true;
+  }
+  if (type == "LockStmt") {
+    const JsonValue* mode = body.Find("mode");
+    if (read_only && mode != nullptr && mode->AsInt().value_or(8) > kRowExclusiveLock) {
+      Report("readonly.write", std::string(kReadOnlyReason) + ": only locks up to ROW EXCLUSIVE are allowed");
+    }
+    return true;
+  }
+  if (type == "PrepareStmt" || type == "ExecuteStmt" || type == "DeallocateStmt") {
+    if (pooling) {
+      Report("pooling.session_state",
+             "SQL-level PREPARE/EXECUTE/DEALLOCATE outlive the transaction in transaction pooling; "
+             "use the extended protocol (Parse/Bind) instead");
+    }
+    return true;
+  }
+  if (type == "ListenStmt" || type == "UnlistenStmt") {
+    if (pooling) {
+      Report("pooling.session_state", "LISTEN needs a session of its own; it is not possible in transaction pooling");
+    }
+    return true;
+  }
+  if (type == "DeclareCursorStmt") {
+    const JsonValue* options = body.Find("options");
+    if (pooling && options != nullptr && (options->AsInt().value_or(0) & kCursorOptHold) != 0) {
+      Report("pooling.session_state", "WITH HOLD cursors outlive the transaction in transaction pooling");
+    }
+    return true;
+  }
+  if (type == "DiscardStmt") {
+    Report("context.tenant_setting", "DISCARD resets session state that carries the tenant context; it is not allowed");
+    return true;
+  }
+  if (type == "DoStmt") {
+    Report("dynamic_sql.do", "DO blocks run code the proxy cannot inspect; they are not allowed");
+    if (read_only) Report("readonly.write", std::string(kReadOnlyReason) + ": DO blocks may write");
+    return true;
+  }
+  if (type == "LoadStmt") {
+    Report("server.files", "LOAD loads a library from the server's file system; it is not allowed");
+    return true;
+  }
+  return type == "VariableShowStmt" || type == "FetchStmt" || type == "ClosePortalStmt" || type == "NotifyStmt" ||
+         type == "ConstraintsSetStmt" || type == "ReturnStmt" || type == "SetOperationStmt" ||
+         type == "PLAssignStmt";
+}
+
+void TreeInspector::CheckUtilityStatement(std::string_view type, const JsonValue& body) {
+  if (type == "AlterSystemStmt" || OneOf(type, kPersistentStatements)) {
+    Report("context.persistent_defaults",
+           "ALTER ROLE/DATABASE ... SET and ALTER SYSTEM change settings of future sessions; they are not allowed");
+    return;
+  }
+  if (OneOf(type, kEscalationStatements)) {
+    Report("escalation.role", "roles and privileges are managed by the database administrator, not through pgtenant");
+    return;
+  }
+  if (OneOf(type, kRlsStatements)) {
+    Report("rls.bypass",
+           "policies, ownership, TRUNCATE, triggers and rules can switch row-level security off or around it");
+    return;
+  }
+  if (OneOf(type, kFunctionStatements)) {
+    Report("dynamic_sql.function", "creating or altering functions, procedures and casts is not allowed");
+    return;
+  }
+  if (OneOf(type, kForeignStatements)) {
+    Report("server.foreign", "extensions, foreign data and subscriptions reach outside the tenant; not allowed");
+    return;
+  }
+  if (type == "AlterTableStmt") {
+    const JsonValue* cmds = body.Find("cmds");
+    static const JsonValue kNoCommands = JsonValue::Array({});
+    for (const JsonValue& item : (cmds == nullptr ? kNoCommands : *cmds).items()) {
+      const JsonValue* cmd = item.Find("AlterTableCmd");
+      if (cmd == nullptr) continue;
+      const std::string_view subtype = StringField(*cmd, "subtype");
+      if (subtype.find("RowSecurity") != std::string_view::npos || subtype.find("Trig") != std::string_view::npos ||
+          subtype.find("Rule") != std::string_view::npos || subtype == "AT_ChangeOwner") {
+        Report("rls.bypass",
+               "ALTER TABLE that changes row-level security, triggers, rules or the owner is not allowed");
+        return;
+      }
+    }
+  }
+  if (type == "DropStmt" || type == "RenameStmt") {
+    const std::string_view object = StringField(body, type == "DropStmt" ? "removeType" : "renameType");
+    if (OneOf(object, kRlsObjectTypes)) {
+      Report("rls.bypass", "dropping or renaming policies, triggers or rules is not allowed");
+      return;
+    }
+    if (OneOf(object, kForeignObjectTypes)) {
+      Report("server.foreign", "extensions and foreign data are managed by the database administrator");
+      return;
+    }
+    if (object == "OBJECT_ROLE") {
+      Report("escalation.role", "roles are managed by the database administrator, not through pgtenant");
+      return;
+    }
+  }
+  if (type == "DefineStmt") {
+    const std::string_view kind = StringField(body, "kind");
+    if (kind == "OBJECT_AGGREGATE" || kind == "OBJECT_OPERATOR") {
+      Report("dynamic_sql.function", "creating aggregates and operators runs functions; it is not allowed");
+      return;
+    }
+  }
+  // Temporary objects are session state, not schema changes (pooling.session_state looks at them).
+  if (IsTemporary(CreatedRelation(type, body))) return;
+  if (context_.policy.read_only) Report("readonly.write", std::string(kReadOnlyReason) + ": no schema changes");
+  Report("ddl.schema_change", "schema changes and maintenance commands are not allowed for this role");
+}
+
+void TreeInspector::CheckVariableSet(const JsonValue& body, bool top_level) {
+  const std::string_view kind = StringField(body, "kind");
+  const std::string name = AsciiLower(StringField(body, "name"));
+  const bool is_local = body.Find("is_local") != nullptr && body.Find("is_local")->boolean();
+  if (kind == "VAR_RESET_ALL") {
+    Report("context.tenant_setting", "RESET ALL would reset the tenant context; reset settings one by one");
+    return;
+  }
+  if (kind == "VAR_SET_MULTI") {  // SET TRANSACTION ..., SET SESSION CHARACTERISTICS AS TRANSACTION ...
+    if (context_.policy.read_only && RequestsReadWrite(body.Find("args"))) {
+      Report("readonly.write", std::string(kReadOnlyReason) + ": READ WRITE is not allowed");
+    }
+    if (top_level && context_.session_state_matters && name == "session characteristics") {
+      Report("pooling.session_state", "session characteristics outlive the transaction in transaction pooling");
+    }
+    return;
+  }
+  if (EqualsIgnoreCase(name, context_.config->tenant_setting)) {
+    Report("context.tenant_setting",
+           "the tenant setting " + context_.config->tenant_setting + " is set by pgtenant and cannot be changed");
+  }
+  if (name == "role" || name == "session_authorization") {
+    Report("context.role", "changing the role or session authorization is not allowed through pgtenant");
+  }
+  if (name == "search_path") CheckSearchPath(body);
+  if (name == "row_security") Report("rls.bypass", "row_security cannot be changed through pgtenant");
+  if (OneOf(std::string_view(name), kEncodingSettings)) {
+    bool utf8 = name == "client_encoding" && kind == "VAR_SET_VALUE";
+    const JsonValue* args = body.Find("args");
+    if (utf8 && args != nullptr && args->items().size() == 1) {
+      const JsonValue* sval = args->items()[0].Find("A_Const");
+      sval = sval == nullptr ? nullptr : sval->Find("sval");
+      utf8 = sval != nullptr && IsUtf8Name(StringField(*sval, "sval"));
+    } else {
+      utf8 = false;
+    }
+    if (!utf8) {
+      Report("protocol.encoding", name + " decides how the server reads SQL text; only UTF8 and the startup "
+                                         "settings are allowed");
+    }
+  }
+  if (!top_level) return;
+  if (context_.policy.read_only && OneOf(std::string_view(name), kReadOnlySettings)) {
+    Report("readonly.write", std::string(kReadOnlyReason) + ": " + name + " cannot be changed");
+  }
+  const bool sets = kind == "VAR_SET_VALUE" || kind == "VAR_SET_DEFAULT" || kind == "VAR_SET_CURRENT";
+  if (context_.session_state_matters && sets && !is_local) {
+    Report("pooling.session_state",
+           "SET " + name + " outlives the transaction in transaction pooling; use SET LOCAL inside a transaction");
+  }
+}
+
+void TreeInspector::CheckSearchPath(const JsonValue& body) {
+  if (context_.tenant != nullptr && context_.tenant->isolation == config::IsolationMode::kSchema) {
+    Report("context.search_path",
+           "search_path is set by pgtenant to the tenant's schema; qualify names or use SET LOCAL of other settings");
+    return;
+  }
+  const JsonValue* args = body.Find("args");
+  if (args == nullptr) return;
+  for (const JsonValue& arg : args->items()) {
+    const JsonValue* constant = arg.Find("A_Const");
+    const JsonValue* sval = constant == nullptr ? nullptr : constant->Find("sval");
+    if (sval == nullptr) continue;
+    std::string_view list = StringField(*sval, "sval");
+    // One string may hold a whole list: 'a, "b"'.
+    size_t start = 0;
+    while (start <= list.size()) {
+      size_t comma = list.find(',', start);
+      if (comma == std::string_view::npos) comma = list.size();
+      std::string_view item = list.substr(start, comma - start);
+      while (!item.empty() && (item.front() == ' ' || item.front() == '"')) item.remove_prefix(1);
+      while (!item.empty() && (item.back() == ' ' || item.back() == '"')) item.remove_suffix(1);
+      if (IsOtherTenantSchema(item)) {
+        Report("cross_tenant.schema",
+               "search_path names schema " + std::string(item) + ", which belongs to another tenant");
+        return;
+      }
+      start = comma + 1;
+    }
+  }
+}
+
+}  // namespace pgtenant::policy

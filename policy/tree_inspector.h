@@ -1,0 +1,86 @@
+// TreeInspector: the policy rules, applied to one libpg_query parse tree.
+//
+// The tree is walked generically, in document order (pre-order), so a rule finds what it looks for
+// in any expression position: a select list, WHERE, FROM, VALUES, a CTE, a subquery, a DEFAULT,
+// CALL arguments, arguments of other functions, EXPLAIN, PREPARE, CREATE TABLE AS ... Nodes are
+// recognized by their JSON key when libpg_query wraps them ({"FuncCall": {...}}) and by their shape
+// where a typed field holds them unwrapped (a RangeVar has "relname", a FuncCall "funcname" and
+// "funcformat", a TypeName "names").
+//
+// The first finding of an enabled rule wins; findings of rules switched off are ignored and the walk
+// goes on. Rule ids are those of config/policy_rules.h.
+// Thread-safety: one inspector per call; it only reads the context and the tree.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "config/config.h"
+#include "policy/effective_policy.h"
+#include "policy/json_tree.h"
+
+namespace pgtenant::policy {
+
+// What the rules know about the session.
+struct InspectionContext {
+  const config::Config* config = nullptr;        // never null
+  const config::TenantConfig* tenant = nullptr;  // may be null (then every schema tenant is "other")
+  config::TenantRole role = config::TenantRole::kMember;
+  bool session_state_matters = false;  // transaction pooling or a shared pool: nothing may outlive a txn
+  EffectivePolicy policy;
+};
+
+struct RuleHit {
+  std::string rule_id;
+  std::string reason;
+};
+
+class TreeInspector {
+ public:
+  // REQUIRES: `context` outlives the inspector.
+  explicit TreeInspector(const InspectionContext& context) : context_(context) {}
+
+  // REQUIRES: `tree` is pg_query_parse's document ({"version": N, "stmts": [...]}).
+  // The first enabled rule that blocks, or nullopt when the whole text is allowed.
+  std::optional<RuleHit> Inspect(const JsonValue& tree);
+
+ private:
+  struct Walk {
+    bool top_level = false;       // the node is a statement of the text, not nested in one
+    bool schema_objects = false;  // inside a statement about schemas: plain names are schema names
+  };
+
+  // tree_inspector.cc: the walk and the rules on names, relations, functions and literals.
+  void Visit(const JsonValue& value, std::string_view key, Walk walk);
+  void VisitNode(std::string_view type, const JsonValue& body, Walk walk);
+  void VisitStruct(const JsonValue& body, Walk walk);
+  void CheckQualifiedName(const JsonValue& items);
+  void CheckColumnRef(const JsonValue& body);
+  void CheckRangeVar(const JsonValue& body);
+  void CheckFunctionCall(const JsonValue& body);
+  void CheckLiteral(std::string_view text);
+  bool IsOtherTenantSchema(std::string_view name) const;
+
+  // statement_rules.cc: rules on statements.
+  void CheckStatement(std::string_view type, const JsonValue& body, bool top_level);
+  bool CheckQueryStatement(std::string_view type, const JsonValue& body);
+  void CheckVariableSet(const JsonValue& body, bool top_level);
+  void CheckSearchPath(const JsonValue& body);
+  void CheckUtilityStatement(std::string_view type, const JsonValue& body);
+
+  // Records the finding if `rule_id` is enabled and nothing was found yet.
+  void Report(std::string_view rule_id, std::string reason);
+  bool done() const { return hit_.has_value(); }
+
+  const InspectionContext& context_;
+  std::optional<RuleHit> hit_;
+};
+
+// Helpers shared by the two halves of the inspector.
+// body[key] as a string, or "" when absent or not a string.
+std::string_view StringField(const JsonValue& body, std::string_view key);
+// The sval of a {"String": {"sval": ...}} node, or nullopt.
+std::optional<std::string_view> StringNodeValue(const JsonValue& node);
+
+}  // namespace pgtenant::policy
