@@ -7,11 +7,13 @@
 #include "protocol/frame_reader.h"
 #include "protocol/message_builder.h"
 #include "protocol/message_reader.h"
+#include "protocol/random.h"
 #include "protocol/sqlstate.h"
 #include "protocol/wire.h"
 #include "proxy/log.h"
 #include "proxy/proxy_server.h"
 #include "proxy/read_buffer.h"
+#include "policy/policy_engine.h"
 
 namespace pgtenant::proxy {
 
@@ -24,6 +26,11 @@ using protocol::FrontendTag;
 // Startup parameters a client may set; they are re-applied on the server with SET.
 constexpr std::string_view kAllowedParameters[] = {"application_name", "client_encoding", "DateStyle",
                                                   "TimeZone",         "IntervalStyle",   "extra_float_digits"};
+// Stands in for a blocked statement on the server: it cannot parse, so the server reports an
+// error in the statement's place (see ForwardBlocked).
+constexpr const char* kBlockedMarker = "pgtenant blocked this statement";
+// A FunctionCall is an OID and a few arguments; anything larger is refused.
+constexpr uint32_t kMaxFunctionCallLength = 1 << 20;
 // Password-type messages are small; anything larger during authentication is an attack.
 constexpr uint32_t kMaxAuthMessageLength = 8192;
 // Client bytes held while no server is linked (libpq sends nothing then; others may pipeline).
@@ -69,6 +76,17 @@ std::string QuoteLiteral(std::string_view value) {
   return out;
 }
 
+// Encodings in which the bytes of ' and \ can be the second byte of a multibyte character.
+bool IsSafeClientEncoding(std::string_view value) {
+  std::string normalized;
+  for (char c : value)
+    if (std::isalnum(static_cast<unsigned char>(c))) normalized.push_back(static_cast<char>(std::toupper(c)));
+  for (std::string_view unsafe : {"SJIS", "SHIFTJIS", "SHIFTJIS2004", "BIG5", "GBK", "UHC", "GB18030", "JOHAB",
+                                  "WIN932", "WIN936", "WIN949", "WIN950", "CP932", "CP936", "CP949", "CP950"})
+    if (normalized == unsafe) return false;
+  return true;
+}
+
 std::string TagName(uint8_t tag) {
   if (std::isprint(tag)) return std::string("'") + static_cast<char>(tag) + "'";
   return std::to_string(tag);
@@ -79,6 +97,10 @@ std::string TagName(uint8_t tag) {
 ClientSession::ClientSession(ProxyServer* proxy, std::shared_ptr<const config::Config> config, uint64_t id,
                              bool over_capacity)
     : proxy_(proxy), config_(std::move(config)), id_(id), over_capacity_(over_capacity) {
+  char id_text[32];
+  std::snprintf(id_text, sizeof(id_text), "%08x%08x", static_cast<uint32_t>(protocol::RandomInt32()),
+                static_cast<uint32_t>(id));
+  session_id_ = id_text;
   uv_tcp_init(proxy_->loop(), &socket_);
   socket_.data = this;
   outbox_.Init(stream(), this, &ClientSession::OnOutboxEvent);
@@ -88,7 +110,38 @@ void ClientSession::TransitionTo(State next) { state_ = next; }
 
 void ClientSession::Start() {
   uv_tcp_nodelay(&socket_, 1);
+  struct sockaddr_storage peer{};
+  int length = sizeof(peer);
+  if (uv_tcp_getpeername(&socket_, reinterpret_cast<sockaddr*>(&peer), &length) == 0) {
+    char host[INET6_ADDRSTRLEN] = {0};
+    if (peer.ss_family == AF_INET6) {
+      auto* a = reinterpret_cast<sockaddr_in6*>(&peer);
+      uv_ip6_name(a, host, sizeof(host));
+      client_address_ = "[" + std::string(host) + "]:" + std::to_string(ntohs(a->sin6_port));
+    } else {
+      auto* a = reinterpret_cast<sockaddr_in*>(&peer);
+      uv_ip4_name(a, host, sizeof(host));
+      client_address_ = std::string(host) + ":" + std::to_string(ntohs(a->sin_port));
+    }
+  }
   Resume(0);
+}
+
+policy::AuditEvent ClientSession::NewAuditEvent(policy::AuditEventType type) const {
+  policy::AuditEvent event;
+  event.type = type;
+  if (route_.tenant != nullptr) policy::SetTenant(event, *route_.tenant);
+  event.user = username_;
+  event.client_address = client_address_;
+  event.session_id = session_id_;
+  return event;
+}
+
+void ClientSession::AuditTenantRefused(std::string reason, const Status& why) {
+  if (!proxy_->auditing()) return;
+  policy::AuditEvent event = NewAuditEvent(policy::AuditEventType::kTenantRefused);
+  event.fields = {{"reason", std::move(reason)}, {"sqlstate", why.sqlstate()}, {"message", why.message()}};
+  proxy_->Audit(std::move(event));
 }
 
 void ClientSession::Pause(unsigned reason) {
@@ -120,6 +173,7 @@ void ClientSession::OnRead(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) n
     return;
   }
   self->last_activity_ = Clock::now();
+  self->bytes_in_ += static_cast<uint64_t>(nread);
   self->HandleBytes({reinterpret_cast<const uint8_t*>(buf->base), static_cast<size_t>(nread)});
 }
 
@@ -222,6 +276,13 @@ Status ClientSession::CheckStartupParameters(const protocol::StartupPacket& pack
         return Status::Error(sqlstate::kFeatureNotSupported, "pgtenant: unsupported startup parameter \"" + name + "\"",
                              hint + ".");
       }
+      if (*allowed == "client_encoding" && !IsSafeClientEncoding(value)) {
+        return Status::Error(sqlstate::kFeatureNotSupported,
+                             "pgtenant: client_encoding \"" + value + "\" is not supported",
+                             "Use UTF8. Client-only encodings (SJIS, BIG5, GBK, UHC, GB18030, JOHAB) can hide quote "
+                             "and backslash bytes inside multibyte characters, so the policy parser and the server "
+                             "would read the same statement differently.");
+      }
       client_params_.emplace_back(std::string(*allowed), value);
     }
   }
@@ -260,6 +321,14 @@ size_t ClientSession::HandleAuthentication(std::span<const uint8_t> data) {
   auto step = auth_->OnPasswordMessage(data.subspan(protocol::kHeaderSize, d.header.body_size()), out);
   if (!step.ok()) {
     LogInfo("auth", "authentication failed for user \"" + username_ + "\": " + step.status().message());
+    if (proxy_->auditing()) {
+      policy::AuditEvent event = NewAuditEvent(policy::AuditEventType::kAuthenticationFailed);
+      event.fields = {{"method", std::string(config::ToString(config_->auth_method))},
+                      {"sqlstate", step.status().sqlstate()},
+                      {"message", step.status().message()}};
+      proxy_->Audit(std::move(event));
+    }
+    end_reason_ = "authentication_failed";
     Terminate(step.status());
     return data.size();
   }
@@ -278,11 +347,16 @@ void ClientSession::Authenticated() {
   auto route = routing::ResolveRoute(*config_, *user_, identity_);
   if (!route.ok()) {
     LogInfo("session", "refused user \"" + username_ + "\": " + route.status().message());
+    AuditTenantRefused(route.status().message() == "pgtenant: tenant required" ? "no_tenant" : "not_a_member",
+                       route.status());
+    end_reason_ = "tenant_refused";
     Terminate(route.status());
     return;
   }
   route_ = std::move(route.value());
   if (!proxy_->AdmitTenantClient(*route_.tenant)) {
+    end_reason_ = "tenant_refused";
+    AuditTenantRefused("over_limit", Status::Error(sqlstate::kTooManyConnections, "max_clients reached"));
     Terminate(Status::Error(sqlstate::kTooManyConnections,
                             "pgtenant: too many clients for tenant \"" + route_.tenant->name + "\" (max_clients " +
                                 std::to_string(route_.tenant->max_clients) + ")",
@@ -291,6 +365,7 @@ void ClientSession::Authenticated() {
   }
   admitted_ = true;
   transaction_pooling_ = route_.pool.mode == config::PoolMode::kTransaction;
+  session_policy_ = {config_.get(), route_.tenant, route_.role, transaction_pooling_, route_.shared_pool};
   pool_ = proxy_->PoolFor(route_);
   TransitionTo(State::kWaitingForServer);
   ServerConnection* server = pool_->Acquire(this, route_.context_tag);
@@ -458,6 +533,13 @@ void ClientSession::Activate() {
     protocol::AppendReadyForQuery(out, protocol::TransactionStatus::kIdle);
     if (!Send(out)) return;
     handshake_done_ = true;
+    if (proxy_->auditing()) {
+      policy::AuditEvent event = NewAuditEvent(policy::AuditEventType::kConnectionAccepted);
+      event.fields = {{"backend", route_.backend->name},
+                      {"isolation", std::string(config::ToString(route_.tenant->isolation))},
+                      {"tls", "false"}};
+      proxy_->Audit(std::move(event));
+    }
   }
   TransitionTo(State::kActive);
   s2c_remaining_ = 0;
@@ -504,6 +586,44 @@ size_t ClientSession::ForwardClientMessages(std::span<const uint8_t> data) {
       Terminate(Status::Error(sqlstate::kProtocolViolation, "invalid frontend message type " + TagName(tag)));
       return data.size();
     }
+    const bool sql_bearing =
+        tag == static_cast<uint8_t>(FrontendTag::kQuery) || tag == static_cast<uint8_t>(FrontendTag::kParse);
+    if (sql_bearing || tag == static_cast<uint8_t>(FrontendTag::kFunctionCall)) {
+      if (sql_bearing && d.header.body_size() > config_->max_query_size) {
+        flush();
+        Terminate(Status::Error(sqlstate::kProtocolViolation,
+                                "pgtenant: statement of " + std::to_string(d.header.body_size()) +
+                                    " bytes exceeds limits.max_query_size (" + std::to_string(config_->max_query_size) +
+                                    " bytes)",
+                                "Send large values as parameters (PQexecParams) or raise limits.max_query_size."));
+        return data.size();
+      }
+      if (!sql_bearing && d.header.body_size() > kMaxFunctionCallLength) {
+        flush();
+        Terminate(Status::Error(sqlstate::kProtocolViolation, "pgtenant: FunctionCall message too large"));
+        return data.size();
+      }
+      if (data.size() - pos < d.header.total()) break;  // SQL is judged whole before it is forwarded
+      policy::PolicyVerdict verdict = Judge(tag, data.subspan(pos + protocol::kHeaderSize, d.header.body_size()));
+      ++statements_seen_;
+      if (verdict.allowed && sql_bearing && config_->audit.statements && proxy_->auditing()) {
+        policy::AuditEvent event = NewAuditEvent(policy::AuditEventType::kStatement);
+        event.fields = {{"fingerprint", verdict.fingerprint}, {"statement", verdict.normalized}};
+        proxy_->Audit(std::move(event));
+      }
+      if (!verdict.allowed) {
+        if (!flush() || !ForwardBlocked(tag, verdict)) {
+          OnServerLost(Status::Error(sqlstate::kConnectionFailure, "could not send data to the server"));
+          return data.size();
+        }
+        pos += d.header.total();
+        flushed = pos;
+        continue;
+      }
+    }
+    if (tag == static_cast<uint8_t>(FrontendTag::kQuery) || tag == static_cast<uint8_t>(FrontendTag::kSync) ||
+        tag == static_cast<uint8_t>(FrontendTag::kFunctionCall))
+      ++batches_sent_;
     if (transaction_pooling_) {
       std::string to_server;
       std::string to_client;
@@ -533,17 +653,7 @@ size_t ClientSession::ForwardClientMessages(std::span<const uint8_t> data) {
         if (!Send(to_client)) return data.size();
       }
     }
-    if (tag == static_cast<uint8_t>(FrontendTag::kQuery) || tag == static_cast<uint8_t>(FrontendTag::kParse)) {
-      if (d.header.body_size() > config_->max_query_size) {
-        flush();
-        Terminate(Status::Error(sqlstate::kProtocolViolation,
-                                "pgtenant: statement of " + std::to_string(d.header.body_size()) +
-                                    " bytes exceeds limits.max_query_size (" + std::to_string(config_->max_query_size) +
-                                    " bytes)",
-                                "Send large values as parameters (PQexecParams) or raise limits.max_query_size."));
-        return data.size();
-      }
-      if (data.size() - pos < d.header.total()) break;  // SQL is seen whole before it is forwarded
+    if (sql_bearing || tag == static_cast<uint8_t>(FrontendTag::kFunctionCall)) {
       server_->NoteFrontendMessage(static_cast<FrontendTag>(tag));
       pos += d.header.total();
       continue;
@@ -713,12 +823,26 @@ size_t ClientSession::OnServerBytes(std::span<const uint8_t> data) {
     }
     uint8_t tag = d.header.tag;
     bool queued = transaction_pooling_ && responses_.Completes(tag);
-    if (queued || tag == static_cast<uint8_t>(BackendTag::kReadyForQuery) ||
+    bool substitute = tag == static_cast<uint8_t>(BackendTag::kErrorResponse) && !blocked_batches_.empty() &&
+                      blocked_batches_.front().batch == batches_done_ && !blocked_batches_.front().answered;
+    if (queued || substitute || tag == static_cast<uint8_t>(BackendTag::kReadyForQuery) ||
         tag == static_cast<uint8_t>(BackendTag::kParameterStatus)) {
       if (data.size() - pos < d.header.total()) break;
       auto body = data.subspan(pos + protocol::kHeaderSize, d.header.body_size());
       ResponseQueue::Outcome outcome;
       if (queued) outcome = responses_.OnServerMessage(tag);
+      if (substitute) {
+        // The marker failed on the server exactly where the blocked statement would have: the
+        // client gets pgtenant's verdict in its place.
+        if ((pos > flushed && !outbox_.Send(data.subspan(flushed, pos - flushed))) ||
+            !outbox_.Send(blocked_batches_.front().error)) {
+          Close();
+          return data.size();
+        }
+        blocked_batches_.front().answered = true;
+        outcome.swallow = false;
+        flushed = pos + d.header.total();
+      }
       for (const std::string& name : outcome.failed_parses) server_->statements().Remove(name);
       if (outcome.swallow) {
         if (pos > flushed && !outbox_.Send(data.subspan(flushed, pos - flushed))) {
@@ -746,6 +870,8 @@ size_t ClientSession::OnServerBytes(std::span<const uint8_t> data) {
       }
       auto st = protocol::ParseReadyForQuery(body);
       server_->NoteReadyForQuery(st.ok() ? *st : protocol::TransactionStatus::kFailed);
+      ++batches_done_;
+      while (!blocked_batches_.empty() && blocked_batches_.front().batch < batches_done_) blocked_batches_.pop_front();
       if (transaction_pooling_ && server_->IsClean() && c2s_remaining_ == 0 && responses_.empty()) {
         // The transaction is over and nothing is in flight: the server goes back to the pool.
         if (!outbox_.Send(data.subspan(flushed, pos - flushed))) {
@@ -765,11 +891,78 @@ size_t ClientSession::OnServerBytes(std::span<const uint8_t> data) {
     Close();
     return data.size();
   }
+  bytes_out_ += pos;
   if (outbox_.HasBacklog() && server_ != nullptr) server_->PauseReading();
   return pos;
 }
 
 void ClientSession::OnServerWritable() { Resume(kPauseBackpressure); }
+
+policy::PolicyVerdict ClientSession::Judge(uint8_t tag, std::span<const uint8_t> body) {
+  if (tag == static_cast<uint8_t>(FrontendTag::kFunctionCall)) return proxy_->policy().InspectFunctionCall(session_policy_);
+  size_t start = 0;
+  if (tag == static_cast<uint8_t>(FrontendTag::kParse)) {  // statement name first
+    while (start < body.size() && body[start] != 0) ++start;
+    ++start;
+  }
+  size_t end = start;
+  while (end < body.size() && body[end] != 0) ++end;
+  if (start > body.size() || end >= body.size()) {
+    policy::PolicyVerdict malformed;
+    malformed.allowed = false;
+    malformed.rule_id = "parse.error";
+    malformed.reason = "the message does not hold a NUL-terminated statement";
+    return malformed;
+  }
+  std::string_view sql(reinterpret_cast<const char*>(body.data()) + start, end - start);
+  return proxy_->policy().Inspect(session_policy_, sql,
+                                  tag == static_cast<uint8_t>(FrontendTag::kQuery) ? policy::StatementSource::kSimpleQuery
+                                                                                    : policy::StatementSource::kParse);
+}
+
+bool ClientSession::ForwardBlocked(uint8_t tag, const policy::PolicyVerdict& verdict) {
+  ++statements_blocked_;
+  LogInfo("policy", "tenant " + route_.tenant->name + " user " + username_ + ": blocked by rule " + verdict.rule_id +
+                        " (fingerprint " + verdict.fingerprint + ")");
+  if (proxy_->auditing()) {
+    policy::AuditEvent event = NewAuditEvent(policy::AuditEventType::kStatementBlocked);
+    event.fields = {{"rule", verdict.rule_id},
+                    {"reason", verdict.reason},
+                    {"fingerprint", verdict.fingerprint},
+                    {"statement", verdict.normalized},
+                    {"protocol", tag == static_cast<uint8_t>(FrontendTag::kQuery)   ? "simple"
+                                 : tag == static_cast<uint8_t>(FrontendTag::kParse) ? "extended"
+                                                                                    : "function_call"}};
+    proxy_->Audit(std::move(event));
+  }
+  // The statement never reaches the server. In its place goes a marker that fails to parse, so
+  // the server answers with an error exactly where the statement's answer belongs (after what
+  // is in flight, skipping to Sync, aborting an open transaction) and that error is replaced by
+  // pgtenant's verdict on the way back.
+  protocol::ErrorFields e;
+  e.severity = "ERROR";
+  // SQL that does not parse keeps PostgreSQL's syntax_error code; everything else is 42501.
+  e.sqlstate = std::string(verdict.rule_id == "parse.error" ? sqlstate::kSyntaxError : sqlstate::kInsufficientPrivilege);
+  e.message = policy::BlockedMessage(verdict);
+  BlockedBatch blocked;
+  blocked.batch = batches_sent_;
+  protocol::AppendErrorResponse(blocked.error, e);
+  blocked_batches_.push_back(std::move(blocked));
+
+  std::string marker;
+  std::string ignored;
+  if (tag == static_cast<uint8_t>(FrontendTag::kParse)) {
+    protocol::MessageBuilder(marker).Begin(FrontendTag::kParse).CString("").CString(kBlockedMarker).Int16(0).End();
+    server_->NoteFrontendMessage(FrontendTag::kParse);
+    if (transaction_pooling_) responses_.Push(ResponseQueue::Expect::kParse, ResponseQueue::Disposition::kForward, ignored);
+  } else {
+    protocol::AppendQuery(marker, kBlockedMarker);  // a FunctionCall, too, ends with ReadyForQuery
+    server_->NoteFrontendMessage(FrontendTag::kQuery);
+    ++batches_sent_;
+    if (transaction_pooling_) responses_.Push(ResponseQueue::Expect::kQuery, ResponseQueue::Disposition::kForward, ignored);
+  }
+  return server_->Send(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(marker.data()), marker.size()));
+}
 
 void ClientSession::OnServerLost(const Status& why) {
   server_ = nullptr;  // the server connection is closing itself
@@ -835,6 +1028,15 @@ void ClientSession::ReleaseServer() {
 
 void ClientSession::Terminate(const Status& why) {
   if (state_ == State::kClosing) return;
+  if (end_reason_ == "client_closed") {
+    const std::string& code = why.sqlstate();
+    end_reason_ = code == sqlstate::kProtocolViolation      ? "protocol_error"
+                  : code == sqlstate::kAdminShutdown        ? "shutdown"
+                  : code == sqlstate::kIdleSessionTimeout   ? "idle_timeout"
+                  : code == sqlstate::kConnectionFailure    ? "backend_failed"
+                  : code == sqlstate::kTooManyConnections   ? "no_server"
+                                                            : "error";
+  }
   protocol::ErrorFields e;
   e.severity = "FATAL";
   e.sqlstate = why.sqlstate().empty() ? std::string(sqlstate::kInternalError) : why.sqlstate();
@@ -857,6 +1059,16 @@ void ClientSession::Close() {
     throttled_ = false;
     if (admitted_) proxy_->LeaveTenant(route_.tenant->name);
     admitted_ = false;
+    if (handshake_done_ && proxy_->auditing()) {
+      policy::AuditEvent event = NewAuditEvent(policy::AuditEventType::kSessionEnded);
+      event.fields = {{"reason", end_reason_}};
+      event.numbers = {{"duration_ms", std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - accepted_at_).count()},
+                       {"statements", static_cast<int64_t>(statements_seen_)},
+                       {"bytes_in", static_cast<int64_t>(bytes_in_)},
+                       {"bytes_out", static_cast<int64_t>(bytes_out_)},
+                       {"blocked", static_cast<int64_t>(statements_blocked_)}};
+      proxy_->Audit(std::move(event));
+    }
     TransitionTo(State::kClosing);
     closing_since_ = Clock::now();
     Pause(kPauseBackpressure);

@@ -12,6 +12,7 @@
 
 #include <uv.h>
 
+#include <deque>
 #include <memory>
 #include <span>
 #include <string>
@@ -20,6 +21,8 @@
 
 #include "config/config.h"
 #include "protocol/startup_packet.h"
+#include "policy/audit_event.h"
+#include "policy/policy_engine.h"
 #include "protocol/status.h"
 #include "proxy/client_auth.h"
 #include "protocol/frame_reader.h"
@@ -94,6 +97,13 @@ class ClientSession final : public ServerLink, public PoolClient {
                                        std::string& to_server, std::string& to_client, size_t& consumed,
                                        size_t& stream_rest);
   void EnsurePrepared(const ClientStatements::Statement& statement, std::string& to_server);
+  // Policy: the verdict on a whole Query, Parse or FunctionCall body; and what is sent instead
+  // of a blocked one.
+  policy::PolicyVerdict Judge(uint8_t tag, std::span<const uint8_t> body);
+  // Audit: an event with this session's common keys filled in.
+  policy::AuditEvent NewAuditEvent(policy::AuditEventType type) const;
+  void AuditTenantRefused(std::string reason, const Status& why);
+  bool ForwardBlocked(uint8_t tag, const policy::PolicyVerdict& verdict);
   Status CheckStartupParameters(const protocol::StartupPacket& packet);
   void BeginAuthentication();
   void Authenticated();
@@ -138,6 +148,24 @@ class ClientSession final : public ServerLink, public PoolClient {
   int32_t cancel_pid_ = 0;
   int32_t cancel_key_ = 0;
 
+  policy::SessionPolicy session_policy_;
+  // A request (ending in Query, Sync or FunctionCall) that held a blocked statement: the first
+  // error the server sends for it is replaced by `error`.
+  struct BlockedBatch {
+    uint64_t batch = 0;
+    bool answered = false;
+    std::string error;
+  };
+  std::deque<BlockedBatch> blocked_batches_;
+  uint64_t batches_sent_ = 0;  // requests forwarded (each ends with one ReadyForQuery)
+  uint64_t batches_done_ = 0;  // ReadyForQuery received
+  uint64_t statements_blocked_ = 0;
+  uint64_t statements_seen_ = 0;
+  uint64_t bytes_in_ = 0;
+  uint64_t bytes_out_ = 0;
+  std::string client_address_;
+  std::string session_id_;
+  std::string end_reason_ = "client_closed";
   ClientStatements statements_;  // transaction pooling only
   ResponseQueue responses_;       // transaction pooling only
   size_t c2s_remaining_ = 0;  // bytes of a streamed client message still to forward

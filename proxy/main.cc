@@ -1,4 +1,4 @@
-// pgtenant: command-line entry point (run, --check-config, --hash-password, --version).
+// pgtenant: command-line entry point (run, --check-config, doctor, --hash-password, --version).
 #include <unistd.h>
 
 #include <cstdio>
@@ -11,6 +11,7 @@
 #include "config/config.h"
 #include "protocol/md5_auth.h"
 #include "protocol/scram.h"
+#include "proxy/doctor.h"
 #include "proxy/log.h"
 #include "proxy/proxy_server.h"
 
@@ -22,6 +23,8 @@ constexpr std::string_view kUsage =
     "usage:\n"
     "  pgtenant --config FILE            run the proxy in the foreground\n"
     "  pgtenant --check-config FILE      validate FILE; exit 0 if valid, 1 otherwise\n"
+    "  pgtenant doctor --config FILE     check every backend's database baseline; print fixes; exit 0 if\n"
+    "                                    clean, 1 on findings, 2 if a backend cannot be checked\n"
     "  pgtenant --hash-password [--md5 USER]\n"
     "                                    read a password from stdin, print a verifier for users.NAME.password\n"
     "  pgtenant --version\n";
@@ -86,6 +89,9 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (cmd == "--check-config" && argc == 3) return CheckConfig(argv[2]);
+  if (cmd == "doctor" && argc == 4 && std::strcmp(argv[2], "--config") == 0) {
+    return pgtenant::proxy::RunDoctor(argv[3], stdout);
+  }
   if (cmd == "--config" && argc == 3) return Run(argv[2]);
   if (cmd == "--hash-password" && argc == 2) return HashPassword(nullptr);
   if (cmd == "--hash-password" && argc == 4 && std::strcmp(argv[2], "--md5") == 0) return HashPassword(argv[3]);

@@ -35,6 +35,12 @@ Status ProxyServer::Run() {
   if (rc != 0) rc = uv_ip6_addr(host.c_str(), config_->listen.port, reinterpret_cast<sockaddr_in6*>(&addr));
   if (rc != 0) return Status::Error("listen.address \"" + host + "\" is not an IP address");
 
+  if (config_->audit.enabled()) {
+    auto audit = AuditLog::Open(config_->audit);
+    if (!audit.ok()) return audit.status();
+    audit_ = std::move(audit.value());
+  }
+
   uv_tcp_init(&loop_, &listener_);
   listener_.data = this;
   rc = uv_tcp_bind(&listener_, reinterpret_cast<const sockaddr*>(&addr), 0);
@@ -51,6 +57,14 @@ Status ProxyServer::Run() {
     handle->data = this;
     uv_signal_start(handle, &ProxyServer::OnSignal, signum);
   }
+  // SIGHUP: reopen audit files (logrotate).
+  uv_signal_init(&loop_, &sighup_);
+  sighup_.data = this;
+  uv_signal_start(&sighup_, [](uv_signal_t* handle, int) {
+    auto* self = static_cast<ProxyServer*>(handle->data);
+    LogInfo("proxy", "received SIGHUP, reopening audit files");
+    if (self->audit_) self->audit_->Reopen();
+  }, SIGHUP);
   // A peer that vanishes mid-write must not kill the process.
   uv_signal_init(&loop_, &sigpipe_);
   uv_signal_start(&sigpipe_, [](uv_signal_t*, int) {}, SIGPIPE);
@@ -62,6 +76,8 @@ Status ProxyServer::Run() {
 
   LogInfo("proxy", "listening on " + host + ":" + std::to_string(config_->listen.port));
   uv_run(&loop_, UV_RUN_DEFAULT);
+  if (audit_ && !audit_->FlushFor(config_->shutdown_timeout))
+    LogWarning("audit", "audit events still queued at shutdown were not all written");
   LogInfo("proxy", "stopped");
   return Status::Ok();
 }
@@ -200,6 +216,7 @@ void ProxyServer::BeginShutdown() {
   uv_close(reinterpret_cast<uv_handle_t*>(&listener_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&sigint_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&sigterm_), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&sighup_), nullptr);
   std::vector<ClientSession*> sessions(sessions_.begin(), sessions_.end());
   for (ClientSession* s : sessions)
     s->Terminate(Status::Error(sqlstate::kAdminShutdown, "terminating connection due to administrator command"));

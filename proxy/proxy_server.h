@@ -17,6 +17,9 @@
 
 #include "config/config.h"
 #include "protocol/status.h"
+#include "policy/audit_event.h"
+#include "policy/policy_engine.h"
+#include "proxy/audit_log.h"
 #include "proxy/backend_budget.h"
 #include "proxy/server_pool.h"
 #include "routing/route.h"
@@ -50,6 +53,13 @@ class ProxyServer {
 
   void OnSessionClosed(ClientSession* session);
 
+  policy::PolicyEngine& policy() { return policy_; }
+  // Audit events go to the sinks of `audit:`; a no-op without sinks.
+  bool auditing() const { return audit_ != nullptr; }
+  void Audit(policy::AuditEvent event) {
+    if (audit_) audit_->Emit(std::move(event));
+  }
+
   // Per-tenant client count against tenants.NAME.max_clients. Admit returns false when full;
   // every admitted session calls Leave once.
   bool AdmitTenantClient(const config::TenantConfig& tenant);
@@ -75,6 +85,9 @@ class ProxyServer {
 
   std::shared_ptr<const config::Config> config_;
   std::string mock_secret_;
+  policy::PolicyEngine policy_;
+  std::unique_ptr<AuditLog> audit_;
+  uv_signal_t sighup_{};
   uv_loop_t loop_{};
   uv_tcp_t listener_{};
   uv_signal_t sigint_{};

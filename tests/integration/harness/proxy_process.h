@@ -59,6 +59,8 @@ struct ProxyConfig {
   std::map<std::string, std::string> user_secrets;  // name -> users.NAME.password verbatim (a verifier)
   // users.NAME.tenants: user -> (tenant -> admin|member|viewer).
   std::map<std::string, std::map<std::string, std::string>> memberships;
+  // Appended verbatim at the end of the YAML (e.g. a `policy:` or `audit:` section).
+  std::string extra_yaml;
 
   std::string ToYaml() const;
 };
