@@ -12,6 +12,8 @@ REVOKE CONNECT, TEMPORARY ON DATABASE app FROM PUBLIC;
 GRANT CONNECT ON DATABASE app TO app_tenant;
 
 \connect app
+-- Tenant roles must not change settings by function call (pgtenant doctor: set-config).
+REVOKE EXECUTE ON FUNCTION pg_catalog.set_config(text, text, boolean) FROM PUBLIC;
 SET ROLE app_owner;
 REVOKE CREATE ON SCHEMA public FROM PUBLIC;
 

@@ -11,6 +11,8 @@ REVOKE CONNECT, TEMPORARY ON DATABASE initech FROM PUBLIC;
 GRANT CONNECT ON DATABASE initech TO initech_app;
 
 \connect initech
+-- Tenant roles must not change settings by function call (pgtenant doctor: set-config).
+REVOKE EXECUTE ON FUNCTION pg_catalog.set_config(text, text, boolean) FROM PUBLIC;
 SET ROLE initech_owner;
 REVOKE CREATE ON SCHEMA public FROM PUBLIC;
 
