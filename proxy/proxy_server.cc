@@ -17,6 +17,7 @@ namespace pgtenant::proxy {
 namespace {
 constexpr uint64_t kTickMs = 100;
 constexpr int kListenBacklog = 1024;
+constexpr unsigned kStatsLogTicks = 600;  // one line a minute at most
 }  // namespace
 
 ProxyServer::ProxyServer(std::shared_ptr<const config::Config> config) : config_(std::move(config)) {
@@ -78,6 +79,7 @@ Status ProxyServer::Run() {
   uv_run(&loop_, UV_RUN_DEFAULT);
   if (audit_ && !audit_->FlushFor(config_->shutdown_timeout))
     LogWarning("audit", "audit events still queued at shutdown were not all written");
+  LogPolicyCacheStats();
   LogInfo("proxy", "stopped");
   return Status::Ok();
 }
@@ -207,7 +209,23 @@ void ProxyServer::OnTick(uv_timer_t* timer) noexcept {
     std::vector<ClientSession*> sessions(self->sessions_.begin(), self->sessions_.end());
     for (ClientSession* s : sessions) s->CheckTimeouts(now);
   }
+  if (++self->ticks_since_stats_ >= kStatsLogTicks) {
+    self->ticks_since_stats_ = 0;
+    self->LogPolicyCacheStats();
+  }
   if (self->shutting_down_) self->MaybeFinishShutdown();
+}
+
+void ProxyServer::LogPolicyCacheStats() {
+  policy::PolicyEngine::CacheStats stats = policy_.cache_stats();
+  uint64_t lookups = stats.hits + stats.misses;
+  if (lookups == last_policy_lookups_) return;  // nothing new to say
+  last_policy_lookups_ = lookups;
+  char ratio[16];
+  std::snprintf(ratio, sizeof(ratio), "%.3f", lookups ? static_cast<double>(stats.hits) / lookups : 0.0);
+  LogInfo("policy", "verdict cache: hits " + std::to_string(stats.hits) + ", misses " + std::to_string(stats.misses) +
+                        ", hit ratio " + ratio + ", entries " + std::to_string(stats.entries) + ", bytes " +
+                        std::to_string(stats.bytes));
 }
 
 void ProxyServer::BeginShutdown() {

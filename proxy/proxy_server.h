@@ -77,6 +77,8 @@ class ProxyServer {
   };
 
   void BeginShutdown();
+  // The verdict cache's hit ratio, in the log (Prometheus and SHOW STATS come with the operations work).
+  void LogPolicyCacheStats();
   void MaybeFinishShutdown();
 
   static void OnConnection(uv_stream_t* server, int status) noexcept;
@@ -97,6 +99,8 @@ class ProxyServer {
   bool shutting_down_ = false;
   uint64_t next_session_id_ = 1;
   unsigned tick_count_ = 0;
+  unsigned ticks_since_stats_ = 0;
+  uint64_t last_policy_lookups_ = 0;
 
   struct TenantState {
     int clients = 0;
