@@ -158,7 +158,7 @@ TEST_CASE("an unknown key is an error, with a suggestion when one is close", "[c
   CHECK(ErrorOf(Yaml({"listen:", "  prot: 6432"}) + ValidBody()) ==
         "t.yaml:2:3: listen: unknown key 'prot' (did you mean 'port'?)");
   CHECK(ErrorOf(Yaml({"listen:", "  backlog: 128"}) + ValidBody()) ==
-        "t.yaml:2:3: listen: unknown key 'backlog'; expected one of address, port");
+        "t.yaml:2:3: listen: unknown key 'backlog'; expected one of address, port, reuse_port");
 }
 
 TEST_CASE("a key given twice is an error at the second one", "[config_loader]") {
@@ -206,7 +206,7 @@ TEST_CASE("durations and sizes are validated where they are written", "[config_l
 
 TEST_CASE("enums list their choices", "[config_loader]") {
   CHECK(ErrorOf(Yaml({"auth: { method: password }"}) + ValidBody()) ==
-        "t.yaml:1:17: auth.method: expected one of scram-sha-256, md5, trust, got \"password\"");
+        "t.yaml:1:17: auth.method: expected one of scram-sha-256, md5, trust, cert, jwt, got \"password\"");
   CHECK(ErrorOf(Yaml({"auth: {}"}) + ValidBody()) == "t.yaml:1:7: auth: missing required key 'method'");
   CHECK(ErrorOf(Yaml({"pool: { mode: statement }"}) + ValidBody()) ==
         "t.yaml:1:15: pool.mode: expected one of session, transaction, got \"statement\"");

@@ -188,27 +188,40 @@ TEST_CASE("with on_overflow: drop, a stalled sink costs dropped events, counted,
           "[audit_log]") {
   ScratchDir dir;
   StalledFifo fifo(dir.File("audit.fifo"));
-  constexpr int kEvents = 5000;  // ~1 MB of lines: far more than a pipe buffer holds
-  std::string received;
+  int events = 0;
   uint64_t dropped = 0;
+  std::string received;
   {
     auto log = MustOpen(FileSinks({dir.File("audit.fifo")}, 10, config::AuditOverflow::kDrop));
+    // Emit in bursts until the writer is stuck in write(2) on the full pipe. How many bursts that takes
+    // depends on how fast the writer thread drains the queue, so the loop asks rather than guesses.
+    bool stuck = false;
     const auto start = std::chrono::steady_clock::now();
-    for (int i = 0; i < kEvents; ++i) log->Emit(Event("s" + std::to_string(i)));
-    CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(5));
+    for (int burst = 0; burst < 400 && !stuck; ++burst) {
+      for (int i = 0; i < 100; ++i) log->Emit(Event("s" + std::to_string(events++)));
+      stuck = !log->FlushFor(std::chrono::milliseconds(20));
+    }
+    REQUIRE(stuck);  // 40,000 events are ~8 MB: far more than any pipe buffer holds
+    const auto stuck_after = std::chrono::steady_clock::now() - start;
+    // A stuck writer never stalls the caller: another burst returns at once, dropping.
+    const uint64_t dropped_before = log->dropped();
+    const auto burst_start = std::chrono::steady_clock::now();
+    for (int i = 0; i < 1000; ++i) log->Emit(Event("s" + std::to_string(events++)));
+    CHECK(std::chrono::steady_clock::now() - burst_start < std::chrono::seconds(2));
+    CHECK(stuck_after < std::chrono::seconds(30));
     dropped = log->dropped();
-    CHECK(dropped > 0);
-    CHECK_FALSE(log->FlushFor(std::chrono::milliseconds(50)));  // the writer is stuck in write(2)
+    CHECK(dropped >= dropped_before + 1000 - 10);  // at most the queue's 10 slots were free
+    CHECK_FALSE(log->FlushFor(std::chrono::milliseconds(50)));  // still stuck
 
     fifo.Drain();
     log->Flush();
     CHECK(log->dropped() == dropped);
-    CHECK(log->written() + dropped == kEvents);
+    CHECK(log->written() + dropped == static_cast<uint64_t>(events));
     CHECK(log->failed() == 0);
   }
   received = fifo.Received();
   const std::vector<std::string> lines = Lines(received);
-  CHECK(lines.size() + dropped == kEvents);
+  CHECK(lines.size() + dropped == static_cast<uint64_t>(events));
   // What arrived arrived whole and in order: the first events, before the queue filled up.
   REQUIRE_FALSE(lines.empty());
   CHECK(lines.front() + "\n" == policy::ToJsonLine(Event("s0")));
