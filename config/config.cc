@@ -68,6 +68,8 @@ std::string_view ToString(AuthMethod method) {
     case AuthMethod::kScramSha256: return "scram-sha-256";
     case AuthMethod::kMd5: return "md5";
     case AuthMethod::kTrust: return "trust";
+    case AuthMethod::kCert: return "cert";
+    case AuthMethod::kJwt: return "jwt";
   }
   return "?";
 }

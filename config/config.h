@@ -41,7 +41,9 @@ namespace pgtenant::config {
 using Duration = std::chrono::milliseconds;
 
 enum class PoolMode { kSession, kTransaction };
-enum class AuthMethod { kScramSha256, kMd5, kTrust };
+// kCert: a verified TLS client certificate names the user (tls.client.ca required).
+// kJwt: the password field carries a JWT (auth.jwt), accepted only over TLS.
+enum class AuthMethod { kScramSha256, kMd5, kTrust, kCert, kJwt };
 enum class IsolationMode { kRls, kSchema, kDatabase };
 enum class TenantRole { kAdmin, kMember, kViewer };
 enum class IdentificationMethod { kSni, kUsernameSuffix, kStartupOption, kDatabaseName, kSingleTenant };
@@ -69,6 +71,50 @@ struct PoolSettings {
 struct ListenConfig {
   std::string address = "127.0.0.1";
   int port = 6432;
+  bool reuse_port = false;  // SO_REUSEPORT: several pgtenant processes may listen on the port
+};
+
+// metrics: the Prometheus endpoint (GET /metrics). Off unless the section is present.
+struct MetricsConfig {
+  bool enabled = false;
+  std::string address = "127.0.0.1";
+  int port = 9187;
+};
+
+// tls: client-facing TLS, read by config_loader_tls.cc. Files are read by the proxy (at start and
+// for new sessions when they change), not by this library.
+enum class TlsClientMode { kDisable, kAllow, kRequire };
+
+struct TlsClientConfig {
+  TlsClientMode mode = TlsClientMode::kDisable;
+  std::string certificate;     // PEM file (chain); required unless mode is kDisable
+  std::string key;             // PEM private key; required unless mode is kDisable
+  std::string ca;              // PEM CA file: when set, client certificates are requested and verified
+  std::string min_version = "1.2";  // "1.2" or "1.3"
+  bool direct = false;         // accept direct TLS (PostgreSQL 17 sslnegotiation=direct, ALPN postgresql)
+  // Certificate identity (CN or a DNS/email SAN) -> login name ("alice" or "alice.acme" with the
+  // username separator naming the tenant). Without an entry the CN itself is the login name.
+  std::map<std::string, std::string> cert_users;
+  bool enabled() const { return mode != TlsClientMode::kDisable; }
+};
+
+struct TlsConfig {
+  TlsClientConfig client;
+  // SNI identification: only server names ending with this suffix name a tenant, the label before
+  // it ("acme" in acme.db.example.com with ".db.example.com"). Empty: the first label of any name.
+  std::string sni_suffix;
+};
+
+// auth.jwt: how JWT passwords are verified (proxy/jwt_verifier.h).
+struct JwtConfig {
+  std::string secret;                    // HS256 shared secret; "" = HS256 off
+  std::vector<std::string> public_keys;  // PEM files (RSA or EC P-256) for RS256/ES256
+  std::string jwks;                      // a JWKS file: kid -> key
+  std::string issuer;                    // required `iss` when set
+  std::string audience;                  // required in `aud` when set
+  std::string user_claim = "sub";        // must equal the login user
+  std::string tenant_claim;              // e.g. org_id: tenant name or id; "" = tokens name no tenant
+  Duration clock_skew{30000};
 };
 
 struct BackendConfig {
@@ -78,7 +124,8 @@ struct BackendConfig {
   std::string database;
   std::string user;
   std::string password;
-  std::string sslmode = "disable";  // disable|allow|prefer|require|verify-ca|verify-full (TLS itself comes later)
+  std::string sslmode = "disable";  // disable|allow|prefer|require|verify-ca|verify-full
+  std::string sslrootcert;          // CA file that verifies the server (verify-ca, verify-full); "" = system default
   int max_connections = 0;          // cap on server connections to this backend across all pools; 0 = none
   Duration connect_timeout{5000};
   // Opt-in: RLS tenants on this backend share server connections; pgtenant sets the tenant
@@ -169,6 +216,9 @@ struct Config {
   std::map<std::string, BackendConfig> backends;
   std::map<std::string, TenantConfig> tenants;
   std::map<std::string, UserConfig> users;
+  MetricsConfig metrics;
+  TlsConfig tls;
+  JwtConfig jwt;
   AuditConfig audit;
   DoctorConfig doctor;
   PolicyConfig policy;  // top-level policy: defaults for every tenant
@@ -199,6 +249,7 @@ Result<std::shared_ptr<const Config>> LoadConfigString(std::string_view yaml, st
 // The spelling used in the YAML file, e.g. "transaction", "scram-sha-256", "username_suffix".
 std::string_view ToString(PoolMode mode);
 std::string_view ToString(AuthMethod method);
+std::string_view ToString(TlsClientMode mode);
 std::string_view ToString(IsolationMode mode);
 std::string_view ToString(TenantRole role);
 std::string_view ToString(IdentificationMethod method);

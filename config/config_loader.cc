@@ -12,6 +12,7 @@
 
 #include "config/config_loader_audit.h"
 #include "config/config_loader_policy.h"
+#include "config/config_loader_tls.h"
 #include "config/value_parsers.h"
 
 namespace pgtenant::config {
@@ -19,7 +20,8 @@ namespace pgtenant::config {
 namespace {
 
 constexpr std::array kPoolModes = {PoolMode::kSession, PoolMode::kTransaction};
-constexpr std::array kAuthMethods = {AuthMethod::kScramSha256, AuthMethod::kMd5, AuthMethod::kTrust};
+constexpr std::array kAuthMethods = {AuthMethod::kScramSha256, AuthMethod::kMd5, AuthMethod::kTrust, AuthMethod::kCert,
+                                     AuthMethod::kJwt};
 constexpr std::array kIdentificationMethods = {
     IdentificationMethod::kSni, IdentificationMethod::kUsernameSuffix, IdentificationMethod::kStartupOption,
     IdentificationMethod::kDatabaseName, IdentificationMethod::kSingleTenant};
@@ -52,7 +54,8 @@ Result<std::shared_ptr<const Config>> ConfigLoader::Load(const YAML::Node& root)
   const Mapping top =
       reader_.ReadMapping(root_field,
                           {"listen", "auth", "limits", "pool", "tenant_setting", "tenant_identification",
-                           "username_separator", "backends", "tenants", "users", "audit", "doctor", "policy"},
+                           "username_separator", "backends", "tenants", "users", "audit", "doctor", "policy", "metrics",
+                           "tls"},
                           {"backends", "tenants", "users"});
   if (reader_.failed()) return reader_.status();
 
@@ -61,6 +64,7 @@ Result<std::shared_ptr<const Config>> ConfigLoader::Load(const YAML::Node& root)
   if (auto field = top.Get("tenant_setting")) ReadTenantSetting(*field);
   if (auto field = top.Get("tenant_identification")) ReadTenantIdentification(*field);
   if (auto field = top.Get("listen")) ReadListen(*field);
+  if (auto field = top.Get("metrics")) ReadMetrics(*field);
   if (auto field = top.Get("limits")) ReadLimits(*field);
   if (auto field = top.Get("pool")) {
     top_pool_ = *field;
@@ -73,14 +77,17 @@ Result<std::shared_ptr<const Config>> ConfigLoader::Load(const YAML::Node& root)
   if (auto field = top.Get("audit")) config_.audit = ReadAuditSection(reader_, *field);
   if (auto field = top.Get("doctor")) config_.doctor = ReadDoctorSection(reader_, *field);
   if (auto field = top.Get("policy")) config_.policy = ReadPolicySection(reader_, *field);
+  if (auto field = top.Get("tls")) config_.tls = ReadTlsSection(reader_, *field);
+  CheckTlsAndAuth(reader_, config_, top.Get("auth").value_or(root_field), top.Get("tls").value_or(root_field));
   CheckResolvedPools();
   if (reader_.failed()) return reader_.status();
   return std::shared_ptr<const Config>(std::make_shared<Config>(std::move(config_)));
 }
 
 void ConfigLoader::ReadAuth(const Field& field) {
-  const Mapping auth = reader_.ReadMapping(field, {"method"}, {"method"});
+  const Mapping auth = reader_.ReadMapping(field, {"method", "jwt"}, {"method"});
   if (auto method = auth.Get("method")) SetIfPresent(config_.auth_method, reader_.ReadEnum(*method, kAuthMethods));
+  if (auto jwt = auth.Get("jwt")) config_.jwt = ReadJwtSection(reader_, *jwt);
 }
 
 void ConfigLoader::ReadUsernameSeparator(const Field& field) {
@@ -119,9 +126,21 @@ void ConfigLoader::ReadTenantIdentification(const Field& field) {
 }
 
 void ConfigLoader::ReadListen(const Field& field) {
-  const Mapping listen = reader_.ReadMapping(field, {"address", "port"}, {});
+  const Mapping listen = reader_.ReadMapping(field, {"address", "port", "reuse_port"}, {});
   if (auto f = listen.Get("address")) SetIfPresent(config_.listen.address, reader_.ReadNonEmptyString(*f));
   if (auto f = listen.Get("port")) SetIfPresent(config_.listen.port, reader_.ReadInt(*f, 1, 65535));
+  if (auto f = listen.Get("reuse_port")) {
+    std::optional<std::string> flag = reader_.ReadString(*f);
+    if (flag && *flag != "true" && *flag != "false") reader_.Fail(*f, "expected true or false, got " + Quoted(*flag));
+    if (flag) config_.listen.reuse_port = *flag == "true";
+  }
+}
+
+void ConfigLoader::ReadMetrics(const Field& field) {
+  const Mapping map = reader_.ReadMapping(field, {"address", "port"}, {"port"});
+  config_.metrics.enabled = true;
+  if (auto f = map.Get("address")) SetIfPresent(config_.metrics.address, reader_.ReadNonEmptyString(*f));
+  if (auto f = map.Get("port")) SetIfPresent(config_.metrics.port, reader_.ReadInt(*f, 1, 65535));
 }
 
 void ConfigLoader::ReadLimits(const Field& field) {
@@ -187,7 +206,7 @@ void ConfigLoader::ReadBackends(const Field& field) {
   for (const MappingEntry& entry : entries.entries()) {
     const Mapping map = reader_.ReadMapping(
         entry.value, {"host", "port", "database", "user", "password", "sslmode", "max_connections", "connect_timeout",
-                      "shared_pool"},
+                      "shared_pool", "sslrootcert"},
         {"host", "database", "user"});
     BackendConfig backend;
     backend.name = entry.key;
@@ -204,6 +223,7 @@ void ConfigLoader::ReadBackends(const Field& field) {
       }
       SetIfPresent(backend.sslmode, mode);
     }
+    if (auto f = map.Get("sslrootcert")) SetIfPresent(backend.sslrootcert, reader_.ReadNonEmptyString(*f));
     if (auto f = map.Get("max_connections")) SetIfPresent(backend.max_connections, reader_.ReadInt(*f, 0, INT_MAX));
     if (auto f = map.Get("connect_timeout")) SetIfPresent(backend.connect_timeout, reader_.ReadDuration(*f, kPositive));
     if (auto f = map.Get("shared_pool")) {

@@ -40,6 +40,7 @@ class ConfigLoader {
   void ReadTenantSetting(const Field& field);
   void ReadTenantIdentification(const Field& field);
   void ReadListen(const Field& field);
+  void ReadMetrics(const Field& field);
   void ReadLimits(const Field& field);
   PoolOverrides ReadPool(const Field& field);
   void ReadBackends(const Field& field);

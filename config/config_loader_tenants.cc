@@ -12,6 +12,10 @@
 namespace pgtenant::config {
 
 namespace {
+// cert and jwt users prove who they are without a stored password; trust users need none.
+bool NeedsPassword(AuthMethod method) {
+  return method != AuthMethod::kTrust && method != AuthMethod::kCert && method != AuthMethod::kJwt;
+}
 
 constexpr std::array kIsolationModes = {IsolationMode::kRls, IsolationMode::kSchema, IsolationMode::kDatabase};
 constexpr std::array kTenantRoles = {TenantRole::kAdmin, TenantRole::kMember, TenantRole::kViewer};
@@ -149,7 +153,7 @@ void ConfigLoader::ReadUserPassword(const Mapping& map, const Field& user_field,
   const std::string method_name(ToString(method));
   const std::optional<Field> field = map.Get("password");
   if (!field) {
-    if (method != AuthMethod::kTrust) {
+    if (NeedsPassword(method)) {
       reader_.Fail(user_field, "missing required key 'password' (auth.method is " + method_name + ")");
     }
     return;
@@ -157,7 +161,7 @@ void ConfigLoader::ReadUserPassword(const Mapping& map, const Field& user_field,
   std::optional<std::string> password = reader_.ReadString(*field);
   if (!password) return;
   if (password->empty()) {
-    if (method != AuthMethod::kTrust) reader_.Fail(*field, "must not be empty (auth.method is " + method_name + ")");
+    if (NeedsPassword(method)) reader_.Fail(*field, "must not be empty (auth.method is " + method_name + ")");
     return;
   }
   const bool scram = IsScramSha256Verifier(*password);

@@ -24,7 +24,7 @@ class JsonValue {
   enum class Kind { kNull, kBool, kNumber, kString, kArray, kObject };
 
   JsonValue() = default;
-  static JsonValue Null() { return JsonValue(); }
+  static JsonValue Null();
   static JsonValue Bool(bool value);
   static JsonValue Number(std::string text);  // REQUIRES: `text` is a JSON number
   static JsonValue String(std::string text);
@@ -62,6 +62,10 @@ struct JsonMember {
   std::string key;
   JsonValue value;
 };
+
+// Defined here, where JsonMember is complete: clang instantiates the vector members' constructors at
+// the point of use.
+inline JsonValue JsonValue::Null() { return JsonValue(); }
 
 // Deep enough for any statement a person or an ORM writes; deeper trees are refused, not recursed into.
 inline constexpr int kDefaultJsonMaxDepth = 2000;

@@ -34,6 +34,7 @@ class BackendBudget {
   // Whether `pool` should close a connection it is done with, so a waiting pool gets a slot.
   bool ShouldYield(const ServerPool* pool) const;
 
+  void set_cap(int cap) { cap_ = cap; }
   int open() const { return open_; }
   int cap() const { return cap_; }
   size_t waiting_pools() const { return waiting_.size(); }

@@ -30,6 +30,12 @@ ClientAuthenticator::Step ClientAuthenticator::Start(std::string& out) {
       return Step::kContinue;
     case config::AuthMethod::kScramSha256:
       break;
+    case config::AuthMethod::kCert:
+    case config::AuthMethod::kJwt:
+      // ClientSession handles these (client_session_tls.cc). Should one get here, fail closed: a
+      // SCRAM exchange against the mock verifier, which cannot succeed.
+      user_ = nullptr;
+      break;
   }
   protocol::ScramVerifier verifier;
   auto parsed = user_ ? protocol::ScramVerifier::Parse(user_->password) : Result<protocol::ScramVerifier>(Failed());

@@ -97,6 +97,7 @@ std::string TagName(uint8_t tag) {
 ClientSession::ClientSession(ProxyServer* proxy, std::shared_ptr<const config::Config> config, uint64_t id,
                              bool over_capacity)
     : proxy_(proxy), config_(std::move(config)), id_(id), over_capacity_(over_capacity) {
+  config_generation_ = proxy_->config_generation();
   char id_text[32];
   std::snprintf(id_text, sizeof(id_text), "%08x%08x", static_cast<uint32_t>(protocol::RandomInt32()),
                 static_cast<uint32_t>(id));
@@ -174,7 +175,16 @@ void ClientSession::OnRead(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) n
   }
   self->last_activity_ = Clock::now();
   self->bytes_in_ += static_cast<uint64_t>(nread);
-  self->HandleBytes({reinterpret_cast<const uint8_t*>(buf->base), static_cast<size_t>(nread)});
+  std::span<const uint8_t> bytes(reinterpret_cast<const uint8_t*>(buf->base), static_cast<size_t>(nread));
+  if (self->tls_ != nullptr) {
+    self->OnTlsBytes(bytes);
+    return;
+  }
+  if (self->state_ == State::kStartup && self->carry_.empty() && bytes[0] == kTlsHandshakeRecordType) {
+    if (self->StartDirectTls(bytes)) self->OnTlsBytes(bytes);
+    return;
+  }
+  self->HandleBytes(bytes);
 }
 
 void ClientSession::HandleBytes(std::span<const uint8_t> data) {
@@ -224,8 +234,9 @@ size_t ClientSession::HandleStartup(std::span<const uint8_t> data) {
   const protocol::StartupPacket& packet = d.packet;
   switch (packet.kind) {
     case protocol::StartupKind::kSslRequest:
+      return HandleSslRequest(data, d.consumed);  // 'S' and a TLS handshake, or 'N'
     case protocol::StartupKind::kGssEncRequest:
-      // TLS and GSS encryption are not offered here: 'N' lets the client continue in plaintext.
+      // GSS encryption is not offered: 'N' lets the client continue (or ask for TLS instead).
       Send("N");
       return d.consumed;
     case protocol::StartupKind::kCancelRequest:
@@ -234,6 +245,10 @@ size_t ClientSession::HandleStartup(std::span<const uint8_t> data) {
       return data.size();
     case protocol::StartupKind::kStartup:
       break;
+  }
+  if (Status transport = CheckTransport(); !transport.ok()) {
+    Terminate(transport);
+    return data.size();
   }
   if (over_capacity_) {
     Terminate(Status::Error(sqlstate::kTooManyConnections, "sorry, too many clients already",
@@ -293,6 +308,7 @@ Status ClientSession::CheckStartupParameters(const protocol::StartupPacket& pack
 
 void ClientSession::BeginAuthentication() {
   user_ = config_->FindUser(username_);
+  if (BeginCredentialAuthentication()) return;
   auth_ = std::make_unique<ClientAuthenticator>(config_->auth_method, user_, username_, proxy_->mock_secret());
   std::string out;
   ClientAuthenticator::Step step = auth_->Start(out);
@@ -305,6 +321,7 @@ void ClientSession::BeginAuthentication() {
 }
 
 size_t ClientSession::HandleAuthentication(std::span<const uint8_t> data) {
+  if (awaiting_jwt_) return HandleJwtPassword(data);
   protocol::FrameDecode d = protocol::DecodeFrameHeader(data, kMaxAuthMessageLength);
   if (d.status == DecodeStatus::kNeedMoreData) return 0;
   if (d.status == DecodeStatus::kInvalid) {
@@ -329,6 +346,11 @@ size_t ClientSession::HandleAuthentication(std::span<const uint8_t> data) {
       proxy_->Audit(std::move(event));
     }
     end_reason_ = "authentication_failed";
+    {
+      auto named = routing::SplitLoginName(*config_, identity_.startup_user).suffix_tenant;
+      std::string label = named && config_->FindTenant(*named) ? *named : "unknown";
+      proxy_->metrics().ForTenant(label)->auth_failures->Increment();
+    }
     Terminate(step.status());
     return data.size();
   }
@@ -364,10 +386,12 @@ void ClientSession::Authenticated() {
     return;
   }
   admitted_ = true;
+  series_ = proxy_->metrics().ForTenant(route_.tenant->name);
   transaction_pooling_ = route_.pool.mode == config::PoolMode::kTransaction;
   session_policy_ = {config_.get(), route_.tenant, route_.role, transaction_pooling_, route_.shared_pool};
   pool_ = proxy_->PoolFor(route_);
   TransitionTo(State::kWaitingForServer);
+  wait_started_ = Clock::now();
   ServerConnection* server = pool_->Acquire(this, route_.context_tag);
   if (server != nullptr) OnServerAssigned(server);
 }
@@ -378,6 +402,7 @@ void ClientSession::OnServerAssigned(ServerConnection* server) {
     return;
   }
   server_ = server;
+  series_->pool_wait_seconds->Observe(std::chrono::duration<double>(Clock::now() - wait_started_).count());
   PrepareServer();
 }
 
@@ -403,8 +428,10 @@ bool ClientSession::StartTransaction(std::span<const uint8_t> data) {
     Close();
     return false;
   }
+  if (!AdoptLatestConfig()) return false;
   if (!TakeTransactionToken()) return false;
   TransitionTo(State::kWaitingForServer);
+  wait_started_ = Clock::now();
   ServerConnection* server = pool_->Acquire(this, route_.context_tag);
   if (server != nullptr) OnServerAssigned(server);
   return state_ == State::kActive && server_ != nullptr;
@@ -572,6 +599,11 @@ size_t ClientSession::ForwardClientMessages(std::span<const uint8_t> data) {
       Terminate(d.error);
       return data.size();
     }
+    if (!in_transaction_ && server_->IsClean()) {
+      if (!AdoptLatestConfig()) return data.size();
+      in_transaction_ = true;
+      transaction_started_ = Clock::now();
+    }
     if (!transaction_pooling_ && route_.tenant->max_transactions_per_second > 0 && server_->IsClean() &&
         tag != static_cast<uint8_t>(FrontendTag::kTerminate) && !TakeTransactionToken()) {
       break;  // throttled: the rest waits in carry until a token frees
@@ -606,6 +638,7 @@ size_t ClientSession::ForwardClientMessages(std::span<const uint8_t> data) {
       if (data.size() - pos < d.header.total()) break;  // SQL is judged whole before it is forwarded
       policy::PolicyVerdict verdict = Judge(tag, data.subspan(pos + protocol::kHeaderSize, d.header.body_size()));
       ++statements_seen_;
+      series_->statements->Increment();
       if (verdict.allowed && sql_bearing && config_->audit.statements && proxy_->auditing()) {
         policy::AuditEvent event = NewAuditEvent(policy::AuditEventType::kStatement);
         event.fields = {{"fingerprint", verdict.fingerprint}, {"statement", verdict.normalized}};
@@ -872,12 +905,19 @@ size_t ClientSession::OnServerBytes(std::span<const uint8_t> data) {
       server_->NoteReadyForQuery(st.ok() ? *st : protocol::TransactionStatus::kFailed);
       ++batches_done_;
       while (!blocked_batches_.empty() && blocked_batches_.front().batch < batches_done_) blocked_batches_.pop_front();
+      if (in_transaction_ && server_->IsClean()) ReportTransactionEnd();
+      if (shutdown_requested_ && server_->IsClean()) {
+        if (pos > flushed) outbox_.Send(data.subspan(flushed, pos - flushed));
+        Terminate(Status::Error(sqlstate::kAdminShutdown, "terminating connection due to administrator command"));
+        return data.size();
+      }
       if (transaction_pooling_ && server_->IsClean() && c2s_remaining_ == 0 && responses_.empty()) {
         // The transaction is over and nothing is in flight: the server goes back to the pool.
         if (!outbox_.Send(data.subspan(flushed, pos - flushed))) {
           Close();
           return data.size();
         }
+        bytes_out_ += pos;
         ReleaseServer();
         Resume(kPauseBackpressure);
         if (!carry_.empty() && paused_ == 0) HandleBytes({});
@@ -897,6 +937,56 @@ size_t ClientSession::OnServerBytes(std::span<const uint8_t> data) {
 }
 
 void ClientSession::OnServerWritable() { Resume(kPauseBackpressure); }
+
+bool ClientSession::AdoptLatestConfig() {
+  if (config_generation_ == proxy_->config_generation()) return true;
+  std::shared_ptr<const config::Config> next = proxy_->config();
+  config_generation_ = proxy_->config_generation();
+  const config::UserConfig* user = next->FindUser(username_);
+  Result<routing::Route> route =
+      user == nullptr ? Result<routing::Route>(Status::Error(sqlstate::kInvalidAuthorizationSpecification,
+                                                             "user \"" + username_ + "\" was removed"))
+                      : routing::ResolveRoute(*next, *user, identity_);
+  if (!route.ok()) {
+    end_reason_ = "config_reload";
+    Terminate(Status::Error(sqlstate::kAdminShutdown,
+                            "pgtenant: this session ended because a configuration reload removed its access: " +
+                                route.status().message()));
+    return false;
+  }
+  // The tenant (and so the admission count) is the same: the identity did not change.
+  config_ = std::move(next);
+  route_ = std::move(route.value());
+  session_policy_ = {config_.get(), route_.tenant, route_.role, transaction_pooling_, route_.shared_pool};
+  if (server_ == nullptr) pool_ = proxy_->PoolFor(route_);  // with a server held, its pool stays until release
+  return true;
+}
+
+void ClientSession::BeginShutdown() {
+  bool between_transactions = state_ != State::kActive || server_ == nullptr || server_->IsClean();
+  if (between_transactions) {
+    end_reason_ = "shutdown";
+    Terminate(Status::Error(sqlstate::kAdminShutdown, "terminating connection due to administrator command"));
+    return;
+  }
+  shutdown_requested_ = true;
+}
+
+void ClientSession::ReportTransactionEnd() {
+  in_transaction_ = false;
+  series_->transactions->Increment();
+  series_->transaction_seconds->Observe(std::chrono::duration<double>(Clock::now() - transaction_started_).count());
+  ReportBytes();
+}
+
+void ClientSession::ReportBytes() {
+  if (series_ == nullptr) return;
+  if (bytes_in_ > bytes_in_reported_) series_->bytes_in->Increment(static_cast<double>(bytes_in_ - bytes_in_reported_));
+  if (bytes_out_ > bytes_out_reported_)
+    series_->bytes_out->Increment(static_cast<double>(bytes_out_ - bytes_out_reported_));
+  bytes_in_reported_ = bytes_in_;
+  bytes_out_reported_ = bytes_out_;
+}
 
 policy::PolicyVerdict ClientSession::Judge(uint8_t tag, std::span<const uint8_t> body) {
   if (tag == static_cast<uint8_t>(FrontendTag::kFunctionCall)) return proxy_->policy().InspectFunctionCall(session_policy_);
@@ -922,6 +1012,7 @@ policy::PolicyVerdict ClientSession::Judge(uint8_t tag, std::span<const uint8_t>
 
 bool ClientSession::ForwardBlocked(uint8_t tag, const policy::PolicyVerdict& verdict) {
   ++statements_blocked_;
+  proxy_->metrics().CountBlocked(route_.tenant->name, verdict.rule_id);
   LogInfo("policy", "tenant " + route_.tenant->name + " user " + username_ + ": blocked by rule " + verdict.rule_id +
                         " (fingerprint " + verdict.fingerprint + ")");
   if (proxy_->auditing()) {
@@ -1037,6 +1128,11 @@ void ClientSession::Terminate(const Status& why) {
                   : code == sqlstate::kTooManyConnections   ? "no_server"
                                                             : "error";
   }
+  if (tls_ != nullptr && !tls_->established()) {  // mid-handshake: the client could not read an error
+    LogInfo("tls", "client " + client_address_ + ": " + why.message());
+    Close();
+    return;
+  }
   protocol::ErrorFields e;
   e.severity = "FATAL";
   e.sqlstate = why.sqlstate().empty() ? std::string(sqlstate::kInternalError) : why.sqlstate();
@@ -1059,6 +1155,7 @@ void ClientSession::Close() {
     throttled_ = false;
     if (admitted_) proxy_->LeaveTenant(route_.tenant->name);
     admitted_ = false;
+    ReportBytes();
     if (handshake_done_ && proxy_->auditing()) {
       policy::AuditEvent event = NewAuditEvent(policy::AuditEventType::kSessionEnded);
       event.fields = {{"reason", end_reason_}};

@@ -25,12 +25,14 @@
 #include "policy/policy_engine.h"
 #include "protocol/status.h"
 #include "proxy/client_auth.h"
+#include "proxy/metrics.h"
 #include "protocol/frame_reader.h"
 #include "proxy/outbox.h"
 #include "proxy/prepared_statements.h"
 #include "proxy/response_queue.h"
 #include "proxy/server_connection.h"
 #include "proxy/server_pool.h"
+#include "proxy/tls_channel.h"
 #include "routing/route.h"
 
 namespace pgtenant::proxy {
@@ -57,9 +59,13 @@ class ClientSession final : public ServerLink, public PoolClient {
   void CheckTimeouts(Clock::time_point now);
   // The tenant's transaction rate has room for this session's next transaction.
   void OnThrottleLifted();
+  // SIGTERM: end now if between transactions, otherwise at the end of the current one.
+  void BeginShutdown();
 
   State state() const { return state_; }
   uint64_t id() const { return id_; }
+  // The tenant once routed; empty before.
+  const std::string& tenant_name() const { return route_.tenant ? route_.tenant->name : kNoTenant; }
 
   // ServerLink
   size_t OnServerBytes(std::span<const uint8_t> data) override;
@@ -115,6 +121,20 @@ class ClientSession final : public ServerLink, public PoolClient {
   bool Send(std::string_view bytes);
   void Close();
 
+  // client_session_tls.cc: TLS with the client (SSLRequest and direct TLS), and the methods that
+  // rest on it: certificate and JWT authentication.
+  size_t HandleSslRequest(std::span<const uint8_t> data, size_t request_size);
+  // Direct TLS (sslnegotiation=direct): the first bytes are a ClientHello. Returns false if refused.
+  bool StartDirectTls(std::span<const uint8_t> client_hello);
+  void OnTlsBytes(std::span<const uint8_t> ciphertext);
+  void OnTlsEstablished();
+  // tls.client.mode require: a startup packet that did not come over TLS is refused.
+  Status CheckTransport() const;
+  // auth.method cert / jwt; returns false for the password methods (ClientAuthenticator's).
+  bool BeginCredentialAuthentication();
+  size_t HandleJwtPassword(std::span<const uint8_t> data);
+  void FailAuthentication(const Status& why);
+
   static void OnRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) noexcept;
   static void OnClosed(uv_handle_t* handle) noexcept;
   static void OnOutboxEvent(void* owner, bool ok);
@@ -126,6 +146,10 @@ class ClientSession final : public ServerLink, public PoolClient {
   State state_ = State::kStartup;
   uv_tcp_t socket_{};
   Outbox outbox_;
+  std::unique_ptr<TlsChannel> tls_;  // null: plaintext
+  bool tls_direct_ = false;          // TLS began without SSLRequest (ALPN postgresql required)
+  bool awaiting_jwt_ = false;        // auth.method jwt: the next password message is a token
+  std::string tls_plain_;            // decrypted bytes of one read, reused
   std::string carry_;
   unsigned paused_ = 0;
   bool reading_ = false;
@@ -166,6 +190,21 @@ class ClientSession final : public ServerLink, public PoolClient {
   std::string client_address_;
   std::string session_id_;
   std::string end_reason_ = "client_closed";
+  // Metrics (proxy/metrics.h): the tenant's series, and what is measured between events.
+  static inline const std::string kNoTenant;
+  Metrics::TenantSeries* series_ = nullptr;
+  bool in_transaction_ = false;
+  Clock::time_point transaction_started_{};
+  Clock::time_point wait_started_{};
+  uint64_t bytes_in_reported_ = 0;
+  uint64_t bytes_out_reported_ = 0;
+  void ReportTransactionEnd();
+  // At a transaction boundary: take the newest config snapshot (after a reload). False when the
+  // session may not go on under it (its tenant or membership is gone): it has been terminated.
+  bool AdoptLatestConfig();
+  uint64_t config_generation_ = 0;
+  bool shutdown_requested_ = false;
+  void ReportBytes();
   ClientStatements statements_;  // transaction pooling only
   ResponseQueue responses_;       // transaction pooling only
   size_t c2s_remaining_ = 0;  // bytes of a streamed client message still to forward

@@ -11,6 +11,7 @@
 #include "config/config.h"
 #include "protocol/md5_auth.h"
 #include "protocol/scram.h"
+#include "proxy/tls_context.h"
 #include "proxy/doctor.h"
 #include "proxy/log.h"
 #include "proxy/proxy_server.h"
@@ -38,6 +39,11 @@ int CheckConfig(const std::string& path) {
   auto config = pgtenant::config::LoadConfigFile(path);
   if (!config.ok()) {
     std::fprintf(stderr, "%s\n", config.status().message().c_str());
+    return 1;
+  }
+  // The files the TLS and JWT settings name: certificates, keys, CAs, JWKS.
+  if (pgtenant::Status files = pgtenant::proxy::PreloadTlsFiles(*config); !files.ok()) {
+    std::fprintf(stderr, "%s: %s\n", path.c_str(), files.message().c_str());
     return 1;
   }
   std::printf("%s: OK (%zu backends, %zu tenants, %zu users)\n", path.c_str(), (*config)->backends.size(),
@@ -69,7 +75,7 @@ int Run(const std::string& path) {
     std::fprintf(stderr, "%s\n", config.status().message().c_str());
     return 1;
   }
-  pgtenant::proxy::ProxyServer server(*config);
+  pgtenant::proxy::ProxyServer server(*config, path);
   pgtenant::Status s = server.Run();
   if (!s.ok()) {
     pgtenant::proxy::LogError("proxy", s.message());

@@ -1,6 +1,8 @@
 // Outbox: try the kernel first, copy only the remainder.
 #include "proxy/outbox.h"
 
+#include "proxy/tls_channel.h"
+
 namespace pgtenant::proxy {
 
 void Outbox::Init(uv_stream_t* stream, void* owner, EventFn on_event) {
@@ -10,7 +12,18 @@ void Outbox::Init(uv_stream_t* stream, void* owner, EventFn on_event) {
   req_.data = this;
 }
 
-bool Outbox::Send(std::span<const uint8_t> data) {
+bool Outbox::SendEncrypted(std::span<const uint8_t> data) {
+  if (broken_) return false;
+  thread_local std::string ciphertext;  // reused: SendRaw copies what the kernel does not take
+  ciphertext.clear();
+  if (!tls_->Encrypt(data, ciphertext).ok()) {
+    broken_ = true;
+    return false;
+  }
+  return SendRaw(ciphertext);
+}
+
+bool Outbox::SendRaw(std::span<const uint8_t> data) {
   if (broken_) return false;
   if (data.empty()) return true;
   if (writing_) {

@@ -19,6 +19,8 @@
 
 namespace pgtenant::proxy {
 
+class TlsChannel;
+
 class Outbox {
  public:
   // Called when all pending bytes are written (ok) or when a write failed (!ok).
@@ -31,8 +33,17 @@ class Outbox {
   // REQUIRES: called once before Send; `stream` outlives this Outbox's pending writes.
   void Init(uv_stream_t* stream, void* owner, EventFn on_event);
 
-  // Queues `data` after anything already pending. Returns false if the socket is broken.
-  bool Send(std::span<const uint8_t> data);
+  // Queues `data` after anything already pending. Returns false if the socket is broken (or,
+  // with TLS, the session is). With a TLS channel set, `data` is plaintext and is encrypted first.
+  bool Send(std::span<const uint8_t> data) { return tls_ == nullptr ? SendRaw(data) : SendEncrypted(data); }
+  // Bytes exactly as given (ciphertext of the TLS handshake, or everything without TLS).
+  bool SendRaw(std::span<const uint8_t> data);
+  bool SendRaw(std::string_view data) {
+    return SendRaw(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(data.data()), data.size()));
+  }
+  // From now on Send encrypts through `tls` (null: plaintext again). REQUIRES: `tls` is established
+  // and outlives this Outbox's use of it.
+  void set_tls(TlsChannel* tls) { tls_ = tls; }
   bool Send(std::string_view data) {
     return Send(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(data.data()), data.size()));
   }
@@ -42,6 +53,7 @@ class Outbox {
   bool broken() const { return broken_; }
 
  private:
+  bool SendEncrypted(std::span<const uint8_t> data);
   static void OnWrite(uv_write_t* req, int status) noexcept;
   void StartWrite();
 
@@ -53,6 +65,7 @@ class Outbox {
   std::string queued_;     // appended while a write is in flight
   bool writing_ = false;
   bool broken_ = false;
+  TlsChannel* tls_ = nullptr;
 };
 
 }  // namespace pgtenant::proxy

@@ -4,13 +4,20 @@
 #include <openssl/crypto.h>
 
 #include <algorithm>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <csignal>
+#include <cstring>
+#include <map>
 
 #include "protocol/random.h"
 #include "protocol/sqlstate.h"
 #include "proxy/cancel_forwarder.h"
 #include "proxy/client_session.h"
 #include "proxy/log.h"
+#include "proxy/tls_context.h"
 
 namespace pgtenant::proxy {
 
@@ -20,7 +27,8 @@ constexpr int kListenBacklog = 1024;
 constexpr unsigned kStatsLogTicks = 600;  // one line a minute at most
 }  // namespace
 
-ProxyServer::ProxyServer(std::shared_ptr<const config::Config> config) : config_(std::move(config)) {
+ProxyServer::ProxyServer(std::shared_ptr<const config::Config> config, std::string config_path)
+    : config_(std::move(config)), config_path_(std::move(config_path)) {
   std::array<uint8_t, 32> secret{};
   protocol::FillRandom(secret);
   mock_secret_.assign(reinterpret_cast<const char*>(secret.data()), secret.size());
@@ -36,6 +44,13 @@ Status ProxyServer::Run() {
   if (rc != 0) rc = uv_ip6_addr(host.c_str(), config_->listen.port, reinterpret_cast<sockaddr_in6*>(&addr));
   if (rc != 0) return Status::Error("listen.address \"" + host + "\" is not an IP address");
 
+  if (config_->metrics.enabled) {
+    Status serving = metrics_.Serve(config_->metrics);
+    if (!serving.ok()) return serving;
+    LogInfo("metrics", "serving Prometheus metrics on http://" + config_->metrics.address + ":" +
+                           std::to_string(config_->metrics.port) + "/metrics");
+  }
+  if (Status tls = PreloadTlsFiles(config_); !tls.ok()) return tls;  // certificates, keys, JWT keys
   if (config_->audit.enabled()) {
     auto audit = AuditLog::Open(config_->audit);
     if (!audit.ok()) return audit.status();
@@ -44,6 +59,17 @@ Status ProxyServer::Run() {
 
   uv_tcp_init(&loop_, &listener_);
   listener_.data = this;
+  if (config_->listen.reuse_port) {
+    // Several pgtenant processes on one port (rolling restarts): the kernel spreads connections.
+    int fd = ::socket(addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int one = 1;
+    if (fd < 0 || ::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0 ||
+        ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0) {
+      if (fd >= 0) ::close(fd);
+      return Status::Error("cannot create a SO_REUSEPORT listener: " + std::string(std::strerror(errno)));
+    }
+    uv_tcp_open(&listener_, fd);
+  }
   rc = uv_tcp_bind(&listener_, reinterpret_cast<const sockaddr*>(&addr), 0);
   if (rc == 0) rc = uv_listen(reinterpret_cast<uv_stream_t*>(&listener_), kListenBacklog, &ProxyServer::OnConnection);
   if (rc != 0) {
@@ -63,8 +89,9 @@ Status ProxyServer::Run() {
   sighup_.data = this;
   uv_signal_start(&sighup_, [](uv_signal_t* handle, int) {
     auto* self = static_cast<ProxyServer*>(handle->data);
-    LogInfo("proxy", "received SIGHUP, reopening audit files");
+    LogInfo("proxy", "received SIGHUP: reloading " + self->config_path_ + " and reopening audit files");
     if (self->audit_) self->audit_->Reopen();
+    (void)self->Reload();  // a bad file is logged, audited and counted; the running config stays
   }, SIGHUP);
   // A peer that vanishes mid-write must not kill the process.
   uv_signal_init(&loop_, &sigpipe_);
@@ -108,6 +135,8 @@ ServerPool* ProxyServer::PoolFor(const routing::Route& route) {
   if (!budget) budget = std::make_unique<BackendBudget>(route.backend->name, route.backend->max_connections);
   auto pool = std::make_unique<ServerPool>(&loop_, route.pool_key, *route.backend, route.pool, route.server_startup,
                                            budget.get());
+  pool->set_tenant_label(route.shared_pool ? "(shared)" : route.tenant->name);
+  pool->set_backend_series(metrics_.ForBackend(route.backend->name));
   ServerPool* raw = pool.get();
   pools_.emplace(route.pool_key, std::move(pool));
   return raw;
@@ -193,18 +222,92 @@ void ProxyServer::CancelThrottleWait(const std::string& tenant, ClientSession* s
 
 void ProxyServer::OnSignal(uv_signal_t* handle, int signum) noexcept {
   auto* self = static_cast<ProxyServer*>(handle->data);
-  LogInfo("proxy", std::string("received ") + (signum == SIGINT ? "SIGINT" : "SIGTERM") + ", shutting down");
+  const char* name = signum == SIGINT ? "SIGINT" : "SIGTERM";
+  if (self->shutting_down_) {
+    LogInfo("proxy", std::string("received ") + name + " again: closing every session now");
+    self->shutdown_deadline_ = Clock::now();
+    return;
+  }
+  LogInfo("proxy", std::string("received ") + name + ": no new connections; open transactions may finish within " +
+                       std::to_string(self->config_->shutdown_timeout.count()) + " ms");
   self->BeginShutdown();
+}
+
+Status ProxyServer::Reload() {
+  auto loaded = config::LoadConfigFile(config_path_);
+  policy::AuditEvent event;
+  event.type = policy::AuditEventType::kConfigReloaded;
+  event.fields = {{"source", config_path_}};
+  if (!loaded.ok()) {
+    LogError("config", "reload refused, the running configuration stays: " + loaded.status().message());
+    metrics_.CountReload(false);
+    event.fields.emplace_back("result", "error");
+    event.fields.emplace_back("message", loaded.status().message());
+    Audit(std::move(event));
+    return loaded.status();
+  }
+  std::shared_ptr<const config::Config> next = *loaded;
+  // Pools keep their server connections when what defines them did not change; others close.
+  for (auto it = pools_.begin(); it != pools_.end();) {
+    ServerPool& pool = *it->second;
+    const config::BackendConfig* backend = next->FindBackend(pool.backend().name);
+    const config::TenantConfig* tenant = next->FindTenant(pool.tenant_label());
+    const config::BackendConfig& old = pool.backend();
+    bool same_backend = backend != nullptr && backend->host == old.host && backend->port == old.port &&
+                        backend->database == old.database && backend->user == old.user &&
+                        backend->password == old.password && backend->sslmode == old.sslmode &&
+                        backend->shared_pool == old.shared_pool;
+    bool tenant_ok = pool.tenant_label() == "(shared)" || (tenant != nullptr && tenant->backend == old.name);
+    const config::TenantConfig* old_tenant = config_->FindTenant(pool.tenant_label());
+    bool same_context = old_tenant == nullptr || tenant == nullptr ||
+                        (tenant->id == old_tenant->id && tenant->isolation == old_tenant->isolation &&
+                         tenant->schema == old_tenant->schema);
+    if (same_backend && tenant_ok && same_context && next->tenant_setting == config_->tenant_setting) {
+      const config::UserConfig* user = pool.user_override().empty() ? nullptr : next->FindUser(pool.user_override());
+      pool.UpdateSettings(next->ResolvePool(tenant, user));
+      ++it;
+      continue;
+    }
+    pool.CloseAll();
+    retired_pools_.push_back(std::move(it->second));
+    it = pools_.erase(it);
+  }
+  for (auto& [name, budget] : budgets_) {
+    const config::BackendConfig* backend = next->FindBackend(name);
+    if (backend != nullptr) budget->set_cap(backend->max_connections);
+  }
+  config_ = std::move(next);
+  ++config_generation_;
+  policy_.ClearCache();  // cached verdicts are keyed by the old snapshot
+  metrics_.CountReload(true);
+  LogInfo("config", "reloaded " + config_path_ + ": " + std::to_string(config_->tenants.size()) + " tenants, " +
+                        std::to_string(config_->backends.size()) + " backends, " +
+                        std::to_string(config_->users.size()) + " users");
+  event.fields.emplace_back("result", "ok");
+  event.numbers = {{"tenants", static_cast<int64_t>(config_->tenants.size())},
+                   {"backends", static_cast<int64_t>(config_->backends.size())},
+                   {"users", static_cast<int64_t>(config_->users.size())}};
+  Audit(std::move(event));
+  return Status::Ok();
 }
 
 void ProxyServer::OnTick(uv_timer_t* timer) noexcept {
   auto* self = static_cast<ProxyServer*>(timer->data);
   Clock::time_point now = Clock::now();
   for (auto& [key, pool] : self->pools_) pool->Tick(now);
+  for (auto it = self->retired_pools_.begin(); it != self->retired_pools_.end();) {
+    if ((*it)->empty()) {
+      it = self->retired_pools_.erase(it);
+    } else {
+      (*it)->Tick(now);
+      ++it;
+    }
+  }
   for (auto& [name, state] : self->tenants_) {
     if (state.throttled.empty()) continue;
     if (const config::TenantConfig* tenant = self->config_->FindTenant(name)) self->RefillAndWake(*tenant, state, now);
   }
+  if (self->tick_count_ % 10 == 0) self->UpdateMetrics();
   if (++self->tick_count_ % 5 == 0 || self->shutting_down_) {
     std::vector<ClientSession*> sessions(self->sessions_.begin(), self->sessions_.end());
     for (ClientSession* s : sessions) s->CheckTimeouts(now);
@@ -214,6 +317,38 @@ void ProxyServer::OnTick(uv_timer_t* timer) noexcept {
     self->LogPolicyCacheStats();
   }
   if (self->shutting_down_) self->MaybeFinishShutdown();
+}
+
+void ProxyServer::UpdateMetrics() {
+  struct Counts {
+    int clients_active = 0, clients_waiting = 0, servers_active = 0, servers_idle = 0;
+  };
+  std::map<std::string, Counts> counts;
+  for (const auto& [name, tenant] : config_->tenants) counts[name];
+  for (ClientSession* s : sessions_) {
+    if (s->tenant_name().empty()) continue;
+    Counts& c = counts[s->tenant_name()];
+    if (s->state() == ClientSession::State::kWaitingForServer) {
+      ++c.clients_waiting;
+    } else if (s->state() == ClientSession::State::kActive || s->state() == ClientSession::State::kPreparingServer) {
+      ++c.clients_active;
+    }
+  }
+  for (const auto& [key, pool] : pools_) {
+    Counts& c = counts[pool->tenant_label()];
+    c.servers_idle += static_cast<int>(pool->idle_count());
+    c.servers_active += static_cast<int>(pool->total() - pool->idle_count());
+  }
+  for (const auto& [name, c] : counts) {
+    Metrics::TenantSeries* series = metrics_.ForTenant(name);
+    series->clients_active->Set(c.clients_active);
+    series->clients_waiting->Set(c.clients_waiting);
+    series->servers_active->Set(c.servers_active);
+    series->servers_idle->Set(c.servers_idle);
+  }
+  policy::PolicyEngine::CacheStats cache = policy_.cache_stats();
+  metrics_.SetPolicyCacheTotals(cache.hits, cache.misses);
+  if (audit_) metrics_.SetAuditTotals(audit_->written(), audit_->dropped());
 }
 
 void ProxyServer::LogPolicyCacheStats() {
@@ -231,19 +366,27 @@ void ProxyServer::LogPolicyCacheStats() {
 void ProxyServer::BeginShutdown() {
   if (shutting_down_) return;
   shutting_down_ = true;
+  shutdown_deadline_ = Clock::now() + config_->shutdown_timeout;
   uv_close(reinterpret_cast<uv_handle_t*>(&listener_), nullptr);
-  uv_close(reinterpret_cast<uv_handle_t*>(&sigint_), nullptr);
-  uv_close(reinterpret_cast<uv_handle_t*>(&sigterm_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&sighup_), nullptr);
+  // Sessions between transactions end now; those inside one end at its ReadyForQuery, or at
+  // the deadline (the tick enforces it).
   std::vector<ClientSession*> sessions(sessions_.begin(), sessions_.end());
-  for (ClientSession* s : sessions)
-    s->Terminate(Status::Error(sqlstate::kAdminShutdown, "terminating connection due to administrator command"));
-  for (auto& [key, pool] : pools_) pool->CloseAll();
+  for (ClientSession* s : sessions) s->BeginShutdown();
   MaybeFinishShutdown();
 }
 
 void ProxyServer::MaybeFinishShutdown() {
+  if (!sessions_.empty() && Clock::now() >= shutdown_deadline_) {
+    std::vector<ClientSession*> sessions(sessions_.begin(), sessions_.end());
+    for (ClientSession* s : sessions)
+      s->Terminate(Status::Error(sqlstate::kAdminShutdown, "terminating connection due to administrator command"));
+  }
   if (!sessions_.empty()) return;
+  if (!uv_is_closing(reinterpret_cast<uv_handle_t*>(&sigint_))) {
+    uv_close(reinterpret_cast<uv_handle_t*>(&sigint_), nullptr);
+    uv_close(reinterpret_cast<uv_handle_t*>(&sigterm_), nullptr);
+  }
   for (auto& [key, pool] : pools_) {
     pool->CloseAll();
     if (!pool->empty()) return;

@@ -14,6 +14,7 @@
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
+#include <vector>
 
 #include "config/config.h"
 #include "protocol/status.h"
@@ -21,6 +22,7 @@
 #include "policy/policy_engine.h"
 #include "proxy/audit_log.h"
 #include "proxy/backend_budget.h"
+#include "proxy/metrics.h"
 #include "proxy/server_pool.h"
 #include "routing/route.h"
 
@@ -30,7 +32,8 @@ class ClientSession;
 
 class ProxyServer {
  public:
-  explicit ProxyServer(std::shared_ptr<const config::Config> config);
+  // `config_path` is read again on reload (SIGHUP).
+  ProxyServer(std::shared_ptr<const config::Config> config, std::string config_path);
   ~ProxyServer();
   ProxyServer(const ProxyServer&) = delete;
   ProxyServer& operator=(const ProxyServer&) = delete;
@@ -53,7 +56,15 @@ class ProxyServer {
 
   void OnSessionClosed(ClientSession* session);
 
+  // The newest config snapshot and its generation; sessions adopt it at transaction boundaries.
+  const std::shared_ptr<const config::Config>& config() const { return config_; }
+  uint64_t config_generation() const { return config_generation_; }
+  // Reads the config file again. A bad file leaves the running config untouched (and says why).
+  Status Reload();
+  bool shutting_down() const { return shutting_down_; }
+
   policy::PolicyEngine& policy() { return policy_; }
+  Metrics& metrics() { return metrics_; }
   // Audit events go to the sinks of `audit:`; a no-op without sinks.
   bool auditing() const { return audit_ != nullptr; }
   void Audit(policy::AuditEvent event) {
@@ -79,6 +90,8 @@ class ProxyServer {
   void BeginShutdown();
   // The verdict cache's hit ratio, in the log (Prometheus and SHOW STATS come with the operations work).
   void LogPolicyCacheStats();
+  // Sets the gauges that describe the present (connections by state) and mirrors other totals.
+  void UpdateMetrics();
   void MaybeFinishShutdown();
 
   static void OnConnection(uv_stream_t* server, int status) noexcept;
@@ -86,8 +99,12 @@ class ProxyServer {
   static void OnTick(uv_timer_t* timer) noexcept;
 
   std::shared_ptr<const config::Config> config_;
+  std::string config_path_;
+  uint64_t config_generation_ = 0;
+  Clock::time_point shutdown_deadline_{};
   std::string mock_secret_;
   policy::PolicyEngine policy_;
+  Metrics metrics_;
   std::unique_ptr<AuditLog> audit_;
   uv_signal_t sighup_{};
   uv_loop_t loop_{};
@@ -114,6 +131,8 @@ class ProxyServer {
   std::unordered_map<std::string, TenantState> tenants_;
   std::unordered_map<std::string, std::unique_ptr<BackendBudget>> budgets_;
   std::unordered_map<std::string, std::unique_ptr<ServerPool>> pools_;
+  // Pools a reload made obsolete: closing, kept until their last connection has closed.
+  std::vector<std::unique_ptr<ServerPool>> retired_pools_;
   std::unordered_map<int32_t, CancelTarget> cancel_targets_;
 };
 

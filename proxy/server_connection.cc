@@ -91,7 +91,7 @@ void ServerConnection::OnConnected(uv_connect_t* req, int status) noexcept {
   }
   self->socket_open_ = true;
   self->TransitionTo(State::kLoggingIn);
-  self->SendStartup();
+  self->StartTlsOrLogin();
   self->UpdateReading();
 }
 
@@ -206,7 +206,14 @@ void ServerConnection::OnRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t
     self->Lost(Status::Error(sqlstate::kConnectionFailure, std::string(what)));
     return;
   }
-  self->HandleBytes({reinterpret_cast<const uint8_t*>(buf->base), static_cast<size_t>(nread)});
+  std::span<const uint8_t> bytes(reinterpret_cast<const uint8_t*>(buf->base), static_cast<size_t>(nread));
+  if (self->awaiting_ssl_response_) {
+    self->HandleSslResponse(bytes);
+  } else if (self->tls_ != nullptr) {
+    self->OnTlsBytes(bytes);
+  } else {
+    self->HandleBytes(bytes);
+  }
 }
 
 void ServerConnection::HandleBytes(std::span<const uint8_t> data) {

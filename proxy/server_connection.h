@@ -25,6 +25,7 @@
 #include "protocol/wire.h"
 #include "proxy/outbox.h"
 #include "proxy/prepared_statements.h"
+#include "proxy/tls_channel.h"
 
 namespace pgtenant::proxy {
 
@@ -109,6 +110,11 @@ class ServerConnection {
   void TransitionTo(State next);
   void StartConnect(const struct sockaddr* addr);
   void SendStartup();
+  // server_connection_tls.cc: sslmode. SSLRequest first unless disabled; 'S' starts the TLS
+  // handshake (the startup packet follows once it is done), 'N' falls back or fails per mode.
+  void StartTlsOrLogin();
+  void HandleSslResponse(std::span<const uint8_t> data);
+  void OnTlsBytes(std::span<const uint8_t> ciphertext);
   // Consumes whole messages in non-forwarding states; returns bytes consumed.
   size_t ProcessOwnMessages(std::span<const uint8_t> data);
   // Returns false when the connection must stop processing (failed/closing).
@@ -146,6 +152,9 @@ class ServerConnection {
   bool reading_ = false;
   bool paused_ = false;
   Outbox outbox_;
+  std::unique_ptr<TlsChannel> tls_;      // null: plaintext
+  bool awaiting_ssl_response_ = false;  // SSLRequest sent, the one-byte answer not yet read
+  std::string tls_plain_;               // decrypted bytes of one read, reused
   std::string carry_;  // bytes of an incomplete message
 
   ServerLink* link_ = nullptr;

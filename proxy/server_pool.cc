@@ -72,6 +72,7 @@ void ServerPool::Release(ServerConnection* server, bool reset) {
 
 void ServerPool::OnServerReady(ServerConnection* server) {
   bool fresh = connecting_.erase(server) > 0;
+  if (fresh && backend_series_ != nullptr) backend_series_->up->Set(1);
   if (closing_ || (!fresh && budget_ != nullptr && budget_->ShouldYield(this))) {
     Retire(server);  // its slot goes to a pool of another tenant that is waiting
     return;
@@ -89,6 +90,10 @@ void ServerPool::OnServerFailed(ServerConnection* server, const Status& why) {
   connecting_.erase(server);
   all_.erase(server);
   retry_after_ = Clock::now() + kRetryDelay;
+  if (backend_series_ != nullptr) {
+    backend_series_->up->Set(0);
+    backend_series_->connect_errors->Increment();
+  }
   LogWarning("pool", "cannot connect to backend \"" + backend_.name + "\": " + why.message());
   bool none_live = all_.size() == connecting_.size();
   if (!none_live) return;  // others will serve the waiters, or they time out

@@ -21,6 +21,7 @@
 #include "config/config.h"
 #include "protocol/status.h"
 #include "proxy/backend_budget.h"
+#include "proxy/metrics.h"
 #include "proxy/server_connection.h"
 
 namespace pgtenant::proxy {
@@ -69,6 +70,18 @@ class ServerPool {
   void OnServerFailed(ServerConnection* server, const Status& why);
   void OnServerClosed(ServerConnection* server);
 
+  // Metrics: the tenant label of this pool's series, and its backend's series.
+  void set_tenant_label(std::string label) { tenant_label_ = std::move(label); }
+  const std::string& tenant_label() const { return tenant_label_; }
+  // The user whose own pool settings made this pool ("" when it is the tenant's pool).
+  std::string user_override() const {
+    size_t at = name_.find("/user=");
+    return at == std::string::npos ? std::string() : name_.substr(at + 6);
+  }
+  // A reload changed sizes or timeouts: they apply from now on.
+  void UpdateSettings(const config::PoolSettings& settings) { settings_ = settings; }
+  void set_backend_series(Metrics::BackendSeries* series) { backend_series_ = series; }
+
   const std::string& name() const { return name_; }
   const config::BackendConfig& backend() const { return backend_; }
   const config::PoolSettings& settings() const { return settings_; }
@@ -92,6 +105,8 @@ class ServerPool {
   config::PoolSettings settings_;
   ServerParams startup_;
   BackendBudget* budget_;
+  std::string tenant_label_;
+  Metrics::BackendSeries* backend_series_ = nullptr;
   // After a failed connect, new connects wait this long, so a refusing backend is not hammered.
   static constexpr std::chrono::milliseconds kRetryDelay{500};
   Clock::time_point retry_after_{};

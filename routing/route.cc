@@ -59,7 +59,19 @@ LoginName SplitLoginName(const config::Config& config, std::string_view startup_
   return login;
 }
 
-std::optional<std::string> TenantFromServerName(std::string_view server_name) {
+std::optional<std::string> TenantFromServerName(std::string_view server_name, std::string_view suffix) {
+  if (!suffix.empty()) {
+    if (server_name.size() <= suffix.size()) return std::nullopt;
+    std::string_view tail = server_name.substr(server_name.size() - suffix.size());
+    bool matches = std::equal(tail.begin(), tail.end(), suffix.begin(), [](char a, char b) {
+      return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
+    });
+    std::string_view label = server_name.substr(0, server_name.size() - suffix.size());
+    if (!matches || label.find('.') != std::string_view::npos) return std::nullopt;
+    std::string tenant(label);
+    for (char& c : tenant) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return tenant;
+  }
   size_t dot = server_name.find('.');
   if (server_name.empty() || dot == 0 || dot == std::string_view::npos) return std::nullopt;
   std::string label(server_name.substr(0, dot));
@@ -89,12 +101,23 @@ Result<Route> ResolveRoute(const config::Config& config, const config::UserConfi
         if (!IsNeutralDatabase(config, client.database, client, login.user)) candidate = client.database;
         break;
       case IdentificationMethod::kSni:
-        candidate = TenantFromServerName(client.server_name);
+        candidate = TenantFromServerName(client.server_name, config.tls.sni_suffix);
         break;
       case IdentificationMethod::kSingleTenant:
         break;  // a fallback, below
     }
     if (candidate) named.emplace_back(method, *candidate);
+  }
+  if (client.credential_tenant) {
+    for (const auto& [method, name] : named) {
+      if (name != *client.credential_tenant) {
+        return Status::Error(sqlstate::kInvalidAuthorizationSpecification,
+                             "pgtenant: the credential names tenant \"" + *client.credential_tenant +
+                                 "\" but the connection names \"" + name + "\" (by " +
+                                 std::string(config::ToString(method)) + ")");
+      }
+    }
+    named.insert(named.begin(), {IdentificationMethod::kSingleTenant, *client.credential_tenant});
   }
   if (!Enabled(config, IdentificationMethod::kStartupOption) && !client.options.empty()) {
     auto option = ParseTenantOption(client.options);  // still refuse smuggled settings

@@ -27,6 +27,9 @@ struct ClientIdentity {
   std::string database;      // as sent; defaults to startup_user
   std::string options;       // the `options` startup parameter, as sent
   std::string server_name;   // TLS SNI; empty without TLS
+  // The tenant the credential itself names (a client certificate or a JWT claim), already resolved
+  // to a tenant name. Every other method that names a tenant must agree with it.
+  std::optional<std::string> credential_tenant;
 };
 
 struct LoginName {
@@ -37,8 +40,10 @@ struct LoginName {
 // Splits at the first username_separator when username_suffix identification is enabled.
 LoginName SplitLoginName(const config::Config& config, std::string_view startup_user);
 
-// The tenant a TLS server name addresses: its first label, lowercased ("acme.db.example.com").
-std::optional<std::string> TenantFromServerName(std::string_view server_name);
+// The tenant a TLS server name addresses, lowercased. Without `suffix`: its first label
+// ("acme.db.example.com" -> acme). With a suffix (".db.example.com"): only names ending with it
+// (case-insensitively) name a tenant, the single label before it; any other name names none.
+std::optional<std::string> TenantFromServerName(std::string_view server_name, std::string_view suffix = {});
 
 struct Route {
   const config::TenantConfig* tenant = nullptr;  // point into the config snapshot the session holds

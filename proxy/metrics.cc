@@ -1,0 +1,165 @@
+// Metrics: families, per-tenant and per-backend series, the exposer.
+#include "proxy/metrics.h"
+
+namespace pgtenant::proxy {
+
+namespace {
+const prometheus::Histogram::BucketBoundaries kLatencyBuckets = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                                                  0.1,    0.25,  0.5,    1,     2.5,  5,     10};
+}  // namespace
+
+Metrics::Metrics()
+    : registry_(std::make_shared<prometheus::Registry>()),
+      client_connections_(prometheus::BuildGauge()
+                              .Name("pgtenant_client_connections")
+                              .Help("Client connections by tenant and state (active: holding or using a server; "
+                                    "waiting: queued for one)")
+                              .Register(*registry_)),
+      server_connections_(prometheus::BuildGauge()
+                              .Name("pgtenant_server_connections")
+                              .Help("Server connections by tenant and state (active: assigned to a client; idle)")
+                              .Register(*registry_)),
+      transactions_(prometheus::BuildCounter()
+                        .Name("pgtenant_transactions_total")
+                        .Help("Transactions completed (ReadyForQuery idle with nothing in flight)")
+                        .Register(*registry_)),
+      statements_(prometheus::BuildCounter()
+                      .Name("pgtenant_statements_total")
+                      .Help("Query and Parse messages inspected")
+                      .Register(*registry_)),
+      blocked_(prometheus::BuildCounter()
+                   .Name("pgtenant_statements_blocked_total")
+                   .Help("Statements refused by the policy, by rule")
+                   .Register(*registry_)),
+      auth_failures_(prometheus::BuildCounter()
+                         .Name("pgtenant_authentication_failures_total")
+                         .Help("Failed client authentications (tenant \"unknown\" when none was named)")
+                         .Register(*registry_)),
+      bytes_in_(prometheus::BuildCounter()
+                    .Name("pgtenant_client_received_bytes_total")
+                    .Help("Bytes received from clients")
+                    .Register(*registry_)),
+      bytes_out_(prometheus::BuildCounter()
+                     .Name("pgtenant_client_sent_bytes_total")
+                     .Help("Bytes sent to clients")
+                     .Register(*registry_)),
+      transaction_seconds_(prometheus::BuildHistogram()
+                               .Name("pgtenant_transaction_duration_seconds")
+                               .Help("Time from a transaction's first message to its final ReadyForQuery")
+                               .Register(*registry_)),
+      pool_wait_seconds_(prometheus::BuildHistogram()
+                             .Name("pgtenant_pool_wait_seconds")
+                             .Help("Time a client waited for a server connection")
+                             .Register(*registry_)),
+      backend_up_(prometheus::BuildGauge()
+                      .Name("pgtenant_backend_up")
+                      .Help("1 if the last connection attempt to the backend succeeded")
+                      .Register(*registry_)),
+      backend_connect_errors_(prometheus::BuildCounter()
+                                  .Name("pgtenant_backend_connect_errors_total")
+                                  .Help("Failed connection attempts to the backend")
+                                  .Register(*registry_)),
+      reloads_(prometheus::BuildCounter()
+                   .Name("pgtenant_config_reloads_total")
+                   .Help("Configuration reloads by result")
+                   .Register(*registry_)),
+      last_reload_success_(prometheus::BuildGauge()
+                               .Name("pgtenant_config_last_reload_successful")
+                               .Help("1 if the last configuration reload succeeded")
+                               .Register(*registry_)
+                               .Add({})),
+      audit_written_(prometheus::BuildCounter()
+                         .Name("pgtenant_audit_events_written_total")
+                         .Help("Audit events written by the audit writer")
+                         .Register(*registry_)
+                         .Add({})),
+      audit_dropped_(prometheus::BuildCounter()
+                         .Name("pgtenant_audit_events_dropped_total")
+                         .Help("Audit events dropped because the audit queue was full")
+                         .Register(*registry_)
+                         .Add({})),
+      cache_hits_(prometheus::BuildCounter()
+                      .Name("pgtenant_policy_cache_hits_total")
+                      .Help("Policy verdicts served from the cache")
+                      .Register(*registry_)
+                      .Add({})),
+      cache_misses_(prometheus::BuildCounter()
+                        .Name("pgtenant_policy_cache_misses_total")
+                        .Help("Policy verdicts that needed the parser")
+                        .Register(*registry_)
+                        .Add({})) {
+  prometheus::BuildGauge()
+      .Name("pgtenant_build_info")
+      .Help("pgtenant's version")
+      .Register(*registry_)
+      .Add({{"version", "0.1.0"}})
+      .Set(1);
+  last_reload_success_.Set(1);
+}
+
+Status Metrics::Serve(const config::MetricsConfig& config) {
+  std::string where = config.address + ":" + std::to_string(config.port);
+  try {
+    exposer_ = std::make_unique<prometheus::Exposer>(where, 2);
+    exposer_->RegisterCollectable(registry_);
+  } catch (const std::exception& e) {
+    return Status::Error("cannot serve metrics on " + where + ": " + e.what());
+  }
+  return Status::Ok();
+}
+
+Metrics::TenantSeries* Metrics::ForTenant(const std::string& tenant) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = tenants_.find(tenant);
+  if (it != tenants_.end()) return &it->second;
+  const std::map<std::string, std::string> t = {{"tenant", tenant}};
+  TenantSeries series{
+      &client_connections_.Add({{"tenant", tenant}, {"state", "active"}}),
+      &client_connections_.Add({{"tenant", tenant}, {"state", "waiting"}}),
+      &server_connections_.Add({{"tenant", tenant}, {"state", "active"}}),
+      &server_connections_.Add({{"tenant", tenant}, {"state", "idle"}}),
+      &transactions_.Add(t),
+      &statements_.Add(t),
+      &auth_failures_.Add(t),
+      &bytes_in_.Add(t),
+      &bytes_out_.Add(t),
+      &transaction_seconds_.Add(t, kLatencyBuckets),
+      &pool_wait_seconds_.Add(t, kLatencyBuckets),
+  };
+  return &tenants_.emplace(tenant, series).first->second;
+}
+
+Metrics::BackendSeries* Metrics::ForBackend(const std::string& backend) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = backends_.find(backend);
+  if (it != backends_.end()) return &it->second;
+  const std::map<std::string, std::string> b = {{"backend", backend}};
+  BackendSeries series{&backend_up_.Add(b), &backend_connect_errors_.Add(b)};
+  return &backends_.emplace(backend, series).first->second;
+}
+
+void Metrics::CountBlocked(const std::string& tenant, const std::string& rule) {
+  blocked_.Add({{"tenant", tenant}, {"rule", rule}}).Increment();
+}
+
+void Metrics::CountReload(bool ok) {
+  reloads_.Add({{"result", ok ? "success" : "failure"}}).Increment();
+  last_reload_success_.Set(ok ? 1 : 0);
+}
+
+void Metrics::Advance(prometheus::Counter& counter, uint64_t total) {
+  double now = static_cast<double>(total);
+  if (now > counter.Value()) counter.Increment(now - counter.Value());
+}
+
+void Metrics::SetAuditTotals(uint64_t written, uint64_t dropped) {
+  Advance(audit_written_, written);
+  Advance(audit_dropped_, dropped);
+}
+
+void Metrics::SetPolicyCacheTotals(uint64_t hits, uint64_t misses) {
+  Advance(cache_hits_, hits);
+  Advance(cache_misses_, misses);
+}
+
+}  // namespace pgtenant::proxy
