@@ -98,6 +98,14 @@ std::string QueryValue(PGconn* conn, const std::string& sql) {
   return PQgetvalue(result.get(), 0, 0);
 }
 
+std::vector<std::string> QueryColumn(PGconn* conn, const std::string& sql) {
+  PgResult result = MustExec(conn, sql);
+  if (PQnfields(result.get()) < 1) throw std::runtime_error("no column from " + sql);
+  std::vector<std::string> values;
+  for (int row = 0; row < PQntuples(result.get()); ++row) values.emplace_back(PQgetvalue(result.get(), row, 0));
+  return values;
+}
+
 bool WaitReadable(PGconn* conn, std::chrono::milliseconds timeout) {
   return WaitSocket(PQsocket(conn), POLLIN, std::chrono::steady_clock::now() + timeout);
 }

@@ -49,6 +49,8 @@ PgResult Exec(PGconn* conn, const std::string& sql);
 PgResult MustExec(PGconn* conn, const std::string& sql);
 // The first column of the first row of a statement that must succeed.
 std::string QueryValue(PGconn* conn, const std::string& sql);
+// The first column of every row of a statement that must succeed, in the order returned (NULL as "").
+std::vector<std::string> QueryColumn(PGconn* conn, const std::string& sql);
 
 // Sends `sql` without blocking and collects every result within `timeout`. nullopt means the server
 // or proxy did not finish answering in time (a hang). The connection is unusable after a timeout.

@@ -56,6 +56,9 @@ class PostgresServer {
   void Stop();
   void Start();
   bool running() const { return pid_ > 0; }
+  // The postmaster's process id (its sessions are its children), -1 when stopped. For fault tests
+  // that freeze it (SIGSTOP/SIGCONT).
+  pid_t pid() const { return pid_; }
 
   // The server log so far (for failure messages).
   std::string Log() const;

@@ -48,13 +48,16 @@ std::string ProxyConfig::ToYaml() const {
   for (const auto& [name, backend] : backends) {
     yaml << "  " << name << ": { host: " << backend.host << ", port: " << backend.port
          << ", database: " << Quoted(backend.database) << ", user: " << Quoted(backend.user)
-         << ", password: " << Quoted(backend.password) << ", connect_timeout: " << backend.connect_timeout << " }\n";
+         << ", password: " << Quoted(backend.password) << ", connect_timeout: " << backend.connect_timeout;
+    if (!backend.extra.empty()) yaml << ", " << backend.extra;
+    yaml << " }\n";
   }
   yaml << "tenants:\n";
   for (const auto& [name, tenant] : tenants) {
     yaml << "  " << name << ": { id: " << tenant.id << ", isolation: " << tenant.isolation
          << ", backend: " << tenant.backend;
     if (!tenant.schema.empty()) yaml << ", schema: " << Quoted(tenant.schema);
+    if (!tenant.extra.empty()) yaml << ", " << tenant.extra;
     yaml << " }\n";
   }
   auto user_entry = [&](const std::string& name, const std::string& secret) {

@@ -32,6 +32,8 @@ struct BackendConfig {
   std::string user;
   std::string password;
   std::string connect_timeout = "2s";
+  // Appended inside the backend's mapping as is, e.g. "shared_pool: true, max_connections: 2".
+  std::string extra;
 };
 
 struct TenantSpec {
@@ -39,6 +41,8 @@ struct TenantSpec {
   std::string isolation = "rls";    // rls | schema | database
   std::string backend = "app";
   std::string schema;               // schema isolation only
+  // Appended inside the tenant's mapping as is, e.g. "max_clients: 2, pool: { mode: transaction }".
+  std::string extra;
 };
 
 // The keys of the proxy's YAML that the integration tests use, with the suite's defaults.
