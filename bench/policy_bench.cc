@@ -1,0 +1,136 @@
+// Micro-benchmark: the policy verdict (PolicyEngine::Inspect) for typical statements with the verdict
+// cache cold and warm, and the cache key (FoldNumericLiterals) alone.
+#include <benchmark/benchmark.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "config/config.h"
+#include "policy/cache_key.h"
+#include "policy/policy_engine.h"
+
+namespace pgtenant::policy {
+namespace {
+
+// Four RLS tenants on one backend, transaction pooling: the bench/run setup.
+const config::Config& BenchConfig() {
+  static const std::shared_ptr<const config::Config> config = [] {
+    const std::string yaml =
+        "auth: { method: trust }\n"
+        "pool: { mode: transaction, size: 5 }\n"
+        "backends:\n"
+        "  shared: { host: 127.0.0.1, database: bench, user: bench }\n"
+        "tenants:\n"
+        "  t1: { id: 00000000-0000-4000-8000-000000000001, isolation: rls, backend: shared }\n"
+        "  t2: { id: 00000000-0000-4000-8000-000000000002, isolation: rls, backend: shared }\n"
+        "  t3: { id: 00000000-0000-4000-8000-000000000003, isolation: rls, backend: shared }\n"
+        "  t4: { id: 00000000-0000-4000-8000-000000000004, isolation: rls, backend: shared }\n"
+        "users:\n"
+        "  bench: { tenants: { t1: member, t2: member, t3: member, t4: member } }\n";
+    auto result = config::LoadConfigString(yaml, "bench.yaml", [](std::string_view) { return std::nullopt; });
+    if (!result.ok()) {
+      std::fprintf(stderr, "policy_bench: config: %s\n", std::string(result.status().message()).c_str());
+      std::abort();
+    }
+    return *result;
+  }();
+  return *config;
+}
+
+SessionPolicy BenchSession() {
+  SessionPolicy session;
+  session.config = &BenchConfig();
+  session.tenant = session.config->FindTenant("t1");
+  session.role = config::TenantRole::kMember;
+  session.transaction_pooling = true;
+  return session;
+}
+
+// pgbench -S, simple protocol (the literal changes every transaction).
+std::string PgbenchSelect(int aid) {
+  return "SELECT abalance FROM pgbench_accounts WHERE aid = " + std::to_string(aid) + ";";
+}
+// pgbench TPC-B's heaviest statement.
+std::string PgbenchUpdate(int aid) {
+  return "UPDATE pgbench_accounts SET abalance = abalance + " + std::to_string(aid % 5000 - 2500) +
+         " WHERE aid = " + std::to_string(aid) + ";";
+}
+// What an ORM sends with the extended protocol.
+constexpr std::string_view kOrmJoin =
+    "SELECT \"projects\".\"id\", \"projects\".\"name\", \"projects\".\"created_at\", \"users\".\"id\" AS "
+    "\"owner_id\", \"users\".\"email\" FROM \"projects\" INNER JOIN \"users\" ON \"users\".\"id\" = "
+    "\"projects\".\"owner_id\" LEFT OUTER JOIN \"memberships\" ON \"memberships\".\"project_id\" = "
+    "\"projects\".\"id\" WHERE \"projects\".\"archived\" = $1 AND \"memberships\".\"user_id\" = $2 ORDER BY "
+    "\"projects\".\"created_at\" DESC LIMIT $3 OFFSET $4";
+constexpr std::string_view kCte =
+    "WITH recent AS (SELECT tid, bid, sum(delta) AS total FROM pgbench_history WHERE mtime > now() - interval "
+    "'1 hour' GROUP BY tid, bid), ranked AS (SELECT r.*, rank() OVER (PARTITION BY bid ORDER BY total DESC) AS "
+    "rk FROM recent r) SELECT b.bid, b.bbalance, ranked.tid, ranked.total FROM pgbench_branches b JOIN ranked "
+    "ON ranked.bid = b.bid WHERE ranked.rk <= 3 ORDER BY b.bid, ranked.rk";
+
+std::string Statement(int kind, int i) {
+  switch (kind) {
+    case 0: return PgbenchSelect(1 + i % 1000000);
+    case 1: return PgbenchUpdate(1 + i % 1000000);
+    case 2: return std::string(kOrmJoin);
+    default: return std::string(kCte);
+  }
+}
+const char* kKindNames[] = {"pgbench_select", "pgbench_update", "orm_join", "cte"};
+
+void BM_Inspect_Cold(benchmark::State& state) {
+  const int kind = static_cast<int>(state.range(0));
+  state.SetLabel(kKindNames[kind]);
+  PolicyEngine engine;
+  const SessionPolicy session = BenchSession();
+  int i = 0;
+  for (auto _ : state) {
+    state.PauseTiming();
+    engine.ClearCache();
+    const std::string sql = Statement(kind, i++);
+    state.ResumeTiming();
+    PolicyVerdict verdict = engine.Inspect(session, sql, StatementSource::kSimpleQuery);
+    benchmark::DoNotOptimize(verdict.allowed);
+  }
+}
+BENCHMARK(BM_Inspect_Cold)->DenseRange(0, 3);
+
+// Warm: the literal changes each time (as under pgbench), the folded key hits.
+void BM_Inspect_Warm(benchmark::State& state) {
+  const int kind = static_cast<int>(state.range(0));
+  state.SetLabel(kKindNames[kind]);
+  PolicyEngine engine;
+  const SessionPolicy session = BenchSession();
+  std::string statements[64];
+  for (int j = 0; j < 64; ++j) statements[j] = Statement(kind, j * 7919);
+  (void)engine.Inspect(session, statements[0], StatementSource::kSimpleQuery);
+  int i = 0;
+  for (auto _ : state) {
+    PolicyVerdict verdict = engine.Inspect(session, statements[i++ & 63], StatementSource::kSimpleQuery);
+    benchmark::DoNotOptimize(verdict.allowed);
+  }
+  const PolicyEngine::CacheStats stats = engine.cache_stats();
+  state.counters["hit_ratio"] = double(stats.hits) / double(stats.hits + stats.misses);
+}
+BENCHMARK(BM_Inspect_Warm)->DenseRange(0, 3);
+
+void BM_FoldNumericLiterals(benchmark::State& state) {
+  const int kind = static_cast<int>(state.range(0));
+  state.SetLabel(kKindNames[kind]);
+  const std::string sql = Statement(kind, 123456);
+  for (auto _ : state) {
+    std::string key = FoldNumericLiterals(sql);
+    benchmark::DoNotOptimize(key.data());
+  }
+  state.SetBytesProcessed(int64_t(state.iterations()) * int64_t(sql.size()));
+}
+BENCHMARK(BM_FoldNumericLiterals)->DenseRange(0, 3);
+
+}  // namespace
+}  // namespace pgtenant::policy
+
+BENCHMARK_MAIN();
