@@ -714,17 +714,28 @@ std::optional<std::string> ReadName(std::span<const uint8_t> body, size_t offset
 constexpr size_t kMaxNamePrefix = 1024;
 }  // namespace
 
-void ClientSession::EnsurePrepared(const ClientStatements::Statement& statement, std::string& to_server) {
-  ServerStatementCache& cache = server_->statements();
-  if (cache.Touch(statement.server_name)) return;
+void ClientSession::SendPrepare(const ClientStatements::Statement& statement, ResponseQueue::Disposition disposition,
+                                std::string& to_server, std::string& to_client) {
   std::string ignored;
-  if (std::optional<std::string> evicted = cache.Add(statement.server_name)) {
+  ServerStatementCache& cache = server_->statements();
+  if (std::optional<std::string> evicted = cache.Preparing(statement.server_name)) {
     protocol::MessageBuilder(to_server).Begin(FrontendTag::kClose).Int8('S').CString(*evicted).End();
     responses_.Push(ResponseQueue::Expect::kClose, ResponseQueue::Disposition::kSwallow, ignored);
   }
+  // An earlier Parse of the same name may have failed after all, or may not have: Close first, so
+  // the Parse below cannot meet "prepared statement already exists" (closing nothing is no error).
+  protocol::MessageBuilder(to_server).Begin(FrontendTag::kClose).Int8('S').CString(statement.server_name).End();
+  responses_.Push(ResponseQueue::Expect::kClose, ResponseQueue::Disposition::kSwallow, ignored);
   protocol::MessageBuilder(to_server).Begin(FrontendTag::kParse).CString(statement.server_name).Bytes(
       statement.query_and_types).End();
-  responses_.Push(ResponseQueue::Expect::kParse, ResponseQueue::Disposition::kSwallow, ignored, statement.server_name);
+  responses_.Push(ResponseQueue::Expect::kParse, disposition,
+                  disposition == ResponseQueue::Disposition::kSwallow ? ignored : to_client, statement.server_name);
+}
+
+void ClientSession::EnsurePrepared(const ClientStatements::Statement& statement, std::string& to_server) {
+  if (server_->statements().Ready(statement.server_name)) return;
+  std::string ignored;
+  SendPrepare(statement, ResponseQueue::Disposition::kSwallow, to_server, ignored);
 }
 
 ClientSession::Rewrite ClientSession::RewriteForTransactionPooling(std::span<const uint8_t> message,
@@ -755,19 +766,12 @@ ClientSession::Rewrite ClientSession::RewriteForTransactionPooling(std::span<con
         return Rewrite::kFailed;
       }
       consumed = header.total();
-      if (server_->statements().Touch(statement->server_name)) {
+      if (server_->statements().Ready(statement->server_name)) {
         // The server has it already (same text): answer ParseComplete ourselves, in order.
         responses_.Push(Expect::kParse, Disposition::kSynthesize, to_client);
         return Rewrite::kRewritten;
       }
-      if (std::optional<std::string> evicted = server_->statements().Add(statement->server_name)) {
-        protocol::MessageBuilder(to_server).Begin(FrontendTag::kClose).Int8('S').CString(*evicted).End();
-        std::string ignored;
-        responses_.Push(Expect::kClose, Disposition::kSwallow, ignored);
-      }
-      protocol::MessageBuilder(to_server).Begin(FrontendTag::kParse).CString(statement->server_name).Bytes(
-          statement->query_and_types).End();
-      responses_.Push(Expect::kParse, Disposition::kForward, to_client, statement->server_name);
+      SendPrepare(*statement, Disposition::kForward, to_server, to_client);
       return Rewrite::kRewritten;
     }
     case FrontendTag::kBind: {
@@ -823,10 +827,13 @@ ClientSession::Rewrite ClientSession::RewriteForTransactionPooling(std::span<con
     case FrontendTag::kExecute:
       return pass(Expect::kExecute);
     case FrontendTag::kSync:
+      server_->statements().EndSegment();
       return pass(Expect::kSync);
     case FrontendTag::kQuery:
+      server_->statements().EndSegment();
       return pass(Expect::kQuery);
     case FrontendTag::kFunctionCall:
+      server_->statements().EndSegment();
       return pass(Expect::kFunctionCall);
     default:
       return Rewrite::kPassThrough;  // Flush, CopyData, CopyDone, CopyFail: no response of their own
@@ -876,7 +883,8 @@ size_t ClientSession::OnServerBytes(std::span<const uint8_t> data) {
         outcome.swallow = false;
         flushed = pos + d.header.total();
       }
-      for (const std::string& name : outcome.failed_parses) server_->statements().Remove(name);
+      for (const std::string& name : outcome.failed_parses) server_->statements().NotPrepared(name);
+      if (!outcome.completed_parse.empty()) server_->statements().Prepared(outcome.completed_parse);
       if (outcome.swallow) {
         if (pos > flushed && !outbox_.Send(data.subspan(flushed, pos - flushed))) {
           Close();

@@ -102,6 +102,9 @@ class ClientSession final : public ServerLink, public PoolClient {
   Rewrite RewriteForTransactionPooling(std::span<const uint8_t> message, const protocol::FrameHeader& header,
                                        std::string& to_server, std::string& to_client, size_t& consumed,
                                        size_t& stream_rest);
+  // Close + Parse of a content-named statement on the server; its ParseComplete is forwarded or swallowed.
+  void SendPrepare(const ClientStatements::Statement& statement, ResponseQueue::Disposition disposition,
+                   std::string& to_server, std::string& to_client);
   void EnsurePrepared(const ClientStatements::Statement& statement, std::string& to_server);
   // Policy: the verdict on a whole Query, Parse or FunctionCall body; and what is sent instead
   // of a blocked one.

@@ -25,12 +25,22 @@ bool ServerStatementCache::Touch(const std::string& name) {
   return true;
 }
 
-std::optional<std::string> ServerStatementCache::Add(const std::string& name) {
+bool ServerStatementCache::Ready(const std::string& name) {
+  if (!Touch(name)) return false;
+  auto it = unconfirmed_.find(name);
+  return it == unconfirmed_.end() || (it->second.parses > 0 && it->second.segment == segment_);
+}
+
+std::optional<std::string> ServerStatementCache::Preparing(const std::string& name) {
+  InFlight& in_flight = unconfirmed_[name];
+  in_flight.segment = segment_;
+  ++in_flight.parses;
   if (Touch(name)) return std::nullopt;
   std::optional<std::string> evicted;
   if (index_.size() >= capacity_ && !lru_.empty()) {
     evicted = lru_.back();
     index_.erase(lru_.back());
+    unconfirmed_.erase(lru_.back());
     lru_.pop_back();
   }
   lru_.push_front(name);
@@ -38,16 +48,24 @@ std::optional<std::string> ServerStatementCache::Add(const std::string& name) {
   return evicted;
 }
 
-void ServerStatementCache::Remove(const std::string& name) {
-  auto it = index_.find(name);
-  if (it == index_.end()) return;
-  lru_.erase(it->second);
-  index_.erase(it);
+void ServerStatementCache::Prepared(const std::string& name) {
+  auto it = unconfirmed_.find(name);
+  if (it == unconfirmed_.end()) return;
+  // Answers come in order: when the last Parse sent succeeded, the statement exists.
+  if (--it->second.parses <= 0) unconfirmed_.erase(it);
+}
+
+void ServerStatementCache::NotPrepared(const std::string& name) {
+  auto it = unconfirmed_.find(name);
+  if (it == unconfirmed_.end()) return;
+  // parses == 0 with the entry kept: an older copy may or may not exist; the next use re-prepares.
+  if (it->second.parses > 0) --it->second.parses;
 }
 
 void ServerStatementCache::Clear() {
   lru_.clear();
   index_.clear();
+  unconfirmed_.clear();
 }
 
 const ClientStatements::Statement* ClientStatements::Define(const std::string& client_name,

@@ -23,24 +23,45 @@ namespace pgtenant::proxy {
 // (query text, NUL, parameter count, parameter type OIDs).
 std::string ServerStatementName(std::span<const uint8_t> query_and_types);
 
+// Which content-named statements exist on one server connection, and which are only believed to.
+//
+// A Parse pgtenant sends may still fail: the server skips it after an error earlier in its pipeline
+// segment (up to the next Sync). Messages of a later segment cannot rely on it until its
+// ParseComplete arrives, and after it failed nobody knows whether an older copy still exists. Such
+// a statement is not Ready: the session prepares it again with Close + Parse (closing a statement
+// that does not exist is not an error), so the outcome is right either way.
 class ServerStatementCache {
  public:
   static constexpr size_t kDefaultCapacity = 512;
   explicit ServerStatementCache(size_t capacity = kDefaultCapacity) : capacity_(capacity) {}
 
-  // True if the statement exists on the server; marks it recently used.
-  bool Touch(const std::string& name);
-  // Records that `name` now exists. Returns the least recently used name to Close on the server
-  // when the cache was full.
-  std::optional<std::string> Add(const std::string& name);
-  void Remove(const std::string& name);
+  // True if messages sent now may use the statement: it exists, or its Parse went out in the
+  // current segment (an error before it skips them too). Marks it recently used.
+  bool Ready(const std::string& name);
+  // Records a Parse of `name` sent now. Returns the least recently used name to Close on the
+  // server when the cache was full.
+  std::optional<std::string> Preparing(const std::string& name);
+  // The server answered a Parse of `name` with ParseComplete / skipped or refused it.
+  void Prepared(const std::string& name);
+  void NotPrepared(const std::string& name);
+  // A Sync, Query or FunctionCall went to the server: later messages are a new segment.
+  void EndSegment() { ++segment_; }
+
   void Clear();
   size_t size() const { return index_.size(); }
 
  private:
+  struct InFlight {
+    uint64_t segment = 0;  // segment of the latest Parse sent
+    int parses = 0;        // Parses sent and not yet answered; 0 = failed, existence unknown
+  };
+  bool Touch(const std::string& name);
+
   size_t capacity_;
+  uint64_t segment_ = 0;
   std::list<std::string> lru_;  // front: most recently used
   std::unordered_map<std::string, std::list<std::string>::iterator> index_;
+  std::unordered_map<std::string, InFlight> unconfirmed_;
 };
 
 class ClientStatements {

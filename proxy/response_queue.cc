@@ -62,6 +62,7 @@ ResponseQueue::Outcome ResponseQueue::OnServerMessage(uint8_t tag) {
     case BackendTag::kParseComplete:
       if (front.expect == Expect::kParse) {
         outcome.swallow = front.disposition == Disposition::kSwallow;
+        outcome.completed_parse = front.server_name;
         Pop(outcome);
       }
       break;

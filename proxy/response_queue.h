@@ -23,7 +23,8 @@ class ResponseQueue {
   struct Outcome {
     bool swallow = false;                   // drop this server message
     std::string synthetic_after;            // messages to send the client right after it
-    std::vector<std::string> failed_parses; // server statement names that were not created
+    std::vector<std::string> failed_parses; // server statement names whose Parse was skipped or refused
+    std::string completed_parse;             // server statement name whose Parse just completed
   };
 
   // Queues an expected response. A synthesized one with nothing ahead of it is appended to

@@ -144,7 +144,7 @@ TEST_CASE("a YAML syntax error reports yaml-cpp's position", "[config_loader]") 
 TEST_CASE("the document must be one mapping", "[config_loader]") {
   CHECK(ErrorOf("- listen\n") == "t.yaml:1:1: expected a mapping, got a sequence");
   CHECK(ErrorOf("just text\n") == "t.yaml:1:1: expected a mapping, got \"just text\"");
-  CHECK(ErrorOf(ValidBody() + "---\nlisten: {}\n") == "t.yaml:10:1: expected one YAML document, found 2");
+  CHECK(ErrorOf(ValidBody() + "---\nlisten: {}\n") == "t.yaml:10:1: expected one YAML document; a second one starts here");
 }
 
 TEST_CASE("backends, tenants and users are required", "[config_loader]") {

@@ -373,11 +373,10 @@ TEST_CASE("pipeline mode with prepared statements in transaction pooling", "[ten
   CHECK(QueryValue(c, "SELECT current_setting('app.current_organization_id')") == kAcmeId);
 }
 
-// Pending (proxy/client_session.cc, ServerStatementCache): a statement prepared on demand in a
-// pipeline segment that then fails is dropped from the server cache only when the error arrives;
-// a later segment already sent relied on it and gets 26000 for the content-named statement.
+// A statement prepared on demand in a pipeline segment that then fails does not exist when the
+// next segment, already sent, runs: pgtenant prepares it again there (ServerStatementCache::Ready).
 TEST_CASE("an error in one pipeline segment does not lose statements for the next segments",
-          "[.pending]") {
+          "[tenants][transaction][prepared]") {
   TenantWorld world = TenantWorld::Create();
   ProxyProcess proxy(TransactionConfig(world, 2));
   PgConn conn = MustConnectAs(proxy, "bob.acme");
