@@ -58,13 +58,13 @@ TEST_CASE("without admin: nobody is an admin and every user needs a tenant", "[c
 
 TEST_CASE("an admin that is not a user is an error at its name, with a suggestion", "[config_loader]") {
   CHECK(ErrorOf(kBase + "admin: { users: [ops, opps2, alice] }\n") ==
-        "admin.yaml:7:23: admin.users[1]: no user named 'opps2' (did you mean 'ops'?); an admin is a user of "
+        "admin.yaml:7:23: admin.users[1]: no user named \"opps2\" (did you mean 'ops'?); an admin is a user of "
         "users: with its password");
 }
 
 TEST_CASE("admin: needs a non-empty list of distinct users and nothing else", "[config_loader]") {
   CHECK(ErrorOf(kBase + "admin: { users: [] }\n") == "admin.yaml:7:17: admin.users: must list at least one user");
-  CHECK(ErrorOf(kBase + "admin: { users: [ops, ops] }\n") == "admin.yaml:7:23: admin.users[1]: user 'ops' is listed twice");
+  CHECK(ErrorOf(kBase + "admin: { users: [ops, ops] }\n") == "admin.yaml:7:23: admin.users[1]: user \"ops\" is listed twice");
   CHECK(ErrorOf(kBase + "admin: {}\n") == "admin.yaml:7:8: admin: missing required key 'users'");
   CHECK_THAT(ErrorOf(kBase + "admin: { users: [ops], user: x }\n"), Catch::Contains("admin.yaml:7:"));
 }
