@@ -30,6 +30,12 @@ const BackendConfig* Config::FindBackend(std::string_view name) const { return F
 const TenantConfig* Config::FindTenant(std::string_view name) const { return FindIn(tenants, name); }
 const UserConfig* Config::FindUser(std::string_view name) const { return FindIn(users, name); }
 
+bool Config::IsAdmin(std::string_view user) const {
+  for (const std::string& name : admin.users)
+    if (name == user) return true;
+  return false;
+}
+
 const TenantConfig* Config::FindTenantById(std::string_view id) const {
   Result<std::string> canonical = ParseUuid(id);
   if (!canonical.ok()) return nullptr;

@@ -7,7 +7,8 @@
 //
 // Guarantees of a loaded Config (callers need not re-check):
 //   - every TenantConfig::backend names an entry of `backends`; every UserConfig::tenants key names
-//     an entry of `tenants`; at least one backend, tenant and user exist; every user has a tenant;
+//     an entry of `tenants`; at least one backend, tenant and user exist; every user has a tenant,
+//     except admin users (admin.users), who may have none; every admin user names an entry of `users`;
 //   - map keys equal the `name` field of their value; names match [A-Za-z0-9_-]+ and user names do
 //     not contain `username_separator`;
 //   - tenant ids are canonical lowercase UUIDs (8-4-4-4-12), unique across tenants;
@@ -198,6 +199,11 @@ struct UserConfig {
   PoolOverrides pool;
 };
 
+// admin: who may open the admin console (the virtual database "pgtenant", proxy/admin_console.h).
+struct AdminConfig {
+  std::vector<std::string> users;  // each names an entry of Config::users; no duplicates
+};
+
 struct Config {
   std::string source;  // file path (or name given to LoadConfigString)
   ListenConfig listen;
@@ -222,6 +228,10 @@ struct Config {
   AuditConfig audit;
   DoctorConfig doctor;
   PolicyConfig policy;  // top-level policy: defaults for every tenant
+  AdminConfig admin;
+
+  // True if `user` is listed under admin.users.
+  bool IsAdmin(std::string_view user) const;
 
   // nullptr if there is none by that name. Pointers live as long as this Config.
   const BackendConfig* FindBackend(std::string_view name) const;

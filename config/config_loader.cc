@@ -13,6 +13,7 @@
 
 #include <yaml-cpp/eventhandler.h>
 
+#include "config/config_loader_admin.h"
 #include "config/config_loader_audit.h"
 #include "config/config_loader_policy.h"
 #include "config/config_loader_tls.h"
@@ -58,7 +59,7 @@ Result<std::shared_ptr<const Config>> ConfigLoader::Load(const YAML::Node& root)
       reader_.ReadMapping(root_field,
                           {"listen", "auth", "limits", "pool", "tenant_setting", "tenant_identification",
                            "username_separator", "backends", "tenants", "users", "audit", "doctor", "policy", "metrics",
-                           "tls"},
+                           "tls", "admin"},
                           {"backends", "tenants", "users"});
   if (reader_.failed()) return reader_.status();
 
@@ -76,7 +77,11 @@ Result<std::shared_ptr<const Config>> ConfigLoader::Load(const YAML::Node& root)
   ReadBackends(*top.Get("backends"));
   ReadTenants(*top.Get("tenants"));
   CheckDedicatedBackends();
+  AdminSection admin;
+  if (auto field = top.Get("admin")) admin = ReadAdminSection(reader_, *field);
+  config_.admin = admin.config;  // before users: an admin-only user may omit `tenants`
   ReadUsers(*top.Get("users"));
+  CheckAdminUsers(reader_, config_, admin);
   if (auto field = top.Get("audit")) config_.audit = ReadAuditSection(reader_, *field);
   if (auto field = top.Get("doctor")) config_.doctor = ReadDoctorSection(reader_, *field);
   if (auto field = top.Get("policy")) config_.policy = ReadPolicySection(reader_, *field);

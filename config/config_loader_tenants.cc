@@ -121,7 +121,10 @@ void ConfigLoader::ReadUsers(const Field& field) {
                        Quoted(config_.username_separator) + ", so user" + config_.username_separator +
                        "tenant would be ambiguous");
     }
-    const Mapping map = reader_.ReadMapping(entry.value, {"password", "tenants", "pool"}, {"tenants"});
+    // An admin user (admin.users) may exist only for the admin console, without tenants.
+    const Mapping map = config_.IsAdmin(entry.key)
+                            ? reader_.ReadMapping(entry.value, {"password", "tenants", "pool"}, {})
+                            : reader_.ReadMapping(entry.value, {"password", "tenants", "pool"}, {"tenants"});
     UserConfig user;
     user.name = entry.key;
     ReadUserPassword(map, entry.value, user);

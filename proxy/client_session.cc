@@ -200,6 +200,10 @@ void ClientSession::HandleBytes(std::span<const uint8_t> data) {
           n = HandleAuthentication(bytes.subspan(used));
           break;
         case State::kActive:
+          if (admin_console_ != nullptr) {
+            n = admin_console_->OnClientBytes(bytes.subspan(used));
+            break;
+          }
           if (server_ == nullptr) {
             if (discarding_) {
               n = DiscardClientMessages(bytes.subspan(used));
@@ -366,6 +370,10 @@ void ClientSession::Authenticated() {
                             "role \"" + username_ + "\" is not known to pgtenant"));
     return;
   }
+  if (identity_.database == kAdminDatabase) {
+    OpenAdminConsole();
+    return;
+  }
   auto route = routing::ResolveRoute(*config_, *user_, identity_);
   if (!route.ok()) {
     LogInfo("session", "refused user \"" + username_ + "\": " + route.status().message());
@@ -373,6 +381,13 @@ void ClientSession::Authenticated() {
                        route.status());
     end_reason_ = "tenant_refused";
     Terminate(route.status());
+    return;
+  }
+  if (Status open = proxy_->admin().CheckNewConnection(route->tenant->name); !open.ok()) {  // DISABLE
+    LogInfo("session", "refused user \"" + username_ + "\": " + open.message());
+    AuditTenantRefused("disabled", open);
+    end_reason_ = "tenant_refused";
+    Terminate(open);
     return;
   }
   route_ = std::move(route.value());
@@ -429,6 +444,7 @@ bool ClientSession::StartTransaction(std::span<const uint8_t> data) {
     return false;
   }
   if (!AdoptLatestConfig()) return false;
+  if (HeldByAdmin()) return false;
   if (!TakeTransactionToken()) return false;
   TransitionTo(State::kWaitingForServer);
   wait_started_ = Clock::now();
@@ -601,6 +617,11 @@ size_t ClientSession::ForwardClientMessages(std::span<const uint8_t> data) {
     }
     if (!in_transaction_ && server_->IsClean()) {
       if (!AdoptLatestConfig()) return data.size();
+      if (tag != static_cast<uint8_t>(FrontendTag::kTerminate) && proxy_->admin().IsPaused(route_.tenant->name)) {
+        flush();
+        HeldByAdmin();  // PAUSE: this transaction starts at RESUME
+        break;
+      }
       in_transaction_ = true;
       transaction_started_ = Clock::now();
     }
@@ -1161,6 +1182,9 @@ void ClientSession::Close() {
     cancel_pid_ = 0;
     if (throttled_) proxy_->CancelThrottleWait(route_.tenant->name, this);
     throttled_ = false;
+    if (admin_held_) proxy_->admin().Forget(this);
+    admin_held_ = false;
+    if (admin_console_ != nullptr) admin_console_->Detach();
     if (admitted_) proxy_->LeaveTenant(route_.tenant->name);
     admitted_ = false;
     ReportBytes();

@@ -24,6 +24,7 @@
 #include "policy/audit_event.h"
 #include "policy/policy_engine.h"
 #include "protocol/status.h"
+#include "proxy/admin_console.h"
 #include "proxy/client_auth.h"
 #include "proxy/metrics.h"
 #include "protocol/frame_reader.h"
@@ -67,6 +68,20 @@ class ClientSession final : public ServerLink, public PoolClient {
   // The tenant once routed; empty before.
   const std::string& tenant_name() const { return route_.tenant ? route_.tenant->name : kNoTenant; }
 
+  // Admin console (client_session_admin.cc). True between a transaction's first message and its
+  // end; what PAUSE waits for.
+  bool in_transaction() const { return in_transaction_; }
+  ClientView Describe() const;
+  // KILL: FATAL 57P01 naming the admin command, then close.
+  void KillByAdmin(const std::string& command);
+  // RESUME lifted the PAUSE that held this session's next transaction.
+  void OnAdminResume();
+  // For this session's own console: replies (false once the client is gone), the end of a
+  // command that waited (input is read on), and Terminate from the client.
+  bool SendAdminReply(std::string_view bytes);
+  void OnAdminCommandDone();
+  void AdminClose() { Close(); }
+
   // ServerLink
   size_t OnServerBytes(std::span<const uint8_t> data) override;
   void OnServerWritable() override;
@@ -76,11 +91,16 @@ class ClientSession final : public ServerLink, public PoolClient {
   void OnServerUnavailable(const Status& why) override;
 
  private:
-  enum PauseReason : unsigned { kPauseBackpressure = 1, kPausePending = 2, kPauseThrottle = 4 };
+  enum PauseReason : unsigned { kPauseBackpressure = 1, kPausePending = 2, kPauseThrottle = 4, kPauseAdmin = 8 };
 
   // tenants.NAME.max_transactions_per_second: true if a transaction may start now; otherwise the
   // session pauses until OnThrottleLifted.
   bool TakeTransactionToken();
+  // Admin console (client_session_admin.cc): database "pgtenant" after authentication (admins get
+  // the console, everyone else FATAL 28000); and PAUSE: true when the next transaction must wait
+  // for RESUME (the session stops reading; under transaction pooling it gives its server back).
+  void OpenAdminConsole();
+  bool HeldByAdmin();
 
   ~ClientSession() = default;  // only via OnClosed
 
@@ -163,6 +183,8 @@ class ClientSession final : public ServerLink, public PoolClient {
   bool admitted_ = false;             // counted against the tenant's max_clients
   bool throttled_ = false;            // queued for a transaction token
   bool token_granted_ = false;        // a token handed over by OnThrottleLifted, not yet used
+  bool admin_held_ = false;           // the next transaction waits for RESUME (AdminState)
+  std::unique_ptr<AdminConsole> admin_console_;  // database "pgtenant", admins only
 
   routing::ClientIdentity identity_;
   std::string username_;  // the login name: startup user without a tenant suffix

@@ -233,10 +233,11 @@ void ProxyServer::OnSignal(uv_signal_t* handle, int signum) noexcept {
   self->BeginShutdown();
 }
 
-Status ProxyServer::Reload() {
+Status ProxyServer::Reload(std::string_view admin_user) {
   auto loaded = config::LoadConfigFile(config_path_);
   policy::AuditEvent event;
   event.type = policy::AuditEventType::kConfigReloaded;
+  event.user = std::string(admin_user);
   event.fields = {{"source", config_path_}};
   if (!loaded.ok()) {
     LogError("config", "reload refused, the running configuration stays: " + loaded.status().message());
@@ -307,6 +308,7 @@ void ProxyServer::OnTick(uv_timer_t* timer) noexcept {
     if (state.throttled.empty()) continue;
     if (const config::TenantConfig* tenant = self->config_->FindTenant(name)) self->RefillAndWake(*tenant, state, now);
   }
+  self->admin_.Tick();  // a console's PAUSE waiting for transactions in flight
   if (self->tick_count_ % 10 == 0) self->UpdateMetrics();
   if (++self->tick_count_ % 5 == 0 || self->shutting_down_) {
     std::vector<ClientSession*> sessions(self->sessions_.begin(), self->sessions_.end());
@@ -361,6 +363,13 @@ void ProxyServer::LogPolicyCacheStats() {
   LogInfo("policy", "verdict cache: hits " + std::to_string(stats.hits) + ", misses " + std::to_string(stats.misses) +
                         ", hit ratio " + ratio + ", entries " + std::to_string(stats.entries) + ", bytes " +
                         std::to_string(stats.bytes));
+}
+
+void ProxyServer::RequestShutdown(const std::string& why) {
+  if (shutting_down_) return;
+  LogInfo("proxy", why + ": no new connections; open transactions may finish within " +
+                       std::to_string(config_->shutdown_timeout.count()) + " ms");
+  BeginShutdown();
 }
 
 void ProxyServer::BeginShutdown() {

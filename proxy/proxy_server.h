@@ -20,6 +20,7 @@
 #include "protocol/status.h"
 #include "policy/audit_event.h"
 #include "policy/policy_engine.h"
+#include "proxy/admin_state.h"
 #include "proxy/audit_log.h"
 #include "proxy/backend_budget.h"
 #include "proxy/metrics.h"
@@ -60,8 +61,16 @@ class ProxyServer {
   const std::shared_ptr<const config::Config>& config() const { return config_; }
   uint64_t config_generation() const { return config_generation_; }
   // Reads the config file again. A bad file leaves the running config untouched (and says why).
-  Status Reload();
+  // `admin_user`: the admin who asked (console RELOAD), recorded in the config_reloaded event.
+  Status Reload(std::string_view admin_user = {});
   bool shutting_down() const { return shutting_down_; }
+
+  // Admin console (proxy/admin_console.h): what it switches, what it shows, and SHUTDOWN (like
+  // SIGTERM; `why` goes to the log).
+  AdminState& admin() { return admin_; }
+  const std::unordered_set<ClientSession*>& sessions() const { return sessions_; }
+  const std::unordered_map<std::string, std::unique_ptr<ServerPool>>& pools() const { return pools_; }
+  void RequestShutdown(const std::string& why);
 
   policy::PolicyEngine& policy() { return policy_; }
   Metrics& metrics() { return metrics_; }
@@ -106,6 +115,7 @@ class ProxyServer {
   policy::PolicyEngine policy_;
   Metrics metrics_;
   std::unique_ptr<AuditLog> audit_;
+  AdminState admin_;
   uv_signal_t sighup_{};
   uv_loop_t loop_{};
   uv_tcp_t listener_{};

@@ -89,6 +89,8 @@ class ServerPool {
   size_t idle_count() const { return idle_.size(); }
   size_t waiting_count() const { return waiters_.size(); }
   bool empty() const { return all_.empty(); }
+  // Every live connection (SHOW SERVERS).
+  const std::unordered_set<ServerConnection*>& connections() const { return all_; }
 
  private:
   struct Waiter {

@@ -103,6 +103,8 @@ TEST_CASE("full.yaml sets every key to a value that shows it was read", "[exampl
   CHECK(config->FindBackend("initech_db")->password == "initech-secret");
   CHECK(config->FindTenant("acme")->max_clients == 100);
   CHECK(config->ResolvePool(config->FindTenant("acme"), config->FindUser("alice")).size == 5);
+  CHECK(config->IsAdmin("ops"));
+  CHECK(config->FindUser("ops")->tenants.empty());
 }
 
 TEST_CASE("full.yaml's ${INITECH_PASSWORD:-} leaves the password empty when the variable is unset", "[examples]") {

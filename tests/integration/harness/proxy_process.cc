@@ -77,6 +77,11 @@ std::string ProxyConfig::ToYaml() const {
   yaml << "users:\n";
   for (const auto& [name, password] : users) user_entry(name, ScramVerifier(password));
   for (const auto& [name, secret] : user_secrets) user_entry(name, secret);
+  if (!admins.empty()) {
+    yaml << "admin: { users: [";
+    for (size_t i = 0; i < admins.size(); ++i) yaml << (i ? ", " : "") << admins[i];
+    yaml << "] }\n";
+  }
   yaml << extra_yaml;
   return yaml.str();
 }

@@ -13,6 +13,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "tests/integration/harness/pg.h"
 #include "tests/integration/harness/postgres_server.h"
@@ -63,6 +64,9 @@ struct ProxyConfig {
   std::map<std::string, std::string> user_secrets;  // name -> users.NAME.password verbatim (a verifier)
   // users.NAME.tenants: user -> (tenant -> admin|member|viewer).
   std::map<std::string, std::map<std::string, std::string>> memberships;
+  // admin.users: who may open the admin console (database "pgtenant"). Each must be in `users`
+  // (or `user_secrets`); one without `memberships` is an admin-only user.
+  std::vector<std::string> admins;
   // Appended verbatim at the end of the YAML (e.g. a `policy:` or `audit:` section).
   std::string extra_yaml;
 
