@@ -102,6 +102,7 @@ Status ProxyServer::Run() {
   tick_.data = this;
   uv_timer_start(&tick_, &ProxyServer::OnTick, kTickMs, kTickMs);
 
+  health_.Apply(*config_);
   LogInfo("proxy", "listening on " + host + ":" + std::to_string(config_->listen.port));
   uv_run(&loop_, UV_RUN_DEFAULT);
   if (audit_ && !audit_->FlushFor(config_->shutdown_timeout))
@@ -137,6 +138,7 @@ ServerPool* ProxyServer::PoolFor(const routing::Route& route) {
                                            budget.get());
   pool->set_tenant_label(route.shared_pool ? "(shared)" : route.tenant->name);
   pool->set_backend_series(metrics_.ForBackend(route.backend->name));
+  pool->set_health(health_.For(route.backend->name));
   ServerPool* raw = pool.get();
   pools_.emplace(route.pool_key, std::move(pool));
   return raw;
@@ -256,7 +258,7 @@ Status ProxyServer::Reload() {
     bool same_backend = backend != nullptr && backend->host == old.host && backend->port == old.port &&
                         backend->database == old.database && backend->user == old.user &&
                         backend->password == old.password && backend->sslmode == old.sslmode &&
-                        backend->shared_pool == old.shared_pool;
+                        backend->shared_pool == old.shared_pool && backend->hosts == old.hosts;
     bool tenant_ok = pool.tenant_label() == "(shared)" || (tenant != nullptr && tenant->backend == old.name);
     const config::TenantConfig* old_tenant = config_->FindTenant(pool.tenant_label());
     bool same_context = old_tenant == nullptr || tenant == nullptr ||
@@ -278,6 +280,7 @@ Status ProxyServer::Reload() {
   }
   config_ = std::move(next);
   ++config_generation_;
+  health_.Apply(*config_);
   policy_.ClearCache();  // cached verdicts are keyed by the old snapshot
   metrics_.CountReload(true);
   LogInfo("config", "reloaded " + config_path_ + ": " + std::to_string(config_->tenants.size()) + " tenants, " +
@@ -392,6 +395,7 @@ void ProxyServer::MaybeFinishShutdown() {
     if (!pool->empty()) return;
   }
   if (!uv_is_closing(reinterpret_cast<uv_handle_t*>(&tick_))) {
+    health_.Stop();
     uv_close(reinterpret_cast<uv_handle_t*>(&tick_), nullptr);
     uv_close(reinterpret_cast<uv_handle_t*>(&sigpipe_), nullptr);
   }

@@ -22,6 +22,7 @@
 #include "policy/policy_engine.h"
 #include "proxy/audit_log.h"
 #include "proxy/backend_budget.h"
+#include "proxy/health_checker.h"
 #include "proxy/metrics.h"
 #include "proxy/server_pool.h"
 #include "routing/route.h"
@@ -134,6 +135,7 @@ class ProxyServer {
   // Pools a reload made obsolete: closing, kept until their last connection has closed.
   std::vector<std::unique_ptr<ServerPool>> retired_pools_;
   std::unordered_map<int32_t, CancelTarget> cancel_targets_;
+  HealthChecker health_{&loop_, &metrics_};  // last: destroyed first
 };
 
 }  // namespace pgtenant::proxy
