@@ -51,6 +51,7 @@ Status ProxyServer::Run() {
                            std::to_string(config_->metrics.port) + "/metrics");
   }
   if (Status tls = PreloadTlsFiles(config_); !tls.ok()) return tls;  // certificates, keys, JWT keys
+  if (Status peers = peer_cancel_.Configure(config_->peers); !peers.ok()) return peers;
   if (config_->audit.enabled()) {
     auto audit = AuditLog::Open(config_->audit);
     if (!audit.ok()) return audit.status();
@@ -103,7 +104,8 @@ Status ProxyServer::Run() {
   uv_timer_start(&tick_, &ProxyServer::OnTick, kTickMs, kTickMs);
 
   health_.Apply(*config_);
-  LogInfo("proxy", "listening on " + host + ":" + std::to_string(config_->listen.port));
+  LogInfo("proxy", "listening on " + host + ":" + std::to_string(config_->listen.port) +
+                       (config_->peers.empty() ? "" : " as instance " + std::to_string(peer_cancel_.instance_id())));
   uv_run(&loop_, UV_RUN_DEFAULT);
   if (audit_ && !audit_->FlushFor(config_->shutdown_timeout))
     LogWarning("audit", "audit events still queued at shutdown were not all written");
@@ -147,7 +149,7 @@ ServerPool* ProxyServer::PoolFor(const routing::Route& route) {
 int32_t ProxyServer::RegisterCancelTarget(ClientSession* session, int32_t* key) {
   int32_t pid = 0;
   do {
-    pid = protocol::RandomInt32() & 0x7fffffff;
+    pid = peer_cancel_.NewPid();  // names this instance, for cancels that reach a peer
   } while (pid == 0 || cancel_targets_.count(pid) != 0);
   *key = protocol::RandomInt32();
   cancel_targets_[pid] = {session, *key};
@@ -159,6 +161,7 @@ void ProxyServer::UnregisterCancelTarget(int32_t pid) { cancel_targets_.erase(pi
 void ProxyServer::HandleCancelRequest(int32_t pid, int32_t key) {
   auto it = cancel_targets_.find(pid);
   if (it == cancel_targets_.end() || CRYPTO_memcmp(&it->second.key, &key, sizeof(key)) != 0) {
+    if (it == cancel_targets_.end() && peer_cancel_.Forward(&loop_, pid, key)) return;  // another instance's
     LogInfo("cancel", "cancel request with an unknown key ignored");
     return;
   }
@@ -281,6 +284,7 @@ Status ProxyServer::Reload() {
   config_ = std::move(next);
   ++config_generation_;
   health_.Apply(*config_);
+  if (Status peers = peer_cancel_.Configure(config_->peers); !peers.ok()) LogWarning("cancel", peers.message());
   policy_.ClearCache();  // cached verdicts are keyed by the old snapshot
   metrics_.CountReload(true);
   LogInfo("config", "reloaded " + config_path_ + ": " + std::to_string(config_->tenants.size()) + " tenants, " +
