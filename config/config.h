@@ -20,7 +20,8 @@
 //     lowercase hex hash when kMd5, and empty or either form when kTrust;
 //   - every duration is > 0 except client_idle_timeout (0 = off); every pool resolves to size >= 1
 //     and 0 <= min_idle <= size; ports are 1..65535;
-//   - `tenant_identification` is non-empty and has no duplicates.
+//   - `tenant_identification` is non-empty and has no duplicates;
+//   - every backend has at least one host (hosts[0] == {host, port}), no host listed twice.
 //
 // Thread-safety: a Config is never modified after loading; share it as shared_ptr<const Config>.
 #pragma once
@@ -118,10 +119,21 @@ struct JwtConfig {
   Duration clock_skew{30000};
 };
 
+// One address of a backend: its primary or an alternate (replica, standby).
+struct BackendHost {
+  std::string host;
+  int port = 5432;
+  bool operator==(const BackendHost&) const = default;
+};
+
 struct BackendConfig {
   std::string name;
+  // hosts[0] (the form `host:`/`port:` sets only that one); kept for code that needs one address.
   std::string host = "127.0.0.1";
   int port = 5432;
+  // `hosts:` in order of preference, never empty once loaded; new server connections go to the
+  // first one that is not down (proxy/backend_health.h).
+  std::vector<BackendHost> hosts;
   std::string database;
   std::string user;
   std::string password;
@@ -132,6 +144,24 @@ struct BackendConfig {
   // Opt-in: RLS tenants on this backend share server connections; pgtenant sets the tenant
   // context on checkout and resets session state when the previous user was another tenant.
   bool shared_pool = false;
+};
+
+// health_check: periodic login + SELECT 1 on every host of every backend. Off unless the section is present.
+struct HealthCheckConfig {
+  bool enabled = false;
+  Duration interval{5000};  // between two checks of a host
+  Duration timeout{2000};   // a check not finished by then marks the host down
+};
+
+// peers: every pgtenant instance sharing this file, this one included (scale-out). A cancel request
+// whose key names another instance is forwarded to that instance's address, once.
+inline constexpr int kMaxInstanceId = 1023;  // instance ids are 0..kMaxInstanceId (10 bits of the key)
+
+struct PeerConfig {
+  int id = 0;
+  std::string host;
+  int port = 0;
+  bool operator==(const PeerConfig&) const = default;
 };
 
 // tenants.NAME.compliance: metadata copied into every audit event of the tenant.
@@ -223,6 +253,8 @@ struct Config {
   std::map<std::string, TenantConfig> tenants;
   std::map<std::string, UserConfig> users;
   MetricsConfig metrics;
+  HealthCheckConfig health_check;
+  std::vector<PeerConfig> peers;  // ids and addresses unique
   TlsConfig tls;
   JwtConfig jwt;
   AuditConfig audit;

@@ -15,6 +15,7 @@
 
 #include "config/config_loader_admin.h"
 #include "config/config_loader_audit.h"
+#include "config/config_loader_backends.h"
 #include "config/config_loader_policy.h"
 #include "config/config_loader_tls.h"
 #include "config/value_parsers.h"
@@ -59,7 +60,7 @@ Result<std::shared_ptr<const Config>> ConfigLoader::Load(const YAML::Node& root)
       reader_.ReadMapping(root_field,
                           {"listen", "auth", "limits", "pool", "tenant_setting", "tenant_identification",
                            "username_separator", "backends", "tenants", "users", "audit", "doctor", "policy", "metrics",
-                           "tls", "admin"},
+                           "tls", "admin", "health_check", "peers"},
                           {"backends", "tenants", "users"});
   if (reader_.failed()) return reader_.status();
 
@@ -69,6 +70,8 @@ Result<std::shared_ptr<const Config>> ConfigLoader::Load(const YAML::Node& root)
   if (auto field = top.Get("tenant_identification")) ReadTenantIdentification(*field);
   if (auto field = top.Get("listen")) ReadListen(*field);
   if (auto field = top.Get("metrics")) ReadMetrics(*field);
+  if (auto field = top.Get("health_check")) config_.health_check = ReadHealthCheckSection(reader_, *field);
+  if (auto field = top.Get("peers")) config_.peers = ReadPeersSection(reader_, *field);
   if (auto field = top.Get("limits")) ReadLimits(*field);
   if (auto field = top.Get("pool")) {
     top_pool_ = *field;
@@ -214,12 +217,22 @@ void ConfigLoader::ReadBackends(const Field& field) {
   for (const MappingEntry& entry : entries.entries()) {
     const Mapping map = reader_.ReadMapping(
         entry.value, {"host", "port", "database", "user", "password", "sslmode", "max_connections", "connect_timeout",
-                      "shared_pool", "sslrootcert"},
-        {"host", "database", "user"});
+                      "shared_pool", "sslrootcert", "hosts"},
+        {"database", "user"});
     BackendConfig backend;
     backend.name = entry.key;
+    // Either host (+ port): one address; or hosts: the primary and its alternates, in order.
+    const std::optional<Field> hosts = map.Get("hosts");
+    if (hosts && map.Get("host")) reader_.Fail(*map.Get("host"), "use either host/port or hosts, not both");
+    if (hosts && map.Get("port")) reader_.Fail(*map.Get("port"), "use either host/port or hosts, not both");
+    if (!hosts && !map.Get("host") && !reader_.failed())
+      reader_.Fail(entry.value, "missing required key 'host' (or 'hosts')");
     if (auto f = map.Get("host")) SetIfPresent(backend.host, reader_.ReadNonEmptyString(*f));
     if (auto f = map.Get("port")) SetIfPresent(backend.port, reader_.ReadInt(*f, 1, 65535));
+    if (hosts) backend.hosts = ReadBackendHosts(reader_, *hosts);
+    if (backend.hosts.empty()) backend.hosts.push_back({backend.host, backend.port});
+    backend.host = backend.hosts.front().host;
+    backend.port = backend.hosts.front().port;
     if (auto f = map.Get("database")) SetIfPresent(backend.database, ReadPostgresName(*f));
     if (auto f = map.Get("user")) SetIfPresent(backend.user, ReadPostgresName(*f));
     if (auto f = map.Get("password")) SetIfPresent(backend.password, reader_.ReadString(*f));

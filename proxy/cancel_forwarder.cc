@@ -7,7 +7,11 @@
 namespace pgtenant::proxy {
 
 void CancelForwarder::Send(uv_loop_t* loop, const config::BackendConfig& backend, int32_t pid, int32_t key) {
-  auto* self = new CancelForwarder(loop, backend.host, backend.port, pid, key);
+  Send(loop, backend.host, backend.port, pid, key);
+}
+
+void CancelForwarder::Send(uv_loop_t* loop, const std::string& host, int port, int32_t pid, int32_t key) {
+  auto* self = new CancelForwarder(loop, host, port, pid, key);
   self->Start();
 }
 

@@ -1,4 +1,5 @@
-// CancelForwarder: delivers one CancelRequest to a PostgreSQL backend on a fresh connection.
+// CancelForwarder: delivers one CancelRequest to a PostgreSQL backend (or a peer pgtenant) on a
+// fresh connection.
 //
 // Fire and forget (protocol section 55.2.8): connect, send the 16-byte request, close. Frees
 // itself when done; failures are logged, never reported to anyone (the protocol has no reply).
@@ -17,6 +18,8 @@ class CancelForwarder {
  public:
   // Starts the delivery; the object owns itself from here on.
   static void Send(uv_loop_t* loop, const config::BackendConfig& backend, int32_t pid, int32_t key);
+  // To any address that takes CancelRequests (a peer pgtenant instance).
+  static void Send(uv_loop_t* loop, const std::string& host, int port, int32_t pid, int32_t key);
 
  private:
   CancelForwarder(uv_loop_t* loop, std::string host, int port, int32_t pid, int32_t key);

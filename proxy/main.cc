@@ -1,10 +1,13 @@
 // pgtenant: command-line entry point (run, --check-config, doctor, --hash-password, --version).
 #include <unistd.h>
 
+#include <cctype>
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -22,7 +25,9 @@ constexpr std::string_view kVersion = "pgtenant 0.1.0";
 
 constexpr std::string_view kUsage =
     "usage:\n"
-    "  pgtenant --config FILE            run the proxy in the foreground\n"
+    "  pgtenant --config FILE [--instance-id N]\n"
+    "                                    run the proxy in the foreground; N (0..1023, or the environment's\n"
+    "                                    PGTENANT_INSTANCE_ID) is this instance's id under peers\n"
     "  pgtenant --check-config FILE      validate FILE; exit 0 if valid, 1 otherwise\n"
     "  pgtenant doctor --config FILE     check every backend's database baseline; print fixes; exit 0 if\n"
     "                                    clean, 1 on findings, 2 if a backend cannot be checked\n"
@@ -67,7 +72,26 @@ int HashPassword(const char* md5_user) {
   return 0;
 }
 
-int Run(const std::string& path) {
+// "--instance-id N" or PGTENANT_INSTANCE_ID: an integer 0..kMaxInstanceId. Returns false (after
+// saying why) when the value is not one.
+bool ParseInstanceId(const char* flag, std::optional<int>& id) {
+  const char* text = flag != nullptr ? flag : std::getenv("PGTENANT_INSTANCE_ID");
+  if (text == nullptr || *text == '\0') return true;
+  char* end = nullptr;
+  errno = 0;
+  const long value = std::strtol(text, &end, 10);
+  if (errno != 0 || *end != '\0' || value < 0 || value > pgtenant::config::kMaxInstanceId || !std::isdigit(*text)) {
+    std::fprintf(stderr, "pgtenant: %s must be an integer 0..%d, got \"%s\"\n",
+                 flag != nullptr ? "--instance-id" : "PGTENANT_INSTANCE_ID", pgtenant::config::kMaxInstanceId, text);
+    return false;
+  }
+  id = static_cast<int>(value);
+  return true;
+}
+
+int Run(const std::string& path, const char* instance_id_flag) {
+  std::optional<int> instance_id;
+  if (!ParseInstanceId(instance_id_flag, instance_id)) return 2;
   if (const char* level = std::getenv("PGTENANT_LOG_LEVEL"); level && std::string_view(level) == "debug")
     pgtenant::proxy::SetLogLevel(pgtenant::proxy::LogLevel::kDebug);
   auto config = pgtenant::config::LoadConfigFile(path);
@@ -76,6 +100,7 @@ int Run(const std::string& path) {
     return 1;
   }
   pgtenant::proxy::ProxyServer server(*config, path);
+  server.peer_cancel().set_instance_id(instance_id);
   pgtenant::Status s = server.Run();
   if (!s.ok()) {
     pgtenant::proxy::LogError("proxy", s.message());
@@ -98,7 +123,8 @@ int main(int argc, char** argv) {
   if (cmd == "doctor" && argc == 4 && std::strcmp(argv[2], "--config") == 0) {
     return pgtenant::proxy::RunDoctor(argv[3], stdout);
   }
-  if (cmd == "--config" && argc == 3) return Run(argv[2]);
+  if (cmd == "--config" && argc == 3) return Run(argv[2], nullptr);
+  if (cmd == "--config" && argc == 5 && std::strcmp(argv[3], "--instance-id") == 0) return Run(argv[2], argv[4]);
   if (cmd == "--hash-password" && argc == 2) return HashPassword(nullptr);
   if (cmd == "--hash-password" && argc == 4 && std::strcmp(argv[2], "--md5") == 0) return HashPassword(argv[3]);
   return Usage(2);

@@ -53,12 +53,16 @@ Metrics::Metrics()
                              .Register(*registry_)),
       backend_up_(prometheus::BuildGauge()
                       .Name("pgtenant_backend_up")
-                      .Help("1 if the last connection attempt to the backend succeeded")
+                      .Help("1 if a host of the backend is up (last health check or connection attempt succeeded)")
                       .Register(*registry_)),
       backend_connect_errors_(prometheus::BuildCounter()
                                   .Name("pgtenant_backend_connect_errors_total")
                                   .Help("Failed connection attempts to the backend")
                                   .Register(*registry_)),
+      backend_host_up_(prometheus::BuildGauge()
+                           .Name("pgtenant_backend_host_up")
+                           .Help("1 if the host (primary or alternate) of the backend is up, 0 if it is down")
+                           .Register(*registry_)),
       reloads_(prometheus::BuildCounter()
                    .Name("pgtenant_config_reloads_total")
                    .Help("Configuration reloads by result")
@@ -136,6 +140,16 @@ Metrics::BackendSeries* Metrics::ForBackend(const std::string& backend) {
   const std::map<std::string, std::string> b = {{"backend", backend}};
   BackendSeries series{&backend_up_.Add(b), &backend_connect_errors_.Add(b)};
   return &backends_.emplace(backend, series).first->second;
+}
+
+prometheus::Gauge* Metrics::ForBackendHost(const std::string& backend, const std::string& host) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return &backend_host_up_.Add({{"backend", backend}, {"host", host}});
+}
+
+void Metrics::RemoveBackendHost(prometheus::Gauge* series) {
+  std::lock_guard<std::mutex> lock(mu_);
+  backend_host_up_.Remove(series);
 }
 
 void Metrics::CountBlocked(const std::string& tenant, const std::string& rule) {

@@ -54,6 +54,10 @@ class Metrics {
 
   TenantSeries* ForTenant(const std::string& tenant);
   BackendSeries* ForBackend(const std::string& backend);
+  // pgtenant_backend_host_up{backend, host="H:P"}: one series per configured host (bounded by the
+  // config). Remove drops it when a reload takes the host away.
+  prometheus::Gauge* ForBackendHost(const std::string& backend, const std::string& host);
+  void RemoveBackendHost(prometheus::Gauge* series);
   void CountBlocked(const std::string& tenant, const std::string& rule);
 
   void CountReload(bool ok);
@@ -78,6 +82,7 @@ class Metrics {
   prometheus::Family<prometheus::Histogram>& pool_wait_seconds_;
   prometheus::Family<prometheus::Gauge>& backend_up_;
   prometheus::Family<prometheus::Counter>& backend_connect_errors_;
+  prometheus::Family<prometheus::Gauge>& backend_host_up_;
   prometheus::Family<prometheus::Counter>& reloads_;
   prometheus::Gauge& last_reload_success_;
   prometheus::Counter& audit_written_;

@@ -51,6 +51,7 @@ Status ProxyServer::Run() {
                            std::to_string(config_->metrics.port) + "/metrics");
   }
   if (Status tls = PreloadTlsFiles(config_); !tls.ok()) return tls;  // certificates, keys, JWT keys
+  if (Status peers = peer_cancel_.Configure(config_->peers); !peers.ok()) return peers;
   if (config_->audit.enabled()) {
     auto audit = AuditLog::Open(config_->audit);
     if (!audit.ok()) return audit.status();
@@ -102,7 +103,9 @@ Status ProxyServer::Run() {
   tick_.data = this;
   uv_timer_start(&tick_, &ProxyServer::OnTick, kTickMs, kTickMs);
 
-  LogInfo("proxy", "listening on " + host + ":" + std::to_string(config_->listen.port));
+  health_.Apply(*config_);
+  LogInfo("proxy", "listening on " + host + ":" + std::to_string(config_->listen.port) +
+                       (config_->peers.empty() ? "" : " as instance " + std::to_string(peer_cancel_.instance_id())));
   uv_run(&loop_, UV_RUN_DEFAULT);
   if (audit_ && !audit_->FlushFor(config_->shutdown_timeout))
     LogWarning("audit", "audit events still queued at shutdown were not all written");
@@ -137,6 +140,7 @@ ServerPool* ProxyServer::PoolFor(const routing::Route& route) {
                                            budget.get());
   pool->set_tenant_label(route.shared_pool ? "(shared)" : route.tenant->name);
   pool->set_backend_series(metrics_.ForBackend(route.backend->name));
+  pool->set_health(health_.For(route.backend->name));
   ServerPool* raw = pool.get();
   pools_.emplace(route.pool_key, std::move(pool));
   return raw;
@@ -145,7 +149,7 @@ ServerPool* ProxyServer::PoolFor(const routing::Route& route) {
 int32_t ProxyServer::RegisterCancelTarget(ClientSession* session, int32_t* key) {
   int32_t pid = 0;
   do {
-    pid = protocol::RandomInt32() & 0x7fffffff;
+    pid = peer_cancel_.NewPid();  // names this instance, for cancels that reach a peer
   } while (pid == 0 || cancel_targets_.count(pid) != 0);
   *key = protocol::RandomInt32();
   cancel_targets_[pid] = {session, *key};
@@ -157,6 +161,7 @@ void ProxyServer::UnregisterCancelTarget(int32_t pid) { cancel_targets_.erase(pi
 void ProxyServer::HandleCancelRequest(int32_t pid, int32_t key) {
   auto it = cancel_targets_.find(pid);
   if (it == cancel_targets_.end() || CRYPTO_memcmp(&it->second.key, &key, sizeof(key)) != 0) {
+    if (it == cancel_targets_.end() && peer_cancel_.Forward(&loop_, pid, key)) return;  // another instance's
     LogInfo("cancel", "cancel request with an unknown key ignored");
     return;
   }
@@ -257,7 +262,7 @@ Status ProxyServer::Reload(std::string_view admin_user) {
     bool same_backend = backend != nullptr && backend->host == old.host && backend->port == old.port &&
                         backend->database == old.database && backend->user == old.user &&
                         backend->password == old.password && backend->sslmode == old.sslmode &&
-                        backend->shared_pool == old.shared_pool;
+                        backend->shared_pool == old.shared_pool && backend->hosts == old.hosts;
     bool tenant_ok = pool.tenant_label() == "(shared)" || (tenant != nullptr && tenant->backend == old.name);
     const config::TenantConfig* old_tenant = config_->FindTenant(pool.tenant_label());
     bool same_context = old_tenant == nullptr || tenant == nullptr ||
@@ -279,6 +284,8 @@ Status ProxyServer::Reload(std::string_view admin_user) {
   }
   config_ = std::move(next);
   ++config_generation_;
+  health_.Apply(*config_);
+  if (Status peers = peer_cancel_.Configure(config_->peers); !peers.ok()) LogWarning("cancel", peers.message());
   policy_.ClearCache();  // cached verdicts are keyed by the old snapshot
   metrics_.CountReload(true);
   LogInfo("config", "reloaded " + config_path_ + ": " + std::to_string(config_->tenants.size()) + " tenants, " +
@@ -401,6 +408,7 @@ void ProxyServer::MaybeFinishShutdown() {
     if (!pool->empty()) return;
   }
   if (!uv_is_closing(reinterpret_cast<uv_handle_t*>(&tick_))) {
+    health_.Stop();
     uv_close(reinterpret_cast<uv_handle_t*>(&tick_), nullptr);
     uv_close(reinterpret_cast<uv_handle_t*>(&sigpipe_), nullptr);
   }

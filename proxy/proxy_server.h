@@ -23,7 +23,9 @@
 #include "proxy/admin_state.h"
 #include "proxy/audit_log.h"
 #include "proxy/backend_budget.h"
+#include "proxy/health_checker.h"
 #include "proxy/metrics.h"
+#include "proxy/peer_cancel.h"
 #include "proxy/server_pool.h"
 #include "routing/route.h"
 
@@ -54,6 +56,8 @@ class ProxyServer {
   void UnregisterCancelTarget(int32_t pid);
   void HandleCancelRequest(int32_t pid, int32_t key);
   void ForwardCancel(const config::BackendConfig& backend, int32_t pid, int32_t key);
+  // The instance id in cancel keys and the peers unknown cancels go to (set the id before Run).
+  PeerCancel& peer_cancel() { return peer_cancel_; }
 
   void OnSessionClosed(ClientSession* session);
 
@@ -144,6 +148,8 @@ class ProxyServer {
   // Pools a reload made obsolete: closing, kept until their last connection has closed.
   std::vector<std::unique_ptr<ServerPool>> retired_pools_;
   std::unordered_map<int32_t, CancelTarget> cancel_targets_;
+  PeerCancel peer_cancel_;
+  HealthChecker health_{&loop_, &metrics_};  // last: destroyed first
 };
 
 }  // namespace pgtenant::proxy

@@ -19,7 +19,7 @@ namespace {
 constexpr uint32_t kMaxOwnMessageLength = 1 << 20;
 }  // namespace
 
-ServerConnection::ServerConnection(uv_loop_t* loop, ServerPool* pool, config::BackendConfig backend,
+ServerConnection::ServerConnection(uv_loop_t* loop, ServerConnectionOwner* pool, config::BackendConfig backend,
                                    ServerParams startup, uint64_t id)
     : loop_(loop), pool_(pool), backend_(std::move(backend)), startup_(std::move(startup)), id_(id) {
   uv_tcp_init(loop_, &socket_);

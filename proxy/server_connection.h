@@ -4,8 +4,9 @@
 // ReadyForQuery, and then lives in a ServerPool: idle, linked to one client session (bytes are
 // forwarded by the ServerLink), or running a query of pgtenant's own (DISCARD ALL, SET).
 //
-// Ownership: created by its ServerPool; deletes itself after its handles have closed, telling
-// the pool first. Thread-safety: loop thread only.
+// Ownership: created by its owner (a ServerPool, or a HealthProbe that only logs in and runs
+// SELECT 1); deletes itself after its handles have closed, telling the owner first.
+// Thread-safety: loop thread only.
 #pragma once
 
 #include <uv.h>
@@ -29,7 +30,21 @@
 
 namespace pgtenant::proxy {
 
-class ServerPool;
+class ServerConnection;
+
+// Who hears how a connection's login went and when it is gone (ServerPool, HealthProbe).
+class ServerConnectionOwner {
+ public:
+  // Logged in (first ReadyForQuery); the connection is kIdle.
+  virtual void OnServerReady(ServerConnection* server) = 0;
+  // Connecting or logging in failed; the connection is already closing.
+  virtual void OnServerFailed(ServerConnection* server, const Status& why) = 0;
+  // The last call about `server`, right before it is freed.
+  virtual void OnServerClosed(ServerConnection* server) = 0;
+
+ protected:
+  ~ServerConnectionOwner() = default;
+};
 
 // The client side of a linked server connection.
 class ServerLink {
@@ -54,7 +69,8 @@ class ServerConnection {
   enum class State { kConnecting, kLoggingIn, kIdle, kLinked, kInternalQuery, kClosing };
   using QueryDone = std::function<void(ServerConnection*, const Status&)>;
 
-  ServerConnection(uv_loop_t* loop, ServerPool* pool, config::BackendConfig backend, ServerParams startup, uint64_t id);
+  ServerConnection(uv_loop_t* loop, ServerConnectionOwner* pool, config::BackendConfig backend, ServerParams startup,
+                   uint64_t id);
   ServerConnection(const ServerConnection&) = delete;
   ServerConnection& operator=(const ServerConnection&) = delete;
 
@@ -136,7 +152,7 @@ class ServerConnection {
   static void OnOutboxEvent(void* owner, bool ok);
 
   uv_loop_t* loop_;
-  ServerPool* pool_;
+  ServerConnectionOwner* pool_;
   config::BackendConfig backend_;
   ServerParams startup_;
   uint64_t id_;

@@ -31,7 +31,7 @@ ServerConnection* ServerPool::Acquire(PoolClient* client, std::string_view prefe
   while (!idle_.empty()) {
     ServerConnection* server = idle_.back();
     idle_.pop_back();
-    if (Clock::now() - server->created_at() >= settings_.lifetime) {
+    if (Clock::now() - server->created_at() >= settings_.lifetime || !OnPreferredHost(server)) {
       Retire(server);
       continue;
     }
@@ -40,6 +40,12 @@ ServerConnection* ServerPool::Acquire(PoolClient* client, std::string_view prefe
   waiters_.push_back({client, Clock::now() + settings_.wait_timeout});
   Dispatch();
   return nullptr;
+}
+
+bool ServerPool::OnPreferredHost(ServerConnection* server) {
+  if (health_ == nullptr || health_->hosts().size() < 2) return true;
+  std::optional<config::BackendHost> preferred = health_->PickHost();
+  return !preferred || (preferred->host == server->backend().host && preferred->port == server->backend().port);
 }
 
 void ServerPool::CancelWait(PoolClient* client) {
@@ -72,7 +78,7 @@ void ServerPool::Release(ServerConnection* server, bool reset) {
 
 void ServerPool::OnServerReady(ServerConnection* server) {
   bool fresh = connecting_.erase(server) > 0;
-  if (fresh && backend_series_ != nullptr) backend_series_->up->Set(1);
+  if (fresh && health_ != nullptr) health_->ReportConnected({server->backend().host, server->backend().port});
   if (closing_ || (!fresh && budget_ != nullptr && budget_->ShouldYield(this))) {
     Retire(server);  // its slot goes to a pool of another tenant that is waiting
     return;
@@ -89,12 +95,13 @@ void ServerPool::OnServerReady(ServerConnection* server) {
 void ServerPool::OnServerFailed(ServerConnection* server, const Status& why) {
   connecting_.erase(server);
   all_.erase(server);
-  retry_after_ = Clock::now() + kRetryDelay;
-  if (backend_series_ != nullptr) {
-    backend_series_->up->Set(0);
-    backend_series_->connect_errors->Increment();
-  }
+  if (backend_series_ != nullptr) backend_series_->connect_errors->Increment();
   LogWarning("pool", "cannot connect to backend \"" + backend_.name + "\": " + why.message());
+  if (health_ != nullptr && health_->ReportConnectFailed({server->backend().host, server->backend().port}, why)) {
+    Dispatch();  // failover: another host is not down, try it now
+    return;
+  }
+  retry_after_ = Clock::now() + kRetryDelay;
   bool none_live = all_.size() == connecting_.size();
   if (!none_live) return;  // others will serve the waiters, or they time out
   std::string code = why.sqlstate() == sqlstate::kTooManyConnections || why.sqlstate() == sqlstate::kCannotConnectNow
@@ -102,9 +109,14 @@ void ServerPool::OnServerFailed(ServerConnection* server, const Status& why) {
                          : std::string(sqlstate::kConnectionFailure);
   Status error = Status::Error(code, "pgtenant: could not connect to backend \"" + backend_.name + "\": " + why.message(),
                                "Check that the backend is running and reachable; pgtenant retries on the next connection.");
+  if (health_ != nullptr && health_->hosts().size() > 1 && code == sqlstate::kConnectionFailure) error = health_->Unavailable();
+  FailWaiters(error);
+}
+
+void ServerPool::FailWaiters(const Status& why) {
   std::deque<Waiter> failed;
   failed.swap(waiters_);
-  for (const Waiter& w : failed) w.client->OnServerUnavailable(error);
+  for (const Waiter& w : failed) w.client->OnServerUnavailable(why);
 }
 
 void ServerPool::OnServerClosed(ServerConnection* server) {
@@ -130,6 +142,10 @@ void ServerPool::Dispatch() {
     client->OnServerAssigned(server);
   }
   if (Clock::now() < retry_after_) return;  // the backend just failed: Tick retries later
+  if (!waiters_.empty() && connecting_.empty() && health_ != nullptr && !health_->PickHost()) {
+    FailWaiters(health_->Unavailable());  // health checks say no host is up: answer now, not after a timeout
+    return;
+  }
   size_t wanted = waiters_.size();
   while (wanted > connecting_.size() && all_.size() < static_cast<size_t>(settings_.size)) {
     if (!Open()) break;
@@ -137,8 +153,15 @@ void ServerPool::Dispatch() {
 }
 
 bool ServerPool::Open() {
+  config::BackendConfig target = backend_;
+  if (health_ != nullptr) {
+    std::optional<config::BackendHost> host = health_->PickHost();
+    if (!host) return false;  // no host is up; Dispatch answers the waiters
+    target.host = host->host;
+    target.port = host->port;
+  }
   if (budget_ != nullptr && !budget_->TryReserve(this)) return false;
-  auto* server = new ServerConnection(loop_, this, backend_, startup_, next_id_++);
+  auto* server = new ServerConnection(loop_, this, std::move(target), startup_, next_id_++);
   all_.insert(server);
   connecting_.insert(server);
   server->Connect();

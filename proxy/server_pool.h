@@ -5,7 +5,11 @@
 // the pool resets it (DISCARD ALL) before anyone else gets it, or closes it if it comes back
 // dirty. Waiters are served first come, first served; a waiter past wait_timeout gets 53300.
 // When the backend cannot be reached and the pool has no live connection, every waiter gets
-// 08006 naming the backend instead of waiting.
+// 08006 naming the backend instead of waiting. New connections go to the host BackendHealth
+// picks (the first of the backend's hosts that is not down); a host failing to connect is
+// reported there and the next one is tried at once; while health checks say no host is up,
+// waiters get 08006 at once. An idle connection to a host other than the picked one is closed
+// rather than handed out.
 //
 // Thread-safety: loop thread only. Lifetime: outlives its connections (CloseAll, then wait for
 // OnServerClosed of each).
@@ -14,6 +18,7 @@
 #include <uv.h>
 
 #include <deque>
+#include <memory>
 #include <string>
 #include <unordered_set>
 #include <vector>
@@ -21,6 +26,7 @@
 #include "config/config.h"
 #include "protocol/status.h"
 #include "proxy/backend_budget.h"
+#include "proxy/backend_health.h"
 #include "proxy/metrics.h"
 #include "proxy/server_connection.h"
 
@@ -37,7 +43,7 @@ class PoolClient {
   ~PoolClient() = default;
 };
 
-class ServerPool {
+class ServerPool final : public ServerConnectionOwner {
  public:
   // `name` identifies the pool in logs and errors; `startup` are extra server startup parameters.
   // `budget` (may be null) caps connections to the backend across pools; it outlives the pool.
@@ -66,9 +72,9 @@ class ServerPool {
   void RetireIdle();
 
   // From ServerConnection.
-  void OnServerReady(ServerConnection* server);
-  void OnServerFailed(ServerConnection* server, const Status& why);
-  void OnServerClosed(ServerConnection* server);
+  void OnServerReady(ServerConnection* server) override;
+  void OnServerFailed(ServerConnection* server, const Status& why) override;
+  void OnServerClosed(ServerConnection* server) override;
 
   // Metrics: the tenant label of this pool's series, and its backend's series.
   void set_tenant_label(std::string label) { tenant_label_ = std::move(label); }
@@ -81,6 +87,8 @@ class ServerPool {
   // A reload changed sizes or timeouts: they apply from now on.
   void UpdateSettings(const config::PoolSettings& settings) { settings_ = settings; }
   void set_backend_series(Metrics::BackendSeries* series) { backend_series_ = series; }
+  // Which host new connections go to, and where connect results are reported. Null: backend_.host.
+  void set_health(std::shared_ptr<BackendHealth> health) { health_ = std::move(health); }
 
   const std::string& name() const { return name_; }
   const config::BackendConfig& backend() const { return backend_; }
@@ -99,6 +107,10 @@ class ServerPool {
   };
 
   bool Open();
+  void FailWaiters(const Status& why);  // every waiter hears `why`
+  // False for an idle connection to a host other than the one new connections go to (after a
+  // failover the recovered primary gets the traffic back as idle ones are checked out).
+  bool OnPreferredHost(ServerConnection* server);
   void Retire(ServerConnection* server);  // close and forget
 
   uv_loop_t* loop_;
@@ -109,6 +121,7 @@ class ServerPool {
   BackendBudget* budget_;
   std::string tenant_label_;
   Metrics::BackendSeries* backend_series_ = nullptr;
+  std::shared_ptr<BackendHealth> health_;
   // After a failed connect, new connects wait this long, so a refusing backend is not hammered.
   static constexpr std::chrono::milliseconds kRetryDelay{500};
   Clock::time_point retry_after_{};

@@ -101,6 +101,9 @@ TEST_CASE("full.yaml sets every key to a value that shows it was read", "[exampl
   CHECK(config->tenant_identification.size() == 5);
   CHECK(config->FindBackend("shared")->max_connections == 50);
   CHECK(config->FindBackend("initech_db")->password == "initech-secret");
+  CHECK(config->FindBackend("initech_db")->hosts.size() == 2);
+  CHECK(config->health_check.enabled);
+  CHECK(config->peers.size() == 2);
   CHECK(config->FindTenant("acme")->max_clients == 100);
   CHECK(config->ResolvePool(config->FindTenant("acme"), config->FindUser("alice")).size == 5);
   CHECK(config->IsAdmin("ops"));

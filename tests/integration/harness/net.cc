@@ -235,6 +235,27 @@ BackendMessage RawClient::Expect(char type, std::chrono::milliseconds timeout) {
   return *message;
 }
 
+std::string ScrapeMetrics(int port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return "";
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  const std::string request = "GET /metrics HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
+      ::write(fd, request.data(), request.size()) < 0) {
+    ::close(fd);
+    return "";
+  }
+  std::string response;
+  char buffer[8192];
+  for (ssize_t n; (n = ::read(fd, buffer, sizeof(buffer))) > 0;) response.append(buffer, static_cast<size_t>(n));
+  ::close(fd);
+  const size_t body = response.find("\r\n\r\n");
+  return body == std::string::npos ? "" : response.substr(body + 4);
+}
+
 std::map<char, std::string> RawClient::Login(const std::string& user, const std::string& password,
                                              const std::string& database) {
   constexpr auto kStep = std::chrono::seconds(10);
@@ -287,6 +308,9 @@ std::map<char, std::string> RawClient::Login(const std::string& user, const std:
     auto message = Read(kStep);
     if (!message) throw std::runtime_error("no ReadyForQuery after AuthenticationOk");
     if (message->type == 'E') return ParseErrorFields(message->body);
+    if (message->type == 'K' && message->body.size() == 8) {
+      backend_key_ = {static_cast<int32_t>(ReadInt32(message->body, 0)), static_cast<int32_t>(ReadInt32(message->body, 4))};
+    }
     if (message->type == 'Z') return {};
   }
 }

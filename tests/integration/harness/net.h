@@ -22,6 +22,9 @@ int FreePort();
 // True when 127.0.0.1:port accepts a TCP connection.
 bool CanConnect(int port);
 
+// GET /metrics from 127.0.0.1:port over HTTP/1.0: the body, or "" when nothing answers.
+std::string ScrapeMetrics(int port);
+
 // One backend message: its type byte and its body (without the type and length).
 struct BackendMessage {
   char type = 0;
@@ -58,6 +61,8 @@ class RawClient {
   // Startup + SCRAM-SHA-256 (or trust) until ReadyForQuery. Returns the ErrorResponse fields if the
   // server refused, an empty map on success; throws on a protocol surprise or a timeout.
   std::map<char, std::string> Login(const std::string& user, const std::string& password, const std::string& database);
+  // The (process id, secret key) of the BackendKeyData the last successful Login received.
+  std::optional<std::pair<int32_t, int32_t>> backend_key() const { return backend_key_; }
 
  private:
   BackendMessage Expect(char type, std::chrono::milliseconds timeout);
@@ -65,6 +70,7 @@ class RawClient {
   int fd_ = -1;
   bool closed_ = false;
   std::string buffer_;
+  std::optional<std::pair<int32_t, int32_t>> backend_key_;
 };
 
 }  // namespace pgtenant::integration

@@ -98,14 +98,19 @@ std::string RandomHex(size_t bytes) {
 
 PostgresServer& PostgresServer::Shared() {
   // Destroyed at exit like any static: the destructor stops postgres and removes the directory.
-  static PostgresServer server;
+  static PostgresServer server(/*shared=*/true);
   return server;
 }
 
-PostgresServer::PostgresServer()
-    : dir_("pgtenant-it-", /*for_postgres=*/true), bindir_(FindBindir()), superuser_password_(RandomHex(16)) {
+std::unique_ptr<PostgresServer> PostgresServer::StartPrivate() {
+  return std::unique_ptr<PostgresServer>(new PostgresServer(/*shared=*/false));
+}
+
+PostgresServer::PostgresServer(bool shared)
+    : dir_("pgtenant-it-", /*for_postgres=*/true), bindir_(FindBindir()), superuser_password_(RandomHex(16)),
+      shared_(shared) {
   (void)g_signal_handlers_installed;
-  if (dir_.path().size() < sizeof g_dir_to_remove) {
+  if (shared_ && dir_.path().size() < sizeof g_dir_to_remove) {
     std::snprintf(g_dir_to_remove, sizeof g_dir_to_remove, "%s", dir_.path().c_str());
   }
   port_ = FreePort();
@@ -119,7 +124,7 @@ PostgresServer::~PostgresServer() {
   } catch (const std::exception& e) {
     std::fprintf(stderr, "stopping PostgreSQL: %s\n", e.what());
   }
-  g_dir_to_remove[0] = '\0';
+  if (shared_) g_dir_to_remove[0] = '\0';
 }
 
 void PostgresServer::InitDb() {
@@ -165,7 +170,7 @@ void PostgresServer::Start() {
   options.as_postgres_user = true;
   options.death_signal = SIGQUIT;  // if the test process dies, postgres shuts down immediately
   pid_ = Spawn(options);
-  g_postgres_pid = pid_;
+  if (shared_) g_postgres_pid = pid_;
 
   // Ready when it accepts connections (PQping is OK even before authentication).
   const std::string ping = "host=127.0.0.1 port=" + std::to_string(port_) + " dbname=postgres connect_timeout=2";
@@ -173,7 +178,7 @@ void PostgresServer::Start() {
   for (;;) {
     if (auto status = WaitForExit(pid_, std::chrono::milliseconds(0))) {
       pid_ = -1;
-      g_postgres_pid = -1;
+      if (shared_) g_postgres_pid = -1;
       throw std::runtime_error("postgres exited during startup (" + FormatExit(*status) + "):\n" + Log());
     }
     if (PQping(ping.c_str()) == PQPING_OK) return;
@@ -187,7 +192,7 @@ void PostgresServer::Start() {
 
 void PostgresServer::Stop() {
   if (!running()) return;
-  g_postgres_pid = -1;
+  if (shared_) g_postgres_pid = -1;
   Terminate(pid_, SIGQUIT, kStopTimeout);
   pid_ = -1;
 }

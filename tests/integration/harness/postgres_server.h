@@ -29,6 +29,10 @@ class PostgresServer {
  public:
   // The server of this run, started on first use. REQUIRES: first call from the main test thread.
   static PostgresServer& Shared();
+  // A server of the caller's own (initdb and start now): a test may stop and start it without
+  // disturbing the others. Stopped and removed when the pointer goes; not covered by the signal
+  // cleanup of the shared one (the kernel still stops it with the test process).
+  static std::unique_ptr<PostgresServer> StartPrivate();
 
   ~PostgresServer();
   PostgresServer(const PostgresServer&) = delete;
@@ -64,7 +68,7 @@ class PostgresServer {
   std::string Log() const;
 
  private:
-  PostgresServer();
+  explicit PostgresServer(bool shared);
   void InitDb();
 
   TempDir dir_;
@@ -73,6 +77,7 @@ class PostgresServer {
   int port_ = 0;
   pid_t pid_ = -1;
   int unique_counter_ = 0;
+  bool shared_ = true;  // only the shared server is known to the signal handler
 };
 
 // A random lowercase hex string of `bytes` * 2 characters (passwords, names).

@@ -46,8 +46,13 @@ std::string ProxyConfig::ToYaml() const {
   if (!tenant_identification.empty()) yaml << "tenant_identification: " << tenant_identification << "\n";
   yaml << "backends:\n";
   for (const auto& [name, backend] : backends) {
-    yaml << "  " << name << ": { host: " << backend.host << ", port: " << backend.port
-         << ", database: " << Quoted(backend.database) << ", user: " << Quoted(backend.user)
+    yaml << "  " << name << ": { ";
+    if (backend.hosts.empty()) {
+      yaml << "host: " << backend.host << ", port: " << backend.port;
+    } else {
+      yaml << "hosts: " << backend.hosts;
+    }
+    yaml << ", database: " << Quoted(backend.database) << ", user: " << Quoted(backend.user)
          << ", password: " << Quoted(backend.password) << ", connect_timeout: " << backend.connect_timeout;
     if (!backend.extra.empty()) yaml << ", " << backend.extra;
     yaml << " }\n";
@@ -106,20 +111,24 @@ ProxyConfig StandardConfig(const TestDatabase& db) {
   return config;
 }
 
-ProxyProcess::ProxyProcess(ProxyConfig config) : dir_("pgtenant-proxy-") {
+ProxyProcess::ProxyProcess(ProxyConfig config, std::vector<std::string> args) : dir_("pgtenant-proxy-") {
   if (config.port == 0) config.port = FreePort();
   port_ = config.port;
-  Launch(config.ToYaml());
+  Launch(config.ToYaml(), args);
 }
 
-ProxyProcess::ProxyProcess(const std::string& yaml, int port) : dir_("pgtenant-proxy-"), port_(port) { Launch(yaml); }
+ProxyProcess::ProxyProcess(const std::string& yaml, int port, std::vector<std::string> args)
+    : dir_("pgtenant-proxy-"), port_(port) {
+  Launch(yaml, args);
+}
 
-void ProxyProcess::Launch(const std::string& yaml) {
+void ProxyProcess::Launch(const std::string& yaml, const std::vector<std::string>& args) {
   config_path_ = dir_.File("pgtenant.yaml");
   log_path_ = dir_.File("pgtenant.log");
   WriteFile(config_path_, yaml);
   SpawnOptions options;
   options.argv = {PGTENANT_BINARY, "--config", config_path_};
+  options.argv.insert(options.argv.end(), args.begin(), args.end());
   options.output_path = log_path_;
   pid_ = Spawn(options);
 

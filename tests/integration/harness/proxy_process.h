@@ -33,6 +33,8 @@ struct BackendConfig {
   std::string user;
   std::string password;
   std::string connect_timeout = "2s";
+  // When set, written as `hosts: <this>` instead of host/port, e.g. "[{host: 127.0.0.1, port: 5433}, ...]".
+  std::string hosts;
   // Appended inside the backend's mapping as is, e.g. "shared_pool: true, max_connections: 2".
   std::string extra;
 };
@@ -85,9 +87,10 @@ std::string ScramVerifier(const std::string& password);
 
 class ProxyProcess {
  public:
-  explicit ProxyProcess(ProxyConfig config);
+  // `args` follow "--config FILE" on the command line (e.g. {"--instance-id", "1"}).
+  explicit ProxyProcess(ProxyConfig config, std::vector<std::string> args = {});
   // Raw YAML, for configs the builder cannot express; `port` is the one it listens on.
-  ProxyProcess(const std::string& yaml, int port);
+  ProxyProcess(const std::string& yaml, int port, std::vector<std::string> args = {});
   ~ProxyProcess();
   ProxyProcess(const ProxyProcess&) = delete;
   ProxyProcess& operator=(const ProxyProcess&) = delete;
@@ -106,7 +109,7 @@ class ProxyProcess {
                          const std::string& extra = "") const;
 
  private:
-  void Launch(const std::string& yaml);
+  void Launch(const std::string& yaml, const std::vector<std::string>& args);
 
   TempDir dir_;
   int port_ = 0;

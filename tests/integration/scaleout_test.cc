@@ -1,0 +1,137 @@
+// Scale-out: pgtenant instances sharing one YAML (peers:) and a cancel request that lands on another
+// instance than the one running the query. The key names the instance that issued it; the instance
+// that receives the cancel forwards it there, once.
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <string>
+#include <thread>
+
+#include "tests/integration/harness/net.h"
+#include "tests/integration/harness/pg.h"
+#include "tests/integration/harness/postgres_server.h"
+#include "tests/integration/harness/proxy_process.h"
+
+namespace pgtenant::integration {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+constexpr uint32_t kCancelRequestCode = 80877102;  // 1234 << 16 | 5678
+constexpr int kInstanceShift = 21;                 // proxy/peer_cancel.h: bits 30..21 of the pid
+
+std::string CancelRequest(int32_t pid, int32_t key) {
+  return Int32(16) + Int32(kCancelRequestCode) + Int32(static_cast<uint32_t>(pid)) + Int32(static_cast<uint32_t>(key));
+}
+
+// Delivers a CancelRequest to 127.0.0.1:port on a connection of its own, as libpq's PQcancel does.
+void SendCancel(int port, int32_t pid, int32_t key) {
+  RawClient cancel(port);
+  REQUIRE(cancel.Send(CancelRequest(pid, key)));
+  cancel.WaitForClose(seconds(2));
+}
+
+bool AwaitActiveQuery(const std::string& database, const std::string& sql, milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto rows = PostgresServer::Shared().Exec(
+        "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND datname = '" + database +
+        "' AND query = $q$" + sql + "$q$");
+    if (rows.at(0).at(0) != "0") return true;
+    std::this_thread::sleep_for(milliseconds(50));
+  }
+  return false;
+}
+
+std::string Peers(int port1, int port2) {
+  return "peers:\n  - { id: 1, address: \"127.0.0.1:" + std::to_string(port1) + "\" }\n" +
+         "  - { id: 2, address: \"127.0.0.1:" + std::to_string(port2) + "\" }\n";
+}
+
+size_t Count(const std::string& text, const std::string& what) {
+  size_t n = 0;
+  for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+  return n;
+}
+
+TEST_CASE("a cancel request sent to another instance cancels SELECT pg_sleep(30) with 57014 within 2 seconds",
+          "[scaleout]") {
+  TestDatabase db = PostgresServer::Shared().CreateTestDatabase("scaleout");
+  const int port1 = FreePort();
+  const int port2 = FreePort();
+  ProxyConfig config = StandardConfig(db);
+  config.extra_yaml += Peers(port1, port2);  // the same peers in both: one shared file
+  config.port = port1;
+  ProxyProcess instance1(config, {"--instance-id", "1"});
+  config.port = port2;
+  ProxyProcess instance2(config, {"--instance-id", "2"});
+
+  RawClient client(instance1.port());
+  REQUIRE(client.Login("alice", kAlicePassword, "app").empty());
+  REQUIRE(client.backend_key().has_value());
+  const auto [pid, key] = *client.backend_key();
+  CHECK(((pid >> kInstanceShift) & 1023) == 1);  // the key names instance 1
+
+  const std::string sql = "SELECT pg_sleep(30)";
+  REQUIRE(client.Send(Message('Q', sql + std::string(1, '\0'))));
+  REQUIRE(AwaitActiveQuery(db.database, sql, seconds(5)));
+
+  const auto started = std::chrono::steady_clock::now();
+  SendCancel(instance2.port(), pid, key);
+  auto error = client.ReadError(seconds(2));
+  const auto elapsed = std::chrono::steady_clock::now() - started;
+  REQUIRE(error.has_value());
+  CHECK((*error)['C'] == "57014");
+  CHECK(elapsed < seconds(2));
+  CHECK_THAT(instance2.Log(), Catch::Contains("forwarded to 127.0.0.1:" + std::to_string(port1)));
+
+  // The session goes on.
+  auto ready = client.Read(seconds(5));
+  while (ready && ready->type != 'Z') ready = client.Read(seconds(5));
+  REQUIRE(ready.has_value());
+}
+
+TEST_CASE("a forwarded cancel is never forwarded again, even when the peer addresses are wrong", "[scaleout]") {
+  TestDatabase db = PostgresServer::Shared().CreateTestDatabase("scaleout");
+  const int port = FreePort();
+  ProxyConfig config = StandardConfig(db);
+  config.port = port;
+  // Misconfigured: instance 1's address is this instance's own port.
+  config.extra_yaml += Peers(port, FreePort());
+  ProxyProcess instance2(config, {"--instance-id", "2"});
+
+  const int32_t pid = (1 << kInstanceShift) | 12345;  // names instance 1
+  SendCancel(instance2.port(), pid, 42);
+  const auto deadline = std::chrono::steady_clock::now() + seconds(5);
+  while (Count(instance2.Log(), "already forwarded") == 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(milliseconds(50));
+  }
+  std::this_thread::sleep_for(milliseconds(300));  // room for a loop to show, if there were one
+  const std::string log = instance2.Log();
+  INFO(log);
+  CHECK(Count(log, "forwarded to 127.0.0.1:" + std::to_string(port)) == 1);
+  CHECK(Count(log, "already forwarded") == 1);
+}
+
+TEST_CASE("an instance that is not under peers refuses to start, naming the flag to use", "[scaleout]") {
+  TestDatabase db = PostgresServer::Shared().CreateTestDatabase("scaleout");
+  ProxyConfig config = StandardConfig(db);
+  config.port = FreePort();
+  config.extra_yaml += Peers(config.port, FreePort());
+  try {
+    ProxyProcess no_id(config);
+    FAIL("pgtenant started without an instance id");
+  } catch (const std::runtime_error& e) {
+    CHECK_THAT(e.what(), Catch::Contains("--instance-id"));
+  }
+  try {
+    ProxyProcess unlisted(config, {"--instance-id", "7"});
+    FAIL("pgtenant started with an id that is not under peers");
+  } catch (const std::runtime_error& e) {
+    CHECK_THAT(e.what(), Catch::Contains("id 7 is not listed under peers"));
+  }
+}
+
+}  // namespace
+}  // namespace pgtenant::integration
