@@ -12,7 +12,6 @@
 
 #include <uv.h>
 
-#include <deque>
 #include <memory>
 #include <span>
 #include <string>
@@ -25,6 +24,7 @@
 #include "policy/policy_engine.h"
 #include "protocol/status.h"
 #include "proxy/client_auth.h"
+#include "proxy/fifo.h"
 #include "proxy/metrics.h"
 #include "protocol/frame_reader.h"
 #include "proxy/outbox.h"
@@ -183,7 +183,7 @@ class ClientSession final : public ServerLink, public PoolClient {
     bool answered = false;
     std::string error;
   };
-  std::deque<BlockedBatch> blocked_batches_;
+  Fifo<BlockedBatch> blocked_batches_;
   uint64_t batches_sent_ = 0;  // requests forwarded (each ends with one ReadyForQuery)
   uint64_t batches_done_ = 0;  // ReadyForQuery received
   uint64_t statements_blocked_ = 0;
