@@ -12,7 +12,6 @@
 
 #include <uv.h>
 
-#include <deque>
 #include <memory>
 #include <span>
 #include <string>
@@ -26,6 +25,7 @@
 #include "protocol/status.h"
 #include "proxy/admin_console.h"
 #include "proxy/client_auth.h"
+#include "proxy/fifo.h"
 #include "proxy/metrics.h"
 #include "protocol/frame_reader.h"
 #include "proxy/outbox.h"
@@ -205,7 +205,7 @@ class ClientSession final : public ServerLink, public PoolClient {
     bool answered = false;
     std::string error;
   };
-  std::deque<BlockedBatch> blocked_batches_;
+  Fifo<BlockedBatch> blocked_batches_;
   uint64_t batches_sent_ = 0;  // requests forwarded (each ends with one ReadyForQuery)
   uint64_t batches_done_ = 0;  // ReadyForQuery received
   uint64_t statements_blocked_ = 0;

@@ -9,7 +9,6 @@ void Outbox::Init(uv_stream_t* stream, void* owner, EventFn on_event) {
   stream_ = stream;
   owner_ = owner;
   on_event_ = on_event;
-  req_.data = this;
 }
 
 bool Outbox::SendEncrypted(std::span<const uint8_t> data) {
@@ -45,8 +44,12 @@ bool Outbox::SendRaw(std::span<const uint8_t> data) {
 }
 
 void Outbox::StartWrite() {
+  if (req_ == nullptr) {
+    req_ = std::make_unique<uv_write_t>();
+    req_->data = this;
+  }
   uv_buf_t buf = uv_buf_init(in_flight_.data(), static_cast<unsigned>(in_flight_.size()));
-  int rc = uv_write(&req_, stream_, &buf, 1, &Outbox::OnWrite);
+  int rc = uv_write(req_.get(), stream_, &buf, 1, &Outbox::OnWrite);
   if (rc != 0) {
     broken_ = true;
     in_flight_.clear();

@@ -13,6 +13,7 @@
 #include <uv.h>
 
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
@@ -60,7 +61,7 @@ class Outbox {
   uv_stream_t* stream_ = nullptr;
   void* owner_ = nullptr;
   EventFn on_event_ = nullptr;
-  uv_write_t req_{};
+  std::unique_ptr<uv_write_t> req_;  // made at the first write that must wait: idle sockets hold none
   std::string in_flight_;  // owned by the pending uv_write until its callback
   std::string queued_;     // appended while a write is in flight
   bool writing_ = false;

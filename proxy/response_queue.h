@@ -9,9 +9,10 @@
 #pragma once
 
 #include <cstdint>
-#include <deque>
 #include <string>
 #include <vector>
+
+#include "proxy/fifo.h"
 
 namespace pgtenant::proxy {
 
@@ -48,7 +49,7 @@ class ResponseQueue {
   void Pop(Outcome& outcome);
   void DrainSynthetic(std::string& out);
 
-  std::deque<Entry> entries_;
+  Fifo<Entry> entries_;
 };
 
 }  // namespace pgtenant::proxy
