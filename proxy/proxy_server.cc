@@ -240,6 +240,11 @@ void ProxyServer::OnSignal(uv_signal_t* handle, int signum) noexcept {
 
 Status ProxyServer::Reload(std::string_view admin_user) {
   auto loaded = config::LoadConfigFile(config_path_);
+  // Certificates, keys and JWT keys are part of the config: a file that does not load refuses the
+  // reload like a YAML error would, before anything changes.
+  if (loaded.ok()) {
+    if (Status files = PreloadTlsFiles(*loaded); !files.ok()) loaded = files;
+  }
   policy::AuditEvent event;
   event.type = policy::AuditEventType::kConfigReloaded;
   event.user = std::string(admin_user);

@@ -11,9 +11,12 @@
 #include <openssl/ssl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <signal.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <ctime>
+#include <fstream>
 #include <string>
 #include <thread>
 
@@ -374,6 +377,57 @@ TEST_CASE("a JWT as the password: valid, expired, wrong signature, wrong audienc
   PgConn plain = ConnectProxy(proxy, "alice", token(R"("aud":"pgtenant",)"), "app", "sslmode=disable");
   CHECK(StartupSqlstate(plain.get()) == "28000");
   CHECK(ErrorOf(plain.get()).find("pgtenant: JWT authentication requires TLS") != std::string::npos);
+}
+
+// Reload waits for pgtenant's log to say how it went (5 s at most).
+bool LogSays(const ProxyProcess& proxy, const std::string& text, size_t occurrences = 1) {
+  for (int i = 0; i < 50; ++i) {
+    const std::string log = proxy.Log();
+    size_t found = 0;
+    for (size_t at = log.find(text); at != std::string::npos; at = log.find(text, at + 1)) ++found;
+    if (found >= occurrences) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return false;
+}
+
+TEST_CASE("certificates are reloaded with the config; a certificate that does not load refuses the reload",
+          "[tls][reload]") {
+  Pki pki;
+  testing::TestPki other(pki.dir.path(), "other");
+  testing::IssuedCert rotated = other.Issue("proxy2", {"pgtenant", {"*.db.example.com", "localhost"}, {"127.0.0.1"}});
+  TestDatabase db = PostgresServer::Shared().CreateTestDatabase("tlsreload");
+  ProxyConfig config = TwoTenantConfig(db);
+  const std::string tenants_yaml = config.extra_yaml;
+  config.extra_yaml = tenants_yaml + TlsSection(pki);
+  ProxyProcess proxy(config);
+  config.port = proxy.port();
+  auto rewrite = [&](const std::string& tls) {
+    config.extra_yaml = tenants_yaml + tls;
+    std::ofstream(proxy.config_path(), std::ios::trunc) << config.ToYaml();
+    proxy.Signal(SIGHUP);
+  };
+  const std::string other_ca = "sslmode=verify-full sslrootcert=" + other.ca_file() +
+                               " host=acme.db.example.com hostaddr=127.0.0.1";
+
+  // A key file that is not a key: refused, and the running certificate keeps serving.
+  const std::string garbage = pki.dir.path() + "/garbage.key";
+  WriteFile(garbage, "not a key\n");
+  rewrite(TlsSection(pki, "", pki.proxy_cert.cert, garbage));
+  REQUIRE(LogSays(proxy, "reload refused"));
+  CHECK_THAT(proxy.Log(), Catch::Contains("garbage.key"));
+  PgConn still = MustConnectProxy(proxy, "alice", kAlicePassword, "app", VerifyFull(pki));
+  CHECK(QueryValue(still.get(), "SHOW app.current_organization_id") == kAcmeId);
+
+  // A rotated certificate from another CA: new handshakes present it at once.
+  rewrite(TlsSection(pki, "", rotated.cert, rotated.key));
+  REQUIRE(LogSays(proxy, "reloaded"));
+  PgConn rotated_conn = MustConnectProxy(proxy, "alice", kAlicePassword, "app", other_ca);
+  CHECK(QueryValue(rotated_conn.get(), "SHOW app.current_organization_id") == kAcmeId);
+  PgConn old_ca = ConnectProxy(proxy, "alice", kAlicePassword, "app", VerifyFull(pki));
+  CHECK(PQstatus(old_ca.get()) == CONNECTION_BAD);
+  // The session opened before the rotation goes on.
+  CHECK(QueryValue(still.get(), "SELECT 'unaffected'") == "unaffected");
 }
 
 }  // namespace
