@@ -153,6 +153,8 @@ class Client {
         continue;
       }
       const int action = static_cast<int>(Below(100));
+      last_action_ = next_action_;
+      next_action_ = ActionName(action);
       if (action < 45) {
         Transaction();
       } else if (action < 55) {
@@ -185,6 +187,16 @@ class Client {
 
  private:
   uint64_t Below(uint64_t n) { return random_() % n; }
+  static const char* ActionName(int action) {
+    if (action < 45) return "transaction";
+    if (action < 55) return "autocommit read";
+    if (action < 63) return "extended read";
+    if (action < 75) return "blocked";
+    if (action < 83) return "cancel";
+    if (action < 89) return "abrupt disconnect";
+    if (action < 93) return "polite disconnect";
+    return "context";
+  }
   void Beat() { heartbeat_->store(std::chrono::duration_cast<std::chrono::seconds>(Clock::now().time_since_epoch()).count()); }
 
   bool Open() {
@@ -224,7 +236,11 @@ class Client {
     if (!Ok(r.get())) {
       g_stats.Error(r.get());
       // Only Cancel() cancels: a 57014 elsewhere is a cancel request that reached the wrong query.
-      if (Sqlstate(r.get()) == "57014") ++g_stats.stray_cancels;
+      if (Sqlstate(r.get()) == "57014") {
+        ++g_stats.stray_cancels;
+        g_stats.Sample("tenant " + tenant_->name + ": '" + sql + "' was cancelled (previous action: " + last_action_ +
+                       ")");
+      }
       return nullptr;
     }
     return r;
@@ -475,6 +491,7 @@ class Client {
   PGconn* conn_ = nullptr;
   const Tenant* tenant_ = nullptr;
   bool prepared_ = false;
+  std::string last_action_, next_action_;  // for failure samples: the previous action's number
 };
 
 bool ParseTenant(const std::string& spec, Tenant* tenant) {
