@@ -1109,6 +1109,13 @@ void ClientSession::OnOutboxEvent(void* owner, bool ok) {
 }
 
 void ClientSession::CancelRunningQuery() {
+  // A request still queued for a pooled server connection has reached no server: cancel it here, as
+  // PostgreSQL would have (ERROR 57014, the session goes on). Dropping the cancel let it run later.
+  if (state_ == State::kWaitingForServer && handshake_done_ && pool_ != nullptr) {
+    pool_->CancelWait(this);
+    OnServerUnavailable(Status::Error(sqlstate::kQueryCanceled, "canceling statement due to user request"));
+    return;
+  }
   if (server_ == nullptr || state_ != State::kActive) return;
   proxy_->ForwardCancel(server_->backend(), server_->backend_pid(), server_->backend_key());
 }

@@ -54,7 +54,8 @@ class ClientSession final : public ServerLink, public PoolClient {
   void Start();
   // Sends FATAL `why` and closes. Idempotent.
   void Terminate(const Status& why);
-  // A CancelRequest matched this session: cancel whatever its server is running.
+  // A CancelRequest matched this session: cancel whatever its server is running, or answer a request
+  // still waiting for a pooled server connection with ERROR 57014.
   void CancelRunningQuery();
   // Startup and idle timeouts.
   void CheckTimeouts(Clock::time_point now);
