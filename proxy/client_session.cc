@@ -1118,6 +1118,7 @@ void ClientSession::CancelRunningQuery() {
   }
   if (server_ == nullptr || state_ != State::kActive) return;
   proxy_->ForwardCancel(server_->backend(), server_->backend_pid(), server_->backend_key());
+  server_->NoteCancelForwarded();
 }
 
 void ClientSession::CheckTimeouts(Clock::time_point now) {

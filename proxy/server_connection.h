@@ -104,6 +104,11 @@ class ServerConnection {
   bool IsClean() const {
     return awaiting_ready_ == 0 && !unsynced_ && txn_status_ == protocol::TransactionStatus::kIdle;
   }
+  // A CancelRequest was forwarded for this server session. It travels on its own connection and may
+  // land after the query ended: the pool retires the connection rather than let the next client's
+  // statement be the one canceled (PostgreSQL cannot tell them apart).
+  void NoteCancelForwarded() { cancel_forwarded_ = true; }
+  bool cancel_forwarded() const { return cancel_forwarded_; }
 
   // Shared pools: which tenant context the server session carries now ("" = none).
   const std::string& context_tag() const { return context_tag_; }
@@ -185,6 +190,7 @@ class ServerConnection {
   int32_t backend_key_ = 0;
   int awaiting_ready_ = 0;  // Query/Sync/FunctionCall sent minus ReadyForQuery received
   bool unsynced_ = false;   // extended-protocol messages sent since the last Sync
+  bool cancel_forwarded_ = false;
   protocol::TransactionStatus txn_status_ = protocol::TransactionStatus::kIdle;
   Clock::time_point created_at_ = Clock::now();
   Clock::time_point idle_since_ = Clock::now();

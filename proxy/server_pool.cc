@@ -54,8 +54,8 @@ void ServerPool::CancelWait(PoolClient* client) {
 }
 
 void ServerPool::Release(ServerConnection* server, bool reset) {
-  if (closing_ || !server->IsClean() || server->state() != ServerConnection::State::kIdle ||
-      Clock::now() - server->created_at() >= settings_.lifetime) {
+  if (closing_ || !server->IsClean() || server->cancel_forwarded() ||
+      server->state() != ServerConnection::State::kIdle || Clock::now() - server->created_at() >= settings_.lifetime) {
     Retire(server);
     Dispatch();
     return;
