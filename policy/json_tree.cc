@@ -80,6 +80,11 @@ class JsonReader {
     if (error_.empty()) error_ = std::move(message);
     return false;
   }
+  // The recursive path (ReadValue -> ReadArray/ReadObject -> ReadValue) keeps its frames small: no
+  // std::string temporaries in them. Under AddressSanitizer every local gets red zones, and 2,000
+  // levels of fat frames overflowed the 8 MB stack; the out-of-line helpers below hold them instead.
+  [[gnu::noinline]] bool Refuse(const char* message) { return SetError(message); }
+  [[gnu::noinline]] bool FailTooDeep() { return SetError("nesting deeper than " + std::to_string(max_depth_)); }
 
   void SkipSpace() {
     while (pos_ < text_.size() &&
@@ -96,12 +101,16 @@ class JsonReader {
 
   bool ReadValue(JsonValue& out, int depth) {
     SkipSpace();
-    if (pos_ >= text_.size()) return SetError("unexpected end of input");
+    if (pos_ >= text_.size()) return Refuse("unexpected end of input");
     const char c = text_[pos_];
     if (c == '{' || c == '[') {
-      if (depth >= max_depth_) return SetError("nesting deeper than " + std::to_string(max_depth_));
+      if (depth >= max_depth_) return FailTooDeep();
       return c == '{' ? ReadObject(out, depth + 1) : ReadArray(out, depth + 1);
     }
+    return ReadScalar(out, c);
+  }
+
+  [[gnu::noinline]] bool ReadScalar(JsonValue& out, char c) {
     if (c == '"') {
       std::string text;
       if (!ReadString(text)) return false;
@@ -135,11 +144,11 @@ class JsonReader {
     }
     while (true) {
       SkipSpace();
-      if (pos_ >= text_.size() || text_[pos_] != '"') return SetError("expected a member name");
+      if (pos_ >= text_.size() || text_[pos_] != '"') return Refuse("expected a member name");
       JsonMember member;
       if (!ReadString(member.key)) return false;
       SkipSpace();
-      if (pos_ >= text_.size() || text_[pos_] != ':') return SetError("expected ':'");
+      if (pos_ >= text_.size() || text_[pos_] != ':') return Refuse("expected ':'");
       ++pos_;
       if (!ReadValue(member.value, depth)) return false;
       members.push_back(std::move(member));
@@ -153,7 +162,7 @@ class JsonReader {
         out = JsonValue::Object(std::move(members));
         return true;
       }
-      return SetError("expected ',' or '}'");
+      return Refuse("expected ',' or '}'");
     }
   }
 
@@ -180,7 +189,7 @@ class JsonReader {
         out = JsonValue::Array(std::move(items));
         return true;
       }
-      return SetError("expected ',' or ']'");
+      return Refuse("expected ',' or ']'");
     }
   }
 
