@@ -1,4 +1,4 @@
-// Metrics: families, per-tenant and per-backend series, the exposer.
+// Metrics: families, per-tenant and per-backend series, and their HTTP endpoint (metrics_http.h).
 #include "proxy/metrics.h"
 
 namespace pgtenant::proxy {
@@ -101,15 +101,8 @@ Metrics::Metrics()
   last_reload_success_.Set(1);
 }
 
-Status Metrics::Serve(const config::MetricsConfig& config) {
-  std::string where = config.address + ":" + std::to_string(config.port);
-  try {
-    exposer_ = std::make_unique<prometheus::Exposer>(where, 2);
-    exposer_->RegisterCollectable(registry_);
-  } catch (const std::exception& e) {
-    return Status::Error("cannot serve metrics on " + where + ": " + e.what());
-  }
-  return Status::Ok();
+Status Metrics::Serve(uv_loop_t* loop, const config::MetricsConfig& config) {
+  return http_.Listen(loop, config.address, config.port, registry_);
 }
 
 Metrics::TenantSeries* Metrics::ForTenant(const std::string& tenant) {

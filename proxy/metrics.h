@@ -12,7 +12,6 @@
 #pragma once
 
 #include <prometheus/counter.h>
-#include <prometheus/exposer.h>
 #include <prometheus/family.h>
 #include <prometheus/gauge.h>
 #include <prometheus/histogram.h>
@@ -25,6 +24,7 @@
 
 #include "config/config.h"
 #include "protocol/status.h"
+#include "proxy/metrics_http.h"
 
 namespace pgtenant::proxy {
 
@@ -49,8 +49,9 @@ class Metrics {
   };
 
   Metrics();
-  // Serves GET /metrics on address:port. Errors name the address.
-  Status Serve(const config::MetricsConfig& config);
+  // Serves GET /metrics on address:port from `loop`. Errors name the address.
+  Status Serve(uv_loop_t* loop, const config::MetricsConfig& config);
+  void StopServing() { http_.Close(); }
 
   TenantSeries* ForTenant(const std::string& tenant);
   BackendSeries* ForBackend(const std::string& backend);
@@ -69,7 +70,7 @@ class Metrics {
   static void Advance(prometheus::Counter& counter, uint64_t total);
 
   std::shared_ptr<prometheus::Registry> registry_;
-  std::unique_ptr<prometheus::Exposer> exposer_;
+  MetricsHttp http_;
   prometheus::Family<prometheus::Gauge>& client_connections_;
   prometheus::Family<prometheus::Gauge>& server_connections_;
   prometheus::Family<prometheus::Counter>& transactions_;

@@ -45,7 +45,7 @@ Status ProxyServer::Run() {
   if (rc != 0) return Status::Error("listen.address \"" + host + "\" is not an IP address");
 
   if (config_->metrics.enabled) {
-    Status serving = metrics_.Serve(config_->metrics);
+    Status serving = metrics_.Serve(&loop_, config_->metrics);
     if (!serving.ok()) return serving;
     LogInfo("metrics", "serving Prometheus metrics on http://" + config_->metrics.address + ":" +
                            std::to_string(config_->metrics.port) + "/metrics");
@@ -75,6 +75,7 @@ Status ProxyServer::Run() {
   if (rc == 0) rc = uv_listen(reinterpret_cast<uv_stream_t*>(&listener_), kListenBacklog, &ProxyServer::OnConnection);
   if (rc != 0) {
     uv_close(reinterpret_cast<uv_handle_t*>(&listener_), nullptr);
+    metrics_.StopServing();
     uv_run(&loop_, UV_RUN_DEFAULT);
     return Status::Error("cannot listen on " + host + ":" + std::to_string(config_->listen.port) + ": " +
                          uv_strerror(rc));
@@ -414,6 +415,7 @@ void ProxyServer::MaybeFinishShutdown() {
   }
   if (!uv_is_closing(reinterpret_cast<uv_handle_t*>(&tick_))) {
     health_.Stop();
+    metrics_.StopServing();
     uv_close(reinterpret_cast<uv_handle_t*>(&tick_), nullptr);
     uv_close(reinterpret_cast<uv_handle_t*>(&sigpipe_), nullptr);
   }

@@ -42,6 +42,23 @@ std::string Scrape(int port) {
   return body == std::string::npos ? "" : response.substr(body + 4);
 }
 
+// Sends `request` to the metrics port and returns the whole response ("" when nothing answers).
+std::string RawHttp(int port, const std::string& request) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  std::string response;
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
+      ::write(fd, request.data(), request.size()) == static_cast<ssize_t>(request.size())) {
+    char buffer[8192];
+    for (ssize_t n; (n = ::read(fd, buffer, sizeof(buffer))) > 0;) response.append(buffer, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  return response;
+}
+
 // The value of the first sample line that starts with `series` (name and labels), or -1.
 double Sample(const std::string& text, const std::string& series) {
   size_t at = text.find("\n" + series + " ");
@@ -87,6 +104,40 @@ TEST_CASE("a scrape shows per-tenant series that move with traffic", "[metrics]"
   CHECK(Sample(after, "pgtenant_policy_cache_hits_total") > 0);
   // Only configured tenants get a label: a client naming an unknown tenant adds none.
   CHECK(after.find("tenant=\"nosuch\"") == std::string::npos);
+}
+
+TEST_CASE("the metrics endpoint answers only GET /metrics, and a silent client blocks no one", "[metrics]") {
+  TestDatabase db = PostgresServer::Shared().CreateTestDatabase("metricshttp");
+  ProxyConfig config = StandardConfig(db);
+  const int metrics_port = FreePort();
+  config.extra_yaml += "metrics: { address: 127.0.0.1, port: " + std::to_string(metrics_port) + " }\n";
+  ProxyProcess proxy(config);
+
+  // A client that connects and says nothing holds no one up.
+  int silent = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(metrics_port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::connect(silent, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
+
+  CHECK_THAT(RawHttp(metrics_port, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n"),
+             Catch::StartsWith("HTTP/1.1 200 OK") && Catch::Contains("pgtenant_build_info"));
+  CHECK_THAT(RawHttp(metrics_port, "GET /metrics?x=1 HTTP/1.1\r\n\r\n"), Catch::StartsWith("HTTP/1.1 200 OK"));
+  CHECK_THAT(RawHttp(metrics_port, "GET /secrets HTTP/1.1\r\n\r\n"), Catch::StartsWith("HTTP/1.1 404"));
+  CHECK_THAT(RawHttp(metrics_port, "POST /metrics HTTP/1.1\r\n\r\n"), Catch::StartsWith("HTTP/1.1 405"));
+  CHECK_THAT(RawHttp(metrics_port, "\x16\x03\x01 garbage\r\n\r\n"), Catch::StartsWith("HTTP/1.1 400"));
+  CHECK_THAT(RawHttp(metrics_port, "GET /" + std::string(10000, 'a')), Catch::StartsWith("HTTP/1.1 431"));
+
+  // The silent client is closed by the request timeout (5 s).
+  char byte = 0;
+  timeval wait{8, 0};
+  ::setsockopt(silent, SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof(wait));
+  CHECK(::read(silent, &byte, 1) == 0);
+  ::close(silent);
+  // pgtenant itself went on.
+  PgConn conn = MustConnectProxy(proxy, "alice", kAlicePassword, "app");
+  CHECK(QueryValue(conn.get(), "SELECT 'fine'") == "fine");
 }
 
 }  // namespace
