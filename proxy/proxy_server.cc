@@ -37,13 +37,49 @@ ProxyServer::ProxyServer(std::shared_ptr<const config::Config> config, std::stri
 
 ProxyServer::~ProxyServer() { uv_loop_close(&loop_); }
 
-Status ProxyServer::Run() {
+// Binds `handle` to host:port and listens; with `reuse_port`, other processes may bind the port too.
+// On failure the handle is closed and the error names the address.
+Status ProxyServer::Listen(uv_tcp_t* handle, const std::string& host, int port, bool reuse_port) {
   struct sockaddr_storage addr{};
-  const std::string& host = config_->listen.address;
-  int rc = uv_ip4_addr(host.c_str(), config_->listen.port, reinterpret_cast<sockaddr_in*>(&addr));
-  if (rc != 0) rc = uv_ip6_addr(host.c_str(), config_->listen.port, reinterpret_cast<sockaddr_in6*>(&addr));
+  int rc = uv_ip4_addr(host.c_str(), port, reinterpret_cast<sockaddr_in*>(&addr));
+  if (rc != 0) rc = uv_ip6_addr(host.c_str(), port, reinterpret_cast<sockaddr_in6*>(&addr));
   if (rc != 0) return Status::Error("listen.address \"" + host + "\" is not an IP address");
+  uv_tcp_init(&loop_, handle);
+  handle->data = this;
+  if (reuse_port) {
+    // Several pgtenant processes on one port (rolling restarts): the kernel spreads connections.
+    int fd = ::socket(addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int one = 1;
+    if (fd < 0 || ::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0 ||
+        ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0) {
+      if (fd >= 0) ::close(fd);
+      uv_close(reinterpret_cast<uv_handle_t*>(handle), nullptr);
+      return Status::Error("cannot create a SO_REUSEPORT listener: " + std::string(std::strerror(errno)));
+    }
+    uv_tcp_open(handle, fd);
+  }
+  rc = uv_tcp_bind(handle, reinterpret_cast<const sockaddr*>(&addr), 0);
+  if (rc == 0) rc = uv_listen(reinterpret_cast<uv_stream_t*>(handle), kListenBacklog, &ProxyServer::OnConnection);
+  if (rc != 0) {
+    uv_close(reinterpret_cast<uv_handle_t*>(handle), nullptr);
+    return Status::Error("cannot listen on " + host + ":" + std::to_string(port) + ": " + uv_strerror(rc));
+  }
+  return Status::Ok();
+}
 
+// The port under `peers` of this instance, when it is not the shared listen port: processes sharing
+// one port (listen.reuse_port) are told apart by it, so a cancel the kernel hands to a sibling is
+// forwarded there. 0 when no extra port is needed.
+int ProxyServer::OwnPeerPort() const {
+  if (config_->peers.empty()) return 0;
+  for (const config::PeerConfig& peer : config_->peers) {
+    if (peer.id == peer_cancel_.instance_id() && peer.port != config_->listen.port) return peer.port;
+  }
+  return 0;
+}
+
+Status ProxyServer::Run() {
+  const std::string& host = config_->listen.address;
   if (config_->metrics.enabled) {
     Status serving = metrics_.Serve(&loop_, config_->metrics);
     if (!serving.ok()) return serving;
@@ -58,27 +94,23 @@ Status ProxyServer::Run() {
     audit_ = std::move(audit.value());
   }
 
-  uv_tcp_init(&loop_, &listener_);
-  listener_.data = this;
-  if (config_->listen.reuse_port) {
-    // Several pgtenant processes on one port (rolling restarts): the kernel spreads connections.
-    int fd = ::socket(addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    int one = 1;
-    if (fd < 0 || ::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0 ||
-        ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0) {
-      if (fd >= 0) ::close(fd);
-      return Status::Error("cannot create a SO_REUSEPORT listener: " + std::string(std::strerror(errno)));
+  Status listening = Listen(&listener_, host, config_->listen.port, config_->listen.reuse_port);
+  if (listening.ok()) {
+    if (const int peer_port = OwnPeerPort(); peer_port != 0) {
+      listening = Listen(&peer_listener_, host, peer_port, false);
+      if (listening.ok()) {
+        peer_listening_ = true;
+        LogInfo("proxy", "also listening on " + host + ":" + std::to_string(peer_port) +
+                             ", this instance's address under peers");
+      } else {
+        uv_close(reinterpret_cast<uv_handle_t*>(&listener_), nullptr);
+      }
     }
-    uv_tcp_open(&listener_, fd);
   }
-  rc = uv_tcp_bind(&listener_, reinterpret_cast<const sockaddr*>(&addr), 0);
-  if (rc == 0) rc = uv_listen(reinterpret_cast<uv_stream_t*>(&listener_), kListenBacklog, &ProxyServer::OnConnection);
-  if (rc != 0) {
-    uv_close(reinterpret_cast<uv_handle_t*>(&listener_), nullptr);
+  if (!listening.ok()) {
     metrics_.StopServing();
     uv_run(&loop_, UV_RUN_DEFAULT);
-    return Status::Error("cannot listen on " + host + ":" + std::to_string(config_->listen.port) + ": " +
-                         uv_strerror(rc));
+    return listening;
   }
 
   for (auto [handle, signum] : {std::pair{&sigint_, SIGINT}, std::pair{&sigterm_, SIGTERM}}) {
@@ -390,6 +422,7 @@ void ProxyServer::BeginShutdown() {
   shutting_down_ = true;
   shutdown_deadline_ = Clock::now() + config_->shutdown_timeout;
   uv_close(reinterpret_cast<uv_handle_t*>(&listener_), nullptr);
+  if (peer_listening_) uv_close(reinterpret_cast<uv_handle_t*>(&peer_listener_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&sighup_), nullptr);
   // Sessions between transactions end now; those inside one end at its ReadyForQuery, or at
   // the deadline (the tick enforces it).

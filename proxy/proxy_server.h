@@ -100,6 +100,8 @@ class ProxyServer {
     int32_t key;
   };
 
+  Status Listen(uv_tcp_t* handle, const std::string& host, int port, bool reuse_port);
+  int OwnPeerPort() const;
   void BeginShutdown();
   // The verdict cache's hit ratio, in the log (Prometheus and SHOW STATS come with the operations work).
   void LogPolicyCacheStats();
@@ -123,6 +125,8 @@ class ProxyServer {
   uv_signal_t sighup_{};
   uv_loop_t loop_{};
   uv_tcp_t listener_{};
+  uv_tcp_t peer_listener_{};  // this instance's own port under peers (OwnPeerPort), if any
+  bool peer_listening_ = false;
   uv_signal_t sigint_{};
   uv_signal_t sigterm_{};
   uv_signal_t sigpipe_{};

@@ -92,6 +92,58 @@ TEST_CASE("a cancel request sent to another instance cancels SELECT pg_sleep(30)
   REQUIRE(ready.has_value());
 }
 
+// Two instances on one port (listen.reuse_port), each also on its own port under peers: the kernel
+// hands each connection, cancel requests included, to either. Rounds go on until a cancel has
+// landed on the instance that does not run the query (each round has an even chance); every cancel,
+// crossing or not, must end the query with 57014.
+TEST_CASE("two instances on one port: a cancel the kernel hands to the other instance still cancels",
+          "[scaleout]") {
+  TestDatabase db = PostgresServer::Shared().CreateTestDatabase("scaleout");
+  const int shared_port = FreePort();
+  const int own1 = FreePort();
+  const int own2 = FreePort();
+  ProxyConfig config = StandardConfig(db);
+  config.port = shared_port;
+  config.extra_yaml += Peers(own1, own2);
+  std::string yaml = config.ToYaml();
+  const std::string listen = "port: " + std::to_string(shared_port) + " }";
+  REQUIRE(yaml.find(listen) != std::string::npos);
+  yaml.replace(yaml.find(listen), listen.size(), "port: " + std::to_string(shared_port) + ", reuse_port: true }");
+  // Each is ready once its own port accepts; the shared one may answer for either.
+  ProxyProcess instance1(yaml, own1, {"--instance-id", "1"});
+  ProxyProcess instance2(yaml, own2, {"--instance-id", "2"});
+  const ProxyProcess* instances[] = {&instance1, &instance2};
+
+  const std::string sql = "SELECT pg_sleep(30)";
+  int crossed = 0;
+  int served[2] = {0, 0};
+  for (int round = 0; round < 24 && crossed == 0; ++round) {
+    INFO("round " << round);
+    RawClient client(shared_port);
+    REQUIRE(client.Login("alice", kAlicePassword, "app").empty());
+    REQUIRE(client.backend_key().has_value());
+    const auto [pid, key] = *client.backend_key();
+    const int owner = (pid >> kInstanceShift) & 1023;
+    REQUIRE((owner == 1 || owner == 2));
+    ++served[owner - 1];
+    const ProxyProcess& other = *instances[2 - owner];
+    const std::string forwarded = "forwarded to 127.0.0.1:" + std::to_string(owner == 1 ? own1 : own2);
+    const size_t forwards_before = Count(other.Log(), forwarded);
+
+    REQUIRE(client.Send(Message('Q', sql + std::string(1, '\0'))));
+    REQUIRE(AwaitActiveQuery(db.database, sql, seconds(5)));
+    const auto started = std::chrono::steady_clock::now();
+    SendCancel(shared_port, pid, key);
+    auto error = client.ReadError(seconds(2));
+    REQUIRE(error.has_value());
+    CHECK((*error)['C'] == "57014");
+    CHECK(std::chrono::steady_clock::now() - started < seconds(2));
+    if (Count(other.Log(), forwarded) > forwards_before) ++crossed;
+  }
+  INFO("sessions served by instance 1: " << served[0] << ", by instance 2: " << served[1]);
+  CHECK(crossed == 1);  // 24 rounds without a crossing: a chance of 1 in 16 million
+}
+
 TEST_CASE("a forwarded cancel is never forwarded again, even when the peer addresses are wrong", "[scaleout]") {
   TestDatabase db = PostgresServer::Shared().CreateTestDatabase("scaleout");
   const int port = FreePort();
