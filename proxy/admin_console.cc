@@ -218,7 +218,8 @@ AdminConsole::Outcome AdminConsole::Execute(const std::string& statement) {
   if (verb == "SHOW") {
     static const std::vector<std::pair<std::string, void (*)(ProxyServer&, std::string&)>> kShows = {
         {"HELP", &ShowHelp},       {"TENANTS", &ShowTenants}, {"POOLS", &ShowPools},     {"CLIENTS", &ShowClients},
-        {"SERVERS", &ShowServers}, {"STATS", &ShowStats},     {"CONFIG", &ShowConfig},   {"VERSION", &ShowVersion}};
+        {"SERVERS", &ShowServers}, {"BACKENDS", &ShowBackends}, {"STATS", &ShowStats},   {"CONFIG", &ShowConfig},
+        {"VERSION", &ShowVersion}};
     const std::string what = args.size() == 1 ? Upper(args[0]) : "";
     for (const auto& [name, show] : kShows) {
       if (name != what) continue;

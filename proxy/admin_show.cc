@@ -11,6 +11,7 @@
 #include "protocol/message_builder.h"
 #include "protocol/wire.h"
 #include "proxy/admin_console.h"
+#include "proxy/backend_health.h"
 #include "proxy/client_session.h"
 #include "proxy/proxy_server.h"
 #include "proxy/server_pool.h"
@@ -100,6 +101,7 @@ const std::vector<std::pair<std::string, std::string>>& AdminCommandHelp() {
       {"SHOW POOLS", "server pools: clients active and waiting, servers active, idle and logging in"},
       {"SHOW CLIENTS", "client connections"},
       {"SHOW SERVERS", "server connections"},
+      {"SHOW BACKENDS", "backend hosts: up or down (why, since when), where new server connections go"},
       {"SHOW STATS", "totals per tenant since pgtenant started"},
       {"SHOW CONFIG", "the running settings (no secrets)"},
       {"SHOW VERSION", "pgtenant's version"},
@@ -279,6 +281,32 @@ void ShowServers(ProxyServer& proxy, std::string& out) {
                 backend.host, Num(backend.port), WallTime(server->created_at()),
                 server->state() == ServerConnection::State::kIdle ? WallTime(server->idle_since()) : std::nullopt,
                 Num(server->backend_pid()), name});
+    }
+  }
+}
+
+void ShowBackends(ProxyServer& proxy, std::string& out) {
+  RowSet rows(out, {{"backend"},
+                    {"host"},
+                    {"role"},
+                    {"state"},
+                    {"down_since"},
+                    {"reason"},
+                    {"current", true},
+                    {"health_checks", true},
+                    {"sv_open", true},
+                    {"max_connections", true}});
+  for (const auto& [name, health] : proxy.health().backends()) {
+    const int64_t open = proxy.ServerConnectionsOpen(name);
+    for (size_t i = 0; i < health->hosts().size(); ++i) {
+      const BackendHealth::HostState state = health->state(i);
+      const bool down = state == BackendHealth::HostState::kDown;
+      rows.Add({name, BackendHealth::Address(health->hosts()[i]), std::string(i == 0 ? "primary" : "alternate"),
+                std::string(down ? "down" : state == BackendHealth::HostState::kUp ? "up" : "unknown"),
+                down ? WallTime(health->down_since(i)) : std::nullopt,
+                down ? std::optional<std::string>(health->down_reason(i)) : std::nullopt,
+                Num(health->last_picked() == i), Num(health->checks_enabled()), Num(open),
+                Num(health->backend().max_connections)});
     }
   }
 }

@@ -4,6 +4,9 @@
 // pool_mode); counts are int8 columns, everything else text. Nothing shown is a secret: no
 // passwords, tokens or query text.
 //
+// SHOW BACKENDS has one row per host of each backend: its health (up, down, unknown; why and since
+// when it is down) and whether new server connections go to it.
+//
 // REQUIRES: called on the loop thread (they read the proxy's sessions and pools).
 #pragma once
 
@@ -20,6 +23,7 @@ void ShowTenants(ProxyServer& proxy, std::string& out);
 void ShowPools(ProxyServer& proxy, std::string& out);
 void ShowClients(ProxyServer& proxy, std::string& out);
 void ShowServers(ProxyServer& proxy, std::string& out);
+void ShowBackends(ProxyServer& proxy, std::string& out);
 void ShowStats(ProxyServer& proxy, std::string& out);
 void ShowConfig(ProxyServer& proxy, std::string& out);
 void ShowVersion(ProxyServer& proxy, std::string& out);

@@ -60,6 +60,11 @@ class BackendHealth {
   const config::BackendConfig& backend() const { return backend_; }
   const std::vector<config::BackendHost>& hosts() const { return backend_.hosts; }
   HostState state(size_t index) const { return hosts_[index].state; }
+  // Why hosts()[index] is down, and since when; "" and the epoch while it is not.
+  const std::string& down_reason(size_t index) const { return hosts_[index].reason; }
+  Clock::time_point down_since(size_t index) const { return hosts_[index].down_since; }
+  // The host the last new server connection went to, if any did.
+  std::optional<size_t> last_picked() const { return last_picked_; }
   // Changes when the list of hosts changes (checks in flight for the old list are dropped).
   uint64_t generation() const { return generation_; }
   bool checks_enabled() const { return checks_.enabled; }

@@ -36,6 +36,8 @@ class HealthChecker {
   void Apply(const config::Config& config);
   // The backend's health, or null if `backend` is not configured.
   std::shared_ptr<BackendHealth> For(const std::string& backend) const;
+  // Every configured backend's health, by name.
+  const std::map<std::string, std::shared_ptr<BackendHealth>>& backends() const { return backends_; }
   // Shutdown: stops the timer and abandons checks in flight. Idempotent.
   void Stop();
 

@@ -74,6 +74,12 @@ class ProxyServer {
   AdminState& admin() { return admin_; }
   const std::unordered_set<ClientSession*>& sessions() const { return sessions_; }
   const std::unordered_map<std::string, std::unique_ptr<ServerPool>>& pools() const { return pools_; }
+  const HealthChecker& health() const { return health_; }
+  // Server connections open to a backend, against its max_connections (0 before its first pool).
+  int ServerConnectionsOpen(const std::string& backend) const {
+    auto it = budgets_.find(backend);
+    return it == budgets_.end() ? 0 : it->second->open();
+  }
   void RequestShutdown(const std::string& why);
 
   policy::PolicyEngine& policy() { return policy_; }

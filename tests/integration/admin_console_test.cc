@@ -69,7 +69,7 @@ bool WaitFor(const std::function<bool()>& condition, std::chrono::milliseconds t
   return condition();
 }
 
-TEST_CASE("an admin reads SHOW TENANTS, POOLS, CLIENTS, SERVERS, STATS, CONFIG, VERSION and HELP with psql",
+TEST_CASE("an admin reads SHOW TENANTS, POOLS, CLIENTS, SERVERS, BACKENDS, STATS, CONFIG, VERSION and HELP with psql",
           "[admin]") {
   TestDatabase db = PostgresServer::Shared().CreateTestDatabase("adminshow");
   ProxyProcess proxy(AdminConfig(db));
@@ -100,6 +100,15 @@ TEST_CASE("an admin reads SHOW TENANTS, POOLS, CLIENTS, SERVERS, STATS, CONFIG, 
   INFO(servers.output);
   REQUIRE(servers.exit_code == 0);
   CHECK_THAT(servers.output, Catch::Contains("S|" + db.role + "|" + db.database + "|acme|app|active|127.0.0.1|"));
+
+  CommandResult backends = Psql(proxy, "SHOW BACKENDS");
+  INFO(backends.output);
+  REQUIRE(backends.exit_code == 0);
+  CHECK_THAT(backends.output, Catch::StartsWith("backend|host|role|state|down_since|reason|current|health_checks|"
+                                                "sv_open|max_connections\n"));
+  // No health checks here: the host is up because alice's server connection logged in there.
+  CHECK_THAT(backends.output, Catch::Contains("app|127.0.0.1:" + std::to_string(PostgresServer::Shared().port()) +
+                                              "|primary|up|||1|0|1|"));
 
   CommandResult stats = Psql(proxy, "SHOW STATS");
   INFO(stats.output);

@@ -1,6 +1,6 @@
 // Health checks and failover: a backend host that stops is marked down (metrics, logs), clients get a
 // prompt 08006 naming the backend instead of a hang, and the host is used again once it is back; with
-// two hosts, new connections go to the second while the first is down.
+// two hosts, new connections go to the second while the first is down, and SHOW BACKENDS says so.
 //
 // Each test stops a PostgreSQL of its own (PostgresServer::StartPrivate), never the shared one.
 #include <catch2/catch.hpp>
@@ -95,12 +95,36 @@ TEST_CASE("a stopped backend flips its health metric, clients get a prompt 08006
   CHECK_THAT(proxy.Log(), Catch::Contains("is up again"));
 }
 
+// SHOW BACKENDS in the admin console, by libpq: row `index` of `result` as "col|col|...".
+std::string BackendRow(const ProxyProcess& proxy, int port) {
+  PgConn console = MustConnectProxy(proxy, "ops", "ops-secret", "pgtenant");
+  auto results = ExecWithTimeout(console.get(), "SHOW BACKENDS", seconds(5));
+  if (!results || results->size() != 1) return "<no answer>";
+  const PGresult* result = (*results)[0].get();
+  const std::string host = "127.0.0.1:" + std::to_string(port);
+  for (int row = 0; row < PQntuples(result); ++row) {
+    if (host != PQgetvalue(result, row, 1)) continue;
+    std::string line;
+    for (int column = 0; column < PQnfields(result); ++column) {
+      if (column == 4 && !PQgetisnull(result, row, column)) {
+        line += "<since>|";  // down_since: a wall-clock time
+        continue;
+      }
+      line += std::string(PQgetvalue(result, row, column)) + "|";
+    }
+    return line;
+  }
+  return "<no row for " + host + ">";
+}
+
 TEST_CASE("failover: with two hosts, new connections go to the second while the first is down, and back to the "
           "first once it is up", "[health]") {
   std::unique_ptr<PostgresServer> first = PostgresServer::StartPrivate();
   PostgresServer& second = PostgresServer::Shared();
   TestDatabase db = CreateOnEach({first.get(), &second}, "failover");
   ProxyConfig config = StandardConfig(db);
+  config.users["ops"] = "ops-secret";
+  config.admins = {"ops"};
   config.backends["app"].hosts = "[ {host: 127.0.0.1, port: " + std::to_string(first->port()) +
                                  "}, {host: 127.0.0.1, port: " + std::to_string(second.port()) + "} ]";
   const int metrics_port = FreePort();
@@ -121,6 +145,13 @@ TEST_CASE("failover: with two hosts, new connections go to the second while the 
   CHECK(Sample(ScrapeMetrics(metrics_port), "pgtenant_backend_up{backend=\"app\"}") == 1);
   CHECK(served_by("bob", kBobPassword) == second.port());
   CHECK(served_by("alice", kAlicePassword) == second.port());
+  // The admin console shows the same: the first host down and why, new connections on the second.
+  const std::string first_row = BackendRow(proxy, first->port());
+  INFO(first_row);
+  CHECK_THAT(first_row, Catch::StartsWith("app|127.0.0.1:" + std::to_string(first->port()) + "|primary|down|<since>|"));
+  CHECK_THAT(first_row, Catch::EndsWith("|0|1|1|0|"));  // not current, checks on, 1 server open, no cap
+  CHECK(BackendRow(proxy, second.port()) == "app|127.0.0.1:" + std::to_string(second.port()) + "|alternate|up||" +
+                                                "|1|1|1|0|");
 
   first->Start();
   REQUIRE(AwaitSample(metrics_port, HostUp(first->port()), 1, seconds(5)));
