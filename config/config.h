@@ -155,7 +155,8 @@ struct HealthCheckConfig {
 
 // peers: every pgtenant instance sharing this file, this one included (scale-out). A cancel request
 // whose key names another instance is forwarded to that instance's address, once.
-inline constexpr int kMaxInstanceId = 1023;  // instance ids are 0..kMaxInstanceId (10 bits of the key)
+inline constexpr int kMaxInstanceId = 1023;
+inline constexpr int kMaxWorkers = 64;  // workers: 1..kMaxWorkers (6 bits of the cancel key)  // instance ids are 0..kMaxInstanceId (10 bits of the key)
 
 struct PeerConfig {
   int id = 0;
@@ -239,6 +240,8 @@ struct Config {
   ListenConfig listen;
   AuthMethod auth_method = AuthMethod::kScramSha256;
   int max_client_connections = 1000;
+  // Event-loop threads (proxy/worker_group.h); 0: one per CPU core. A reload does not change it.
+  int workers = 0;
   size_t max_query_size = 1 << 20;  // cap for SQL-bearing messages (Query, Parse), bytes
   Duration client_idle_timeout{0};  // 0 = off
   Duration startup_timeout{10000};  // client must finish startup+auth within it

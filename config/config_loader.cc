@@ -60,7 +60,7 @@ Result<std::shared_ptr<const Config>> ConfigLoader::Load(const YAML::Node& root)
       reader_.ReadMapping(root_field,
                           {"listen", "auth", "limits", "pool", "tenant_setting", "tenant_identification",
                            "username_separator", "backends", "tenants", "users", "audit", "doctor", "policy", "metrics",
-                           "tls", "admin", "health_check", "peers"},
+                           "tls", "admin", "health_check", "peers", "workers"},
                           {"backends", "tenants", "users"});
   if (reader_.failed()) return reader_.status();
 
@@ -73,6 +73,7 @@ Result<std::shared_ptr<const Config>> ConfigLoader::Load(const YAML::Node& root)
   if (auto field = top.Get("health_check")) config_.health_check = ReadHealthCheckSection(reader_, *field);
   if (auto field = top.Get("peers")) config_.peers = ReadPeersSection(reader_, *field);
   if (auto field = top.Get("limits")) ReadLimits(*field);
+  if (auto field = top.Get("workers")) SetIfPresent(config_.workers, reader_.ReadInt(*field, 1, kMaxWorkers));
   if (auto field = top.Get("pool")) {
     top_pool_ = *field;
     config_.pool = ReadPool(*field);

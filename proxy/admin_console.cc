@@ -3,6 +3,7 @@
 #include "proxy/admin_console.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <vector>
 
@@ -216,14 +217,39 @@ AdminConsole::Outcome AdminConsole::Execute(const std::string& statement) {
   };
 
   if (verb == "SHOW") {
-    static const std::vector<std::pair<std::string, void (*)(ProxyServer&, std::string&)>> kShows = {
-        {"HELP", &ShowHelp},       {"TENANTS", &ShowTenants}, {"POOLS", &ShowPools},     {"CLIENTS", &ShowClients},
-        {"SERVERS", &ShowServers}, {"BACKENDS", &ShowBackends}, {"STATS", &ShowStats},   {"CONFIG", &ShowConfig},
-        {"VERSION", &ShowVersion}};
+    // How each worker's part becomes one answer (Table::Merge): HELP, STATS, CONFIG and VERSION
+    // are the same everywhere; sessions, pools and servers each live on one worker.
+    struct Item {
+      const char* name;
+      void (*show)(ProxyServer&, Table&);
+      bool per_worker;
+      size_t key_columns;
+      std::vector<std::string> sum, max;
+    };
+    static const std::vector<Item> kShows = {
+        {"HELP", &ShowHelp, false, 0, {}, {}},
+        {"TENANTS", &ShowTenants, true, 1, {"current_clients"}, {}},
+        {"POOLS", &ShowPools, true, 0, {}, {}},
+        {"CLIENTS", &ShowClients, true, 0, {}, {}},
+        {"SERVERS", &ShowServers, true, 0, {}, {}},
+        {"BACKENDS", &ShowBackends, true, 2, {"sv_open"}, {"current"}},
+        {"STATS", &ShowStats, false, 0, {}, {}},
+        {"CONFIG", &ShowConfig, false, 0, {}, {}},
+        {"VERSION", &ShowVersion, false, 0, {}, {}}};
     const std::string what = args.size() == 1 ? Upper(args[0]) : "";
-    for (const auto& [name, show] : kShows) {
-      if (name != what) continue;
-      show(*proxy_, out_);
+    for (const Item& item : kShows) {
+      if (item.name != what) continue;
+      Table table;
+      if (item.per_worker) {
+        std::vector<Table> parts(static_cast<size_t>(proxy_->group().size()));
+        proxy_->group().RunOnAll(*proxy_, [&](ProxyServer& worker) {
+          item.show(worker, parts[static_cast<size_t>(worker.index())]);
+        });
+        table = Table::Merge(std::move(parts), item.key_columns, item.sum, item.max);
+      } else {
+        item.show(*proxy_, table);
+      }
+      table.Write(out_);
       Audit(command, "ok", "");
       return Outcome::kDone;
     }
@@ -252,7 +278,7 @@ AdminConsole::Outcome AdminConsole::Execute(const std::string& statement) {
   }
   if (verb == "PAUSE") {
     if (!tenant_argument(true, tenant, failed)) return failed;
-    Status paused = proxy_->admin().Pause(tenant);
+    Status paused = OnEveryWorker([&](AdminState& admin) { return admin.Pause(tenant); });
     if (!paused.ok()) return Fail(command, paused.sqlstate(), paused.message(), paused.hint());
     if (!TransactionsInFlight(tenant)) return Done(command, "PAUSE");
     protocol::ErrorFields notice;
@@ -267,24 +293,28 @@ AdminConsole::Outcome AdminConsole::Execute(const std::string& statement) {
   }
   if (verb == "RESUME") {
     if (!tenant_argument(true, tenant, failed)) return failed;
-    return status_outcome(proxy_->admin().Resume(tenant), "RESUME");
+    return status_outcome(OnEveryWorker([&](AdminState& admin) { return admin.Resume(tenant); }), "RESUME");
   }
   if (verb == "DISABLE") {
     if (!tenant_argument(false, tenant, failed)) return failed;
-    return status_outcome(proxy_->admin().Disable(*tenant), "DISABLE");
+    return status_outcome(OnEveryWorker([&](AdminState& admin) { return admin.Disable(*tenant); }), "DISABLE");
   }
   if (verb == "ENABLE") {
     if (!tenant_argument(false, tenant, failed)) return failed;
-    return status_outcome(proxy_->admin().Enable(*tenant), "ENABLE");
+    return status_outcome(OnEveryWorker([&](AdminState& admin) { return admin.Enable(*tenant); }), "ENABLE");
   }
   if (verb == "KILL") {
     if (!tenant_argument(false, tenant, failed)) return failed;
-    std::vector<ClientSession*> victims;
-    for (ClientSession* s : proxy_->sessions())
-      if (s->tenant_name() == *tenant && s->state() != ClientSession::State::kClosing) victims.push_back(s);
-    for (ClientSession* s : victims) s->KillByAdmin(command);
-    const std::string note = "closed " + std::to_string(victims.size()) + " client connection" +
-                             (victims.size() == 1 ? "" : "s") + " of tenant " + *tenant;
+    std::atomic<size_t> killed{0};
+    proxy_->group().RunOnAll(*proxy_, [&](ProxyServer& worker) {
+      std::vector<ClientSession*> victims;
+      for (ClientSession* s : worker.sessions())
+        if (s->tenant_name() == *tenant && s->state() != ClientSession::State::kClosing) victims.push_back(s);
+      for (ClientSession* s : victims) s->KillByAdmin(command);
+      killed += victims.size();
+    });
+    const std::string note = "closed " + std::to_string(killed.load()) + " client connection" +
+                             (killed.load() == 1 ? "" : "s") + " of tenant " + *tenant;
     protocol::ErrorFields notice;
     notice.severity = "NOTICE";
     notice.sqlstate = std::string(sqlstate::kSuccessfulCompletion);
@@ -317,11 +347,25 @@ AdminConsole::Outcome AdminConsole::Done(const std::string& command, std::string
 }
 
 bool AdminConsole::TransactionsInFlight(const std::optional<std::string>& tenant) const {
-  for (const ClientSession* s : proxy_->sessions()) {
-    if (s->tenant_name().empty() || (tenant && s->tenant_name() != *tenant)) continue;
-    if (s->in_transaction()) return true;
-  }
-  return false;
+  std::atomic<bool> found{false};
+  proxy_->group().RunOnAll(*proxy_, [&](ProxyServer& worker) {
+    for (const ClientSession* s : worker.sessions()) {
+      if (s->tenant_name().empty() || (tenant && s->tenant_name() != *tenant)) continue;
+      if (s->in_transaction()) found = true;
+    }
+  });
+  return found;
+}
+
+Status AdminConsole::OnEveryWorker(const std::function<Status(AdminState&)>& change) {
+  // Every worker keeps the same AdminState, so each gives the same answer; this worker's is returned.
+  Status mine;
+  const int self = proxy_->index();
+  proxy_->group().RunOnAll(*proxy_, [&](ProxyServer& worker) {
+    Status s = change(worker.admin());
+    if (worker.index() == self) mine = std::move(s);
+  });
+  return mine;
 }
 
 void AdminConsole::OnAdminTick() {

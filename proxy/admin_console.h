@@ -14,11 +14,13 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
 
+#include "protocol/status.h"
 #include "proxy/admin_state.h"
 
 namespace pgtenant::proxy {
@@ -80,6 +82,8 @@ class AdminConsole final : public AdminState::Waiter {
                const std::string& hint = "");
   Outcome Done(const std::string& command, std::string_view tag, const std::string& note = "");
   // True when some session of `tenant` (every tenant when nullopt) is inside a transaction.
+  // Applies an AdminState change on every worker (they keep equal copies).
+  Status OnEveryWorker(const std::function<Status(AdminState&)>& change);
   bool TransactionsInFlight(const std::optional<std::string>& tenant) const;
   void Audit(const std::string& command, const std::string& result, const std::string& message);
   void Flush();

@@ -15,6 +15,7 @@
 #include "proxy/client_session.h"
 #include "proxy/proxy_server.h"
 #include "proxy/server_pool.h"
+#include "proxy/worker_group.h"
 
 #ifndef PGTENANT_VERSION
 #define PGTENANT_VERSION "unknown"
@@ -30,36 +31,9 @@ constexpr int32_t kInt8Oid = 20;
 constexpr int16_t kInt8Size = 8;
 constexpr int16_t kVariableSize = -1;
 
-struct Column {
-  const char* name;
-  bool numeric = false;
-};
-
-// One SHOW answer: RowDescription (section 55.7, "RowDescription"), DataRows, CommandComplete.
-class RowSet {
- public:
-  RowSet(std::string& out, std::initializer_list<Column> columns) : out_(out), width_(columns.size()) {
-    protocol::MessageBuilder b(out_);
-    b.Begin(protocol::BackendTag::kRowDescription).Int16(static_cast<int16_t>(columns.size()));
-    for (const Column& c : columns) {
-      b.CString(c.name).Int32(0).Int16(0).Int32(c.numeric ? kInt8Oid : kTextOid);
-      b.Int16(c.numeric ? kInt8Size : kVariableSize).Int32(-1).Int16(0);  // typmod -1, text format
-    }
-    b.End();
-  }
-  ~RowSet() { protocol::AppendCommandComplete(out_, "SHOW"); }
-
-  void Add(std::vector<std::optional<std::string>> values) {
-    values.resize(width_);
-    protocol::AppendDataRow(out_, values);
-  }
-
- private:
-  std::string& out_;
-  size_t width_;
-};
-
 std::string Num(int64_t n) { return std::to_string(n); }
+
+int64_t Number(const std::optional<std::string>& text) { return text ? std::stoll(*text) : 0; }
 
 // A steady-clock instant as wall time, "2026-01-31 12:00:00" (UTC), as PgBouncer shows times.
 std::optional<std::string> WallTime(Clock::time_point t) {
@@ -94,6 +68,53 @@ std::vector<ClientView> Clients(ProxyServer& proxy) {
 
 }  // namespace
 
+void Table::Write(std::string& out) const {
+  protocol::MessageBuilder b(out);
+  b.Begin(protocol::BackendTag::kRowDescription).Int16(static_cast<int16_t>(columns_.size()));
+  for (const Column& c : columns_) {
+    b.CString(c.name).Int32(0).Int16(0).Int32(c.numeric ? kInt8Oid : kTextOid);
+    b.Int16(c.numeric ? kInt8Size : kVariableSize).Int32(-1).Int16(0);  // typmod -1, text format
+  }
+  b.End();
+  for (const Row& row : rows_) protocol::AppendDataRow(out, row);
+  protocol::AppendCommandComplete(out, "SHOW");
+}
+
+Table Table::Merge(std::vector<Table> parts, size_t key_columns, std::vector<std::string> sum,
+                   std::vector<std::string> max) {
+  Table merged;
+  if (parts.empty()) return merged;
+  merged.columns_ = parts[0].columns_;
+  auto indexes = [&](const std::vector<std::string>& names) {
+    std::vector<size_t> found;
+    for (size_t i = 0; i < merged.columns_.size(); ++i)
+      for (const std::string& name : names)
+        if (name == merged.columns_[i].name) found.push_back(i);
+    return found;
+  };
+  const std::vector<size_t> sums = indexes(sum);
+  const std::vector<size_t> maxes = indexes(max);
+  std::map<Row, size_t> by_key;  // key columns -> row of `merged`
+  for (Table& part : parts) {
+    for (Row& row : part.rows_) {
+      if (key_columns == 0) {
+        merged.rows_.push_back(std::move(row));
+        continue;
+      }
+      Row key(row.begin(), row.begin() + static_cast<std::ptrdiff_t>(std::min(key_columns, row.size())));
+      auto [it, fresh] = by_key.emplace(std::move(key), merged.rows_.size());
+      if (fresh) {
+        merged.rows_.push_back(std::move(row));
+        continue;
+      }
+      Row& into = merged.rows_[it->second];
+      for (size_t c : sums) into[c] = Num(Number(into[c]) + Number(row[c]));
+      for (size_t c : maxes) into[c] = Num(std::max(Number(into[c]), Number(row[c])));
+    }
+  }
+  return merged;
+}
+
 const std::vector<std::pair<std::string, std::string>>& AdminCommandHelp() {
   static const std::vector<std::pair<std::string, std::string>> kHelp = {
       {"SHOW HELP", "this list"},
@@ -116,22 +137,22 @@ const std::vector<std::pair<std::string, std::string>>& AdminCommandHelp() {
   return kHelp;
 }
 
-void ShowHelp(ProxyServer&, std::string& out) {
-  RowSet rows(out, {{"command"}, {"description"}});
+void ShowHelp(ProxyServer&, Table& rows) {
+  rows.SetColumns({{"command"}, {"description"}});
   for (const auto& [command, description] : AdminCommandHelp()) rows.Add({command, description});
 }
 
-void ShowVersion(ProxyServer&, std::string& out) {
-  RowSet rows(out, {{"version"}});
+void ShowVersion(ProxyServer&, Table& rows) {
+  rows.SetColumns({{"version"}});
   rows.Add({std::string("pgtenant ") + PGTENANT_VERSION});
 }
 
-void ShowTenants(ProxyServer& proxy, std::string& out) {
+void ShowTenants(ProxyServer& proxy, Table& rows) {
   const config::Config& config = *proxy.config();
   std::map<std::string, int64_t> clients;
   for (ClientSession* s : proxy.sessions())
     if (!s->tenant_name().empty() && s->state() != ClientSession::State::kClosing) ++clients[s->tenant_name()];
-  RowSet rows(out, {{"name"},
+  rows.SetColumns({{"name"},
                     {"id"},
                     {"isolation"},
                     {"schema"},
@@ -153,7 +174,7 @@ void ShowTenants(ProxyServer& proxy, std::string& out) {
   }
 }
 
-void ShowPools(ProxyServer& proxy, std::string& out) {
+void ShowPools(ProxyServer& proxy, Table& rows) {
   struct ClientCounts {
     int64_t active = 0, waiting = 0;
     Clock::duration maxwait{};
@@ -170,7 +191,7 @@ void ShowPools(ProxyServer& proxy, std::string& out) {
       ++counts.active;
     }
   }
-  RowSet rows(out, {{"tenant"},
+  rows.SetColumns({{"tenant"},
                     {"backend"},
                     {"database"},
                     {"user"},
@@ -206,9 +227,9 @@ void ShowPools(ProxyServer& proxy, std::string& out) {
   }
 }
 
-void ShowClients(ProxyServer& proxy, std::string& out) {
+void ShowClients(ProxyServer& proxy, Table& rows) {
   const Clock::time_point now = Clock::now();
-  RowSet rows(out, {{"type"},
+  rows.SetColumns({{"type"},
                     {"user"},
                     {"tenant"},
                     {"database"},
@@ -238,8 +259,8 @@ void ShowClients(ProxyServer& proxy, std::string& out) {
   }
 }
 
-void ShowServers(ProxyServer& proxy, std::string& out) {
-  RowSet rows(out, {{"type"},
+void ShowServers(ProxyServer& proxy, Table& rows) {
+  rows.SetColumns({{"type"},
                     {"user"},
                     {"database"},
                     {"tenant"},
@@ -285,8 +306,8 @@ void ShowServers(ProxyServer& proxy, std::string& out) {
   }
 }
 
-void ShowBackends(ProxyServer& proxy, std::string& out) {
-  RowSet rows(out, {{"backend"},
+void ShowBackends(ProxyServer& proxy, Table& rows) {
+  rows.SetColumns({{"backend"},
                     {"host"},
                     {"role"},
                     {"state"},
@@ -311,9 +332,9 @@ void ShowBackends(ProxyServer& proxy, std::string& out) {
   }
 }
 
-void ShowStats(ProxyServer& proxy, std::string& out) {
+void ShowStats(ProxyServer& proxy, Table& rows) {
   const config::Config& config = *proxy.config();
-  RowSet rows(out, {{"tenant"},
+  rows.SetColumns({{"tenant"},
                     {"total_xact_count", true},
                     {"total_query_count", true},
                     {"total_received", true},
@@ -338,7 +359,7 @@ void ShowStats(ProxyServer& proxy, std::string& out) {
   }
 }
 
-void ShowConfig(ProxyServer& proxy, std::string& out) {
+void ShowConfig(ProxyServer& proxy, Table& rows) {
   const config::Config& c = *proxy.config();
   const config::PoolSettings pool = c.ResolvePool(nullptr, nullptr);
   std::vector<std::string> identification;
@@ -346,7 +367,7 @@ void ShowConfig(ProxyServer& proxy, std::string& out) {
   std::vector<std::string> sinks;
   for (const config::AuditSinkConfig& sink : c.audit.sinks)
     sinks.push_back(sink.type == config::AuditSinkType::kFile ? "file:" + sink.path : "stdout");
-  RowSet rows(out, {{"key"}, {"value"}});
+  rows.SetColumns({{"key"}, {"value"}});
   const std::vector<std::pair<std::string, std::string>> settings = {
       {"config_file", c.source},
       {"config_generation", std::to_string(proxy.config_generation())},
@@ -358,6 +379,7 @@ void ShowConfig(ProxyServer& proxy, std::string& out) {
       {"tenant_setting", c.tenant_setting},
       {"username_separator", c.username_separator},
       {"limits.max_client_connections", std::to_string(c.max_client_connections)},
+      {"workers", std::to_string(proxy.group().size())},
       {"limits.max_query_size", std::to_string(c.max_query_size)},
       {"limits.client_idle_timeout", Millis(c.client_idle_timeout)},
       {"limits.startup_timeout", Millis(c.startup_timeout)},

@@ -1,8 +1,13 @@
 // ClientSession: startup (protocol section 55.2.1), authentication, and forwarding (55.2.2-55.2.7).
 #include "proxy/client_session.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
+#include <cstring>
 
 #include "protocol/frame_reader.h"
 #include "protocol/message_builder.h"
@@ -388,6 +393,15 @@ void ClientSession::Authenticated() {
     return;
   }
   route_ = std::move(route.value());
+  const int home = proxy_->group().HomeOf(route_);
+  if (home != proxy_->index()) {
+    MoveTo(home);
+    return;
+  }
+  Routed();
+}
+
+void ClientSession::Routed() {
   if (!proxy_->AdmitTenantClient(*route_.tenant)) {
     end_reason_ = "tenant_refused";
     AuditTenantRefused("over_limit", Status::Error(sqlstate::kTooManyConnections, "max_clients reached"));
@@ -406,6 +420,62 @@ void ClientSession::Authenticated() {
   wait_started_ = Clock::now();
   ServerConnection* server = pool_->Acquire(this, route_.context_tag);
   if (server != nullptr) OnServerAssigned(server);
+}
+
+void ClientSession::MoveTo(int home) {
+  moving_to_ = home;
+  Pause(kPauseMoving);
+  if (!outbox_.HasBacklog()) FinishMove();  // otherwise OnOutboxEvent does, once it is written
+}
+
+void ClientSession::FinishMove() {
+  uv_os_fd_t fd = -1;
+  const int copy = uv_fileno(reinterpret_cast<uv_handle_t*>(&socket_), &fd) == 0 ? ::fcntl(fd, F_DUPFD_CLOEXEC, 0) : -1;
+  if (copy < 0) {
+    moving_to_ = -1;
+    Terminate(Status::Error(sqlstate::kConnectionFailure, "pgtenant: could not hand the connection to its worker: " +
+                                                              std::string(std::strerror(errno))));
+    return;
+  }
+  moving_fd_ = copy;
+  proxy_->ReleaseSession(this);
+  reading_ = false;
+  uv_close(reinterpret_cast<uv_handle_t*>(&socket_), &ClientSession::OnMovedOut);
+}
+
+void ClientSession::OnMovedOut(uv_handle_t* handle) noexcept {
+  auto* self = static_cast<ClientSession*>(handle->data);
+  WorkerGroup& group = self->proxy_->group();
+  const int fd = self->moving_fd_;
+  if (group.Post(self->moving_to_, [self, fd](ProxyServer& home) { self->Arrive(home, fd); })) return;
+  // The worker has stopped, which shutdown allows only once no session is moving: not reached.
+  LogError("session", "worker " + std::to_string(self->moving_to_) + " has stopped: connection closed");
+  ::close(fd);
+  group.SessionArrived();
+  --group.shared().clients;
+  delete self;
+}
+
+void ClientSession::Arrive(ProxyServer& home, int fd) {
+  proxy_ = &home;
+  uv_tcp_init(home.loop(), &socket_);
+  socket_.data = this;
+  home.AdoptSession(this);
+  moving_to_ = -1;
+  moving_fd_ = -1;
+  if (int rc = uv_tcp_open(&socket_, fd); rc != 0) {
+    ::close(fd);
+    Terminate(Status::Error(sqlstate::kConnectionFailure,
+                            std::string("pgtenant: could not take over the connection: ") + uv_strerror(rc)));
+    return;
+  }
+  if (home.shutting_down()) {
+    end_reason_ = "shutdown";
+    Terminate(Status::Error(sqlstate::kAdminShutdown, "terminating connection due to administrator command"));
+    return;
+  }
+  Routed();
+  Resume(kPauseMoving);
 }
 
 void ClientSession::OnServerAssigned(ServerConnection* server) {
@@ -827,7 +897,8 @@ size_t ClientSession::OnServerBytes(std::span<const uint8_t> data) {
 void ClientSession::OnServerWritable() { Resume(kPauseBackpressure); }
 
 bool ClientSession::AdoptLatestConfig() {
-  if (config_generation_ == proxy_->config_generation()) return true;
+  // Generations only grow; a session that came from a worker that applied a reload first keeps its newer one.
+  if (config_generation_ >= proxy_->config_generation()) return true;
   std::shared_ptr<const config::Config> next = proxy_->config();
   config_generation_ = proxy_->config_generation();
   const config::UserConfig* user = next->FindUser(username_);
@@ -895,6 +966,10 @@ void ClientSession::OnOutboxEvent(void* owner, bool ok) {
   if (self->close_after_flush_) {
     self->close_after_flush_ = false;
     self->Close();
+    return;
+  }
+  if (self->moving_to_ >= 0 && self->state_ != State::kClosing) {
+    self->FinishMove();
     return;
   }
   if (self->server_ != nullptr && self->state_ == State::kActive) self->server_->ResumeReading();

@@ -92,7 +92,13 @@ class ClientSession final : public ServerLink, public PoolClient {
   void OnServerUnavailable(const Status& why) override;
 
  private:
-  enum PauseReason : unsigned { kPauseBackpressure = 1, kPausePending = 2, kPauseThrottle = 4, kPauseAdmin = 8 };
+  enum PauseReason : unsigned {
+    kPauseBackpressure = 1,
+    kPausePending = 2,
+    kPauseThrottle = 4,
+    kPauseAdmin = 8,
+    kPauseMoving = 16,
+  };
 
   // tenants.NAME.max_transactions_per_second: true if a transaction may start now; otherwise the
   // session pauses until OnThrottleLifted.
@@ -137,6 +143,15 @@ class ClientSession final : public ServerLink, public PoolClient {
   Status CheckStartupParameters(const protocol::StartupPacket& packet);
   void BeginAuthentication();
   void Authenticated();
+  // After routing, on the worker that owns the route's pool: admission, then a server.
+  void Routed();
+  // Moves this session to worker `home` (proxy/worker_group.h): once what is queued for the
+  // client is written, the socket is duplicated, closed here and opened on `home`'s loop, where
+  // Arrive() carries on with Routed().
+  void MoveTo(int home);
+  void FinishMove();
+  void Arrive(ProxyServer& home, int fd);
+  static void OnMovedOut(uv_handle_t* handle) noexcept;
   void PrepareServer();
   void Activate();
   void ReleaseServer();
@@ -185,6 +200,8 @@ class ClientSession final : public ServerLink, public PoolClient {
   bool throttled_ = false;            // queued for a transaction token
   bool token_granted_ = false;        // a token handed over by OnThrottleLifted, not yet used
   bool admin_held_ = false;           // the next transaction waits for RESUME (AdminState)
+  int moving_to_ = -1;                // the worker this session is moving to (MoveTo), or -1
+  int moving_fd_ = -1;                // the socket's duplicate while it moves
   std::unique_ptr<AdminConsole> admin_console_;  // database "pgtenant", admins only
 
   routing::ClientIdentity identity_;

@@ -18,6 +18,7 @@
 #include "proxy/doctor.h"
 #include "proxy/log.h"
 #include "proxy/proxy_server.h"
+#include "proxy/worker_group.h"
 
 namespace {
 
@@ -99,9 +100,10 @@ int Run(const std::string& path, const char* instance_id_flag) {
     std::fprintf(stderr, "%s\n", config.status().message().c_str());
     return 1;
   }
-  pgtenant::proxy::ProxyServer server(*config, path);
-  server.peer_cancel().set_instance_id(instance_id);
-  pgtenant::Status s = server.Run();
+  const int workers = (*config)->workers > 0 ? (*config)->workers : pgtenant::proxy::DefaultWorkers();
+  pgtenant::proxy::WorkerGroup group(*config, path, workers);
+  group.set_instance_id(instance_id);
+  pgtenant::Status s = group.Run();
   if (!s.ok()) {
     pgtenant::proxy::LogError("proxy", s.message());
     return 1;

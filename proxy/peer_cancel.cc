@@ -21,12 +21,13 @@ Status PeerCancel::Configure(const std::vector<config::PeerConfig>& peers) {
                        " is not listed under peers; list every instance, this one included");
 }
 
-int32_t PeerCancel::NewPid() const {
+int32_t PeerCancel::NewPid(int worker) const {
   const auto id = static_cast<uint32_t>(instance_id());
-  const uint32_t random_mask = (uint32_t{1} << kRandomPidBits) - 1;
+  const auto worker_bits = static_cast<uint32_t>(worker) & (kMaxWorkers - 1);
+  const uint32_t random_mask = (uint32_t{1} << kWorkerShift) - 1;
   for (;;) {
     const uint32_t random = static_cast<uint32_t>(protocol::RandomInt32()) & random_mask;
-    const auto pid = static_cast<int32_t>((id << kRandomPidBits) | random);
+    const auto pid = static_cast<int32_t>((id << kRandomPidBits) | (worker_bits << kWorkerShift) | random);
     if (pid != 0) return pid;
   }
 }

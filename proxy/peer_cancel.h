@@ -2,8 +2,9 @@
 // requests to the instance that can act on them (scale-out: N instances behind one load balancer).
 //
 // The process id pgtenant hands out in BackendKeyData is: bit 31 clear, bits 30..21 the instance id
-// (0..config::kMaxInstanceId), bits 20..0 random; the secret key is 32 random bits. So 53 bits of a
-// key are random, against PostgreSQL's own 32.
+// (0..config::kMaxInstanceId), bits 20..15 the worker (event-loop thread) of the session, bits 14..0
+// random; the secret key is 32 random bits. So 47 bits of a key are random, against PostgreSQL's
+// own 32.
 //
 // A CancelRequest this instance has no target for is forwarded when its pid names another instance
 // listed in `peers:`: a plain CancelRequest to that peer's address, fire and forget. Loops cannot
@@ -30,7 +31,9 @@ namespace pgtenant::proxy {
 class PeerCancel {
  public:
   using Clock = std::chrono::steady_clock;
-  static constexpr int kRandomPidBits = 21;
+  static constexpr int kRandomPidBits = 21;  // below the instance id: the worker and random bits
+  static constexpr int kWorkerShift = 15;
+  static constexpr int kMaxWorkers = config::kMaxWorkers;  // 6 bits
   static constexpr std::chrono::seconds kForwardWindow{10};
   static constexpr size_t kMaxRemembered = 4096;  // forwards remembered in the window; beyond, none
 
@@ -42,10 +45,11 @@ class PeerCancel {
   // instance has no id or is not among them (the list is taken anyway).
   Status Configure(const std::vector<config::PeerConfig>& peers);
 
-  // A fresh pid for BackendKeyData, naming this instance; never 0.
-  int32_t NewPid() const;
-  // The instance a pid names.
+  // A fresh pid for BackendKeyData, naming this instance and `worker`; never 0.
+  int32_t NewPid(int worker) const;
+  // The instance and the worker a pid names.
   static int InstanceOf(int32_t pid) { return (pid >> kRandomPidBits) & config::kMaxInstanceId; }
+  static int WorkerOf(int32_t pid) { return (pid >> kWorkerShift) & (kMaxWorkers - 1); }
 
   // For a CancelRequest with no local target: forwards it if it names a peer. True if forwarded.
   bool Forward(uv_loop_t* loop, int32_t pid, int32_t key, Clock::time_point now = Clock::now());

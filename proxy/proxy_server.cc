@@ -27,15 +27,56 @@ constexpr int kListenBacklog = 1024;
 constexpr unsigned kStatsLogTicks = 600;  // one line a minute at most
 }  // namespace
 
-ProxyServer::ProxyServer(std::shared_ptr<const config::Config> config, std::string config_path)
-    : config_(std::move(config)), config_path_(std::move(config_path)) {
-  std::array<uint8_t, 32> secret{};
-  protocol::FillRandom(secret);
-  mock_secret_.assign(reinterpret_cast<const char*>(secret.data()), secret.size());
+ProxyServer::ProxyServer(WorkerGroup* group, int index, std::shared_ptr<const config::Config> config)
+    : group_(group),
+      index_(index),
+      config_(std::move(config)),
+      config_generation_(group->shared().generation.load()),
+      next_session_id_(static_cast<uint64_t>(index) + 1),
+      health_(&loop_, index == 0 ? &group->shared().metrics : nullptr) {  // worker 0's checks feed the metrics
   uv_loop_init(&loop_);
+  uv_async_init(&loop_, &wake_, [](uv_async_t* handle) { static_cast<ProxyServer*>(handle->data)->DrainMail(); });
+  wake_.data = this;
 }
 
 ProxyServer::~ProxyServer() { uv_loop_close(&loop_); }
+
+bool ProxyServer::Post(std::function<void(ProxyServer&)> task) {
+  std::lock_guard<std::mutex> lock(mail_mu_);
+  if (mail_closed_) return false;
+  mail_.push_back(std::move(task));
+  uv_async_send(&wake_);  // under the lock: the handle is not closed before this returns
+  return true;
+}
+
+void ProxyServer::DrainMail() {
+  for (;;) {
+    std::vector<std::function<void(ProxyServer&)>> tasks;
+    {
+      std::lock_guard<std::mutex> lock(mail_mu_);
+      tasks.swap(mail_);
+    }
+    if (tasks.empty()) return;
+    for (auto& task : tasks) task(*this);
+  }
+}
+
+void ProxyServer::AdoptSession(ClientSession* session) {
+  group_->SetIdle(index_, false);  // before the move is counted done: shutdown must not miss it
+  sessions_.insert(session);
+  group_->SessionArrived();
+}
+
+void ProxyServer::ReleaseSession(ClientSession* session) {
+  group_->SessionLeaving();
+  sessions_.erase(session);
+}
+
+int ProxyServer::listen_fd() const {
+  uv_os_fd_t fd = -1;
+  if (!listening_ || uv_fileno(reinterpret_cast<const uv_handle_t*>(&listener_), &fd) != 0) return -1;
+  return fd;
+}
 
 // Binds `handle` to host:port and listens; with `reuse_port`, other processes may bind the port too.
 // On failure the handle is closed and the error names the address.
@@ -78,73 +119,100 @@ int ProxyServer::OwnPeerPort() const {
   return 0;
 }
 
-Status ProxyServer::Run() {
+Status ProxyServer::Start(int listen_fd) {
   const std::string& host = config_->listen.address;
-  if (config_->metrics.enabled) {
-    Status serving = metrics_.Serve(&loop_, config_->metrics);
-    if (!serving.ok()) return serving;
-    LogInfo("metrics", "serving Prometheus metrics on http://" + config_->metrics.address + ":" +
-                           std::to_string(config_->metrics.port) + "/metrics");
-  }
-  if (Status tls = PreloadTlsFiles(config_); !tls.ok()) return tls;  // certificates, keys, JWT keys
   if (Status peers = peer_cancel_.Configure(config_->peers); !peers.ok()) return peers;
-  if (config_->audit.enabled()) {
-    auto audit = AuditLog::Open(config_->audit);
-    if (!audit.ok()) return audit.status();
-    audit_ = std::move(audit.value());
-  }
-
-  Status listening = Listen(&listener_, host, config_->listen.port, config_->listen.reuse_port);
-  if (listening.ok()) {
-    if (const int peer_port = OwnPeerPort(); peer_port != 0) {
-      listening = Listen(&peer_listener_, host, peer_port, false);
-      if (listening.ok()) {
-        peer_listening_ = true;
-        LogInfo("proxy", "also listening on " + host + ":" + std::to_string(peer_port) +
-                             ", this instance's address under peers");
-      } else {
-        uv_close(reinterpret_cast<uv_handle_t*>(&listener_), nullptr);
+  if (index_ == 0) {
+    if (config_->metrics.enabled) {
+      Status serving = metrics().Serve(&loop_, config_->metrics);
+      if (!serving.ok()) return serving;
+      LogInfo("metrics", "serving Prometheus metrics on http://" + config_->metrics.address + ":" +
+                             std::to_string(config_->metrics.port) + "/metrics");
+    }
+    Status listening = Listen(&listener_, host, config_->listen.port, config_->listen.reuse_port);
+    if (listening.ok()) {
+      listening_ = true;
+      if (const int peer_port = OwnPeerPort(); peer_port != 0) {
+        listening = Listen(&peer_listener_, host, peer_port, false);
+        if (listening.ok()) {
+          peer_listening_ = true;
+          LogInfo("proxy", "also listening on " + host + ":" + std::to_string(peer_port) +
+                               ", this instance's address under peers");
+        }
       }
     }
-  }
-  if (!listening.ok()) {
-    metrics_.StopServing();
-    uv_run(&loop_, UV_RUN_DEFAULT);
-    return listening;
+    if (!listening.ok()) {
+      StopLoop();
+      return listening;
+    }
+    StartSignals();
+  } else {
+    // The same listening socket: the kernel wakes whichever loop is free to accept.
+    uv_tcp_init(&loop_, &listener_);
+    listener_.data = this;
+    int rc = uv_tcp_open(&listener_, listen_fd);
+    if (rc == 0) rc = uv_listen(reinterpret_cast<uv_stream_t*>(&listener_), kListenBacklog, &ProxyServer::OnConnection);
+    if (rc != 0) {
+      uv_close(reinterpret_cast<uv_handle_t*>(&listener_), nullptr);
+      StopLoop();
+      return Status::Error("worker " + std::to_string(index_) + " cannot accept on the listen socket: " +
+                           uv_strerror(rc));
+    }
+    listening_ = true;
   }
 
+  uv_timer_init(&loop_, &tick_);
+  tick_.data = this;
+  uv_timer_start(&tick_, &ProxyServer::OnTick, kTickMs, kTickMs);
+  health_.Apply(*config_);
+  if (index_ == 0) {
+    LogInfo("proxy", "listening on " + host + ":" + std::to_string(config_->listen.port) + " with " +
+                         std::to_string(group_->size()) + (group_->size() == 1 ? " worker" : " workers") +
+                         (config_->peers.empty() ? "" : " as instance " + std::to_string(peer_cancel_.instance_id())));
+  }
+  return Status::Ok();
+}
+
+void ProxyServer::StartSignals() {
+  signals_ = true;
   for (auto [handle, signum] : {std::pair{&sigint_, SIGINT}, std::pair{&sigterm_, SIGTERM}}) {
     uv_signal_init(&loop_, handle);
     handle->data = this;
     uv_signal_start(handle, &ProxyServer::OnSignal, signum);
   }
-  // SIGHUP: reopen audit files (logrotate).
+  // SIGHUP: reload, and reopen audit files (logrotate).
   uv_signal_init(&loop_, &sighup_);
   sighup_.data = this;
   uv_signal_start(&sighup_, [](uv_signal_t* handle, int) {
     auto* self = static_cast<ProxyServer*>(handle->data);
-    LogInfo("proxy", "received SIGHUP: reloading " + self->config_path_ + " and reopening audit files");
-    if (self->audit_) self->audit_->Reopen();
+    LogInfo("proxy", "received SIGHUP: reloading " + self->group_->shared().config_path +
+                         " and reopening audit files");
+    if (self->auditing()) self->group_->shared().audit->Reopen();
     (void)self->Reload();  // a bad file is logged, audited and counted; the running config stays
   }, SIGHUP);
   // A peer that vanishes mid-write must not kill the process.
   uv_signal_init(&loop_, &sigpipe_);
   uv_signal_start(&sigpipe_, [](uv_signal_t*, int) {}, SIGPIPE);
   uv_unref(reinterpret_cast<uv_handle_t*>(&sigpipe_));
+}
 
-  uv_timer_init(&loop_, &tick_);
-  tick_.data = this;
-  uv_timer_start(&tick_, &ProxyServer::OnTick, kTickMs, kTickMs);
-
-  health_.Apply(*config_);
-  LogInfo("proxy", "listening on " + host + ":" + std::to_string(config_->listen.port) +
-                       (config_->peers.empty() ? "" : " as instance " + std::to_string(peer_cancel_.instance_id())));
+// A worker that could not start: close what is open and let the loop end.
+void ProxyServer::StopLoop() {
+  if (index_ == 0) metrics().StopServing();
+  if (listening_) uv_close(reinterpret_cast<uv_handle_t*>(&listener_), nullptr);
+  if (peer_listening_) uv_close(reinterpret_cast<uv_handle_t*>(&peer_listener_), nullptr);
+  listening_ = peer_listening_ = false;
+  CloseMail();
   uv_run(&loop_, UV_RUN_DEFAULT);
-  if (audit_ && !audit_->FlushFor(config_->shutdown_timeout))
-    LogWarning("audit", "audit events still queued at shutdown were not all written");
-  LogPolicyCacheStats();
-  LogInfo("proxy", "stopped");
-  return Status::Ok();
+}
+
+void ProxyServer::CloseMail() {
+  {
+    std::lock_guard<std::mutex> lock(mail_mu_);
+    mail_closed_ = true;
+  }
+  DrainMail();
+  if (!uv_is_closing(reinterpret_cast<uv_handle_t*>(&wake_))) uv_close(reinterpret_cast<uv_handle_t*>(&wake_), nullptr);
 }
 
 void ProxyServer::OnConnection(uv_stream_t* server, int status) noexcept {
@@ -153,8 +221,11 @@ void ProxyServer::OnConnection(uv_stream_t* server, int status) noexcept {
     LogWarning("proxy", std::string("accept failed: ") + uv_strerror(status));
     return;
   }
-  bool over = self->sessions_.size() >= static_cast<size_t>(self->config_->max_client_connections);
-  auto* session = new ClientSession(self, self->config_, self->next_session_id_++, over);
+  SharedState& shared = self->group_->shared();
+  bool over = shared.clients.load() >= static_cast<size_t>(self->config_->max_client_connections);
+  auto* session = new ClientSession(self, self->config_, self->next_session_id_, over);
+  self->next_session_id_ += static_cast<uint64_t>(self->group_->size());  // ids stay unique across workers
+  ++shared.clients;
   if (uv_accept(server, session->stream()) != 0) {
     session->Terminate(Status::Error(sqlstate::kConnectionFailure, "accept failed"));
     self->sessions_.insert(session);
@@ -172,7 +243,7 @@ ServerPool* ProxyServer::PoolFor(const routing::Route& route) {
   auto pool = std::make_unique<ServerPool>(&loop_, route.pool_key, *route.backend, route.pool, route.server_startup,
                                            budget.get());
   pool->set_tenant_label(route.shared_pool ? "(shared)" : route.tenant->name);
-  pool->set_backend_series(metrics_.ForBackend(route.backend->name));
+  pool->set_backend_series(metrics().ForBackend(route.backend->name));
   pool->set_health(health_.For(route.backend->name));
   ServerPool* raw = pool.get();
   pools_.emplace(route.pool_key, std::move(pool));
@@ -182,7 +253,7 @@ ServerPool* ProxyServer::PoolFor(const routing::Route& route) {
 int32_t ProxyServer::RegisterCancelTarget(ClientSession* session, int32_t* key) {
   int32_t pid = 0;
   do {
-    pid = peer_cancel_.NewPid();  // names this instance, for cancels that reach a peer
+    pid = peer_cancel_.NewPid(index_);  // names this instance and worker, for cancels that reach another
   } while (pid == 0 || cancel_targets_.count(pid) != 0);
   *key = protocol::RandomInt32();
   cancel_targets_[pid] = {session, *key};
@@ -192,6 +263,11 @@ int32_t ProxyServer::RegisterCancelTarget(ClientSession* session, int32_t* key) 
 void ProxyServer::UnregisterCancelTarget(int32_t pid) { cancel_targets_.erase(pid); }
 
 void ProxyServer::HandleCancelRequest(int32_t pid, int32_t key) {
+  const int worker = PeerCancel::WorkerOf(pid);
+  if (PeerCancel::InstanceOf(pid) == peer_cancel_.instance_id() && worker != index_ && worker < group_->size()) {
+    group_->Post(worker, [pid, key](ProxyServer& owner) { owner.HandleCancelRequest(pid, key); });
+    return;
+  }
   auto it = cancel_targets_.find(pid);
   if (it == cancel_targets_.end() || CRYPTO_memcmp(&it->second.key, &key, sizeof(key)) != 0) {
     if (it == cancel_targets_.end() && peer_cancel_.Forward(&loop_, pid, key)) return;  // another instance's
@@ -207,54 +283,39 @@ void ProxyServer::ForwardCancel(const config::BackendConfig& backend, int32_t pi
 
 void ProxyServer::OnSessionClosed(ClientSession* session) {
   sessions_.erase(session);
+  --group_->shared().clients;
   if (shutting_down_) MaybeFinishShutdown();
 }
 
-bool ProxyServer::AdmitTenantClient(const config::TenantConfig& tenant) {
-  TenantState& state = tenants_[tenant.name];
-  if (tenant.max_clients > 0 && state.clients >= tenant.max_clients) return false;
-  ++state.clients;
-  return true;
-}
+bool ProxyServer::AdmitTenantClient(const config::TenantConfig& tenant) { return group_->shared().limits.Admit(tenant); }
 
-void ProxyServer::LeaveTenant(const std::string& tenant) {
-  auto it = tenants_.find(tenant);
-  if (it != tenants_.end() && it->second.clients > 0) --it->second.clients;
-}
-
-void ProxyServer::RefillAndWake(const config::TenantConfig& tenant, TenantState& state, Clock::time_point now) {
-  const double rate = tenant.max_transactions_per_second;
-  // A tenth of a second's worth may start at once; the rest are spread evenly.
-  const double burst = std::max(1.0, rate / 10.0);
-  if (state.refilled == Clock::time_point{}) {
-    state.tokens = burst;
-  } else {
-    state.tokens = std::min(burst, state.tokens + rate * std::chrono::duration<double>(now - state.refilled).count());
-  }
-  state.refilled = now;
-  while (state.tokens >= 1.0 && !state.throttled.empty()) {
-    ClientSession* session = state.throttled.front();
-    state.throttled.pop_front();
-    state.tokens -= 1.0;
-    session->OnThrottleLifted();
-  }
-}
+void ProxyServer::LeaveTenant(const std::string& tenant) { group_->shared().limits.Leave(tenant); }
 
 bool ProxyServer::TakeTransactionToken(const config::TenantConfig& tenant, ClientSession* session) {
-  TenantState& state = tenants_[tenant.name];
-  RefillAndWake(tenant, state, Clock::now());
-  if (state.throttled.empty() && state.tokens >= 1.0) {
-    state.tokens -= 1.0;
-    return true;
-  }
-  state.throttled.push_back(session);
+  std::deque<ClientSession*>& queue = throttled_[tenant.name];
+  if (queue.empty() && group_->shared().limits.TakeTokens(tenant, 1, Clock::now()) == 1) return true;
+  queue.push_back(session);
   return false;
 }
 
+void ProxyServer::WakeThrottled(Clock::time_point now) {
+  for (auto& [name, queue] : throttled_) {
+    if (queue.empty()) continue;
+    const config::TenantConfig* tenant = config_->FindTenant(name);
+    if (tenant == nullptr) continue;
+    int granted = group_->shared().limits.TakeTokens(*tenant, static_cast<int>(queue.size()), now);
+    while (granted-- > 0 && !queue.empty()) {
+      ClientSession* session = queue.front();
+      queue.pop_front();
+      session->OnThrottleLifted();
+    }
+  }
+}
+
 void ProxyServer::CancelThrottleWait(const std::string& tenant, ClientSession* session) {
-  auto it = tenants_.find(tenant);
-  if (it == tenants_.end()) return;
-  auto& queue = it->second.throttled;
+  auto it = throttled_.find(tenant);
+  if (it == throttled_.end()) return;
+  auto& queue = it->second;
   queue.erase(std::remove(queue.begin(), queue.end(), session), queue.end());
 }
 
@@ -263,16 +324,15 @@ void ProxyServer::OnSignal(uv_signal_t* handle, int signum) noexcept {
   const char* name = signum == SIGINT ? "SIGINT" : "SIGTERM";
   if (self->shutting_down_) {
     LogInfo("proxy", std::string("received ") + name + " again: closing every session now");
-    self->shutdown_deadline_ = Clock::now();
+    for (int i = 0; i < self->group_->size(); ++i) self->group_->Post(i, [](ProxyServer& w) { w.ShutdownNow(); });
     return;
   }
-  LogInfo("proxy", std::string("received ") + name + ": no new connections; open transactions may finish within " +
-                       std::to_string(self->config_->shutdown_timeout.count()) + " ms");
-  self->BeginShutdown();
+  self->group_->RequestShutdown(std::string("received ") + name);
 }
 
 Status ProxyServer::Reload(std::string_view admin_user) {
-  auto loaded = config::LoadConfigFile(config_path_);
+  SharedState& shared = group_->shared();
+  auto loaded = config::LoadConfigFile(shared.config_path);
   // Certificates, keys and JWT keys are part of the config: a file that does not load refuses the
   // reload like a YAML error would, before anything changes.
   if (loaded.ok()) {
@@ -281,16 +341,37 @@ Status ProxyServer::Reload(std::string_view admin_user) {
   policy::AuditEvent event;
   event.type = policy::AuditEventType::kConfigReloaded;
   event.user = std::string(admin_user);
-  event.fields = {{"source", config_path_}};
+  event.fields = {{"source", shared.config_path}};
   if (!loaded.ok()) {
     LogError("config", "reload refused, the running configuration stays: " + loaded.status().message());
-    metrics_.CountReload(false);
+    metrics().CountReload(false);
     event.fields.emplace_back("result", "error");
     event.fields.emplace_back("message", loaded.status().message());
     Audit(std::move(event));
     return loaded.status();
   }
   std::shared_ptr<const config::Config> next = *loaded;
+  if (next->workers != config_->workers) {
+    LogWarning("config", "workers changed from " + std::to_string(config_->workers) + " to " +
+                             std::to_string(next->workers) + ": that takes a restart; " +
+                             std::to_string(group_->size()) + " workers keep running");
+  }
+  const uint64_t generation = ++shared.generation;
+  group_->RunOnAll(*this, [&next, generation](ProxyServer& worker) { worker.ApplyConfig(next, generation); });
+  shared.policy.ClearCache();  // cached verdicts are keyed by the old snapshot
+  metrics().CountReload(true);
+  LogInfo("config", "reloaded " + shared.config_path + ": " + std::to_string(next->tenants.size()) + " tenants, " +
+                        std::to_string(next->backends.size()) + " backends, " + std::to_string(next->users.size()) +
+                        " users");
+  event.fields.emplace_back("result", "ok");
+  event.numbers = {{"tenants", static_cast<int64_t>(next->tenants.size())},
+                   {"backends", static_cast<int64_t>(next->backends.size())},
+                   {"users", static_cast<int64_t>(next->users.size())}};
+  Audit(std::move(event));
+  return Status::Ok();
+}
+
+void ProxyServer::ApplyConfig(std::shared_ptr<const config::Config> next, uint64_t generation) {
   // Pools keep their server connections when what defines them did not change; others close.
   for (auto it = pools_.begin(); it != pools_.end();) {
     ServerPool& pool = *it->second;
@@ -321,20 +402,10 @@ Status ProxyServer::Reload(std::string_view admin_user) {
     if (backend != nullptr) budget->set_cap(backend->max_connections);
   }
   config_ = std::move(next);
-  ++config_generation_;
+  config_generation_ = generation;
   health_.Apply(*config_);
-  if (Status peers = peer_cancel_.Configure(config_->peers); !peers.ok()) LogWarning("cancel", peers.message());
-  policy_.ClearCache();  // cached verdicts are keyed by the old snapshot
-  metrics_.CountReload(true);
-  LogInfo("config", "reloaded " + config_path_ + ": " + std::to_string(config_->tenants.size()) + " tenants, " +
-                        std::to_string(config_->backends.size()) + " backends, " +
-                        std::to_string(config_->users.size()) + " users");
-  event.fields.emplace_back("result", "ok");
-  event.numbers = {{"tenants", static_cast<int64_t>(config_->tenants.size())},
-                   {"backends", static_cast<int64_t>(config_->backends.size())},
-                   {"users", static_cast<int64_t>(config_->users.size())}};
-  Audit(std::move(event));
-  return Status::Ok();
+  if (Status peers = peer_cancel_.Configure(config_->peers); !peers.ok() && index_ == 0)
+    LogWarning("cancel", peers.message());
 }
 
 void ProxyServer::OnTick(uv_timer_t* timer) noexcept {
@@ -349,10 +420,7 @@ void ProxyServer::OnTick(uv_timer_t* timer) noexcept {
       ++it;
     }
   }
-  for (auto& [name, state] : self->tenants_) {
-    if (state.throttled.empty()) continue;
-    if (const config::TenantConfig* tenant = self->config_->FindTenant(name)) self->RefillAndWake(*tenant, state, now);
-  }
+  self->WakeThrottled(now);
   self->admin_.Tick();  // a console's PAUSE waiting for transactions in flight
   if (self->tick_count_ % 10 == 0) self->UpdateMetrics();
   if (++self->tick_count_ % 5 == 0 || self->shutting_down_) {
@@ -367,14 +435,13 @@ void ProxyServer::OnTick(uv_timer_t* timer) noexcept {
 }
 
 void ProxyServer::UpdateMetrics() {
-  struct Counts {
-    int clients_active = 0, clients_waiting = 0, servers_active = 0, servers_idle = 0;
-  };
-  std::map<std::string, Counts> counts;
+  // The gauges are shared by the workers: each adds what changed in its own counts.
+  std::map<std::string, GaugeCounts> counts;
   for (const auto& [name, tenant] : config_->tenants) counts[name];
+  for (const auto& [name, c] : reported_) counts[name];
   for (ClientSession* s : sessions_) {
     if (s->tenant_name().empty()) continue;
-    Counts& c = counts[s->tenant_name()];
+    GaugeCounts& c = counts[s->tenant_name()];
     if (s->state() == ClientSession::State::kWaitingForServer) {
       ++c.clients_waiting;
     } else if (s->state() == ClientSession::State::kActive || s->state() == ClientSession::State::kPreparingServer) {
@@ -382,24 +449,27 @@ void ProxyServer::UpdateMetrics() {
     }
   }
   for (const auto& [key, pool] : pools_) {
-    Counts& c = counts[pool->tenant_label()];
+    GaugeCounts& c = counts[pool->tenant_label()];
     c.servers_idle += static_cast<int>(pool->idle_count());
     c.servers_active += static_cast<int>(pool->total() - pool->idle_count());
   }
   for (const auto& [name, c] : counts) {
-    Metrics::TenantSeries* series = metrics_.ForTenant(name);
-    series->clients_active->Set(c.clients_active);
-    series->clients_waiting->Set(c.clients_waiting);
-    series->servers_active->Set(c.servers_active);
-    series->servers_idle->Set(c.servers_idle);
+    GaugeCounts& before = reported_[name];
+    Metrics::TenantSeries* series = metrics().ForTenant(name);
+    series->clients_active->Increment(c.clients_active - before.clients_active);
+    series->clients_waiting->Increment(c.clients_waiting - before.clients_waiting);
+    series->servers_active->Increment(c.servers_active - before.servers_active);
+    series->servers_idle->Increment(c.servers_idle - before.servers_idle);
+    before = c;
   }
-  policy::PolicyEngine::CacheStats cache = policy_.cache_stats();
-  metrics_.SetPolicyCacheTotals(cache.hits, cache.misses);
-  if (audit_) metrics_.SetAuditTotals(audit_->written(), audit_->dropped());
+  if (index_ != 0) return;
+  policy::PolicyEngine::CacheStats cache = policy().cache_stats();
+  metrics().SetPolicyCacheTotals(cache.hits, cache.misses);
+  if (auditing()) metrics().SetAuditTotals(group_->shared().audit->written(), group_->shared().audit->dropped());
 }
 
 void ProxyServer::LogPolicyCacheStats() {
-  policy::PolicyEngine::CacheStats stats = policy_.cache_stats();
+  policy::PolicyEngine::CacheStats stats = policy().cache_stats();
   uint64_t lookups = stats.hits + stats.misses;
   if (lookups == last_policy_lookups_) return;  // nothing new to say
   last_policy_lookups_ = lookups;
@@ -410,20 +480,14 @@ void ProxyServer::LogPolicyCacheStats() {
                         std::to_string(stats.bytes));
 }
 
-void ProxyServer::RequestShutdown(const std::string& why) {
-  if (shutting_down_) return;
-  LogInfo("proxy", why + ": no new connections; open transactions may finish within " +
-                       std::to_string(config_->shutdown_timeout.count()) + " ms");
-  BeginShutdown();
-}
-
 void ProxyServer::BeginShutdown() {
   if (shutting_down_) return;
   shutting_down_ = true;
   shutdown_deadline_ = Clock::now() + config_->shutdown_timeout;
-  uv_close(reinterpret_cast<uv_handle_t*>(&listener_), nullptr);
+  if (listening_) uv_close(reinterpret_cast<uv_handle_t*>(&listener_), nullptr);
   if (peer_listening_) uv_close(reinterpret_cast<uv_handle_t*>(&peer_listener_), nullptr);
-  uv_close(reinterpret_cast<uv_handle_t*>(&sighup_), nullptr);
+  listening_ = peer_listening_ = false;
+  if (signals_) uv_close(reinterpret_cast<uv_handle_t*>(&sighup_), nullptr);
   // Sessions between transactions end now; those inside one end at its ReadyForQuery, or at
   // the deadline (the tick enforces it).
   std::vector<ClientSession*> sessions(sessions_.begin(), sessions_.end());
@@ -431,27 +495,36 @@ void ProxyServer::BeginShutdown() {
   MaybeFinishShutdown();
 }
 
+void ProxyServer::ShutdownNow() {
+  shutdown_deadline_ = Clock::now();
+  MaybeFinishShutdown();
+}
+
 void ProxyServer::MaybeFinishShutdown() {
+  if (stopped_) return;
   if (!sessions_.empty() && Clock::now() >= shutdown_deadline_) {
     std::vector<ClientSession*> sessions(sessions_.begin(), sessions_.end());
     for (ClientSession* s : sessions)
       s->Terminate(Status::Error(sqlstate::kAdminShutdown, "terminating connection due to administrator command"));
   }
-  if (!sessions_.empty()) return;
-  if (!uv_is_closing(reinterpret_cast<uv_handle_t*>(&sigint_))) {
+  bool idle = sessions_.empty();
+  for (auto& [key, pool] : pools_) {
+    if (!idle) break;
+    pool->CloseAll();
+    idle = pool->empty();
+  }
+  // The loops end together: a session may still be on its way here from another worker.
+  if (!group_->SetIdle(index_, idle)) return;
+  stopped_ = true;
+  if (signals_) {
     uv_close(reinterpret_cast<uv_handle_t*>(&sigint_), nullptr);
     uv_close(reinterpret_cast<uv_handle_t*>(&sigterm_), nullptr);
-  }
-  for (auto& [key, pool] : pools_) {
-    pool->CloseAll();
-    if (!pool->empty()) return;
-  }
-  if (!uv_is_closing(reinterpret_cast<uv_handle_t*>(&tick_))) {
-    health_.Stop();
-    metrics_.StopServing();
-    uv_close(reinterpret_cast<uv_handle_t*>(&tick_), nullptr);
     uv_close(reinterpret_cast<uv_handle_t*>(&sigpipe_), nullptr);
   }
+  health_.Stop();
+  if (index_ == 0) metrics().StopServing();
+  uv_close(reinterpret_cast<uv_handle_t*>(&tick_), nullptr);
+  CloseMail();
 }
 
 }  // namespace pgtenant::proxy

@@ -1,16 +1,21 @@
-// ProxyServer: the event loop, the listener, signals, and what sessions share (pools, cancel keys).
+// ProxyServer: one worker of pgtenant (proxy/worker_group.h): an event loop on a thread of its own,
+// the listener it accepts on, the client sessions and server pools it owns, and the tick.
 //
-// Run() binds the configured address and serves until SIGINT/SIGTERM, then tells every client
-// (FATAL 57P01), closes every server connection and returns once all handles are closed.
+// Worker 0 also owns the signals and the metrics endpoint. Shutdown (SIGINT/SIGTERM, SHUTDOWN)
+// tells every client (FATAL 57P01), closes every server connection and lets the loop end once
+// every worker is done.
 //
-// Thread-safety: everything runs on the loop thread.
+// Thread-safety: everything runs on the worker's loop thread, except Post (any thread).
 #pragma once
 
 #include <uv.h>
 
 #include <array>
 #include <deque>
+#include <functional>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -27,6 +32,7 @@
 #include "proxy/metrics.h"
 #include "proxy/peer_cancel.h"
 #include "proxy/server_pool.h"
+#include "proxy/worker_group.h"
 #include "routing/route.h"
 
 namespace pgtenant::proxy {
@@ -35,17 +41,35 @@ class ClientSession;
 
 class ProxyServer {
  public:
-  // `config_path` is read again on reload (SIGHUP).
-  ProxyServer(std::shared_ptr<const config::Config> config, std::string config_path);
+  ProxyServer(WorkerGroup* group, int index, std::shared_ptr<const config::Config> config);
   ~ProxyServer();
   ProxyServer(const ProxyServer&) = delete;
   ProxyServer& operator=(const ProxyServer&) = delete;
 
-  // Serves until shut down. Returns an error if the listener cannot be bound.
-  Status Run();
+  // Worker 0 (`listen_fd` -1): binds the listen address (and this instance's port under peers),
+  // starts the metrics endpoint and the signal handlers. Other workers accept on a duplicate of
+  // worker 0's listen socket, `listen_fd`, which they own. Then the tick and health checks start.
+  Status Start(int listen_fd);
+  // A worker that could not start (or whose group could not): closes its handles; the loop ends.
+  void StopLoop();
+  // Runs the loop until shutdown has finished everywhere.
+  void Serve() { uv_run(&loop_, UV_RUN_DEFAULT); }
+  // The listening socket's descriptor (worker 0, after Start).
+  int listen_fd() const;
 
   uv_loop_t* loop() { return &loop_; }
-  std::string_view mock_secret() const { return mock_secret_; }
+  int index() const { return index_; }
+  WorkerGroup& group() { return *group_; }
+  std::string_view mock_secret() const { return group_->shared().mock_secret; }
+
+  // Queues `task` for this worker's loop thread; false once the worker has stopped. Any thread.
+  bool Post(std::function<void(ProxyServer&)> task);
+  // Runs the queued tasks now (this worker's thread).
+  void DrainMail();
+  // A session moving here from another worker (ClientSession::MoveTo) joins this worker's sessions.
+  void AdoptSession(ClientSession* session);
+  // A session leaving for another worker: no longer this worker's (its socket is closing).
+  void ReleaseSession(ClientSession* session);
 
   // The pool for a route, created on first use.
   ServerPool* PoolFor(const routing::Route& route);
@@ -60,13 +84,18 @@ class ProxyServer {
   PeerCancel& peer_cancel() { return peer_cancel_; }
 
   void OnSessionClosed(ClientSession* session);
+  // The verdict cache's hit ratio, in the log.
+  void LogPolicyCacheStats();
 
   // The newest config snapshot and its generation; sessions adopt it at transaction boundaries.
   const std::shared_ptr<const config::Config>& config() const { return config_; }
   uint64_t config_generation() const { return config_generation_; }
-  // Reads the config file again. A bad file leaves the running config untouched (and says why).
-  // `admin_user`: the admin who asked (console RELOAD), recorded in the config_reloaded event.
+  // Reads the config file again and applies it on every worker. A bad file leaves the running
+  // config untouched (and says why). `admin_user`: the admin who asked (console RELOAD), recorded
+  // in the config_reloaded event.
   Status Reload(std::string_view admin_user = {});
+  // This worker's part of a reload: pools, budgets, health checks and peers under `next`.
+  void ApplyConfig(std::shared_ptr<const config::Config> next, uint64_t generation);
   bool shutting_down() const { return shutting_down_; }
 
   // Admin console (proxy/admin_console.h): what it switches, what it shows, and SHUTDOWN (like
@@ -80,14 +109,18 @@ class ProxyServer {
     auto it = budgets_.find(backend);
     return it == budgets_.end() ? 0 : it->second->open();
   }
-  void RequestShutdown(const std::string& why);
+  void RequestShutdown(const std::string& why) { group_->RequestShutdown(why); }
+  // This worker's part of a shutdown: stop accepting, end sessions between transactions.
+  void BeginShutdown();
+  // A second SIGTERM: every session ends now.
+  void ShutdownNow();
 
-  policy::PolicyEngine& policy() { return policy_; }
-  Metrics& metrics() { return metrics_; }
+  policy::PolicyEngine& policy() { return group_->shared().policy; }
+  Metrics& metrics() { return group_->shared().metrics; }
   // Audit events go to the sinks of `audit:`; a no-op without sinks.
-  bool auditing() const { return audit_ != nullptr; }
+  bool auditing() const { return group_->shared().audit != nullptr; }
   void Audit(policy::AuditEvent event) {
-    if (audit_) audit_->Emit(std::move(event));
+    if (auditing()) group_->shared().audit->Emit(std::move(event));
   }
 
   // Per-tenant client count against tenants.NAME.max_clients. Admit returns false when full;
@@ -108,58 +141,65 @@ class ProxyServer {
 
   Status Listen(uv_tcp_t* handle, const std::string& host, int port, bool reuse_port);
   int OwnPeerPort() const;
-  void BeginShutdown();
-  // The verdict cache's hit ratio, in the log (Prometheus and SHOW STATS come with the operations work).
-  void LogPolicyCacheStats();
+
   // Sets the gauges that describe the present (connections by state) and mirrors other totals.
   void UpdateMetrics();
   void MaybeFinishShutdown();
 
+  void StartSignals();
+  // No more Post; what is queued runs now; the async handle closes.
+  void CloseMail();
   static void OnConnection(uv_stream_t* server, int status) noexcept;
   static void OnSignal(uv_signal_t* handle, int signum) noexcept;
   static void OnTick(uv_timer_t* timer) noexcept;
 
+  WorkerGroup* group_;
+  int index_;
   std::shared_ptr<const config::Config> config_;
-  std::string config_path_;
   uint64_t config_generation_ = 0;
   Clock::time_point shutdown_deadline_{};
-  std::string mock_secret_;
-  policy::PolicyEngine policy_;
-  Metrics metrics_;
-  std::unique_ptr<AuditLog> audit_;
   AdminState admin_;
   uv_signal_t sighup_{};
   uv_loop_t loop_{};
   uv_tcp_t listener_{};
+  bool listening_ = false;
   uv_tcp_t peer_listener_{};  // this instance's own port under peers (OwnPeerPort), if any
   bool peer_listening_ = false;
+  bool signals_ = false;      // worker 0: the signal handlers are ours
   uv_signal_t sigint_{};
   uv_signal_t sigterm_{};
   uv_signal_t sigpipe_{};
   uv_timer_t tick_{};
   bool shutting_down_ = false;
+  bool stopped_ = false;
   uint64_t next_session_id_ = 1;
   unsigned tick_count_ = 0;
   unsigned ticks_since_stats_ = 0;
   uint64_t last_policy_lookups_ = 0;
 
-  struct TenantState {
-    int clients = 0;
-    double tokens = 0;                 // token bucket for the transaction rate
-    Clock::time_point refilled{};
-    std::deque<ClientSession*> throttled;
+  // Tasks from other threads (Post), run on this loop.
+  uv_async_t wake_{};
+  std::mutex mail_mu_;
+  std::vector<std::function<void(ProxyServer&)>> mail_;  // GUARDED_BY(mail_mu_)
+  bool mail_closed_ = false;                             // GUARDED_BY(mail_mu_)
+
+  // Sessions waiting for a transaction token of their tenant (the bucket is shared: TenantLimits).
+  std::unordered_map<std::string, std::deque<ClientSession*>> throttled_;
+  void WakeThrottled(Clock::time_point now);
+  // What UpdateMetrics added to the shared per-tenant gauges, so it adds only the difference.
+  struct GaugeCounts {
+    int clients_active = 0, clients_waiting = 0, servers_active = 0, servers_idle = 0;
   };
-  void RefillAndWake(const config::TenantConfig& tenant, TenantState& state, Clock::time_point now);
+  std::map<std::string, GaugeCounts> reported_;
 
   std::unordered_set<ClientSession*> sessions_;
-  std::unordered_map<std::string, TenantState> tenants_;
   std::unordered_map<std::string, std::unique_ptr<BackendBudget>> budgets_;
   std::unordered_map<std::string, std::unique_ptr<ServerPool>> pools_;
   // Pools a reload made obsolete: closing, kept until their last connection has closed.
   std::vector<std::unique_ptr<ServerPool>> retired_pools_;
   std::unordered_map<int32_t, CancelTarget> cancel_targets_;
   PeerCancel peer_cancel_;
-  HealthChecker health_{&loop_, &metrics_};  // last: destroyed first
+  HealthChecker health_;  // last: destroyed first
 };
 
 }  // namespace pgtenant::proxy

@@ -188,6 +188,9 @@ TEST_CASE("ports are 1..65535 and counts are in range", "[config_loader]") {
         "t.yaml:2:27: limits.max_client_connections: expected an integer >= 1, got 0");
   CHECK(ErrorOf(Yaml({"limits:", "  max_client_connections: 99999999999"}) + ValidBody()) ==
         "t.yaml:2:27: limits.max_client_connections: expected an integer >= 1, got 99999999999");
+  CHECK(ErrorOf(Yaml({"workers: 0"}) + ValidBody()) == "t.yaml:1:10: workers: expected an integer from 1 to 64, got 0");
+  CHECK(ErrorOf(Yaml({"workers: 65"}) + ValidBody()) == "t.yaml:1:10: workers: expected an integer from 1 to 64, got 65");
+  CHECK(LoadOk(Yaml({"workers: 3"}) + ValidBody())->workers == 3);
 }
 
 TEST_CASE("durations and sizes are validated where they are written", "[config_loader]") {

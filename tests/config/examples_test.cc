@@ -104,6 +104,7 @@ TEST_CASE("full.yaml sets every key to a value that shows it was read", "[exampl
   CHECK(config->FindBackend("initech_db")->hosts.size() == 2);
   CHECK(config->health_check.enabled);
   CHECK(config->peers.size() == 2);
+  CHECK(config->workers == 2);
   CHECK(config->FindTenant("acme")->max_clients == 100);
   CHECK(config->ResolvePool(config->FindTenant("acme"), config->FindUser("alice")).size == 5);
   CHECK(config->IsAdmin("ops"));
@@ -125,6 +126,7 @@ TEST_CASE("minimal.yaml is the defaults plus one backend, tenant and user", "[ex
   CHECK(config->backends.size() == 1);
   CHECK(config->tenants.size() == 1);
   CHECK(config->users.size() == 1);
+  CHECK(config->workers == 0);  // one per CPU core
 }
 
 }  // namespace

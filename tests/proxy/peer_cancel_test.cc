@@ -8,20 +8,23 @@
 namespace pgtenant::proxy {
 namespace {
 
-TEST_CASE("pids name the instance in bits 30..21 and are otherwise random", "[peer_cancel]") {
+TEST_CASE("pids name the instance in bits 30..21, the worker in 20..15, and are otherwise random", "[peer_cancel]") {
   PeerCancel peers;
   peers.set_instance_id(1023);
   std::set<int32_t> seen;
   for (int i = 0; i < 200; ++i) {
-    const int32_t pid = peers.NewPid();
+    const int worker = i % PeerCancel::kMaxWorkers;
+    const int32_t pid = peers.NewPid(worker);
     CHECK(pid > 0);
     CHECK(PeerCancel::InstanceOf(pid) == 1023);
-    seen.insert(pid);
+    CHECK(PeerCancel::WorkerOf(pid) == worker);
+    seen.insert(pid & ((1 << PeerCancel::kWorkerShift) - 1));
   }
-  CHECK(seen.size() > 190);  // 21 random bits: collisions in 200 draws are rare
+  CHECK(seen.size() > 190);  // 15 random bits: a few collisions in 200 draws at most
 
   PeerCancel unset;  // no --instance-id: instance 0
-  CHECK(PeerCancel::InstanceOf(unset.NewPid()) == 0);
+  CHECK(PeerCancel::InstanceOf(unset.NewPid(5)) == 0);
+  CHECK(PeerCancel::WorkerOf(unset.NewPid(5)) == 5);
 }
 
 TEST_CASE("peers need this instance's id among them", "[peer_cancel]") {

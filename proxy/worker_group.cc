@@ -1,0 +1,179 @@
+// WorkerGroup: the workers' threads, the mail between them, pool placement and shared limits.
+#include "proxy/worker_group.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+
+#include "protocol/random.h"
+#include "proxy/log.h"
+#include "proxy/proxy_server.h"
+#include "proxy/tls_context.h"
+
+namespace pgtenant::proxy {
+
+bool TenantLimits::Admit(const config::TenantConfig& tenant) {
+  std::lock_guard<std::mutex> lock(mu_);
+  State& state = tenants_[tenant.name];
+  if (tenant.max_clients > 0 && state.clients >= tenant.max_clients) return false;
+  ++state.clients;
+  return true;
+}
+
+void TenantLimits::Leave(const std::string& tenant) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = tenants_.find(tenant);
+  if (it != tenants_.end() && it->second.clients > 0) --it->second.clients;
+}
+
+int TenantLimits::TakeTokens(const config::TenantConfig& tenant, int wanted, Clock::time_point now) {
+  const double rate = tenant.max_transactions_per_second;
+  // A tenth of a second's worth may start at once; the rest are spread evenly.
+  const double burst = std::max(1.0, rate / 10.0);
+  std::lock_guard<std::mutex> lock(mu_);
+  State& state = tenants_[tenant.name];
+  if (state.refilled == Clock::time_point{}) {
+    state.tokens = burst;
+  } else {
+    state.tokens = std::min(burst, state.tokens + rate * std::chrono::duration<double>(now - state.refilled).count());
+  }
+  state.refilled = now;
+  const int granted = std::min(wanted, static_cast<int>(std::floor(state.tokens)));
+  state.tokens -= granted;
+  return std::max(granted, 0);
+}
+
+WorkerGroup::WorkerGroup(std::shared_ptr<const config::Config> config, std::string config_path, int workers) {
+  shared_.config_path = std::move(config_path);
+  std::array<uint8_t, 32> secret{};
+  protocol::FillRandom(secret);
+  shared_.mock_secret.assign(reinterpret_cast<const char*>(secret.data()), secret.size());
+  const int count = std::clamp(workers, 1, config::kMaxWorkers);
+  idle_.assign(static_cast<size_t>(count), false);
+  pools_per_worker_.assign(static_cast<size_t>(count), 0);
+  for (int i = 0; i < count; ++i) workers_.push_back(std::make_unique<ProxyServer>(this, i, config));
+}
+
+WorkerGroup::~WorkerGroup() = default;
+
+Status WorkerGroup::Run() {
+  const config::Config& config = *workers_[0]->config();  // before any reload
+  if (Status tls = PreloadTlsFiles(workers_[0]->config()); !tls.ok()) return tls;  // certificates, keys, JWT keys
+  if (config.audit.enabled()) {
+    auto audit = AuditLog::Open(config.audit);
+    if (!audit.ok()) return audit.status();
+    shared_.audit = std::move(audit.value());
+  }
+  for (auto& worker : workers_) worker->peer_cancel().set_instance_id(instance_id_);
+  Status started = workers_[0]->Start(-1);
+  if (!started.ok()) {
+    for (size_t i = 1; i < workers_.size(); ++i) workers_[i]->StopLoop();
+    return started;
+  }
+  std::vector<std::thread> threads;
+  for (size_t i = 1; i < workers_.size(); ++i) {
+    const int fd = ::fcntl(workers_[0]->listen_fd(), F_DUPFD_CLOEXEC, 0);
+    Status s = fd < 0 ? Status::Error("cannot duplicate the listen socket for worker " + std::to_string(i))
+                      : workers_[i]->Start(fd);
+    if (!s.ok()) {
+      LogError("proxy", s.message() + "; shutting down");
+      if (fd >= 0) ::close(fd);
+      for (size_t j = i + 1; j < workers_.size(); ++j) workers_[j]->StopLoop();
+      RequestShutdown("a worker could not start");
+      break;
+    }
+    threads.emplace_back([worker = workers_[i].get()] { worker->Serve(); });
+  }
+  // Workers that never started count as done.
+  for (size_t i = threads.size() + 1; i < workers_.size(); ++i) SetIdle(static_cast<int>(i), true);
+  workers_[0]->Serve();
+  for (std::thread& t : threads) t.join();
+  if (shared_.audit && !shared_.audit->FlushFor(workers_[0]->config()->shutdown_timeout))
+    LogWarning("audit", "audit events still queued at shutdown were not all written");
+  workers_[0]->LogPolicyCacheStats();
+  LogInfo("proxy", "stopped");
+  return Status::Ok();
+}
+
+bool WorkerGroup::Post(int index, std::function<void(ProxyServer&)> task) {
+  if (index < 0 || index >= size()) return false;
+  return workers_[static_cast<size_t>(index)]->Post(std::move(task));
+}
+
+void WorkerGroup::RunOnAll(ProxyServer& self, const std::function<void(ProxyServer&)>& task) {
+  if (size() == 1) {
+    task(self);
+    return;
+  }
+  // One at a time. While waiting for its turn a worker keeps running what others ask of it, so
+  // two admin consoles on two workers cannot wait for each other.
+  std::unique_lock<std::mutex> turn(run_on_all_mu_, std::defer_lock);
+  while (!turn.try_lock()) {
+    self.DrainMail();
+    std::this_thread::yield();
+  }
+  struct Countdown {
+    std::mutex mu;
+    std::condition_variable done;
+    int left = 0;
+  };
+  auto countdown = std::make_shared<Countdown>();
+  countdown->left = size() - 1;
+  for (int i = 0; i < size(); ++i) {
+    if (i == self.index()) continue;
+    bool posted = Post(i, [countdown, &task](ProxyServer& worker) {
+      task(worker);
+      std::lock_guard<std::mutex> lock(countdown->mu);
+      if (--countdown->left == 0) countdown->done.notify_one();
+    });
+    if (!posted) {  // that worker has stopped: nothing of it is left to ask
+      std::lock_guard<std::mutex> lock(countdown->mu);
+      --countdown->left;
+    }
+  }
+  task(self);
+  std::unique_lock<std::mutex> lock(countdown->mu);
+  countdown->done.wait(lock, [&] { return countdown->left == 0; });
+}
+
+int WorkerGroup::HomeOf(const routing::Route& route) {
+  if (size() == 1) return 0;
+  // A backend's cap is counted by one worker, so its pools stay together.
+  const std::string key =
+      route.backend->max_connections > 0 ? "backend " + route.backend->name : "pool " + route.pool_key;
+  std::lock_guard<std::mutex> lock(placement_mu_);
+  auto it = homes_.find(key);
+  if (it != homes_.end()) return it->second;
+  const auto fewest = std::min_element(pools_per_worker_.begin(), pools_per_worker_.end());
+  const int home = static_cast<int>(fewest - pools_per_worker_.begin());
+  ++*fewest;
+  homes_.emplace(key, home);
+  return home;
+}
+
+bool WorkerGroup::SetIdle(int index, bool idle) {
+  std::lock_guard<std::mutex> lock(idle_mu_);
+  idle_[static_cast<size_t>(index)] = idle;
+  return idle && moving_.load() == 0 && std::all_of(idle_.begin(), idle_.end(), [](bool b) { return b; });
+}
+
+void WorkerGroup::RequestShutdown(const std::string& why) {
+  {
+    std::lock_guard<std::mutex> lock(idle_mu_);
+    if (shutdown_requested_) return;
+    shutdown_requested_ = true;
+  }
+  LogInfo("proxy", why + ": no new connections; open transactions may finish within " +
+                       std::to_string(workers_[0]->config()->shutdown_timeout.count()) + " ms");
+  for (int i = 0; i < size(); ++i) Post(i, [](ProxyServer& worker) { worker.BeginShutdown(); });
+}
+
+int DefaultWorkers() {
+  const unsigned cores = std::thread::hardware_concurrency();
+  return std::clamp(static_cast<int>(cores == 0 ? 1 : cores), 1, config::kMaxWorkers);
+}
+
+}  // namespace pgtenant::proxy
