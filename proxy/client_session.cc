@@ -653,6 +653,12 @@ void ClientSession::Activate() {
   }
   TransitionTo(State::kActive);
   s2c_remaining_ = 0;
+  if (cancel_pending_ && !first && transaction_pooling_) {
+    cancel_pending_ = false;
+    ReleaseServer();  // clean: nothing of the request was sent
+    RejectRequest(Status::Error(sqlstate::kQueryCanceled, "canceling statement due to user request"));
+    return;
+  }
   server_->Link(this);
   // Transaction pooling: the server only served the handshake; idle clients hold none.
   if (first && transaction_pooling_ && server_->IsClean()) ReleaseServer();
@@ -981,6 +987,12 @@ void ClientSession::CancelRunningQuery() {
   if (state_ == State::kWaitingForServer && handshake_done_ && pool_ != nullptr) {
     pool_->CancelWait(this);
     OnServerUnavailable(Status::Error(sqlstate::kQueryCanceled, "canceling statement due to user request"));
+    return;
+  }
+  // Transaction pooling: the server is being prepared for this request (a shared connection switching
+  // tenants); the request has not reached it. It is answered with 57014 once the server is ready.
+  if (state_ == State::kPreparingServer && handshake_done_ && transaction_pooling_) {
+    cancel_pending_ = true;
     return;
   }
   if (server_ == nullptr || state_ != State::kActive) return;

@@ -200,6 +200,7 @@ class ClientSession final : public ServerLink, public PoolClient {
   bool throttled_ = false;            // queued for a transaction token
   bool token_granted_ = false;        // a token handed over by OnThrottleLifted, not yet used
   bool admin_held_ = false;           // the next transaction waits for RESUME (AdminState)
+  bool cancel_pending_ = false;       // a cancel came while the server was prepared (Activate answers it)
   int moving_to_ = -1;                // the worker this session is moving to (MoveTo), or -1
   int moving_fd_ = -1;                // the socket's duplicate while it moves
   std::unique_ptr<AdminConsole> admin_console_;  // database "pgtenant", admins only
