@@ -8,6 +8,7 @@
 namespace pgtenant::proxy {
 
 Status PeerCancel::Configure(const std::vector<config::PeerConfig>& peers) {
+  std::lock_guard<std::mutex> lock(mu_);
   peers_ = peers;
   if (peers_.empty()) return Status::Ok();
   if (!instance_id_) {
@@ -34,6 +35,7 @@ int32_t PeerCancel::NewPid(int worker) const {
 
 bool PeerCancel::Forward(uv_loop_t* loop, int32_t pid, int32_t key, Clock::time_point now) {
   const int target = InstanceOf(pid);
+  std::lock_guard<std::mutex> lock(mu_);
   if (peers_.empty() || target == instance_id()) return false;  // ours (ended, or a wrong key): nobody else's
   const config::PeerConfig* peer = nullptr;
   for (const config::PeerConfig& p : peers_) {

@@ -11,7 +11,8 @@
 // form: an instance never forwards a key naming itself, and forwards a given (pid, key) at most
 // once per kForwardWindow (so a mis-addressed peer list costs at most one hop per instance).
 //
-// Thread-safety: loop thread only.
+// Thread-safety: set_instance_id before any worker runs; the rest from any worker's thread (one
+// mutex), so a key is forwarded at most once per instance, whichever worker received it.
 #pragma once
 
 #include <uv.h>
@@ -19,6 +20,7 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <mutex>
 #include <optional>
 #include <unordered_set>
 #include <vector>
@@ -56,7 +58,8 @@ class PeerCancel {
 
  private:
   std::optional<int> instance_id_;
-  std::vector<config::PeerConfig> peers_;
+  std::mutex mu_;
+  std::vector<config::PeerConfig> peers_;  // GUARDED_BY(mu_), as are the two below
   struct Forwarded {
     Clock::time_point at;
     uint64_t request;  // pid << 32 | key

@@ -114,14 +114,16 @@ Status ProxyServer::Listen(uv_tcp_t* handle, const std::string& host, int port, 
 int ProxyServer::OwnPeerPort() const {
   if (config_->peers.empty()) return 0;
   for (const config::PeerConfig& peer : config_->peers) {
-    if (peer.id == peer_cancel_.instance_id() && peer.port != config_->listen.port) return peer.port;
+    if (peer.id == group_->shared().peer_cancel.instance_id() && peer.port != config_->listen.port) return peer.port;
   }
   return 0;
 }
 
 Status ProxyServer::Start(int listen_fd) {
   const std::string& host = config_->listen.address;
-  if (Status peers = peer_cancel_.Configure(config_->peers); !peers.ok()) return peers;
+  if (index_ == 0) {  // one list for all workers
+    if (Status peers = peer_cancel().Configure(config_->peers); !peers.ok()) return peers;
+  }
   if (index_ == 0) {
     if (config_->metrics.enabled) {
       Status serving = metrics().Serve(&loop_, config_->metrics);
@@ -168,7 +170,7 @@ Status ProxyServer::Start(int listen_fd) {
   if (index_ == 0) {
     LogInfo("proxy", "listening on " + host + ":" + std::to_string(config_->listen.port) + " with " +
                          std::to_string(group_->size()) + (group_->size() == 1 ? " worker" : " workers") +
-                         (config_->peers.empty() ? "" : " as instance " + std::to_string(peer_cancel_.instance_id())));
+                         (config_->peers.empty() ? "" : " as instance " + std::to_string(peer_cancel().instance_id())));
   }
   return Status::Ok();
 }
@@ -253,7 +255,7 @@ ServerPool* ProxyServer::PoolFor(const routing::Route& route) {
 int32_t ProxyServer::RegisterCancelTarget(ClientSession* session, int32_t* key) {
   int32_t pid = 0;
   do {
-    pid = peer_cancel_.NewPid(index_);  // names this instance and worker, for cancels that reach another
+    pid = peer_cancel().NewPid(index_);  // names this instance and worker, for cancels that reach another
   } while (pid == 0 || cancel_targets_.count(pid) != 0);
   *key = protocol::RandomInt32();
   cancel_targets_[pid] = {session, *key};
@@ -264,13 +266,13 @@ void ProxyServer::UnregisterCancelTarget(int32_t pid) { cancel_targets_.erase(pi
 
 void ProxyServer::HandleCancelRequest(int32_t pid, int32_t key) {
   const int worker = PeerCancel::WorkerOf(pid);
-  if (PeerCancel::InstanceOf(pid) == peer_cancel_.instance_id() && worker != index_ && worker < group_->size()) {
+  if (PeerCancel::InstanceOf(pid) == peer_cancel().instance_id() && worker != index_ && worker < group_->size()) {
     group_->Post(worker, [pid, key](ProxyServer& owner) { owner.HandleCancelRequest(pid, key); });
     return;
   }
   auto it = cancel_targets_.find(pid);
   if (it == cancel_targets_.end() || CRYPTO_memcmp(&it->second.key, &key, sizeof(key)) != 0) {
-    if (it == cancel_targets_.end() && peer_cancel_.Forward(&loop_, pid, key)) return;  // another instance's
+    if (it == cancel_targets_.end() && peer_cancel().Forward(&loop_, pid, key)) return;  // another instance's
     LogInfo("cancel", "cancel request with an unknown key ignored");
     return;
   }
@@ -404,8 +406,9 @@ void ProxyServer::ApplyConfig(std::shared_ptr<const config::Config> next, uint64
   config_ = std::move(next);
   config_generation_ = generation;
   health_.Apply(*config_);
-  if (Status peers = peer_cancel_.Configure(config_->peers); !peers.ok() && index_ == 0)
-    LogWarning("cancel", peers.message());
+  if (index_ == 0) {
+    if (Status peers = peer_cancel().Configure(config_->peers); !peers.ok()) LogWarning("cancel", peers.message());
+  }
 }
 
 void ProxyServer::OnTick(uv_timer_t* timer) noexcept {

@@ -81,7 +81,7 @@ class ProxyServer {
   void HandleCancelRequest(int32_t pid, int32_t key);
   void ForwardCancel(const config::BackendConfig& backend, int32_t pid, int32_t key);
   // The instance id in cancel keys and the peers unknown cancels go to (set the id before Run).
-  PeerCancel& peer_cancel() { return peer_cancel_; }
+  PeerCancel& peer_cancel() { return group_->shared().peer_cancel; }
 
   void OnSessionClosed(ClientSession* session);
   // The verdict cache's hit ratio, in the log.
@@ -198,7 +198,6 @@ class ProxyServer {
   // Pools a reload made obsolete: closing, kept until their last connection has closed.
   std::vector<std::unique_ptr<ServerPool>> retired_pools_;
   std::unordered_map<int32_t, CancelTarget> cancel_targets_;
-  PeerCancel peer_cancel_;
   HealthChecker health_;  // last: destroyed first
 };
 

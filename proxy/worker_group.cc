@@ -67,13 +67,14 @@ Status WorkerGroup::Run() {
     if (!audit.ok()) return audit.status();
     shared_.audit = std::move(audit.value());
   }
-  for (auto& worker : workers_) worker->peer_cancel().set_instance_id(instance_id_);
+  shared_.peer_cancel.set_instance_id(instance_id_);
   Status started = workers_[0]->Start(-1);
   if (!started.ok()) {
     for (size_t i = 1; i < workers_.size(); ++i) workers_[i]->StopLoop();
     return started;
   }
-  std::vector<std::thread> threads;
+  // Every worker listens before any loop runs.
+  size_t started_workers = 1;
   for (size_t i = 1; i < workers_.size(); ++i) {
     const int fd = ::fcntl(workers_[0]->listen_fd(), F_DUPFD_CLOEXEC, 0);
     Status s = fd < 0 ? Status::Error("cannot duplicate the listen socket for worker " + std::to_string(i))
@@ -85,10 +86,12 @@ Status WorkerGroup::Run() {
       RequestShutdown("a worker could not start");
       break;
     }
-    threads.emplace_back([worker = workers_[i].get()] { worker->Serve(); });
+    ++started_workers;
   }
   // Workers that never started count as done.
-  for (size_t i = threads.size() + 1; i < workers_.size(); ++i) SetIdle(static_cast<int>(i), true);
+  for (size_t i = started_workers; i < workers_.size(); ++i) SetIdle(static_cast<int>(i), true);
+  std::vector<std::thread> threads;
+  for (size_t i = 1; i < started_workers; ++i) threads.emplace_back([worker = workers_[i].get()] { worker->Serve(); });
   workers_[0]->Serve();
   for (std::thread& t : threads) t.join();
   if (shared_.audit && !shared_.audit->FlushFor(workers_[0]->config()->shutdown_timeout))

@@ -45,6 +45,7 @@
 #include "protocol/status.h"
 #include "proxy/audit_log.h"
 #include "proxy/metrics.h"
+#include "proxy/peer_cancel.h"
 #include "routing/route.h"
 
 namespace pgtenant::proxy {
@@ -80,6 +81,7 @@ struct SharedState {
   policy::PolicyEngine policy;
   std::unique_ptr<AuditLog> audit;  // null without audit sinks
   TenantLimits limits;
+  PeerCancel peer_cancel;  // the instance id, the peers, and the forwards of every worker
   std::atomic<size_t> clients{0};   // client connections of all workers, against max_client_connections
   std::atomic<uint64_t> generation{0};  // of the newest config snapshot
 };
