@@ -68,6 +68,7 @@ struct PoolSettings {
   Duration wait_timeout{5000};
   Duration idle_timeout{600000};
   Duration lifetime{3600000};
+  bool operator==(const PoolSettings&) const = default;
 };
 
 struct ListenConfig {

@@ -1,13 +1,8 @@
 // ClientSession: startup (protocol section 55.2.1), authentication, and forwarding (55.2.2-55.2.7).
 #include "proxy/client_session.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cctype>
-#include <cerrno>
-#include <cstring>
 
 #include "protocol/frame_reader.h"
 #include "protocol/message_builder.h"
@@ -98,15 +93,21 @@ std::string TagName(uint8_t tag) {
 
 ClientSession::ClientSession(ProxyServer* proxy, std::shared_ptr<const config::Config> config, uint64_t id,
                              bool over_capacity)
-    : proxy_(proxy), config_(std::move(config)), id_(id), over_capacity_(over_capacity) {
+    : proxy_(proxy), config_(std::move(config)), id_(id), over_capacity_(over_capacity), route_(NoRoute()) {
   config_generation_ = proxy_->config_generation();
   char id_text[32];
-  std::snprintf(id_text, sizeof(id_text), "%08x%08x", static_cast<uint32_t>(protocol::RandomInt32()),
+  // 15 hex digits (28 random bits, then the id's low 32), short enough for std::string's own storage.
+  std::snprintf(id_text, sizeof(id_text), "%07x%08x", static_cast<uint32_t>(protocol::RandomInt32()) >> 4,
                 static_cast<uint32_t>(id));
   session_id_ = id_text;
   uv_tcp_init(proxy_->loop(), &socket_);
   socket_.data = this;
   outbox_.Init(stream(), this, &ClientSession::OnOutboxEvent);
+}
+
+std::shared_ptr<const routing::Route> ClientSession::NoRoute() {
+  static const std::shared_ptr<const routing::Route> kNone = std::make_shared<const routing::Route>();
+  return kNone;
 }
 
 void ClientSession::TransitionTo(State next) { state_ = next; }
@@ -133,7 +134,7 @@ void ClientSession::Start() {
 policy::AuditEvent ClientSession::NewAuditEvent(policy::AuditEventType type) const {
   policy::AuditEvent event;
   event.type = type;
-  if (route_.tenant != nullptr) policy::SetTenant(event, *route_.tenant);
+  if (route_->tenant != nullptr) policy::SetTenant(event, *route_->tenant);
   event.user = username_;
   event.client_address = client_address_;
   event.session_id = session_id_;
@@ -392,8 +393,8 @@ void ClientSession::Authenticated() {
     Terminate(open);
     return;
   }
-  route_ = std::move(route.value());
-  const int home = proxy_->group().HomeOf(route_);
+  route_ = proxy_->InternRoute(std::move(route.value()));
+  const int home = proxy_->group().HomeOf(*route_);
   if (home != proxy_->index()) {
     MoveTo(home);
     return;
@@ -402,80 +403,24 @@ void ClientSession::Authenticated() {
 }
 
 void ClientSession::Routed() {
-  if (!proxy_->AdmitTenantClient(*route_.tenant)) {
+  if (!proxy_->AdmitTenantClient(*route_->tenant)) {
     end_reason_ = "tenant_refused";
     AuditTenantRefused("over_limit", Status::Error(sqlstate::kTooManyConnections, "max_clients reached"));
     Terminate(Status::Error(sqlstate::kTooManyConnections,
-                            "pgtenant: too many clients for tenant \"" + route_.tenant->name + "\" (max_clients " +
-                                std::to_string(route_.tenant->max_clients) + ")",
-                            "Close idle connections or raise tenants." + route_.tenant->name + ".max_clients."));
+                            "pgtenant: too many clients for tenant \"" + route_->tenant->name + "\" (max_clients " +
+                                std::to_string(route_->tenant->max_clients) + ")",
+                            "Close idle connections or raise tenants." + route_->tenant->name + ".max_clients."));
     return;
   }
   admitted_ = true;
-  series_ = proxy_->metrics().ForTenant(route_.tenant->name);
-  transaction_pooling_ = route_.pool.mode == config::PoolMode::kTransaction;
-  session_policy_ = {config_.get(), route_.tenant, route_.role, transaction_pooling_, route_.shared_pool};
-  pool_ = proxy_->PoolFor(route_);
+  series_ = proxy_->metrics().ForTenant(route_->tenant->name);
+  transaction_pooling_ = route_->pool.mode == config::PoolMode::kTransaction;
+  session_policy_ = {config_.get(), route_->tenant, route_->role, transaction_pooling_, route_->shared_pool};
+  pool_ = proxy_->PoolFor(*route_);
   TransitionTo(State::kWaitingForServer);
   wait_started_ = Clock::now();
-  ServerConnection* server = pool_->Acquire(this, route_.context_tag);
+  ServerConnection* server = pool_->Acquire(this, route_->context_tag);
   if (server != nullptr) OnServerAssigned(server);
-}
-
-void ClientSession::MoveTo(int home) {
-  moving_to_ = home;
-  Pause(kPauseMoving);
-  if (!outbox_.HasBacklog()) FinishMove();  // otherwise OnOutboxEvent does, once it is written
-}
-
-void ClientSession::FinishMove() {
-  uv_os_fd_t fd = -1;
-  const int copy = uv_fileno(reinterpret_cast<uv_handle_t*>(&socket_), &fd) == 0 ? ::fcntl(fd, F_DUPFD_CLOEXEC, 0) : -1;
-  if (copy < 0) {
-    moving_to_ = -1;
-    Terminate(Status::Error(sqlstate::kConnectionFailure, "pgtenant: could not hand the connection to its worker: " +
-                                                              std::string(std::strerror(errno))));
-    return;
-  }
-  moving_fd_ = copy;
-  proxy_->ReleaseSession(this);
-  reading_ = false;
-  uv_close(reinterpret_cast<uv_handle_t*>(&socket_), &ClientSession::OnMovedOut);
-}
-
-void ClientSession::OnMovedOut(uv_handle_t* handle) noexcept {
-  auto* self = static_cast<ClientSession*>(handle->data);
-  WorkerGroup& group = self->proxy_->group();
-  const int fd = self->moving_fd_;
-  if (group.Post(self->moving_to_, [self, fd](ProxyServer& home) { self->Arrive(home, fd); })) return;
-  // The worker has stopped, which shutdown allows only once no session is moving: not reached.
-  LogError("session", "worker " + std::to_string(self->moving_to_) + " has stopped: connection closed");
-  ::close(fd);
-  group.SessionArrived();
-  --group.shared().clients;
-  delete self;
-}
-
-void ClientSession::Arrive(ProxyServer& home, int fd) {
-  proxy_ = &home;
-  uv_tcp_init(home.loop(), &socket_);
-  socket_.data = this;
-  home.AdoptSession(this);
-  moving_to_ = -1;
-  moving_fd_ = -1;
-  if (int rc = uv_tcp_open(&socket_, fd); rc != 0) {
-    ::close(fd);
-    Terminate(Status::Error(sqlstate::kConnectionFailure,
-                            std::string("pgtenant: could not take over the connection: ") + uv_strerror(rc)));
-    return;
-  }
-  if (home.shutting_down()) {
-    end_reason_ = "shutdown";
-    Terminate(Status::Error(sqlstate::kAdminShutdown, "terminating connection due to administrator command"));
-    return;
-  }
-  Routed();
-  Resume(kPauseMoving);
 }
 
 void ClientSession::OnServerAssigned(ServerConnection* server) {
@@ -515,18 +460,18 @@ bool ClientSession::StartTransaction(std::span<const uint8_t> data) {
   if (!TakeTransactionToken()) return false;
   TransitionTo(State::kWaitingForServer);
   wait_started_ = Clock::now();
-  ServerConnection* server = pool_->Acquire(this, route_.context_tag);
+  ServerConnection* server = pool_->Acquire(this, route_->context_tag);
   if (server != nullptr) OnServerAssigned(server);
   return state_ == State::kActive && server_ != nullptr;
 }
 
 bool ClientSession::TakeTransactionToken() {
-  if (route_.tenant == nullptr || route_.tenant->max_transactions_per_second <= 0) return true;
+  if (route_->tenant == nullptr || route_->tenant->max_transactions_per_second <= 0) return true;
   if (token_granted_) {
     token_granted_ = false;
     return true;
   }
-  if (proxy_->TakeTransactionToken(*route_.tenant, this)) return true;
+  if (proxy_->TakeTransactionToken(*route_->tenant, this)) return true;
   throttled_ = true;
   Pause(kPauseThrottle);
   return false;
@@ -590,7 +535,7 @@ size_t ClientSession::DiscardClientMessages(std::span<const uint8_t> data) {
 
 void ClientSession::PrepareServer() {
   TransitionTo(State::kPreparingServer);
-  if (route_.shared_pool && server_->context_tag() != route_.context_tag) {
+  if (route_->shared_pool && server_->context_tag() != route_->context_tag) {
     if (!server_->context_tag().empty()) {
       // Another tenant used this connection: nothing of its session may remain.
       server_->statements().Clear();
@@ -608,8 +553,8 @@ void ClientSession::PrepareServer() {
     }
   }
   std::string sql;
-  bool set_context = route_.shared_pool && server_->context_tag() != route_.context_tag;
-  if (set_context) sql = route_.context_sql + ";";
+  bool set_context = route_->shared_pool && server_->context_tag() != route_->context_tag;
+  if (set_context) sql = route_->context_sql + ";";
   for (const auto& [name, value] : client_params_) {
     auto current = std::find_if(server_->params().begin(), server_->params().end(),
                                 [&](const auto& p) { return EqualsIgnoreCase(p.first, name); });
@@ -620,7 +565,7 @@ void ClientSession::PrepareServer() {
     Activate();
     return;
   }
-  if (set_context) server_->set_context_tag(route_.context_tag);  // cleared again below on failure
+  if (set_context) server_->set_context_tag(route_->context_tag);  // cleared again below on failure
   server_->RunInternalQuery(std::move(sql), [this](ServerConnection* server, const Status& result) {
     if (!result.ok()) {
       server->set_context_tag("");
@@ -645,8 +590,8 @@ void ClientSession::Activate() {
     handshake_done_ = true;
     if (proxy_->auditing()) {
       policy::AuditEvent event = NewAuditEvent(policy::AuditEventType::kConnectionAccepted);
-      event.fields = {{"backend", route_.backend->name},
-                      {"isolation", std::string(config::ToString(route_.tenant->isolation))},
+      event.fields = {{"backend", route_->backend->name},
+                      {"isolation", std::string(config::ToString(route_->tenant->isolation))},
                       {"tls", "false"}};
       proxy_->Audit(std::move(event));
     }
@@ -690,7 +635,7 @@ size_t ClientSession::ForwardClientMessages(std::span<const uint8_t> data) {
     }
     if (!in_transaction_ && server_->IsClean()) {
       if (!AdoptLatestConfig()) return data.size();
-      if (tag != static_cast<uint8_t>(FrontendTag::kTerminate) && proxy_->admin().IsPaused(route_.tenant->name)) {
+      if (tag != static_cast<uint8_t>(FrontendTag::kTerminate) && proxy_->admin().IsPaused(route_->tenant->name)) {
         flush();
         HeldByAdmin();  // PAUSE: this transaction starts at RESUME
         break;
@@ -698,7 +643,7 @@ size_t ClientSession::ForwardClientMessages(std::span<const uint8_t> data) {
       in_transaction_ = true;
       transaction_started_ = Clock::now();
     }
-    if (!transaction_pooling_ && route_.tenant->max_transactions_per_second > 0 && server_->IsClean() &&
+    if (!transaction_pooling_ && route_->tenant->max_transactions_per_second > 0 && server_->IsClean() &&
         tag != static_cast<uint8_t>(FrontendTag::kTerminate) && !TakeTransactionToken()) {
       break;  // throttled: the rest waits in carry until a token frees
     }
@@ -921,9 +866,9 @@ bool ClientSession::AdoptLatestConfig() {
   }
   // The tenant (and so the admission count) is the same: the identity did not change.
   config_ = std::move(next);
-  route_ = std::move(route.value());
-  session_policy_ = {config_.get(), route_.tenant, route_.role, transaction_pooling_, route_.shared_pool};
-  if (server_ == nullptr) pool_ = proxy_->PoolFor(route_);  // with a server held, its pool stays until release
+  route_ = proxy_->InternRoute(std::move(route.value()));
+  session_policy_ = {config_.get(), route_->tenant, route_->role, transaction_pooling_, route_->shared_pool};
+  if (server_ == nullptr) pool_ = proxy_->PoolFor(*route_);  // with a server held, its pool stays until release
   return true;
 }
 
@@ -957,7 +902,7 @@ void ClientSession::OnServerLost(const Status& why) {
   server_ = nullptr;  // the server connection is closing itself
   LogWarning("session", "server connection lost: " + why.message());
   Terminate(Status::Error(sqlstate::kConnectionFailure,
-                          "pgtenant: server connection to backend \"" + (route_.backend ? route_.backend->name : "") +
+                          "pgtenant: server connection to backend \"" + (route_->backend ? route_->backend->name : "") +
                               "\" was lost: " + why.message(),
                           "Reconnect; pgtenant serves new connections as soon as the backend is back."));
 }
@@ -1067,17 +1012,17 @@ void ClientSession::Close() {
     ReleaseServer();
     if (cancel_pid_ != 0) proxy_->UnregisterCancelTarget(cancel_pid_);
     cancel_pid_ = 0;
-    if (throttled_) proxy_->CancelThrottleWait(route_.tenant->name, this);
+    if (throttled_) proxy_->CancelThrottleWait(route_->tenant->name, this);
     throttled_ = false;
     if (admin_held_) proxy_->admin().Forget(this);
     admin_held_ = false;
     if (admin_console_ != nullptr) admin_console_->Detach();
-    if (admitted_) proxy_->LeaveTenant(route_.tenant->name);
+    if (admitted_) proxy_->LeaveTenant(route_->tenant->name);
     admitted_ = false;
     ReportBytes();
     if (handshake_done_ && proxy_->auditing()) {
       policy::AuditEvent event = NewAuditEvent(policy::AuditEventType::kSessionEnded);
-      event.fields = {{"reason", end_reason_}};
+      event.fields = {{"reason", std::string(end_reason_)}};
       event.numbers = {{"duration_ms", std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - accepted_at_).count()},
                        {"statements", static_cast<int64_t>(statements_seen_)},
                        {"bytes_in", static_cast<int64_t>(bytes_in_)},

@@ -67,7 +67,7 @@ class ClientSession final : public ServerLink, public PoolClient {
   State state() const { return state_; }
   uint64_t id() const { return id_; }
   // The tenant once routed; empty before.
-  const std::string& tenant_name() const { return route_.tenant ? route_.tenant->name : kNoTenant; }
+  const std::string& tenant_name() const { return route_->tenant ? route_->tenant->name : kNoTenant; }
 
   // Admin console (client_session_admin.cc). True between a transaction's first message and its
   // end; what PAUSE waits for.
@@ -145,9 +145,9 @@ class ClientSession final : public ServerLink, public PoolClient {
   void Authenticated();
   // After routing, on the worker that owns the route's pool: admission, then a server.
   void Routed();
-  // Moves this session to worker `home` (proxy/worker_group.h): once what is queued for the
-  // client is written, the socket is duplicated, closed here and opened on `home`'s loop, where
-  // Arrive() carries on with Routed().
+  // client_session_move.cc: moves this session to worker `home` (proxy/worker_group.h). Once
+  // what is queued for the client is written, the socket is duplicated, closed here and opened
+  // on `home`'s loop, where Arrive() carries on with Routed().
   void MoveTo(int home);
   void FinishMove();
   void Arrive(ProxyServer& home, int fd);
@@ -188,7 +188,6 @@ class ClientSession final : public ServerLink, public PoolClient {
   std::unique_ptr<TlsChannel> tls_;  // null: plaintext
   bool tls_direct_ = false;          // TLS began without SSLRequest (ALPN postgresql required)
   bool awaiting_jwt_ = false;        // auth.method jwt: the next password message is a token
-  std::string tls_plain_;            // decrypted bytes of one read, reused
   std::string carry_;
   unsigned paused_ = 0;
   bool reading_ = false;
@@ -210,7 +209,9 @@ class ClientSession final : public ServerLink, public PoolClient {
   std::vector<std::pair<std::string, std::string>> client_params_;  // allowlisted, to SET on the server
   const config::UserConfig* user_ = nullptr;
   std::unique_ptr<ClientAuthenticator> auth_;
-  routing::Route route_;
+  // Shared with the worker's other sessions of the same route (ProxyServer::InternRoute); before
+  // routing an empty route (no tenant).
+  std::shared_ptr<const routing::Route> route_;
   ServerPool* pool_ = nullptr;
   ServerConnection* server_ = nullptr;
   int32_t cancel_pid_ = 0;
@@ -233,9 +234,10 @@ class ClientSession final : public ServerLink, public PoolClient {
   uint64_t bytes_out_ = 0;
   std::string client_address_;
   std::string session_id_;
-  std::string end_reason_ = "client_closed";
+  std::string_view end_reason_ = "client_closed";  // always a literal
   // Metrics (proxy/metrics.h): the tenant's series, and what is measured between events.
   static inline const std::string kNoTenant;
+  static std::shared_ptr<const routing::Route> NoRoute();
   Metrics::TenantSeries* series_ = nullptr;
   bool in_transaction_ = false;
   Clock::time_point transaction_started_{};

@@ -64,10 +64,10 @@ void ClientSession::OpenAdminConsole() {
 }
 
 bool ClientSession::HeldByAdmin() {
-  if (route_.tenant == nullptr || !proxy_->admin().IsPaused(route_.tenant->name)) return false;
+  if (route_->tenant == nullptr || !proxy_->admin().IsPaused(route_->tenant->name)) return false;
   if (!admin_held_) {
     admin_held_ = true;
-    proxy_->admin().Hold(this, route_.tenant->name);
+    proxy_->admin().Hold(this, route_->tenant->name);
   }
   Pause(kPauseAdmin);
   // Transaction pooling: a paused client holds no server (PAUSE frees them, as in PgBouncer).

@@ -44,8 +44,8 @@ policy::PolicyVerdict ClientSession::Judge(uint8_t tag, std::span<const uint8_t>
 
 bool ClientSession::ForwardBlocked(uint8_t tag, const policy::PolicyVerdict& verdict) {
   ++statements_blocked_;
-  proxy_->metrics().CountBlocked(route_.tenant->name, verdict.rule_id);
-  LogInfo("policy", "tenant " + route_.tenant->name + " user " + username_ + ": blocked by rule " + verdict.rule_id +
+  proxy_->metrics().CountBlocked(route_->tenant->name, verdict.rule_id);
+  LogInfo("policy", "tenant " + route_->tenant->name + " user " + username_ + ": blocked by rule " + verdict.rule_id +
                         " (fingerprint " + verdict.fingerprint + ")");
   if (proxy_->auditing()) {
     policy::AuditEvent event = NewAuditEvent(policy::AuditEventType::kStatementBlocked);

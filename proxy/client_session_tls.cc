@@ -64,9 +64,10 @@ bool ClientSession::StartDirectTls(std::span<const uint8_t>) {
 }
 
 void ClientSession::OnTlsBytes(std::span<const uint8_t> ciphertext) {
+  thread_local std::string reused;  // the decrypted bytes of one read; its capacity stays with the thread
   std::string to_peer;
   std::string plain;
-  plain.swap(tls_plain_);
+  plain.swap(reused);
   plain.clear();
   const bool was_established = tls_->established();
   auto progress = tls_->Receive(ciphertext, plain, to_peer);
@@ -87,7 +88,7 @@ void ClientSession::OnTlsBytes(std::span<const uint8_t> ciphertext) {
   }
   if (!plain.empty()) HandleBytes(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(plain.data()), plain.size()));
   plain.clear();
-  tls_plain_.swap(plain);  // keep the capacity for the next read
+  reused.swap(plain);  // keep the capacity for the next read
 }
 
 void ClientSession::OnTlsEstablished() {

@@ -26,7 +26,7 @@ bool Outbox::SendRaw(std::span<const uint8_t> data) {
   if (broken_) return false;
   if (data.empty()) return true;
   if (writing_) {
-    queued_.append(reinterpret_cast<const char*>(data.data()), data.size());
+    pending_->queued.append(reinterpret_cast<const char*>(data.data()), data.size());
     return true;
   }
   uv_buf_t buf = uv_buf_init(const_cast<char*>(reinterpret_cast<const char*>(data.data())),
@@ -38,21 +38,19 @@ bool Outbox::SendRaw(std::span<const uint8_t> data) {
     return false;
   }
   if (static_cast<size_t>(n) == data.size()) return true;
-  in_flight_.assign(reinterpret_cast<const char*>(data.data()) + n, data.size() - n);
+  pending_ = std::make_unique<Pending>();
+  pending_->req.data = this;
+  pending_->in_flight.assign(reinterpret_cast<const char*>(data.data()) + n, data.size() - n);
   StartWrite();
   return !broken_;
 }
 
 void Outbox::StartWrite() {
-  if (req_ == nullptr) {
-    req_ = std::make_unique<uv_write_t>();
-    req_->data = this;
-  }
-  uv_buf_t buf = uv_buf_init(in_flight_.data(), static_cast<unsigned>(in_flight_.size()));
-  int rc = uv_write(req_.get(), stream_, &buf, 1, &Outbox::OnWrite);
+  uv_buf_t buf = uv_buf_init(pending_->in_flight.data(), static_cast<unsigned>(pending_->in_flight.size()));
+  int rc = uv_write(&pending_->req, stream_, &buf, 1, &Outbox::OnWrite);
   if (rc != 0) {
     broken_ = true;
-    in_flight_.clear();
+    pending_.reset();
     return;
   }
   writing_ = true;
@@ -61,21 +59,23 @@ void Outbox::StartWrite() {
 void Outbox::OnWrite(uv_write_t* req, int status) noexcept {
   auto* self = static_cast<Outbox*>(req->data);
   self->writing_ = false;
-  self->in_flight_.clear();
   if (status < 0) {
     self->broken_ = true;
-    self->queued_.clear();
+    self->pending_.reset();
     if (status != UV_ECANCELED) self->on_event_(self->owner_, false);
     return;
   }
-  if (!self->queued_.empty()) {
-    self->in_flight_.swap(self->queued_);
+  Pending& pending = *self->pending_;
+  if (!pending.queued.empty()) {
+    pending.in_flight.swap(pending.queued);
+    pending.queued.clear();
     self->StartWrite();
     if (self->broken_) {
       self->on_event_(self->owner_, false);
     }
     return;
   }
+  self->pending_.reset();  // drained: an idle socket holds no buffer
   self->on_event_(self->owner_, true);
 }
 

@@ -50,7 +50,7 @@ class Outbox {
   }
 
   bool HasBacklog() const { return writing_; }
-  size_t backlog_bytes() const { return in_flight_.size() + queued_.size(); }
+  size_t backlog_bytes() const { return pending_ ? pending_->in_flight.size() + pending_->queued.size() : 0; }
   bool broken() const { return broken_; }
 
  private:
@@ -61,9 +61,14 @@ class Outbox {
   uv_stream_t* stream_ = nullptr;
   void* owner_ = nullptr;
   EventFn on_event_ = nullptr;
-  std::unique_ptr<uv_write_t> req_;  // made at the first write that must wait: idle sockets hold none
-  std::string in_flight_;  // owned by the pending uv_write until its callback
-  std::string queued_;     // appended while a write is in flight
+  // What the kernel could not take yet: made when a write must wait, freed once all is written, so
+  // idle sockets hold no buffer.
+  struct Pending {
+    uv_write_t req;
+    std::string in_flight;  // owned by the pending uv_write until its callback
+    std::string queued;     // appended while a write is in flight
+  };
+  std::unique_ptr<Pending> pending_;
   bool writing_ = false;
   bool broken_ = false;
   TlsChannel* tls_ = nullptr;

@@ -252,6 +252,14 @@ ServerPool* ProxyServer::PoolFor(const routing::Route& route) {
   return raw;
 }
 
+std::shared_ptr<const routing::Route> ProxyServer::InternRoute(routing::Route route) {
+  std::vector<std::shared_ptr<const routing::Route>>& same_pool = routes_[route.pool_key];
+  for (const auto& known : same_pool)
+    if (*known == route) return known;
+  same_pool.push_back(std::make_shared<const routing::Route>(std::move(route)));
+  return same_pool.back();
+}
+
 int32_t ProxyServer::RegisterCancelTarget(ClientSession* session, int32_t* key) {
   int32_t pid = 0;
   do {
@@ -405,6 +413,7 @@ void ProxyServer::ApplyConfig(std::shared_ptr<const config::Config> next, uint64
   }
   config_ = std::move(next);
   config_generation_ = generation;
+  routes_.clear();  // they point into the old snapshot
   health_.Apply(*config_);
   if (index_ == 0) {
     if (Status peers = peer_cancel().Configure(config_->peers); !peers.ok()) LogWarning("cancel", peers.message());

@@ -73,6 +73,9 @@ class ProxyServer {
 
   // The pool for a route, created on first use.
   ServerPool* PoolFor(const routing::Route& route);
+  // One shared copy of each distinct route of the running config, so sessions hold a pointer
+  // rather than a route of their own (a route's strings are most of an idle session's memory).
+  std::shared_ptr<const routing::Route> InternRoute(routing::Route route);
 
   // Cancel keys: clients get pgtenant's own (pid, key); a CancelRequest is matched here and
   // forwarded to the server backend the session is linked to.
@@ -198,6 +201,8 @@ class ProxyServer {
   // Pools a reload made obsolete: closing, kept until their last connection has closed.
   std::vector<std::unique_ptr<ServerPool>> retired_pools_;
   std::unordered_map<int32_t, CancelTarget> cancel_targets_;
+  // InternRoute's routes, by pool key; emptied when a reload applies (sessions keep theirs).
+  std::unordered_map<std::string, std::vector<std::shared_ptr<const routing::Route>>> routes_;
   HealthChecker health_;  // last: destroyed first
 };
 

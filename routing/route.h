@@ -59,6 +59,7 @@ struct Route {
   bool shared_pool = false;
   std::string context_tag;
   std::string context_sql;
+  bool operator==(const Route&) const = default;
 };
 
 Result<Route> ResolveRoute(const config::Config& config, const config::UserConfig& user, const ClientIdentity& client);

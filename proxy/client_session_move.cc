@@ -1,0 +1,74 @@
+// ClientSession moving between workers (proxy/worker_group.h): once routed, a session goes to the
+// worker that owns its pool. The socket is duplicated, closed on this loop and opened on that one.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+
+#include "protocol/sqlstate.h"
+#include "proxy/client_session.h"
+#include "proxy/log.h"
+#include "proxy/proxy_server.h"
+#include "proxy/worker_group.h"
+
+namespace pgtenant::proxy {
+
+void ClientSession::MoveTo(int home) {
+  moving_to_ = home;
+  Pause(kPauseMoving);
+  if (!outbox_.HasBacklog()) FinishMove();  // otherwise OnOutboxEvent does, once it is written
+}
+
+void ClientSession::FinishMove() {
+  uv_os_fd_t fd = -1;
+  const int copy = uv_fileno(reinterpret_cast<uv_handle_t*>(&socket_), &fd) == 0 ? ::fcntl(fd, F_DUPFD_CLOEXEC, 0) : -1;
+  if (copy < 0) {
+    moving_to_ = -1;
+    Terminate(Status::Error(sqlstate::kConnectionFailure, "pgtenant: could not hand the connection to its worker: " +
+                                                              std::string(std::strerror(errno))));
+    return;
+  }
+  moving_fd_ = copy;
+  proxy_->ReleaseSession(this);
+  reading_ = false;
+  uv_close(reinterpret_cast<uv_handle_t*>(&socket_), &ClientSession::OnMovedOut);
+}
+
+void ClientSession::OnMovedOut(uv_handle_t* handle) noexcept {
+  auto* self = static_cast<ClientSession*>(handle->data);
+  WorkerGroup& group = self->proxy_->group();
+  const int fd = self->moving_fd_;
+  if (group.Post(self->moving_to_, [self, fd](ProxyServer& home) { self->Arrive(home, fd); })) return;
+  // The worker has stopped, which shutdown allows only once no session is moving: not reached.
+  LogError("session", "worker " + std::to_string(self->moving_to_) + " has stopped: connection closed");
+  ::close(fd);
+  group.SessionArrived();
+  --group.shared().clients;
+  delete self;
+}
+
+void ClientSession::Arrive(ProxyServer& home, int fd) {
+  proxy_ = &home;
+  uv_tcp_init(home.loop(), &socket_);
+  socket_.data = this;
+  home.AdoptSession(this);
+  moving_to_ = -1;
+  moving_fd_ = -1;
+  if (int rc = uv_tcp_open(&socket_, fd); rc != 0) {
+    ::close(fd);
+    Terminate(Status::Error(sqlstate::kConnectionFailure,
+                            std::string("pgtenant: could not take over the connection: ") + uv_strerror(rc)));
+    return;
+  }
+  if (home.shutting_down()) {
+    end_reason_ = "shutdown";
+    Terminate(Status::Error(sqlstate::kAdminShutdown, "terminating connection due to administrator command"));
+    return;
+  }
+  Routed();
+  Resume(kPauseMoving);
+}
+
+}  // namespace pgtenant::proxy
