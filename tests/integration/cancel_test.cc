@@ -13,19 +13,6 @@
 namespace pgtenant::integration {
 namespace {
 
-// Waits until the superuser sees `sql` running in `database` (so the cancel cannot arrive too early).
-bool AwaitActiveQuery(const std::string& database, const std::string& sql, std::chrono::milliseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    auto rows = PostgresServer::Shared().Exec(
-        "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND datname = '" + database +
-        "' AND query = $q$" + sql + "$q$");
-    if (rows.at(0).at(0) != "0") return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return false;
-}
-
 TEST_CASE("PQcancel stops SELECT pg_sleep(30) with 57014 within 2 seconds, and the session goes on", "[cancel]") {
   TestDatabase db = PostgresServer::Shared().CreateTestDatabase("cancel");
   ProxyProcess proxy(StandardConfig(db));
@@ -36,7 +23,7 @@ TEST_CASE("PQcancel stops SELECT pg_sleep(30) with 57014 within 2 seconds, and t
   CHECK(std::to_string(PQbackendPID(conn.get())) != server_pid);
 
   REQUIRE(PQsendQuery(conn.get(), "SELECT pg_sleep(30)") == 1);
-  REQUIRE(AwaitActiveQuery(db.database, "SELECT pg_sleep(30)", std::chrono::seconds(5)));
+  REQUIRE(PostgresServer::Shared().AwaitActiveQuery(db.database, "SELECT pg_sleep(30)", std::chrono::seconds(5)));
 
   const auto started = std::chrono::steady_clock::now();
   PGcancel* cancel = PQgetCancel(conn.get());
@@ -64,7 +51,8 @@ TEST_CASE("a cancel request for one client does not touch another client's query
   PgConn busy = MustConnectProxy(proxy, "bob", kBobPassword, "app");
 
   REQUIRE(PQsendQuery(busy.get(), "SELECT pg_sleep(1.5), 'finished'") == 1);
-  REQUIRE(AwaitActiveQuery(db.database, "SELECT pg_sleep(1.5), 'finished'", std::chrono::seconds(5)));
+  REQUIRE(PostgresServer::Shared().AwaitActiveQuery(db.database, "SELECT pg_sleep(1.5), 'finished'",
+                                                    std::chrono::seconds(5)));
   PGcancel* cancel = PQgetCancel(idle.get());  // idle's key: nothing of idle's is running
   char error[256] = {0};
   PQcancel(cancel, error, sizeof error);

@@ -14,19 +14,6 @@
 namespace pgtenant::integration {
 namespace {
 
-// Waits until the superuser sees `sql` running in `database`.
-bool AwaitRunning(const std::string& database, const std::string& sql, std::chrono::milliseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    auto rows = PostgresServer::Shared().Exec(
-        "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND datname = '" + database +
-        "' AND query = $q$" + sql + "$q$");
-    if (rows.at(0).at(0) != "0") return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return false;
-}
-
 void SendCancel(PGconn* conn) {
   PGcancel* cancel = PQgetCancel(conn);
   REQUIRE(cancel != nullptr);
@@ -51,7 +38,7 @@ TEST_CASE("a cancel for a query waiting for a pooled server connection answers i
   // The pool's only server connection is busy for 5 s.
   const std::string sleep_sql = "SELECT pg_sleep(5), 'holder finished'";
   REQUIRE(PQsendQuery(holder.get(), sleep_sql.c_str()) == 1);
-  REQUIRE(AwaitRunning(db.database, sleep_sql, std::chrono::seconds(5)));
+  REQUIRE(PostgresServer::Shared().AwaitActiveQuery(db.database, sleep_sql, std::chrono::seconds(5)));
 
   const auto started = std::chrono::steady_clock::now();
   REQUIRE(PQsendQuery(waiter.get(), "SELECT 'waiter ran'") == 1);

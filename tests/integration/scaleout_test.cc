@@ -32,18 +32,6 @@ void SendCancel(int port, int32_t pid, int32_t key) {
   cancel.WaitForClose(seconds(2));
 }
 
-bool AwaitActiveQuery(const std::string& database, const std::string& sql, milliseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    auto rows = PostgresServer::Shared().Exec(
-        "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND datname = '" + database +
-        "' AND query = $q$" + sql + "$q$");
-    if (rows.at(0).at(0) != "0") return true;
-    std::this_thread::sleep_for(milliseconds(50));
-  }
-  return false;
-}
-
 std::string Peers(int port1, int port2) {
   return "peers:\n  - { id: 1, address: \"127.0.0.1:" + std::to_string(port1) + "\" }\n" +
          "  - { id: 2, address: \"127.0.0.1:" + std::to_string(port2) + "\" }\n";
@@ -75,7 +63,7 @@ TEST_CASE("a cancel request sent to another instance cancels SELECT pg_sleep(30)
 
   const std::string sql = "SELECT pg_sleep(30)";
   REQUIRE(client.Send(Message('Q', sql + std::string(1, '\0'))));
-  REQUIRE(AwaitActiveQuery(db.database, sql, seconds(5)));
+  REQUIRE(PostgresServer::Shared().AwaitActiveQuery(db.database, sql, seconds(5)));
 
   const auto started = std::chrono::steady_clock::now();
   SendCancel(instance2.port(), pid, key);
@@ -131,7 +119,7 @@ TEST_CASE("two instances on one port: a cancel the kernel hands to the other ins
     const size_t forwards_before = Count(other.Log(), forwarded);
 
     REQUIRE(client.Send(Message('Q', sql + std::string(1, '\0'))));
-    REQUIRE(AwaitActiveQuery(db.database, sql, seconds(5)));
+    REQUIRE(PostgresServer::Shared().AwaitActiveQuery(db.database, sql, seconds(5)));
     const auto started = std::chrono::steady_clock::now();
     SendCancel(shared_port, pid, key);
     auto error = client.ReadError(seconds(2));

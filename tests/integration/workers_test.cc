@@ -72,17 +72,6 @@ std::vector<std::string> Show(const ProxyProcess& proxy, const std::string& what
   return rows;
 }
 
-// Until a `SELECT pg_sleep(30)` runs in `database` (5 s at most).
-bool AwaitSleeping(const std::string& database) {
-  for (int i = 0; i < 100; ++i) {
-    auto rows = PostgresServer::Shared().Exec("SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND datname = '" +
-                                              database + "' AND query = 'SELECT pg_sleep(30)'");
-    if (rows.at(0).at(0) != "0") return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return false;
-}
-
 size_t CountStartingWith(const std::vector<std::string>& rows, const std::string& prefix) {
   size_t n = 0;
   for (const std::string& row : rows) n += row.rfind(prefix, 0) == 0 ? 1 : 0;
@@ -115,7 +104,8 @@ TEST_CASE("workers: 4 spreads four tenants' pools over four workers; each client
   for (auto& [tenant, conn] : clients) {
     INFO(tenant);
     REQUIRE(PQsendQuery(conn.get(), "SELECT pg_sleep(30)") == 1);
-    REQUIRE(AwaitSleeping(tenant == "initech" ? world.dedicated.database : world.shared.database));
+    REQUIRE(PostgresServer::Shared().AwaitActiveQuery(
+        tenant == "initech" ? world.dedicated.database : world.shared.database, "SELECT pg_sleep(30)", seconds(5)));
     const auto started = std::chrono::steady_clock::now();
     PGcancel* cancel = PQgetCancel(conn.get());
     REQUIRE(cancel != nullptr);

@@ -211,6 +211,18 @@ std::string PostgresServer::ConnString(const std::string& user, const std::strin
          " sslmode=disable gssencmode=disable connect_timeout=10";
 }
 
+bool PostgresServer::AwaitActiveQuery(const std::string& database, const std::string& sql,
+                                      std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto rows = Exec("SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND datname = '" + database +
+                     "' AND query = $q$" + sql + "$q$");
+    if (rows.at(0).at(0) != "0") return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return false;
+}
+
 std::vector<std::vector<std::string>> PostgresServer::Exec(const std::string& sql, const std::string& database) {
   PgConn conn = Connect(ConnString("postgres", superuser_password_, database));
   if (PQstatus(conn.get()) != CONNECTION_OK) {

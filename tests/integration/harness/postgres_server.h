@@ -10,6 +10,7 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
@@ -49,6 +50,9 @@ class PostgresServer {
   // Runs SQL as the superuser (one statement or several separated by ';'). Returns the rows of the last
   // statement as text (NULL as ""). Throws std::runtime_error carrying the server's message.
   std::vector<std::vector<std::string>> Exec(const std::string& sql, const std::string& database = "postgres");
+  // Waits until `sql` runs (state active) in `database`, so that a cancel cannot arrive before it;
+  // false if it does not within `timeout`.
+  bool AwaitActiveQuery(const std::string& database, const std::string& sql, std::chrono::milliseconds timeout);
 
   // CREATE ROLE ... LOGIN PASSWORD, CREATE DATABASE ... OWNER role.
   void CreateRoleAndDatabase(const std::string& role, const std::string& password, const std::string& database);
