@@ -10,7 +10,6 @@
 
 #include <uv.h>
 
-#include <array>
 #include <deque>
 #include <functional>
 #include <map>

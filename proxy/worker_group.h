@@ -98,11 +98,9 @@ class WorkerGroup {
   Status Run();
 
   int size() const { return static_cast<int>(workers_.size()); }
-  ProxyServer& worker(int index) { return *workers_[static_cast<size_t>(index)]; }
   SharedState& shared() { return shared_; }
   // The instance id in cancel keys (set before Run).
   void set_instance_id(std::optional<int> id) { instance_id_ = id; }
-  std::optional<int> instance_id() const { return instance_id_; }
 
   // Queues `task` for worker `index`'s loop thread. False once that worker has stopped.
   bool Post(int index, std::function<void(ProxyServer&)> task);

@@ -35,6 +35,8 @@ ProxyConfig TransactionConfig(const TenantWorld& world, int size) {
   config.pool_mode = "transaction";
   config.pool_size = size;
   config.pool_wait_timeout = "30s";
+  // 90 clients log in at once; under ASan a server connection may take longer than the default 2 s.
+  for (auto& [name, backend] : config.backends) backend.connect_timeout = "10s";
   return config;
 }
 
