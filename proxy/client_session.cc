@@ -34,6 +34,8 @@ constexpr uint32_t kMaxAuthMessageLength = 8192;
 constexpr size_t kMaxPendingClientBytes = 256 * 1024;
 // A closing session whose client does not read its last error is dropped after this.
 constexpr auto kCloseFlushTimeout = std::chrono::seconds(5);
+// A session idle this long gives back its per-request state (TrimIdle); busy ones keep it between requests.
+constexpr auto kTrimIdleAfter = std::chrono::seconds(1);
 
 bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
@@ -93,16 +95,22 @@ std::string TagName(uint8_t tag) {
 
 ClientSession::ClientSession(ProxyServer* proxy, std::shared_ptr<const config::Config> config, uint64_t id,
                              bool over_capacity)
-    : proxy_(proxy), config_(std::move(config)), id_(id), over_capacity_(over_capacity), route_(NoRoute()) {
+    : proxy_(proxy),
+      config_(std::move(config)),
+      id_(id),
+      route_(NoRoute()),
+      session_tag_(static_cast<uint32_t>(protocol::RandomInt32()) >> 4),
+      over_capacity_(over_capacity) {
   config_generation_ = proxy_->config_generation();
-  char id_text[32];
-  // 15 hex digits (28 random bits, then the id's low 32), short enough for std::string's own storage.
-  std::snprintf(id_text, sizeof(id_text), "%07x%08x", static_cast<uint32_t>(protocol::RandomInt32()) >> 4,
-                static_cast<uint32_t>(id));
-  session_id_ = id_text;
   uv_tcp_init(proxy_->loop(), &socket_);
   socket_.data = this;
-  outbox_.Init(stream(), this, &ClientSession::OnOutboxEvent);
+  outbox_.Init(stream(), &ClientSession::OnOutboxEvent);
+}
+
+std::string ClientSession::session_id() const {
+  char text[32];
+  std::snprintf(text, sizeof(text), "%07x%08x", session_tag_, static_cast<uint32_t>(id_));
+  return text;
 }
 
 std::shared_ptr<const routing::Route> ClientSession::NoRoute() {
@@ -135,9 +143,9 @@ policy::AuditEvent ClientSession::NewAuditEvent(policy::AuditEventType type) con
   policy::AuditEvent event;
   event.type = type;
   if (route_->tenant != nullptr) policy::SetTenant(event, *route_->tenant);
-  event.user = username_;
+  event.user = login().username;
   event.client_address = client_address_;
-  event.session_id = session_id_;
+  event.session_id = session_id();
   return event;
 }
 
@@ -280,15 +288,17 @@ size_t ClientSession::HandleStartup(std::span<const uint8_t> data) {
 }
 
 Status ClientSession::CheckStartupParameters(const protocol::StartupPacket& packet) {
+  ClientLogin& login = handshake_->login;
+  routing::ClientIdentity& identity = login.identity;
   for (const auto& [name, value] : packet.parameters) {
     if (name == "user") {
-      identity_.startup_user = value;
+      identity.startup_user = value;
     } else if (name == "database") {
-      identity_.database = value;
+      identity.database = value;
     } else if (name.rfind("_pq_.", 0) == 0) {
       continue;  // protocol extensions: declined in NegotiateProtocolVersion
     } else if (name == "options") {
-      identity_.options = value;  // judged by routing: only the tenant may be named there
+      identity.options = value;  // judged by routing: only the tenant may be named there
     } else {
       auto allowed = std::find_if(std::begin(kAllowedParameters), std::end(kAllowedParameters),
                                   [&](std::string_view a) { return EqualsIgnoreCase(a, name); });
@@ -305,20 +315,21 @@ Status ClientSession::CheckStartupParameters(const protocol::StartupPacket& pack
                              "and backslash bytes inside multibyte characters, so the policy parser and the server "
                              "would read the same statement differently.");
       }
-      client_params_.emplace_back(std::string(*allowed), value);
+      login.params.emplace_back(std::string(*allowed), value);
     }
   }
-  if (identity_.database.empty()) identity_.database = identity_.startup_user;
-  username_ = routing::SplitLoginName(*config_, identity_.startup_user).user;
+  if (identity.database.empty()) identity.database = identity.startup_user;
+  login.username = routing::SplitLoginName(*config_, identity.startup_user).user;
   return Status::Ok();
 }
 
 void ClientSession::BeginAuthentication() {
-  user_ = config_->FindUser(username_);
+  Handshake& h = *handshake_;
+  h.user = config_->FindUser(h.login.username);
   if (BeginCredentialAuthentication()) return;
-  auth_ = std::make_unique<ClientAuthenticator>(config_->auth_method, user_, username_, proxy_->mock_secret());
+  h.auth = std::make_unique<ClientAuthenticator>(config_->auth_method, h.user, h.login.username, proxy_->mock_secret());
   std::string out;
-  ClientAuthenticator::Step step = auth_->Start(out);
+  ClientAuthenticator::Step step = h.auth->Start(out);
   if (!Send(out)) return;
   if (step == ClientAuthenticator::Step::kAuthenticated) {
     Authenticated();
@@ -328,7 +339,7 @@ void ClientSession::BeginAuthentication() {
 }
 
 size_t ClientSession::HandleAuthentication(std::span<const uint8_t> data) {
-  if (awaiting_jwt_) return HandleJwtPassword(data);
+  if (handshake_->awaiting_jwt) return HandleJwtPassword(data);
   protocol::FrameDecode d = protocol::DecodeFrameHeader(data, kMaxAuthMessageLength);
   if (d.status == DecodeStatus::kNeedMoreData) return 0;
   if (d.status == DecodeStatus::kInvalid) {
@@ -342,9 +353,9 @@ size_t ClientSession::HandleAuthentication(std::span<const uint8_t> data) {
     return data.size();
   }
   std::string out;
-  auto step = auth_->OnPasswordMessage(data.subspan(protocol::kHeaderSize, d.header.body_size()), out);
+  auto step = handshake_->auth->OnPasswordMessage(data.subspan(protocol::kHeaderSize, d.header.body_size()), out);
   if (!step.ok()) {
-    LogInfo("auth", "authentication failed for user \"" + username_ + "\": " + step.status().message());
+    LogInfo("auth", "authentication failed for user \"" + login().username + "\": " + step.status().message());
     if (proxy_->auditing()) {
       policy::AuditEvent event = NewAuditEvent(policy::AuditEventType::kAuthenticationFailed);
       event.fields = {{"method", std::string(config::ToString(config_->auth_method))},
@@ -354,7 +365,7 @@ size_t ClientSession::HandleAuthentication(std::span<const uint8_t> data) {
     }
     end_reason_ = "authentication_failed";
     {
-      auto named = routing::SplitLoginName(*config_, identity_.startup_user).suffix_tenant;
+      auto named = routing::SplitLoginName(*config_, login().identity.startup_user).suffix_tenant;
       std::string label = named && config_->FindTenant(*named) ? *named : "unknown";
       proxy_->metrics().ForTenant(label)->auth_failures->Increment();
     }
@@ -367,19 +378,22 @@ size_t ClientSession::HandleAuthentication(std::span<const uint8_t> data) {
 }
 
 void ClientSession::Authenticated() {
-  auth_.reset();
-  if (user_ == nullptr) {  // trust with an unknown user: still nobody we know
+  const config::UserConfig* user = handshake_->user;
+  login_ = std::make_shared<const ClientLogin>(std::move(handshake_->login));
+  handshake_.reset();
+  const std::string& username = login_->username;
+  if (user == nullptr) {  // trust with an unknown user: still nobody we know
     Terminate(Status::Error(sqlstate::kInvalidAuthorizationSpecification,
-                            "role \"" + username_ + "\" is not known to pgtenant"));
+                            "role \"" + username + "\" is not known to pgtenant"));
     return;
   }
-  if (identity_.database == kAdminDatabase) {
+  if (login_->identity.database == kAdminDatabase) {
     OpenAdminConsole();
     return;
   }
-  auto route = routing::ResolveRoute(*config_, *user_, identity_);
+  auto route = routing::ResolveRoute(*config_, *user, login_->identity);
   if (!route.ok()) {
-    LogInfo("session", "refused user \"" + username_ + "\": " + route.status().message());
+    LogInfo("session", "refused user \"" + username + "\": " + route.status().message());
     AuditTenantRefused(route.status().message() == "pgtenant: tenant required" ? "no_tenant" : "not_a_member",
                        route.status());
     end_reason_ = "tenant_refused";
@@ -387,7 +401,7 @@ void ClientSession::Authenticated() {
     return;
   }
   if (Status open = proxy_->admin().CheckNewConnection(route->tenant->name); !open.ok()) {  // DISABLE
-    LogInfo("session", "refused user \"" + username_ + "\": " + open.message());
+    LogInfo("session", "refused user \"" + username + "\": " + open.message());
     AuditTenantRefused("disabled", open);
     end_reason_ = "tenant_refused";
     Terminate(open);
@@ -413,6 +427,7 @@ void ClientSession::Routed() {
     return;
   }
   admitted_ = true;
+  login_ = proxy_->InternLogin(std::move(login_));
   series_ = proxy_->metrics().ForTenant(route_->tenant->name);
   transaction_pooling_ = route_->pool.mode == config::PoolMode::kTransaction;
   session_policy_ = {config_.get(), route_->tenant, route_->role, transaction_pooling_, route_->shared_pool};
@@ -555,7 +570,7 @@ void ClientSession::PrepareServer() {
   std::string sql;
   bool set_context = route_->shared_pool && server_->context_tag() != route_->context_tag;
   if (set_context) sql = route_->context_sql + ";";
-  for (const auto& [name, value] : client_params_) {
+  for (const auto& [name, value] : login_->params) {
     auto current = std::find_if(server_->params().begin(), server_->params().end(),
                                 [&](const auto& p) { return EqualsIgnoreCase(p.first, name); });
     if (current != server_->params().end() && current->second == value) continue;
@@ -763,24 +778,25 @@ size_t ClientSession::OnServerBytes(std::span<const uint8_t> data) {
       return data.size();
     }
     uint8_t tag = d.header.tag;
-    bool queued = transaction_pooling_ && responses_.Completes(tag);
-    bool substitute = tag == static_cast<uint8_t>(BackendTag::kErrorResponse) && !blocked_batches_.empty() &&
-                      blocked_batches_.front().batch == batches_done_ && !blocked_batches_.front().answered;
+    bool queued = transaction_pooling_ && exchange_ != nullptr && exchange_->responses.Completes(tag);
+    bool substitute = tag == static_cast<uint8_t>(BackendTag::kErrorResponse) && HasBlockedBatch() &&
+                      exchange_->blocked_batches.front().batch == batches_done_ &&
+                      !exchange_->blocked_batches.front().answered;
     if (queued || substitute || tag == static_cast<uint8_t>(BackendTag::kReadyForQuery) ||
         tag == static_cast<uint8_t>(BackendTag::kParameterStatus)) {
       if (data.size() - pos < d.header.total()) break;
       auto body = data.subspan(pos + protocol::kHeaderSize, d.header.body_size());
       ResponseQueue::Outcome outcome;
-      if (queued) outcome = responses_.OnServerMessage(tag);
+      if (queued) outcome = exchange_->responses.OnServerMessage(tag);
       if (substitute) {
         // The marker failed on the server exactly where the blocked statement would have: the
         // client gets pgtenant's verdict in its place.
         if ((pos > flushed && !outbox_.Send(data.subspan(flushed, pos - flushed))) ||
-            !outbox_.Send(blocked_batches_.front().error)) {
+            !outbox_.Send(exchange_->blocked_batches.front().error)) {
           Close();
           return data.size();
         }
-        blocked_batches_.front().answered = true;
+        exchange_->blocked_batches.front().answered = true;
         outcome.swallow = false;
         flushed = pos + d.header.total();
       }
@@ -813,14 +829,15 @@ size_t ClientSession::OnServerBytes(std::span<const uint8_t> data) {
       auto st = protocol::ParseReadyForQuery(body);
       server_->NoteReadyForQuery(st.ok() ? *st : protocol::TransactionStatus::kFailed);
       ++batches_done_;
-      while (!blocked_batches_.empty() && blocked_batches_.front().batch < batches_done_) blocked_batches_.pop_front();
+      while (HasBlockedBatch() && exchange_->blocked_batches.front().batch < batches_done_)
+        exchange_->blocked_batches.pop_front();
       if (in_transaction_ && server_->IsClean()) ReportTransactionEnd();
       if (shutdown_requested_ && server_->IsClean()) {
         if (pos > flushed) outbox_.Send(data.subspan(flushed, pos - flushed));
         Terminate(Status::Error(sqlstate::kAdminShutdown, "terminating connection due to administrator command"));
         return data.size();
       }
-      if (transaction_pooling_ && server_->IsClean() && c2s_remaining_ == 0 && responses_.empty()) {
+      if (transaction_pooling_ && server_->IsClean() && c2s_remaining_ == 0 && !AwaitsResponses()) {
         // The transaction is over and nothing is in flight: the server goes back to the pool.
         if (!outbox_.Send(data.subspan(flushed, pos - flushed))) {
           Close();
@@ -852,11 +869,11 @@ bool ClientSession::AdoptLatestConfig() {
   if (config_generation_ >= proxy_->config_generation()) return true;
   std::shared_ptr<const config::Config> next = proxy_->config();
   config_generation_ = proxy_->config_generation();
-  const config::UserConfig* user = next->FindUser(username_);
+  const config::UserConfig* user = next->FindUser(login_->username);
   Result<routing::Route> route =
       user == nullptr ? Result<routing::Route>(Status::Error(sqlstate::kInvalidAuthorizationSpecification,
-                                                             "user \"" + username_ + "\" was removed"))
-                      : routing::ResolveRoute(*next, *user, identity_);
+                                                             "user \"" + login_->username + "\" was removed"))
+                      : routing::ResolveRoute(*next, *user, login_->identity);
   if (!route.ok()) {
     end_reason_ = "config_reload";
     Terminate(Status::Error(sqlstate::kAdminShutdown,
@@ -960,10 +977,19 @@ void ClientSession::CheckTimeouts(Clock::time_point now) {
                                 std::to_string(config_->startup_timeout.count()) + " ms"));
     return;
   }
-  if (state_ == State::kActive && config_->client_idle_timeout.count() > 0 && server_ != nullptr &&
-      server_->IsClean() && now - last_activity_ > config_->client_idle_timeout) {
+  // Idle: between transactions. Under transaction pooling that is without a server at all.
+  const bool idle = state_ == State::kActive && !in_transaction_ && (server_ == nullptr || server_->IsClean());
+  if (!idle) return;
+  if (config_->client_idle_timeout.count() > 0 && now - last_activity_ > config_->client_idle_timeout) {
     Terminate(Status::Error(sqlstate::kIdleSessionTimeout, "terminating connection due to idle-session timeout"));
+    return;
   }
+  if (now - last_activity_ > kTrimIdleAfter) TrimIdle();
+}
+
+void ClientSession::TrimIdle() {
+  if (exchange_ != nullptr && exchange_->empty()) exchange_.reset();
+  if (carry_.empty()) carry_.shrink_to_fit();
 }
 
 void ClientSession::ReleaseServer() {
@@ -1010,7 +1036,7 @@ void ClientSession::Close() {
   if (state_ != State::kClosing) {
     if (state_ == State::kWaitingForServer && pool_ != nullptr) pool_->CancelWait(this);
     ReleaseServer();
-    if (cancel_pid_ != 0) proxy_->UnregisterCancelTarget(cancel_pid_);
+    if (cancel_pid_ != 0) proxy_->UnregisterCancelTarget(this, cancel_pid_);
     cancel_pid_ = 0;
     if (throttled_) proxy_->CancelThrottleWait(route_->tenant->name, this);
     throttled_ = false;

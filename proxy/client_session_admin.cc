@@ -16,22 +16,20 @@
 namespace pgtenant::proxy {
 
 void ClientSession::OpenAdminConsole() {
-  if (!proxy_->config()->IsAdmin(username_)) {
+  if (!proxy_->config()->IsAdmin(login().username)) {
     // The newest snapshot decides: a RELOAD that adds or removes an admin applies at once.
     Status refused = Status::Error(sqlstate::kInvalidAuthorizationSpecification,
-                                   "pgtenant: user \"" + username_ + "\" is not an admin; database \"" +
+                                   "pgtenant: user \"" + login().username + "\" is not an admin; database \"" +
                                        std::string(kAdminDatabase) + "\" is pgtenant's admin console",
                                    "Admins are the users listed under admin.users in pgtenant's configuration.");
-    LogInfo("session", "refused user \"" + username_ + "\": not an admin");
+    LogInfo("session", "refused user \"" + login().username + "\": not an admin");
     AuditTenantRefused("not_an_admin", refused);
     end_reason_ = "tenant_refused";
     Terminate(refused);
     return;
   }
-  admin_console_ = std::make_unique<AdminConsole>(proxy_, this, username_, client_address_, session_id_);
-  std::string application_name;
-  for (const auto& [name, value] : client_params_)
-    if (name == "application_name") application_name = value;
+  admin_console_ = std::make_unique<AdminConsole>(proxy_, this, login().username, client_address_, session_id());
+  const std::string& application_name = login().application_name();
   // What psql and libpq expect of a server (section 55.2.1); the console talks UTF8 and ISO dates.
   std::string out;
   const std::pair<const char*, std::string> params[] = {
@@ -44,7 +42,7 @@ void ClientSession::OpenAdminConsole() {
       {"integer_datetimes", "on"},
       {"standard_conforming_strings", "on"},
       {"is_superuser", "off"},
-      {"session_authorization", username_},
+      {"session_authorization", login().username},
       {"application_name", application_name},
   };
   for (const auto& [name, value] : params) protocol::AppendParameterStatus(out, name, value);
@@ -53,7 +51,7 @@ void ClientSession::OpenAdminConsole() {
   protocol::AppendReadyForQuery(out, protocol::TransactionStatus::kIdle);
   if (!Send(out)) return;
   handshake_done_ = true;
-  LogInfo("admin", "user \"" + username_ + "\" opened the admin console from " + client_address_);
+  LogInfo("admin", "user \"" + login().username + "\" opened the admin console from " + client_address_);
   if (proxy_->auditing()) {
     policy::AuditEvent event = NewAuditEvent(policy::AuditEventType::kConnectionAccepted);
     event.fields = {{"backend", ""}, {"isolation", "admin_console"}, {"tls", tls_ != nullptr ? "true" : "false"}};
@@ -98,10 +96,10 @@ void ClientSession::OnAdminCommandDone() {
 
 ClientView ClientSession::Describe() const {
   ClientView view;
-  view.session_id = session_id_;
-  view.user = username_;
+  view.session_id = session_id();
+  view.user = login().username;
   view.tenant = tenant_name();
-  view.database = identity_.database;
+  view.database = login().identity.database;
   view.address = client_address_;
   view.admin = admin_console_ != nullptr;
   view.tls = tls_ != nullptr;
@@ -109,8 +107,7 @@ ClientView ClientSession::Describe() const {
   view.connected_at = accepted_at_;
   view.last_request = last_activity_;
   if (pool_ != nullptr) view.pool = pool_->name();
-  for (const auto& [name, value] : client_params_)
-    if (name == "application_name") view.application_name = value;
+  view.application_name = login().application_name();
   switch (state_) {
     case State::kStartup:
     case State::kAuthenticating:

@@ -16,7 +16,7 @@
 namespace pgtenant::proxy {
 
 void ClientSession::MoveTo(int home) {
-  moving_to_ = home;
+  moving_to_ = static_cast<int16_t>(home);
   Pause(kPauseMoving);
   if (!outbox_.HasBacklog()) FinishMove();  // otherwise OnOutboxEvent does, once it is written
 }

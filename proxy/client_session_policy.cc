@@ -45,7 +45,7 @@ policy::PolicyVerdict ClientSession::Judge(uint8_t tag, std::span<const uint8_t>
 bool ClientSession::ForwardBlocked(uint8_t tag, const policy::PolicyVerdict& verdict) {
   ++statements_blocked_;
   proxy_->metrics().CountBlocked(route_->tenant->name, verdict.rule_id);
-  LogInfo("policy", "tenant " + route_->tenant->name + " user " + username_ + ": blocked by rule " + verdict.rule_id +
+  LogInfo("policy", "tenant " + route_->tenant->name + " user " + login().username + ": blocked by rule " + verdict.rule_id +
                         " (fingerprint " + verdict.fingerprint + ")");
   if (proxy_->auditing()) {
     policy::AuditEvent event = NewAuditEvent(policy::AuditEventType::kStatementBlocked);
@@ -70,19 +70,19 @@ bool ClientSession::ForwardBlocked(uint8_t tag, const policy::PolicyVerdict& ver
   BlockedBatch blocked;
   blocked.batch = batches_sent_;
   protocol::AppendErrorResponse(blocked.error, e);
-  blocked_batches_.push_back(std::move(blocked));
+  exchange().blocked_batches.push_back(std::move(blocked));
 
   std::string marker;
   std::string ignored;
   if (tag == static_cast<uint8_t>(FrontendTag::kParse)) {
     protocol::MessageBuilder(marker).Begin(FrontendTag::kParse).CString("").CString(kBlockedMarker).Int16(0).End();
     server_->NoteFrontendMessage(FrontendTag::kParse);
-    if (transaction_pooling_) responses_.Push(ResponseQueue::Expect::kParse, ResponseQueue::Disposition::kForward, ignored);
+    if (transaction_pooling_) exchange().responses.Push(ResponseQueue::Expect::kParse, ResponseQueue::Disposition::kForward, ignored);
   } else {
     protocol::AppendQuery(marker, kBlockedMarker);  // a FunctionCall, too, ends with ReadyForQuery
     server_->NoteFrontendMessage(FrontendTag::kQuery);
     ++batches_sent_;
-    if (transaction_pooling_) responses_.Push(ResponseQueue::Expect::kQuery, ResponseQueue::Disposition::kForward, ignored);
+    if (transaction_pooling_) exchange().responses.Push(ResponseQueue::Expect::kQuery, ResponseQueue::Disposition::kForward, ignored);
   }
   return server_->Send(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(marker.data()), marker.size()));
 }

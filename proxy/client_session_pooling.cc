@@ -31,15 +31,15 @@ void ClientSession::SendPrepare(const ClientStatements::Statement& statement, Re
   ServerStatementCache& cache = server_->statements();
   if (std::optional<std::string> evicted = cache.Preparing(statement.server_name)) {
     protocol::MessageBuilder(to_server).Begin(FrontendTag::kClose).Int8('S').CString(*evicted).End();
-    responses_.Push(ResponseQueue::Expect::kClose, ResponseQueue::Disposition::kSwallow, ignored);
+    exchange().responses.Push(ResponseQueue::Expect::kClose, ResponseQueue::Disposition::kSwallow, ignored);
   }
   // An earlier Parse of the same name may have failed after all, or may not have: Close first, so
   // the Parse below cannot meet "prepared statement already exists" (closing nothing is no error).
   protocol::MessageBuilder(to_server).Begin(FrontendTag::kClose).Int8('S').CString(statement.server_name).End();
-  responses_.Push(ResponseQueue::Expect::kClose, ResponseQueue::Disposition::kSwallow, ignored);
+  exchange().responses.Push(ResponseQueue::Expect::kClose, ResponseQueue::Disposition::kSwallow, ignored);
   protocol::MessageBuilder(to_server).Begin(FrontendTag::kParse).CString(statement.server_name).Bytes(
       statement.query_and_types).End();
-  responses_.Push(ResponseQueue::Expect::kParse, disposition,
+  exchange().responses.Push(ResponseQueue::Expect::kParse, disposition,
                   disposition == ResponseQueue::Disposition::kSwallow ? ignored : to_client, statement.server_name);
 }
 
@@ -60,7 +60,7 @@ ClientSession::Rewrite ClientSession::RewriteForTransactionPooling(std::span<con
   std::span<const uint8_t> body = message.subspan(protocol::kHeaderSize, std::min(message.size(), header.total()) -
                                                                              protocol::kHeaderSize);
   auto pass = [&](Expect expect) {
-    responses_.Push(expect, Disposition::kForward, to_client);
+    exchange().responses.Push(expect, Disposition::kForward, to_client);
     return Rewrite::kPassThrough;
   };
   switch (static_cast<FrontendTag>(tag)) {
@@ -68,7 +68,7 @@ ClientSession::Rewrite ClientSession::RewriteForTransactionPooling(std::span<con
       if (!whole) return header.body_size() > config_->max_query_size ? Rewrite::kPassThrough : Rewrite::kNeedMore;
       std::optional<std::string> name = ReadName(body, 0);
       if (!name || name->empty()) return pass(Expect::kParse);
-      const ClientStatements::Statement* statement = statements_.Define(*name, body.subspan(name->size() + 1));
+      const ClientStatements::Statement* statement = exchange().statements.Define(*name, body.subspan(name->size() + 1));
       if (statement == nullptr) {
         Terminate(Status::Error(sqlstate::kProgramLimitExceeded,
                                 "pgtenant: too many prepared statements in one session (limit " +
@@ -79,7 +79,7 @@ ClientSession::Rewrite ClientSession::RewriteForTransactionPooling(std::span<con
       consumed = header.total();
       if (server_->statements().Ready(statement->server_name)) {
         // The server has it already (same text): answer ParseComplete ourselves, in order.
-        responses_.Push(Expect::kParse, Disposition::kSynthesize, to_client);
+        exchange().responses.Push(Expect::kParse, Disposition::kSynthesize, to_client);
         return Rewrite::kRewritten;
       }
       SendPrepare(*statement, Disposition::kForward, to_server, to_client);
@@ -95,7 +95,7 @@ ClientSession::Rewrite ClientSession::RewriteForTransactionPooling(std::span<con
         }
         return Rewrite::kNeedMore;
       }
-      const ClientStatements::Statement* statement = name->empty() ? nullptr : statements_.Find(*name);
+      const ClientStatements::Statement* statement = name->empty() ? nullptr : exchange().statements.Find(*name);
       if (statement == nullptr) return pass(Expect::kBind);  // unnamed, or unknown: the server answers
       EnsurePrepared(*statement, to_server);
       size_t prefix = protocol::kHeaderSize + portal->size() + 1 + name->size() + 1;
@@ -104,7 +104,7 @@ ClientSession::Rewrite ClientSession::RewriteForTransactionPooling(std::span<con
       for (int shift = 24; shift >= 0; shift -= 8) to_server.push_back(static_cast<char>((length >> shift) & 0xff));
       to_server.append(*portal).push_back('\0');
       to_server.append(statement->server_name).push_back('\0');
-      responses_.Push(Expect::kBind, Disposition::kForward, to_client);
+      exchange().responses.Push(Expect::kBind, Disposition::kForward, to_client);
       consumed = prefix;
       stream_rest = header.total() - prefix;
       return Rewrite::kRewritten;
@@ -121,18 +121,18 @@ ClientSession::Rewrite ClientSession::RewriteForTransactionPooling(std::span<con
       const bool describe = tag == static_cast<uint8_t>(FrontendTag::kDescribe);
       std::optional<std::string> name = body.empty() ? std::nullopt : ReadName(body, 1);
       const ClientStatements::Statement* statement =
-          (body.empty() || body[0] != 'S' || !name || name->empty()) ? nullptr : statements_.Find(*name);
+          (body.empty() || body[0] != 'S' || !name || name->empty()) ? nullptr : exchange().statements.Find(*name);
       if (statement == nullptr) return pass(describe ? Expect::kDescribe : Expect::kClose);
       consumed = header.total();
       if (!describe) {
         // The server keeps the statement for other clients with the same text.
-        statements_.Remove(*name);
-        responses_.Push(Expect::kClose, Disposition::kSynthesize, to_client);
+        exchange().statements.Remove(*name);
+        exchange().responses.Push(Expect::kClose, Disposition::kSynthesize, to_client);
         return Rewrite::kRewritten;
       }
       EnsurePrepared(*statement, to_server);
       protocol::MessageBuilder(to_server).Begin(FrontendTag::kDescribe).Int8('S').CString(statement->server_name).End();
-      responses_.Push(Expect::kDescribe, Disposition::kForward, to_client);
+      exchange().responses.Push(Expect::kDescribe, Disposition::kForward, to_client);
       return Rewrite::kRewritten;
     }
     case FrontendTag::kExecute:

@@ -57,7 +57,7 @@ bool ClientSession::StartDirectTls(std::span<const uint8_t>) {
     return false;
   }
   tls_ = TlsChannel::Accept(**context);
-  tls_direct_ = true;
+  handshake_->tls_direct = true;
   if (tls_ != nullptr) return true;
   Close();
   return false;
@@ -92,14 +92,14 @@ void ClientSession::OnTlsBytes(std::span<const uint8_t> ciphertext) {
 }
 
 void ClientSession::OnTlsEstablished() {
-  if (tls_direct_ && tls_->alpn() != "postgresql") {
+  if (handshake_->tls_direct && tls_->alpn() != "postgresql") {
     LogInfo("tls", "client " + client_address_ + ": direct TLS without ALPN \"postgresql\", closing");
     end_reason_ = "protocol_error";
     Close();
     return;
   }
   outbox_.set_tls(tls_.get());
-  identity_.server_name = tls_->server_name();
+  handshake_->login.identity.server_name = tls_->server_name();
 }
 
 Status ClientSession::CheckTransport() const {
@@ -109,7 +109,7 @@ Status ClientSession::CheckTransport() const {
 }
 
 void ClientSession::FailAuthentication(const Status& why) {
-  LogInfo("auth", "authentication failed for user \"" + username_ + "\": " + why.message());
+  LogInfo("auth", "authentication failed for user \"" + login().username + "\": " + why.message());
   if (proxy_->auditing()) {
     policy::AuditEvent event = NewAuditEvent(policy::AuditEventType::kAuthenticationFailed);
     event.fields = {{"method", std::string(config::ToString(config_->auth_method))},
@@ -136,7 +136,7 @@ bool ClientSession::BeginCredentialAuthentication() {
     std::string out;
     protocol::AppendAuthenticationCleartext(out);
     if (!Send(out)) return true;
-    awaiting_jwt_ = true;
+    handshake_->awaiting_jwt = true;
     TransitionTo(State::kAuthenticating);
     return true;
   }
@@ -145,33 +145,33 @@ bool ClientSession::BeginCredentialAuthentication() {
   std::vector<std::string> names = tls_->VerifiedPeerNames();
   if (names.empty()) {
     FailAuthentication(Status::Error(sqlstate::kInvalidAuthorizationSpecification,
-                                     "pgtenant: certificate authentication failed for user \"" + username_ +
+                                     "pgtenant: certificate authentication failed for user \"" + login().username +
                                          "\": no verified client certificate",
                                      "Connect with sslcert and sslkey signed by the CA in tls.client.ca."));
     return true;
   }
-  std::string login = names.front();
+  std::string cert_login = names.front();
   for (const std::string& name : names) {
     auto mapped = config_->tls.client.cert_users.find(name);
     if (mapped != config_->tls.client.cert_users.end()) {
-      login = mapped->second;
+      cert_login = mapped->second;
       break;
     }
   }
-  std::string cert_user = login;
+  std::string cert_user = cert_login;
   std::optional<std::string> cert_tenant;
   const std::string& separator = config_->username_separator;
-  if (size_t at = login.find(separator); !separator.empty() && at != std::string::npos) {
-    cert_user = login.substr(0, at);
-    cert_tenant = login.substr(at + separator.size());
+  if (size_t at = cert_login.find(separator); !separator.empty() && at != std::string::npos) {
+    cert_user = cert_login.substr(0, at);
+    cert_tenant = cert_login.substr(at + separator.size());
   }
-  if (cert_user != username_) {
+  if (cert_user != login().username) {
     FailAuthentication(Status::Error(sqlstate::kInvalidAuthorizationSpecification,
-                                     "pgtenant: certificate authentication failed for user \"" + username_ +
+                                     "pgtenant: certificate authentication failed for user \"" + login().username +
                                          "\": the certificate is for user \"" + cert_user + "\""));
     return true;
   }
-  identity_.credential_tenant = cert_tenant;
+  handshake_->login.identity.credential_tenant = cert_tenant;
   std::string out;
   protocol::AppendAuthenticationOk(out);
   if (!Send(out)) return true;
@@ -191,7 +191,7 @@ size_t ClientSession::HandleJwtPassword(std::span<const uint8_t> data) {
     Terminate(Status::Error(sqlstate::kProtocolViolation, "expected a password response"));
     return data.size();
   }
-  awaiting_jwt_ = false;
+  handshake_->awaiting_jwt = false;
   auto token = protocol::ParsePasswordMessage(data.subspan(protocol::kHeaderSize, d.header.body_size()));
   if (!token.ok()) {
     Terminate(token.status());
@@ -210,10 +210,10 @@ size_t ClientSession::HandleJwtPassword(std::span<const uint8_t> data) {
     FailAuthentication(claims.status());
     return data.size();
   }
-  if (claims->user != username_) {
+  if (claims->user != login().username) {
     FailAuthentication(Status::Error(sqlstate::kInvalidAuthorizationSpecification,
                                      "pgtenant: JWT rejected: the token is for user \"" + claims->user +
-                                         "\", not \"" + username_ + "\""));
+                                         "\", not \"" + login().username + "\""));
     return data.size();
   }
   if (claims->tenant) {
@@ -225,7 +225,7 @@ size_t ClientSession::HandleJwtPassword(std::span<const uint8_t> data) {
                                            "\" names no tenant known to pgtenant"));
       return data.size();
     }
-    identity_.credential_tenant = tenant->name;
+    handshake_->login.identity.credential_tenant = tenant->name;
   }
   std::string out;
   protocol::AppendAuthenticationOk(out);

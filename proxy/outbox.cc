@@ -5,9 +5,8 @@
 
 namespace pgtenant::proxy {
 
-void Outbox::Init(uv_stream_t* stream, void* owner, EventFn on_event) {
+void Outbox::Init(uv_stream_t* stream, EventFn on_event) {
   stream_ = stream;
-  owner_ = owner;
   on_event_ = on_event;
 }
 
@@ -62,7 +61,7 @@ void Outbox::OnWrite(uv_write_t* req, int status) noexcept {
   if (status < 0) {
     self->broken_ = true;
     self->pending_.reset();
-    if (status != UV_ECANCELED) self->on_event_(self->owner_, false);
+    if (status != UV_ECANCELED) self->on_event_(self->stream_->data, false);
     return;
   }
   Pending& pending = *self->pending_;
@@ -71,12 +70,12 @@ void Outbox::OnWrite(uv_write_t* req, int status) noexcept {
     pending.queued.clear();
     self->StartWrite();
     if (self->broken_) {
-      self->on_event_(self->owner_, false);
+      self->on_event_(self->stream_->data, false);
     }
     return;
   }
   self->pending_.reset();  // drained: an idle socket holds no buffer
-  self->on_event_(self->owner_, true);
+  self->on_event_(self->stream_->data, true);
 }
 
 }  // namespace pgtenant::proxy

@@ -24,15 +24,17 @@ class TlsChannel;
 
 class Outbox {
  public:
-  // Called when all pending bytes are written (ok) or when a write failed (!ok).
+  // Called when all pending bytes are written (ok) or when a write failed (!ok); `owner` is the
+  // stream's `data`.
   using EventFn = void (*)(void* owner, bool ok);
 
   Outbox() = default;
   Outbox(const Outbox&) = delete;
   Outbox& operator=(const Outbox&) = delete;
 
-  // REQUIRES: called once before Send; `stream` outlives this Outbox's pending writes.
-  void Init(uv_stream_t* stream, void* owner, EventFn on_event);
+  // REQUIRES: called once before Send; `stream` outlives this Outbox's pending writes, and its
+  // `data` points at the owner whenever `on_event` may run.
+  void Init(uv_stream_t* stream, EventFn on_event);
 
   // Queues `data` after anything already pending. Returns false if the socket is broken (or,
   // with TLS, the session is). With a TLS channel set, `data` is plaintext and is encrypted first.
@@ -59,8 +61,8 @@ class Outbox {
   void StartWrite();
 
   uv_stream_t* stream_ = nullptr;
-  void* owner_ = nullptr;
   EventFn on_event_ = nullptr;
+  TlsChannel* tls_ = nullptr;
   // What the kernel could not take yet: made when a write must wait, freed once all is written, so
   // idle sockets hold no buffer.
   struct Pending {
@@ -71,7 +73,6 @@ class Outbox {
   std::unique_ptr<Pending> pending_;
   bool writing_ = false;
   bool broken_ = false;
-  TlsChannel* tls_ = nullptr;
 };
 
 }  // namespace pgtenant::proxy

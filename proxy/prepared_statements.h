@@ -79,6 +79,7 @@ class ClientStatements {
   const Statement* Find(const std::string& client_name) const;
   void Remove(const std::string& client_name);
   size_t size() const { return statements_.size(); }
+  bool empty() const { return statements_.empty(); }
 
  private:
   std::unordered_map<std::string, Statement> statements_;

@@ -63,13 +63,26 @@ void ProxyServer::DrainMail() {
 
 void ProxyServer::AdoptSession(ClientSession* session) {
   group_->SetIdle(index_, false);  // before the move is counted done: shutdown must not miss it
-  sessions_.insert(session);
+  AddSession(session);
   group_->SessionArrived();
 }
 
 void ProxyServer::ReleaseSession(ClientSession* session) {
   group_->SessionLeaving();
-  sessions_.erase(session);
+  RemoveSession(session);
+}
+
+void ProxyServer::AddSession(ClientSession* session) {
+  session->set_worker_slot(static_cast<uint32_t>(sessions_.size()));
+  sessions_.push_back(session);
+}
+
+void ProxyServer::RemoveSession(ClientSession* session) {
+  const uint32_t slot = session->worker_slot();
+  if (slot >= sessions_.size() || sessions_[slot] != session) return;
+  sessions_[slot] = sessions_.back();
+  sessions_[slot]->set_worker_slot(slot);
+  sessions_.pop_back();
 }
 
 int ProxyServer::listen_fd() const {
@@ -230,10 +243,10 @@ void ProxyServer::OnConnection(uv_stream_t* server, int status) noexcept {
   ++shared.clients;
   if (uv_accept(server, session->stream()) != 0) {
     session->Terminate(Status::Error(sqlstate::kConnectionFailure, "accept failed"));
-    self->sessions_.insert(session);
+    self->AddSession(session);
     return;
   }
-  self->sessions_.insert(session);
+  self->AddSession(session);
   session->Start();
 }
 
@@ -260,17 +273,45 @@ std::shared_ptr<const routing::Route> ProxyServer::InternRoute(routing::Route ro
   return same_pool.back();
 }
 
-int32_t ProxyServer::RegisterCancelTarget(ClientSession* session, int32_t* key) {
-  int32_t pid = 0;
-  do {
-    pid = peer_cancel().NewPid(index_);  // names this instance and worker, for cancels that reach another
-  } while (pid == 0 || cancel_targets_.count(pid) != 0);
-  *key = protocol::RandomInt32();
-  cancel_targets_[pid] = {session, *key};
-  return pid;
+std::shared_ptr<const ClientLogin> ProxyServer::InternLogin(std::shared_ptr<const ClientLogin> login) {
+  const size_t hash = login->Hash();
+  auto [first, last] = logins_.equal_range(hash);
+  for (auto it = first; it != last; ++it) {
+    std::shared_ptr<const ClientLogin> known = it->second.lock();
+    if (known == nullptr) {
+      it->second = login;  // a departed login's slot
+      return login;
+    }
+    if (*known == *login) return known;
+  }
+  if (logins_.size() >= logins_sweep_at_) {
+    std::erase_if(logins_, [](const auto& entry) { return entry.second.expired(); });
+    logins_sweep_at_ = std::max<size_t>(64, 2 * logins_.size());
+  }
+  logins_.emplace(hash, login);
+  return login;
 }
 
-void ProxyServer::UnregisterCancelTarget(int32_t pid) { cancel_targets_.erase(pid); }
+int32_t ProxyServer::RegisterCancelTarget(ClientSession* session, int32_t* key) {
+  for (;;) {
+    const int32_t pid = peer_cancel().NewPid(index_);  // names this instance and worker, for cancels that reach another
+    *key = protocol::RandomInt32();
+    auto [first, last] = cancel_targets_.equal_range(pid);
+    if (std::any_of(first, last, [key](const auto& entry) { return entry.second->cancel_key() == *key; })) continue;
+    cancel_targets_.emplace(pid, session);
+    return pid;
+  }
+}
+
+void ProxyServer::UnregisterCancelTarget(ClientSession* session, int32_t pid) {
+  auto [first, last] = cancel_targets_.equal_range(pid);
+  for (auto it = first; it != last; ++it) {
+    if (it->second == session) {
+      cancel_targets_.erase(it);
+      return;
+    }
+  }
+}
 
 void ProxyServer::HandleCancelRequest(int32_t pid, int32_t key) {
   const int worker = PeerCancel::WorkerOf(pid);
@@ -278,13 +319,16 @@ void ProxyServer::HandleCancelRequest(int32_t pid, int32_t key) {
     group_->Post(worker, [pid, key](ProxyServer& owner) { owner.HandleCancelRequest(pid, key); });
     return;
   }
-  auto it = cancel_targets_.find(pid);
-  if (it == cancel_targets_.end() || CRYPTO_memcmp(&it->second.key, &key, sizeof(key)) != 0) {
-    if (it == cancel_targets_.end() && peer_cancel().Forward(&loop_, pid, key)) return;  // another instance's
-    LogInfo("cancel", "cancel request with an unknown key ignored");
-    return;
+  auto [first, last] = cancel_targets_.equal_range(pid);
+  for (auto it = first; it != last; ++it) {
+    const int32_t expected = it->second->cancel_key();
+    if (CRYPTO_memcmp(&expected, &key, sizeof(key)) == 0) {
+      it->second->CancelRunningQuery();
+      return;
+    }
   }
-  it->second.session->CancelRunningQuery();
+  if (first == last && peer_cancel().Forward(&loop_, pid, key)) return;  // another instance's
+  LogInfo("cancel", "cancel request with an unknown key ignored");
 }
 
 void ProxyServer::ForwardCancel(const config::BackendConfig& backend, int32_t pid, int32_t key) {
@@ -292,7 +336,7 @@ void ProxyServer::ForwardCancel(const config::BackendConfig& backend, int32_t pi
 }
 
 void ProxyServer::OnSessionClosed(ClientSession* session) {
-  sessions_.erase(session);
+  RemoveSession(session);
   --group_->shared().clients;
   if (shutting_down_) MaybeFinishShutdown();
 }

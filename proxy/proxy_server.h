@@ -17,7 +17,6 @@
 #include <mutex>
 #include <string>
 #include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
 #include "config/config.h"
@@ -27,6 +26,7 @@
 #include "proxy/admin_state.h"
 #include "proxy/audit_log.h"
 #include "proxy/backend_budget.h"
+#include "proxy/client_login.h"
 #include "proxy/health_checker.h"
 #include "proxy/metrics.h"
 #include "proxy/peer_cancel.h"
@@ -75,11 +75,16 @@ class ProxyServer {
   // One shared copy of each distinct route of the running config, so sessions hold a pointer
   // rather than a route of their own (a route's strings are most of an idle session's memory).
   std::shared_ptr<const routing::Route> InternRoute(routing::Route route);
+  // The same for logins (client_login.h): an equal login already held by a session of this worker,
+  // else `login` itself, remembered for the next (weakly: it goes when its last session does).
+  std::shared_ptr<const ClientLogin> InternLogin(std::shared_ptr<const ClientLogin> login);
 
   // Cancel keys: clients get pgtenant's own (pid, key); a CancelRequest is matched here and
   // forwarded to the server backend the session is linked to.
+  // Pids repeat once a worker has more sessions than its random pid bits can tell apart: the
+  // (pid, key) pair is what is unique.
   int32_t RegisterCancelTarget(ClientSession* session, int32_t* key);
-  void UnregisterCancelTarget(int32_t pid);
+  void UnregisterCancelTarget(ClientSession* session, int32_t pid);
   void HandleCancelRequest(int32_t pid, int32_t key);
   void ForwardCancel(const config::BackendConfig& backend, int32_t pid, int32_t key);
   // The instance id in cancel keys and the peers unknown cancels go to (set the id before Run).
@@ -103,7 +108,7 @@ class ProxyServer {
   // Admin console (proxy/admin_console.h): what it switches, what it shows, and SHUTDOWN (like
   // SIGTERM; `why` goes to the log).
   AdminState& admin() { return admin_; }
-  const std::unordered_set<ClientSession*>& sessions() const { return sessions_; }
+  const std::vector<ClientSession*>& sessions() const { return sessions_; }
   const std::unordered_map<std::string, std::unique_ptr<ServerPool>>& pools() const { return pools_; }
   const HealthChecker& health() const { return health_; }
   // Server connections open to a backend, against its max_connections (0 before its first pool).
@@ -136,10 +141,6 @@ class ProxyServer {
   void CancelThrottleWait(const std::string& tenant, ClientSession* session);
 
  private:
-  struct CancelTarget {
-    ClientSession* session;
-    int32_t key;
-  };
 
   Status Listen(uv_tcp_t* handle, const std::string& host, int port, bool reuse_port);
   int OwnPeerPort() const;
@@ -194,14 +195,20 @@ class ProxyServer {
   };
   std::map<std::string, GaugeCounts> reported_;
 
-  std::unordered_set<ClientSession*> sessions_;
+  // Every session of this worker (ClientSession::worker_slot is its index).
+  std::vector<ClientSession*> sessions_;
+  void AddSession(ClientSession* session);
+  void RemoveSession(ClientSession* session);
   std::unordered_map<std::string, std::unique_ptr<BackendBudget>> budgets_;
   std::unordered_map<std::string, std::unique_ptr<ServerPool>> pools_;
   // Pools a reload made obsolete: closing, kept until their last connection has closed.
   std::vector<std::unique_ptr<ServerPool>> retired_pools_;
-  std::unordered_map<int32_t, CancelTarget> cancel_targets_;
+  std::unordered_multimap<int32_t, ClientSession*> cancel_targets_;  // by pid
   // InternRoute's routes, by pool key; emptied when a reload applies (sessions keep theirs).
   std::unordered_map<std::string, std::vector<std::shared_ptr<const routing::Route>>> routes_;
+  // InternLogin's logins, by ClientLogin::Hash; expired entries are swept when the table has doubled.
+  std::unordered_multimap<size_t, std::weak_ptr<const ClientLogin>> logins_;
+  size_t logins_sweep_at_ = 64;
   HealthChecker health_;  // last: destroyed first
 };
 

@@ -27,7 +27,7 @@ ServerConnection::ServerConnection(uv_loop_t* loop, ServerConnectionOwner* pool,
   uv_timer_init(loop_, &timer_);
   timer_.data = this;
   open_handles_ = 2;
-  outbox_.Init(reinterpret_cast<uv_stream_t*>(&socket_), this, &ServerConnection::OnOutboxEvent);
+  outbox_.Init(reinterpret_cast<uv_stream_t*>(&socket_), &ServerConnection::OnOutboxEvent);
 }
 
 void ServerConnection::TransitionTo(State next) {

@@ -30,6 +30,8 @@ struct ClientIdentity {
   // The tenant the credential itself names (a client certificate or a JWT claim), already resolved
   // to a tenant name. Every other method that names a tenant must agree with it.
   std::optional<std::string> credential_tenant;
+
+  bool operator==(const ClientIdentity&) const = default;
 };
 
 struct LoginName {

@@ -4,6 +4,7 @@
 #include <sys/wait.h>
 
 #include <string>
+#include <thread>
 
 #include "tests/integration/harness/net.h"
 #include "tests/integration/harness/pg.h"
@@ -79,6 +80,35 @@ TEST_CASE("--hash-password prints a SCRAM verifier that logs the user in", "[lif
   CHECK(QueryValue(carol.get(), "SELECT 'carol in'") == "carol in");
   PgConn wrong = ConnectProxy(proxy, "carol", "carol's secret", "app");
   CHECK(PQstatus(wrong.get()) == CONNECTION_BAD);
+}
+
+TEST_CASE("limits.client_idle_timeout closes idle clients with 57P05, in either pool mode", "[lifecycle]") {
+  TestDatabase db = PostgresServer::Shared().CreateTestDatabase("lifecycle");
+  for (const std::string mode : {"session", "transaction"}) {
+    INFO("pool mode " << mode);
+    ProxyConfig config = StandardConfig(db);
+    config.pool_mode = mode;
+    config.client_idle_timeout = "1s";
+    ProxyProcess proxy(config);
+    PgConn idle = MustConnectProxy(proxy, "alice", kAlicePassword, "app");
+    PgConn busy = MustConnectProxy(proxy, "bob", kBobPassword, "app");
+    PgConn open_transaction = MustConnectProxy(proxy, "alice", kAlicePassword, "app");
+    REQUIRE(QueryValue(idle.get(), "SELECT 1") == "1");
+    MustExec(open_transaction.get(), "BEGIN");
+    // The busy client asks every 200 ms for 2.5 s; the others say nothing.
+    for (int i = 0; i < 12; ++i) {
+      CHECK(QueryValue(busy.get(), "SELECT 2") == "2");
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+    PgResult after = Exec(idle.get(), "SELECT 1");
+    CHECK(PQresultStatus(after.get()) == PGRES_FATAL_ERROR);
+    CHECK(std::string(PQerrorMessage(idle.get())).find("idle-session timeout") != std::string::npos);
+    CHECK(PQstatus(idle.get()) == CONNECTION_BAD);
+    // Idle in a transaction is not idle between transactions: that session stays.
+    CHECK(QueryValue(open_transaction.get(), "SELECT 3") == "3");
+    MustExec(open_transaction.get(), "COMMIT");
+    CHECK(QueryValue(busy.get(), "SELECT 2") == "2");
+  }
 }
 
 }  // namespace

@@ -55,6 +55,7 @@ struct ProxyConfig {
   int max_client_connections = 1000;
   std::string max_query_size = "1MB";
   std::string startup_timeout = "10s";
+  std::string client_idle_timeout;  // empty: not written (off)
   std::string pool_mode = "session";
   int pool_size = 10;
   std::string pool_wait_timeout = "5s";
