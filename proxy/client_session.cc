@@ -199,6 +199,15 @@ void ClientSession::OnRead(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) n
 }
 
 void ClientSession::HandleBytes(std::span<const uint8_t> data) {
+  // The last authentication message and, when a server is at hand, the ParameterStatus, BackendKeyData
+  // and ReadyForQuery after it go out in one write. (Once active, the server side is corked instead.)
+  const bool handshake = state_ == State::kStartup || state_ == State::kAuthenticating;
+  if (handshake) outbox_.Cork();
+  HandleClientMessages(data);
+  if (handshake && !outbox_.Uncork()) Close();
+}
+
+void ClientSession::HandleClientMessages(std::span<const uint8_t> data) {
   FeedBytes(carry_, data, [this](std::span<const uint8_t> bytes) -> size_t {
     size_t used = 0;
     while (used < bytes.size()) {
@@ -626,6 +635,19 @@ void ClientSession::Activate() {
 }
 
 size_t ClientSession::ForwardClientMessages(std::span<const uint8_t> data) {
+  // What this read forwards reaches the server in one write (Outbox::Cork).
+  ServerConnection* server = server_;
+  server->Cork();
+  const size_t pos = ForwardCorked(data);
+  if (!server->Uncork() && server_ == server) {
+    OnServerLost(Status::Error(sqlstate::kConnectionFailure, "could not send data to the server"));
+    return data.size();
+  }
+  if (server_ != nullptr && server_->HasBacklog()) Pause(kPauseBackpressure);
+  return pos;
+}
+
+size_t ClientSession::ForwardCorked(std::span<const uint8_t> data) {
   size_t pos = 0;
   size_t flushed = 0;
   auto flush = [&]() -> bool {
@@ -752,11 +774,22 @@ size_t ClientSession::ForwardClientMessages(std::span<const uint8_t> data) {
     OnServerLost(Status::Error(sqlstate::kConnectionFailure, "could not send data to the server"));
     return data.size();
   }
-  if (server_ != nullptr && server_->HasBacklog()) Pause(kPauseBackpressure);
   return pos;
 }
 
 size_t ClientSession::OnServerBytes(std::span<const uint8_t> data) {
+  // What this read brings goes to the client in one write, swallowed and synthesized parts and all.
+  outbox_.Cork();
+  const size_t pos = ForwardServerMessages(data);
+  if (!outbox_.Uncork()) {
+    Close();
+    return data.size();
+  }
+  if (outbox_.HasBacklog() && server_ != nullptr) server_->PauseReading();
+  return pos;
+}
+
+size_t ClientSession::ForwardServerMessages(std::span<const uint8_t> data) {
   size_t pos = 0;
   size_t flushed = 0;
   while (pos < data.size()) {
@@ -858,7 +891,6 @@ size_t ClientSession::OnServerBytes(std::span<const uint8_t> data) {
     return data.size();
   }
   bytes_out_ += pos;
-  if (outbox_.HasBacklog() && server_ != nullptr) server_->PauseReading();
   return pos;
 }
 
@@ -1027,12 +1059,13 @@ void ClientSession::Terminate(const Status& why) {
   e.hint = why.hint();
   std::string out;
   protocol::AppendErrorResponse(out, e);
-  bool sent = outbox_.Send(out);
+  bool sent = outbox_.Send(out) && outbox_.Uncork();
   close_after_flush_ = sent && outbox_.HasBacklog();
   Close();
 }
 
 void ClientSession::Close() {
+  (void)outbox_.Uncork();  // what was sent before goes first (and may keep the socket open: close_after_flush_)
   if (state_ != State::kClosing) {
     if (state_ == State::kWaitingForServer && pool_ != nullptr) pool_->CancelWait(this);
     ReleaseServer();

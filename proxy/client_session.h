@@ -119,9 +119,12 @@ class ClientSession final : public ServerLink, public PoolClient {
 
   void TransitionTo(State next);
   void HandleBytes(std::span<const uint8_t> data);
+  void HandleClientMessages(std::span<const uint8_t> data);  // HandleBytes, corked during the handshake
   size_t HandleStartup(std::span<const uint8_t> data);
   size_t HandleAuthentication(std::span<const uint8_t> data);
   size_t ForwardClientMessages(std::span<const uint8_t> data);
+  size_t ForwardCorked(std::span<const uint8_t> data);  // ForwardClientMessages with the server corked
+  size_t ForwardServerMessages(std::span<const uint8_t> data);  // OnServerBytes with the client corked
   // Transaction pooling: gets a server for the request at the front of `data`. Returns true
   // when one is linked now; false when waiting (or closed).
   bool StartTransaction(std::span<const uint8_t> data);

@@ -18,6 +18,7 @@ namespace pgtenant::proxy {
 void ClientSession::MoveTo(int home) {
   moving_to_ = static_cast<int16_t>(home);
   Pause(kPauseMoving);
+  (void)outbox_.Uncork();
   if (!outbox_.HasBacklog()) FinishMove();  // otherwise OnOutboxEvent does, once it is written
 }
 

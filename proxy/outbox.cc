@@ -5,6 +5,28 @@
 
 namespace pgtenant::proxy {
 
+namespace {
+thread_local Outbox* corked = nullptr;  // the one corked outbox of this thread, if any
+thread_local std::string cork;          // what it collected; the capacity stays with the thread
+// A cork holding this much writes it out and goes on collecting: bulk data is copied once, not held.
+constexpr size_t kMaxCork = 64 * 1024;
+}  // namespace
+
+void Outbox::Cork() {
+  if (corked != nullptr) return;
+  corked = this;
+  cork.clear();
+}
+
+bool Outbox::Uncork() {
+  if (corked != this) return !broken_;
+  corked = nullptr;
+  if (cork.empty()) return !broken_;
+  const bool ok = SendRaw(cork);  // not corked now: writes, copying only what the kernel does not take
+  cork.clear();
+  return ok;
+}
+
 void Outbox::Init(uv_stream_t* stream, EventFn on_event) {
   stream_ = stream;
   on_event_ = on_event;
@@ -24,6 +46,13 @@ bool Outbox::SendEncrypted(std::span<const uint8_t> data) {
 bool Outbox::SendRaw(std::span<const uint8_t> data) {
   if (broken_) return false;
   if (data.empty()) return true;
+  if (corked == this) {
+    cork.append(reinterpret_cast<const char*>(data.data()), data.size());
+    if (cork.size() < kMaxCork) return true;
+    const bool ok = Uncork();
+    Cork();
+    return ok;
+  }
   if (writing_) {
     pending_->queued.append(reinterpret_cast<const char*>(data.data()), data.size());
     return true;

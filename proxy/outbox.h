@@ -51,6 +51,14 @@ class Outbox {
     return Send(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(data.data()), data.size()));
   }
 
+  // Corking: between Cork and Uncork, Send collects instead of writing, so what one event handler
+  // sends goes out in one write (a rewritten Bind and the Execute and Sync after it: one write, not
+  // two). One outbox per thread is corked at a time; Cork on another is a no-op and it writes as
+  // usual. Uncork writes what was collected and returns false if the socket is broken; it is
+  // idempotent, and whoever closes the stream calls it first. HasBacklog does not count collected bytes.
+  void Cork();
+  bool Uncork();
+
   bool HasBacklog() const { return writing_; }
   size_t backlog_bytes() const { return pending_ ? pending_->in_flight.size() + pending_->queued.size() : 0; }
   bool broken() const { return broken_; }

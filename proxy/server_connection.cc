@@ -472,6 +472,7 @@ void ServerConnection::Lost(const Status& why) {
 
 void ServerConnection::Close() {
   if (state_ == State::kClosing) return;
+  (void)outbox_.Uncork();  // what was sent before Close still goes, before Terminate
   bool logged_in = state_ != State::kConnecting && state_ != State::kLoggingIn;
   TransitionTo(State::kClosing);
   link_ = nullptr;

@@ -89,6 +89,9 @@ class ServerConnection {
 
   // Forwards client bytes. Returns false if the socket is broken.
   bool Send(std::span<const uint8_t> data);
+  // Outbox::Cork / Uncork on the server socket: what one client read forwards goes out in one write.
+  void Cork() { outbox_.Cork(); }
+  bool Uncork() { return outbox_.Uncork(); }
   bool HasBacklog() const { return outbox_.HasBacklog(); }
   void PauseReading();
   void ResumeReading();
