@@ -7,15 +7,16 @@ namespace pgtenant::policy {
 
 namespace {
 
-bool IsIdentChar(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '$' || (c & 0x80); }
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+bool IsAsciiAlnum(char c) { return IsDigit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+bool IsIdentChar(char c) { return IsAsciiAlnum(c) || c == '_' || c == '$' || (c & 0x80); }
 
 // Length of a dollar-quote delimiter ($tag$ or $$) at sql[i], 0 if there is none.
 size_t DollarTag(std::string_view sql, size_t i) {
   if (sql[i] != '$') return 0;
   size_t j = i + 1;
   if (j < sql.size() && (IsDigit(sql[j]))) return 0;  // $1 is a parameter
-  while (j < sql.size() && (std::isalnum(static_cast<unsigned char>(sql[j])) || sql[j] == '_' || (sql[j] & 0x80))) ++j;
+  while (j < sql.size() && (IsAsciiAlnum(sql[j]) || sql[j] == '_' || (sql[j] & 0x80))) ++j;
   if (j < sql.size() && sql[j] == '$') return j - i + 1;
   return 0;
 }
@@ -24,6 +25,12 @@ size_t DollarTag(std::string_view sql, size_t i) {
 
 std::string FoldNumericLiterals(std::string_view sql) {
   std::string out;
+  FoldNumericLiterals(sql, out);
+  return out;
+}
+
+void FoldNumericLiterals(std::string_view sql, std::string& out) {
+  out.clear();
   out.reserve(sql.size());
   size_t i = 0;
   const size_t n = sql.size();
@@ -150,7 +157,6 @@ std::string FoldNumericLiterals(std::string_view sql) {
     out.push_back(c);
     ++i;
   }
-  return out;
 }
 
 }  // namespace pgtenant::policy

@@ -14,5 +14,7 @@ namespace pgtenant::policy {
 
 // `sql` with every numeric literal replaced by "0".
 std::string FoldNumericLiterals(std::string_view sql);
+// The same into `out` (cleared first), so a caller can reuse its capacity.
+void FoldNumericLiterals(std::string_view sql, std::string& out);
 
 }  // namespace pgtenant::policy

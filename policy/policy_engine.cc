@@ -5,7 +5,9 @@
 
 #include <pg_query.h>
 
+#include <array>
 #include <cstdio>
+#include <functional>
 
 #include "policy/effective_policy.h"
 #include "policy/json_tree.h"
@@ -72,17 +74,83 @@ PolicyVerdict FromCached(CachedVerdict v) {
                        std::move(v.normalized)};
 }
 
+std::atomic<uint64_t> next_instance{1};
+
+// A thread's memo: direct-mapped by a hash of (engine, session policy, folded text). An entry is used
+// only if all of them are equal and the engine's epoch has not moved since it was filled.
+struct MemoSlot {
+  uint64_t instance = 0;  // 0: empty
+  uint64_t epoch = 0;
+  size_t hash = 0;
+  SessionPolicy session;
+  std::string key;  // the folded text
+  PolicyVerdict verdict;
+};
+constexpr size_t kMemoSlots = 256;
+
+struct ThreadMemo {
+  std::array<MemoSlot, kMemoSlots> slots;
+  std::string key;          // the text being judged, folded; its capacity is reused
+  PolicyVerdict scratch;    // what is handed out when no slot holds it (the session has no config)
+};
+
+ThreadMemo& Memo() {
+  thread_local ThreadMemo memo;
+  return memo;
+}
+
+bool SamePolicy(const SessionPolicy& a, const SessionPolicy& b) {
+  return a.config == b.config && a.tenant == b.tenant && a.role == b.role &&
+         a.transaction_pooling == b.transaction_pooling && a.shared_pool == b.shared_pool;
+}
+
+size_t MemoHash(uint64_t instance, const SessionPolicy& s, std::string_view key) {
+  size_t h = std::hash<std::string_view>{}(key);
+  for (size_t part : {static_cast<size_t>(instance), reinterpret_cast<size_t>(s.config), reinterpret_cast<size_t>(s.tenant),
+                      static_cast<size_t>(s.role) << 2 | size_t{s.transaction_pooling} << 1 | size_t{s.shared_pool}})
+    h = (h ^ part) * 0x9e3779b97f4a7c15ULL;
+  return h;
+}
+
 }  // namespace
 
-PolicyEngine::PolicyEngine(size_t cache_capacity_bytes) : cache_(cache_capacity_bytes) {}
+PolicyEngine::PolicyEngine(size_t cache_capacity_bytes)
+    : cache_(cache_capacity_bytes), instance_(next_instance.fetch_add(1)) {}
 
-PolicyVerdict PolicyEngine::Inspect(const SessionPolicy& session, std::string_view sql, StatementSource source) {
+const PolicyVerdict& PolicyEngine::Inspect(const SessionPolicy& session, std::string_view sql, StatementSource source) {
   (void)source;  // the same rules hold for both; a Parse message with several statements fails in the server
-  if (session.config == nullptr) return Blocked("parse.error", "internal error: the session has no configuration");
-  const std::string policy_class = PolicyClass(session);
+  ThreadMemo& memo = Memo();
+  if (session.config == nullptr) {
+    memo.scratch = Blocked("parse.error", "internal error: the session has no configuration");
+    return memo.scratch;
+  }
   // Statements that differ only in numeric literals share a verdict (policy/cache_key.h), so
   // `WHERE aid = 12345` is parsed once, not once per value.
-  const std::string key = FoldNumericLiterals(sql);
+  FoldNumericLiterals(sql, memo.key);
+  const uint64_t epoch = epoch_.load(std::memory_order_acquire);
+  const size_t hash = MemoHash(instance_, session, memo.key);
+  MemoSlot& slot = memo.slots[hash % kMemoSlots];
+  if (slot.instance == instance_ && slot.epoch == epoch && slot.hash == hash && SamePolicy(slot.session, session) &&
+      slot.key == memo.key) {
+    memo_hits_.fetch_add(1, std::memory_order_relaxed);
+    return slot.verdict;
+  }
+  PolicyVerdict verdict = InspectUncached(session, sql, memo.key);
+  if (verdict.fingerprint.empty()) {  // text the parser could not read: not cached here either
+    memo.scratch = std::move(verdict);
+    return memo.scratch;
+  }
+  slot.verdict = std::move(verdict);
+  slot.instance = instance_;
+  slot.epoch = epoch;
+  slot.hash = hash;
+  slot.session = session;
+  slot.key = memo.key;
+  return slot.verdict;
+}
+
+PolicyVerdict PolicyEngine::InspectUncached(const SessionPolicy& session, std::string_view sql, const std::string& key) {
+  const std::string policy_class = PolicyClass(session);
   if (std::optional<CachedVerdict> cached = cache_.Lookup(policy_class, key)) return FromCached(std::move(*cached));
 
   const std::string text(sql);  // libpg_query wants a NUL-terminated string
@@ -113,21 +181,27 @@ PolicyVerdict PolicyEngine::Inspect(const SessionPolicy& session, std::string_vi
   return verdict;
 }
 
-PolicyVerdict PolicyEngine::InspectFunctionCall(const SessionPolicy& session) {
+const PolicyVerdict& PolicyEngine::InspectFunctionCall(const SessionPolicy& session) {
+  ThreadMemo& memo = Memo();
   if (session.config != nullptr &&
       !ResolveEffectivePolicy(*session.config, session.tenant, session.role).Enabled("protocol.function_call")) {
-    return PolicyVerdict{};
+    memo.scratch = PolicyVerdict{};
+  } else {
+    memo.scratch = Blocked("protocol.function_call",
+                           "FunctionCall messages call functions by OID, around the SQL parser; use SELECT f(...) instead");
   }
-  return Blocked("protocol.function_call",
-                 "FunctionCall messages call functions by OID, around the SQL parser; use SELECT f(...) instead");
+  return memo.scratch;
 }
 
 PolicyEngine::CacheStats PolicyEngine::cache_stats() const {
   const VerdictCache::Stats stats = cache_.stats();
-  return CacheStats{stats.hits, stats.misses, stats.entries, stats.bytes};
+  return CacheStats{stats.hits + memo_hits_.load(std::memory_order_relaxed), stats.misses, stats.entries, stats.bytes};
 }
 
-void PolicyEngine::ClearCache() { cache_.Clear(); }
+void PolicyEngine::ClearCache() {
+  cache_.Clear();
+  epoch_.fetch_add(1, std::memory_order_acq_rel);
+}
 
 std::string BlockedMessage(const PolicyVerdict& verdict) {
   return "pgtenant: blocked by rule " + verdict.rule_id + ": " + verdict.reason;

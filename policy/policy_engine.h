@@ -3,11 +3,14 @@
 // A statement is parsed with PostgreSQL's own parser (libpg_query) and checked by the rules of
 // config/policy_rules.h (each on by default; the config's policy: sections switch them per tenant and
 // role; see tree_inspector.h for how the tree is searched). Fail closed: text the parser cannot read is
-// blocked with rule parse.error. Verdicts of successful parses are cached by (policy class, text).
+// blocked with rule parse.error. Verdicts of successful parses are cached by (policy class, text), with
+// numeric literals folded (cache_key.h). In front of that shared cache each thread keeps a small memo of
+// the verdicts it handed out last, so a repeated statement costs a scan and a compare: no lock, no copy.
 //
 // No I/O. Thread-safety: every method may be called from several threads at once.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -44,11 +47,12 @@ class PolicyEngine {
   PolicyEngine& operator=(const PolicyEngine&) = delete;
 
   // Judges the whole text (a simple Query may hold several statements: if any is blocked, the verdict
-  // is blocked, with the first blocking rule in text order).
-  PolicyVerdict Inspect(const SessionPolicy& session, std::string_view sql, StatementSource source);
+  // is blocked, with the first blocking rule in text order). The reference stays valid until the
+  // calling thread's next Inspect or InspectFunctionCall.
+  const PolicyVerdict& Inspect(const SessionPolicy& session, std::string_view sql, StatementSource source);
 
   // A FunctionCall ('F') protocol message: always blocked unless protocol.function_call is switched off.
-  PolicyVerdict InspectFunctionCall(const SessionPolicy& session);
+  const PolicyVerdict& InspectFunctionCall(const SessionPolicy& session);
 
   struct CacheStats {
     uint64_t hits = 0, misses = 0, entries = 0, bytes = 0;
@@ -60,7 +64,12 @@ class PolicyEngine {
   void ClearCache();
 
  private:
+  PolicyVerdict InspectUncached(const SessionPolicy& session, std::string_view sql, const std::string& key);
+
   VerdictCache cache_;
+  const uint64_t instance_;             // tells this engine's memo entries from another's (thread memos are per thread)
+  std::atomic<uint64_t> epoch_{0};      // ClearCache bumps it: older memo entries are stale
+  std::atomic<uint64_t> memo_hits_{0};  // counted with the cache's hits
 };
 
 // The client-facing message for a blocked verdict: "pgtenant: blocked by rule <id>: <reason>"

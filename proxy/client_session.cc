@@ -712,7 +712,7 @@ size_t ClientSession::ForwardCorked(std::span<const uint8_t> data) {
         return data.size();
       }
       if (data.size() - pos < d.header.total()) break;  // SQL is judged whole before it is forwarded
-      policy::PolicyVerdict verdict = Judge(tag, data.subspan(pos + protocol::kHeaderSize, d.header.body_size()));
+      const policy::PolicyVerdict& verdict = Judge(tag, data.subspan(pos + protocol::kHeaderSize, d.header.body_size()));
       ++statements_seen_;
       series_->statements->Increment();
       if (verdict.allowed && sql_bearing && config_->audit.statements && proxy_->auditing()) {

@@ -20,7 +20,7 @@ using protocol::FrontendTag;
 constexpr const char* kBlockedMarker = "pgtenant blocked this statement";
 }  // namespace
 
-policy::PolicyVerdict ClientSession::Judge(uint8_t tag, std::span<const uint8_t> body) {
+const policy::PolicyVerdict& ClientSession::Judge(uint8_t tag, std::span<const uint8_t> body) {
   if (tag == static_cast<uint8_t>(FrontendTag::kFunctionCall)) return proxy_->policy().InspectFunctionCall(session_policy_);
   size_t start = 0;
   if (tag == static_cast<uint8_t>(FrontendTag::kParse)) {  // statement name first
@@ -30,11 +30,9 @@ policy::PolicyVerdict ClientSession::Judge(uint8_t tag, std::span<const uint8_t>
   size_t end = start;
   while (end < body.size() && body[end] != 0) ++end;
   if (start > body.size() || end >= body.size()) {
-    policy::PolicyVerdict malformed;
-    malformed.allowed = false;
-    malformed.rule_id = "parse.error";
-    malformed.reason = "the message does not hold a NUL-terminated statement";
-    return malformed;
+    static const policy::PolicyVerdict kMalformed{
+        false, "parse.error", "the message does not hold a NUL-terminated statement", "", ""};
+    return kMalformed;
   }
   std::string_view sql(reinterpret_cast<const char*>(body.data()) + start, end - start);
   return proxy_->policy().Inspect(session_policy_, sql,

@@ -181,5 +181,27 @@ TEST_CASE("statements that differ only in numeric literals share one cache entry
   CHECK_FALSE(engine.Inspect(member, "SELECT 'org_globex.projects'::regclass", StatementSource::kSimpleQuery).allowed);
 }
 
+TEST_CASE("ClearCache also forgets what a thread remembered; engines do not share what threads remember",
+          "[policy][cache]") {
+  auto strict = LoadTestConfig(BaseYaml());
+  auto relaxed = LoadTestConfig(BaseYaml("policy: { roles: { viewer: { rules: { readonly.write: off } } } }\n"));
+  const std::string insert = "INSERT INTO projects (name) VALUES ('x')";
+  PolicyEngine engine;
+  const SessionPolicy viewer = Session(*strict, "acme", TenantRole::kViewer);
+  CHECK(engine.Inspect(viewer, insert, StatementSource::kParse).rule_id == "readonly.write");
+  CHECK(engine.Inspect(viewer, insert, StatementSource::kParse).rule_id == "readonly.write");
+  CHECK(engine.cache_stats().misses == 1);
+  engine.ClearCache();
+  CHECK(engine.Inspect(viewer, insert, StatementSource::kParse).rule_id == "readonly.write");
+  CHECK(engine.cache_stats().misses == 2);  // judged again, not answered from this thread's memory
+
+  // A second engine in the same thread, asked about the same session policy, judges for itself.
+  PolicyEngine other;
+  CHECK(other.Inspect(viewer, insert, StatementSource::kParse).rule_id == "readonly.write");
+  CHECK(other.cache_stats().misses == 1);
+  CHECK(other.cache_stats().hits == 0);
+  CHECK(engine.Inspect(Session(*relaxed, "acme", TenantRole::kViewer), insert, StatementSource::kParse).allowed);
+}
+
 }  // namespace
 }  // namespace pgtenant::policy
