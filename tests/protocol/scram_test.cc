@@ -6,8 +6,10 @@
 #include <catch2/catch.hpp>
 
 #include <string>
+#include <vector>
 
 #include "protocol/base64.h"
+#include "protocol/scram_crypto.h"
 
 namespace pgtenant::protocol {
 namespace {
@@ -315,6 +317,30 @@ TEST_CASE("ScramClient refuses messages out of order", "[scram]") {
   ScramClient early("pencil");
   (void)early.ClientFirstMessage();
   CHECK(early.VerifyServerFinal(kRfcServerFinal).sqlstate() == "08P01");
+}
+
+std::string Hex(const scram_internal::Key& key) {
+  static const char* const kDigits = "0123456789abcdef";
+  std::string out;
+  for (uint8_t b : key) {
+    out += kDigits[b >> 4];
+    out += kDigits[b & 15];
+  }
+  return out;
+}
+
+TEST_CASE("HmacSha256 matches the RFC 4231 test vectors, short and long keys", "[scram]") {
+  const std::vector<uint8_t> key1(20, 0x0b);
+  CHECK(Hex(scram_internal::HmacSha256(key1, "Hi There")) ==
+        "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7");
+  const std::string jefe = "Jefe";
+  CHECK(Hex(scram_internal::HmacSha256(scram_internal::AsBytes(jefe), "what do ya want for nothing?")) ==
+        "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+  const std::vector<uint8_t> key6(131, 0xaa);  // longer than the block: hashed first
+  CHECK(Hex(scram_internal::HmacSha256(key6, "Test Using Larger Than Block-Size Key - Hash Key First")) ==
+        "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
+  CHECK(Hex(scram_internal::Sha256(scram_internal::AsBytes(std::string("abc")))) ==
+        "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 }
 
 }  // namespace
