@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <memory>
 
 #include "protocol/base64.h"
 #include "protocol/random.h"
@@ -33,7 +34,11 @@ constexpr size_t kSha256BlockSize = 64;
 // One SHA-256 over `parts`, with a per-thread digest context.
 template <size_t N>
 Key Sha256Of(const std::span<const uint8_t> (&parts)[N]) {
-  thread_local EVP_MD_CTX* const ctx = EVP_MD_CTX_new();
+  struct CtxFree {
+    void operator()(EVP_MD_CTX* ctx) const { EVP_MD_CTX_free(ctx); }
+  };
+  thread_local const std::unique_ptr<EVP_MD_CTX, CtxFree> owned(EVP_MD_CTX_new());  // freed as the thread ends
+  EVP_MD_CTX* const ctx = owned.get();
   Key out{};
   unsigned int len = 0;
   if (ctx == nullptr || EVP_DigestInit_ex2(ctx, FetchedSha256(), nullptr) != 1) std::abort();
