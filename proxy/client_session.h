@@ -6,6 +6,10 @@
 // In kActive, Query and Parse are buffered whole (capped by limits.max_query_size); every other
 // message streams straight from the read buffer. A slow peer stops the other side's reads.
 //
+// Files: client_session.cc (reading, servers, timeouts, closing), _startup (startup packet to routed),
+// _forward (both directions while active), _pooling (prepared statements under transaction pooling),
+// _policy (verdicts), _tls, _admin (console, SHOW CLIENTS, KILL), _move (to another worker).
+//
 // Ownership: created by ProxyServer on accept; frees itself when its socket has closed, after
 // telling the proxy. Thread-safety: loop thread only.
 #pragma once
