@@ -15,7 +15,7 @@
 #include "proxy/log.h"
 #include "proxy/proxy_server.h"
 #include "proxy/read_buffer.h"
-#include "proxy/session_text.h"
+#include "proxy/session_wire.h"
 #include "policy/policy_engine.h"
 
 namespace pgtenant::proxy {
@@ -278,12 +278,7 @@ void ClientSession::RejectRequest(const Status& why) {
 size_t ClientSession::DiscardClientMessages(std::span<const uint8_t> data) {
   size_t pos = 0;
   while (pos < data.size() && discarding_) {
-    if (c2s_remaining_ > 0) {
-      size_t n = std::min(c2s_remaining_, data.size() - pos);
-      pos += n;
-      c2s_remaining_ -= n;
-      continue;
-    }
+    if (PassStreamed(c2s_remaining_, data.size(), pos)) continue;
     protocol::FrameDecode d = protocol::DecodeFrameHeader(data.subspan(pos), protocol::kMaxMessageLength);
     if (d.status == DecodeStatus::kNeedMoreData) break;
     if (d.status == DecodeStatus::kInvalid) {

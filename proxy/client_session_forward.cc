@@ -10,7 +10,7 @@
 #include "protocol/wire.h"
 #include "proxy/client_session.h"
 #include "proxy/proxy_server.h"
-#include "proxy/session_text.h"
+#include "proxy/session_wire.h"
 
 namespace pgtenant::proxy {
 
@@ -67,12 +67,7 @@ size_t ClientSession::ForwardCorked(std::span<const uint8_t> data) {
     return ok;
   };
   while (pos < data.size()) {
-    if (c2s_remaining_ > 0) {
-      size_t n = std::min(c2s_remaining_, data.size() - pos);
-      pos += n;
-      c2s_remaining_ -= n;
-      continue;
-    }
+    if (PassStreamed(c2s_remaining_, data.size(), pos)) continue;
     protocol::FrameDecode d = protocol::DecodeFrameHeader(data.subspan(pos), protocol::kMaxMessageLength);
     if (d.status == DecodeStatus::kNeedMoreData) break;
     uint8_t tag = d.header.tag;
@@ -204,12 +199,7 @@ size_t ClientSession::ForwardServerMessages(std::span<const uint8_t> data) {
   size_t pos = 0;
   size_t flushed = 0;
   while (pos < data.size()) {
-    if (s2c_remaining_ > 0) {
-      size_t n = std::min(s2c_remaining_, data.size() - pos);
-      pos += n;
-      s2c_remaining_ -= n;
-      continue;
-    }
+    if (PassStreamed(s2c_remaining_, data.size(), pos)) continue;
     protocol::FrameDecode d = protocol::DecodeFrameHeader(data.subspan(pos), protocol::kMaxMessageLength);
     if (d.status == DecodeStatus::kNeedMoreData) break;
     if (d.status == DecodeStatus::kInvalid) {

@@ -12,7 +12,7 @@
 #include "proxy/client_session.h"
 #include "proxy/log.h"
 #include "proxy/proxy_server.h"
-#include "proxy/session_text.h"
+#include "proxy/session_wire.h"
 
 namespace pgtenant::proxy {
 

@@ -1,9 +1,10 @@
-// Text helpers the ClientSession files share: startup parameter names compared as PostgreSQL compares
-// GUC names, and message tags as error messages show them.
+// Wire-level pieces the ClientSession files share: startup parameter names compared as PostgreSQL
+// compares GUC names, message tags as error messages show them, and passing over a streamed message.
 #pragma once
 
 #include <algorithm>
 #include <cctype>
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -20,6 +21,16 @@ inline bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
 inline std::string TagName(uint8_t tag) {
   if (std::isprint(tag)) return std::string("'") + static_cast<char>(tag) + "'";
   return std::to_string(tag);
+}
+
+// A message is streamed in pieces as reads bring them: `remaining` bytes of it are still to go. Moves
+// `pos` over what of them lies in a read of `size` bytes; false when no message is being streamed.
+inline bool PassStreamed(size_t& remaining, size_t size, size_t& pos) {
+  if (remaining == 0) return false;
+  const size_t n = std::min(remaining, size - pos);
+  pos += n;
+  remaining -= n;
+  return true;
 }
 
 }  // namespace pgtenant::proxy
