@@ -1,8 +1,6 @@
 // CacheKey: a small SQL scanner (strings, quoted identifiers, dollar quotes, comments, numbers).
 #include "policy/cache_key.h"
 
-#include <cctype>
-
 namespace pgtenant::policy {
 
 namespace {

@@ -4,7 +4,6 @@
 #include "proxy/client_session.h"
 
 #include <algorithm>
-#include <cctype>
 
 #include "protocol/frame_reader.h"
 #include "protocol/message_builder.h"

@@ -2,7 +2,6 @@
 // statements renamed under transaction pooling) and server messages to the client (responses
 // pgtenant owes or swallows, blocked statements' errors put in place, the server given back at the
 // end of a transaction). Each direction is corked: what one read forwards leaves in one write.
-#include <algorithm>
 
 #include "protocol/frame_reader.h"
 #include "protocol/message_reader.h"
