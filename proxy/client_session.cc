@@ -136,7 +136,7 @@ void ClientSession::OnRead(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) n
     self->Close();  // EOF or reset: the client is gone
     return;
   }
-  self->last_activity_ = Clock::now();
+  self->last_activity_ = LoopNow();
   self->bytes_in_ += static_cast<uint64_t>(nread);
   std::span<const uint8_t> bytes(reinterpret_cast<const uint8_t*>(buf->base), static_cast<size_t>(nread));
   if (self->tls_ != nullptr) {
@@ -206,7 +206,7 @@ void ClientSession::OnServerAssigned(ServerConnection* server) {
     return;
   }
   server_ = server;
-  series_->pool_wait_seconds->Observe(std::chrono::duration<double>(Clock::now() - wait_started_).count());
+  Metrics::TallyPoolWait(series_, std::chrono::duration<double>(LoopNow() - wait_started_).count());
   PrepareServer();
 }
 
@@ -236,7 +236,7 @@ bool ClientSession::StartTransaction(std::span<const uint8_t> data) {
   if (HeldByAdmin()) return false;
   if (!TakeTransactionToken()) return false;
   TransitionTo(State::kWaitingForServer);
-  wait_started_ = Clock::now();
+  wait_started_ = LoopNow();
   ServerConnection* server = pool_->Acquire(this, route_->context_tag);
   if (server != nullptr) OnServerAssigned(server);
   return state_ == State::kActive && server_ != nullptr;
@@ -327,11 +327,18 @@ void ClientSession::PrepareServer() {
   std::string sql;
   bool set_context = route_->shared_pool && server_->context_tag() != route_->context_tag;
   if (set_context) sql = route_->context_sql + ";";
-  for (const auto& [name, value] : login_->params) {
-    auto current = std::find_if(server_->params().begin(), server_->params().end(),
-                                [&](const auto& p) { return EqualsIgnoreCase(p.first, name); });
-    if (current != server_->params().end() && current->second == value) continue;
-    sql += "SET " + name + " = " + QuoteLiteral(value) + ";";
+  // A parameter the server does not report (ParameterStatus) is set before every transaction: a
+  // client's own SET may have changed it unseen. When all are reported and equal, the server
+  // remembers the login until a ParameterStatus arrives.
+  const size_t context_length = sql.size();
+  if (!server_->HasParamsOf(login_)) {
+    for (const auto& [name, value] : login_->params) {
+      auto current = std::find_if(server_->params().begin(), server_->params().end(),
+                                  [&](const auto& p) { return EqualsIgnoreCase(p.first, name); });
+      if (current != server_->params().end() && current->second == value) continue;
+      sql += "SET " + name + " = " + QuoteLiteral(value) + ";";
+    }
+    if (sql.size() == context_length) server_->NoteParamsOf(login_);
   }
   if (sql.empty()) {
     Activate();
@@ -421,16 +428,13 @@ void ClientSession::BeginShutdown() {
 
 void ClientSession::ReportTransactionEnd() {
   in_transaction_ = false;
-  series_->transactions->Increment();
-  series_->transaction_seconds->Observe(std::chrono::duration<double>(Clock::now() - transaction_started_).count());
+  Metrics::TallyTransaction(series_, std::chrono::duration<double>(LoopNow() - transaction_started_).count());
   ReportBytes();
 }
 
 void ClientSession::ReportBytes() {
   if (series_ == nullptr) return;
-  if (bytes_in_ > bytes_in_reported_) series_->bytes_in->Increment(static_cast<double>(bytes_in_ - bytes_in_reported_));
-  if (bytes_out_ > bytes_out_reported_)
-    series_->bytes_out->Increment(static_cast<double>(bytes_out_ - bytes_out_reported_));
+  Metrics::TallyBytes(series_, bytes_in_ - bytes_in_reported_, bytes_out_ - bytes_out_reported_);
   bytes_in_reported_ = bytes_in_;
   bytes_out_reported_ = bytes_out_;
 }

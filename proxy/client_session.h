@@ -31,6 +31,7 @@
 #include "proxy/client_auth.h"
 #include "proxy/client_login.h"
 #include "proxy/fifo.h"
+#include "proxy/loop_clock.h"
 #include "proxy/metrics.h"
 #include "protocol/frame_reader.h"
 #include "proxy/outbox.h"
@@ -263,8 +264,8 @@ class ClientSession final : public ServerLink, public PoolClient {
   Metrics::TenantSeries* series_ = nullptr;
   Clock::time_point transaction_started_{};
   Clock::time_point wait_started_{};
-  Clock::time_point accepted_at_ = Clock::now();
-  Clock::time_point last_activity_ = Clock::now();
+  Clock::time_point accepted_at_ = LoopNow();
+  Clock::time_point last_activity_ = LoopNow();
   Clock::time_point closing_since_{};
 
   int32_t cancel_pid_ = 0;

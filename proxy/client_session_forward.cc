@@ -83,7 +83,7 @@ size_t ClientSession::ForwardCorked(std::span<const uint8_t> data) {
         break;
       }
       in_transaction_ = true;
-      transaction_started_ = Clock::now();
+      transaction_started_ = LoopNow();
     }
     if (!transaction_pooling_ && route_->tenant->max_transactions_per_second > 0 && server_->IsClean() &&
         tag != static_cast<uint8_t>(FrontendTag::kTerminate) && !TakeTransactionToken()) {
@@ -119,7 +119,7 @@ size_t ClientSession::ForwardCorked(std::span<const uint8_t> data) {
       if (data.size() - pos < d.header.total()) break;  // SQL is judged whole before it is forwarded
       const policy::PolicyVerdict& verdict = Judge(tag, data.subspan(pos + protocol::kHeaderSize, d.header.body_size()));
       ++statements_seen_;
-      series_->statements->Increment();
+      Metrics::TallyStatement(series_);
       if (verdict.allowed && sql_bearing && config_->audit.statements && proxy_->auditing()) {
         policy::AuditEvent event = NewAuditEvent(policy::AuditEventType::kStatement);
         event.fields = {{"fingerprint", verdict.fingerprint}, {"statement", verdict.normalized}};

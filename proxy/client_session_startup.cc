@@ -234,7 +234,7 @@ void ClientSession::Routed() {
   session_policy_ = {config_.get(), route_->tenant, route_->role, transaction_pooling_, route_->shared_pool};
   pool_ = proxy_->PoolFor(*route_);
   TransitionTo(State::kWaitingForServer);
-  wait_started_ = Clock::now();
+  wait_started_ = LoopNow();
   ServerConnection* server = pool_->Acquire(this, route_->context_tag);
   if (server != nullptr) OnServerAssigned(server);
 }

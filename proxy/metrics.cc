@@ -1,12 +1,96 @@
 // Metrics: families, per-tenant and per-backend series, and their HTTP endpoint (metrics_http.h).
 #include "proxy/metrics.h"
 
+#include <algorithm>
+#include <array>
+#include <unordered_map>
+#include <vector>
+
 namespace pgtenant::proxy {
 
 namespace {
-const prometheus::Histogram::BucketBoundaries kLatencyBuckets = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
-                                                                  0.1,    0.25,  0.5,    1,     2.5,  5,     10};
+constexpr std::array<double, 14> kLatencyBounds = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                                   0.1,    0.25,  0.5,    1,     2.5,  5,     10};
+const prometheus::Histogram::BucketBoundaries kLatencyBuckets(kLatencyBounds.begin(), kLatencyBounds.end());
+
+// Observations of one histogram not yet added to it.
+struct HistogramTally {
+  std::array<uint32_t, kLatencyBounds.size() + 1> counts{};  // the last bucket is +Inf
+  double sum = 0;
+  bool empty = true;
+
+  void Add(double value) {
+    // The bucket prometheus::Histogram::Observe picks: the first bound >= value.
+    ++counts[static_cast<size_t>(std::lower_bound(kLatencyBounds.begin(), kLatencyBounds.end(), value) -
+                                 kLatencyBounds.begin())];
+    sum += value;
+    empty = false;
+  }
+  void FlushTo(prometheus::Histogram& histogram) {
+    if (empty) return;
+    histogram.ObserveMultiple(std::vector<double>(counts.begin(), counts.end()), sum);
+    *this = {};
+  }
+};
+
+struct SeriesTally {
+  uint64_t transactions = 0, statements = 0, bytes_in = 0, bytes_out = 0;
+  HistogramTally transaction_seconds, pool_wait_seconds;
+};
+
+// This thread's tallies since its last flush, which empties it (a thread that stopped flushing holds
+// no pointer into a Metrics that may be gone). unordered_map nodes do not move: `last_tally` stays valid.
+struct ThreadTally {
+  std::unordered_map<Metrics::TenantSeries*, SeriesTally> series;
+  Metrics::TenantSeries* last = nullptr;  // a transaction updates one series several times
+  SeriesTally* last_tally = nullptr;
+
+  SeriesTally& For(Metrics::TenantSeries* s) {
+    if (s != last) {
+      last = s;
+      last_tally = &series[s];
+    }
+    return *last_tally;
+  }
+};
+thread_local ThreadTally thread_tally;
+
+void AddCount(prometheus::Counter& counter, uint64_t& pending) {
+  if (pending == 0) return;
+  counter.Increment(static_cast<double>(pending));
+  pending = 0;
+}
 }  // namespace
+
+void Metrics::TallyTransaction(TenantSeries* series, double seconds) {
+  SeriesTally& t = thread_tally.For(series);
+  ++t.transactions;
+  t.transaction_seconds.Add(seconds);
+}
+
+void Metrics::TallyPoolWait(TenantSeries* series, double seconds) { thread_tally.For(series).pool_wait_seconds.Add(seconds); }
+
+void Metrics::TallyStatement(TenantSeries* series) { ++thread_tally.For(series).statements; }
+
+void Metrics::TallyBytes(TenantSeries* series, uint64_t in, uint64_t out) {
+  SeriesTally& t = thread_tally.For(series);
+  t.bytes_in += in;
+  t.bytes_out += out;
+}
+
+void Metrics::FlushThreadTally() {
+  for (auto& [series, t] : thread_tally.series) {
+    AddCount(*series->transactions, t.transactions);
+    AddCount(*series->statements, t.statements);
+    AddCount(*series->bytes_in, t.bytes_in);
+    AddCount(*series->bytes_out, t.bytes_out);
+    t.transaction_seconds.FlushTo(*series->transaction_seconds);
+    t.pool_wait_seconds.FlushTo(*series->pool_wait_seconds);
+  }
+  thread_tally.series.clear();
+  thread_tally.last = nullptr;
+  thread_tally.last_tally = nullptr;
+}
 
 Metrics::Metrics()
     : registry_(std::make_shared<prometheus::Registry>()),

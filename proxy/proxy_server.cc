@@ -17,6 +17,7 @@
 #include "proxy/cancel_forwarder.h"
 #include "proxy/client_session.h"
 #include "proxy/log.h"
+#include "proxy/loop_clock.h"
 #include "proxy/tls_context.h"
 
 namespace pgtenant::proxy {
@@ -37,6 +38,14 @@ ProxyServer::ProxyServer(WorkerGroup* group, int index, std::shared_ptr<const co
   uv_loop_init(&loop_);
   uv_async_init(&loop_, &wake_, [](uv_async_t* handle) { static_cast<ProxyServer*>(handle->data)->DrainMail(); });
   wake_.data = this;
+  uv_prepare_init(&loop_, &clock_turn_);
+  uv_prepare_start(&clock_turn_, [](uv_prepare_t*) { NewLoopTurn(); });
+  uv_unref(reinterpret_cast<uv_handle_t*>(&clock_turn_));  // it does not keep the loop alive
+}
+
+void ProxyServer::Serve() {
+  NewLoopTurn();
+  uv_run(&loop_, UV_RUN_DEFAULT);
 }
 
 ProxyServer::~ProxyServer() { uv_loop_close(&loop_); }
@@ -228,6 +237,8 @@ void ProxyServer::CloseMail() {
   }
   DrainMail();
   if (!uv_is_closing(reinterpret_cast<uv_handle_t*>(&wake_))) uv_close(reinterpret_cast<uv_handle_t*>(&wake_), nullptr);
+  if (!uv_is_closing(reinterpret_cast<uv_handle_t*>(&clock_turn_)))
+    uv_close(reinterpret_cast<uv_handle_t*>(&clock_turn_), nullptr);
 }
 
 void ProxyServer::OnConnection(uv_stream_t* server, int status) noexcept {
@@ -478,6 +489,7 @@ void ProxyServer::OnTick(uv_timer_t* timer) noexcept {
   }
   self->WakeThrottled(now);
   self->admin_.Tick();  // a console's PAUSE waiting for transactions in flight
+  Metrics::FlushThreadTally();
   if (self->tick_count_ % 10 == 0) self->UpdateMetrics();
   if (++self->tick_count_ % 5 == 0 || self->shutting_down_) {
     std::vector<ClientSession*> sessions(self->sessions_.begin(), self->sessions_.end());
@@ -572,6 +584,7 @@ void ProxyServer::MaybeFinishShutdown() {
   // The loops end together: a session may still be on its way here from another worker.
   if (!group_->SetIdle(index_, idle)) return;
   stopped_ = true;
+  Metrics::FlushThreadTally();
   if (signals_) {
     uv_close(reinterpret_cast<uv_handle_t*>(&sigint_), nullptr);
     uv_close(reinterpret_cast<uv_handle_t*>(&sigterm_), nullptr);

@@ -51,8 +51,8 @@ class ProxyServer {
   Status Start(int listen_fd);
   // A worker that could not start (or whose group could not): closes its handles; the loop ends.
   void StopLoop();
-  // Runs the loop until shutdown has finished everywhere.
-  void Serve() { uv_run(&loop_, UV_RUN_DEFAULT); }
+  // Runs the loop until shutdown has finished everywhere (on the thread that serves it).
+  void Serve();
   // The listening socket's descriptor (worker 0, after Start).
   int listen_fd() const;
 
@@ -179,6 +179,9 @@ class ProxyServer {
   unsigned tick_count_ = 0;
   unsigned ticks_since_stats_ = 0;
   uint64_t last_policy_lookups_ = 0;
+
+  // Drops the loop's reading of the clock before each wait (proxy/loop_clock.h).
+  uv_prepare_t clock_turn_{};
 
   // Tasks from other threads (Post), run on this loop.
   uv_async_t wake_{};

@@ -32,7 +32,7 @@ ServerConnection::ServerConnection(uv_loop_t* loop, ServerConnectionOwner* pool,
 
 void ServerConnection::TransitionTo(State next) {
   state_ = next;
-  if (next == State::kIdle) idle_since_ = Clock::now();
+  if (next == State::kIdle) idle_since_ = LoopNow();
 }
 
 void ServerConnection::Connect() {
@@ -189,6 +189,7 @@ void ServerConnection::NoteReadyForQuery(protocol::TransactionStatus status) {
 }
 
 void ServerConnection::NoteParameterStatus(std::string name, std::string value) {
+  params_of_.reset();
   for (auto& p : params_) {
     if (p.first == name) {
       p.second = std::move(value);

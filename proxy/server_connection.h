@@ -24,6 +24,7 @@
 #include "protocol/scram.h"
 #include "protocol/status.h"
 #include "protocol/wire.h"
+#include "proxy/loop_clock.h"
 #include "proxy/outbox.h"
 #include "proxy/prepared_statements.h"
 #include "proxy/tls_channel.h"
@@ -62,7 +63,6 @@ class ServerLink {
 };
 
 using ServerParams = std::vector<std::pair<std::string, std::string>>;
-using Clock = std::chrono::steady_clock;
 
 class ServerConnection {
  public:
@@ -123,6 +123,12 @@ class ServerConnection {
   int32_t backend_pid() const { return backend_pid_; }
   int32_t backend_key() const { return backend_key_; }
   const ServerParams& params() const { return params_; }
+  // Whether `login`'s startup parameters were all reported by this server with the login's values
+  // (ClientSession::PrepareServer skips comparing them again). Any ParameterStatus forgets it.
+  bool HasParamsOf(const std::shared_ptr<const void>& login) const {
+    return !params_of_.owner_before(login) && !login.owner_before(params_of_);
+  }
+  void NoteParamsOf(const std::shared_ptr<const void>& login) { params_of_ = login; }
   const config::BackendConfig& backend() const { return backend_; }
   Clock::time_point created_at() const { return created_at_; }
   Clock::time_point idle_since() const { return idle_since_; }
@@ -189,14 +195,15 @@ class ServerConnection {
   ServerStatementCache statements_;
   std::string context_tag_;
   ServerParams params_;
+  std::weak_ptr<const void> params_of_;  // a weak owner: its address is not reused while held
   int32_t backend_pid_ = 0;
   int32_t backend_key_ = 0;
   int awaiting_ready_ = 0;  // Query/Sync/FunctionCall sent minus ReadyForQuery received
   bool unsynced_ = false;   // extended-protocol messages sent since the last Sync
   bool cancel_forwarded_ = false;
   protocol::TransactionStatus txn_status_ = protocol::TransactionStatus::kIdle;
-  Clock::time_point created_at_ = Clock::now();
-  Clock::time_point idle_since_ = Clock::now();
+  Clock::time_point created_at_ = LoopNow();
+  Clock::time_point idle_since_ = LoopNow();
 };
 
 }  // namespace pgtenant::proxy

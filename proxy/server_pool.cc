@@ -5,6 +5,7 @@
 
 #include "protocol/sqlstate.h"
 #include "proxy/log.h"
+#include "proxy/loop_clock.h"
 
 namespace pgtenant::proxy {
 
@@ -31,13 +32,13 @@ ServerConnection* ServerPool::Acquire(PoolClient* client, std::string_view prefe
   while (!idle_.empty()) {
     ServerConnection* server = idle_.back();
     idle_.pop_back();
-    if (Clock::now() - server->created_at() >= settings_.lifetime || !OnPreferredHost(server)) {
+    if (LoopNow() - server->created_at() >= settings_.lifetime || !OnPreferredHost(server)) {
       Retire(server);
       continue;
     }
     return server;
   }
-  waiters_.push_back({client, Clock::now() + settings_.wait_timeout});
+  waiters_.push_back({client, LoopNow() + settings_.wait_timeout});
   Dispatch();
   return nullptr;
 }
@@ -55,7 +56,7 @@ void ServerPool::CancelWait(PoolClient* client) {
 
 void ServerPool::Release(ServerConnection* server, bool reset) {
   if (closing_ || !server->IsClean() || server->cancel_forwarded() ||
-      server->state() != ServerConnection::State::kIdle || Clock::now() - server->created_at() >= settings_.lifetime) {
+      server->state() != ServerConnection::State::kIdle || LoopNow() - server->created_at() >= settings_.lifetime) {
     Retire(server);
     Dispatch();
     return;

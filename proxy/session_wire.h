@@ -11,10 +11,12 @@
 
 namespace pgtenant::proxy {
 
+// ASCII case folding, as PostgreSQL's pg_strcasecmp does for GUC names (no locale call per character:
+// PrepareServer compares names on every transaction).
 inline bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-         });
+  constexpr auto fold = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; };
+  return a.size() == b.size() &&
+         std::equal(a.begin(), a.end(), b.begin(), [&](char x, char y) { return x == y || fold(x) == fold(y); });
 }
 
 // 'Q' for a printable tag, the number otherwise.

@@ -502,5 +502,33 @@ TEST_CASE("transaction pooling: a full pool answers 53300 and the session goes o
   CHECK(QueryValue(waiter.get(), "SHOW work_mem") != "64MB");
 }
 
+TEST_CASE("transaction pooling: clients taking turns on one server connection each find their own startup parameters",
+          "[tenants][transaction]") {
+  TenantWorld world = TenantWorld::Create();
+  ProxyProcess proxy(TransactionConfig(world, 1));
+  auto connect = [&](const std::string& login, const std::string& application) {
+    return MustConnectProxy(proxy, login, TenantWorld::PasswordOf(login.substr(0, login.find('.'))), "app",
+                            "application_name=" + application);
+  };
+  PgConn billing = connect("alice.acme", "billing");
+  PgConn billing_too = connect("alice.acme", "billing");  // an equal login: the same parameters
+  PgConn reports = connect("bob.acme", "reports");
+  const std::string server_pid = QueryValue(billing.get(), "SELECT pg_backend_pid()");
+  for (int round = 0; round < 3; ++round) {
+    INFO("round " << round);
+    CHECK(QueryValue(billing.get(), "SHOW application_name") == "billing");
+    CHECK(QueryValue(reports.get(), "SHOW application_name") == "reports");
+    CHECK(QueryValue(billing_too.get(), "SHOW application_name") == "billing");
+    CHECK(QueryValue(billing.get(), "SHOW application_name") == "billing");
+    // A parameter changed inside a transaction is back to the client's own value in the next one.
+    MustExec(billing_too.get(), "BEGIN");
+    MustExec(billing_too.get(), "SET LOCAL application_name = 'for a moment'");
+    CHECK(QueryValue(billing_too.get(), "SHOW application_name") == "for a moment");
+    MustExec(billing_too.get(), "COMMIT");
+    CHECK(QueryValue(billing.get(), "SHOW application_name") == "billing");
+    CHECK(QueryValue(reports.get(), "SELECT pg_backend_pid()") == server_pid);  // one server connection throughout
+  }
+}
+
 }  // namespace
 }  // namespace pgtenant::integration

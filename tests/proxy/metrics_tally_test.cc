@@ -1,0 +1,95 @@
+// The per-thread metric tally (proxy/metrics.h) adds up to what direct updates give, and the loop
+// clock (proxy/loop_clock.h) holds one reading per turn of a loop.
+#include <catch2/catch.hpp>
+
+#include <thread>
+#include <vector>
+
+#include "proxy/loop_clock.h"
+#include "proxy/metrics.h"
+
+namespace pgtenant::proxy {
+namespace {
+
+TEST_CASE("tallied transactions reach the series as direct observations would, after a flush", "[metrics]") {
+  Metrics tallied;
+  Metrics direct;
+  Metrics::TenantSeries* t = tallied.ForTenant("acme");
+  Metrics::TenantSeries* d = direct.ForTenant("acme");
+  // Values on bucket bounds, between them, below the first and above the last.
+  const std::vector<double> seconds = {0.0001, 0.0005, 0.0007, 0.001, 0.003, 0.01, 0.7, 2.5, 9.0, 10.0, 42.0};
+  for (double s : seconds) {
+    Metrics::TallyTransaction(t, s);
+    Metrics::TallyPoolWait(t, s / 2);
+    Metrics::TallyStatement(t);
+    d->transactions->Increment();
+    d->transaction_seconds->Observe(s);
+    d->pool_wait_seconds->Observe(s / 2);
+    d->statements->Increment();
+  }
+  Metrics::TallyBytes(t, 100, 2000);
+  Metrics::TallyBytes(t, 23, 0);
+
+  CHECK(t->transactions->Value() == 0);  // nothing before the flush
+  CHECK(t->transaction_seconds->Collect().histogram.sample_count == 0);
+  Metrics::FlushThreadTally();
+
+  CHECK(t->transactions->Value() == static_cast<double>(seconds.size()));
+  CHECK(t->statements->Value() == static_cast<double>(seconds.size()));
+  CHECK(t->bytes_in->Value() == 123);
+  CHECK(t->bytes_out->Value() == 2000);
+  for (auto [mine, theirs] : {std::pair{t->transaction_seconds, d->transaction_seconds},
+                              std::pair{t->pool_wait_seconds, d->pool_wait_seconds}}) {
+    const auto a = mine->Collect().histogram;
+    const auto b = theirs->Collect().histogram;
+    CHECK(a.sample_count == b.sample_count);
+    CHECK(a.sample_sum == Approx(b.sample_sum));
+    REQUIRE(a.bucket.size() == b.bucket.size());
+    for (size_t i = 0; i < a.bucket.size(); ++i) {
+      INFO("bucket le=" << a.bucket[i].upper_bound);
+      CHECK(a.bucket[i].cumulative_count == b.bucket[i].cumulative_count);
+    }
+  }
+
+  // A second flush adds nothing more; a later tally is added once.
+  Metrics::FlushThreadTally();
+  CHECK(t->transactions->Value() == static_cast<double>(seconds.size()));
+  Metrics::TallyTransaction(t, 0.002);
+  Metrics::FlushThreadTally();
+  CHECK(t->transactions->Value() == static_cast<double>(seconds.size() + 1));
+}
+
+TEST_CASE("each thread flushes its own tally", "[metrics]") {
+  Metrics metrics;
+  Metrics::TenantSeries* s = metrics.ForTenant("acme");
+  std::thread other([s] { Metrics::TallyTransaction(s, 0.001); });  // never flushed
+  other.join();
+  Metrics::TallyTransaction(s, 0.001);
+  Metrics::FlushThreadTally();
+  CHECK(s->transactions->Value() == 1);
+}
+
+TEST_CASE("LoopNow reads the clock once per turn on a loop thread and every time elsewhere", "[metrics]") {
+  std::thread loop_thread([] {
+    const Clock::time_point before = Clock::now();
+    NewLoopTurn();  // as ProxyServer::Serve does before running the loop
+    const Clock::time_point first = LoopNow();
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    CHECK(LoopNow() == first);  // the same turn
+    CHECK(first >= before);
+    NewLoopTurn();  // the loop is about to wait for events
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    CHECK(LoopNow() - first >= std::chrono::milliseconds(5));
+  });
+  loop_thread.join();
+
+  std::thread plain_thread([] {
+    const Clock::time_point first = LoopNow();
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    CHECK(LoopNow() - first >= std::chrono::milliseconds(5));
+  });
+  plain_thread.join();
+}
+
+}  // namespace
+}  // namespace pgtenant::proxy
