@@ -94,6 +94,13 @@ struct ThreadMemo {
   PolicyVerdict scratch;    // what is handed out when no slot holds it (the session has no config)
 };
 
+// Threads take shards in the order they first count: the first few threads never share one.
+size_t ThreadShard() {
+  static std::atomic<size_t> next_shard{0};
+  thread_local const size_t shard = next_shard.fetch_add(1, std::memory_order_relaxed);
+  return shard;
+}
+
 ThreadMemo& Memo() {
   thread_local ThreadMemo memo;
   return memo;
@@ -132,7 +139,7 @@ const PolicyVerdict& PolicyEngine::Inspect(const SessionPolicy& session, std::st
   MemoSlot& slot = memo.slots[hash % kMemoSlots];
   if (slot.instance == instance_ && slot.epoch == epoch && slot.hash == hash && SamePolicy(slot.session, session) &&
       slot.key == memo.key) {
-    memo_hits_.fetch_add(1, std::memory_order_relaxed);
+    memo_hits_[ThreadShard() % kHitShards].hits.fetch_add(1, std::memory_order_relaxed);
     return slot.verdict;
   }
   PolicyVerdict verdict = InspectUncached(session, sql, memo.key);
@@ -195,7 +202,9 @@ const PolicyVerdict& PolicyEngine::InspectFunctionCall(const SessionPolicy& sess
 
 PolicyEngine::CacheStats PolicyEngine::cache_stats() const {
   const VerdictCache::Stats stats = cache_.stats();
-  return CacheStats{stats.hits + memo_hits_.load(std::memory_order_relaxed), stats.misses, stats.entries, stats.bytes};
+  uint64_t memo_hits = 0;
+  for (const HitShard& shard : memo_hits_) memo_hits += shard.hits.load(std::memory_order_relaxed);
+  return CacheStats{stats.hits + memo_hits, stats.misses, stats.entries, stats.bytes};
 }
 
 void PolicyEngine::ClearCache() {
