@@ -12,7 +12,6 @@
 #include "protocol/sqlstate.h"
 #include "protocol/wire.h"
 #include "proxy/admin_show.h"
-#include "proxy/metrics.h"
 #include "proxy/client_session.h"
 #include "proxy/log.h"
 #include "proxy/proxy_server.h"
@@ -241,8 +240,6 @@ AdminConsole::Outcome AdminConsole::Execute(const std::string& statement) {
     for (const Item& item : kShows) {
       if (item.name != what) continue;
       Table table;
-      // What the workers counted since their last tick is in the figures.
-      proxy_->group().RunOnAll(*proxy_, [](ProxyServer&) { Metrics::FlushThreadTally(); });
       if (item.per_worker) {
         std::vector<Table> parts(static_cast<size_t>(proxy_->group().size()));
         proxy_->group().RunOnAll(*proxy_, [&](ProxyServer& worker) {

@@ -333,6 +333,8 @@ void ShowBackends(ProxyServer& proxy, Table& rows) {
 }
 
 void ShowStats(ProxyServer& proxy, Table& rows) {
+  // What the workers counted since their last tick is in the figures.
+  proxy.group().RunOnAll(proxy, [](ProxyServer&) { Metrics::FlushThreadTally(); });
   const config::Config& config = *proxy.config();
   rows.SetColumns({{"tenant"},
                     {"total_xact_count", true},

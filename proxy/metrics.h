@@ -64,7 +64,7 @@ class Metrics {
 
   // Per-transaction updates (transactions, statements, bytes, the two duration histograms) are summed
   // per thread and added to the series by FlushThreadTally: a worker flushes on its tick (every 100 ms),
-  // before an admin SHOW and when it stops, so a scrape lags by one tick at most. Updating the shared
+  // before an admin SHOW STATS and when it stops, so a scrape lags by one tick at most. Updating the shared
   // series directly cost two mutexes and about eight atomic read-modify-writes per transaction (~8% of
   // pgtenant's user CPU under pgbench -S).
   static void TallyTransaction(TenantSeries* series, double seconds);

@@ -11,8 +11,7 @@
 
 namespace pgtenant::proxy {
 
-// ASCII case folding, as PostgreSQL's pg_strcasecmp does for GUC names (no locale call per character:
-// PrepareServer compares names on every transaction).
+// ASCII case folding, as PostgreSQL's pg_strcasecmp does for GUC names (no locale call per character).
 inline bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
   constexpr auto fold = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; };
   return a.size() == b.size() &&
