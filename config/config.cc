@@ -69,6 +69,14 @@ std::string_view ToString(PoolMode mode) {
   return "?";
 }
 
+std::string_view ToString(WorkerPlacement placement) {
+  switch (placement) {
+    case WorkerPlacement::kAdaptive: return "adaptive";
+    case WorkerPlacement::kSpread: return "spread";
+  }
+  return "?";
+}
+
 std::string_view ToString(AuthMethod method) {
   switch (method) {
     case AuthMethod::kScramSha256: return "scram-sha-256";

@@ -49,6 +49,10 @@ enum class AuthMethod { kScramSha256, kMd5, kTrust, kCert, kJwt };
 enum class IsolationMode { kRls, kSchema, kDatabase };
 enum class TenantRole { kAdmin, kMember, kViewer };
 enum class IdentificationMethod { kSni, kUsernameSuffix, kStartupOption, kDatabaseName, kSingleTenant };
+// Where server pools live among the workers (proxy/worker_group.h). kAdaptive: pools fill the lowest
+// worker until it is busy and move between workers as load changes; kSpread: the worker with the
+// fewest pools, for good.
+enum class WorkerPlacement { kAdaptive, kSpread };
 
 // What one level (top, tenant, user) sets explicitly; unset fields fall through to the level above.
 struct PoolOverrides {
@@ -243,6 +247,11 @@ struct Config {
   int max_client_connections = 1000;
   // Event-loop threads (proxy/worker_group.h); 0: one per CPU core. A reload does not change it.
   int workers = 0;
+  WorkerPlacement worker_placement = WorkerPlacement::kAdaptive;
+  // kAdaptive: a worker whose thread used more than this share of a core over the last second is
+  // busy: it passes pools to a quieter one. Pools come back together once two workers together use
+  // less than half of it.
+  int worker_busy_percent = 70;
   size_t max_query_size = 1 << 20;  // cap for SQL-bearing messages (Query, Parse), bytes
   Duration client_idle_timeout{0};  // 0 = off
   Duration startup_timeout{10000};  // client must finish startup+auth within it
@@ -299,6 +308,7 @@ std::string_view ToString(TlsClientMode mode);
 std::string_view ToString(IsolationMode mode);
 std::string_view ToString(TenantRole role);
 std::string_view ToString(IdentificationMethod method);
+std::string_view ToString(WorkerPlacement placement);
 std::string_view ToString(AuditSinkType type);
 std::string_view ToString(AuditOverflow overflow);
 

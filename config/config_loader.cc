@@ -25,6 +25,7 @@ namespace pgtenant::config {
 namespace {
 
 constexpr std::array kPoolModes = {PoolMode::kSession, PoolMode::kTransaction};
+constexpr std::array kWorkerPlacements = {WorkerPlacement::kAdaptive, WorkerPlacement::kSpread};
 constexpr std::array kAuthMethods = {AuthMethod::kScramSha256, AuthMethod::kMd5, AuthMethod::kTrust, AuthMethod::kCert,
                                      AuthMethod::kJwt};
 constexpr std::array kIdentificationMethods = {
@@ -60,7 +61,8 @@ Result<std::shared_ptr<const Config>> ConfigLoader::Load(const YAML::Node& root)
       reader_.ReadMapping(root_field,
                           {"listen", "auth", "limits", "pool", "tenant_setting", "tenant_identification",
                            "username_separator", "backends", "tenants", "users", "audit", "doctor", "policy", "metrics",
-                           "tls", "admin", "health_check", "peers", "workers"},
+                           "tls", "admin", "health_check", "peers", "workers", "worker_placement",
+                           "worker_busy_percent"},
                           {"backends", "tenants", "users"});
   if (reader_.failed()) return reader_.status();
 
@@ -74,6 +76,8 @@ Result<std::shared_ptr<const Config>> ConfigLoader::Load(const YAML::Node& root)
   if (auto field = top.Get("peers")) config_.peers = ReadPeersSection(reader_, *field);
   if (auto field = top.Get("limits")) ReadLimits(*field);
   if (auto field = top.Get("workers")) SetIfPresent(config_.workers, reader_.ReadInt(*field, 1, kMaxWorkers));
+  if (auto field = top.Get("worker_placement")) SetIfPresent(config_.worker_placement, reader_.ReadEnum(*field, kWorkerPlacements));
+  if (auto field = top.Get("worker_busy_percent")) SetIfPresent(config_.worker_busy_percent, reader_.ReadInt(*field, 1, 100));
   if (auto field = top.Get("pool")) {
     top_pool_ = *field;
     config_.pool = ReadPool(*field);

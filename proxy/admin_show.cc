@@ -208,6 +208,9 @@ void ShowPools(ProxyServer& proxy, Table& rows) {
   std::map<std::string, const ServerPool*> pools;  // sorted by name
   for (const auto& [name, pool] : proxy.pools()) pools.emplace(name, pool.get());
   for (const auto& [name, pool] : pools) {
+    const ClientCounts& counts = by_pool[name];
+    // A pool that moved to another worker shows there, once nothing of it is left here.
+    if (pool->moved_to() >= 0 && pool->empty() && counts.active == 0 && counts.waiting == 0) continue;
     int64_t login = 0;
     for (const ServerConnection* server : pool->connections()) {
       if (server->state() == ServerConnection::State::kConnecting ||
@@ -216,7 +219,6 @@ void ShowPools(ProxyServer& proxy, Table& rows) {
     }
     const int64_t idle = static_cast<int64_t>(pool->idle_count());
     const int64_t active = static_cast<int64_t>(pool->total()) - idle - login;
-    const ClientCounts& counts = by_pool[name];
     const int64_t wait_us = Micros(counts.maxwait);
     const bool paused = pool->tenant_label() == "(shared)" ? proxy.admin().paused_all()
                                                            : proxy.admin().IsPaused(pool->tenant_label());
@@ -244,7 +246,8 @@ void ShowClients(ProxyServer& proxy, Table& rows) {
                     {"tls", true},
                     {"application_name"},
                     {"pool"},
-                    {"session_id"}});
+                    {"session_id"},
+                    {"worker", true}});
   for (const ClientView& c : Clients(proxy)) {
     std::string host = c.address;
     std::optional<std::string> port;
@@ -255,7 +258,7 @@ void ShowClients(ProxyServer& proxy, Table& rows) {
     const int64_t wait_us = c.waiting ? Micros(now - c.waiting_since) : 0;
     rows.Add({c.admin ? "A" : "C", c.user, c.tenant, c.database, c.state, host, port, WallTime(c.connected_at),
               WallTime(c.last_request), Num(wait_us / 1000000), Num(wait_us % 1000000), Num(c.in_transaction),
-              Num(c.tls), c.application_name, c.pool, c.session_id});
+              Num(c.tls), c.application_name, c.pool, c.session_id, Num(proxy.index())});
   }
 }
 
@@ -382,6 +385,8 @@ void ShowConfig(ProxyServer& proxy, Table& rows) {
       {"username_separator", c.username_separator},
       {"limits.max_client_connections", std::to_string(c.max_client_connections)},
       {"workers", std::to_string(proxy.group().size())},
+      {"worker_placement", std::string(config::ToString(c.worker_placement))},
+      {"worker_busy_percent", std::to_string(c.worker_busy_percent)},
       {"limits.max_query_size", std::to_string(c.max_query_size)},
       {"limits.client_idle_timeout", Millis(c.client_idle_timeout)},
       {"limits.startup_timeout", Millis(c.startup_timeout)},

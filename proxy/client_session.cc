@@ -233,6 +233,10 @@ bool ClientSession::StartTransaction(std::span<const uint8_t> data) {
     return false;
   }
   if (!AdoptLatestConfig()) return false;
+  if (pool_->moved_to() >= 0 && MayMigrate()) {
+    Migrate(pool_->moved_to());
+    return false;
+  }
   if (HeldByAdmin()) return false;
   if (!TakeTransactionToken()) return false;
   TransitionTo(State::kWaitingForServer);

@@ -165,6 +165,12 @@ class ClientSession final : public ServerLink, public PoolClient {
   void MoveTo(int home);
   void FinishMove();
   void Arrive(ProxyServer& home, int fd);
+  // Adaptive placement: the session's pool has moved to worker `home`. Between transactions it
+  // follows (MoveTo) with the request it has just received, keeping its cancel key; Rejoin, on
+  // arrival, takes the pool there and goes on with that request.
+  bool MayMigrate() const;
+  void Migrate(int home);
+  void Rejoin();
   static void OnMovedOut(uv_handle_t* handle) noexcept;
   void PrepareServer();
   void Activate();
@@ -289,6 +295,7 @@ class ClientSession final : public ServerLink, public PoolClient {
   bool cancel_pending_ = false;       // a cancel came while the server was prepared (Activate answers it)
   bool in_transaction_ = false;
   bool shutdown_requested_ = false;
+  bool rejoining_ = false;  // moving with its pool (Migrate), not for the first time (Routed)
 
   static inline const std::string kNoTenant;
   static std::shared_ptr<const routing::Route> NoRoute();

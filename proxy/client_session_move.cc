@@ -68,8 +68,44 @@ void ClientSession::Arrive(ProxyServer& home, int fd) {
     Terminate(Status::Error(sqlstate::kAdminShutdown, "terminating connection due to administrator command"));
     return;
   }
+  if (rejoining_) {
+    Rejoin();
+    return;
+  }
+  // The pool may have moved while the session was on its way.
+  if (const int now_home = home.group().HomeOf(*route_); now_home != home.index()) {
+    MoveTo(now_home);
+    return;
+  }
   Routed();
   Resume(kPauseMoving);
+}
+
+bool ClientSession::MayMigrate() const {
+  // Nothing of it may be left behind: no server, nothing owed to the client or the server, no
+  // place in this worker's throttle queue or PAUSE list.
+  return transaction_pooling_ && server_ == nullptr && state_ == State::kActive && !throttled_ && !admin_held_ &&
+         !AwaitsResponses() && !HasBlockedBatch() && c2s_remaining_ == 0 && !discarding_ && moving_to_ < 0;
+}
+
+void ClientSession::Migrate(int home) {
+  if (cancel_pid_ != 0) proxy_->UnregisterCancelTarget(this, cancel_pid_);
+  pool_ = nullptr;
+  rejoining_ = true;
+  MoveTo(home);
+}
+
+void ClientSession::Rejoin() {
+  rejoining_ = false;
+  login_ = proxy_->InternLogin(std::move(login_));
+  if (cancel_pid_ != 0) proxy_->AdoptCancelTarget(this, cancel_pid_);
+  if (const int now_home = proxy_->group().HomeOf(*route_); now_home != proxy_->index()) {
+    Migrate(now_home);  // it has moved on meanwhile
+    return;
+  }
+  pool_ = proxy_->PoolFor(*route_);
+  pool_->StayHere();  // the placement says so, whatever this worker last heard
+  Resume(kPauseMoving);  // the request that was waiting goes on (StartTransaction)
 }
 
 }  // namespace pgtenant::proxy

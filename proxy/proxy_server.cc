@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <csignal>
 #include <cstring>
+#include <ctime>
 #include <map>
 
 #include "protocol/random.h"
@@ -276,6 +277,38 @@ ServerPool* ProxyServer::PoolFor(const routing::Route& route) {
   return raw;
 }
 
+void ProxyServer::PoolMovedAway(const std::string& pool_key, int to) {
+  auto it = pools_.find(pool_key);
+  if (it != pools_.end()) it->second->MoveAway(to);
+}
+
+void ProxyServer::PoolMovedHere(const std::string& pool_key) {
+  auto it = pools_.find(pool_key);
+  if (it != pools_.end()) it->second->StayHere();
+}
+
+void ProxyServer::ReportLoad() {
+  timespec cpu{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu);
+  const double cpu_seconds = static_cast<double>(cpu.tv_sec) + static_cast<double>(cpu.tv_nsec) / 1e9;
+  const Clock::time_point now = Clock::now();
+  const double wall = std::chrono::duration<double>(now - reported_at_).count();
+  const bool first = reported_at_ == Clock::time_point{};
+  const double share = first || wall <= 0 ? 0.0 : (cpu_seconds - reported_cpu_seconds_) / wall;
+  reported_cpu_seconds_ = cpu_seconds;
+  reported_at_ = now;
+  std::vector<std::pair<std::string, double>> transactions;
+  std::unordered_map<const ServerPool*, uint64_t> acquisitions;
+  for (const auto& [key, pool] : pools_) {
+    auto before = reported_acquisitions_.find(pool.get());
+    const uint64_t since = pool->acquisitions() - (before == reported_acquisitions_.end() ? 0 : before->second);
+    transactions.emplace_back(key, static_cast<double>(since));
+    acquisitions.emplace(pool.get(), pool->acquisitions());
+  }
+  reported_acquisitions_ = std::move(acquisitions);
+  if (!first) group_->ReportLoad(index_, share, std::move(transactions));
+}
+
 std::shared_ptr<const routing::Route> ProxyServer::InternRoute(routing::Route route) {
   std::vector<std::shared_ptr<const routing::Route>>& same_pool = routes_[route.pool_key];
   for (const auto& known : same_pool)
@@ -324,9 +357,10 @@ void ProxyServer::UnregisterCancelTarget(ClientSession* session, int32_t pid) {
   }
 }
 
-void ProxyServer::HandleCancelRequest(int32_t pid, int32_t key) {
+void ProxyServer::HandleCancelRequest(int32_t pid, int32_t key, bool asked_all) {
   const int worker = PeerCancel::WorkerOf(pid);
-  if (PeerCancel::InstanceOf(pid) == peer_cancel().instance_id() && worker != index_ && worker < group_->size()) {
+  const bool ours = PeerCancel::InstanceOf(pid) == peer_cancel().instance_id();
+  if (ours && !asked_all && worker != index_ && worker < group_->size()) {
     group_->Post(worker, [pid, key](ProxyServer& owner) { owner.HandleCancelRequest(pid, key); });
     return;
   }
@@ -337,6 +371,13 @@ void ProxyServer::HandleCancelRequest(int32_t pid, int32_t key) {
       it->second->CancelRunningQuery();
       return;
     }
+  }
+  if (asked_all) return;
+  if (ours && group_->size() > 1) {  // the session may have moved with its pool
+    for (int i = 0; i < group_->size(); ++i) {
+      if (i != index_) group_->Post(i, [pid, key](ProxyServer& other) { other.HandleCancelRequest(pid, key, true); });
+    }
+    return;
   }
   if (first == last && peer_cancel().Forward(&loop_, pid, key)) return;  // another instance's
   LogInfo("cancel", "cancel request with an unknown key ignored");
@@ -423,6 +464,7 @@ Status ProxyServer::Reload(std::string_view admin_user) {
   }
   const uint64_t generation = ++shared.generation;
   group_->RunOnAll(*this, [&next, generation](ProxyServer& worker) { worker.ApplyConfig(next, generation); });
+  group_->ConfigurePlacement(*next);
   shared.policy.ClearCache();  // cached verdicts are keyed by the old snapshot
   metrics().CountReload(true);
   LogInfo("config", "reloaded " + shared.config_path + ": " + std::to_string(next->tenants.size()) + " tenants, " +
@@ -490,7 +532,10 @@ void ProxyServer::OnTick(uv_timer_t* timer) noexcept {
   self->WakeThrottled(now);
   self->admin_.Tick();  // a console's PAUSE waiting for transactions in flight
   Metrics::FlushThreadTally();
-  if (self->tick_count_ % 10 == 0) self->UpdateMetrics();
+  if (self->tick_count_ % 10 == 0) {
+    self->UpdateMetrics();
+    if (self->group_->size() > 1) self->ReportLoad();
+  }
   if (++self->tick_count_ % 5 == 0 || self->shutting_down_) {
     std::vector<ClientSession*> sessions(self->sessions_.begin(), self->sessions_.end());
     for (ClientSession* s : sessions) s->CheckTimeouts(now);

@@ -72,6 +72,11 @@ class ProxyServer {
 
   // The pool for a route, created on first use.
   ServerPool* PoolFor(const routing::Route& route);
+  // Adaptive placement (worker_group.h): the pool of `pool_key` now lives on worker `to` (its
+  // sessions follow at their next transaction, its connections close as they come back); or it
+  // lives here again.
+  void PoolMovedAway(const std::string& pool_key, int to);
+  void PoolMovedHere(const std::string& pool_key);
   // One shared copy of each distinct route of the running config, so sessions hold a pointer
   // rather than a route of their own (a route's strings are most of an idle session's memory).
   std::shared_ptr<const routing::Route> InternRoute(routing::Route route);
@@ -84,8 +89,12 @@ class ProxyServer {
   // Pids repeat once a worker has more sessions than its random pid bits can tell apart: the
   // (pid, key) pair is what is unique.
   int32_t RegisterCancelTarget(ClientSession* session, int32_t* key);
+  // A session that moved here from another worker keeps the pid its client knows.
+  void AdoptCancelTarget(ClientSession* session, int32_t pid) { cancel_targets_.emplace(pid, session); }
   void UnregisterCancelTarget(ClientSession* session, int32_t pid);
-  void HandleCancelRequest(int32_t pid, int32_t key);
+  // A pid names the worker that issued it; a session that has moved since is looked for on the
+  // others (`asked_all`: this is that search, not to be passed on again).
+  void HandleCancelRequest(int32_t pid, int32_t key, bool asked_all = false);
   void ForwardCancel(const config::BackendConfig& backend, int32_t pid, int32_t key);
   // The instance id in cancel keys and the peers unknown cancels go to (set the id before Run).
   PeerCancel& peer_cancel() { return group_->shared().peer_cancel; }
@@ -155,6 +164,8 @@ class ProxyServer {
   static void OnConnection(uv_stream_t* server, int status) noexcept;
   static void OnSignal(uv_signal_t* handle, int signum) noexcept;
   static void OnTick(uv_timer_t* timer) noexcept;
+  // Adaptive placement: this thread's CPU and the pools' transactions since the last report.
+  void ReportLoad();
 
   WorkerGroup* group_;
   int index_;
@@ -179,6 +190,10 @@ class ProxyServer {
   unsigned tick_count_ = 0;
   unsigned ticks_since_stats_ = 0;
   uint64_t last_policy_lookups_ = 0;
+  // ReportLoad's previous readings.
+  double reported_cpu_seconds_ = 0;
+  Clock::time_point reported_at_{};
+  std::unordered_map<const ServerPool*, uint64_t> reported_acquisitions_;
 
   // Drops the loop's reading of the clock before each wait (proxy/loop_clock.h).
   uv_prepare_t clock_turn_{};

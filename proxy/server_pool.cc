@@ -21,6 +21,7 @@ ServerPool::ServerPool(uv_loop_t* loop, std::string name, config::BackendConfig 
 }
 
 ServerConnection* ServerPool::Acquire(PoolClient* client, std::string_view preferred_tag) {
+  ++acquisitions_;
   if (!preferred_tag.empty()) {
     for (auto it = idle_.rbegin(); it != idle_.rend(); ++it) {
       if ((*it)->context_tag() == preferred_tag) {
@@ -80,8 +81,8 @@ void ServerPool::Release(ServerConnection* server, bool reset) {
 void ServerPool::OnServerReady(ServerConnection* server) {
   bool fresh = connecting_.erase(server) > 0;
   if (fresh && health_ != nullptr) health_->ReportConnected({server->backend().host, server->backend().port});
-  if (closing_ || (!fresh && budget_ != nullptr && budget_->ShouldYield(this))) {
-    Retire(server);  // its slot goes to a pool of another tenant that is waiting
+  if (closing_ || (moved_to_ >= 0 && waiters_.empty()) || (!fresh && budget_ != nullptr && budget_->ShouldYield(this))) {
+    Retire(server);  // its slot goes to a pool of another tenant that is waiting, or to the pool's new worker
     return;
   }
   if (!waiters_.empty()) {
@@ -131,6 +132,13 @@ void ServerPool::OnServerClosed(ServerConnection* server) {
 
 void ServerPool::RetireIdle() {
   if (!idle_.empty()) Retire(idle_.front());
+}
+
+void ServerPool::MoveAway(int to) {
+  moved_to_ = to;
+  std::vector<ServerConnection*> idle;
+  idle.swap(idle_);
+  for (ServerConnection* s : idle) Retire(s);
 }
 
 void ServerPool::Dispatch() {
@@ -200,7 +208,7 @@ void ServerPool::Tick(Clock::time_point now) {
     }
     ++i;
   }
-  if (!closing_ && now >= retry_after_) {
+  if (!closing_ && moved_to_ < 0 && now >= retry_after_) {
     while (idle_.size() + connecting_.size() < static_cast<size_t>(settings_.min_idle) &&
            all_.size() < static_cast<size_t>(settings_.size)) {
       if (!Open()) break;

@@ -70,6 +70,15 @@ class ServerPool final : public ServerConnectionOwner {
   void Dispatch();
   // Closes the longest-idle connection (the backend budget needs its slot).
   void RetireIdle();
+  // Adaptive placement (worker_group.h): the pool now lives on worker `to`. Idle connections close
+  // now, others as they come back unless a client is waiting; clients that cannot move yet are
+  // still served. StayHere: it lives here (again).
+  void MoveAway(int to);
+  void StayHere() { moved_to_ = -1; }
+  // The worker the pool has moved to, or -1.
+  int moved_to() const { return moved_to_; }
+  // Connections handed out so far (the pool's transactions, under transaction pooling).
+  uint64_t acquisitions() const { return acquisitions_; }
 
   // From ServerConnection.
   void OnServerReady(ServerConnection* server) override;
@@ -126,7 +135,9 @@ class ServerPool final : public ServerConnectionOwner {
   static constexpr std::chrono::milliseconds kRetryDelay{500};
   Clock::time_point retry_after_{};
   bool closing_ = false;
+  int moved_to_ = -1;
   uint64_t next_id_ = 1;
+  uint64_t acquisitions_ = 0;
 
   std::unordered_set<ServerConnection*> all_;         // live: connecting, idle, assigned, resetting
   std::unordered_set<ServerConnection*> connecting_;  // subset of all_: not logged in yet

@@ -10,6 +10,7 @@
 
 #include "protocol/random.h"
 #include "proxy/log.h"
+#include "proxy/pool_placement.h"
 #include "proxy/proxy_server.h"
 #include "proxy/tls_context.h"
 
@@ -54,6 +55,7 @@ WorkerGroup::WorkerGroup(std::shared_ptr<const config::Config> config, std::stri
   const int count = std::clamp(workers, 1, config::kMaxWorkers);
   idle_.assign(static_cast<size_t>(count), false);
   pools_per_worker_.assign(static_cast<size_t>(count), 0);
+  cpu_.assign(static_cast<size_t>(count), 0.0);
   for (int i = 0; i < count; ++i) workers_.push_back(std::make_unique<ProxyServer>(this, i, config));
 }
 
@@ -61,6 +63,7 @@ WorkerGroup::~WorkerGroup() = default;
 
 Status WorkerGroup::Run() {
   const config::Config& config = *workers_[0]->config();  // before any reload
+  ConfigurePlacement(config);
   if (Status tls = PreloadTlsFiles(workers_[0]->config()); !tls.ok()) return tls;  // certificates, keys, JWT keys
   if (config.audit.enabled()) {
     auto audit = AuditLog::Open(config.audit);
@@ -145,16 +148,61 @@ void WorkerGroup::RunOnAll(ProxyServer& self, const std::function<void(ProxyServ
 int WorkerGroup::HomeOf(const routing::Route& route) {
   if (size() == 1) return 0;
   // A backend's cap is counted by one worker, so its pools stay together.
-  const std::string key =
-      route.backend->max_connections > 0 ? "backend " + route.backend->name : "pool " + route.pool_key;
+  const bool capped = route.backend->max_connections > 0;
+  const std::string key = capped ? "backend " + route.backend->name : "pool " + route.pool_key;
   std::lock_guard<std::mutex> lock(placement_mu_);
   auto it = homes_.find(key);
-  if (it != homes_.end()) return it->second;
-  const auto fewest = std::min_element(pools_per_worker_.begin(), pools_per_worker_.end());
-  const int home = static_cast<int>(fewest - pools_per_worker_.begin());
-  ++*fewest;
-  homes_.emplace(key, home);
+  if (it != homes_.end()) return it->second.worker;
+  int home = 0;
+  if (adaptive_) {
+    home = PickHomeForNewPool(cpu_, busy_);
+  } else {
+    home = static_cast<int>(std::min_element(pools_per_worker_.begin(), pools_per_worker_.end()) -
+                            pools_per_worker_.begin());
+  }
+  ++pools_per_worker_[static_cast<size_t>(home)];
+  homes_.emplace(key, Home{home, !capped && route.pool.mode == config::PoolMode::kTransaction, 0});
   return home;
+}
+
+void WorkerGroup::ConfigurePlacement(const config::Config& config) {
+  std::lock_guard<std::mutex> lock(placement_mu_);
+  adaptive_ = config.worker_placement == config::WorkerPlacement::kAdaptive;
+  busy_ = config.worker_busy_percent / 100.0;
+}
+
+void WorkerGroup::ReportLoad(int index, double cpu, std::vector<std::pair<std::string, double>> pool_transactions) {
+  std::optional<PoolMove> move;
+  {
+    std::lock_guard<std::mutex> lock(placement_mu_);
+    if (index < 0 || index >= size()) return;
+    cpu_[static_cast<size_t>(index)] = cpu;
+    for (auto& [pool_key, transactions] : pool_transactions) {
+      auto it = homes_.find("pool " + pool_key);
+      if (it != homes_.end() && it->second.worker == index) it->second.transactions = transactions;
+    }
+    if (index != 0 || !adaptive_) return;
+    // After a move the loads need a report from both sides before the next one is judged.
+    if (++reports_since_move_ < 2) return;
+    std::vector<PoolLoad> pools;
+    for (const auto& [key, home] : homes_) pools.push_back({key, home.worker, home.transactions, home.movable});
+    move = PlanPoolMove(cpu_, pools, busy_);
+    if (!move) return;
+    Home& home = homes_.at(move->key);
+    home.worker = move->to;
+    home.transactions = 0;
+    --pools_per_worker_[static_cast<size_t>(move->from)];
+    ++pools_per_worker_[static_cast<size_t>(move->to)];
+    reports_since_move_ = 0;
+    LogInfo("workers", move->key + " moves from worker " + std::to_string(move->from) + " (" +
+                           std::to_string(static_cast<int>(cpu_[static_cast<size_t>(move->from)] * 100)) +
+                           "% of a core) to worker " + std::to_string(move->to) + " (" +
+                           std::to_string(static_cast<int>(cpu_[static_cast<size_t>(move->to)] * 100)) + "%)");
+  }
+  const std::string pool_key = move->key.substr(std::string_view("pool ").size());
+  const int to = move->to;
+  Post(move->from, [pool_key, to](ProxyServer& worker) { worker.PoolMovedAway(pool_key, to); });
+  Post(to, [pool_key](ProxyServer& worker) { worker.PoolMovedHere(pool_key); });
 }
 
 bool WorkerGroup::SetIdle(int index, bool idle) {

@@ -4,14 +4,19 @@
 // All of them accept on the listen socket (one socket, one descriptor per worker), so TLS
 // handshakes, authentication and startup run wherever the kernel hands a connection. Once a
 // client is authenticated and routed, its session moves to the worker that owns the route's pool
-// (ClientSession::MoveTo): every pool lives on exactly one worker, so pool sizes, waits and
+// (ClientSession::MoveTo): every pool lives on one worker at a time, so pool sizes, waits and
 // backend caps (max_connections) keep their meaning, and no lock is taken on the forwarding path.
-// Pools are placed on the worker with the fewest pools when first used; the pools of a backend
-// with max_connections stay together, since the cap is counted per worker. A single busy pool
-// is therefore served by one thread; many tenants spread over all of them.
+// The pools of a backend with max_connections stay together, since the cap is counted per worker.
+// Placement (`worker_placement`): `spread` puts a new pool on the worker with the fewest pools, for
+// good. `adaptive` (proxy/pool_placement.h) fills the lowest worker until its thread is busy and
+// moves pools as load changes: every second each worker reports its thread's CPU and its pools'
+// transactions, and worker 0 moves at most one pool. A moved pool's sessions follow it at their
+// next transaction (ClientSession::Migrate); its old connections close as they come back. Only
+// transaction-pooling pools of backends without max_connections move. A single busy pool is
+// served by one thread; many tenants spread over all of them.
 //
 // What crosses workers:
-//   - Post(): a task for another worker's loop (a cancel request, a moving session);
+//   - Post(): a task for another worker's loop (a cancel request, a moving session, a moved pool);
 //   - RunOnAll(): a task on every worker, waited for (admin console commands, reload);
 //   - Shared(): process-wide state: metrics, audit, verdict cache, per-tenant limits, and the
 //     total number of client connections.
@@ -38,6 +43,7 @@
 #include <string>
 #include <thread>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "config/config.h"
@@ -109,6 +115,11 @@ class WorkerGroup {
   void RunOnAll(ProxyServer& self, const std::function<void(ProxyServer&)>& task);
   // The worker that owns the pool of `route` (placing it on first use).
   int HomeOf(const routing::Route& route);
+  // worker_placement and worker_busy_percent of the running configuration (Run, reload).
+  void ConfigurePlacement(const config::Config& config);
+  // Adaptive placement: worker `index` used `cpu` of a core over the last second, and its pools
+  // (by pool key) had these transactions. Worker 0's report also rebalances (pool_placement.h).
+  void ReportLoad(int index, double cpu, std::vector<std::pair<std::string, double>> pool_transactions);
 
   // Sessions moving between workers, counted so shutdown waits for them.
   void SessionLeaving() { ++moving_; }
@@ -128,9 +139,18 @@ class WorkerGroup {
   std::mutex idle_mu_;
   std::vector<bool> idle_;  // GUARDED_BY(idle_mu_)
 
+  struct Home {
+    int worker = 0;
+    bool movable = false;  // transaction pooling, no max_connections on the backend
+    double transactions = 0;  // in the last report of its worker
+  };
   std::mutex placement_mu_;
-  std::map<std::string, int> homes_;  // pool key or "backend NAME" -> worker; GUARDED_BY(placement_mu_)
-  std::vector<int> pools_per_worker_;   // GUARDED_BY(placement_mu_)
+  std::map<std::string, Home> homes_;  // "pool KEY" or "backend NAME" -> where; GUARDED_BY(placement_mu_)
+  std::vector<int> pools_per_worker_;  // GUARDED_BY(placement_mu_)
+  std::vector<double> cpu_;            // per worker, share of a core; GUARDED_BY(placement_mu_)
+  bool adaptive_ = true;               // GUARDED_BY(placement_mu_)
+  double busy_ = 0.7;                  // GUARDED_BY(placement_mu_)
+  int reports_since_move_ = 0;         // worker 0's reports; GUARDED_BY(placement_mu_)
 
   std::mutex run_on_all_mu_;  // one RunOnAll at a time
   bool shutdown_requested_ = false;  // GUARDED_BY(idle_mu_)

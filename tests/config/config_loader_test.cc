@@ -193,6 +193,19 @@ TEST_CASE("ports are 1..65535 and counts are in range", "[config_loader]") {
   CHECK(LoadOk(Yaml({"workers: 3"}) + ValidBody())->workers == 3);
 }
 
+TEST_CASE("worker_placement is adaptive or spread, worker_busy_percent 1..100", "[config_loader]") {
+  auto defaults = LoadOk(ValidBody());
+  CHECK(defaults->worker_placement == WorkerPlacement::kAdaptive);
+  CHECK(defaults->worker_busy_percent == 70);
+  auto set = LoadOk(Yaml({"worker_placement: spread", "worker_busy_percent: 40"}) + ValidBody());
+  CHECK(set->worker_placement == WorkerPlacement::kSpread);
+  CHECK(set->worker_busy_percent == 40);
+  CHECK(ErrorOf(Yaml({"worker_placement: packed"}) + ValidBody()) ==
+        "t.yaml:1:19: worker_placement: expected one of adaptive, spread, got \"packed\"");
+  CHECK(ErrorOf(Yaml({"worker_busy_percent: 0"}) + ValidBody()) ==
+        "t.yaml:1:22: worker_busy_percent: expected an integer from 1 to 100, got 0");
+}
+
 TEST_CASE("durations and sizes are validated where they are written", "[config_loader]") {
   CHECK(ErrorOf(Yaml({"limits:", "  startup_timeout: 10x"}) + ValidBody()) ==
         "t.yaml:2:20: limits.startup_timeout: expected a duration such as 250ms, 5s, 2m, 1h or a number of "

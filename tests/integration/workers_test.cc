@@ -1,6 +1,8 @@
 // workers: N event-loop threads (issue 5). The pools of four tenants are spread over four workers;
 // each client's session moves to the worker that owns its pool, its cancel key names that worker,
 // and a cancel request accepted by any worker reaches it. The admin console sees every worker.
+// Adaptive placement (issue 7): pools start together on worker 0, move when a worker is busy, and
+// their sessions follow between transactions with their tenant context and cancel keys intact.
 #include <catch2/catch.hpp>
 #include <libpq-fe.h>
 #include <signal.h>
@@ -35,14 +37,14 @@ constexpr int kWorkerShift = 15;  // proxy/peer_cancel.h: bits 20..15 of the pid
 const std::map<std::string, std::string> kLogins = {
     {"acme", "bob.acme"}, {"umbrella", "uma.umbrella"}, {"globex", "gina.globex"}, {"initech", "carol.initech"}};
 
-ProxyConfig WorkersConfig(const TenantWorld& world, int workers) {
+ProxyConfig WorkersConfig(const TenantWorld& world, int workers, const std::string& placement = "spread") {
   ProxyConfig config = world.Config();
   config.pool_mode = "transaction";
   config.pool_size = 3;
   config.pool_wait_timeout = "30s";
   config.users["ops"] = kOpsPassword;
   config.admins = {"ops"};
-  config.extra_yaml += "workers: " + std::to_string(workers) + "\n";
+  config.extra_yaml += "workers: " + std::to_string(workers) + "\nworker_placement: " + placement + "\n";
   return config;
 }
 
@@ -54,6 +56,35 @@ PgConn ConnectAs(const ProxyProcess& proxy, const std::string& login) {
 }
 
 int WorkerOf(PGconn* conn) { return (PQbackendPID(conn) >> kWorkerShift) & 63; }
+
+// pgbench -T `duration_s` on every tenant at once, `clients` each; each run's output.
+std::vector<CommandResult> PgbenchAllTenants(const ProxyProcess& proxy, const std::string& script, int duration_s,
+                                             int clients = 4) {
+  std::vector<std::future<CommandResult>> runs;
+  for (const auto& [tenant, login] : kLogins) {
+    const std::string user = login.substr(0, login.find('.'));
+    std::vector<std::string> argv = {PostgresServer::Shared().bindir() + "/pgbench", "-n", "-c", std::to_string(clients),
+                                     "-j", "1", "-T", std::to_string(duration_s), "-f", script, "-h", "127.0.0.1", "-p",
+                                     std::to_string(proxy.port()), "-U", login, DatabaseOf(login)};
+    runs.push_back(std::async(std::launch::async, [argv, user] {
+      return RunCommand(argv, {{"PGPASSWORD", TenantWorld::PasswordOf(user)}, {"PGGSSENCMODE", "disable"}}, "",
+                        std::chrono::seconds(60));
+    }));
+  }
+  std::vector<CommandResult> results;
+  for (auto& run : runs) results.push_back(run.get());
+  return results;
+}
+
+void CheckNoFailedTransactions(const CommandResult& ran) {
+  INFO(ran.output);
+  REQUIRE(ran.exit_code == 0);
+  std::smatch failed, processed;
+  REQUIRE(std::regex_search(ran.output, failed, std::regex("number of failed transactions: (\\d+)")));
+  CHECK(failed[1] == "0");
+  REQUIRE(std::regex_search(ran.output, processed, std::regex("actually processed: (\\d+)")));
+  CHECK(std::stoi(processed[1]) > 100);
+}
 
 // The rows of a console SHOW, each as "col|col|...".
 std::vector<std::string> Show(const ProxyProcess& proxy, const std::string& what) {
@@ -155,32 +186,112 @@ TEST_CASE("workers: 4 under pgbench on four tenants at once: no failed transacti
   const std::string script = dir.File("count.sql");
   WriteFile(script, "SELECT count(*) FROM projects;\n");
 
-  std::vector<std::future<CommandResult>> runs;
-  for (const auto& [tenant, login] : kLogins) {
-    const std::string user = login.substr(0, login.find('.'));
-    std::vector<std::string> argv = {PostgresServer::Shared().bindir() + "/pgbench", "-n", "-c", "4", "-j", "1",
-                                     "-T", "4", "-f", script, "-h", "127.0.0.1", "-p", std::to_string(proxy.port()),
-                                     "-U", login, DatabaseOf(login)};
-    runs.push_back(std::async(std::launch::async, [argv, user] {
-      return RunCommand(argv, {{"PGPASSWORD", TenantWorld::PasswordOf(user)}, {"PGGSSENCMODE", "disable"}}, "",
-                        seconds(60));
-    }));
-  }
-  for (auto& run : runs) {
-    CommandResult ran = run.get();
-    INFO(ran.output);
-    REQUIRE(ran.exit_code == 0);
-    std::smatch failed, processed;
-    REQUIRE(std::regex_search(ran.output, failed, std::regex("number of failed transactions: (\\d+)")));
-    CHECK(failed[1] == "0");
-    REQUIRE(std::regex_search(ran.output, processed, std::regex("actually processed: (\\d+)")));
-    CHECK(std::stoi(processed[1]) > 100);
-  }
+  for (const CommandResult& ran : PgbenchAllTenants(proxy, script, 4)) CheckNoFailedTransactions(ran);
   proxy.Signal(SIGTERM);
   auto status = proxy.WaitForExit(seconds(10));
   REQUIRE(status.has_value());
   CHECK(WIFEXITED(*status));
   CHECK(WEXITSTATUS(*status) == 0);
+}
+
+// tenant -> the worker SHOW CLIENTS names for the clients with application_name `app`.
+std::map<std::string, int> WorkersOfClients(const ProxyProcess& proxy, const std::string& app) {
+  std::map<std::string, int> workers;
+  for (const std::string& row : Show(proxy, "CLIENTS")) {
+    std::vector<std::string> fields;
+    for (size_t start = 0;;) {
+      size_t bar = row.find('|', start);
+      fields.push_back(row.substr(start, bar == std::string::npos ? std::string::npos : bar - start));
+      if (bar == std::string::npos) break;
+      start = bar + 1;
+    }
+    REQUIRE(fields.size() == 17);  // ..., application_name (13), pool, session_id, worker (16)
+    if (fields[13] == app) workers[fields[2]] = std::stoi(fields[16]);
+  }
+  return workers;
+}
+
+TEST_CASE("workers: 2 adaptive: pools start on worker 0; a busy worker passes pools on and quiet ones come back; "
+          "sessions follow with their tenant and cancel key", "[workers]") {
+  TenantWorld world = TenantWorld::Create();
+  TempDir dir("pgtenant-adaptive-");
+  const std::string script = dir.File("count.sql");
+  WriteFile(script, "SELECT count(*) FROM projects;\n");
+
+  SECTION("at the default threshold, light load keeps every pool on worker 0") {
+    ProxyProcess proxy(WorkersConfig(world, 2, "adaptive"));
+    for (const CommandResult& ran : PgbenchAllTenants(proxy, script, 2, 1)) CheckNoFailedTransactions(ran);
+    for (const auto& [tenant, login] : kLogins) {
+      PgConn conn = ConnectAs(proxy, login);
+      INFO(login);
+      CHECK(WorkerOf(conn.get()) == 0);
+    }
+    CHECK(proxy.Log().find("moves from worker") == std::string::npos);
+  }
+
+  SECTION("at 1% of a core, pools move under load and back when quiet") {
+    ProxyConfig config = WorkersConfig(world, 2, "adaptive");
+    config.extra_yaml += "worker_busy_percent: 1\n";
+    ProxyProcess proxy(config);
+    std::map<std::string, PgConn> clients;
+    std::map<std::string, int> issued_by;  // the worker named in each client's cancel key
+    for (const auto& [tenant, login] : kLogins) {
+      clients.emplace(tenant, MustConnectProxy(proxy, login, TenantWorld::PasswordOf(login.substr(0, login.find('.'))),
+                                               DatabaseOf(login),
+                                               "application_name=mover"));
+      issued_by[tenant] = WorkerOf(clients.at(tenant).get());
+    }
+
+    for (const CommandResult& ran : PgbenchAllTenants(proxy, script, 5)) CheckNoFailedTransactions(ran);
+    INFO(proxy.Log());
+    REQUIRE(proxy.Log().find("moves from worker") != std::string::npos);
+
+    // Each client's next transaction runs where its pool is now, in its own tenant.
+    for (auto& [tenant, conn] : clients) {
+      INFO(tenant);
+      CHECK(QueryColumn(conn.get(), "SELECT name FROM projects ORDER BY name") == TenantWorld::ProjectsOf(tenant));
+      CHECK(QueryValue(conn.get(), "SELECT current_setting('app.current_organization_id')") ==
+            TenantWorld::IdOf(tenant));
+    }
+    const std::map<std::string, int> serving = WorkersOfClients(proxy, "mover");
+    REQUIRE(serving.size() == 4);
+    int moved = 0;
+    for (const auto& [tenant, worker] : serving) moved += worker != issued_by.at(tenant) ? 1 : 0;
+    CHECK(moved >= 1);
+
+    // A cancel request goes to the worker its key names; a session that has moved is found anyway.
+    for (auto& [tenant, conn] : clients) {
+      INFO(tenant << " issued by worker " << issued_by.at(tenant) << ", served by " << serving.at(tenant));
+      REQUIRE(PQsendQuery(conn.get(), "SELECT pg_sleep(30)") == 1);
+      REQUIRE(PostgresServer::Shared().AwaitActiveQuery(
+          tenant == "initech" ? world.dedicated.database : world.shared.database, "SELECT pg_sleep(30)", seconds(5)));
+      PGcancel* cancel = PQgetCancel(conn.get());
+      REQUIRE(cancel != nullptr);
+      char error[256] = {0};
+      CHECK(PQcancel(cancel, error, sizeof error) == 1);
+      PQfreeCancel(cancel);
+      auto results = CollectResults(conn.get(), seconds(3));
+      REQUIRE(results.has_value());
+      REQUIRE_FALSE(results->empty());
+      CHECK(Sqlstate(results->front().get()) == "57014");
+    }
+
+    // Quiet now: the pools come back to worker 0 one at a time, and the sessions with them.
+    std::map<std::string, int> now_serving;
+    const auto deadline = std::chrono::steady_clock::now() + seconds(30);
+    do {
+      std::this_thread::sleep_for(std::chrono::milliseconds(500));
+      for (auto& [tenant, conn] : clients) {
+        INFO(tenant);
+        CHECK(QueryValue(conn.get(), "SELECT current_setting('app.current_organization_id')") ==
+              TenantWorld::IdOf(tenant));
+      }
+      now_serving = WorkersOfClients(proxy, "mover");
+    } while (now_serving != std::map<std::string, int>{{"acme", 0}, {"globex", 0}, {"initech", 0}, {"umbrella", 0}} &&
+             std::chrono::steady_clock::now() < deadline);
+    CHECK(now_serving == std::map<std::string, int>{{"acme", 0}, {"globex", 0}, {"initech", 0}, {"umbrella", 0}});
+    CHECK(proxy.Log().find("to worker 0") != std::string::npos);
+  }
 }
 
 }  // namespace
