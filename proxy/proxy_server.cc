@@ -12,6 +12,7 @@
 #include <cstring>
 #include <ctime>
 #include <map>
+#include <utility>
 
 #include "protocol/random.h"
 #include "protocol/sqlstate.h"
@@ -285,6 +286,46 @@ void ProxyServer::PoolMovedAway(const std::string& pool_key, int to) {
 void ProxyServer::PoolMovedHere(const std::string& pool_key) {
   auto it = pools_.find(pool_key);
   if (it != pools_.end()) it->second->StayHere();
+}
+
+void ProxyServer::StopAccepting() {
+  if (pending_listen_fd_ >= 0) ::close(pending_listen_fd_);
+  pending_listen_fd_ = -1;
+  if (index_ == 0 || !listening_) return;
+  listening_ = false;
+  listener_closing_ = true;
+  uv_close(reinterpret_cast<uv_handle_t*>(&listener_), [](uv_handle_t* handle) {
+    auto* self = static_cast<ProxyServer*>(handle->data);
+    self->listener_closing_ = false;
+    const int fd = std::exchange(self->pending_listen_fd_, -1);
+    if (fd >= 0) self->StartAccepting(fd);
+  });
+}
+
+void ProxyServer::StartAccepting(int fd) {
+  if (index_ == 0 || listening_ || shutting_down_ || stopped_) {
+    ::close(fd);
+    return;
+  }
+  if (listener_closing_) {
+    if (pending_listen_fd_ >= 0) ::close(pending_listen_fd_);
+    pending_listen_fd_ = fd;
+    return;
+  }
+  uv_tcp_init(&loop_, &listener_);
+  listener_.data = this;
+  int rc = uv_tcp_open(&listener_, fd);
+  if (rc != 0) ::close(fd);  // not the handle's
+  if (rc == 0) rc = uv_listen(reinterpret_cast<uv_stream_t*>(&listener_), kListenBacklog, &ProxyServer::OnConnection);
+  if (rc != 0) {
+    LogWarning("workers", "worker " + std::to_string(index_) + " cannot accept on the listen socket again: " +
+                              uv_strerror(rc));
+    listener_closing_ = true;
+    uv_close(reinterpret_cast<uv_handle_t*>(&listener_),
+             [](uv_handle_t* handle) { static_cast<ProxyServer*>(handle->data)->listener_closing_ = false; });
+    return;
+  }
+  listening_ = true;
 }
 
 void ProxyServer::ReportLoad() {
@@ -597,6 +638,7 @@ void ProxyServer::BeginShutdown() {
   if (shutting_down_) return;
   shutting_down_ = true;
   shutdown_deadline_ = Clock::now() + config_->shutdown_timeout;
+  if (pending_listen_fd_ >= 0) ::close(std::exchange(pending_listen_fd_, -1));
   if (listening_) uv_close(reinterpret_cast<uv_handle_t*>(&listener_), nullptr);
   if (peer_listening_) uv_close(reinterpret_cast<uv_handle_t*>(&peer_listener_), nullptr);
   listening_ = peer_listening_ = false;

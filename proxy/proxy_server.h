@@ -77,6 +77,11 @@ class ProxyServer {
   // lives here again.
   void PoolMovedAway(const std::string& pool_key, int to);
   void PoolMovedHere(const std::string& pool_key);
+  // Adaptive placement, workers other than 0: stop taking new connections (a worker without pools
+  // would only hand them on, and every loop listening wakes for every connection), or take them
+  // again on `fd`, a new duplicate of worker 0's listen socket (owned from here on).
+  void StopAccepting();
+  void StartAccepting(int fd);
   // One shared copy of each distinct route of the running config, so sessions hold a pointer
   // rather than a route of their own (a route's strings are most of an idle session's memory).
   std::shared_ptr<const routing::Route> InternRoute(routing::Route route);
@@ -177,6 +182,8 @@ class ProxyServer {
   uv_loop_t loop_{};
   uv_tcp_t listener_{};
   bool listening_ = false;
+  bool listener_closing_ = false;  // StopAccepting's close has not completed yet
+  int pending_listen_fd_ = -1;     // StartAccepting while it had not: opened once it has
   uv_tcp_t peer_listener_{};  // this instance's own port under peers (OwnPeerPort), if any
   bool peer_listening_ = false;
   bool signals_ = false;      // worker 0: the signal handlers are ours

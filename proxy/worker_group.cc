@@ -56,6 +56,7 @@ WorkerGroup::WorkerGroup(std::shared_ptr<const config::Config> config, std::stri
   idle_.assign(static_cast<size_t>(count), false);
   pools_per_worker_.assign(static_cast<size_t>(count), 0);
   cpu_.assign(static_cast<size_t>(count), 0.0);
+  accepting_.assign(static_cast<size_t>(count), true);
   for (int i = 0; i < count; ++i) workers_.push_back(std::make_unique<ProxyServer>(this, i, config));
 }
 
@@ -173,6 +174,7 @@ void WorkerGroup::ConfigurePlacement(const config::Config& config) {
 
 void WorkerGroup::ReportLoad(int index, double cpu, std::vector<std::pair<std::string, double>> pool_transactions) {
   std::optional<PoolMove> move;
+  std::vector<std::pair<int, bool>> accept_changes;
   {
     std::lock_guard<std::mutex> lock(placement_mu_);
     if (index < 0 || index >= size()) return;
@@ -181,28 +183,49 @@ void WorkerGroup::ReportLoad(int index, double cpu, std::vector<std::pair<std::s
       auto it = homes_.find("pool " + pool_key);
       if (it != homes_.end() && it->second.worker == index) it->second.transactions = transactions;
     }
-    if (index != 0 || !adaptive_) return;
+    if (index != 0) return;
     // After a move the loads need a report from both sides before the next one is judged.
-    if (++reports_since_move_ < 2) return;
-    std::vector<PoolLoad> pools;
-    for (const auto& [key, home] : homes_) pools.push_back({key, home.worker, home.transactions, home.movable});
-    move = PlanPoolMove(cpu_, pools, busy_);
-    if (!move) return;
-    Home& home = homes_.at(move->key);
-    home.worker = move->to;
-    home.transactions = 0;
-    --pools_per_worker_[static_cast<size_t>(move->from)];
-    ++pools_per_worker_[static_cast<size_t>(move->to)];
-    reports_since_move_ = 0;
-    LogInfo("workers", move->key + " moves from worker " + std::to_string(move->from) + " (" +
-                           std::to_string(static_cast<int>(cpu_[static_cast<size_t>(move->from)] * 100)) +
-                           "% of a core) to worker " + std::to_string(move->to) + " (" +
-                           std::to_string(static_cast<int>(cpu_[static_cast<size_t>(move->to)] * 100)) + "%)");
+    if (adaptive_ && ++reports_since_move_ >= 2) {
+      std::vector<PoolLoad> pools;
+      for (const auto& [key, home] : homes_) pools.push_back({key, home.worker, home.transactions, home.movable});
+      move = PlanPoolMove(cpu_, pools, busy_);
+    }
+    if (move) {
+      Home& home = homes_.at(move->key);
+      home.worker = move->to;
+      home.transactions = 0;
+      --pools_per_worker_[static_cast<size_t>(move->from)];
+      ++pools_per_worker_[static_cast<size_t>(move->to)];
+      reports_since_move_ = 0;
+      LogInfo("workers", move->key + " moves from worker " + std::to_string(move->from) + " (" +
+                             std::to_string(static_cast<int>(cpu_[static_cast<size_t>(move->from)] * 100)) +
+                             "% of a core) to worker " + std::to_string(move->to) + " (" +
+                             std::to_string(static_cast<int>(cpu_[static_cast<size_t>(move->to)] * 100)) + "%)");
+    }
+    for (int w = 1; w < size(); ++w) {
+      const size_t i = static_cast<size_t>(w);
+      const bool wanted = !adaptive_ || pools_per_worker_[i] > 0 || cpu_[0] > busy_;
+      if (wanted == accepting_[i]) continue;
+      accepting_[i] = wanted;
+      accept_changes.emplace_back(w, wanted);
+    }
   }
-  const std::string pool_key = move->key.substr(std::string_view("pool ").size());
-  const int to = move->to;
-  Post(move->from, [pool_key, to](ProxyServer& worker) { worker.PoolMovedAway(pool_key, to); });
-  Post(to, [pool_key](ProxyServer& worker) { worker.PoolMovedHere(pool_key); });
+  if (move) {
+    const std::string pool_key = move->key.substr(std::string_view("pool ").size());
+    const int to = move->to;
+    Post(move->from, [pool_key, to](ProxyServer& worker) { worker.PoolMovedAway(pool_key, to); });
+    Post(to, [pool_key](ProxyServer& worker) { worker.PoolMovedHere(pool_key); });
+  }
+  for (const auto& [w, on] : accept_changes) {
+    if (!on) {
+      Post(w, [](ProxyServer& worker) { worker.StopAccepting(); });
+      continue;
+    }
+    // On worker 0's thread (its report): a new duplicate of its listen socket for worker w.
+    const int listen_fd = workers_[0]->listen_fd();
+    const int fd = listen_fd < 0 ? -1 : ::fcntl(listen_fd, F_DUPFD_CLOEXEC, 0);
+    if (fd >= 0 && !Post(w, [fd](ProxyServer& worker) { worker.StartAccepting(fd); })) ::close(fd);
+  }
 }
 
 bool WorkerGroup::SetIdle(int index, bool idle) {

@@ -12,8 +12,9 @@
 // moves pools as load changes: every second each worker reports its thread's CPU and its pools'
 // transactions, and worker 0 moves at most one pool. A moved pool's sessions follow it at their
 // next transaction (ClientSession::Migrate); its old connections close as they come back. Only
-// transaction-pooling pools of backends without max_connections move. A single busy pool is
-// served by one thread; many tenants spread over all of them.
+// transaction-pooling pools of backends without max_connections move. Workers other than 0 that
+// hold no pool stop accepting while worker 0 is not busy: they would only hand each connection on.
+// A single busy pool is served by one thread; many tenants spread over all of them.
 //
 // What crosses workers:
 //   - Post(): a task for another worker's loop (a cancel request, a moving session, a moved pool);
@@ -151,6 +152,7 @@ class WorkerGroup {
   bool adaptive_ = true;               // GUARDED_BY(placement_mu_)
   double busy_ = 0.7;                  // GUARDED_BY(placement_mu_)
   int reports_since_move_ = 0;         // worker 0's reports; GUARDED_BY(placement_mu_)
+  std::vector<bool> accepting_;        // per worker, as last asked; GUARDED_BY(placement_mu_)
 
   std::mutex run_on_all_mu_;  // one RunOnAll at a time
   bool shutdown_requested_ = false;  // GUARDED_BY(idle_mu_)

@@ -9,6 +9,10 @@
 #include <sys/wait.h>
 
 #include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <future>
 #include <algorithm>
 #include <map>
@@ -211,6 +215,40 @@ std::map<std::string, int> WorkersOfClients(const ProxyProcess& proxy, const std
   return workers;
 }
 
+// How many of the proxy's descriptors are its listen socket: one per worker taking connections.
+int ListenDescriptors(const ProxyProcess& proxy) {
+  char port_hex[8];
+  std::snprintf(port_hex, sizeof port_hex, ":%04X", proxy.port());
+  std::ifstream tcp("/proc/net/tcp");
+  std::string line, inode;
+  while (std::getline(tcp, line)) {
+    std::istringstream fields(line);
+    std::string slot, local, remote, state, queues, timer, retransmits, uid, timeout;
+    fields >> slot >> local >> remote >> state >> queues >> timer >> retransmits >> uid >> timeout >> inode;
+    if (state == "0A" && local.size() > 5 && local.substr(local.size() - 5) == port_hex) break;
+    inode.clear();
+  }
+  REQUIRE_FALSE(inode.empty());
+  int count = 0;
+  const std::string target = "socket:[" + inode + "]";
+  for (const auto& entry : std::filesystem::directory_iterator("/proc/" + std::to_string(proxy.pid()) + "/fd")) {
+    std::error_code error;
+    if (std::filesystem::read_symlink(entry.path(), error).string() == target) ++count;
+  }
+  return count;
+}
+
+// Polls ListenDescriptors until it is `expected` or 10 s have passed; the last count.
+int AwaitListenDescriptors(const ProxyProcess& proxy, int expected) {
+  const auto deadline = std::chrono::steady_clock::now() + seconds(10);
+  int count = ListenDescriptors(proxy);
+  while (count != expected && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    count = ListenDescriptors(proxy);
+  }
+  return count;
+}
+
 TEST_CASE("workers: 2 adaptive: pools start on worker 0; a busy worker passes pools on and quiet ones come back; "
           "sessions follow with their tenant and cancel key", "[workers]") {
   TenantWorld world = TenantWorld::Create();
@@ -227,6 +265,10 @@ TEST_CASE("workers: 2 adaptive: pools start on worker 0; a busy worker passes po
       CHECK(WorkerOf(conn.get()) == 0);
     }
     CHECK(proxy.Log().find("moves from worker") == std::string::npos);
+    // Worker 1 holds no pool: it stops taking connections it would only hand to worker 0.
+    CHECK(AwaitListenDescriptors(proxy, 1) == 1);
+    PgConn after = ConnectAs(proxy, "bob.acme");
+    CHECK(QueryValue(after.get(), "SELECT current_setting('app.current_organization_id')") == TenantWorld::IdOf("acme"));
   }
 
   SECTION("at 1% of a core, pools move under load and back when quiet") {
@@ -245,6 +287,7 @@ TEST_CASE("workers: 2 adaptive: pools start on worker 0; a busy worker passes po
     for (const CommandResult& ran : PgbenchAllTenants(proxy, script, 5)) CheckNoFailedTransactions(ran);
     INFO(proxy.Log());
     REQUIRE(proxy.Log().find("moves from worker") != std::string::npos);
+    CHECK(ListenDescriptors(proxy) == 2);  // worker 1 holds pools (or worker 0 is busy): it accepts
 
     // Each client's next transaction runs where its pool is now, in its own tenant.
     for (auto& [tenant, conn] : clients) {
@@ -291,6 +334,13 @@ TEST_CASE("workers: 2 adaptive: pools start on worker 0; a busy worker passes po
              std::chrono::steady_clock::now() < deadline);
     CHECK(now_serving == std::map<std::string, int>{{"acme", 0}, {"globex", 0}, {"initech", 0}, {"umbrella", 0}});
     CHECK(proxy.Log().find("to worker 0") != std::string::npos);
+    CHECK(AwaitListenDescriptors(proxy, 1) == 1);
+  }
+
+  SECTION("spread: every worker takes connections") {
+    ProxyProcess proxy(WorkersConfig(world, 2));
+    for (const CommandResult& ran : PgbenchAllTenants(proxy, script, 2, 1)) CheckNoFailedTransactions(ran);
+    CHECK(ListenDescriptors(proxy) == 2);
   }
 }
 
