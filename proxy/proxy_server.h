@@ -156,6 +156,7 @@ class ProxyServer {
 
  private:
 
+  static constexpr int kListenBacklog = 1024;
   Status Listen(uv_tcp_t* handle, const std::string& host, int port, bool reuse_port);
   int OwnPeerPort() const;
 

@@ -107,6 +107,24 @@ std::vector<std::string> Show(const ProxyProcess& proxy, const std::string& what
   return rows;
 }
 
+// Starts pg_sleep(30) on `conn` (whose server database is `database`), cancels it with the key the
+// client got, and checks that it ends in 57014; how long the cancel took to answer.
+std::chrono::steady_clock::duration CancelSleep(PGconn* conn, const std::string& database) {
+  REQUIRE(PQsendQuery(conn, "SELECT pg_sleep(30)") == 1);
+  REQUIRE(PostgresServer::Shared().AwaitActiveQuery(database, "SELECT pg_sleep(30)", seconds(5)));
+  const auto started = std::chrono::steady_clock::now();
+  PGcancel* cancel = PQgetCancel(conn);
+  REQUIRE(cancel != nullptr);
+  char error[256] = {0};
+  CHECK(PQcancel(cancel, error, sizeof error) == 1);
+  PQfreeCancel(cancel);
+  auto results = CollectResults(conn, seconds(3));
+  REQUIRE(results.has_value());
+  REQUIRE_FALSE(results->empty());
+  CHECK(Sqlstate(results->front().get()) == "57014");
+  return std::chrono::steady_clock::now() - started;
+}
+
 size_t CountStartingWith(const std::vector<std::string>& rows, const std::string& prefix) {
   size_t n = 0;
   for (const std::string& row : rows) n += row.rfind(prefix, 0) == 0 ? 1 : 0;
@@ -138,20 +156,8 @@ TEST_CASE("workers: 4 spreads four tenants' pools over four workers; each client
   // Cancel requests are accepted by whichever worker the kernel wakes; each reaches its session.
   for (auto& [tenant, conn] : clients) {
     INFO(tenant);
-    REQUIRE(PQsendQuery(conn.get(), "SELECT pg_sleep(30)") == 1);
-    REQUIRE(PostgresServer::Shared().AwaitActiveQuery(
-        tenant == "initech" ? world.dedicated.database : world.shared.database, "SELECT pg_sleep(30)", seconds(5)));
-    const auto started = std::chrono::steady_clock::now();
-    PGcancel* cancel = PQgetCancel(conn.get());
-    REQUIRE(cancel != nullptr);
-    char error[256] = {0};
-    CHECK(PQcancel(cancel, error, sizeof error) == 1);
-    PQfreeCancel(cancel);
-    auto results = CollectResults(conn.get(), seconds(3));
-    REQUIRE(results.has_value());
-    REQUIRE_FALSE(results->empty());
-    CHECK(Sqlstate(results->front().get()) == "57014");
-    CHECK(std::chrono::steady_clock::now() - started < seconds(2));
+    CHECK(CancelSleep(conn.get(), tenant == "initech" ? world.dedicated.database : world.shared.database) <
+          seconds(2));
     CHECK(QueryValue(conn.get(), "SELECT 'after cancel'") == "after cancel");
   }
 
@@ -305,18 +311,7 @@ TEST_CASE("workers: 2 adaptive: pools start on worker 0; a busy worker passes po
     // A cancel request goes to the worker its key names; a session that has moved is found anyway.
     for (auto& [tenant, conn] : clients) {
       INFO(tenant << " issued by worker " << issued_by.at(tenant) << ", served by " << serving.at(tenant));
-      REQUIRE(PQsendQuery(conn.get(), "SELECT pg_sleep(30)") == 1);
-      REQUIRE(PostgresServer::Shared().AwaitActiveQuery(
-          tenant == "initech" ? world.dedicated.database : world.shared.database, "SELECT pg_sleep(30)", seconds(5)));
-      PGcancel* cancel = PQgetCancel(conn.get());
-      REQUIRE(cancel != nullptr);
-      char error[256] = {0};
-      CHECK(PQcancel(cancel, error, sizeof error) == 1);
-      PQfreeCancel(cancel);
-      auto results = CollectResults(conn.get(), seconds(3));
-      REQUIRE(results.has_value());
-      REQUIRE_FALSE(results->empty());
-      CHECK(Sqlstate(results->front().get()) == "57014");
+      CancelSleep(conn.get(), tenant == "initech" ? world.dedicated.database : world.shared.database);
     }
 
     // Quiet now: the pools come back to worker 0 one at a time, and the sessions with them.
