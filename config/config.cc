@@ -26,6 +26,18 @@ void Apply(const PoolOverrides& overrides, PoolSettings& settings) {
 
 }  // namespace
 
+std::string SocketPath(std::string_view directory, int port) {
+  std::string path(directory);
+  while (!path.empty() && path.back() == '/') path.pop_back();
+  return path + "/.s.PGSQL." + std::to_string(port);
+}
+
+std::string DescribeAddress(std::string_view host, int port) {
+  if (IsSocketDirectory(host)) return SocketPath(host, port);
+  const std::string name(host);
+  return (name.find(':') != std::string::npos ? "[" + name + "]" : name) + ":" + std::to_string(port);
+}
+
 const BackendConfig* Config::FindBackend(std::string_view name) const { return FindIn(backends, name); }
 const TenantConfig* Config::FindTenant(std::string_view name) const { return FindIn(tenants, name); }
 const UserConfig* Config::FindUser(std::string_view name) const { return FindIn(users, name); }

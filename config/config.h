@@ -124,12 +124,22 @@ struct JwtConfig {
   Duration clock_skew{30000};
 };
 
-// One address of a backend: its primary or an alternate (replica, standby).
+// One address of a backend: its primary or an alternate (replica, standby). As in libpq, a host
+// that starts with '/' is the directory of the server's Unix-domain socket (<host>/.s.PGSQL.<port>);
+// any other host is a name or an address reached over TCP.
 struct BackendHost {
   std::string host;
   int port = 5432;
   bool operator==(const BackendHost&) const = default;
 };
+
+inline bool IsSocketDirectory(std::string_view host) { return !host.empty() && host.front() == '/'; }
+// The socket of a socket directory: "/run/postgresql/.s.PGSQL.5432".
+std::string SocketPath(std::string_view directory, int port);
+// For messages: "host:port", "[v6 address]:port", or the socket's path.
+std::string DescribeAddress(std::string_view host, int port);
+// The longest socket path a sockaddr_un holds (without its NUL); the loader refuses longer ones.
+inline constexpr size_t kMaxSocketPathBytes = 107;
 
 struct BackendConfig {
   std::string name;

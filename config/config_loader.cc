@@ -250,6 +250,7 @@ void ConfigLoader::ReadBackends(const Field& field) {
       SetIfPresent(backend.sslmode, mode);
     }
     if (auto f = map.Get("sslrootcert")) SetIfPresent(backend.sslrootcert, reader_.ReadNonEmptyString(*f));
+    CheckSocketHosts(reader_, map, backend);
     if (auto f = map.Get("max_connections")) SetIfPresent(backend.max_connections, reader_.ReadInt(*f, 0, INT_MAX));
     if (auto f = map.Get("connect_timeout")) SetIfPresent(backend.connect_timeout, reader_.ReadDuration(*f, kPositive));
     if (auto f = map.Get("shared_pool")) {

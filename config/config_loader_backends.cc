@@ -14,10 +14,6 @@ namespace {
 constexpr Duration kPositive{1};
 constexpr int kDefaultPostgresPort = 5432;
 
-std::string Address(const std::string& host, int port) {
-  return (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" + std::to_string(port);
-}
-
 // "host:port" or "[v6 address]:port" into a peer's host and port; false after reporting an error.
 bool ParseAddress(YamlReader& reader, const Field& field, const std::string& text, PeerConfig& peer) {
   std::string host;
@@ -57,12 +53,28 @@ std::vector<BackendHost> ReadBackendHosts(YamlReader& reader, const Field& field
     if (auto f = map.Get("port")) SetIfPresent(host.port, reader.ReadInt(*f, 1, 65535));
     if (reader.failed()) break;
     if (std::find(hosts.begin(), hosts.end(), host) != hosts.end()) {
-      reader.Fail(item, Address(host.host, host.port) + " is listed twice");
+      reader.Fail(item, DescribeAddress(host.host, host.port) + " is listed twice");
       break;
     }
     hosts.push_back(std::move(host));
   }
   return hosts;
+}
+
+void CheckSocketHosts(YamlReader& reader, const Mapping& map, const BackendConfig& backend) {
+  const std::optional<Field> where = map.Get("hosts") ? map.Get("hosts") : map.Get("host");
+  for (const BackendHost& host : backend.hosts) {
+    if (!IsSocketDirectory(host.host) || !where || reader.failed()) continue;
+    const std::string path = SocketPath(host.host, host.port);
+    if (path.size() > kMaxSocketPathBytes) {
+      reader.Fail(*where, "socket path " + Quoted(path) + " is longer than " + std::to_string(kMaxSocketPathBytes) +
+                              " bytes, more than a Unix-domain socket address holds; use a shorter directory");
+    } else if (backend.sslmode != "disable" && backend.sslmode != "allow" && backend.sslmode != "prefer") {
+      reader.Fail(map.Get("sslmode") ? *map.Get("sslmode") : *where, "sslmode " + backend.sslmode + " demands TLS, but " + Quoted(host.host) +
+                                           " is a Unix-domain socket directory, which PostgreSQL never encrypts; "
+                                           "use sslmode: disable (or prefer) for it, or a TCP host");
+    }
+  }
 }
 
 HealthCheckConfig ReadHealthCheckSection(YamlReader& reader, const Field& field) {

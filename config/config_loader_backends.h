@@ -14,6 +14,10 @@ namespace pgtenant::config {
 // backends.NAME.hosts: [ {host: H, port: P}, ... ]: at least one, none twice; port defaults to 5432.
 std::vector<BackendHost> ReadBackendHosts(YamlReader& reader, const Field& field);
 
+// Unix-domain socket hosts (a directory, as in libpq) of a backend read from `map`: each socket path
+// fits a socket address, and sslmode does not demand TLS (a local socket is never encrypted).
+void CheckSocketHosts(YamlReader& reader, const Mapping& map, const BackendConfig& backend);
+
 // health_check: { interval: 5s, timeout: 2s } (both optional); its presence turns checks on.
 HealthCheckConfig ReadHealthCheckSection(YamlReader& reader, const Field& field);
 

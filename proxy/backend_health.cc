@@ -17,8 +17,7 @@ config::BackendConfig Normalized(config::BackendConfig backend) {
 }  // namespace
 
 std::string BackendHealth::Address(const config::BackendHost& host) {
-  const bool v6 = host.host.find(':') != std::string::npos;
-  return (v6 ? "[" + host.host + "]" : host.host) + ":" + std::to_string(host.port);
+  return config::DescribeAddress(host.host, host.port);
 }
 
 BackendHealth::BackendHealth(const config::BackendConfig& backend, const config::HealthCheckConfig& checks,

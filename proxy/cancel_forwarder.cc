@@ -18,11 +18,13 @@ void CancelForwarder::Send(uv_loop_t* loop, const std::string& host, int port, i
 CancelForwarder::CancelForwarder(uv_loop_t* loop, std::string host, int port, int32_t pid, int32_t key)
     : loop_(loop), host_(std::move(host)), port_(port) {
   protocol::AppendCancelRequest(packet_, pid, key);
-  uv_tcp_init(loop_, &socket_);
-  socket_.data = this;
+  InitBackendSocket(loop_, socket_, host_);
+  socket_.handle.data = this;
 }
 
 void CancelForwarder::Start() {
+  connect_.data = this;
+  if (ConnectToSocketDirectory(&connect_, socket_, host_, port_, &CancelForwarder::OnConnected)) return;
   struct addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
@@ -40,8 +42,7 @@ void CancelForwarder::OnResolved(uv_getaddrinfo_t* req, int status, struct addri
     self->Finish();
     return;
   }
-  self->connect_.data = self;
-  int rc = uv_tcp_connect(&self->connect_, &self->socket_, res->ai_addr, &CancelForwarder::OnConnected);
+  int rc = uv_tcp_connect(&self->connect_, &self->socket_.tcp, res->ai_addr, &CancelForwarder::OnConnected);
   uv_freeaddrinfo(res);
   if (rc != 0) self->Finish();
 }
@@ -55,15 +56,14 @@ void CancelForwarder::OnConnected(uv_connect_t* req, int status) noexcept {
   }
   uv_buf_t buf = uv_buf_init(self->packet_.data(), static_cast<unsigned>(self->packet_.size()));
   self->write_.data = self;
-  if (uv_write(&self->write_, reinterpret_cast<uv_stream_t*>(&self->socket_), &buf, 1, &CancelForwarder::OnWritten) != 0)
+  if (uv_write(&self->write_, &self->socket_.stream, &buf, 1, &CancelForwarder::OnWritten) != 0)
     self->Finish();
 }
 
 void CancelForwarder::OnWritten(uv_write_t* req, int) noexcept { static_cast<CancelForwarder*>(req->data)->Finish(); }
 
 void CancelForwarder::Finish() {
-  if (!uv_is_closing(reinterpret_cast<uv_handle_t*>(&socket_)))
-    uv_close(reinterpret_cast<uv_handle_t*>(&socket_), &CancelForwarder::OnClosed);
+  if (!uv_is_closing(&socket_.handle)) uv_close(&socket_.handle, &CancelForwarder::OnClosed);
 }
 
 void CancelForwarder::OnClosed(uv_handle_t* handle) noexcept { delete static_cast<CancelForwarder*>(handle->data); }

@@ -1,5 +1,5 @@
 // CancelForwarder: delivers one CancelRequest to a PostgreSQL backend (or a peer pgtenant) on a
-// fresh connection.
+// fresh connection (TCP, or the backend's Unix-domain socket).
 //
 // Fire and forget (protocol section 55.2.8): connect, send the 16-byte request, close. Frees
 // itself when done; failures are logged, never reported to anyone (the protocol has no reply).
@@ -11,6 +11,7 @@
 #include <string>
 
 #include "config/config.h"
+#include "proxy/backend_socket.h"
 
 namespace pgtenant::proxy {
 
@@ -37,7 +38,7 @@ class CancelForwarder {
   int port_;
   std::string packet_;
   uv_getaddrinfo_t resolve_{};
-  uv_tcp_t socket_{};
+  BackendSocket socket_{};
   uv_connect_t connect_{};
   uv_write_t write_{};
 };

@@ -30,14 +30,14 @@ std::vector<BackendReport> RunDoctorChecks(const config::Config& config) {
   for (const auto& [name, backend] : config.backends) {
     BackendReport report;
     report.backend = name;
-    report.target = backend.user + "@" + backend.host + ":" + std::to_string(backend.port) + "/" + backend.database;
+    report.target = backend.user + "@" + config::DescribeAddress(backend.host, backend.port) + "/" + backend.database;
     for (const auto& [tenant_name, tenant] : config.tenants) {
       if (tenant.backend == name) report.tenants.push_back(TenantLabel(tenant));
     }
     Result<DoctorConnection> connection = DoctorConnection::Connect(backend);
     if (!connection.ok()) {
-      report.error = "cannot connect as " + backend.user + " to " + backend.host + ":" +
-                     std::to_string(backend.port) + "/" + backend.database + ": " + connection.status().message();
+      report.error = "cannot connect as " + backend.user + " to " + config::DescribeAddress(backend.host, backend.port) +
+                     "/" + backend.database + ": " + connection.status().message();
     } else {
       BackendChecker(config, backend, *connection, report).Run();
     }

@@ -22,12 +22,12 @@ constexpr uint32_t kMaxOwnMessageLength = 1 << 20;
 ServerConnection::ServerConnection(uv_loop_t* loop, ServerConnectionOwner* pool, config::BackendConfig backend,
                                    ServerParams startup, uint64_t id)
     : loop_(loop), pool_(pool), backend_(std::move(backend)), startup_(std::move(startup)), id_(id) {
-  uv_tcp_init(loop_, &socket_);
-  socket_.data = this;
+  InitBackendSocket(loop_, socket_, backend_.host);
+  socket_.handle.data = this;
   uv_timer_init(loop_, &timer_);
   timer_.data = this;
   open_handles_ = 2;
-  outbox_.Init(reinterpret_cast<uv_stream_t*>(&socket_), &ServerConnection::OnOutboxEvent);
+  outbox_.Init(&socket_.stream, &ServerConnection::OnOutboxEvent);
 }
 
 void ServerConnection::TransitionTo(State next) {
@@ -37,6 +37,8 @@ void ServerConnection::TransitionTo(State next) {
 
 void ServerConnection::Connect() {
   uv_timer_start(&timer_, &ServerConnection::OnTimeout, static_cast<uint64_t>(backend_.connect_timeout.count()), 0);
+  connect_.data = this;
+  if (ConnectToSocketDirectory(&connect_, socket_, backend_.host, backend_.port, &ServerConnection::OnConnected)) return;
   struct addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
@@ -72,9 +74,7 @@ void ServerConnection::OnResolved(uv_getaddrinfo_t* req, int status, struct addr
 }
 
 void ServerConnection::StartConnect(const struct sockaddr* addr) {
-  uv_tcp_nodelay(&socket_, 1);
-  connect_.data = this;
-  int rc = uv_tcp_connect(&connect_, &socket_, addr, &ServerConnection::OnConnected);
+  int rc = uv_tcp_connect(&connect_, &socket_.tcp, addr, &ServerConnection::OnConnected);
   if (rc != 0) {
     Fail(Status::Error(sqlstate::kConnectionFailure, std::string("could not connect: ") + uv_strerror(rc)));
   }
@@ -85,7 +85,7 @@ void ServerConnection::OnConnected(uv_connect_t* req, int status) noexcept {
   if (status == UV_ECANCELED || self->state_ == State::kClosing) return;
   if (status < 0) {
     self->Fail(Status::Error(sqlstate::kConnectionFailure,
-                             "could not connect to " + self->backend_.host + ":" + std::to_string(self->backend_.port) +
+                             "could not connect to " + config::DescribeAddress(self->backend_.host, self->backend_.port) +
                                  ": " + uv_strerror(status)));
     return;
   }
@@ -151,10 +151,10 @@ void ServerConnection::UpdateReading() {
   if (!socket_open_ || state_ == State::kClosing) return;
   bool want = !paused_;
   if (want && !reading_) {
-    if (uv_read_start(reinterpret_cast<uv_stream_t*>(&socket_), &AllocSharedReadBuffer, &ServerConnection::OnRead) == 0)
+    if (uv_read_start(&socket_.stream, &AllocSharedReadBuffer, &ServerConnection::OnRead) == 0)
       reading_ = true;
   } else if (!want && reading_) {
-    uv_read_stop(reinterpret_cast<uv_stream_t*>(&socket_));
+    uv_read_stop(&socket_.stream);
     reading_ = false;
   }
 }
@@ -485,7 +485,7 @@ void ServerConnection::Close() {
   if (resolving_) uv_cancel(reinterpret_cast<uv_req_t*>(&resolve_));
   uv_timer_stop(&timer_);
   uv_close(reinterpret_cast<uv_handle_t*>(&timer_), &ServerConnection::OnHandleClosed);
-  uv_close(reinterpret_cast<uv_handle_t*>(&socket_), &ServerConnection::OnHandleClosed);
+  uv_close(&socket_.handle, &ServerConnection::OnHandleClosed);
 }
 
 void ServerConnection::OnHandleClosed(uv_handle_t* handle) noexcept {

@@ -1,4 +1,4 @@
-// ServerConnection: one TCP connection from pgtenant to a PostgreSQL backend.
+// ServerConnection: one connection from pgtenant to a PostgreSQL backend (TCP or a Unix-domain socket).
 //
 // It logs in (startup packet, SCRAM/MD5/cleartext as the server asks), waits for the first
 // ReadyForQuery, and then lives in a ServerPool: idle, linked to one client session (bytes are
@@ -24,6 +24,7 @@
 #include "protocol/scram.h"
 #include "protocol/status.h"
 #include "protocol/wire.h"
+#include "proxy/backend_socket.h"
 #include "proxy/loop_clock.h"
 #include "proxy/outbox.h"
 #include "proxy/prepared_statements.h"
@@ -172,7 +173,7 @@ class ServerConnection {
   uint64_t id_;
 
   State state_ = State::kConnecting;
-  uv_tcp_t socket_{};
+  BackendSocket socket_{};
   uv_timer_t timer_{};
   uv_getaddrinfo_t resolve_{};
   uv_connect_t connect_{};

@@ -20,7 +20,8 @@ bool TlsMandatory(const std::string& sslmode) {
 }  // namespace
 
 void ServerConnection::StartTlsOrLogin() {
-  if (backend_.sslmode == "disable") {
+  // As libpq does, no TLS over a Unix-domain socket (the loader refused modes that demand it).
+  if (backend_.sslmode == "disable" || config::IsSocketDirectory(backend_.host)) {
     SendStartup();
     return;
   }

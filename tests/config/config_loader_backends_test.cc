@@ -76,6 +76,36 @@ TEST_CASE("hosts errors point at the offending value", "[config_loader]") {
         "t.yaml:2:18: backends.db.hosts[0]: unknown key 'hots' (did you mean 'host'?)");
 }
 
+TEST_CASE("a host starting with '/' is a Unix-domain socket directory, as in libpq", "[config_loader]") {
+  auto local = LoadOk(WithBackends({"backends:", "  db: { host: /run/postgresql, port: 5433, database: app, user: u }"}));
+  const BackendConfig& db = *local->FindBackend("db");
+  CHECK(IsSocketDirectory(db.host));
+  CHECK(SocketPath(db.host, db.port) == "/run/postgresql/.s.PGSQL.5433");
+  CHECK(SocketPath("/run/postgresql/", 5432) == "/run/postgresql/.s.PGSQL.5432");
+  CHECK(SocketPath("/", 5432) == "/.s.PGSQL.5432");
+  CHECK(DescribeAddress(db.host, db.port) == "/run/postgresql/.s.PGSQL.5433");
+  CHECK(DescribeAddress("pg.internal", 5432) == "pg.internal:5432");
+  CHECK(DescribeAddress("::1", 5432) == "[::1]:5432");
+  CHECK_FALSE(IsSocketDirectory("pg.internal"));
+  // prefer falls back to plaintext, as libpq does on a socket.
+  LoadOk(WithBackends({"backends:", "  db: { host: /tmp, sslmode: prefer, database: app, user: u }"}));
+
+  const std::string long_directory = "/" + std::string(92, 'd');  // 93 + "/.s.PGSQL.5432" = 107 bytes: fits
+  LoadOk(WithBackends({"backends:", "  db: { host: " + long_directory + ", database: app, user: u }"}));
+  CHECK(ErrorOf(WithBackends({"backends:", "  db: { host: " + long_directory + "d, database: app, user: u }"})) ==
+        "t.yaml:2:15: backends.db.host: socket path \"" + long_directory +
+            "d/.s.PGSQL.5432\" is longer than 107 bytes, more than a Unix-domain socket address holds; use a "
+            "shorter directory");
+  CHECK(ErrorOf(WithBackends({"backends:", "  db: { host: /tmp, sslmode: require, database: app, user: u }"})) ==
+        "t.yaml:2:30: backends.db.sslmode: sslmode require demands TLS, but \"/tmp\" is a Unix-domain socket "
+        "directory, which PostgreSQL never encrypts; use sslmode: disable (or prefer) for it, or a TCP host");
+  CHECK(ErrorOf(WithBackends({"backends:",
+                              "  db: { hosts: [{host: pg.internal}, {host: /tmp}], sslmode: verify-full, database: d, "
+                              "user: u }"})) ==
+        "t.yaml:2:62: backends.db.sslmode: sslmode verify-full demands TLS, but \"/tmp\" is a Unix-domain socket "
+        "directory, which PostgreSQL never encrypts; use sslmode: disable (or prefer) for it, or a TCP host");
+}
+
 TEST_CASE("health_check is off unless present; its durations are validated", "[config_loader]") {
   auto off = LoadOk(WithBackends({"backends:", kOneBackend}));
   CHECK_FALSE(off->health_check.enabled);

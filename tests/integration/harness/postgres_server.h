@@ -40,6 +40,8 @@ class PostgresServer {
   PostgresServer& operator=(const PostgresServer&) = delete;
 
   int port() const { return port_; }
+  // The directory of its Unix-domain socket (.s.PGSQL.<port>).
+  const std::string& socket_directory() const { return dir_.path(); }
   const std::string& superuser_password() const { return superuser_password_; }
   // Directory of the PostgreSQL client and server programs (psql, pgbench, ...).
   const std::string& bindir() const { return bindir_; }
