@@ -1,5 +1,6 @@
 // ClientSession and the policy engine: the verdict on each Query, Parse and FunctionCall, and what
 // goes to the server in place of a blocked statement.
+#include <cstring>
 #include <string>
 
 #include "policy/policy_engine.h"
@@ -22,13 +23,16 @@ constexpr const char* kBlockedMarker = "pgtenant blocked this statement";
 
 const policy::PolicyVerdict& ClientSession::Judge(uint8_t tag, std::span<const uint8_t> body) {
   if (tag == static_cast<uint8_t>(FrontendTag::kFunctionCall)) return proxy_->policy().InspectFunctionCall(session_policy_);
+  // The offset of the first NUL at or after `from`, body.size() if there is none (memchr: the
+  // statement is scanned on every Query and Parse).
+  auto nul_from = [&](size_t from) -> size_t {
+    if (from >= body.size()) return body.size();
+    const void* nul = std::memchr(body.data() + from, 0, body.size() - from);
+    return nul == nullptr ? body.size() : static_cast<size_t>(static_cast<const uint8_t*>(nul) - body.data());
+  };
   size_t start = 0;
-  if (tag == static_cast<uint8_t>(FrontendTag::kParse)) {  // statement name first
-    while (start < body.size() && body[start] != 0) ++start;
-    ++start;
-  }
-  size_t end = start;
-  while (end < body.size() && body[end] != 0) ++end;
+  if (tag == static_cast<uint8_t>(FrontendTag::kParse)) start = nul_from(0) + 1;  // statement name first
+  const size_t end = nul_from(start);
   if (start > body.size() || end >= body.size()) {
     static const policy::PolicyVerdict kMalformed{
         false, "parse.error", "the message does not hold a NUL-terminated statement", "", ""};
