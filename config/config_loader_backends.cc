@@ -70,9 +70,10 @@ void CheckSocketHosts(YamlReader& reader, const Mapping& map, const BackendConfi
       reader.Fail(*where, "socket path " + Quoted(path) + " is longer than " + std::to_string(kMaxSocketPathBytes) +
                               " bytes, more than a Unix-domain socket address holds; use a shorter directory");
     } else if (backend.sslmode != "disable" && backend.sslmode != "allow" && backend.sslmode != "prefer") {
-      reader.Fail(map.Get("sslmode") ? *map.Get("sslmode") : *where, "sslmode " + backend.sslmode + " demands TLS, but " + Quoted(host.host) +
-                                           " is a Unix-domain socket directory, which PostgreSQL never encrypts; "
-                                           "use sslmode: disable (or prefer) for it, or a TCP host");
+      const Field mode = map.Get("sslmode") ? *map.Get("sslmode") : *where;
+      reader.Fail(mode, "sslmode " + backend.sslmode + " demands TLS, but " + Quoted(host.host) +
+                            " is a Unix-domain socket directory, which PostgreSQL never encrypts; "
+                            "use sslmode: disable (or prefer) for it, or a TCP host");
     }
   }
 }

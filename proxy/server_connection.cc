@@ -38,7 +38,9 @@ void ServerConnection::TransitionTo(State next) {
 void ServerConnection::Connect() {
   uv_timer_start(&timer_, &ServerConnection::OnTimeout, static_cast<uint64_t>(backend_.connect_timeout.count()), 0);
   connect_.data = this;
-  if (ConnectToSocketDirectory(&connect_, socket_, backend_.host, backend_.port, &ServerConnection::OnConnected)) return;
+  if (ConnectToSocketDirectory(&connect_, socket_, backend_.host, backend_.port, &ServerConnection::OnConnected)) {
+    return;  // no name to look up
+  }
   struct addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
@@ -84,9 +86,9 @@ void ServerConnection::OnConnected(uv_connect_t* req, int status) noexcept {
   auto* self = static_cast<ServerConnection*>(req->data);
   if (status == UV_ECANCELED || self->state_ == State::kClosing) return;
   if (status < 0) {
+    const std::string address = config::DescribeAddress(self->backend_.host, self->backend_.port);
     self->Fail(Status::Error(sqlstate::kConnectionFailure,
-                             "could not connect to " + config::DescribeAddress(self->backend_.host, self->backend_.port) +
-                                 ": " + uv_strerror(status)));
+                             "could not connect to " + address + ": " + uv_strerror(status)));
     return;
   }
   self->socket_open_ = true;

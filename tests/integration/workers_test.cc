@@ -113,11 +113,7 @@ std::chrono::steady_clock::duration CancelSleep(PGconn* conn, const std::string&
   REQUIRE(PQsendQuery(conn, "SELECT pg_sleep(30)") == 1);
   REQUIRE(PostgresServer::Shared().AwaitActiveQuery(database, "SELECT pg_sleep(30)", seconds(5)));
   const auto started = std::chrono::steady_clock::now();
-  PGcancel* cancel = PQgetCancel(conn);
-  REQUIRE(cancel != nullptr);
-  char error[256] = {0};
-  CHECK(PQcancel(cancel, error, sizeof error) == 1);
-  PQfreeCancel(cancel);
+  CHECK(SendCancel(conn) == "");
   auto results = CollectResults(conn, seconds(3));
   REQUIRE(results.has_value());
   REQUIRE_FALSE(results->empty());

@@ -106,6 +106,15 @@ std::vector<std::string> QueryColumn(PGconn* conn, const std::string& sql) {
   return values;
 }
 
+std::string SendCancel(PGconn* conn) {
+  PGcancel* cancel = PQgetCancel(conn);
+  if (cancel == nullptr) return "PQgetCancel: the connection has no cancel key";
+  char error[256] = {0};
+  const int sent = PQcancel(cancel, error, sizeof error);
+  PQfreeCancel(cancel);
+  return sent == 1 ? std::string() : "PQcancel: " + std::string(error);
+}
+
 bool WaitReadable(PGconn* conn, std::chrono::milliseconds timeout) {
   return WaitSocket(PQsocket(conn), POLLIN, std::chrono::steady_clock::now() + timeout);
 }

@@ -61,6 +61,10 @@ std::optional<std::vector<PgResult>> ExecWithTimeout(PGconn* conn, const std::st
 // `timeout`; nullopt on timeout.
 std::optional<std::vector<PgResult>> CollectResults(PGconn* conn, std::chrono::milliseconds timeout);
 
+// Sends a CancelRequest with the key libpq holds for `conn` (PQcancel, on a connection of its own).
+// Returns "" when it was sent, else libpq's reason.
+std::string SendCancel(PGconn* conn);
+
 // Waits for input on the connection's socket for at most `timeout`; false on timeout.
 bool WaitReadable(PGconn* conn, std::chrono::milliseconds timeout);
 
