@@ -2,10 +2,8 @@
 // mirror pq_getmessage() in src/backend/libpq/pqcomm.c).
 #include "protocol/frame_reader.h"
 
-#include <algorithm>
 #include <cstdio>
 #include <string>
-#include <utility>
 
 #include "protocol/sqlstate.h"
 
@@ -19,48 +17,28 @@ std::string TagName(uint8_t tag) {
   return buf;
 }
 
-uint32_t ReadUint32(const uint8_t* p) {
-  return (uint32_t(p[0]) << 24) | (uint32_t(p[1]) << 16) | (uint32_t(p[2]) << 8) | uint32_t(p[3]);
-}
-
 }  // namespace
 
-FrameDecode DecodeFrameHeader(std::span<const uint8_t> data, uint32_t max_length) {
-  FrameDecode result;
-  if (data.size() < kHeaderSize) return result;
-  const uint8_t tag = data[0];
-  const uint32_t length = ReadUint32(data.data() + 1);
-  const uint32_t limit = std::min(max_length, kMaxMessageLength);
-  if (length < 4) {
-    result.status = DecodeStatus::kInvalid;
-    result.error = Status::Error(sqlstate::kProtocolViolation, "invalid message length " + std::to_string(length) +
-                                                                   " for message type '" + TagName(tag) + "'");
-    return result;
-  }
-  if (length > limit) {
-    result.status = DecodeStatus::kInvalid;
-    result.error = Status::Error(sqlstate::kProtocolViolation, "message of type '" + TagName(tag) +
-                                                                   "' is too large: " + std::to_string(length) +
-                                                                   " bytes, limit " + std::to_string(limit));
-    return result;
-  }
-  result.status = DecodeStatus::kReady;
-  result.header.tag = tag;
-  result.header.length = length;
-  return result;
+Status FrameError(const FrameHeader& header, uint32_t limit) {
+  if (header.length < 4)
+    return Status::Error(sqlstate::kProtocolViolation, "invalid message length " + std::to_string(header.length) +
+                                                           " for message type '" + TagName(header.tag) + "'");
+  return Status::Error(sqlstate::kProtocolViolation, "message of type '" + TagName(header.tag) + "' is too large: " +
+                                                         std::to_string(header.length) + " bytes, limit " +
+                                                         std::to_string(limit));
 }
 
 MessageDecode DecodeMessage(std::span<const uint8_t> data, uint32_t max_length) {
   MessageDecode result;
-  FrameDecode frame = DecodeFrameHeader(data, max_length);
+  const FrameDecode frame = DecodeFrameHeader(data, max_length);
+  result.header = frame.header;
+  result.limit = frame.limit;
   if (frame.status == DecodeStatus::kInvalid) {
     result.status = DecodeStatus::kInvalid;
-    result.error = std::move(frame.error);
     return result;
   }
   if (frame.status == DecodeStatus::kNeedMoreData || data.size() < frame.header.total()) return result;
   result.status = DecodeStatus::kReady;
-  result.header = frame.header;
   result.body = data.subspan(kHeaderSize, frame.header.body_size());
   return result;
 }

@@ -26,10 +26,14 @@ struct FrameHeader {
 // Outcomes of a decoder. kNeedMoreData is not an error: read more and call again with all the bytes.
 enum class DecodeStatus { kNeedMoreData, kReady, kInvalid };
 
+// The error of an invalid header, made when asked for: decoding stays free of strings.
+Status FrameError(const FrameHeader& header, uint32_t limit);
+
 struct FrameDecode {
   DecodeStatus status = DecodeStatus::kNeedMoreData;
-  FrameHeader header;  // valid when kReady
-  Status error;        // set when kInvalid
+  FrameHeader header;  // valid when kReady; when kInvalid, the tag and length that were refused
+  uint32_t limit = 0;  // the length limit applied
+  Status error() const { return status == DecodeStatus::kInvalid ? FrameError(header, limit) : Status(); }
 };
 
 // Decodes the header at the start of `data` (which may hold any part of the body and further
@@ -41,14 +45,26 @@ struct FrameDecode {
 //     connection should be closed after reporting it.) max_length is clamped to kMaxMessageLength.
 //   - otherwise kReady. kReady does NOT mean the body has arrived: see DecodeMessage.
 // A non-printable tag is shown in messages as \xNN.
-FrameDecode DecodeFrameHeader(std::span<const uint8_t> data, uint32_t max_length);
+// Inline: it runs for every message in both directions.
+inline FrameDecode DecodeFrameHeader(std::span<const uint8_t> data, uint32_t max_length) {
+  FrameDecode result;
+  if (data.size() < kHeaderSize) return result;
+  const uint8_t* p = data.data();
+  result.header.tag = p[0];
+  result.header.length = (uint32_t(p[1]) << 24) | (uint32_t(p[2]) << 16) | (uint32_t(p[3]) << 8) | uint32_t(p[4]);
+  result.limit = max_length < kMaxMessageLength ? max_length : kMaxMessageLength;
+  result.status =
+      result.header.length < 4 || result.header.length > result.limit ? DecodeStatus::kInvalid : DecodeStatus::kReady;
+  return result;
+}
 
 // A whole message: header and a view of its body inside the caller's buffer.
 struct MessageDecode {
   DecodeStatus status = DecodeStatus::kNeedMoreData;
   FrameHeader header;                // valid when kReady
   std::span<const uint8_t> body;     // valid when kReady; points into `data`, header.body_size() bytes
-  Status error;                      // set when kInvalid
+  uint32_t limit = 0;                // the length limit applied
+  Status error() const { return status == DecodeStatus::kInvalid ? FrameError(header, limit) : Status(); }
   size_t consumed() const { return status == DecodeStatus::kReady ? header.total() : 0; }
 };
 

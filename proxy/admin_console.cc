@@ -88,7 +88,7 @@ size_t AdminConsole::OnClientBytes(std::span<const uint8_t> data) {
     protocol::FrameDecode d = protocol::DecodeFrameHeader(data.subspan(pos), kMaxAdminMessageLength);
     if (d.status == DecodeStatus::kNeedMoreData) break;
     if (d.status == DecodeStatus::kInvalid) {
-      session_->Terminate(d.error);
+      session_->Terminate(d.error());
       return data.size();
     }
     if (data.size() - pos < d.header.total()) break;

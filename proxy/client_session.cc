@@ -225,7 +225,7 @@ bool ClientSession::StartTransaction(std::span<const uint8_t> data) {
   protocol::FrameDecode d = protocol::DecodeFrameHeader(data, protocol::kMaxMessageLength);
   if (d.status == DecodeStatus::kNeedMoreData) return false;
   if (d.status == DecodeStatus::kInvalid) {
-    Terminate(d.error);
+    Terminate(d.error());
     return false;
   }
   if (d.header.tag == static_cast<uint8_t>(FrontendTag::kTerminate)) {
@@ -285,7 +285,7 @@ size_t ClientSession::DiscardClientMessages(std::span<const uint8_t> data) {
     protocol::FrameDecode d = protocol::DecodeFrameHeader(data.subspan(pos), protocol::kMaxMessageLength);
     if (d.status == DecodeStatus::kNeedMoreData) break;
     if (d.status == DecodeStatus::kInvalid) {
-      Terminate(d.error);
+      Terminate(d.error());
       return data.size();
     }
     uint8_t tag = d.header.tag;

@@ -144,7 +144,7 @@ size_t ClientSession::HandleAuthentication(std::span<const uint8_t> data) {
   protocol::FrameDecode d = protocol::DecodeFrameHeader(data, kMaxAuthMessageLength);
   if (d.status == DecodeStatus::kNeedMoreData) return 0;
   if (d.status == DecodeStatus::kInvalid) {
-    Terminate(d.error);
+    Terminate(d.error());
     return data.size();
   }
   if (data.size() < d.header.total()) return 0;

@@ -183,7 +183,7 @@ size_t ClientSession::HandleJwtPassword(std::span<const uint8_t> data) {
   protocol::FrameDecode d = protocol::DecodeFrameHeader(data, kMaxTokenMessageLength);
   if (d.status == protocol::DecodeStatus::kNeedMoreData) return 0;
   if (d.status == protocol::DecodeStatus::kInvalid) {
-    Terminate(d.error);
+    Terminate(d.error());
     return data.size();
   }
   if (data.size() < d.header.total()) return 0;

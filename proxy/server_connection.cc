@@ -241,7 +241,7 @@ size_t ServerConnection::ProcessOwnMessages(std::span<const uint8_t> data) {
     protocol::FrameDecode d = protocol::DecodeFrameHeader(data.subspan(pos), kMaxOwnMessageLength);
     if (d.status == protocol::DecodeStatus::kNeedMoreData) break;
     if (d.status == protocol::DecodeStatus::kInvalid) {
-      Lost(Status::Error(sqlstate::kProtocolViolation, "server sent an invalid message: " + d.error.message()));
+      Lost(Status::Error(sqlstate::kProtocolViolation, "server sent an invalid message: " + d.error().message()));
       return pos;
     }
     if (data.size() - pos < d.header.total()) break;

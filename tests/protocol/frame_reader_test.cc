@@ -94,26 +94,26 @@ TEST_CASE("A length below 4 is a protocol violation", "[frame]") {
   for (uint32_t length : {0u, 1u, 3u}) {
     FrameDecode d = DecodeFrameHeader(AsBytes(Header('Q', length)), kMaxMessageLength);
     REQUIRE(d.status == DecodeStatus::kInvalid);
-    CHECK(d.error.sqlstate() == "08P01");
-    CHECK(d.error.message() == "invalid message length " + std::to_string(length) + " for message type 'Q'");
+    CHECK(d.error().sqlstate() == "08P01");
+    CHECK(d.error().message() == "invalid message length " + std::to_string(length) + " for message type 'Q'");
   }
   MessageDecode m = DecodeMessage(AsBytes(Header('Q', 2)), kMaxMessageLength);
   CHECK(m.status == DecodeStatus::kInvalid);
-  CHECK(m.error.sqlstate() == "08P01");
+  CHECK(m.error().sqlstate() == "08P01");
 }
 
 TEST_CASE("A length above the caller's limit is refused before the body arrives", "[frame]") {
   FrameDecode d = DecodeFrameHeader(AsBytes(Header('P', 1025)), 1024);
   REQUIRE(d.status == DecodeStatus::kInvalid);
-  CHECK(d.error.sqlstate() == "08P01");
-  CHECK(d.error.message() == "message of type 'P' is too large: 1025 bytes, limit 1024");
+  CHECK(d.error().sqlstate() == "08P01");
+  CHECK(d.error().message() == "message of type 'P' is too large: 1025 bytes, limit 1024");
   CHECK(DecodeFrameHeader(AsBytes(Header('P', 1024)), 1024).status == DecodeStatus::kReady);
 }
 
 TEST_CASE("The limit never exceeds PostgreSQL's own 1 GB cap", "[frame]") {
   FrameDecode d = DecodeFrameHeader(AsBytes(Header('d', 0x40000000)), 0xffffffff);
   REQUIRE(d.status == DecodeStatus::kInvalid);
-  CHECK(d.error.message() == "message of type 'd' is too large: 1073741824 bytes, limit 1073741823");
+  CHECK(d.error().message() == "message of type 'd' is too large: 1073741824 bytes, limit 1073741823");
   FrameDecode negative = DecodeFrameHeader(AsBytes(Header('d', 0xffffffff)), 0xffffffff);
   CHECK(negative.status == DecodeStatus::kInvalid);
 }
@@ -121,7 +121,7 @@ TEST_CASE("The limit never exceeds PostgreSQL's own 1 GB cap", "[frame]") {
 TEST_CASE("A non-printable tag is shown escaped", "[frame]") {
   FrameDecode d = DecodeFrameHeader(AsBytes(Header('\x01', 0)), kMaxMessageLength);
   REQUIRE(d.status == DecodeStatus::kInvalid);
-  CHECK(d.error.message() == "invalid message length 0 for message type '\\x01'");
+  CHECK(d.error().message() == "invalid message length 0 for message type '\\x01'");
 }
 
 }  // namespace

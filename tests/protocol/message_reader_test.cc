@@ -189,7 +189,7 @@ TEST_CASE("Random bytes never crash a parser, and every error is 08P01", "[reade
       [](auto b) { return ParseReadyForQuery(b).status(); },
       [](auto b) { return ParsePasswordMessage(b).status(); },
       [](auto b) { return ParseSaslInitialResponse(b).status(); },
-      [](auto b) { return DecodeMessage(b, 64).error; },
+      [](auto b) { return DecodeMessage(b, 64).error(); },
   };
   for (int iteration = 0; iteration < 3000; ++iteration) {
     std::string body(rng() % 24, '\0');
