@@ -72,7 +72,7 @@ size_t ClientSession::ForwardCorked(std::span<const uint8_t> data) {
     uint8_t tag = d.header.tag;
     if (d.status == DecodeStatus::kInvalid) {
       flush();
-      Terminate(d.error);
+      Terminate(d.error());
       return data.size();
     }
     if (!in_transaction_ && server_->IsClean()) {
@@ -219,8 +219,7 @@ size_t ClientSession::ForwardServerMessages(std::span<const uint8_t> data) {
         tag == static_cast<uint8_t>(BackendTag::kParameterStatus)) {
       if (data.size() - pos < d.header.total()) break;
       auto body = data.subspan(pos + protocol::kHeaderSize, d.header.body_size());
-      ResponseQueue::Outcome outcome;
-      if (queued) outcome = exchange_->responses.OnServerMessage(tag);
+      bool swallow = queued && exchange_->responses.OnServerMessage(tag, server_->statements());
       if (substitute) {
         // The marker failed on the server exactly where the blocked statement would have: the
         // client gets pgtenant's verdict in its place.
@@ -230,12 +229,10 @@ size_t ClientSession::ForwardServerMessages(std::span<const uint8_t> data) {
           return data.size();
         }
         exchange_->blocked_batches.front().answered = true;
-        outcome.swallow = false;
+        swallow = false;
         flushed = pos + d.header.total();
       }
-      for (const std::string& name : outcome.failed_parses) server_->statements().NotPrepared(name);
-      if (!outcome.completed_parse.empty()) server_->statements().Prepared(outcome.completed_parse);
-      if (outcome.swallow) {
+      if (swallow) {
         if (pos > flushed && !outbox_.Send(data.subspan(flushed, pos - flushed))) {
           Close();
           return data.size();
@@ -243,9 +240,10 @@ size_t ClientSession::ForwardServerMessages(std::span<const uint8_t> data) {
         flushed = pos + d.header.total();
       }
       pos += d.header.total();
-      if (!outcome.synthetic_after.empty()) {
-        if ((pos > flushed && !outbox_.Send(data.subspan(flushed, pos - flushed))) ||
-            !outbox_.Send(outcome.synthetic_after)) {
+      if (queued && exchange_->responses.SyntheticDue()) {
+        std::string synthetic;
+        exchange_->responses.DrainSynthetic(synthetic);
+        if ((pos > flushed && !outbox_.Send(data.subspan(flushed, pos - flushed))) || !outbox_.Send(synthetic)) {
           Close();
           return data.size();
         }

@@ -1,6 +1,7 @@
 // ClientSession under transaction pooling: named prepared statements renamed to their content
 // (prepared_statements.h) and prepared on whichever server the client gets, and every message that
 // is owed a response queued (response_queue.h).
+#include <cstring>
 #include <optional>
 #include <string>
 
@@ -14,11 +15,13 @@ namespace pgtenant::proxy {
 namespace {
 using protocol::FrontendTag;
 
-// Reads a NUL-terminated name at `offset` of `body`; nullopt if the NUL is not there yet.
-std::optional<std::string> ReadName(std::span<const uint8_t> body, size_t offset) {
-  for (size_t i = offset; i < body.size(); ++i)
-    if (body[i] == 0) return std::string(reinterpret_cast<const char*>(body.data()) + offset, i - offset);
-  return std::nullopt;
+// Reads a NUL-terminated name at `offset` of `body` (a view into it); nullopt if the NUL is not there yet.
+std::optional<std::string_view> ReadName(std::span<const uint8_t> body, size_t offset) {
+  if (offset >= body.size()) return std::nullopt;
+  const void* nul = std::memchr(body.data() + offset, 0, body.size() - offset);
+  if (nul == nullptr) return std::nullopt;
+  const char* start = reinterpret_cast<const char*>(body.data()) + offset;
+  return std::string_view(start, static_cast<size_t>(static_cast<const char*>(nul) - start));
 }
 // Statement and portal names are identifiers (NAMEDATALEN); a prefix longer than this without
 // its NULs is not a name.
@@ -66,7 +69,7 @@ ClientSession::Rewrite ClientSession::RewriteForTransactionPooling(std::span<con
   switch (static_cast<FrontendTag>(tag)) {
     case FrontendTag::kParse: {
       if (!whole) return header.body_size() > config_->max_query_size ? Rewrite::kPassThrough : Rewrite::kNeedMore;
-      std::optional<std::string> name = ReadName(body, 0);
+      std::optional<std::string_view> name = ReadName(body, 0);
       if (!name || name->empty()) return pass(Expect::kParse);
       const ClientStatements::Statement* statement = exchange().statements.Define(*name, body.subspan(name->size() + 1));
       if (statement == nullptr) {
@@ -86,8 +89,8 @@ ClientSession::Rewrite ClientSession::RewriteForTransactionPooling(std::span<con
       return Rewrite::kRewritten;
     }
     case FrontendTag::kBind: {
-      std::optional<std::string> portal = ReadName(body, 0);
-      std::optional<std::string> name = portal ? ReadName(body, portal->size() + 1) : std::nullopt;
+      std::optional<std::string_view> portal = ReadName(body, 0);
+      std::optional<std::string_view> name = portal ? ReadName(body, portal->size() + 1) : std::nullopt;
       if (!name) {
         if (whole || message.size() > kMaxNamePrefix) {
           Terminate(Status::Error(sqlstate::kProtocolViolation, "invalid Bind message: unterminated name"));
@@ -119,7 +122,7 @@ ClientSession::Rewrite ClientSession::RewriteForTransactionPooling(std::span<con
         return Rewrite::kNeedMore;
       }
       const bool describe = tag == static_cast<uint8_t>(FrontendTag::kDescribe);
-      std::optional<std::string> name = body.empty() ? std::nullopt : ReadName(body, 1);
+      std::optional<std::string_view> name = body.empty() ? std::nullopt : ReadName(body, 1);
       const ClientStatements::Statement* statement =
           (body.empty() || body[0] != 'S' || !name || name->empty()) ? nullptr : exchange().statements.Find(*name);
       if (statement == nullptr) return pass(describe ? Expect::kDescribe : Expect::kClose);

@@ -68,20 +68,26 @@ void ServerStatementCache::Clear() {
   unconfirmed_.clear();
 }
 
-const ClientStatements::Statement* ClientStatements::Define(const std::string& client_name,
+const ClientStatements::Statement* ClientStatements::Define(std::string_view client_name,
                                                             std::span<const uint8_t> query_and_types) {
-  if (statements_.size() >= kMaxStatements && statements_.count(client_name) == 0) return nullptr;
-  Statement& s = statements_[client_name];
+  auto it = statements_.find(client_name);
+  if (it == statements_.end()) {
+    if (statements_.size() >= kMaxStatements) return nullptr;
+    it = statements_.emplace(std::string(client_name), Statement{}).first;
+  }
+  Statement& s = it->second;
   s.query_and_types.assign(reinterpret_cast<const char*>(query_and_types.data()), query_and_types.size());
   s.server_name = ServerStatementName(query_and_types);
   return &s;
 }
 
-const ClientStatements::Statement* ClientStatements::Find(const std::string& client_name) const {
+const ClientStatements::Statement* ClientStatements::Find(std::string_view client_name) const {
   auto it = statements_.find(client_name);
   return it == statements_.end() ? nullptr : &it->second;
 }
 
-void ClientStatements::Remove(const std::string& client_name) { statements_.erase(client_name); }
+void ClientStatements::Remove(std::string_view client_name) {
+  if (auto it = statements_.find(client_name); it != statements_.end()) statements_.erase(it);
+}
 
 }  // namespace pgtenant::proxy

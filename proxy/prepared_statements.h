@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <list>
 #include <optional>
 #include <span>
@@ -75,14 +76,18 @@ class ClientStatements {
   };
 
   // Defines (or redefines) `client_name`. Returns nullptr when the client has too many.
-  const Statement* Define(const std::string& client_name, std::span<const uint8_t> query_and_types);
-  const Statement* Find(const std::string& client_name) const;
-  void Remove(const std::string& client_name);
+  const Statement* Define(std::string_view client_name, std::span<const uint8_t> query_and_types);
+  const Statement* Find(std::string_view client_name) const;
+  void Remove(std::string_view client_name);
   size_t size() const { return statements_.size(); }
   bool empty() const { return statements_.empty(); }
 
  private:
-  std::unordered_map<std::string, Statement> statements_;
+  struct NameHash {  // looks names up as views into the client's message, without a copy
+    using is_transparent = void;
+    size_t operator()(std::string_view name) const { return std::hash<std::string_view>{}(name); }
+  };
+  std::unordered_map<std::string, Statement, NameHash, std::equal_to<>> statements_;
 };
 
 }  // namespace pgtenant::proxy

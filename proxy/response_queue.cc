@@ -2,6 +2,7 @@
 #include "proxy/response_queue.h"
 
 #include "protocol/wire.h"
+#include "proxy/prepared_statements.h"
 
 namespace pgtenant::proxy {
 
@@ -15,12 +16,19 @@ void AppendSynthetic(ResponseQueue::Expect expect, std::string& out) {
 }
 }  // namespace
 
-void ResponseQueue::Push(Expect expect, Disposition disposition, std::string& to_client_now, std::string server_name) {
+void ResponseQueue::Push(Expect expect, Disposition disposition, std::string& to_client_now,
+                         std::string_view server_name) {
   if (disposition == Disposition::kSynthesize && entries_.empty()) {
     AppendSynthetic(expect, to_client_now);
     return;
   }
-  entries_.push_back({expect, disposition, std::move(server_name)});
+  entries_.push_back({expect, disposition, !server_name.empty()});
+  if (!server_name.empty()) names_.push_back(std::string(server_name));
+}
+
+void ResponseQueue::PopFront() {
+  if (entries_.front().named) names_.pop_front();
+  entries_.pop_front();
 }
 
 bool ResponseQueue::Completes(uint8_t tag) const {
@@ -42,47 +50,42 @@ bool ResponseQueue::Completes(uint8_t tag) const {
   }
 }
 
-void ResponseQueue::Pop(Outcome& outcome) {
-  entries_.pop_front();
-  DrainSynthetic(outcome.synthetic_after);
-}
-
 void ResponseQueue::DrainSynthetic(std::string& out) {
   while (!entries_.empty() && entries_.front().disposition == Disposition::kSynthesize) {
     AppendSynthetic(entries_.front().expect, out);
-    entries_.pop_front();
+    PopFront();
   }
 }
 
-ResponseQueue::Outcome ResponseQueue::OnServerMessage(uint8_t tag) {
-  Outcome outcome;
-  if (entries_.empty()) return outcome;
+bool ResponseQueue::OnServerMessage(uint8_t tag, ServerStatementCache& statements) {
+  if (entries_.empty()) return false;
   const Entry& front = entries_.front();
+  bool swallow = false;
   switch (static_cast<BackendTag>(tag)) {
     case BackendTag::kParseComplete:
       if (front.expect == Expect::kParse) {
-        outcome.swallow = front.disposition == Disposition::kSwallow;
-        outcome.completed_parse = front.server_name;
-        Pop(outcome);
+        swallow = front.disposition == Disposition::kSwallow;
+        if (front.named) statements.Prepared(names_.front());
+        PopFront();
       }
       break;
     case BackendTag::kBindComplete:
-      if (front.expect == Expect::kBind) Pop(outcome);
+      if (front.expect == Expect::kBind) PopFront();
       break;
     case BackendTag::kCloseComplete:
       if (front.expect == Expect::kClose) {
-        outcome.swallow = front.disposition == Disposition::kSwallow;
-        Pop(outcome);
+        swallow = front.disposition == Disposition::kSwallow;
+        PopFront();
       }
       break;
     case BackendTag::kRowDescription:
     case BackendTag::kNoData:
-      if (front.expect == Expect::kDescribe) Pop(outcome);
+      if (front.expect == Expect::kDescribe) PopFront();
       break;
     case BackendTag::kCommandComplete:
     case BackendTag::kEmptyQueryResponse:
     case BackendTag::kPortalSuspended:
-      if (front.expect == Expect::kExecute) Pop(outcome);
+      if (front.expect == Expect::kExecute) PopFront();
       break;
     case BackendTag::kErrorResponse:
       if (front.expect == Expect::kQuery || front.expect == Expect::kFunctionCall || front.expect == Expect::kSync)
@@ -91,20 +94,19 @@ ResponseQueue::Outcome ResponseQueue::OnServerMessage(uint8_t tag) {
       // statements their Parse would have created do not exist.
       while (!entries_.empty() && entries_.front().expect != Expect::kSync) {
         const Entry& skipped = entries_.front();
-        if (skipped.expect == Expect::kParse && skipped.disposition != Disposition::kSynthesize &&
-            !skipped.server_name.empty())
-          outcome.failed_parses.push_back(skipped.server_name);
-        entries_.pop_front();
+        if (skipped.expect == Expect::kParse && skipped.disposition != Disposition::kSynthesize && skipped.named)
+          statements.NotPrepared(names_.front());
+        PopFront();
       }
       break;
     case BackendTag::kReadyForQuery:
       if (front.expect == Expect::kSync || front.expect == Expect::kQuery || front.expect == Expect::kFunctionCall)
-        Pop(outcome);
+        PopFront();
       break;
     default:
       break;
   }
-  return outcome;
+  return swallow;
 }
 
 }  // namespace pgtenant::proxy

@@ -10,46 +10,51 @@
 
 #include <cstdint>
 #include <string>
-#include <vector>
+#include <string_view>
 
 #include "proxy/fifo.h"
 
 namespace pgtenant::proxy {
+
+class ServerStatementCache;
 
 class ResponseQueue {
  public:
   enum class Expect : uint8_t { kParse, kBind, kDescribe, kExecute, kClose, kSync, kQuery, kFunctionCall };
   enum class Disposition : uint8_t { kForward, kSwallow, kSynthesize };
 
-  struct Outcome {
-    bool swallow = false;                   // drop this server message
-    std::string synthetic_after;            // messages to send the client right after it
-    std::vector<std::string> failed_parses; // server statement names whose Parse was skipped or refused
-    std::string completed_parse;             // server statement name whose Parse just completed
-  };
-
   // Queues an expected response. A synthesized one with nothing ahead of it is appended to
   // `to_client_now` at once. `server_name`: for Parse, the statement it creates on the server.
-  void Push(Expect expect, Disposition disposition, std::string& to_client_now, std::string server_name = {});
+  void Push(Expect expect, Disposition disposition, std::string& to_client_now, std::string_view server_name = {});
 
   // Whether a server message with this tag ends the response of the entry at the front (the
   // session then needs the message whole before calling OnServerMessage).
   bool Completes(uint8_t tag) const;
-  Outcome OnServerMessage(uint8_t tag);
+  // Takes the server message with that tag off the queue; tells `statements` which Parses pgtenant
+  // sent now exist on the server and which were skipped or refused. Returns true when the client
+  // must not see the message (it answers a message pgtenant injected).
+  bool OnServerMessage(uint8_t tag, ServerStatementCache& statements);
+  // Whether answers pgtenant owes the client (synthesized) are next, right after the message just
+  // handled; DrainSynthetic appends them to `out` and takes them off the queue.
+  bool SyntheticDue() const { return !entries_.empty() && entries_.front().disposition == Disposition::kSynthesize; }
+  void DrainSynthetic(std::string& out);
 
   bool empty() const { return entries_.empty(); }
-  void Clear() { entries_.clear(); }
+  void Clear() {
+    entries_.clear();
+    names_.clear();
+  }
 
  private:
   struct Entry {
     Expect expect;
     Disposition disposition;
-    std::string server_name;
+    bool named;  // its server statement name is the front of names_
   };
-  void Pop(Outcome& outcome);
-  void DrainSynthetic(std::string& out);
+  void PopFront();
 
   Fifo<Entry> entries_;
+  Fifo<std::string> names_;  // only Parses that name a statement carry one: most entries stay 3 bytes
 };
 
 }  // namespace pgtenant::proxy
