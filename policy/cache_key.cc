@@ -9,26 +9,26 @@ namespace pgtenant::policy {
 
 namespace {
 
-bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+constexpr bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 constexpr bool IsAsciiAlnum(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
 
 // Character classes, looked up: the scanner visits every byte of every statement.
-constexpr uint8_t kIdent = 1;    // may continue an identifier (and a number glued to one)
-constexpr uint8_t kSpecial = 2;  // may start a comment, quote, dollar quote, parameter, identifier or number
+constexpr uint8_t kIdent = 1;        // may continue an identifier (and a number glued to one)
+constexpr uint8_t kInteresting = 2;  // may start a number, comment, quote, dollar quote or parameter
 constexpr std::array<uint8_t, 256> kClasses = [] {
   std::array<uint8_t, 256> classes{};
   for (int i = 0; i < 256; ++i) {
     const char c = static_cast<char>(i);
     const bool ident = IsAsciiAlnum(c) || c == '_' || c == '$' || i >= 0x80;
-    classes[static_cast<size_t>(i)] = static_cast<uint8_t>(
-        (ident ? kIdent : 0) | (ident || c == '-' || c == '/' || c == '\'' || c == '"' || c == '.' ? kSpecial : 0));
+    const bool interesting = IsDigit(c) || c == '$' || c == '-' || c == '/' || c == '\'' || c == '"' || c == '.';
+    classes[static_cast<size_t>(i)] = static_cast<uint8_t>((ident ? kIdent : 0) | (interesting ? kInteresting : 0));
   }
   return classes;
 }();
 
 bool IsIdentChar(char c) { return kClasses[static_cast<uint8_t>(c)] & kIdent; }
-// Everything that is not special is copied as it is.
-bool Special(char c) { return kClasses[static_cast<uint8_t>(c)] & kSpecial; }
+// Letters, spaces, operators and punctuation are kept as they are, whatever surrounds them.
+bool Interesting(char c) { return kClasses[static_cast<uint8_t>(c)] & kInteresting; }
 
 // Length of a dollar-quote delimiter ($tag$ or $$) at sql[i], 0 if there is none.
 size_t DollarTag(std::string_view sql, size_t i) {
@@ -40,6 +40,27 @@ size_t DollarTag(std::string_view sql, size_t i) {
   return 0;
 }
 
+// End of the string literal whose opening quote is at sql[i] (n if it is not closed).
+size_t StringEnd(std::string_view sql, size_t i, bool escapes) {
+  const size_t n = sql.size();
+  size_t j = i + 1;
+  while (j < n) {
+    if (escapes && sql[j] == '\\' && j + 1 < n) {
+      j += 2;
+      continue;
+    }
+    if (sql[j] == '\'') {
+      if (j + 1 < n && sql[j + 1] == '\'') {
+        j += 2;
+        continue;
+      }
+      return j + 1;
+    }
+    ++j;
+  }
+  return n;
+}
+
 }  // namespace
 
 std::string FoldNumericLiterals(std::string_view sql) {
@@ -49,24 +70,41 @@ std::string FoldNumericLiterals(std::string_view sql) {
 }
 
 void FoldNumericLiterals(std::string_view sql, std::string& out) {
-  // The key is never longer than the text (a number becomes "0"), so it is written in place.
+  // The key is never longer than the text (a number becomes "0"), so it is written in place: a
+  // copy of the whole text first, in which a stretch is copied again only once a folded number
+  // has moved what follows it.
   out.resize(sql.size());
   char* const begin = out.data();
+  if (!sql.empty()) std::memcpy(begin, sql.data(), sql.size());
   char* o = begin;
   auto copy = [&](size_t from, size_t to) {
-    std::memcpy(o, sql.data() + from, to - from);
+    if (o != begin + from) std::memcpy(o, sql.data() + from, to - from);
     o += to - from;
   };
-  auto last_is_ident = [&] { return o > begin && IsIdentChar(o[-1]); };
   size_t i = 0;
   const size_t n = sql.size();
+  // Whether sql[i - 1] ends an identifier, keyword, parameter or number (not a string, quoted
+  // identifier or comment): a digit or '$' after one continues it.
+  bool glued = false;
   while (i < n) {
-    char c = sql[i];
-    if (!Special(c)) {  // spaces, operators, punctuation: kept as they are
-      *o++ = c;
-      ++i;
+    size_t skip = i;
+    while (skip < n && !Interesting(sql[skip])) ++skip;
+    if (skip > i) {
+      copy(i, skip);
+      glued = IsIdentChar(sql[skip - 1]);
+      i = skip;
+    }
+    if (i == n) break;
+    const char c = sql[i];
+    if (glued && IsIdentChar(c)) {  // digits and '$' inside an identifier, or glued to a number
+      size_t j = i;
+      while (j < n && IsIdentChar(sql[j])) ++j;
+      copy(i, j);
+      i = j;
       continue;
     }
+    const bool was_glued = glued;
+    glued = false;  // what follows sets it again where it must
     // Comments are kept as they are.
     if (c == '-' && i + 1 < n && sql[i + 1] == '-') {
       size_t end = sql.find('\n', i);
@@ -94,23 +132,16 @@ void FoldNumericLiterals(std::string_view sql, std::string& out) {
       continue;
     }
     if (c == '\'') {
-      // E'...' (and e'...') take backslash escapes; others only double quotes.
-      bool escapes = o > begin && (o[-1] == 'E' || o[-1] == 'e') && (o - begin == 1 || !IsIdentChar(o[-2]));
-      size_t j = i + 1;
-      while (j < n) {
-        if (escapes && sql[j] == '\\' && j + 1 < n) {
-          j += 2;
-          continue;
-        }
-        if (sql[j] == '\'') {
-          if (j + 1 < n && sql[j + 1] == '\'') {
-            j += 2;
-            continue;
-          }
-          ++j;
-          break;
-        }
-        ++j;
+      // E'...' (and e'...') take backslash escapes; others only double quotes. An E right after
+      // other identifier characters may be a word of its own (after a dollar-quoted string, after
+      // a number) or the end of a name: if the two readings end the string in different places,
+      // the rest is kept as it is, unfolded.
+      const bool after_e = i > 0 && (sql[i - 1] == 'E' || sql[i - 1] == 'e');
+      const bool e_alone = after_e && (i == 1 || !IsIdentChar(sql[i - 2]));
+      const size_t j = StringEnd(sql, i, e_alone);
+      if (after_e && !e_alone && StringEnd(sql, i, true) != j) {
+        copy(i, n);
+        break;
       }
       copy(i, j);
       i = j;
@@ -133,7 +164,7 @@ void FoldNumericLiterals(std::string_view sql, std::string& out) {
       i = j;
       continue;
     }
-    if (c == '$' && !last_is_ident()) {
+    if (c == '$') {
       if (size_t tag = DollarTag(sql, i); tag > 0) {
         size_t close = sql.find(sql.substr(i, tag), i + tag);
         size_t end = close == std::string_view::npos ? n : close + tag;
@@ -142,21 +173,16 @@ void FoldNumericLiterals(std::string_view sql, std::string& out) {
         continue;
       }
     }
-    if (IsIdentChar(c) && !IsDigit(c)) {  // identifier or keyword, digits included
-      size_t j = i;
-      while (j < n && IsIdentChar(sql[j])) ++j;
-      copy(i, j);
-      i = j;
-      continue;
-    }
     if (c == '$') {  // $1: a parameter, kept
       size_t j = i + 1;
       while (j < n && IsDigit(sql[j])) ++j;
       copy(i, j);
       i = j;
+      glued = true;
       continue;
     }
-    bool starts_number = IsDigit(c) || (c == '.' && i + 1 < n && IsDigit(sql[i + 1]) && !last_is_ident());
+    // ".5" right after a name or number is not folded: "t.5" must not become "t0".
+    bool starts_number = IsDigit(c) || (c == '.' && i + 1 < n && IsDigit(sql[i + 1]) && !was_glued);
     if (starts_number) {
       size_t j = i;
       while (j < n && IsDigit(sql[j])) ++j;
@@ -181,9 +207,10 @@ void FoldNumericLiterals(std::string_view sql, std::string& out) {
         *o++ = '0';
       }
       i = j;
+      glued = true;
       continue;
     }
-    *o++ = c;
+    copy(i, i + 1);  // a lone '-', '/' or '.'
     ++i;
   }
   out.resize(static_cast<size_t>(o - begin));
