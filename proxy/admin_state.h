@@ -42,7 +42,9 @@ class AdminState {
   Status Pause(const std::optional<std::string>& tenant);
   // Lifts the pause and wakes the sessions it held (ClientSession::OnAdminResume).
   Status Resume(const std::optional<std::string>& tenant);
-  bool IsPaused(const std::string& tenant) const { return paused_all_ || paused_.count(tenant) != 0; }
+  bool IsPaused(const std::string& tenant) const {
+    return paused_all_ || (!paused_.empty() && paused_.count(tenant) != 0);  // asked every transaction
+  }
   bool paused_all() const { return paused_all_; }
 
   Status Disable(const std::string& tenant);
