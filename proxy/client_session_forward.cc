@@ -61,7 +61,7 @@ size_t ClientSession::ForwardCorked(std::span<const uint8_t> data) {
   size_t pos = 0;
   size_t flushed = 0;
   auto flush = [&]() -> bool {
-    bool ok = pos == flushed || server_->Send(data.subspan(flushed, pos - flushed));
+    bool ok = pos == flushed || server_->Forward(data.subspan(flushed, pos - flushed));
     flushed = pos;
     return ok;
   };
@@ -202,7 +202,7 @@ size_t ClientSession::ForwardServerMessages(std::span<const uint8_t> data) {
     protocol::FrameDecode d = protocol::DecodeFrameHeader(data.subspan(pos), protocol::kMaxMessageLength);
     if (d.status == DecodeStatus::kNeedMoreData) break;
     if (d.status == DecodeStatus::kInvalid) {
-      if (pos > flushed) outbox_.Send(data.subspan(flushed, pos - flushed));
+      if (pos > flushed) outbox_.Forward(data.subspan(flushed, pos - flushed));
       ServerConnection* server = server_;
       server_ = nullptr;
       server->Unlink();
@@ -223,7 +223,7 @@ size_t ClientSession::ForwardServerMessages(std::span<const uint8_t> data) {
       if (substitute) {
         // The marker failed on the server exactly where the blocked statement would have: the
         // client gets pgtenant's verdict in its place.
-        if ((pos > flushed && !outbox_.Send(data.subspan(flushed, pos - flushed))) ||
+        if ((pos > flushed && !outbox_.Forward(data.subspan(flushed, pos - flushed))) ||
             !outbox_.Send(exchange_->blocked_batches.front().error)) {
           Close();
           return data.size();
@@ -233,7 +233,7 @@ size_t ClientSession::ForwardServerMessages(std::span<const uint8_t> data) {
         flushed = pos + d.header.total();
       }
       if (swallow) {
-        if (pos > flushed && !outbox_.Send(data.subspan(flushed, pos - flushed))) {
+        if (pos > flushed && !outbox_.Forward(data.subspan(flushed, pos - flushed))) {
           Close();
           return data.size();
         }
@@ -243,7 +243,7 @@ size_t ClientSession::ForwardServerMessages(std::span<const uint8_t> data) {
       if (queued && exchange_->responses.SyntheticDue()) {
         std::string synthetic;
         exchange_->responses.DrainSynthetic(synthetic);
-        if ((pos > flushed && !outbox_.Send(data.subspan(flushed, pos - flushed))) || !outbox_.Send(synthetic)) {
+        if ((pos > flushed && !outbox_.Forward(data.subspan(flushed, pos - flushed))) || !outbox_.Send(synthetic)) {
           Close();
           return data.size();
         }
@@ -264,13 +264,13 @@ size_t ClientSession::ForwardServerMessages(std::span<const uint8_t> data) {
         exchange_->blocked_batches.pop_front();
       if (in_transaction_ && server_->IsClean()) ReportTransactionEnd();
       if (shutdown_requested_ && server_->IsClean()) {
-        if (pos > flushed) outbox_.Send(data.subspan(flushed, pos - flushed));
+        if (pos > flushed) outbox_.Forward(data.subspan(flushed, pos - flushed));
         Terminate(Status::Error(sqlstate::kAdminShutdown, "terminating connection due to administrator command"));
         return data.size();
       }
       if (transaction_pooling_ && server_->IsClean() && c2s_remaining_ == 0 && !AwaitsResponses()) {
         // The transaction is over and nothing is in flight: the server goes back to the pool.
-        if (!outbox_.Send(data.subspan(flushed, pos - flushed))) {
+        if (!outbox_.Forward(data.subspan(flushed, pos - flushed))) {
           Close();
           return data.size();
         }
@@ -284,7 +284,7 @@ size_t ClientSession::ForwardServerMessages(std::span<const uint8_t> data) {
     }
     s2c_remaining_ = d.header.total();
   }
-  if (pos > flushed && !outbox_.Send(data.subspan(flushed, pos - flushed))) {
+  if (pos > flushed && !outbox_.Forward(data.subspan(flushed, pos - flushed))) {
     Close();
     return data.size();
   }

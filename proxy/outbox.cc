@@ -8,6 +8,9 @@ namespace pgtenant::proxy {
 namespace {
 thread_local Outbox* corked = nullptr;  // the one corked outbox of this thread, if any
 thread_local std::string cork;          // what it collected; the capacity stays with the thread
+// What it collected by Forward, not copied yet: bytes in the caller's buffer, before those in `cork`
+// (which is empty while this is not).
+thread_local std::span<const uint8_t> cork_view;
 // A cork holding this much writes it out and goes on collecting: bulk data is copied once, not held.
 constexpr size_t kMaxCork = 64 * 1024;
 }  // namespace
@@ -16,11 +19,17 @@ void Outbox::Cork() {
   if (corked != nullptr) return;
   corked = this;
   cork.clear();
+  cork_view = {};
 }
 
 bool Outbox::Uncork() {
   if (corked != this) return !broken_;
   corked = nullptr;
+  if (!cork_view.empty()) {
+    const std::span<const uint8_t> view = cork_view;
+    cork_view = {};
+    return SendRaw(view);
+  }
   if (cork.empty()) return !broken_;
   const bool ok = SendRaw(cork);  // not corked now: writes, copying only what the kernel does not take
   cork.clear();
@@ -43,10 +52,27 @@ bool Outbox::SendEncrypted(std::span<const uint8_t> data) {
   return SendRaw(ciphertext);
 }
 
+bool Outbox::Forward(std::span<const uint8_t> data) {
+  if (corked != this || tls_ != nullptr || broken_ || data.empty() || !cork.empty()) return Send(data);
+  if (cork_view.empty()) {
+    cork_view = data;
+    return true;
+  }
+  if (cork_view.data() + cork_view.size() == data.data() && cork_view.size() + data.size() < kMaxCork) {
+    cork_view = std::span<const uint8_t>(cork_view.data(), cork_view.size() + data.size());
+    return true;
+  }
+  return SendRaw(data);
+}
+
 bool Outbox::SendRaw(std::span<const uint8_t> data) {
   if (broken_) return false;
   if (data.empty()) return true;
   if (corked == this) {
+    if (!cork_view.empty()) {  // collected before these bytes: copied now, kept in order
+      cork.append(reinterpret_cast<const char*>(cork_view.data()), cork_view.size());
+      cork_view = {};
+    }
     cork.append(reinterpret_cast<const char*>(data.data()), data.size());
     if (cork.size() < kMaxCork) return true;
     const bool ok = Uncork();

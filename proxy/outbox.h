@@ -51,6 +51,11 @@ class Outbox {
     return Send(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(data.data()), data.size()));
   }
 
+  // Like Send, for bytes that stay where they are until Uncork (the read buffer being handled):
+  // while corked they are remembered, not copied, so a read forwarded whole leaves in one write
+  // straight from the buffer it came in.
+  bool Forward(std::span<const uint8_t> data);
+
   // Corking: between Cork and Uncork, Send collects instead of writing, so what one event handler
   // sends goes out in one write (a rewritten Bind and the Execute and Sync after it: one write, not
   // two). One outbox per thread is corked at a time; Cork on another is a no-op and it writes as

@@ -90,6 +90,8 @@ class ServerConnection {
 
   // Forwards client bytes. Returns false if the socket is broken.
   bool Send(std::span<const uint8_t> data);
+  // Send for bytes of the read buffer being handled (Outbox::Forward).
+  bool Forward(std::span<const uint8_t> data) { return outbox_.Forward(data); }
   // Outbox::Cork / Uncork on the server socket: what one client read forwards goes out in one write.
   void Cork() { outbox_.Cork(); }
   bool Uncork() { return outbox_.Uncork(); }
