@@ -5,6 +5,10 @@
 #include <cstdint>
 #include <cstring>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 namespace pgtenant::policy {
 
 namespace {
@@ -29,6 +33,26 @@ constexpr std::array<uint8_t, 256> kClasses = [] {
 bool IsIdentChar(char c) { return kClasses[static_cast<uint8_t>(c)] & kIdent; }
 // Letters, spaces, operators and punctuation are kept as they are, whatever surrounds them.
 bool Interesting(char c) { return kClasses[static_cast<uint8_t>(c)] & kInteresting; }
+
+// The first position at or after `i` whose character is Interesting (n if none). Statements are
+// mostly names and spaces: with SSE2 (every x86-64) sixteen bytes are looked at in one step.
+size_t SkipPlain(std::string_view sql, size_t i) {
+  const size_t n = sql.size();
+#if defined(__SSE2__)
+  const __m128i dash = _mm_set1_epi8(0x2D);  // '-' '.' '/' and the digits: 0x2D..0x39
+  const __m128i span = _mm_set1_epi8(0x39 - 0x2D);
+  const __m128i zero = _mm_setzero_si128();
+  for (; i + 16 <= n; i += 16) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(sql.data() + i));
+    const __m128i in_range = _mm_cmpeq_epi8(_mm_subs_epu8(_mm_sub_epi8(v, dash), span), zero);
+    const __m128i quotes = _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')), _mm_cmpeq_epi8(v, _mm_set1_epi8('\'')));
+    const __m128i hit = _mm_or_si128(_mm_or_si128(in_range, quotes), _mm_cmpeq_epi8(v, _mm_set1_epi8('$')));
+    if (const int mask = _mm_movemask_epi8(hit); mask != 0) return i + static_cast<size_t>(__builtin_ctz(mask));
+  }
+#endif
+  while (i < n && !Interesting(sql[i])) ++i;
+  return i;
+}
 
 // Length of a dollar-quote delimiter ($tag$ or $$) at sql[i], 0 if there is none.
 size_t DollarTag(std::string_view sql, size_t i) {
@@ -87,8 +111,7 @@ void FoldNumericLiterals(std::string_view sql, std::string& out) {
   // identifier or comment): a digit or '$' after one continues it.
   bool glued = false;
   while (i < n) {
-    size_t skip = i;
-    while (skip < n && !Interesting(sql[skip])) ++skip;
+    const size_t skip = SkipPlain(sql, i);
     if (skip > i) {
       copy(i, skip);
       glued = IsIdentChar(sql[skip - 1]);

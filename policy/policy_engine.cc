@@ -7,7 +7,7 @@
 
 #include <array>
 #include <cstdio>
-#include <functional>
+#include <cstring>
 
 #include "policy/effective_policy.h"
 #include "policy/json_tree.h"
@@ -111,8 +111,24 @@ bool SamePolicy(const SessionPolicy& a, const SessionPolicy& b) {
          a.transaction_pooling == b.transaction_pooling && a.shared_pool == b.shared_pool;
 }
 
+// Eight bytes a step: a slot index and a quick inequality test before the keys are compared whole.
+uint64_t HashText(std::string_view text) {
+  uint64_t h = 0x9e3779b97f4a7c15ULL ^ text.size();
+  size_t i = 0;
+  for (; i + 8 <= text.size(); i += 8) {
+    uint64_t word;
+    std::memcpy(&word, text.data() + i, 8);
+    h = (h ^ word) * 0xff51afd7ed558ccdULL;
+    h ^= h >> 32;
+  }
+  uint64_t tail = 0;
+  if (i < text.size()) std::memcpy(&tail, text.data() + i, text.size() - i);
+  h = (h ^ tail) * 0xc4ceb9fe1a85ec53ULL;
+  return h ^ (h >> 29);
+}
+
 size_t MemoHash(uint64_t instance, const SessionPolicy& s, std::string_view key) {
-  size_t h = std::hash<std::string_view>{}(key);
+  size_t h = HashText(key);
   for (size_t part : {static_cast<size_t>(instance), reinterpret_cast<size_t>(s.config), reinterpret_cast<size_t>(s.tenant),
                       static_cast<size_t>(s.role) << 2 | size_t{s.transaction_pooling} << 1 | size_t{s.shared_pool}})
     h = (h ^ part) * 0x9e3779b97f4a7c15ULL;
