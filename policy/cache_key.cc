@@ -187,21 +187,17 @@ void FoldNumericLiterals(std::string_view sql, std::string& out) {
       i = j;
       continue;
     }
-    if (c == '$') {
+    if (c == '$') {  // a dollar-quoted string, kept; else a parameter ($1), kept
+      size_t end = i + 1;
       if (size_t tag = DollarTag(sql, i); tag > 0) {
         size_t close = sql.find(sql.substr(i, tag), i + tag);
-        size_t end = close == std::string_view::npos ? n : close + tag;
-        copy(i, end);
-        i = end;
-        continue;
+        end = close == std::string_view::npos ? n : close + tag;
+      } else {
+        while (end < n && IsDigit(sql[end])) ++end;
+        glued = true;
       }
-    }
-    if (c == '$') {  // $1: a parameter, kept
-      size_t j = i + 1;
-      while (j < n && IsDigit(sql[j])) ++j;
-      copy(i, j);
-      i = j;
-      glued = true;
+      copy(i, end);
+      i = end;
       continue;
     }
     // ".5" right after a name or number is not folded: "t.5" must not become "t0".
