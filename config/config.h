@@ -36,6 +36,7 @@
 #include <string_view>
 #include <vector>
 
+#include "protocol/scram.h"
 #include "protocol/status.h"
 
 namespace pgtenant::config {
@@ -241,6 +242,9 @@ struct UserConfig {
   std::string name;
   // "SCRAM-SHA-256$<iter>:<salt>$<stored>:<server>" or "md5<32 hex>"; empty only if auth method is trust.
   std::string password;
+  // `password` parsed, when it is a SCRAM-SHA-256 verifier: a handshake needs its salt and keys, and
+  // decoding them once at load keeps that off every new connection.
+  std::optional<protocol::ScramVerifier> scram;
   std::map<std::string, TenantRole> tenants;  // tenant name -> role; each names an entry of Config::tenants
   PoolOverrides pool;
 };

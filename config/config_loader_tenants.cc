@@ -182,6 +182,10 @@ void ConfigLoader::ReadUserPassword(const Mapping& map, const Field& user_field,
                  "auth.method is scram-sha-256, which needs a SCRAM-SHA-256 verifier; "
                  "an MD5 hash cannot answer a SCRAM exchange");
   }
+  if (scram) {
+    auto parsed = protocol::ScramVerifier::Parse(*password);
+    if (parsed.ok()) user.scram = std::move(parsed).value();
+  }
   user.password = std::move(*password);
 }
 

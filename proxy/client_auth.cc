@@ -37,10 +37,11 @@ ClientAuthenticator::Step ClientAuthenticator::Start(std::string& out) {
       user_ = nullptr;
       break;
   }
-  protocol::ScramVerifier verifier;
-  auto parsed = user_ ? protocol::ScramVerifier::Parse(user_->password) : Result<protocol::ScramVerifier>(Failed());
-  verifier = parsed.ok() ? *parsed : protocol::MakeMockVerifier(username_, mock_secret_);
-  scram_ = std::make_unique<protocol::ScramServer>(std::move(verifier));
+  // The loader parsed the verifier (UserConfig::scram); a UserConfig made elsewhere has only the text.
+  Result<protocol::ScramVerifier> parsed = Failed();
+  if (user_ != nullptr) parsed = user_->scram ? *user_->scram : protocol::ScramVerifier::Parse(user_->password);
+  scram_ = std::make_unique<protocol::ScramServer>(parsed.ok() ? std::move(parsed).value()
+                                                               : protocol::MakeMockVerifier(username_, mock_secret_));
   protocol::AppendAuthenticationSasl(out, {"SCRAM-SHA-256"});
   state_ = State::kAwaitSaslInitial;
   return Step::kContinue;
