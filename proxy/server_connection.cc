@@ -192,6 +192,7 @@ void ServerConnection::NoteReadyForQuery(protocol::TransactionStatus status) {
 
 void ServerConnection::NoteParameterStatus(std::string name, std::string value) {
   params_of_.reset();
+  params_messages_.clear();
   for (auto& p : params_) {
     if (p.first == name) {
       p.second = std::move(value);
@@ -199,6 +200,13 @@ void ServerConnection::NoteParameterStatus(std::string name, std::string value) 
     }
   }
   params_.emplace_back(std::move(name), std::move(value));
+}
+
+const std::string& ServerConnection::ParameterStatusMessages() {
+  if (params_messages_.empty()) {
+    for (const auto& [name, value] : params_) protocol::AppendParameterStatus(params_messages_, name, value);
+  }
+  return params_messages_;
 }
 
 void ServerConnection::OnRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) noexcept {

@@ -126,6 +126,9 @@ class ServerConnection {
   int32_t backend_pid() const { return backend_pid_; }
   int32_t backend_key() const { return backend_key_; }
   const ServerParams& params() const { return params_; }
+  // params() as ParameterStatus messages, the block a client's handshake ends with; built once and
+  // again only after the server reports a change.
+  const std::string& ParameterStatusMessages();
   // Whether `login`'s startup parameters were all reported by this server with the login's values
   // (ClientSession::PrepareServer skips comparing them again). Any ParameterStatus forgets it.
   bool HasParamsOf(const std::shared_ptr<const void>& login) const {
@@ -198,6 +201,7 @@ class ServerConnection {
   ServerStatementCache statements_;
   std::string context_tag_;
   ServerParams params_;
+  std::string params_messages_;  // ParameterStatusMessages(); empty: to be built
   std::weak_ptr<const void> params_of_;  // a weak owner: its address is not reused while held
   int32_t backend_pid_ = 0;
   int32_t backend_key_ = 0;

@@ -1,7 +1,10 @@
 // Hostile SQL through the real proxy: every attack is refused with its rule, written to the audit
 // log without its literals, and the session stays usable (issue 4).
 #include <catch2/catch.hpp>
+#include <arpa/inet.h>
 #include <libpq-fe.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include <chrono>
 #include <fstream>
@@ -147,7 +150,12 @@ TEST_CASE("attacks of every category are refused with their rule, audited, and t
   // One statement_blocked event per refusal, with the rule and without the literals.
   std::vector<std::string> lines = WaitForAuditLines(fixture.audit_path, "statement_blocked", kAttacks.size() + 1);
   REQUIRE(lines.size() == kAttacks.size() + 1);
+  sockaddr_in local{};
+  socklen_t local_length = sizeof local;
+  REQUIRE(getsockname(PQsocket(conn.get()), reinterpret_cast<sockaddr*>(&local), &local_length) == 0);
+  const std::string client_address = "\"client_address\":\"127.0.0.1:" + std::to_string(ntohs(local.sin_port)) + "\"";
   for (const std::string& line : lines) {
+    CHECK(line.find(client_address) != std::string::npos);
     CHECK(line.find("\"tenant\":\"acme\"") != std::string::npos);
     CHECK(line.find("\"user\":\"alice\"") != std::string::npos);
     CHECK(line.find("/etc/passwd") == std::string::npos);
