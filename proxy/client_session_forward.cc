@@ -3,6 +3,9 @@
 // pgtenant owes or swallows, blocked statements' errors put in place, the server given back at the
 // end of a transaction). Each direction is corked: what one read forwards leaves in one write.
 
+#include <string>
+#include <utility>
+
 #include "protocol/frame_reader.h"
 #include "protocol/message_reader.h"
 #include "protocol/sqlstate.h"
@@ -21,6 +24,27 @@ using protocol::FrontendTag;
 
 // A FunctionCall is an OID and a few arguments; anything larger is refused.
 constexpr uint32_t kMaxFunctionCallLength = 1 << 20;
+
+// A string borrowed from a spare the thread keeps, so that renaming a prepared statement's Bind
+// allocates nothing once the spare has grown; handed back at the end of the scope (unless it grew
+// past kMaxSpare). A borrow while another is out (re-entry) gets an empty string and works as before.
+class Scratch {
+ public:
+  explicit Scratch(std::string& spare) : spare_(spare), text_(std::move(spare)) { text_.clear(); }
+  ~Scratch() {
+    if (text_.capacity() <= kMaxSpare) spare_ = std::move(text_);
+  }
+  Scratch(const Scratch&) = delete;
+  Scratch& operator=(const Scratch&) = delete;
+  std::string& text() { return text_; }
+
+ private:
+  static constexpr size_t kMaxSpare = 4096;
+  std::string& spare_;
+  std::string text_;
+};
+thread_local std::string spare_to_server;
+thread_local std::string spare_to_client;
 
 bool IsForwardableFrontendTag(uint8_t tag) {
   switch (static_cast<FrontendTag>(tag)) {
@@ -65,6 +89,10 @@ size_t ClientSession::ForwardCorked(std::span<const uint8_t> data) {
     flushed = pos;
     return ok;
   };
+  // Transaction pooling: what a renamed message becomes (to_server) and what pgtenant answers itself.
+  Scratch server_scratch(spare_to_server), client_scratch(spare_to_client);
+  std::string& to_server = server_scratch.text();
+  std::string& to_client = client_scratch.text();
   while (pos < data.size()) {
     if (PassStreamed(c2s_remaining_, data.size(), pos)) continue;
     protocol::FrameDecode d = protocol::DecodeFrameHeader(data.subspan(pos), protocol::kMaxMessageLength);
@@ -139,8 +167,8 @@ size_t ClientSession::ForwardCorked(std::span<const uint8_t> data) {
         tag == static_cast<uint8_t>(FrontendTag::kFunctionCall))
       ++batches_sent_;
     if (transaction_pooling_) {
-      std::string to_server;
-      std::string to_client;
+      to_server.clear();
+      to_client.clear();
       size_t consumed = 0;
       size_t stream_rest = 0;
       Rewrite r = RewriteForTransactionPooling(data.subspan(pos), d.header, to_server, to_client, consumed, stream_rest);

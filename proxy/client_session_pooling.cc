@@ -1,6 +1,7 @@
 // ClientSession under transaction pooling: named prepared statements renamed to their content
 // (prepared_statements.h) and prepared on whichever server the client gets, and every message that
 // is owed a response queued (response_queue.h).
+#include <algorithm>
 #include <cstring>
 #include <optional>
 #include <string>
@@ -102,11 +103,19 @@ ClientSession::Rewrite ClientSession::RewriteForTransactionPooling(std::span<con
       if (statement == nullptr) return pass(Expect::kBind);  // unnamed, or unknown: the server answers
       EnsurePrepared(*statement, to_server);
       size_t prefix = protocol::kHeaderSize + portal->size() + 1 + name->size() + 1;
-      uint32_t length = static_cast<uint32_t>(header.length - name->size() + statement->server_name.size());
-      to_server.push_back(static_cast<char>(tag));
-      for (int shift = 24; shift >= 0; shift -= 8) to_server.push_back(static_cast<char>((length >> shift) & 0xff));
-      to_server.append(*portal).push_back('\0');
-      to_server.append(statement->server_name).push_back('\0');
+      // The Bind's head again with the server's statement name: tag, length, portal, name; sized once
+      // (this runs on every execution of a prepared statement).
+      const std::string& server_name = statement->server_name;
+      const uint32_t length = static_cast<uint32_t>(header.length - name->size() + server_name.size());
+      const size_t start = to_server.size();
+      to_server.resize(start + protocol::kHeaderSize + portal->size() + 1 + server_name.size() + 1);
+      char* out = to_server.data() + start;
+      *out++ = static_cast<char>(tag);
+      for (int shift = 24; shift >= 0; shift -= 8) *out++ = static_cast<char>((length >> shift) & 0xff);
+      out = std::copy(portal->begin(), portal->end(), out);
+      *out++ = '\0';
+      out = std::copy(server_name.begin(), server_name.end(), out);
+      *out = '\0';
       exchange().responses.Push(Expect::kBind, Disposition::kForward, to_client);
       consumed = prefix;
       stream_rest = header.total() - prefix;
