@@ -174,6 +174,9 @@ TEST_CASE("users are read with their password, tenants, roles and pool", "[confi
   const UserConfig& alice = *config->FindUser("alice");
   CHECK(alice.name == "alice");
   CHECK(alice.password == kVerifier);
+  REQUIRE(alice.scram.has_value());  // parsed at load, for every handshake to use as it is
+  CHECK(*alice.scram == protocol::ScramVerifier::Parse(kVerifier).value());
+  CHECK(alice.scram->iterations == 4096);
   CHECK(alice.tenants ==
         std::map<std::string, TenantRole>{{"acme", TenantRole::kAdmin}, {"globex", TenantRole::kViewer}});
   CHECK(alice.pool.size == 5);
@@ -245,6 +248,7 @@ TEST_CASE("the password form must suit auth.method", "[config_loader]") {
   auto config = LoadOk("auth: { method: md5 }\n" + kBackends + kTenants +
                        Yaml({"users:", "  alice: { password: " + kMd5 + ", tenants: { acme: admin } }"}));
   CHECK(config->auth_method == AuthMethod::kMd5);
+  CHECK_FALSE(config->FindUser("alice")->scram.has_value());  // an MD5 hash has no SCRAM form
 }
 
 TEST_CASE("an unset variable in a password names the variable, not a value", "[config_loader]") {
