@@ -26,22 +26,30 @@ using protocol::FrontendTag;
 constexpr uint32_t kMaxFunctionCallLength = 1 << 20;
 
 // A string borrowed from a spare the thread keeps, so that renaming a prepared statement's Bind
-// allocates nothing once the spare has grown; handed back at the end of the scope (unless it grew
-// past kMaxSpare). A borrow while another is out (re-entry) gets an empty string and works as before.
+// allocates nothing once the spare has grown. Borrowed on the first text() (a read without renaming
+// leaves the spare alone), handed back at the end of the scope unless it grew past kMaxSpare. A
+// borrow while another is out (re-entry) gets an empty string and works as before.
 class Scratch {
  public:
-  explicit Scratch(std::string& spare) : spare_(spare), text_(std::move(spare)) { text_.clear(); }
+  explicit Scratch(std::string& spare) : spare_(spare) {}
   ~Scratch() {
-    if (text_.capacity() <= kMaxSpare) spare_ = std::move(text_);
+    if (borrowed_ && text_.capacity() <= kMaxSpare) spare_ = std::move(text_);
   }
   Scratch(const Scratch&) = delete;
   Scratch& operator=(const Scratch&) = delete;
-  std::string& text() { return text_; }
+  std::string& text() {
+    if (!borrowed_) {
+      text_ = std::move(spare_);
+      borrowed_ = true;
+    }
+    return text_;
+  }
 
  private:
   static constexpr size_t kMaxSpare = 4096;
   std::string& spare_;
   std::string text_;
+  bool borrowed_ = false;
 };
 thread_local std::string spare_to_server;
 thread_local std::string spare_to_client;
@@ -91,8 +99,6 @@ size_t ClientSession::ForwardCorked(std::span<const uint8_t> data) {
   };
   // Transaction pooling: what a renamed message becomes (to_server) and what pgtenant answers itself.
   Scratch server_scratch(spare_to_server), client_scratch(spare_to_client);
-  std::string& to_server = server_scratch.text();
-  std::string& to_client = client_scratch.text();
   while (pos < data.size()) {
     if (PassStreamed(c2s_remaining_, data.size(), pos)) continue;
     protocol::FrameDecode d = protocol::DecodeFrameHeader(data.subspan(pos), protocol::kMaxMessageLength);
@@ -167,6 +173,8 @@ size_t ClientSession::ForwardCorked(std::span<const uint8_t> data) {
         tag == static_cast<uint8_t>(FrontendTag::kFunctionCall))
       ++batches_sent_;
     if (transaction_pooling_) {
+      std::string& to_server = server_scratch.text();
+      std::string& to_client = client_scratch.text();
       to_server.clear();
       to_client.clear();
       size_t consumed = 0;
