@@ -57,6 +57,7 @@ class PolicyEngine {
 
   struct CacheStats {
     uint64_t hits = 0, misses = 0, entries = 0, bytes = 0;
+    uint64_t memo_hits = 0;  // of `hits`: answered from the calling thread's own memo, without the shared cache
   };
   CacheStats cache_stats() const;
 

@@ -1,5 +1,6 @@
 // The verdict cache: hits after a miss, bounded bytes, per-policy-class verdicts, and threads.
 #include <catch2/catch.hpp>
+#include <array>
 #include <atomic>
 #include <string>
 #include <thread>
@@ -87,10 +88,15 @@ TEST_CASE("the cache stays within its byte budget", "[policy][cache]") {
   CHECK(stats.entries > 10);
   CHECK(stats.entries < 500);
   CHECK(stats.misses == 500);
-  // The most recent entry is still there; the first was evicted.
-  engine.Inspect(member, "SELECT * FROM projects WHERE name = 'p499'", StatementSource::kSimpleQuery);
+  // The most recent entry is still there; the first was evicted. Asked from another thread, whose memo
+  // is empty, so that the shared cache answers (this thread's memo may still remember either).
+  std::thread([&] {
+    engine.Inspect(member, "SELECT * FROM projects WHERE name = 'p499'", StatementSource::kSimpleQuery);
+  }).join();
   CHECK(engine.cache_stats().hits == 1);
-  engine.Inspect(member, "SELECT * FROM projects WHERE name = 'p0'", StatementSource::kSimpleQuery);
+  std::thread([&] {
+    engine.Inspect(member, "SELECT * FROM projects WHERE name = 'p0'", StatementSource::kSimpleQuery);
+  }).join();
   CHECK(engine.cache_stats().misses == 501);
 
   engine.ClearCache();
@@ -179,6 +185,36 @@ TEST_CASE("statements that differ only in numeric literals share one cache entry
   // A string literal is part of the key: another tenant's schema in one is judged on its own.
   CHECK(engine.Inspect(member, "SELECT 'public.projects'::regclass", StatementSource::kSimpleQuery).allowed);
   CHECK_FALSE(engine.Inspect(member, "SELECT 'org_globex.projects'::regclass", StatementSource::kSimpleQuery).allowed);
+}
+
+TEST_CASE("a thread remembers the statements its sessions repeat, for several tenants at once", "[policy][cache]") {
+  // pgbench's TPC-B-like transaction for sessions of several tenants and roles: 5 session policies x 4
+  // statements. Once each has been judged, every repetition is answered by the thread's memo (a memo that
+  // evicted one of them for another would send it to the shared cache again).
+  auto config = LoadTestConfig(BaseYaml());
+  PolicyEngine engine;
+  const SessionPolicy sessions[] = {Session(*config, "acme", TenantRole::kMember, true),
+                                    Session(*config, "acme", TenantRole::kAdmin, true),
+                                    Session(*config, "globex", TenantRole::kMember, true),
+                                    Session(*config, "initech", TenantRole::kMember, true),
+                                    Session(*config, "initech", TenantRole::kMember, false)};
+  auto statements = [](int value) {
+    const std::string v = std::to_string(value);
+    return std::array<std::string, 4>{"BEGIN;", "UPDATE projects SET name = 'x' WHERE id = " + v + ";",
+                                      "SELECT name FROM projects WHERE id = " + v + ";", "END;"};
+  };
+  for (const SessionPolicy& session : sessions)
+    for (const std::string& sql : statements(0))
+      REQUIRE(engine.Inspect(session, sql, StatementSource::kSimpleQuery).allowed);
+  REQUIRE(engine.cache_stats().misses == 20);
+  const uint64_t memo_hits_before = engine.cache_stats().memo_hits;
+  constexpr int kRounds = 50;
+  for (int round = 1; round <= kRounds; ++round)
+    for (const SessionPolicy& session : sessions)
+      for (const std::string& sql : statements(round * 7919))  // other values, the same statements
+        CHECK(engine.Inspect(session, sql, StatementSource::kSimpleQuery).allowed);
+  CHECK(engine.cache_stats().misses == 20);
+  CHECK(engine.cache_stats().memo_hits - memo_hits_before == kRounds * 20);
 }
 
 TEST_CASE("ClearCache also forgets what a thread remembered; engines do not share what threads remember",
