@@ -140,8 +140,8 @@ uint64_t HashText(std::string_view text) {
   return h ^ (h >> 29);
 }
 
-// Mixed to the end (MurmurHash3's finalizer): the set is picked by the low bits, and a product's low
-// bits depend only on its factors' low bits, in which a worker's tenants may well agree.
+// Mixed to the end (MurmurHash3's finalizer): the set is picked by the low bits, and without it they
+// would be those of a product, which depend only on the low bits of the text's hash and the pointers.
 size_t MemoHash(uint64_t instance, const SessionPolicy& s, std::string_view key) {
   uint64_t h = HashText(key);
   for (uint64_t part : {instance, static_cast<uint64_t>(reinterpret_cast<uintptr_t>(s.config)),
