@@ -58,8 +58,13 @@ Result<std::string> ScramServer::HandleClientFirst(std::string_view message) {
     if (!ReadAttribute(message, 0, ignored)) return Fail(Malformed("invalid attribute in client-first-message"));
   }
 
-  combined_nonce_ = std::string(client_nonce) + server_nonce_;
-  server_first_ = "r=" + combined_nonce_ + ",s=" + Base64Encode(verifier_.salt) + ",i=" + std::to_string(verifier_.iterations);
+  combined_nonce_.reserve(client_nonce.size() + server_nonce_.size());
+  combined_nonce_.assign(client_nonce).append(server_nonce_);
+  // One buffer, sized once: a login's handshake runs with cold caches, where every allocation counts.
+  const std::string salt = Base64Encode(verifier_.salt);
+  const std::string iterations = std::to_string(verifier_.iterations);
+  server_first_.reserve(2 + combined_nonce_.size() + 3 + salt.size() + 3 + iterations.size());
+  server_first_.append("r=").append(combined_nonce_).append(",s=").append(salt).append(",i=").append(iterations);
   TransitionTo(State::kExpectClientFinal);
   return server_first_;
 }
@@ -93,8 +98,10 @@ Result<std::string> ScramServer::HandleClientFinal(std::string_view message) {
 
   // AuthMessage := client-first-message-bare "," server-first-message "," client-final-message-without-proof
   // (proof_offset - 1 drops the ',' before "p=").
-  const std::string auth_message =
-      client_first_bare_ + "," + server_first_ + "," + std::string(whole.substr(0, proof_offset - 1));
+  const std::string_view final_without_proof = whole.substr(0, proof_offset - 1);
+  std::string auth_message;
+  auth_message.reserve(client_first_bare_.size() + 1 + server_first_.size() + 1 + final_without_proof.size());
+  auth_message.append(client_first_bare_).append(",").append(server_first_).append(",").append(final_without_proof);
   const scram_internal::Key client_signature = scram_internal::HmacSha256(verifier_.stored_key, auth_message);
   scram_internal::Key client_key{};
   for (size_t i = 0; i < client_key.size(); ++i) {
