@@ -2,12 +2,14 @@
 // cache cold and warm, and the cache key (FoldNumericLiterals) alone.
 #include <benchmark/benchmark.h>
 
+#include <array>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "config/config.h"
 #include "policy/cache_key.h"
@@ -117,6 +119,48 @@ void BM_Inspect_Warm(benchmark::State& state) {
   state.counters["hit_ratio"] = double(stats.hits) / double(stats.hits + stats.misses);
 }
 BENCHMARK(BM_Inspect_Warm)->DenseRange(0, 3);
+
+// Warm, as a worker sees pgbench's TPC-B-like script: seven statements per transaction, transactions of
+// four tenants interleaved, values changing. Every statement should come from the thread's memo
+// (memo_ratio 1): a memo whose entries evicted each other sent a quarter of them to the shared cache.
+void BM_Inspect_WarmTpcbFourTenants(benchmark::State& state) {
+  PolicyEngine engine;
+  SessionPolicy sessions[4];
+  for (int t = 0; t < 4; ++t) {
+    sessions[t] = BenchSession();
+    sessions[t].tenant = BenchConfig().FindTenant("t" + std::to_string(t + 1));
+  }
+  auto transaction = [](int i) {
+    const std::string aid = std::to_string(1 + i % 1000000), tid = std::to_string(1 + i % 100),
+                      bid = std::to_string(1 + i % 10), delta = std::to_string(i % 10001 - 5000);
+    return std::array<std::string, 7>{
+        "BEGIN;",
+        "UPDATE pgbench_accounts SET abalance = abalance + " + delta + " WHERE aid = " + aid + ";",
+        "SELECT abalance FROM pgbench_accounts WHERE aid = " + aid + ";",
+        "UPDATE pgbench_tellers SET tbalance = tbalance + " + delta + " WHERE tid = " + tid + ";",
+        "UPDATE pgbench_branches SET bbalance = bbalance + " + delta + " WHERE bid = " + bid + ";",
+        "INSERT INTO pgbench_history (tid, bid, aid, delta, mtime) VALUES (" + tid + ", " + bid + ", " + aid +
+            ", " + delta + ", CURRENT_TIMESTAMP);",
+        "END;"};
+  };
+  std::vector<std::array<std::string, 7>> transactions;
+  for (int i = 0; i < 256; ++i) transactions.push_back(transaction(i * 7919));
+  const uint64_t memo_before = engine.cache_stats().memo_hits;
+  size_t i = 0;
+  for (auto _ : state) {
+    const std::array<std::string, 7>& statements = transactions[i % transactions.size()];
+    const SessionPolicy& session = sessions[i % 4];
+    for (const std::string& sql : statements) {
+      const PolicyVerdict& verdict = engine.Inspect(session, sql, StatementSource::kSimpleQuery);
+      benchmark::DoNotOptimize(verdict.allowed);
+    }
+    ++i;
+  }
+  const PolicyEngine::CacheStats stats = engine.cache_stats();
+  state.counters["memo_ratio"] = double(stats.memo_hits - memo_before) / double(stats.hits + stats.misses);
+  state.counters["statements"] = benchmark::Counter(double(state.iterations()) * 7, benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_Inspect_WarmTpcbFourTenants);
 
 void BM_FoldNumericLiterals(benchmark::State& state) {
   const int kind = static_cast<int>(state.range(0));
