@@ -34,8 +34,7 @@ constexpr size_t kReadSize = 64 * 1024;
 // One end of a forwarded pair. Bytes read here go to `peer`; bytes the peer could not take yet wait
 // in the peer's `unsent` (and this side stops reading until they are gone: backpressure).
 struct End {
-  int peer = -1;
-  bool open = false;
+  int peer = -1;  // -1: no connection on this descriptor
   std::vector<char> unsent;  // bytes for THIS socket that a write did not take
 };
 
@@ -60,7 +59,7 @@ void Watch(int fd, int op) {
 void ClosePair(int fd) {
   const int peer = EndOf(fd).peer;
   for (int each : {fd, peer}) {
-    if (each < 0 || !EndOf(each).open) continue;
+    if (each < 0 || EndOf(each).peer < 0) continue;
     epoll_ctl(epoll_fd, EPOLL_CTL_DEL, each, nullptr);
     close(each);
     EndOf(each) = End{};
@@ -130,8 +129,8 @@ void Accept(int listener, const std::string& backend) {
     }
     // The connect above was blocking (loopback: immediate); from here on nothing blocks.
     fcntl(server, F_SETFL, fcntl(server, F_GETFL) | O_NONBLOCK);
-    EndOf(client) = End{server, true, {}};
-    EndOf(server) = End{client, true, {}};
+    EndOf(client) = End{server, {}};
+    EndOf(server) = End{client, {}};
     Watch(client, EPOLL_CTL_ADD);
     Watch(server, EPOLL_CTL_ADD);
   }
@@ -178,7 +177,7 @@ int main(int argc, char** argv) {
         Accept(listener, backend);
         continue;
       }
-      if (!EndOf(fd).open) continue;  // closed earlier in this batch
+      if (EndOf(fd).peer < 0) continue;  // closed earlier in this batch
       if (events[i].events & EPOLLOUT) {
         End& end = EndOf(fd);
         std::vector<char> waiting;
