@@ -14,13 +14,8 @@ const std::string& ClientLogin::application_name() const {
 }
 
 size_t ClientLogin::Hash() const {
-  size_t h = 0;
+  size_t h = routing::Hash(identity);
   auto mix = [&h](std::string_view s) { h = h * 1000003u ^ std::hash<std::string_view>{}(s); };
-  mix(identity.startup_user);
-  mix(identity.database);
-  mix(identity.options);
-  mix(identity.server_name);
-  mix(identity.credential_tenant.value_or(std::string()));
   mix(username);
   for (const auto& [name, value] : params) {
     mix(name);

@@ -418,10 +418,10 @@ bool ClientSession::AdoptLatestConfig() {
   std::shared_ptr<const config::Config> next = proxy_->config();
   config_generation_ = proxy_->config_generation();
   const config::UserConfig* user = next->FindUser(login_->username);
-  Result<routing::Route> route =
-      user == nullptr ? Result<routing::Route>(Status::Error(sqlstate::kInvalidAuthorizationSpecification,
-                                                             "user \"" + login_->username + "\" was removed"))
-                      : routing::ResolveRoute(*next, *user, login_->identity);
+  Result<std::shared_ptr<const routing::Route>> route =
+      user == nullptr ? Result<std::shared_ptr<const routing::Route>>(Status::Error(
+                            sqlstate::kInvalidAuthorizationSpecification, "user \"" + login_->username + "\" was removed"))
+                      : proxy_->RouteFor(login_->identity, *next, *user);
   if (!route.ok()) {
     end_reason_ = "config_reload";
     Terminate(Status::Error(sqlstate::kAdminShutdown,
@@ -431,7 +431,7 @@ bool ClientSession::AdoptLatestConfig() {
   }
   // The tenant (and so the admission count) is the same: the identity did not change.
   config_ = std::move(next);
-  route_ = proxy_->InternRoute(std::move(route.value()));
+  route_ = std::move(route.value());
   session_policy_ = {config_.get(), route_->tenant, route_->role, transaction_pooling_, route_->shared_pool};
   if (server_ == nullptr) pool_ = proxy_->PoolFor(*route_);  // with a server held, its pool stays until release
   return true;

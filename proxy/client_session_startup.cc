@@ -192,7 +192,7 @@ void ClientSession::Authenticated() {
     OpenAdminConsole();
     return;
   }
-  auto route = routing::ResolveRoute(*config_, *user, login_->identity);
+  auto route = proxy_->RouteFor(login_->identity, *config_, *user);
   if (!route.ok()) {
     LogInfo("session", "refused user \"" + username + "\": " + route.status().message());
     AuditTenantRefused(route.status().message() == "pgtenant: tenant required" ? "no_tenant" : "not_a_member",
@@ -201,14 +201,14 @@ void ClientSession::Authenticated() {
     Terminate(route.status());
     return;
   }
-  if (Status open = proxy_->admin().CheckNewConnection(route->tenant->name); !open.ok()) {  // DISABLE
+  if (Status open = proxy_->admin().CheckNewConnection((*route)->tenant->name); !open.ok()) {  // DISABLE
     LogInfo("session", "refused user \"" + username + "\": " + open.message());
     AuditTenantRefused("disabled", open);
     end_reason_ = "tenant_refused";
     Terminate(open);
     return;
   }
-  route_ = proxy_->InternRoute(std::move(route.value()));
+  route_ = std::move(route.value());
   const int home = proxy_->group().HomeOf(*route_);
   if (home != proxy_->index()) {
     MoveTo(home);

@@ -303,6 +303,26 @@ std::shared_ptr<const ClientLogin> ProxyServer::InternLogin(std::shared_ptr<cons
   return login;
 }
 
+Result<std::shared_ptr<const routing::Route>> ProxyServer::RouteFor(const routing::ClientIdentity& identity,
+                                                                     const config::Config& config,
+                                                                     const config::UserConfig& user) {
+  const bool running = &config == config_.get();
+  const size_t hash = running ? routing::Hash(identity) : 0;
+  if (running) {
+    auto [first, last] = known_routes_.equal_range(hash);
+    for (auto it = first; it != last; ++it)
+      if (it->second.user == &user && it->second.identity == identity) return it->second.route;
+  }
+  Result<routing::Route> resolved = routing::ResolveRoute(config, user, identity);
+  if (!resolved.ok()) return resolved.status();
+  std::shared_ptr<const routing::Route> route = InternRoute(std::move(resolved.value()));
+  if (running) {
+    if (known_routes_.size() >= kMaxKnownRoutes) known_routes_.clear();
+    known_routes_.emplace(hash, KnownRoute{identity, &user, route});
+  }
+  return route;
+}
+
 int32_t ProxyServer::RegisterCancelTarget(ClientSession* session, int32_t* key) {
   for (;;) {
     const int32_t pid = peer_cancel().NewPid(index_);  // names this instance and worker, for cancels that reach another
@@ -478,6 +498,7 @@ void ProxyServer::ApplyConfig(std::shared_ptr<const config::Config> next, uint64
   config_ = std::move(next);
   config_generation_ = generation;
   routes_.clear();  // they point into the old snapshot
+  known_routes_.clear();
   health_.Apply(*config_);
   if (index_ == 0) {
     if (Status peers = peer_cancel().Configure(config_->peers); !peers.ok()) LogWarning("cancel", peers.message());

@@ -88,6 +88,12 @@ class ProxyServer {
   // The same for logins (client_login.h): an equal login already held by a session of this worker,
   // else `login` itself, remembered for the next (weakly: it goes when its last session does).
   std::shared_ptr<const ClientLogin> InternLogin(std::shared_ptr<const ClientLogin> login);
+  // routing::ResolveRoute, interned, and remembered by (client identity, user) while `config` is the
+  // running config: a client that connects again skips resolution (a route is a pure function of
+  // config, user and identity; a reload forgets them all). Refusals are not remembered.
+  Result<std::shared_ptr<const routing::Route>> RouteFor(const routing::ClientIdentity& identity,
+                                                         const config::Config& config,
+                                                         const config::UserConfig& user);
 
   // Cancel keys: clients get pgtenant's own (pid, key); a CancelRequest is matched here and
   // forwarded to the server backend the session is linked to.
@@ -235,6 +241,15 @@ class ProxyServer {
   // InternLogin's logins, by ClientLogin::Hash; expired entries are swept when the table has doubled.
   std::unordered_multimap<size_t, std::weak_ptr<const ClientLogin>> logins_;
   size_t logins_sweep_at_ = 64;
+  // RouteFor's routes, by routing::Hash of the identity; emptied when a reload applies, and when it
+  // holds kMaxKnownRoutes (identities a client makes up cost resolutions, not memory).
+  struct KnownRoute {
+    routing::ClientIdentity identity;
+    const config::UserConfig* user = nullptr;
+    std::shared_ptr<const routing::Route> route;
+  };
+  static constexpr size_t kMaxKnownRoutes = 4096;
+  std::unordered_multimap<size_t, KnownRoute> known_routes_;
   HealthChecker health_;  // last: destroyed first
 };
 

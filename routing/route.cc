@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <functional>
 
 #include "protocol/sqlstate.h"
 #include "routing/startup_options.h"
@@ -48,6 +49,17 @@ std::string QuoteIdentifierIfNeeded(const std::string& name) {
 }
 
 }  // namespace
+
+size_t Hash(const ClientIdentity& client) {
+  size_t h = 0;
+  auto mix = [&h](std::string_view s) { h = h * 1000003u ^ std::hash<std::string_view>{}(s); };
+  mix(client.startup_user);
+  mix(client.database);
+  mix(client.options);
+  mix(client.server_name);
+  mix(client.credential_tenant ? std::string_view(*client.credential_tenant) : std::string_view("\0none", 5));
+  return h;
+}
 
 LoginName SplitLoginName(const config::Config& config, std::string_view startup_user) {
   LoginName login{std::string(startup_user), std::nullopt};

@@ -34,6 +34,9 @@ struct ClientIdentity {
   bool operator==(const ClientIdentity&) const = default;
 };
 
+// A hash of every field of `client`.
+size_t Hash(const ClientIdentity& client);
+
 struct LoginName {
   std::string user;                         // the user to authenticate
   std::optional<std::string> suffix_tenant; // the tenant after the separator, if any

@@ -48,6 +48,17 @@ bool WaitForLog(const ProxyProcess& proxy, const std::string& text) {
   return false;
 }
 
+bool WaitForLogCount(const ProxyProcess& proxy, const std::string& text, size_t count) {
+  for (int i = 0; i < 50; ++i) {
+    const std::string log = proxy.Log();
+    size_t seen = 0;
+    for (size_t at = log.find(text); at != std::string::npos; at = log.find(text, at + text.size())) ++seen;
+    if (seen >= count) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return false;
+}
+
 TEST_CASE("SIGHUP adds a tenant while 50 clients run pgbench, with no failed transaction", "[lifecycle][reload]") {
   PostgresServer& server = PostgresServer::Shared();
   TestDatabase db = server.CreateTestDatabase("reload");
@@ -125,6 +136,48 @@ TEST_CASE("clients of a tenant removed by reload are closed at their next transa
   CHECK_THAT(PQerrorMessage(carol.get()), Catch::Contains("configuration reload"));
   // Unaffected clients go on.
   CHECK(QueryValue(alice.get(), "SELECT 'unaffected'") == "unaffected");
+}
+
+// A worker remembers the route of each client identity (ProxyServer::RouteFor): a client that connects
+// again takes the remembered route, unless a reload came between. The first session stays open
+// throughout and keeps the old config alive: a route wrongly remembered across the reload would still
+// work, and show itself by the old tenant id or the old membership.
+TEST_CASE("a client connecting again after a reload is routed by the new config", "[lifecycle][reload]") {
+  constexpr char kBetaNewId[] = "5d6e7f80-91a2-4b3c-8d4e-5f6a7b8c9d0e";
+  TestDatabase db = PostgresServer::Shared().CreateTestDatabase("reroute");
+  ProxyConfig config = WithBeta(StandardConfig(db));
+  config.extra_yaml = "workers: 1\n";  // every login on the one worker, which remembers routes
+  ProxyProcess proxy(config);
+  const std::string kSetting = "SELECT current_setting('app.current_organization_id')";
+  PgConn first = MustConnectProxy(proxy, "carol", kCarolPassword, "app2");
+  REQUIRE(QueryValue(first.get(), kSetting) == kBetaId);
+  {
+    PgConn again = MustConnectProxy(proxy, "carol", kCarolPassword, "app2");  // the remembered route
+    CHECK(QueryValue(again.get(), kSetting) == kBetaId);
+  }
+
+  // Beta gets a new id: a new session carries it.
+  ProxyConfig renamed = config;
+  renamed.tenants["beta"].id = kBetaNewId;
+  renamed.port = proxy.port();
+  Rewrite(proxy.config_path(), renamed.ToYaml());
+  proxy.Signal(SIGHUP);
+  REQUIRE(WaitForLog(proxy, "reloaded"));
+  {
+    PgConn after = MustConnectProxy(proxy, "carol", kCarolPassword, "app2");
+    CHECK(QueryValue(after.get(), kSetting) == kBetaNewId);
+  }
+
+  // Carol leaves beta (the tenant stays): a new session is refused.
+  ProxyConfig left = renamed;
+  left.memberships["carol"].erase("beta");
+  left.memberships["carol"]["acme"] = "member";  // every user belongs to some tenant
+  Rewrite(proxy.config_path(), left.ToYaml());
+  proxy.Signal(SIGHUP);
+  REQUIRE(WaitForLogCount(proxy, "reloaded " + proxy.config_path(), 2));
+  PgConn refused = ConnectProxy(proxy, "carol", kCarolPassword, "app2");
+  CHECK(PQstatus(refused.get()) == CONNECTION_BAD);
+  CHECK_THAT(PQerrorMessage(refused.get()), Catch::Contains("is not a member of tenant"));
 }
 
 TEST_CASE("SIGTERM during an open transaction lets it commit, then pgtenant exits 0", "[lifecycle][shutdown]") {

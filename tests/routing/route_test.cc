@@ -2,6 +2,8 @@
 #include "routing/route.h"
 
 #include <catch2/catch.hpp>
+#include <optional>
+#include <vector>
 
 #include "protocol/sqlstate.h"
 #include "routing/startup_options.h"
@@ -229,6 +231,20 @@ TEST_CASE("rls tenants on a shared-pool backend share one pool and get their con
   // Schema tenants keep their own pool and startup context.
   CHECK_FALSE(globex->shared_pool);
   CHECK(globex->pool_key != acme->pool_key);
+}
+
+TEST_CASE("the identity hash that keys remembered routes covers every field") {
+  const ClientIdentity base{"alice.acme", "app", "-c pgtenant.tenant=acme", "acme.db.example.com", std::nullopt};
+  CHECK(Hash(base) == Hash(ClientIdentity(base)));
+  std::vector<ClientIdentity> variants(6, base);
+  variants[0].startup_user = "alice.globex";
+  variants[1].database = "initech";
+  variants[2].options.clear();
+  variants[3].server_name = "globex.db.example.com";
+  variants[4].credential_tenant = "acme";
+  variants[5].credential_tenant = "";  // a credential naming the empty tenant is not no credential
+  for (const ClientIdentity& variant : variants) CHECK(Hash(variant) != Hash(base));
+  CHECK(Hash(variants[4]) != Hash(variants[5]));
 }
 
 }  // namespace
