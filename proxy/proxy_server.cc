@@ -306,9 +306,14 @@ std::shared_ptr<const ClientLogin> ProxyServer::InternLogin(std::shared_ptr<cons
 Result<std::shared_ptr<const routing::Route>> ProxyServer::RouteFor(const routing::ClientIdentity& identity,
                                                                      const config::Config& config,
                                                                      const config::UserConfig& user) {
-  const bool running = &config == config_.get();
-  const size_t hash = running ? routing::Hash(identity) : 0;
-  if (running) {
+  // Only for the running config, and only short identities: a client may pad its startup options to
+  // kilobytes, and 4,096 such keys would be memory for nothing.
+  size_t length = identity.startup_user.size() + identity.database.size() + identity.options.size() +
+                  identity.server_name.size();
+  if (identity.credential_tenant) length += identity.credential_tenant->size();
+  const bool remember = &config == config_.get() && length <= kMaxKnownIdentityBytes;
+  const size_t hash = remember ? routing::Hash(identity) : 0;
+  if (remember) {
     auto [first, last] = known_routes_.equal_range(hash);
     for (auto it = first; it != last; ++it)
       if (it->second.user == &user && it->second.identity == identity) return it->second.route;
@@ -316,7 +321,7 @@ Result<std::shared_ptr<const routing::Route>> ProxyServer::RouteFor(const routin
   Result<routing::Route> resolved = routing::ResolveRoute(config, user, identity);
   if (!resolved.ok()) return resolved.status();
   std::shared_ptr<const routing::Route> route = InternRoute(std::move(resolved.value()));
-  if (running) {
+  if (remember) {
     if (known_routes_.size() >= kMaxKnownRoutes) known_routes_.clear();
     known_routes_.emplace(hash, KnownRoute{identity, &user, route});
   }

@@ -242,13 +242,15 @@ class ProxyServer {
   std::unordered_multimap<size_t, std::weak_ptr<const ClientLogin>> logins_;
   size_t logins_sweep_at_ = 64;
   // RouteFor's routes, by routing::Hash of the identity; emptied when a reload applies, and when it
-  // holds kMaxKnownRoutes (identities a client makes up cost resolutions, not memory).
+  // holds kMaxKnownRoutes (identities a client makes up cost resolutions, not memory). Identities of
+  // more than kMaxKnownIdentityBytes are not kept.
   struct KnownRoute {
     routing::ClientIdentity identity;
     const config::UserConfig* user = nullptr;
     std::shared_ptr<const routing::Route> route;
   };
   static constexpr size_t kMaxKnownRoutes = 4096;
+  static constexpr size_t kMaxKnownIdentityBytes = 512;
   std::unordered_multimap<size_t, KnownRoute> known_routes_;
   HealthChecker health_;  // last: destroyed first
 };
