@@ -40,15 +40,8 @@ ProxyConfig WithBeta(ProxyConfig config) {
   return config;
 }
 
-bool WaitForLog(const ProxyProcess& proxy, const std::string& text) {
-  for (int i = 0; i < 50; ++i) {
-    if (proxy.Log().find(text) != std::string::npos) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  return false;
-}
-
-bool WaitForLogCount(const ProxyProcess& proxy, const std::string& text, size_t count) {
+// Up to five seconds for `text` to be in the proxy's log `count` times.
+bool WaitForLog(const ProxyProcess& proxy, const std::string& text, size_t count = 1) {
   for (int i = 0; i < 50; ++i) {
     const std::string log = proxy.Log();
     size_t seen = 0;
@@ -174,7 +167,7 @@ TEST_CASE("a client connecting again after a reload is routed by the new config"
   left.memberships["carol"]["acme"] = "member";  // every user belongs to some tenant
   Rewrite(proxy.config_path(), left.ToYaml());
   proxy.Signal(SIGHUP);
-  REQUIRE(WaitForLogCount(proxy, "reloaded " + proxy.config_path(), 2));
+  REQUIRE(WaitForLog(proxy, "reloaded " + proxy.config_path(), 2));
   PgConn refused = ConnectProxy(proxy, "carol", kCarolPassword, "app2");
   CHECK(PQstatus(refused.get()) == CONNECTION_BAD);
   CHECK_THAT(PQerrorMessage(refused.get()), Catch::Contains("is not a member of tenant"));
