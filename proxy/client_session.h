@@ -139,10 +139,12 @@ class ClientSession final : public ServerLink, public PoolClient {
   size_t DiscardClientMessages(std::span<const uint8_t> data);
   // Transaction pooling: named statements are renamed to their server-side content names and
   // prepared on demand; every message that is owed a response is queued (response_queue.h).
+  // kFailed: the client must be terminated with `failure`; nothing was sent or changed on the server,
+  // so what precedes the message in the same read may still be forwarded first.
   enum class Rewrite { kPassThrough, kNeedMore, kRewritten, kFailed };
   Rewrite RewriteForTransactionPooling(std::span<const uint8_t> message, const protocol::FrameHeader& header,
                                        std::string& to_server, std::string& to_client, size_t& consumed,
-                                       size_t& stream_rest);
+                                       size_t& stream_rest, Status& failure);
   // Close + Parse of a content-named statement on the server; its ParseComplete is forwarded or swallowed.
   void SendPrepare(const ClientStatements::Statement& statement, ResponseQueue::Disposition disposition,
                    std::string& to_server, std::string& to_client);

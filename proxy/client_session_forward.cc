@@ -179,10 +179,15 @@ size_t ClientSession::ForwardCorked(std::span<const uint8_t> data) {
       to_client.clear();
       size_t consumed = 0;
       size_t stream_rest = 0;
-      Rewrite r = RewriteForTransactionPooling(data.subspan(pos), d.header, to_server, to_client, consumed, stream_rest);
+      Status failure;
+      Rewrite r = RewriteForTransactionPooling(data.subspan(pos), d.header, to_server, to_client, consumed, stream_rest,
+                                               failure);
       if (r == Rewrite::kNeedMore) break;
       if (r == Rewrite::kFailed) {
+        // What came before it in this read goes on first (as PostgreSQL would run it), then the
+        // session ends; Terminate gives the server back, so nothing may touch server_ after it.
         flush();
+        Terminate(failure);
         return data.size();
       }
       if (r == Rewrite::kRewritten) {

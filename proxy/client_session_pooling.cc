@@ -56,7 +56,8 @@ void ClientSession::EnsurePrepared(const ClientStatements::Statement& statement,
 ClientSession::Rewrite ClientSession::RewriteForTransactionPooling(std::span<const uint8_t> message,
                                                                    const protocol::FrameHeader& header,
                                                                    std::string& to_server, std::string& to_client,
-                                                                   size_t& consumed, size_t& stream_rest) {
+                                                                   size_t& consumed, size_t& stream_rest,
+                                                                   Status& failure) {
   using Expect = ResponseQueue::Expect;
   using Disposition = ResponseQueue::Disposition;
   const uint8_t tag = header.tag;
@@ -74,10 +75,10 @@ ClientSession::Rewrite ClientSession::RewriteForTransactionPooling(std::span<con
       if (!name || name->empty()) return pass(Expect::kParse);
       const ClientStatements::Statement* statement = exchange().statements.Define(*name, body.subspan(name->size() + 1));
       if (statement == nullptr) {
-        Terminate(Status::Error(sqlstate::kProgramLimitExceeded,
+        failure = Status::Error(sqlstate::kProgramLimitExceeded,
                                 "pgtenant: too many prepared statements in one session (limit " +
                                     std::to_string(ClientStatements::kMaxStatements) + ")",
-                                "Close statements the application no longer uses."));
+                                "Close statements the application no longer uses.");
         return Rewrite::kFailed;
       }
       consumed = header.total();
@@ -94,7 +95,7 @@ ClientSession::Rewrite ClientSession::RewriteForTransactionPooling(std::span<con
       std::optional<std::string_view> name = portal ? ReadName(body, portal->size() + 1) : std::nullopt;
       if (!name) {
         if (whole || message.size() > kMaxNamePrefix) {
-          Terminate(Status::Error(sqlstate::kProtocolViolation, "invalid Bind message: unterminated name"));
+          failure = Status::Error(sqlstate::kProtocolViolation, "invalid Bind message: unterminated name");
           return Rewrite::kFailed;
         }
         return Rewrite::kNeedMore;
@@ -125,7 +126,7 @@ ClientSession::Rewrite ClientSession::RewriteForTransactionPooling(std::span<con
     case FrontendTag::kClose: {
       if (!whole) {
         if (header.body_size() > kMaxNamePrefix) {
-          Terminate(Status::Error(sqlstate::kProtocolViolation, "invalid Describe/Close message: name too long"));
+          failure = Status::Error(sqlstate::kProtocolViolation, "invalid Describe/Close message: name too long");
           return Rewrite::kFailed;
         }
         return Rewrite::kNeedMore;
