@@ -61,6 +61,8 @@ class RawClient {
   // Startup + SCRAM-SHA-256 (or trust) until ReadyForQuery. Returns the ErrorResponse fields if the
   // server refused, an empty map on success; throws on a protocol surprise or a timeout.
   std::map<char, std::string> Login(const std::string& user, const std::string& password, const std::string& database);
+  // The socket, for a test that drives it itself after Login (e.g. non-blocking, with poll).
+  int fd() const { return fd_; }
   // The (process id, secret key) of the BackendKeyData the last successful Login received.
   std::optional<std::pair<int32_t, int32_t>> backend_key() const { return backend_key_; }
 
