@@ -14,11 +14,11 @@
 #include "config/config.h"
 #include "protocol/md5_auth.h"
 #include "protocol/scram.h"
-#include "proxy/tls_context.h"
+#include "proxy/io/tls_context.h"
 #include "proxy/doctor.h"
-#include "proxy/log.h"
-#include "proxy/proxy_server.h"
-#include "proxy/worker_group.h"
+#include "proxy/telemetry/log.h"
+#include "proxy/worker/proxy_server.h"
+#include "proxy/worker/worker_group.h"
 
 namespace {
 
