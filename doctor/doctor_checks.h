@@ -1,4 +1,4 @@
-// BackendChecker: the checks of `pgtenant doctor` (their list: proxy/doctor.h) for one backend.
+// BackendChecker: the checks of `pgtenant doctor` (their list: doctor/doctor.h) for one backend.
 //
 // Every query runs as the backend's own role R over a DoctorConnection and only reads catalogs and
 // privilege functions any role may call, so the doctor needs no superuser. Names in findings and fixes
@@ -11,10 +11,10 @@
 #include <vector>
 
 #include "config/config.h"
-#include "proxy/doctor.h"
-#include "proxy/doctor_connection.h"
+#include "doctor/doctor.h"
+#include "doctor/doctor_connection.h"
 
-namespace pgtenant::proxy {
+namespace pgtenant::doctor {
 
 // SQL pieces shared by both halves of the checker.
 // Schemas of the system and of temporary objects are not the application's (alias n = pg_namespace).
@@ -91,4 +91,4 @@ class BackendChecker {
   bool createrole_ = false;
 };
 
-}  // namespace pgtenant::proxy
+}  // namespace pgtenant::doctor

@@ -1,10 +1,10 @@
 // `pgtenant doctor`: one connection per backend, the checks (doctor_checks.h), the report, the exit code.
-#include "proxy/doctor.h"
+#include "doctor/doctor.h"
 
-#include "proxy/doctor_checks.h"
-#include "proxy/doctor_connection.h"
+#include "doctor/doctor_checks.h"
+#include "doctor/doctor_connection.h"
 
-namespace pgtenant::proxy {
+namespace pgtenant::doctor {
 
 namespace {
 
@@ -95,4 +95,4 @@ int RunDoctor(const std::string& config_path, std::FILE* out) {
   return DoctorExitCode(reports);
 }
 
-}  // namespace pgtenant::proxy
+}  // namespace pgtenant::doctor

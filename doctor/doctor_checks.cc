@@ -1,11 +1,11 @@
 // BackendChecker, first half: the login role's attributes and memberships, what it owns, and the
 // privileges (set_config, TEMP, CREATE) that let SQL no parser sees change context or leave state.
-#include "proxy/doctor_checks.h"
+#include "doctor/doctor_checks.h"
 
 #include <cctype>
 #include <map>
 
-namespace pgtenant::proxy {
+namespace pgtenant::doctor {
 
 namespace {
 
@@ -318,4 +318,4 @@ void BackendChecker::CheckSchemaCreate() {
   }
 }
 
-}  // namespace pgtenant::proxy
+}  // namespace pgtenant::doctor

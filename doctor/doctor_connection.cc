@@ -1,9 +1,9 @@
 // DoctorConnection: libpq connect and parameterized queries for `pgtenant doctor`.
-#include "proxy/doctor_connection.h"
+#include "doctor/doctor_connection.h"
 
 #include <algorithm>
 
-namespace pgtenant::proxy {
+namespace pgtenant::doctor {
 
 namespace {
 
@@ -58,4 +58,4 @@ Result<DoctorRows> DoctorConnection::Query(const std::string& sql, const std::ve
   return rows;
 }
 
-}  // namespace pgtenant::proxy
+}  // namespace pgtenant::doctor

@@ -37,7 +37,7 @@
 
 #include "config/config.h"
 
-namespace pgtenant::proxy {
+namespace pgtenant::doctor {
 
 struct DoctorFinding {
   std::string check;  // a check id from the list above
@@ -76,4 +76,4 @@ int DoctorExitCode(const std::vector<BackendReport>& reports);
 // `out` and returns the exit code.
 int RunDoctor(const std::string& config_path, std::FILE* out);
 
-}  // namespace pgtenant::proxy
+}  // namespace pgtenant::doctor

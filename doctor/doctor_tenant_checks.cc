@@ -4,9 +4,9 @@
 #include <algorithm>
 #include <cctype>
 
-#include "proxy/doctor_checks.h"
+#include "doctor/doctor_checks.h"
 
-namespace pgtenant::proxy {
+namespace pgtenant::doctor {
 
 namespace {
 
@@ -219,4 +219,4 @@ void BackendChecker::CheckDedicatedDatabase() {
            role_ + ";");
 }
 
-}  // namespace pgtenant::proxy
+}  // namespace pgtenant::doctor

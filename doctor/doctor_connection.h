@@ -1,4 +1,4 @@
-// DoctorConnection: one blocking libpq connection to a backend, for `pgtenant doctor` (proxy/doctor.h).
+// DoctorConnection: one blocking libpq connection to a backend, for `pgtenant doctor` (doctor/doctor.h).
 //
 // Logs in exactly as the proxy's server connections do (host, port, database, user, password, sslmode,
 // connect_timeout of the backend), so the checks see the database through the tenants' role. Queries
@@ -14,7 +14,7 @@
 #include "config/config.h"
 #include "protocol/status.h"
 
-namespace pgtenant::proxy {
+namespace pgtenant::doctor {
 
 // Rows of text; SQL NULL reads as "". Booleans are "t" / "f".
 using DoctorRows = std::vector<std::vector<std::string>>;
@@ -36,4 +36,4 @@ class DoctorConnection {
   std::unique_ptr<PGconn, Closer> conn_;
 };
 
-}  // namespace pgtenant::proxy
+}  // namespace pgtenant::doctor
