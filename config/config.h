@@ -50,7 +50,7 @@ enum class AuthMethod { kScramSha256, kMd5, kTrust, kCert, kJwt };
 enum class IsolationMode { kRls, kSchema, kDatabase };
 enum class TenantRole { kAdmin, kMember, kViewer };
 enum class IdentificationMethod { kSni, kUsernameSuffix, kStartupOption, kDatabaseName, kSingleTenant };
-// Where server pools live among the workers (proxy/worker_group.h). kAdaptive: pools fill the lowest
+// Where server pools live among the workers (proxy/worker/worker_group.h). kAdaptive: pools fill the lowest
 // worker until it is busy and move between workers as load changes; kSpread: the worker with the
 // fewest pools, for good.
 enum class WorkerPlacement { kAdaptive, kSpread };
@@ -113,7 +113,7 @@ struct TlsConfig {
   std::string sni_suffix;
 };
 
-// auth.jwt: how JWT passwords are verified (proxy/jwt_verifier.h).
+// auth.jwt: how JWT passwords are verified (proxy/session/jwt_verifier.h).
 struct JwtConfig {
   std::string secret;                    // HS256 shared secret; "" = HS256 off
   std::vector<std::string> public_keys;  // PEM files (RSA or EC P-256) for RS256/ES256
@@ -148,7 +148,7 @@ struct BackendConfig {
   std::string host = "127.0.0.1";
   int port = 5432;
   // `hosts:` in order of preference, never empty once loaded; new server connections go to the
-  // first one that is not down (proxy/backend_health.h).
+  // first one that is not down (proxy/server/backend_health.h).
   std::vector<BackendHost> hosts;
   std::string database;
   std::string user;
@@ -249,7 +249,7 @@ struct UserConfig {
   PoolOverrides pool;
 };
 
-// admin: who may open the admin console (the virtual database "pgtenant", proxy/admin_console.h).
+// admin: who may open the admin console (the virtual database "pgtenant", proxy/admin/admin_console.h).
 struct AdminConfig {
   std::vector<std::string> users;  // each names an entry of Config::users; no duplicates
 };
@@ -259,7 +259,7 @@ struct Config {
   ListenConfig listen;
   AuthMethod auth_method = AuthMethod::kScramSha256;
   int max_client_connections = 1000;
-  // Event-loop threads (proxy/worker_group.h); 0: one per CPU core. A reload does not change it.
+  // Event-loop threads (proxy/worker/worker_group.h); 0: one per CPU core. A reload does not change it.
   int workers = 0;
   WorkerPlacement worker_placement = WorkerPlacement::kAdaptive;
   // kAdaptive: a worker whose thread used more than this share of a core over the last second is

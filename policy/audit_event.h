@@ -1,4 +1,4 @@
-// AuditEvent: what one audit record says, and its JSON-lines form. No I/O (sinks: proxy/audit_log.h).
+// AuditEvent: what one audit record says, and its JSON-lines form. No I/O (sinks: proxy/telemetry/audit_log.h).
 //
 // One event is one line of JSON (RFC 8259), keys in this order:
 //   {"timestamp":"2026-11-22T08:00:00.123Z","type":"statement_blocked","tenant":"acme",

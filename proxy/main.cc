@@ -12,13 +12,13 @@
 #include <string_view>
 
 #include "config/config.h"
+#include "doctor/doctor.h"
 #include "protocol/md5_auth.h"
 #include "protocol/scram.h"
-#include "proxy/tls_context.h"
-#include "proxy/doctor.h"
-#include "proxy/log.h"
-#include "proxy/proxy_server.h"
-#include "proxy/worker_group.h"
+#include "proxy/io/tls_context.h"
+#include "proxy/telemetry/log.h"
+#include "proxy/worker/proxy_server.h"
+#include "proxy/worker/worker_group.h"
 
 namespace {
 
@@ -123,7 +123,7 @@ int main(int argc, char** argv) {
   }
   if (cmd == "--check-config" && argc == 3) return CheckConfig(argv[2]);
   if (cmd == "doctor" && argc == 4 && std::strcmp(argv[2], "--config") == 0) {
-    return pgtenant::proxy::RunDoctor(argv[3], stdout);
+    return pgtenant::doctor::RunDoctor(argv[3], stdout);
   }
   if (cmd == "--config" && argc == 3) return Run(argv[2], nullptr);
   if (cmd == "--config" && argc == 5 && std::strcmp(argv[3], "--instance-id") == 0) return Run(argv[2], argv[4]);

@@ -19,7 +19,7 @@ using std::chrono::milliseconds;
 using std::chrono::seconds;
 
 constexpr uint32_t kCancelRequestCode = 80877102;  // 1234 << 16 | 5678
-constexpr int kInstanceShift = 21;                 // proxy/peer_cancel.h: bits 30..21 of the pid
+constexpr int kInstanceShift = 21;                 // proxy/worker/peer_cancel.h: bits 30..21 of the pid
 
 std::string CancelRequest(int32_t pid, int32_t key) {
   return Int32(16) + Int32(kCancelRequestCode) + Int32(static_cast<uint32_t>(pid)) + Int32(static_cast<uint32_t>(key));

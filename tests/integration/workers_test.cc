@@ -35,7 +35,7 @@ namespace {
 using std::chrono::seconds;
 
 constexpr char kOpsPassword[] = "ops-secret";
-constexpr int kWorkerShift = 15;  // proxy/peer_cancel.h: bits 20..15 of the pid name the worker
+constexpr int kWorkerShift = 15;  // proxy/worker/peer_cancel.h: bits 20..15 of the pid name the worker
 
 // One login per tenant of the TenantWorld.
 const std::map<std::string, std::string> kLogins = {

@@ -1,5 +1,5 @@
 // AuditLog: exact lines in file sinks, logrotate-style reopen, drop and block on a full queue, Flush.
-#include "proxy/audit_log.h"
+#include "proxy/telemetry/audit_log.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>

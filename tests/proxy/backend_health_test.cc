@@ -3,7 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include "protocol/sqlstate.h"
-#include "proxy/backend_health.h"
+#include "proxy/server/backend_health.h"
 
 namespace pgtenant::proxy {
 namespace {

@@ -1,5 +1,5 @@
 // JwtVerifier: signatures (HS256, RS256, ES256, PEM and JWKS keys) and claims, with exact reasons.
-#include "proxy/jwt_verifier.h"
+#include "proxy/session/jwt_verifier.h"
 
 #include <stdlib.h>
 

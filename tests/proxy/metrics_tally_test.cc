@@ -1,12 +1,12 @@
-// The per-thread metric tally (proxy/metrics.h) adds up to what direct updates give, and the loop
-// clock (proxy/loop_clock.h) holds one reading per turn of a loop.
+// The per-thread metric tally (proxy/telemetry/metrics.h) adds up to what direct updates give, and the loop
+// clock (proxy/io/loop_clock.h) holds one reading per turn of a loop.
 #include <catch2/catch.hpp>
 
 #include <thread>
 #include <vector>
 
-#include "proxy/loop_clock.h"
-#include "proxy/metrics.h"
+#include "proxy/io/loop_clock.h"
+#include "proxy/telemetry/metrics.h"
 
 namespace pgtenant::proxy {
 namespace {

@@ -3,7 +3,7 @@
 
 #include <set>
 
-#include "proxy/peer_cancel.h"
+#include "proxy/worker/peer_cancel.h"
 
 namespace pgtenant::proxy {
 namespace {

@@ -1,11 +1,11 @@
-// Adaptive pool placement (proxy/pool_placement.h): new pools fill the lowest quiet worker; a busy
+// Adaptive pool placement (proxy/server/pool_placement.h): new pools fill the lowest quiet worker; a busy
 // worker passes the pool that evens the load best; quiet workers' pools come back together; a
 // single pool, a pool that may not move, or a gain within noise moves nothing.
 #include <catch2/catch.hpp>
 
 #include <vector>
 
-#include "proxy/pool_placement.h"
+#include "proxy/server/pool_placement.h"
 
 namespace pgtenant::proxy {
 namespace {

@@ -1,5 +1,5 @@
 // TlsChannel over an in-memory pair: handshake, data both ways, SNI, ALPN, verification failures.
-#include "proxy/tls_channel.h"
+#include "proxy/io/tls_channel.h"
 
 #include <openssl/ssl.h>
 #include <stdlib.h>

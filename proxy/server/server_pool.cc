@@ -1,0 +1,232 @@
+// ServerPool: acquire, release with reset, waiters, timeouts.
+#include "proxy/server/server_pool.h"
+
+#include <algorithm>
+
+#include "protocol/sqlstate.h"
+#include "proxy/telemetry/log.h"
+#include "proxy/io/loop_clock.h"
+
+namespace pgtenant::proxy {
+
+ServerPool::ServerPool(uv_loop_t* loop, std::string name, config::BackendConfig backend,
+                       config::PoolSettings settings, ServerParams startup, BackendBudget* budget)
+    : loop_(loop),
+      name_(std::move(name)),
+      backend_(std::move(backend)),
+      settings_(settings),
+      startup_(std::move(startup)),
+      budget_(budget) {
+  if (budget_ != nullptr) budget_->Register(this);
+}
+
+ServerConnection* ServerPool::Acquire(PoolClient* client, std::string_view preferred_tag) {
+  ++acquisitions_;
+  if (!preferred_tag.empty()) {
+    for (auto it = idle_.rbegin(); it != idle_.rend(); ++it) {
+      if ((*it)->context_tag() == preferred_tag) {
+        std::swap(*it, idle_.back());
+        break;
+      }
+    }
+  }
+  while (!idle_.empty()) {
+    ServerConnection* server = idle_.back();
+    idle_.pop_back();
+    if (LoopNow() - server->created_at() >= settings_.lifetime || !OnPreferredHost(server)) {
+      Retire(server);
+      continue;
+    }
+    return server;
+  }
+  waiters_.push_back({client, LoopNow() + settings_.wait_timeout});
+  Dispatch();
+  return nullptr;
+}
+
+bool ServerPool::OnPreferredHost(ServerConnection* server) {
+  if (health_ == nullptr || health_->hosts().size() < 2) return true;
+  std::optional<config::BackendHost> preferred = health_->PickHost();
+  return !preferred || (preferred->host == server->backend().host && preferred->port == server->backend().port);
+}
+
+void ServerPool::CancelWait(PoolClient* client) {
+  auto it = std::find_if(waiters_.begin(), waiters_.end(), [&](const Waiter& w) { return w.client == client; });
+  if (it != waiters_.end()) waiters_.erase(it);
+}
+
+void ServerPool::Release(ServerConnection* server, bool reset) {
+  if (closing_ || !server->IsClean() || server->cancel_forwarded() ||
+      server->state() != ServerConnection::State::kIdle || LoopNow() - server->created_at() >= settings_.lifetime) {
+    Retire(server);
+    Dispatch();
+    return;
+  }
+  if (!reset) {
+    OnServerReady(server);
+    return;
+  }
+  server->statements().Clear();  // DISCARD ALL deallocates them
+  server->RunInternalQuery("DISCARD ALL", [this](ServerConnection* s, const Status& result) {
+    if (!result.ok()) {
+      LogWarning("pool", "reset of server connection failed in pool " + name_ + ": " + result.message());
+      Retire(s);
+      Dispatch();
+      return;
+    }
+    OnServerReady(s);
+  });
+}
+
+void ServerPool::OnServerReady(ServerConnection* server) {
+  bool fresh = connecting_.erase(server) > 0;
+  if (fresh && health_ != nullptr) health_->ReportConnected({server->backend().host, server->backend().port});
+  if (closing_ || (moved_to_ >= 0 && waiters_.empty()) || (!fresh && budget_ != nullptr && budget_->ShouldYield(this))) {
+    Retire(server);  // its slot goes to a pool of another tenant that is waiting, or to the pool's new worker
+    return;
+  }
+  if (!waiters_.empty()) {
+    PoolClient* client = waiters_.front().client;
+    waiters_.pop_front();
+    client->OnServerAssigned(server);
+    return;
+  }
+  idle_.push_back(server);
+}
+
+void ServerPool::OnServerFailed(ServerConnection* server, const Status& why) {
+  connecting_.erase(server);
+  all_.erase(server);
+  if (backend_series_ != nullptr) backend_series_->connect_errors->Increment();
+  LogWarning("pool", "cannot connect to backend \"" + backend_.name + "\": " + why.message());
+  if (health_ != nullptr && health_->ReportConnectFailed({server->backend().host, server->backend().port}, why)) {
+    Dispatch();  // failover: another host is not down, try it now
+    return;
+  }
+  retry_after_ = Clock::now() + kRetryDelay;
+  bool none_live = all_.size() == connecting_.size();
+  if (!none_live) return;  // others will serve the waiters, or they time out
+  std::string code = why.sqlstate() == sqlstate::kTooManyConnections || why.sqlstate() == sqlstate::kCannotConnectNow
+                         ? why.sqlstate()
+                         : std::string(sqlstate::kConnectionFailure);
+  Status error = Status::Error(code, "pgtenant: could not connect to backend \"" + backend_.name + "\": " + why.message(),
+                               "Check that the backend is running and reachable; pgtenant retries on the next connection.");
+  if (health_ != nullptr && health_->hosts().size() > 1 && code == sqlstate::kConnectionFailure) error = health_->Unavailable();
+  FailWaiters(error);
+}
+
+void ServerPool::FailWaiters(const Status& why) {
+  std::deque<Waiter> failed;
+  failed.swap(waiters_);
+  for (const Waiter& w : failed) w.client->OnServerUnavailable(why);
+}
+
+void ServerPool::OnServerClosed(ServerConnection* server) {
+  connecting_.erase(server);
+  all_.erase(server);
+  auto it = std::find(idle_.begin(), idle_.end(), server);
+  if (it != idle_.end()) idle_.erase(it);
+  Dispatch();
+  if (budget_ != nullptr) budget_->Return();
+}
+
+void ServerPool::RetireIdle() {
+  if (!idle_.empty()) Retire(idle_.front());
+}
+
+void ServerPool::MoveAway(int to) {
+  moved_to_ = to;
+  std::vector<ServerConnection*> idle;
+  idle.swap(idle_);
+  for (ServerConnection* s : idle) Retire(s);
+}
+
+void ServerPool::Dispatch() {
+  if (closing_) return;
+  while (!waiters_.empty() && !idle_.empty()) {
+    ServerConnection* server = idle_.back();
+    idle_.pop_back();
+    PoolClient* client = waiters_.front().client;
+    waiters_.pop_front();
+    client->OnServerAssigned(server);
+  }
+  if (Clock::now() < retry_after_) return;  // the backend just failed: Tick retries later
+  if (!waiters_.empty() && connecting_.empty() && health_ != nullptr && !health_->PickHost()) {
+    FailWaiters(health_->Unavailable());  // health checks say no host is up: answer now, not after a timeout
+    return;
+  }
+  size_t wanted = waiters_.size();
+  while (wanted > connecting_.size() && all_.size() < static_cast<size_t>(settings_.size)) {
+    if (!Open()) break;
+  }
+}
+
+bool ServerPool::Open() {
+  config::BackendConfig target = backend_;
+  if (health_ != nullptr) {
+    std::optional<config::BackendHost> host = health_->PickHost();
+    if (!host) return false;  // no host is up; Dispatch answers the waiters
+    target.host = host->host;
+    target.port = host->port;
+  }
+  if (budget_ != nullptr && !budget_->TryReserve(this)) return false;
+  auto* server = new ServerConnection(loop_, this, std::move(target), startup_, next_id_++);
+  all_.insert(server);
+  connecting_.insert(server);
+  server->Connect();
+  return true;
+}
+
+void ServerPool::Retire(ServerConnection* server) {
+  all_.erase(server);
+  connecting_.erase(server);
+  auto it = std::find(idle_.begin(), idle_.end(), server);
+  if (it != idle_.end()) idle_.erase(it);
+  server->Close();
+}
+
+void ServerPool::Tick(Clock::time_point now) {
+  while (!waiters_.empty() && waiters_.front().deadline <= now) {
+    PoolClient* client = waiters_.front().client;
+    waiters_.pop_front();
+    client->OnServerUnavailable(Status::Error(
+        sqlstate::kTooManyConnections,
+        "pgtenant: no server connection available for \"" + name_ + "\" within " +
+            std::to_string(settings_.wait_timeout.count()) + " ms (pool size " + std::to_string(settings_.size) + ")",
+        "Raise pool.size or pool.wait_timeout, or shorten transactions."));
+  }
+  Dispatch();
+  // idle_ is LIFO: the longest idle sit at the front.
+  for (size_t i = 0; i < idle_.size();) {
+    ServerConnection* server = idle_[i];
+    bool too_old = now - server->created_at() >= settings_.lifetime;
+    bool idle_too_long = settings_.idle_timeout.count() > 0 && now - server->idle_since() >= settings_.idle_timeout &&
+                         all_.size() > static_cast<size_t>(settings_.min_idle);
+    if (too_old || idle_too_long) {
+      Retire(server);  // erases idle_[i]
+      continue;
+    }
+    ++i;
+  }
+  if (!closing_ && moved_to_ < 0 && now >= retry_after_) {
+    while (idle_.size() + connecting_.size() < static_cast<size_t>(settings_.min_idle) &&
+           all_.size() < static_cast<size_t>(settings_.size)) {
+      if (!Open()) break;
+    }
+  }
+}
+
+void ServerPool::CloseAll() {
+  closing_ = true;
+  std::vector<ServerConnection*> idle;
+  idle.swap(idle_);
+  for (ServerConnection* s : idle) Retire(s);
+  std::vector<ServerConnection*> connecting(connecting_.begin(), connecting_.end());
+  for (ServerConnection* s : connecting) Retire(s);
+  std::deque<Waiter> waiting;
+  waiting.swap(waiters_);
+  for (const Waiter& w : waiting)
+    w.client->OnServerUnavailable(Status::Error(sqlstate::kAdminShutdown, "pgtenant is shutting down"));
+}
+
+}  // namespace pgtenant::proxy

@@ -1,0 +1,148 @@
+// ServerPool: the server connections of one route (backend, database, server user, and later
+// tenant), shared by the client sessions that route to it.
+//
+// Clients Acquire a connection (now, or later through PoolClient) and Release it when done;
+// the pool resets it (DISCARD ALL) before anyone else gets it, or closes it if it comes back
+// dirty. Waiters are served first come, first served; a waiter past wait_timeout gets 53300.
+// When the backend cannot be reached and the pool has no live connection, every waiter gets
+// 08006 naming the backend instead of waiting. New connections go to the host BackendHealth
+// picks (the first of the backend's hosts that is not down); a host failing to connect is
+// reported there and the next one is tried at once; while health checks say no host is up,
+// waiters get 08006 at once. An idle connection to a host other than the picked one is closed
+// rather than handed out.
+//
+// Thread-safety: loop thread only. Lifetime: outlives its connections (CloseAll, then wait for
+// OnServerClosed of each).
+#pragma once
+
+#include <uv.h>
+
+#include <deque>
+#include <memory>
+#include <string>
+#include <unordered_set>
+#include <vector>
+
+#include "config/config.h"
+#include "protocol/status.h"
+#include "proxy/server/backend_budget.h"
+#include "proxy/server/backend_health.h"
+#include "proxy/telemetry/metrics.h"
+#include "proxy/server/server_connection.h"
+
+namespace pgtenant::proxy {
+
+class PoolClient {
+ public:
+  // The server is in state kIdle and belongs to the client until Release.
+  virtual void OnServerAssigned(ServerConnection* server) = 0;
+  // No server for this client: wait timeout (53300) or backend unreachable (08006).
+  virtual void OnServerUnavailable(const Status& why) = 0;
+
+ protected:
+  ~PoolClient() = default;
+};
+
+class ServerPool final : public ServerConnectionOwner {
+ public:
+  // `name` identifies the pool in logs and errors; `startup` are extra server startup parameters.
+  // `budget` (may be null) caps connections to the backend across pools; it outlives the pool.
+  ServerPool(uv_loop_t* loop, std::string name, config::BackendConfig backend, config::PoolSettings settings,
+             ServerParams startup, BackendBudget* budget);
+  ServerPool(const ServerPool&) = delete;
+  ServerPool& operator=(const ServerPool&) = delete;
+
+  // Returns an idle connection at once, or nullptr after queueing `client`, which then hears
+  // exactly one of OnServerAssigned / OnServerUnavailable unless it calls CancelWait first.
+  // An idle connection whose context_tag() equals `preferred_tag` is taken first (shared pools).
+  ServerConnection* Acquire(PoolClient* client, std::string_view preferred_tag = {});
+  void CancelWait(PoolClient* client);
+  // The client is done with `server` (unlinked). Clean connections are reused, after DISCARD ALL
+  // when `reset` (session pooling); dirty ones (open transaction, anything in flight) are closed.
+  void Release(ServerConnection* server, bool reset);
+
+  // Wait timeouts, idle timeout, lifetime, min_idle. Called periodically by the loop.
+  void Tick(Clock::time_point now);
+  // Closes idle connections and stops opening new ones. Linked ones close on Release.
+  void CloseAll();
+
+  // Serves waiters from idle connections and opens connections for the rest, budget allowing.
+  void Dispatch();
+  // Closes the longest-idle connection (the backend budget needs its slot).
+  void RetireIdle();
+  // Adaptive placement (worker_group.h): the pool now lives on worker `to`. Idle connections close
+  // now, others as they come back unless a client is waiting; clients that cannot move yet are
+  // still served. StayHere: it lives here (again).
+  void MoveAway(int to);
+  void StayHere() { moved_to_ = -1; }
+  // The worker the pool has moved to, or -1.
+  int moved_to() const { return moved_to_; }
+  // Connections handed out so far (the pool's transactions, under transaction pooling).
+  uint64_t acquisitions() const { return acquisitions_; }
+
+  // From ServerConnection.
+  void OnServerReady(ServerConnection* server) override;
+  void OnServerFailed(ServerConnection* server, const Status& why) override;
+  void OnServerClosed(ServerConnection* server) override;
+
+  // Metrics: the tenant label of this pool's series, and its backend's series.
+  void set_tenant_label(std::string label) { tenant_label_ = std::move(label); }
+  const std::string& tenant_label() const { return tenant_label_; }
+  // The user whose own pool settings made this pool ("" when it is the tenant's pool).
+  std::string user_override() const {
+    size_t at = name_.find("/user=");
+    return at == std::string::npos ? std::string() : name_.substr(at + 6);
+  }
+  // A reload changed sizes or timeouts: they apply from now on.
+  void UpdateSettings(const config::PoolSettings& settings) { settings_ = settings; }
+  void set_backend_series(Metrics::BackendSeries* series) { backend_series_ = series; }
+  // Which host new connections go to, and where connect results are reported. Null: backend_.host.
+  void set_health(std::shared_ptr<BackendHealth> health) { health_ = std::move(health); }
+
+  const std::string& name() const { return name_; }
+  const config::BackendConfig& backend() const { return backend_; }
+  const config::PoolSettings& settings() const { return settings_; }
+  size_t total() const { return all_.size(); }
+  size_t idle_count() const { return idle_.size(); }
+  size_t waiting_count() const { return waiters_.size(); }
+  bool empty() const { return all_.empty(); }
+  // Every live connection (SHOW SERVERS).
+  const std::unordered_set<ServerConnection*>& connections() const { return all_; }
+
+ private:
+  struct Waiter {
+    PoolClient* client;
+    Clock::time_point deadline;
+  };
+
+  bool Open();
+  void FailWaiters(const Status& why);  // every waiter hears `why`
+  // False for an idle connection to a host other than the one new connections go to (after a
+  // failover the recovered primary gets the traffic back as idle ones are checked out).
+  bool OnPreferredHost(ServerConnection* server);
+  void Retire(ServerConnection* server);  // close and forget
+
+  uv_loop_t* loop_;
+  std::string name_;
+  config::BackendConfig backend_;
+  config::PoolSettings settings_;
+  ServerParams startup_;
+  BackendBudget* budget_;
+  std::string tenant_label_;
+  Metrics::BackendSeries* backend_series_ = nullptr;
+  std::shared_ptr<BackendHealth> health_;
+  // After a failed connect, new connects wait this long, so a refusing backend is not hammered.
+  static constexpr std::chrono::milliseconds kRetryDelay{500};
+  Clock::time_point retry_after_{};
+  bool closing_ = false;
+  int moved_to_ = -1;
+  uint64_t next_id_ = 1;
+  uint64_t acquisitions_ = 0;
+
+  std::unordered_set<ServerConnection*> all_;         // live: connecting, idle, assigned, resetting
+  std::unordered_set<ServerConnection*> connecting_;  // subset of all_: not logged in yet
+  std::vector<ServerConnection*> idle_;               // LIFO: warmest at the back
+  std::deque<Waiter> waiters_;
+};
+
+}  // namespace pgtenant::proxy

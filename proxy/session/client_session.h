@@ -1,0 +1,313 @@
+// ClientSession: one client connection, from the startup packet to Terminate.
+//
+// States: kStartup (startup packet, SSLRequest/GSSENCRequest answered 'N', CancelRequest) ->
+// kAuthenticating (SCRAM/md5/trust) -> kWaitingForServer (pool) -> kPreparingServer (SET of the
+// client's allowed startup parameters) -> kActive (messages forwarded both ways) -> kClosing.
+// In kActive, Query and Parse are buffered whole (capped by limits.max_query_size); every other
+// message streams straight from the read buffer. A slow peer stops the other side's reads.
+//
+// Files: client_session.cc (reading, servers, timeouts, closing), _startup (startup packet to routed),
+// _forward (both directions while active), _pooling (prepared statements under transaction pooling),
+// _policy (verdicts), _tls, _admin (console, SHOW CLIENTS, KILL), _move (to another worker).
+//
+// Ownership: created by ProxyServer on accept; frees itself when its socket has closed, after
+// telling the proxy. Thread-safety: loop thread only.
+#pragma once
+
+#include <uv.h>
+
+#include <memory>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "config/config.h"
+#include "protocol/startup_packet.h"
+#include "policy/audit_event.h"
+#include "policy/policy_engine.h"
+#include "protocol/status.h"
+#include "proxy/admin/admin_console.h"
+#include "proxy/session/client_auth.h"
+#include "proxy/session/client_login.h"
+#include "proxy/fifo.h"
+#include "proxy/io/loop_clock.h"
+#include "proxy/telemetry/metrics.h"
+#include "protocol/frame_reader.h"
+#include "proxy/io/outbox.h"
+#include "proxy/prepared_statements.h"
+#include "proxy/response_queue.h"
+#include "proxy/server/server_connection.h"
+#include "proxy/server/server_pool.h"
+#include "proxy/io/tls_channel.h"
+#include "routing/route.h"
+
+namespace pgtenant::proxy {
+
+class ProxyServer;
+
+class ClientSession final : public ServerLink, public PoolClient {
+ public:
+  enum class State : uint8_t { kStartup, kAuthenticating, kWaitingForServer, kPreparingServer, kActive, kClosing };
+
+  // `over_capacity`: answer the startup packet with 53300 (cancel requests are still served).
+  ClientSession(ProxyServer* proxy, std::shared_ptr<const config::Config> config, uint64_t id, bool over_capacity);
+  ClientSession(const ClientSession&) = delete;
+  ClientSession& operator=(const ClientSession&) = delete;
+
+  uv_stream_t* stream() { return reinterpret_cast<uv_stream_t*>(&socket_); }
+  // REQUIRES: the socket has been accepted.
+  void Start();
+  // Sends FATAL `why` and closes. Idempotent.
+  void Terminate(const Status& why);
+  // A CancelRequest matched this session: cancel whatever its server is running, or answer a request
+  // still waiting for a pooled server connection with ERROR 57014.
+  void CancelRunningQuery();
+  // Startup and idle timeouts.
+  void CheckTimeouts(Clock::time_point now);
+  // The tenant's transaction rate has room for this session's next transaction.
+  void OnThrottleLifted();
+  // SIGTERM: end now if between transactions, otherwise at the end of the current one.
+  void BeginShutdown();
+
+  State state() const { return state_; }
+  uint64_t id() const { return id_; }
+  // The key of the BackendKeyData this session's client got (CancelRequest checks it).
+  int32_t cancel_key() const { return cancel_key_; }
+  // Where ProxyServer keeps this session in its list (removal swaps the last one in).
+  uint32_t worker_slot() const { return worker_slot_; }
+  void set_worker_slot(uint32_t slot) { worker_slot_ = slot; }
+  // The tenant once routed; empty before.
+  const std::string& tenant_name() const { return route_->tenant ? route_->tenant->name : kNoTenant; }
+
+  // Admin console (client_session_admin.cc). True between a transaction's first message and its
+  // end; what PAUSE waits for.
+  bool in_transaction() const { return in_transaction_; }
+  ClientView Describe() const;
+  // KILL: FATAL 57P01 naming the admin command, then close.
+  void KillByAdmin(const std::string& command);
+  // RESUME lifted the PAUSE that held this session's next transaction.
+  void OnAdminResume();
+  // For this session's own console: replies (false once the client is gone), the end of a
+  // command that waited (input is read on), and Terminate from the client.
+  bool SendAdminReply(std::string_view bytes);
+  void OnAdminCommandDone();
+  void AdminClose() { Close(); }
+
+  // ServerLink
+  size_t OnServerBytes(std::span<const uint8_t> data) override;
+  void OnServerWritable() override;
+  void OnServerLost(const Status& why) override;
+  // PoolClient
+  void OnServerAssigned(ServerConnection* server) override;
+  void OnServerUnavailable(const Status& why) override;
+
+ private:
+  enum PauseReason : unsigned {
+    kPauseBackpressure = 1,
+    kPausePending = 2,
+    kPauseThrottle = 4,
+    kPauseAdmin = 8,
+    kPauseMoving = 16,
+  };
+
+  // tenants.NAME.max_transactions_per_second: true if a transaction may start now; otherwise the
+  // session pauses until OnThrottleLifted.
+  bool TakeTransactionToken();
+  // Admin console (client_session_admin.cc): database "pgtenant" after authentication (admins get
+  // the console, everyone else FATAL 28000); and PAUSE: true when the next transaction must wait
+  // for RESUME (the session stops reading; under transaction pooling it gives its server back).
+  void OpenAdminConsole();
+  bool HeldByAdmin();
+
+  ~ClientSession() = default;  // only via OnClosed
+
+  void TransitionTo(State next);
+  void HandleBytes(std::span<const uint8_t> data);
+  void HandleClientMessages(std::span<const uint8_t> data);  // HandleBytes, corked during the handshake
+  size_t HandleStartup(std::span<const uint8_t> data);
+  size_t HandleAuthentication(std::span<const uint8_t> data);
+  size_t ForwardClientMessages(std::span<const uint8_t> data);
+  size_t ForwardCorked(std::span<const uint8_t> data);  // ForwardClientMessages with the server corked
+  size_t ForwardServerMessages(std::span<const uint8_t> data);  // OnServerBytes with the client corked
+  // Transaction pooling: gets a server for the request at the front of `data`. Returns true
+  // when one is linked now; false when waiting (or closed).
+  bool StartTransaction(std::span<const uint8_t> data);
+  // Answers the pending request with ERROR `why` and skips the client's messages up to the
+  // end of that request (Query or Sync), then ReadyForQuery: the session stays usable.
+  void RejectRequest(const Status& why);
+  size_t DiscardClientMessages(std::span<const uint8_t> data);
+  // Transaction pooling: named statements are renamed to their server-side content names and
+  // prepared on demand; every message that is owed a response is queued (response_queue.h).
+  // kFailed: the client must be terminated with `failure`; nothing was sent or changed on the server,
+  // so what precedes the message in the same read may still be forwarded first.
+  enum class Rewrite { kPassThrough, kNeedMore, kRewritten, kFailed };
+  Rewrite RewriteForTransactionPooling(std::span<const uint8_t> message, const protocol::FrameHeader& header,
+                                       std::string& to_server, std::string& to_client, size_t& consumed,
+                                       size_t& stream_rest, Status& failure);
+  // Close + Parse of a content-named statement on the server; its ParseComplete is forwarded or swallowed.
+  void SendPrepare(const ClientStatements::Statement& statement, ResponseQueue::Disposition disposition,
+                   std::string& to_server, std::string& to_client);
+  void EnsurePrepared(const ClientStatements::Statement& statement, std::string& to_server);
+  // Policy: the verdict on a whole Query, Parse or FunctionCall body; and what is sent instead
+  // of a blocked one.
+  const policy::PolicyVerdict& Judge(uint8_t tag, std::span<const uint8_t> body);
+  // Audit: an event with this session's common keys filled in.
+  policy::AuditEvent NewAuditEvent(policy::AuditEventType type) const;
+  void AuditTenantRefused(std::string reason, const Status& why);
+  bool ForwardBlocked(uint8_t tag, const policy::PolicyVerdict& verdict);
+  Status CheckStartupParameters(const protocol::StartupPacket& packet);
+  void BeginAuthentication();
+  void Authenticated();
+  // After routing, on the worker that owns the route's pool: admission, then a server.
+  void Routed();
+  // client_session_move.cc: moves this session to worker `home` (proxy/worker/worker_group.h). Once
+  // what is queued for the client is written, the socket is duplicated, closed here and opened
+  // on `home`'s loop, where Arrive() carries on with Routed().
+  void MoveTo(int home);
+  void FinishMove();
+  void Arrive(ProxyServer& home, int fd);
+  // Adaptive placement: the session's pool has moved to worker `home`. Between transactions it
+  // follows (MoveTo) with the request it has just received, keeping its cancel key; Rejoin, on
+  // arrival, takes the pool there and goes on with that request.
+  bool MayMigrate() const;
+  void Migrate(int home);
+  void Rejoin();
+  static void OnMovedOut(uv_handle_t* handle) noexcept;
+  void PrepareServer();
+  void Activate();
+  void ReleaseServer();
+  void Pause(unsigned reason);
+  void Resume(unsigned reason);
+  bool Send(std::string_view bytes);
+  void Close();
+
+  // client_session_tls.cc: TLS with the client (SSLRequest and direct TLS), and the methods that
+  // rest on it: certificate and JWT authentication.
+  size_t HandleSslRequest(std::span<const uint8_t> data, size_t request_size);
+  // Direct TLS (sslnegotiation=direct): the first bytes are a ClientHello. Returns false if refused.
+  bool StartDirectTls(std::span<const uint8_t> client_hello);
+  void OnTlsBytes(std::span<const uint8_t> ciphertext);
+  void OnTlsEstablished();
+  // tls.client.mode require: a startup packet that did not come over TLS is refused.
+  Status CheckTransport() const;
+  // auth.method cert / jwt; returns false for the password methods (ClientAuthenticator's).
+  bool BeginCredentialAuthentication();
+  size_t HandleJwtPassword(std::span<const uint8_t> data);
+  void FailAuthentication(const Status& why);
+
+  static void OnRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) noexcept;
+  static void OnClosed(uv_handle_t* handle) noexcept;
+  static void OnOutboxEvent(void* owner, bool ok);
+
+  // Members are grouped by size so the object has no padding holes: 5,000 idle clients hold 5,000 of them.
+  ProxyServer* proxy_;
+  std::shared_ptr<const config::Config> config_;
+  uint64_t id_;
+  uv_tcp_t socket_{};
+  Outbox outbox_;
+  std::unique_ptr<TlsChannel> tls_;  // null: plaintext
+
+  // Until authenticated: what the client says about itself, and the exchange that proves it.
+  struct Handshake {
+    ClientLogin login;
+    const config::UserConfig* user = nullptr;
+    std::unique_ptr<ClientAuthenticator> auth;
+    bool tls_direct = false;    // TLS began without SSLRequest (ALPN postgresql required)
+    bool awaiting_jwt = false;  // auth.method jwt: the next password message is a token
+  };
+  std::unique_ptr<Handshake> handshake_ = std::make_unique<Handshake>();
+  // From Authenticated on; shared with the worker's other sessions of an equal login (InternLogin).
+  std::shared_ptr<const ClientLogin> login_;
+  const ClientLogin& login() const { return login_ != nullptr ? *login_ : handshake_->login; }
+  std::unique_ptr<AdminConsole> admin_console_;  // database "pgtenant", admins only
+
+  // Shared with the worker's other sessions of the same route (ProxyServer::InternRoute); before
+  // routing an empty route (no tenant).
+  std::shared_ptr<const routing::Route> route_;
+  ServerPool* pool_ = nullptr;
+  ServerConnection* server_ = nullptr;
+  policy::SessionPolicy session_policy_;
+
+  // A request (ending in Query, Sync or FunctionCall) that held a blocked statement: the first
+  // error the server sends for it is replaced by `error`.
+  struct BlockedBatch {
+    uint64_t batch = 0;
+    bool answered = false;
+    std::string error;
+  };
+  // What is tracked per request in flight, and the prepared statements of transaction pooling. Made
+  // on first use; an idle session drops it once it is empty (TrimIdle), so idle clients hold none.
+  struct Exchange {
+    ClientStatements statements;  // transaction pooling only
+    ResponseQueue responses;      // transaction pooling only
+    Fifo<BlockedBatch> blocked_batches;
+    bool empty() const { return statements.empty() && responses.empty() && blocked_batches.empty(); }
+  };
+  std::unique_ptr<Exchange> exchange_;
+  Exchange& exchange() {
+    if (exchange_ == nullptr) exchange_ = std::make_unique<Exchange>();
+    return *exchange_;
+  }
+  bool HasBlockedBatch() const { return exchange_ != nullptr && !exchange_->blocked_batches.empty(); }
+  bool AwaitsResponses() const { return exchange_ != nullptr && !exchange_->responses.empty(); }
+  // An idle session gives back what it holds for traffic (CheckTimeouts).
+  void TrimIdle();
+
+  uint64_t batches_sent_ = 0;  // requests forwarded (each ends with one ReadyForQuery)
+  uint64_t batches_done_ = 0;  // ReadyForQuery received
+  uint64_t statements_blocked_ = 0;
+  uint64_t statements_seen_ = 0;
+  uint64_t bytes_in_ = 0;
+  uint64_t bytes_out_ = 0;
+  uint64_t bytes_in_reported_ = 0;
+  uint64_t bytes_out_reported_ = 0;
+  uint64_t config_generation_ = 0;
+  size_t c2s_remaining_ = 0;  // bytes of a streamed client message still to forward
+  size_t s2c_remaining_ = 0;  // bytes of a streamed server message still to forward
+  std::string carry_;
+  std::string client_address_;
+  std::string_view end_reason_ = "client_closed";  // always a literal
+  // Metrics (proxy/telemetry/metrics.h): the tenant's series, and what is measured between events.
+  Metrics::TenantSeries* series_ = nullptr;
+  Clock::time_point transaction_started_{};
+  Clock::time_point wait_started_{};
+  Clock::time_point accepted_at_ = LoopNow();
+  Clock::time_point last_activity_ = LoopNow();
+  Clock::time_point closing_since_{};
+
+  int32_t cancel_pid_ = 0;
+  int32_t cancel_key_ = 0;
+  int moving_fd_ = -1;    // the socket's duplicate while it moves
+  uint32_t session_tag_;  // random; with the id, the session id audit events and SHOW CLIENTS carry
+  unsigned paused_ = 0;
+  uint32_t worker_slot_ = 0;
+  int16_t moving_to_ = -1;  // the worker this session is moving to (MoveTo), or -1
+  State state_ = State::kStartup;
+  bool over_capacity_;
+  bool reading_ = false;
+  bool close_after_flush_ = false;
+  bool handshake_done_ = false;       // ParameterStatus, BackendKeyData, ReadyForQuery sent
+  bool transaction_pooling_ = false;  // the server goes back to the pool after each transaction
+  bool discarding_ = false;           // skipping the rest of a rejected request
+  bool admitted_ = false;             // counted against the tenant's max_clients
+  bool throttled_ = false;            // queued for a transaction token
+  bool token_granted_ = false;        // a token handed over by OnThrottleLifted, not yet used
+  bool admin_held_ = false;           // the next transaction waits for RESUME (AdminState)
+  bool cancel_pending_ = false;       // a cancel came while the server was prepared (Activate answers it)
+  bool in_transaction_ = false;
+  bool shutdown_requested_ = false;
+  bool rejoining_ = false;  // moving with its pool (Migrate), not for the first time (Routed)
+
+  static inline const std::string kNoTenant;
+  static std::shared_ptr<const routing::Route> NoRoute();
+  // 15 hex digits: the tag's 28 bits, then the id's low 32 (short enough for std::string's own storage).
+  std::string session_id() const;
+  void ReportTransactionEnd();
+  // At a transaction boundary: take the newest config snapshot (after a reload). False when the
+  // session may not go on under it (its tenant or membership is gone): it has been terminated.
+  bool AdoptLatestConfig();
+  void ReportBytes();
+};
+
+}  // namespace pgtenant::proxy

@@ -1,0 +1,355 @@
+// JwtVerifier: JWS compact serialization (RFC 7515), JWK sets (RFC 7517/7518), claims (RFC 7519).
+#include "proxy/session/jwt_verifier.h"
+
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/ecdsa.h>
+#include <openssl/hmac.h>
+#include <openssl/param_build.h>
+#include <openssl/pem.h>
+
+#include <array>
+#include <chrono>
+#include <cmath>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#include "policy/json_tree.h"
+#include "protocol/sqlstate.h"
+#include "proxy/io/tls_context.h"
+
+namespace pgtenant::proxy {
+
+namespace {
+
+constexpr size_t kMaxTokenBytes = 16 * 1024;
+constexpr size_t kEs256CoordinateBytes = 32;
+constexpr int kJsonDepth = 16;
+
+Status Rejected(const std::string& why) {
+  return Status::Error(sqlstate::kInvalidPassword, "pgtenant: JWT rejected: " + why);
+}
+
+Status KeyError(const std::string& what) {
+  std::string openssl = TakeOpenSslErrors();
+  return Status::Error(sqlstate::kConfigFileError, what + (openssl.empty() ? "" : ": " + openssl));
+}
+
+std::optional<std::string> ReadWholeFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return std::nullopt;
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// A NumericDate (seconds, possibly fractional) as whole seconds; nullopt when not a number.
+std::optional<int64_t> NumericDate(const policy::JsonValue& value) {
+  if (value.kind() != policy::JsonValue::Kind::kNumber) return std::nullopt;
+  if (auto whole = value.AsInt()) return whole;
+  char* end = nullptr;
+  double d = std::strtod(value.text().c_str(), &end);
+  if (end == value.text().c_str() || !std::isfinite(d)) return std::nullopt;
+  return static_cast<int64_t>(d);
+}
+
+BIGNUM* BignumFromBase64Url(const policy::JsonValue* value) {
+  if (value == nullptr || !value->is_string()) return nullptr;
+  auto bytes = Base64UrlDecode(value->text());
+  if (!bytes || bytes->empty()) return nullptr;
+  return BN_bin2bn(reinterpret_cast<const unsigned char*>(bytes->data()), static_cast<int>(bytes->size()), nullptr);
+}
+
+EVP_PKEY* KeyFromParams(const char* type, OSSL_PARAM_BLD* builder) {
+  OSSL_PARAM* params = OSSL_PARAM_BLD_to_param(builder);
+  EVP_PKEY_CTX* ctx = EVP_PKEY_CTX_new_from_name(nullptr, type, nullptr);
+  EVP_PKEY* key = nullptr;
+  if (params != nullptr && ctx != nullptr && EVP_PKEY_fromdata_init(ctx) == 1)
+    EVP_PKEY_fromdata(ctx, &key, EVP_PKEY_PUBLIC_KEY, params);
+  EVP_PKEY_CTX_free(ctx);
+  OSSL_PARAM_free(params);
+  return key;
+}
+
+EVP_PKEY* RsaFromJwk(const policy::JsonValue& jwk) {
+  BIGNUM* n = BignumFromBase64Url(jwk.Find("n"));
+  BIGNUM* e = BignumFromBase64Url(jwk.Find("e"));
+  EVP_PKEY* key = nullptr;
+  OSSL_PARAM_BLD* builder = OSSL_PARAM_BLD_new();
+  if (n != nullptr && e != nullptr && builder != nullptr && OSSL_PARAM_BLD_push_BN(builder, OSSL_PKEY_PARAM_RSA_N, n) &&
+      OSSL_PARAM_BLD_push_BN(builder, OSSL_PKEY_PARAM_RSA_E, e))
+    key = KeyFromParams("RSA", builder);
+  OSSL_PARAM_BLD_free(builder);
+  BN_free(n);
+  BN_free(e);
+  return key;
+}
+
+EVP_PKEY* EcFromJwk(const policy::JsonValue& jwk) {
+  const policy::JsonValue* crv = jwk.Find("crv");
+  if (crv == nullptr || crv->text() != "P-256") return nullptr;
+  auto x = jwk.Find("x") ? Base64UrlDecode(jwk.Find("x")->text()) : std::nullopt;
+  auto y = jwk.Find("y") ? Base64UrlDecode(jwk.Find("y")->text()) : std::nullopt;
+  if (!x || !y || x->size() != kEs256CoordinateBytes || y->size() != kEs256CoordinateBytes) return nullptr;
+  std::string point = "\x04" + *x + *y;  // uncompressed SEC1 point
+  char group[] = "prime256v1";
+  EVP_PKEY* key = nullptr;
+  OSSL_PARAM_BLD* builder = OSSL_PARAM_BLD_new();
+  if (builder != nullptr && OSSL_PARAM_BLD_push_utf8_string(builder, OSSL_PKEY_PARAM_GROUP_NAME, group, 0) &&
+      OSSL_PARAM_BLD_push_octet_string(builder, OSSL_PKEY_PARAM_PUB_KEY, point.data(), point.size()))
+    key = KeyFromParams("EC", builder);
+  OSSL_PARAM_BLD_free(builder);
+  return key;
+}
+
+bool IsP256(EVP_PKEY* key) {
+  char group[64] = {0};
+  size_t length = 0;
+  return EVP_PKEY_get_utf8_string_param(key, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof(group), &length) == 1 &&
+         std::string_view(group, length) == "prime256v1";
+}
+
+// ES256 signatures are r || s (32 bytes each); OpenSSL verifies DER.
+std::optional<std::string> EcdsaRawToDer(const std::string& raw) {
+  if (raw.size() != 2 * kEs256CoordinateBytes) return std::nullopt;
+  ECDSA_SIG* sig = ECDSA_SIG_new();
+  BIGNUM* r = BN_bin2bn(reinterpret_cast<const unsigned char*>(raw.data()), kEs256CoordinateBytes, nullptr);
+  BIGNUM* s = BN_bin2bn(reinterpret_cast<const unsigned char*>(raw.data()) + kEs256CoordinateBytes,
+                        kEs256CoordinateBytes, nullptr);
+  if (sig == nullptr || r == nullptr || s == nullptr || ECDSA_SIG_set0(sig, r, s) != 1) {
+    BN_free(r);
+    BN_free(s);
+    ECDSA_SIG_free(sig);
+    return std::nullopt;
+  }
+  unsigned char* der = nullptr;
+  int length = i2d_ECDSA_SIG(sig, &der);
+  ECDSA_SIG_free(sig);
+  if (length <= 0) return std::nullopt;
+  std::string out(reinterpret_cast<char*>(der), static_cast<size_t>(length));
+  OPENSSL_free(der);
+  return out;
+}
+
+bool VerifyWithKey(EVP_PKEY* key, std::string_view signed_part, const std::string& signature) {
+  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  bool ok = ctx != nullptr && EVP_DigestVerifyInit(ctx, nullptr, EVP_sha256(), nullptr, key) == 1 &&
+            EVP_DigestVerify(ctx, reinterpret_cast<const unsigned char*>(signature.data()), signature.size(),
+                             reinterpret_cast<const unsigned char*>(signed_part.data()), signed_part.size()) == 1;
+  EVP_MD_CTX_free(ctx);
+  return ok;
+}
+
+}  // namespace
+
+std::optional<std::string> Base64UrlDecode(std::string_view text) {
+  static const auto kTable = [] {
+    std::array<int8_t, 256> table{};
+    table.fill(-1);
+    const char* alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    for (int i = 0; i < 64; ++i) table[static_cast<unsigned char>(alphabet[i])] = static_cast<int8_t>(i);
+    return table;
+  }();
+  if (text.size() % 4 == 1) return std::nullopt;
+  std::string out;
+  out.reserve(text.size() * 3 / 4);
+  uint32_t acc = 0;
+  int bits = 0;
+  for (char c : text) {
+    int8_t v = kTable[static_cast<unsigned char>(c)];
+    if (v < 0) return std::nullopt;
+    acc = (acc << 6) | static_cast<uint32_t>(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out.push_back(static_cast<char>((acc >> bits) & 0xff));
+    }
+  }
+  return out;
+}
+
+std::string Base64UrlEncode(std::string_view bytes) {
+  static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  std::string out;
+  uint32_t acc = 0;
+  int bits = 0;
+  for (unsigned char c : bytes) {
+    acc = (acc << 8) | c;
+    bits += 8;
+    while (bits >= 6) {
+      bits -= 6;
+      out.push_back(kAlphabet[(acc >> bits) & 0x3f]);
+    }
+  }
+  if (bits > 0) out.push_back(kAlphabet[(acc << (6 - bits)) & 0x3f]);
+  return out;
+}
+
+JwtVerifier::~JwtVerifier() {
+  for (PublicKey& k : keys_) EVP_PKEY_free(k.key);
+}
+
+Result<std::shared_ptr<const JwtVerifier>> JwtVerifier::Create(const config::JwtConfig& config) {
+  std::shared_ptr<JwtVerifier> verifier(new JwtVerifier(config));
+  for (const std::string& path : config.public_keys) {
+    Status s = verifier->LoadPem(path);
+    if (!s.ok()) return s;
+  }
+  if (!config.jwks.empty()) {
+    Status s = verifier->LoadJwks(config.jwks);
+    if (!s.ok()) return s;
+  }
+  return std::shared_ptr<const JwtVerifier>(std::move(verifier));
+}
+
+Status JwtVerifier::LoadPem(const std::string& path) {
+  FILE* file = std::fopen(path.c_str(), "r");
+  if (file == nullptr) return KeyError("auth.jwt.public_keys: cannot open \"" + path + "\"");
+  EVP_PKEY* key = PEM_read_PUBKEY(file, nullptr, nullptr, nullptr);
+  std::fclose(file);
+  if (key == nullptr) return KeyError("auth.jwt.public_keys: \"" + path + "\" holds no PEM public key");
+  const bool rsa = EVP_PKEY_is_a(key, "RSA");
+  if (!rsa && !(EVP_PKEY_is_a(key, "EC") && IsP256(key))) {
+    EVP_PKEY_free(key);
+    return KeyError("auth.jwt.public_keys: \"" + path + "\" is neither an RSA nor an EC P-256 key");
+  }
+  keys_.push_back({"", key, rsa});
+  return Status::Ok();
+}
+
+Status JwtVerifier::LoadJwks(const std::string& path) {
+  auto text = ReadWholeFile(path);
+  if (!text) return KeyError("auth.jwt.jwks: cannot read \"" + path + "\"");
+  auto json = policy::ParseJson(*text, kJsonDepth);
+  if (!json.ok()) return KeyError("auth.jwt.jwks: \"" + path + "\" is not JSON: " + json.status().message());
+  const policy::JsonValue* keys = json->Find("keys");
+  if (keys == nullptr || !keys->is_array()) return KeyError("auth.jwt.jwks: \"" + path + "\" has no \"keys\" array");
+  size_t index = 0;
+  for (const policy::JsonValue& jwk : keys->items()) {
+    const policy::JsonValue* kty = jwk.Find("kty");
+    const policy::JsonValue* use = jwk.Find("use");
+    const policy::JsonValue* kid = jwk.Find("kid");
+    std::string where = "auth.jwt.jwks: \"" + path + "\" key " + std::to_string(index++);
+    if (use != nullptr && use->text() != "sig") continue;  // encryption keys are not for us
+    EVP_PKEY* key = nullptr;
+    bool rsa = false;
+    if (kty != nullptr && kty->text() == "RSA") {
+      key = RsaFromJwk(jwk);
+      rsa = true;
+    } else if (kty != nullptr && kty->text() == "EC") {
+      key = EcFromJwk(jwk);
+    } else {
+      continue;  // other key types (oct, OKP) are not used for RS256/ES256
+    }
+    if (key == nullptr) return KeyError(where + " is malformed");
+    keys_.push_back({kid != nullptr ? kid->text() : "", key, rsa});
+  }
+  if (keys_.empty()) return KeyError("auth.jwt.jwks: \"" + path + "\" holds no RSA or EC P-256 signing key");
+  return Status::Ok();
+}
+
+bool JwtVerifier::CheckSignature(std::string_view alg, std::string_view kid, std::string_view signed_part,
+                                 const std::string& signature) const {
+  if (alg == "HS256") {
+    if (config_.secret.empty()) return false;
+    unsigned char mac[EVP_MAX_MD_SIZE];
+    unsigned int length = 0;
+    if (HMAC(EVP_sha256(), config_.secret.data(), static_cast<int>(config_.secret.size()),
+             reinterpret_cast<const unsigned char*>(signed_part.data()), signed_part.size(), mac, &length) == nullptr)
+      return false;
+    return signature.size() == length && CRYPTO_memcmp(mac, signature.data(), length) == 0;
+  }
+  const bool rsa = alg == "RS256";
+  std::string der;
+  if (!rsa) {
+    auto converted = EcdsaRawToDer(signature);
+    if (!converted) return false;
+    der = std::move(*converted);
+  }
+  for (const PublicKey& key : keys_) {
+    if (key.rsa != rsa) continue;
+    if (!kid.empty() && !key.kid.empty() && key.kid != kid) continue;
+    if (VerifyWithKey(key.key, signed_part, rsa ? signature : der)) return true;
+  }
+  return false;
+}
+
+Result<JwtClaims> JwtVerifier::Verify(std::string_view token, int64_t now) const {
+  if (token.size() > kMaxTokenBytes) return Rejected("the token is too long");
+  size_t first = token.find('.');
+  size_t second = first == std::string_view::npos ? first : token.find('.', first + 1);
+  if (second == std::string_view::npos || token.find('.', second + 1) != std::string_view::npos)
+    return Rejected("the password is not a JWT (expected header.payload.signature)");
+  auto header_json = Base64UrlDecode(token.substr(0, first));
+  auto payload_json = Base64UrlDecode(token.substr(first + 1, second - first - 1));
+  auto signature = Base64UrlDecode(token.substr(second + 1));
+  if (!header_json || !payload_json || !signature) return Rejected("malformed token (invalid base64url)");
+  auto header = policy::ParseJson(*header_json, kJsonDepth);
+  if (!header.ok() || !header->is_object()) return Rejected("malformed token header");
+  const policy::JsonValue* alg = header->Find("alg");
+  const policy::JsonValue* kid = header->Find("kid");
+  if (alg == nullptr || !alg->is_string()) return Rejected("the token header names no algorithm");
+  const std::string& algorithm = alg->text();
+  if (algorithm != "HS256" && algorithm != "RS256" && algorithm != "ES256")
+    return Rejected("unsupported algorithm \"" + algorithm.substr(0, 16) + "\" (HS256, RS256 and ES256 are accepted)");
+  if (algorithm == "HS256" && config_.secret.empty()) return Rejected("HS256 tokens are not accepted (no auth.jwt.secret)");
+  if (algorithm != "HS256" && keys_.empty()) return Rejected(algorithm + " tokens are not accepted (no public keys)");
+  if (!CheckSignature(algorithm, kid != nullptr && kid->is_string() ? std::string_view(kid->text()) : "",
+                      token.substr(0, second), *signature))
+    return Rejected("bad signature");
+
+  auto payload = policy::ParseJson(*payload_json, kJsonDepth);
+  if (!payload.ok() || !payload->is_object()) return Rejected("malformed token payload");
+  const int64_t skew = std::chrono::duration_cast<std::chrono::seconds>(config_.clock_skew).count();
+  const policy::JsonValue* exp = payload->Find("exp");
+  if (exp == nullptr) return Rejected("the token has no expiry (exp)");
+  auto expires = NumericDate(*exp);
+  if (!expires) return Rejected("exp is not a number");
+  if (now > *expires + skew) return Rejected("token expired");
+  if (const policy::JsonValue* nbf = payload->Find("nbf")) {
+    auto not_before = NumericDate(*nbf);
+    if (!not_before) return Rejected("nbf is not a number");
+    if (now + skew < *not_before) return Rejected("token not yet valid (nbf)");
+  }
+  if (!config_.issuer.empty()) {
+    const policy::JsonValue* iss = payload->Find("iss");
+    if (iss == nullptr || !iss->is_string() || iss->text() != config_.issuer)
+      return Rejected("wrong issuer (expected \"" + config_.issuer + "\")");
+  }
+  if (!config_.audience.empty()) {
+    const policy::JsonValue* aud = payload->Find("aud");
+    bool found = aud != nullptr && aud->is_string() && aud->text() == config_.audience;
+    if (aud != nullptr && aud->is_array())
+      for (const policy::JsonValue& item : aud->items()) found |= item.is_string() && item.text() == config_.audience;
+    if (!found) return Rejected("wrong audience (expected \"" + config_.audience + "\")");
+  }
+  JwtClaims claims;
+  const policy::JsonValue* user = payload->Find(config_.user_claim);
+  if (user == nullptr || !user->is_string() || user->text().empty())
+    return Rejected("the token has no user claim \"" + config_.user_claim + "\"");
+  claims.user = user->text();
+  if (!config_.tenant_claim.empty()) {
+    const policy::JsonValue* tenant = payload->Find(config_.tenant_claim);
+    if (tenant != nullptr && !tenant->is_string())
+      return Rejected("claim \"" + config_.tenant_claim + "\" is not a string");
+    if (tenant != nullptr) claims.tenant = tenant->text();
+  }
+  return claims;
+}
+
+Result<std::shared_ptr<const JwtVerifier>> JwtVerifierFor(const std::shared_ptr<const config::Config>& config) {
+  struct Cached {
+    std::weak_ptr<const config::Config> config;
+    std::shared_ptr<const JwtVerifier> verifier;
+  };
+  thread_local Cached cached;
+  const bool same = !cached.config.owner_before(config) && !config.owner_before(cached.config);
+  if (cached.verifier && same) return cached.verifier;
+  auto built = JwtVerifier::Create(config->jwt);
+  if (!built.ok()) return built.status();
+  cached = {config, *built};
+  return *built;
+}
+
+}  // namespace pgtenant::proxy

@@ -1,0 +1,256 @@
+// Metrics: families, per-tenant and per-backend series, and their HTTP endpoint (metrics_http.h).
+#include "proxy/telemetry/metrics.h"
+
+#include <algorithm>
+#include <array>
+#include <unordered_map>
+#include <vector>
+
+namespace pgtenant::proxy {
+
+namespace {
+constexpr std::array<double, 14> kLatencyBounds = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                                   0.1,    0.25,  0.5,    1,     2.5,  5,     10};
+const prometheus::Histogram::BucketBoundaries kLatencyBuckets(kLatencyBounds.begin(), kLatencyBounds.end());
+
+// Observations of one histogram not yet added to it.
+struct HistogramTally {
+  std::array<uint32_t, kLatencyBounds.size() + 1> counts{};  // the last bucket is +Inf
+  double sum = 0;
+  bool empty = true;
+
+  void Add(double value) {
+    // The bucket prometheus::Histogram::Observe picks: the first bound >= value.
+    ++counts[static_cast<size_t>(std::lower_bound(kLatencyBounds.begin(), kLatencyBounds.end(), value) -
+                                 kLatencyBounds.begin())];
+    sum += value;
+    empty = false;
+  }
+  void FlushTo(prometheus::Histogram& histogram) {
+    if (empty) return;
+    histogram.ObserveMultiple(std::vector<double>(counts.begin(), counts.end()), sum);
+    *this = {};
+  }
+};
+
+struct SeriesTally {
+  uint64_t transactions = 0, statements = 0, bytes_in = 0, bytes_out = 0;
+  HistogramTally transaction_seconds, pool_wait_seconds;
+};
+
+// This thread's tallies since its last flush, which empties it (a thread that stopped flushing holds
+// no pointer into a Metrics that may be gone). unordered_map nodes do not move: `last_tally` stays valid.
+struct ThreadTally {
+  std::unordered_map<Metrics::TenantSeries*, SeriesTally> series;
+  Metrics::TenantSeries* last = nullptr;  // a transaction updates one series several times
+  SeriesTally* last_tally = nullptr;
+
+  SeriesTally& For(Metrics::TenantSeries* s) {
+    if (s != last) {
+      last = s;
+      last_tally = &series[s];
+    }
+    return *last_tally;
+  }
+};
+thread_local ThreadTally thread_tally;
+
+void AddCount(prometheus::Counter& counter, uint64_t& pending) {
+  if (pending == 0) return;
+  counter.Increment(static_cast<double>(pending));
+  pending = 0;
+}
+}  // namespace
+
+void Metrics::TallyTransaction(TenantSeries* series, double seconds) {
+  SeriesTally& t = thread_tally.For(series);
+  ++t.transactions;
+  t.transaction_seconds.Add(seconds);
+}
+
+void Metrics::TallyPoolWait(TenantSeries* series, double seconds) { thread_tally.For(series).pool_wait_seconds.Add(seconds); }
+
+void Metrics::TallyStatement(TenantSeries* series) { ++thread_tally.For(series).statements; }
+
+void Metrics::TallyBytes(TenantSeries* series, uint64_t in, uint64_t out) {
+  SeriesTally& t = thread_tally.For(series);
+  t.bytes_in += in;
+  t.bytes_out += out;
+}
+
+void Metrics::FlushThreadTally() {
+  for (auto& [series, t] : thread_tally.series) {
+    AddCount(*series->transactions, t.transactions);
+    AddCount(*series->statements, t.statements);
+    AddCount(*series->bytes_in, t.bytes_in);
+    AddCount(*series->bytes_out, t.bytes_out);
+    t.transaction_seconds.FlushTo(*series->transaction_seconds);
+    t.pool_wait_seconds.FlushTo(*series->pool_wait_seconds);
+  }
+  thread_tally.series.clear();
+  thread_tally.last = nullptr;
+  thread_tally.last_tally = nullptr;
+}
+
+Metrics::Metrics()
+    : registry_(std::make_shared<prometheus::Registry>()),
+      client_connections_(prometheus::BuildGauge()
+                              .Name("pgtenant_client_connections")
+                              .Help("Client connections by tenant and state (active: holding or using a server; "
+                                    "waiting: queued for one)")
+                              .Register(*registry_)),
+      server_connections_(prometheus::BuildGauge()
+                              .Name("pgtenant_server_connections")
+                              .Help("Server connections by tenant and state (active: assigned to a client; idle)")
+                              .Register(*registry_)),
+      transactions_(prometheus::BuildCounter()
+                        .Name("pgtenant_transactions_total")
+                        .Help("Transactions completed (ReadyForQuery idle with nothing in flight)")
+                        .Register(*registry_)),
+      statements_(prometheus::BuildCounter()
+                      .Name("pgtenant_statements_total")
+                      .Help("Query and Parse messages inspected")
+                      .Register(*registry_)),
+      blocked_(prometheus::BuildCounter()
+                   .Name("pgtenant_statements_blocked_total")
+                   .Help("Statements refused by the policy, by rule")
+                   .Register(*registry_)),
+      auth_failures_(prometheus::BuildCounter()
+                         .Name("pgtenant_authentication_failures_total")
+                         .Help("Failed client authentications (tenant \"unknown\" when none was named)")
+                         .Register(*registry_)),
+      bytes_in_(prometheus::BuildCounter()
+                    .Name("pgtenant_client_received_bytes_total")
+                    .Help("Bytes received from clients")
+                    .Register(*registry_)),
+      bytes_out_(prometheus::BuildCounter()
+                     .Name("pgtenant_client_sent_bytes_total")
+                     .Help("Bytes sent to clients")
+                     .Register(*registry_)),
+      transaction_seconds_(prometheus::BuildHistogram()
+                               .Name("pgtenant_transaction_duration_seconds")
+                               .Help("Time from a transaction's first message to its final ReadyForQuery")
+                               .Register(*registry_)),
+      pool_wait_seconds_(prometheus::BuildHistogram()
+                             .Name("pgtenant_pool_wait_seconds")
+                             .Help("Time a client waited for a server connection")
+                             .Register(*registry_)),
+      backend_up_(prometheus::BuildGauge()
+                      .Name("pgtenant_backend_up")
+                      .Help("1 if a host of the backend is up (last health check or connection attempt succeeded)")
+                      .Register(*registry_)),
+      backend_connect_errors_(prometheus::BuildCounter()
+                                  .Name("pgtenant_backend_connect_errors_total")
+                                  .Help("Failed connection attempts to the backend")
+                                  .Register(*registry_)),
+      backend_host_up_(prometheus::BuildGauge()
+                           .Name("pgtenant_backend_host_up")
+                           .Help("1 if the host (primary or alternate) of the backend is up, 0 if it is down")
+                           .Register(*registry_)),
+      reloads_(prometheus::BuildCounter()
+                   .Name("pgtenant_config_reloads_total")
+                   .Help("Configuration reloads by result")
+                   .Register(*registry_)),
+      last_reload_success_(prometheus::BuildGauge()
+                               .Name("pgtenant_config_last_reload_successful")
+                               .Help("1 if the last configuration reload succeeded")
+                               .Register(*registry_)
+                               .Add({})),
+      audit_written_(prometheus::BuildCounter()
+                         .Name("pgtenant_audit_events_written_total")
+                         .Help("Audit events written by the audit writer")
+                         .Register(*registry_)
+                         .Add({})),
+      audit_dropped_(prometheus::BuildCounter()
+                         .Name("pgtenant_audit_events_dropped_total")
+                         .Help("Audit events dropped because the audit queue was full")
+                         .Register(*registry_)
+                         .Add({})),
+      cache_hits_(prometheus::BuildCounter()
+                      .Name("pgtenant_policy_cache_hits_total")
+                      .Help("Policy verdicts served from the cache")
+                      .Register(*registry_)
+                      .Add({})),
+      cache_misses_(prometheus::BuildCounter()
+                        .Name("pgtenant_policy_cache_misses_total")
+                        .Help("Policy verdicts that needed the parser")
+                        .Register(*registry_)
+                        .Add({})) {
+  prometheus::BuildGauge()
+      .Name("pgtenant_build_info")
+      .Help("pgtenant's version")
+      .Register(*registry_)
+      .Add({{"version", "0.1.0"}})
+      .Set(1);
+  last_reload_success_.Set(1);
+}
+
+Status Metrics::Serve(uv_loop_t* loop, const config::MetricsConfig& config) {
+  return http_.Listen(loop, config.address, config.port, registry_);
+}
+
+Metrics::TenantSeries* Metrics::ForTenant(const std::string& tenant) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = tenants_.find(tenant);
+  if (it != tenants_.end()) return &it->second;
+  const std::map<std::string, std::string> t = {{"tenant", tenant}};
+  TenantSeries series{
+      &client_connections_.Add({{"tenant", tenant}, {"state", "active"}}),
+      &client_connections_.Add({{"tenant", tenant}, {"state", "waiting"}}),
+      &server_connections_.Add({{"tenant", tenant}, {"state", "active"}}),
+      &server_connections_.Add({{"tenant", tenant}, {"state", "idle"}}),
+      &transactions_.Add(t),
+      &statements_.Add(t),
+      &auth_failures_.Add(t),
+      &bytes_in_.Add(t),
+      &bytes_out_.Add(t),
+      &transaction_seconds_.Add(t, kLatencyBuckets),
+      &pool_wait_seconds_.Add(t, kLatencyBuckets),
+  };
+  return &tenants_.emplace(tenant, series).first->second;
+}
+
+Metrics::BackendSeries* Metrics::ForBackend(const std::string& backend) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = backends_.find(backend);
+  if (it != backends_.end()) return &it->second;
+  const std::map<std::string, std::string> b = {{"backend", backend}};
+  BackendSeries series{&backend_up_.Add(b), &backend_connect_errors_.Add(b)};
+  return &backends_.emplace(backend, series).first->second;
+}
+
+prometheus::Gauge* Metrics::ForBackendHost(const std::string& backend, const std::string& host) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return &backend_host_up_.Add({{"backend", backend}, {"host", host}});
+}
+
+void Metrics::RemoveBackendHost(prometheus::Gauge* series) {
+  std::lock_guard<std::mutex> lock(mu_);
+  backend_host_up_.Remove(series);
+}
+
+void Metrics::CountBlocked(const std::string& tenant, const std::string& rule) {
+  blocked_.Add({{"tenant", tenant}, {"rule", rule}}).Increment();
+}
+
+void Metrics::CountReload(bool ok) {
+  reloads_.Add({{"result", ok ? "success" : "failure"}}).Increment();
+  last_reload_success_.Set(ok ? 1 : 0);
+}
+
+void Metrics::Advance(prometheus::Counter& counter, uint64_t total) {
+  double now = static_cast<double>(total);
+  if (now > counter.Value()) counter.Increment(now - counter.Value());
+}
+
+void Metrics::SetAuditTotals(uint64_t written, uint64_t dropped) {
+  Advance(audit_written_, written);
+  Advance(audit_dropped_, dropped);
+}
+
+void Metrics::SetPolicyCacheTotals(uint64_t hits, uint64_t misses) {
+  Advance(cache_hits_, hits);
+  Advance(cache_misses_, misses);
+}
+
+}  // namespace pgtenant::proxy

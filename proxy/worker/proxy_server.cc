@@ -1,0 +1,586 @@
+// ProxyServer: accept, tick, signals, shutdown.
+#include "proxy/worker/proxy_server.h"
+
+#include <openssl/crypto.h>
+
+#include <algorithm>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <map>
+#include <utility>
+
+#include "protocol/random.h"
+#include "protocol/sqlstate.h"
+#include "proxy/worker/cancel_forwarder.h"
+#include "proxy/session/client_session.h"
+#include "proxy/telemetry/log.h"
+#include "proxy/io/loop_clock.h"
+#include "proxy/io/tls_context.h"
+
+namespace pgtenant::proxy {
+
+namespace {
+constexpr uint64_t kTickMs = 100;
+constexpr unsigned kStatsLogTicks = 600;  // one line a minute at most
+}  // namespace
+
+ProxyServer::ProxyServer(WorkerGroup* group, int index, std::shared_ptr<const config::Config> config)
+    : group_(group),
+      index_(index),
+      config_(std::move(config)),
+      config_generation_(group->shared().generation.load()),
+      next_session_id_(static_cast<uint64_t>(index) + 1),
+      health_(&loop_, index == 0 ? &group->shared().metrics : nullptr) {  // worker 0's checks feed the metrics
+  uv_loop_init(&loop_);
+  uv_async_init(&loop_, &wake_, [](uv_async_t* handle) { static_cast<ProxyServer*>(handle->data)->DrainMail(); });
+  wake_.data = this;
+  uv_prepare_init(&loop_, &clock_turn_);
+  uv_prepare_start(&clock_turn_, [](uv_prepare_t*) { NewLoopTurn(); });
+  uv_unref(reinterpret_cast<uv_handle_t*>(&clock_turn_));  // it does not keep the loop alive
+}
+
+void ProxyServer::Serve() {
+  NewLoopTurn();
+  uv_run(&loop_, UV_RUN_DEFAULT);
+}
+
+ProxyServer::~ProxyServer() { uv_loop_close(&loop_); }
+
+bool ProxyServer::Post(std::function<void(ProxyServer&)> task) {
+  std::lock_guard<std::mutex> lock(mail_mu_);
+  if (mail_closed_) return false;
+  mail_.push_back(std::move(task));
+  uv_async_send(&wake_);  // under the lock: the handle is not closed before this returns
+  return true;
+}
+
+void ProxyServer::DrainMail() {
+  for (;;) {
+    std::vector<std::function<void(ProxyServer&)>> tasks;
+    {
+      std::lock_guard<std::mutex> lock(mail_mu_);
+      tasks.swap(mail_);
+    }
+    if (tasks.empty()) return;
+    for (auto& task : tasks) task(*this);
+  }
+}
+
+void ProxyServer::AdoptSession(ClientSession* session) {
+  group_->SetIdle(index_, false);  // before the move is counted done: shutdown must not miss it
+  AddSession(session);
+  group_->SessionArrived();
+}
+
+void ProxyServer::ReleaseSession(ClientSession* session) {
+  group_->SessionLeaving();
+  RemoveSession(session);
+}
+
+void ProxyServer::AddSession(ClientSession* session) {
+  session->set_worker_slot(static_cast<uint32_t>(sessions_.size()));
+  sessions_.push_back(session);
+}
+
+void ProxyServer::RemoveSession(ClientSession* session) {
+  const uint32_t slot = session->worker_slot();
+  if (slot >= sessions_.size() || sessions_[slot] != session) return;
+  sessions_[slot] = sessions_.back();
+  sessions_[slot]->set_worker_slot(slot);
+  sessions_.pop_back();
+}
+
+int ProxyServer::listen_fd() const {
+  uv_os_fd_t fd = -1;
+  if (!listening_ || uv_fileno(reinterpret_cast<const uv_handle_t*>(&listener_), &fd) != 0) return -1;
+  return fd;
+}
+
+// Binds `handle` to host:port and listens; with `reuse_port`, other processes may bind the port too.
+// On failure the handle is closed and the error names the address.
+Status ProxyServer::Listen(uv_tcp_t* handle, const std::string& host, int port, bool reuse_port) {
+  struct sockaddr_storage addr{};
+  int rc = uv_ip4_addr(host.c_str(), port, reinterpret_cast<sockaddr_in*>(&addr));
+  if (rc != 0) rc = uv_ip6_addr(host.c_str(), port, reinterpret_cast<sockaddr_in6*>(&addr));
+  if (rc != 0) return Status::Error("listen.address \"" + host + "\" is not an IP address");
+  uv_tcp_init(&loop_, handle);
+  handle->data = this;
+  if (reuse_port) {
+    // Several pgtenant processes on one port (rolling restarts): the kernel spreads connections.
+    int fd = ::socket(addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int one = 1;
+    if (fd < 0 || ::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0 ||
+        ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0) {
+      if (fd >= 0) ::close(fd);
+      uv_close(reinterpret_cast<uv_handle_t*>(handle), nullptr);
+      return Status::Error("cannot create a SO_REUSEPORT listener: " + std::string(std::strerror(errno)));
+    }
+    uv_tcp_open(handle, fd);
+  }
+  rc = uv_tcp_bind(handle, reinterpret_cast<const sockaddr*>(&addr), 0);
+  if (rc == 0) rc = uv_listen(reinterpret_cast<uv_stream_t*>(handle), kListenBacklog, &ProxyServer::OnConnection);
+  if (rc != 0) {
+    uv_close(reinterpret_cast<uv_handle_t*>(handle), nullptr);
+    return Status::Error("cannot listen on " + host + ":" + std::to_string(port) + ": " + uv_strerror(rc));
+  }
+  return Status::Ok();
+}
+
+// The port under `peers` of this instance, when it is not the shared listen port: processes sharing
+// one port (listen.reuse_port) are told apart by it, so a cancel the kernel hands to a sibling is
+// forwarded there. 0 when no extra port is needed.
+int ProxyServer::OwnPeerPort() const {
+  if (config_->peers.empty()) return 0;
+  for (const config::PeerConfig& peer : config_->peers) {
+    if (peer.id == group_->shared().peer_cancel.instance_id() && peer.port != config_->listen.port) return peer.port;
+  }
+  return 0;
+}
+
+Status ProxyServer::Start(int listen_fd) {
+  const std::string& host = config_->listen.address;
+  if (index_ == 0) {  // one list for all workers
+    if (Status peers = peer_cancel().Configure(config_->peers); !peers.ok()) return peers;
+  }
+  if (index_ == 0) {
+    if (config_->metrics.enabled) {
+      Status serving = metrics().Serve(&loop_, config_->metrics);
+      if (!serving.ok()) return serving;
+      LogInfo("metrics", "serving Prometheus metrics on http://" + config_->metrics.address + ":" +
+                             std::to_string(config_->metrics.port) + "/metrics");
+    }
+    Status listening = Listen(&listener_, host, config_->listen.port, config_->listen.reuse_port);
+    if (listening.ok()) {
+      listening_ = true;
+      if (const int peer_port = OwnPeerPort(); peer_port != 0) {
+        listening = Listen(&peer_listener_, host, peer_port, false);
+        if (listening.ok()) {
+          peer_listening_ = true;
+          LogInfo("proxy", "also listening on " + host + ":" + std::to_string(peer_port) +
+                               ", this instance's address under peers");
+        }
+      }
+    }
+    if (!listening.ok()) {
+      StopLoop();
+      return listening;
+    }
+    StartSignals();
+  } else {
+    // The same listening socket: the kernel wakes whichever loop is free to accept.
+    uv_tcp_init(&loop_, &listener_);
+    listener_.data = this;
+    int rc = uv_tcp_open(&listener_, listen_fd);
+    if (rc == 0) rc = uv_listen(reinterpret_cast<uv_stream_t*>(&listener_), kListenBacklog, &ProxyServer::OnConnection);
+    if (rc != 0) {
+      uv_close(reinterpret_cast<uv_handle_t*>(&listener_), nullptr);
+      StopLoop();
+      return Status::Error("worker " + std::to_string(index_) + " cannot accept on the listen socket: " +
+                           uv_strerror(rc));
+    }
+    listening_ = true;
+  }
+
+  uv_timer_init(&loop_, &tick_);
+  tick_.data = this;
+  uv_timer_start(&tick_, &ProxyServer::OnTick, kTickMs, kTickMs);
+  health_.Apply(*config_);
+  if (index_ == 0) {
+    LogInfo("proxy", "listening on " + host + ":" + std::to_string(config_->listen.port) + " with " +
+                         std::to_string(group_->size()) + (group_->size() == 1 ? " worker" : " workers") +
+                         (config_->peers.empty() ? "" : " as instance " + std::to_string(peer_cancel().instance_id())));
+  }
+  return Status::Ok();
+}
+
+void ProxyServer::StartSignals() {
+  signals_ = true;
+  for (auto [handle, signum] : {std::pair{&sigint_, SIGINT}, std::pair{&sigterm_, SIGTERM}}) {
+    uv_signal_init(&loop_, handle);
+    handle->data = this;
+    uv_signal_start(handle, &ProxyServer::OnSignal, signum);
+  }
+  // SIGHUP: reload, and reopen audit files (logrotate).
+  uv_signal_init(&loop_, &sighup_);
+  sighup_.data = this;
+  uv_signal_start(&sighup_, [](uv_signal_t* handle, int) {
+    auto* self = static_cast<ProxyServer*>(handle->data);
+    LogInfo("proxy", "received SIGHUP: reloading " + self->group_->shared().config_path +
+                         " and reopening audit files");
+    if (self->auditing()) self->group_->shared().audit->Reopen();
+    (void)self->Reload();  // a bad file is logged, audited and counted; the running config stays
+  }, SIGHUP);
+  // A peer that vanishes mid-write must not kill the process.
+  uv_signal_init(&loop_, &sigpipe_);
+  uv_signal_start(&sigpipe_, [](uv_signal_t*, int) {}, SIGPIPE);
+  uv_unref(reinterpret_cast<uv_handle_t*>(&sigpipe_));
+}
+
+// A worker that could not start: close what is open and let the loop end.
+void ProxyServer::StopLoop() {
+  if (index_ == 0) metrics().StopServing();
+  if (listening_) uv_close(reinterpret_cast<uv_handle_t*>(&listener_), nullptr);
+  if (peer_listening_) uv_close(reinterpret_cast<uv_handle_t*>(&peer_listener_), nullptr);
+  listening_ = peer_listening_ = false;
+  CloseMail();
+  uv_run(&loop_, UV_RUN_DEFAULT);
+}
+
+void ProxyServer::CloseMail() {
+  {
+    std::lock_guard<std::mutex> lock(mail_mu_);
+    mail_closed_ = true;
+  }
+  DrainMail();
+  if (!uv_is_closing(reinterpret_cast<uv_handle_t*>(&wake_))) uv_close(reinterpret_cast<uv_handle_t*>(&wake_), nullptr);
+  if (!uv_is_closing(reinterpret_cast<uv_handle_t*>(&clock_turn_)))
+    uv_close(reinterpret_cast<uv_handle_t*>(&clock_turn_), nullptr);
+}
+
+void ProxyServer::OnConnection(uv_stream_t* server, int status) noexcept {
+  auto* self = static_cast<ProxyServer*>(server->data);
+  if (status < 0) {
+    LogWarning("proxy", std::string("accept failed: ") + uv_strerror(status));
+    return;
+  }
+  SharedState& shared = self->group_->shared();
+  bool over = shared.clients.load() >= static_cast<size_t>(self->config_->max_client_connections);
+  auto* session = new ClientSession(self, self->config_, self->next_session_id_, over);
+  self->next_session_id_ += static_cast<uint64_t>(self->group_->size());  // ids stay unique across workers
+  ++shared.clients;
+  if (uv_accept(server, session->stream()) != 0) {
+    session->Terminate(Status::Error(sqlstate::kConnectionFailure, "accept failed"));
+    self->AddSession(session);
+    return;
+  }
+  self->AddSession(session);
+  session->Start();
+}
+
+ServerPool* ProxyServer::PoolFor(const routing::Route& route) {
+  auto it = pools_.find(route.pool_key);
+  if (it != pools_.end()) return it->second.get();
+  std::unique_ptr<BackendBudget>& budget = budgets_[route.backend->name];
+  if (!budget) budget = std::make_unique<BackendBudget>(route.backend->name, route.backend->max_connections);
+  auto pool = std::make_unique<ServerPool>(&loop_, route.pool_key, *route.backend, route.pool, route.server_startup,
+                                           budget.get());
+  pool->set_tenant_label(route.shared_pool ? "(shared)" : route.tenant->name);
+  pool->set_backend_series(metrics().ForBackend(route.backend->name));
+  pool->set_health(health_.For(route.backend->name));
+  ServerPool* raw = pool.get();
+  pools_.emplace(route.pool_key, std::move(pool));
+  return raw;
+}
+
+int32_t ProxyServer::RegisterCancelTarget(ClientSession* session, int32_t* key) {
+  for (;;) {
+    const int32_t pid = peer_cancel().NewPid(index_);  // names this instance and worker, for cancels that reach another
+    *key = protocol::RandomInt32();
+    auto [first, last] = cancel_targets_.equal_range(pid);
+    if (std::any_of(first, last, [key](const auto& entry) { return entry.second->cancel_key() == *key; })) continue;
+    cancel_targets_.emplace(pid, session);
+    return pid;
+  }
+}
+
+void ProxyServer::UnregisterCancelTarget(ClientSession* session, int32_t pid) {
+  auto [first, last] = cancel_targets_.equal_range(pid);
+  for (auto it = first; it != last; ++it) {
+    if (it->second == session) {
+      cancel_targets_.erase(it);
+      return;
+    }
+  }
+}
+
+void ProxyServer::HandleCancelRequest(int32_t pid, int32_t key, bool asked_all) {
+  const int worker = PeerCancel::WorkerOf(pid);
+  const bool ours = PeerCancel::InstanceOf(pid) == peer_cancel().instance_id();
+  if (ours && !asked_all && worker != index_ && worker < group_->size()) {
+    group_->Post(worker, [pid, key](ProxyServer& owner) { owner.HandleCancelRequest(pid, key); });
+    return;
+  }
+  auto [first, last] = cancel_targets_.equal_range(pid);
+  for (auto it = first; it != last; ++it) {
+    const int32_t expected = it->second->cancel_key();
+    if (CRYPTO_memcmp(&expected, &key, sizeof(key)) == 0) {
+      it->second->CancelRunningQuery();
+      return;
+    }
+  }
+  if (asked_all) return;
+  if (ours && group_->size() > 1) {  // the session may have moved with its pool
+    for (int i = 0; i < group_->size(); ++i) {
+      if (i != index_) group_->Post(i, [pid, key](ProxyServer& other) { other.HandleCancelRequest(pid, key, true); });
+    }
+    return;
+  }
+  if (first == last && peer_cancel().Forward(&loop_, pid, key)) return;  // another instance's
+  LogInfo("cancel", "cancel request with an unknown key ignored");
+}
+
+void ProxyServer::ForwardCancel(const config::BackendConfig& backend, int32_t pid, int32_t key) {
+  CancelForwarder::Send(&loop_, backend, pid, key);
+}
+
+void ProxyServer::OnSessionClosed(ClientSession* session) {
+  RemoveSession(session);
+  --group_->shared().clients;
+  if (shutting_down_) MaybeFinishShutdown();
+}
+
+bool ProxyServer::AdmitTenantClient(const config::TenantConfig& tenant) { return group_->shared().limits.Admit(tenant); }
+
+void ProxyServer::LeaveTenant(const std::string& tenant) { group_->shared().limits.Leave(tenant); }
+
+bool ProxyServer::TakeTransactionToken(const config::TenantConfig& tenant, ClientSession* session) {
+  std::deque<ClientSession*>& queue = throttled_[tenant.name];
+  if (queue.empty() && group_->shared().limits.TakeTokens(tenant, 1, Clock::now()) == 1) return true;
+  queue.push_back(session);
+  return false;
+}
+
+void ProxyServer::WakeThrottled(Clock::time_point now) {
+  for (auto& [name, queue] : throttled_) {
+    if (queue.empty()) continue;
+    const config::TenantConfig* tenant = config_->FindTenant(name);
+    if (tenant == nullptr) continue;
+    int granted = group_->shared().limits.TakeTokens(*tenant, static_cast<int>(queue.size()), now);
+    while (granted-- > 0 && !queue.empty()) {
+      ClientSession* session = queue.front();
+      queue.pop_front();
+      session->OnThrottleLifted();
+    }
+  }
+}
+
+void ProxyServer::CancelThrottleWait(const std::string& tenant, ClientSession* session) {
+  auto it = throttled_.find(tenant);
+  if (it == throttled_.end()) return;
+  auto& queue = it->second;
+  queue.erase(std::remove(queue.begin(), queue.end(), session), queue.end());
+}
+
+void ProxyServer::OnSignal(uv_signal_t* handle, int signum) noexcept {
+  auto* self = static_cast<ProxyServer*>(handle->data);
+  const char* name = signum == SIGINT ? "SIGINT" : "SIGTERM";
+  if (self->shutting_down_) {
+    LogInfo("proxy", std::string("received ") + name + " again: closing every session now");
+    for (int i = 0; i < self->group_->size(); ++i) self->group_->Post(i, [](ProxyServer& w) { w.ShutdownNow(); });
+    return;
+  }
+  self->group_->RequestShutdown(std::string("received ") + name);
+}
+
+Status ProxyServer::Reload(std::string_view admin_user) {
+  SharedState& shared = group_->shared();
+  auto loaded = config::LoadConfigFile(shared.config_path);
+  // Certificates, keys and JWT keys are part of the config: a file that does not load refuses the
+  // reload like a YAML error would, before anything changes.
+  if (loaded.ok()) {
+    if (Status files = PreloadTlsFiles(*loaded); !files.ok()) loaded = files;
+  }
+  policy::AuditEvent event;
+  event.type = policy::AuditEventType::kConfigReloaded;
+  event.user = std::string(admin_user);
+  event.fields = {{"source", shared.config_path}};
+  if (!loaded.ok()) {
+    LogError("config", "reload refused, the running configuration stays: " + loaded.status().message());
+    metrics().CountReload(false);
+    event.fields.emplace_back("result", "error");
+    event.fields.emplace_back("message", loaded.status().message());
+    Audit(std::move(event));
+    return loaded.status();
+  }
+  std::shared_ptr<const config::Config> next = *loaded;
+  if (next->workers != config_->workers) {
+    LogWarning("config", "workers changed from " + std::to_string(config_->workers) + " to " +
+                             std::to_string(next->workers) + ": that takes a restart; " +
+                             std::to_string(group_->size()) + " workers keep running");
+  }
+  const uint64_t generation = ++shared.generation;
+  group_->RunOnAll(*this, [&next, generation](ProxyServer& worker) { worker.ApplyConfig(next, generation); });
+  group_->ConfigurePlacement(*next);
+  shared.policy.ClearCache();  // cached verdicts are keyed by the old snapshot
+  metrics().CountReload(true);
+  LogInfo("config", "reloaded " + shared.config_path + ": " + std::to_string(next->tenants.size()) + " tenants, " +
+                        std::to_string(next->backends.size()) + " backends, " + std::to_string(next->users.size()) +
+                        " users");
+  event.fields.emplace_back("result", "ok");
+  event.numbers = {{"tenants", static_cast<int64_t>(next->tenants.size())},
+                   {"backends", static_cast<int64_t>(next->backends.size())},
+                   {"users", static_cast<int64_t>(next->users.size())}};
+  Audit(std::move(event));
+  return Status::Ok();
+}
+
+void ProxyServer::ApplyConfig(std::shared_ptr<const config::Config> next, uint64_t generation) {
+  // Pools keep their server connections when what defines them did not change; others close.
+  for (auto it = pools_.begin(); it != pools_.end();) {
+    ServerPool& pool = *it->second;
+    const config::BackendConfig* backend = next->FindBackend(pool.backend().name);
+    const config::TenantConfig* tenant = next->FindTenant(pool.tenant_label());
+    const config::BackendConfig& old = pool.backend();
+    bool same_backend = backend != nullptr && backend->host == old.host && backend->port == old.port &&
+                        backend->database == old.database && backend->user == old.user &&
+                        backend->password == old.password && backend->sslmode == old.sslmode &&
+                        backend->shared_pool == old.shared_pool && backend->hosts == old.hosts;
+    bool tenant_ok = pool.tenant_label() == "(shared)" || (tenant != nullptr && tenant->backend == old.name);
+    const config::TenantConfig* old_tenant = config_->FindTenant(pool.tenant_label());
+    bool same_context = old_tenant == nullptr || tenant == nullptr ||
+                        (tenant->id == old_tenant->id && tenant->isolation == old_tenant->isolation &&
+                         tenant->schema == old_tenant->schema);
+    if (same_backend && tenant_ok && same_context && next->tenant_setting == config_->tenant_setting) {
+      const config::UserConfig* user = pool.user_override().empty() ? nullptr : next->FindUser(pool.user_override());
+      pool.UpdateSettings(next->ResolvePool(tenant, user));
+      ++it;
+      continue;
+    }
+    pool.CloseAll();
+    retired_pools_.push_back(std::move(it->second));
+    it = pools_.erase(it);
+  }
+  for (auto& [name, budget] : budgets_) {
+    const config::BackendConfig* backend = next->FindBackend(name);
+    if (backend != nullptr) budget->set_cap(backend->max_connections);
+  }
+  config_ = std::move(next);
+  config_generation_ = generation;
+  routes_.clear();  // they point into the old snapshot
+  known_routes_.clear();
+  health_.Apply(*config_);
+  if (index_ == 0) {
+    if (Status peers = peer_cancel().Configure(config_->peers); !peers.ok()) LogWarning("cancel", peers.message());
+  }
+}
+
+void ProxyServer::OnTick(uv_timer_t* timer) noexcept {
+  auto* self = static_cast<ProxyServer*>(timer->data);
+  Clock::time_point now = Clock::now();
+  for (auto& [key, pool] : self->pools_) pool->Tick(now);
+  for (auto it = self->retired_pools_.begin(); it != self->retired_pools_.end();) {
+    if ((*it)->empty()) {
+      it = self->retired_pools_.erase(it);
+    } else {
+      (*it)->Tick(now);
+      ++it;
+    }
+  }
+  self->WakeThrottled(now);
+  self->admin_.Tick();  // a console's PAUSE waiting for transactions in flight
+  Metrics::FlushThreadTally();
+  if (self->tick_count_ % 10 == 0) {
+    self->UpdateMetrics();
+    if (self->group_->size() > 1) self->ReportLoad();
+  }
+  if (++self->tick_count_ % 5 == 0 || self->shutting_down_) {
+    std::vector<ClientSession*> sessions(self->sessions_.begin(), self->sessions_.end());
+    for (ClientSession* s : sessions) s->CheckTimeouts(now);
+  }
+  if (++self->ticks_since_stats_ >= kStatsLogTicks) {
+    self->ticks_since_stats_ = 0;
+    self->LogPolicyCacheStats();
+  }
+  if (self->shutting_down_) self->MaybeFinishShutdown();
+}
+
+void ProxyServer::UpdateMetrics() {
+  // The gauges are shared by the workers: each adds what changed in its own counts.
+  std::map<std::string, GaugeCounts> counts;
+  for (const auto& [name, tenant] : config_->tenants) counts[name];
+  for (const auto& [name, c] : reported_) counts[name];
+  for (ClientSession* s : sessions_) {
+    if (s->tenant_name().empty()) continue;
+    GaugeCounts& c = counts[s->tenant_name()];
+    if (s->state() == ClientSession::State::kWaitingForServer) {
+      ++c.clients_waiting;
+    } else if (s->state() == ClientSession::State::kActive || s->state() == ClientSession::State::kPreparingServer) {
+      ++c.clients_active;
+    }
+  }
+  for (const auto& [key, pool] : pools_) {
+    GaugeCounts& c = counts[pool->tenant_label()];
+    c.servers_idle += static_cast<int>(pool->idle_count());
+    c.servers_active += static_cast<int>(pool->total() - pool->idle_count());
+  }
+  for (const auto& [name, c] : counts) {
+    GaugeCounts& before = reported_[name];
+    Metrics::TenantSeries* series = metrics().ForTenant(name);
+    series->clients_active->Increment(c.clients_active - before.clients_active);
+    series->clients_waiting->Increment(c.clients_waiting - before.clients_waiting);
+    series->servers_active->Increment(c.servers_active - before.servers_active);
+    series->servers_idle->Increment(c.servers_idle - before.servers_idle);
+    before = c;
+  }
+  if (index_ != 0) return;
+  policy::PolicyEngine::CacheStats cache = policy().cache_stats();
+  metrics().SetPolicyCacheTotals(cache.hits, cache.misses);
+  if (auditing()) metrics().SetAuditTotals(group_->shared().audit->written(), group_->shared().audit->dropped());
+}
+
+void ProxyServer::LogPolicyCacheStats() {
+  policy::PolicyEngine::CacheStats stats = policy().cache_stats();
+  uint64_t lookups = stats.hits + stats.misses;
+  if (lookups == last_policy_lookups_) return;  // nothing new to say
+  last_policy_lookups_ = lookups;
+  char ratio[16];
+  std::snprintf(ratio, sizeof(ratio), "%.3f", lookups ? static_cast<double>(stats.hits) / lookups : 0.0);
+  LogInfo("policy", "verdict cache: hits " + std::to_string(stats.hits) + ", misses " + std::to_string(stats.misses) +
+                        ", hit ratio " + ratio + ", entries " + std::to_string(stats.entries) + ", bytes " +
+                        std::to_string(stats.bytes));
+}
+
+void ProxyServer::BeginShutdown() {
+  if (shutting_down_) return;
+  shutting_down_ = true;
+  shutdown_deadline_ = Clock::now() + config_->shutdown_timeout;
+  if (pending_listen_fd_ >= 0) ::close(std::exchange(pending_listen_fd_, -1));
+  if (listening_) uv_close(reinterpret_cast<uv_handle_t*>(&listener_), nullptr);
+  if (peer_listening_) uv_close(reinterpret_cast<uv_handle_t*>(&peer_listener_), nullptr);
+  listening_ = peer_listening_ = false;
+  if (signals_) uv_close(reinterpret_cast<uv_handle_t*>(&sighup_), nullptr);
+  // Sessions between transactions end now; those inside one end at its ReadyForQuery, or at
+  // the deadline (the tick enforces it).
+  std::vector<ClientSession*> sessions(sessions_.begin(), sessions_.end());
+  for (ClientSession* s : sessions) s->BeginShutdown();
+  MaybeFinishShutdown();
+}
+
+void ProxyServer::ShutdownNow() {
+  shutdown_deadline_ = Clock::now();
+  MaybeFinishShutdown();
+}
+
+void ProxyServer::MaybeFinishShutdown() {
+  if (stopped_) return;
+  if (!sessions_.empty() && Clock::now() >= shutdown_deadline_) {
+    std::vector<ClientSession*> sessions(sessions_.begin(), sessions_.end());
+    for (ClientSession* s : sessions)
+      s->Terminate(Status::Error(sqlstate::kAdminShutdown, "terminating connection due to administrator command"));
+  }
+  bool idle = sessions_.empty();
+  for (auto& [key, pool] : pools_) {
+    if (!idle) break;
+    pool->CloseAll();
+    idle = pool->empty();
+  }
+  // The loops end together: a session may still be on its way here from another worker.
+  if (!group_->SetIdle(index_, idle)) return;
+  stopped_ = true;
+  Metrics::FlushThreadTally();
+  if (signals_) {
+    uv_close(reinterpret_cast<uv_handle_t*>(&sigint_), nullptr);
+    uv_close(reinterpret_cast<uv_handle_t*>(&sigterm_), nullptr);
+    uv_close(reinterpret_cast<uv_handle_t*>(&sigpipe_), nullptr);
+  }
+  health_.Stop();
+  if (index_ == 0) metrics().StopServing();
+  uv_close(reinterpret_cast<uv_handle_t*>(&tick_), nullptr);
+  CloseMail();
+}
+
+}  // namespace pgtenant::proxy

@@ -1,0 +1,258 @@
+// ProxyServer: one worker of pgtenant (proxy/worker/worker_group.h): an event loop on a thread of its own,
+// the listener it accepts on, the client sessions and server pools it owns, and the tick.
+//
+// Worker 0 also owns the signals and the metrics endpoint. Shutdown (SIGINT/SIGTERM, SHUTDOWN)
+// tells every client (FATAL 57P01), closes every server connection and lets the loop end once
+// every worker is done.
+//
+// Thread-safety: everything runs on the worker's loop thread, except Post (any thread).
+#pragma once
+
+#include <uv.h>
+
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "config/config.h"
+#include "protocol/status.h"
+#include "policy/audit_event.h"
+#include "policy/policy_engine.h"
+#include "proxy/admin/admin_state.h"
+#include "proxy/telemetry/audit_log.h"
+#include "proxy/server/backend_budget.h"
+#include "proxy/session/client_login.h"
+#include "proxy/server/health_checker.h"
+#include "proxy/telemetry/metrics.h"
+#include "proxy/worker/peer_cancel.h"
+#include "proxy/server/server_pool.h"
+#include "proxy/worker/worker_group.h"
+#include "routing/route.h"
+
+namespace pgtenant::proxy {
+
+class ClientSession;
+
+class ProxyServer {
+ public:
+  ProxyServer(WorkerGroup* group, int index, std::shared_ptr<const config::Config> config);
+  ~ProxyServer();
+  ProxyServer(const ProxyServer&) = delete;
+  ProxyServer& operator=(const ProxyServer&) = delete;
+
+  // Worker 0 (`listen_fd` -1): binds the listen address (and this instance's port under peers),
+  // starts the metrics endpoint and the signal handlers. Other workers accept on a duplicate of
+  // worker 0's listen socket, `listen_fd`, which they own. Then the tick and health checks start.
+  Status Start(int listen_fd);
+  // A worker that could not start (or whose group could not): closes its handles; the loop ends.
+  void StopLoop();
+  // Runs the loop until shutdown has finished everywhere (on the thread that serves it).
+  void Serve();
+  // The listening socket's descriptor (worker 0, after Start).
+  int listen_fd() const;
+
+  uv_loop_t* loop() { return &loop_; }
+  int index() const { return index_; }
+  WorkerGroup& group() { return *group_; }
+  std::string_view mock_secret() const { return group_->shared().mock_secret; }
+
+  // Queues `task` for this worker's loop thread; false once the worker has stopped. Any thread.
+  bool Post(std::function<void(ProxyServer&)> task);
+  // Runs the queued tasks now (this worker's thread).
+  void DrainMail();
+  // A session moving here from another worker (ClientSession::MoveTo) joins this worker's sessions.
+  void AdoptSession(ClientSession* session);
+  // A session leaving for another worker: no longer this worker's (its socket is closing).
+  void ReleaseSession(ClientSession* session);
+
+  // The pool for a route, created on first use.
+  ServerPool* PoolFor(const routing::Route& route);
+  // Adaptive placement (worker_group.h): the pool of `pool_key` now lives on worker `to` (its
+  // sessions follow at their next transaction, its connections close as they come back); or it
+  // lives here again.
+  void PoolMovedAway(const std::string& pool_key, int to);
+  void PoolMovedHere(const std::string& pool_key);
+  // Adaptive placement, workers other than 0: stop taking new connections (a worker without pools
+  // would only hand them on, and every loop listening wakes for every connection), or take them
+  // again on `fd`, a new duplicate of worker 0's listen socket (owned from here on).
+  void StopAccepting();
+  void StartAccepting(int fd);
+  // One shared copy of each distinct route of the running config, so sessions hold a pointer
+  // rather than a route of their own (a route's strings are most of an idle session's memory).
+  std::shared_ptr<const routing::Route> InternRoute(routing::Route route);
+  // The same for logins (client_login.h): an equal login already held by a session of this worker,
+  // else `login` itself, remembered for the next (weakly: it goes when its last session does).
+  std::shared_ptr<const ClientLogin> InternLogin(std::shared_ptr<const ClientLogin> login);
+  // routing::ResolveRoute, interned, and remembered by (client identity, user) while `config` is the
+  // running config: a client that connects again skips resolution (a route is a pure function of
+  // config, user and identity; a reload forgets them all). Refusals are not remembered.
+  Result<std::shared_ptr<const routing::Route>> RouteFor(const routing::ClientIdentity& identity,
+                                                         const config::Config& config,
+                                                         const config::UserConfig& user);
+
+  // Cancel keys: clients get pgtenant's own (pid, key); a CancelRequest is matched here and
+  // forwarded to the server backend the session is linked to.
+  // Pids repeat once a worker has more sessions than its random pid bits can tell apart: the
+  // (pid, key) pair is what is unique.
+  int32_t RegisterCancelTarget(ClientSession* session, int32_t* key);
+  // A session that moved here from another worker keeps the pid its client knows.
+  void AdoptCancelTarget(ClientSession* session, int32_t pid) { cancel_targets_.emplace(pid, session); }
+  void UnregisterCancelTarget(ClientSession* session, int32_t pid);
+  // A pid names the worker that issued it; a session that has moved since is looked for on the
+  // others (`asked_all`: this is that search, not to be passed on again).
+  void HandleCancelRequest(int32_t pid, int32_t key, bool asked_all = false);
+  void ForwardCancel(const config::BackendConfig& backend, int32_t pid, int32_t key);
+  // The instance id in cancel keys and the peers unknown cancels go to (set the id before Run).
+  PeerCancel& peer_cancel() { return group_->shared().peer_cancel; }
+
+  void OnSessionClosed(ClientSession* session);
+  // The verdict cache's hit ratio, in the log.
+  void LogPolicyCacheStats();
+
+  // The newest config snapshot and its generation; sessions adopt it at transaction boundaries.
+  const std::shared_ptr<const config::Config>& config() const { return config_; }
+  uint64_t config_generation() const { return config_generation_; }
+  // Reads the config file again and applies it on every worker. A bad file leaves the running
+  // config untouched (and says why). `admin_user`: the admin who asked (console RELOAD), recorded
+  // in the config_reloaded event.
+  Status Reload(std::string_view admin_user = {});
+  // This worker's part of a reload: pools, budgets, health checks and peers under `next`.
+  void ApplyConfig(std::shared_ptr<const config::Config> next, uint64_t generation);
+  bool shutting_down() const { return shutting_down_; }
+
+  // Admin console (proxy/admin/admin_console.h): what it switches, what it shows, and SHUTDOWN (like
+  // SIGTERM; `why` goes to the log).
+  AdminState& admin() { return admin_; }
+  const std::vector<ClientSession*>& sessions() const { return sessions_; }
+  const std::unordered_map<std::string, std::unique_ptr<ServerPool>>& pools() const { return pools_; }
+  const HealthChecker& health() const { return health_; }
+  // Server connections open to a backend, against its max_connections (0 before its first pool).
+  int ServerConnectionsOpen(const std::string& backend) const {
+    auto it = budgets_.find(backend);
+    return it == budgets_.end() ? 0 : it->second->open();
+  }
+  void RequestShutdown(const std::string& why) { group_->RequestShutdown(why); }
+  // This worker's part of a shutdown: stop accepting, end sessions between transactions.
+  void BeginShutdown();
+  // A second SIGTERM: every session ends now.
+  void ShutdownNow();
+
+  policy::PolicyEngine& policy() { return group_->shared().policy; }
+  Metrics& metrics() { return group_->shared().metrics; }
+  // Audit events go to the sinks of `audit:`; a no-op without sinks.
+  bool auditing() const { return group_->shared().audit != nullptr; }
+  void Audit(policy::AuditEvent event) {
+    if (auditing()) group_->shared().audit->Emit(std::move(event));
+  }
+
+  // Per-tenant client count against tenants.NAME.max_clients. Admit returns false when full;
+  // every admitted session calls Leave once.
+  bool AdmitTenantClient(const config::TenantConfig& tenant);
+  void LeaveTenant(const std::string& tenant);
+
+  // tenants.NAME.max_transactions_per_second: true if a transaction may start now; otherwise
+  // `session` is resumed (ClientSession::OnThrottleLifted) when a token is free.
+  bool TakeTransactionToken(const config::TenantConfig& tenant, ClientSession* session);
+  void CancelThrottleWait(const std::string& tenant, ClientSession* session);
+
+ private:
+
+  static constexpr int kListenBacklog = 1024;
+  Status Listen(uv_tcp_t* handle, const std::string& host, int port, bool reuse_port);
+  int OwnPeerPort() const;
+
+  // Sets the gauges that describe the present (connections by state) and mirrors other totals.
+  void UpdateMetrics();
+  void MaybeFinishShutdown();
+
+  void StartSignals();
+  // No more Post; what is queued runs now; the async handle closes.
+  void CloseMail();
+  static void OnConnection(uv_stream_t* server, int status) noexcept;
+  static void OnSignal(uv_signal_t* handle, int signum) noexcept;
+  static void OnTick(uv_timer_t* timer) noexcept;
+  // Adaptive placement: this thread's CPU and the pools' transactions since the last report.
+  void ReportLoad();
+
+  WorkerGroup* group_;
+  int index_;
+  std::shared_ptr<const config::Config> config_;
+  uint64_t config_generation_ = 0;
+  Clock::time_point shutdown_deadline_{};
+  AdminState admin_;
+  uv_signal_t sighup_{};
+  uv_loop_t loop_{};
+  uv_tcp_t listener_{};
+  bool listening_ = false;
+  bool listener_closing_ = false;  // StopAccepting's close has not completed yet
+  int pending_listen_fd_ = -1;     // StartAccepting while it had not: opened once it has
+  uv_tcp_t peer_listener_{};  // this instance's own port under peers (OwnPeerPort), if any
+  bool peer_listening_ = false;
+  bool signals_ = false;      // worker 0: the signal handlers are ours
+  uv_signal_t sigint_{};
+  uv_signal_t sigterm_{};
+  uv_signal_t sigpipe_{};
+  uv_timer_t tick_{};
+  bool shutting_down_ = false;
+  bool stopped_ = false;
+  uint64_t next_session_id_ = 1;
+  unsigned tick_count_ = 0;
+  unsigned ticks_since_stats_ = 0;
+  uint64_t last_policy_lookups_ = 0;
+  // ReportLoad's previous readings.
+  double reported_cpu_seconds_ = 0;
+  Clock::time_point reported_at_{};
+  std::unordered_map<const ServerPool*, uint64_t> reported_acquisitions_;
+
+  // Drops the loop's reading of the clock before each wait (proxy/io/loop_clock.h).
+  uv_prepare_t clock_turn_{};
+
+  // Tasks from other threads (Post), run on this loop.
+  uv_async_t wake_{};
+  std::mutex mail_mu_;
+  std::vector<std::function<void(ProxyServer&)>> mail_;  // GUARDED_BY(mail_mu_)
+  bool mail_closed_ = false;                             // GUARDED_BY(mail_mu_)
+
+  // Sessions waiting for a transaction token of their tenant (the bucket is shared: TenantLimits).
+  std::unordered_map<std::string, std::deque<ClientSession*>> throttled_;
+  void WakeThrottled(Clock::time_point now);
+  // What UpdateMetrics added to the shared per-tenant gauges, so it adds only the difference.
+  struct GaugeCounts {
+    int clients_active = 0, clients_waiting = 0, servers_active = 0, servers_idle = 0;
+  };
+  std::map<std::string, GaugeCounts> reported_;
+
+  // Every session of this worker (ClientSession::worker_slot is its index).
+  std::vector<ClientSession*> sessions_;
+  void AddSession(ClientSession* session);
+  void RemoveSession(ClientSession* session);
+  std::unordered_map<std::string, std::unique_ptr<BackendBudget>> budgets_;
+  std::unordered_map<std::string, std::unique_ptr<ServerPool>> pools_;
+  // Pools a reload made obsolete: closing, kept until their last connection has closed.
+  std::vector<std::unique_ptr<ServerPool>> retired_pools_;
+  std::unordered_multimap<int32_t, ClientSession*> cancel_targets_;  // by pid
+  // InternRoute's routes, by pool key; emptied when a reload applies (sessions keep theirs).
+  std::unordered_map<std::string, std::vector<std::shared_ptr<const routing::Route>>> routes_;
+  // InternLogin's logins, by ClientLogin::Hash; expired entries are swept when the table has doubled.
+  std::unordered_multimap<size_t, std::weak_ptr<const ClientLogin>> logins_;
+  size_t logins_sweep_at_ = 64;
+  // RouteFor's routes, by routing::Hash of the identity; emptied when a reload applies, and when it
+  // holds kMaxKnownRoutes (identities a client makes up cost resolutions, not memory). Identities of
+  // more than kMaxKnownIdentityBytes are not kept.
+  struct KnownRoute {
+    routing::ClientIdentity identity;
+    const config::UserConfig* user = nullptr;
+    std::shared_ptr<const routing::Route> route;
+  };
+  static constexpr size_t kMaxKnownRoutes = 4096;
+  static constexpr size_t kMaxKnownIdentityBytes = 512;
+  std::unordered_multimap<size_t, KnownRoute> known_routes_;
+  HealthChecker health_;  // last: destroyed first
+};
+
+}  // namespace pgtenant::proxy
