@@ -5,11 +5,12 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <iostream>
 #include <optional>
 #include <string>
 #include <string_view>
+
+#include <CLI/CLI.hpp>
 
 #include "config/config.h"
 #include "doctor/doctor.h"
@@ -114,20 +115,46 @@ int Run(const std::string& path, const char* instance_id_flag) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // One mode per call; CLI11 names an unknown flag or a missing value in its error.
+  CLI::App app("pgtenant", "pgtenant");
+  app.set_help_flag();  // our own -h/--help prints kUsage
+  bool help = false;
+  bool version = false;
+  bool hash_password = false;
+  std::string config_path;
+  std::string check_config_path;
+  std::string instance_id;
+  std::string md5_user;
+  app.add_flag("-h,--help", help);
+  app.add_flag("--version", version);
+  CLI::Option* run = app.add_option("--config", config_path);
+  CLI::Option* check = app.add_option("--check-config", check_config_path);
+  CLI::Option* hash = app.add_flag("--hash-password", hash_password);
+  CLI::Option* instance = app.add_option("--instance-id", instance_id)->needs(run);
+  app.add_option("--md5", md5_user)->needs(hash);
+  run->excludes(check)->excludes(hash);
+  check->excludes(hash);
+  CLI::App* doctor = app.add_subcommand("doctor");
+  doctor->set_help_flag();
+  std::string doctor_config;
+  doctor->add_option("--config", doctor_config)->required();
+  doctor->excludes(run)->excludes(check)->excludes(hash);
+
   if (argc < 2) return Usage(2);
-  std::string_view cmd = argv[1];
-  if (cmd == "--help" || cmd == "-h") return Usage(0);
-  if (cmd == "--version") {
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    std::fprintf(stderr, "pgtenant: %s\n", e.what());
+    return Usage(2);
+  }
+  if (help) return Usage(0);
+  if (version) {
     std::printf("%s\n", std::string(kVersion).c_str());
     return 0;
   }
-  if (cmd == "--check-config" && argc == 3) return CheckConfig(argv[2]);
-  if (cmd == "doctor" && argc == 4 && std::strcmp(argv[2], "--config") == 0) {
-    return pgtenant::doctor::RunDoctor(argv[3], stdout);
-  }
-  if (cmd == "--config" && argc == 3) return Run(argv[2], nullptr);
-  if (cmd == "--config" && argc == 5 && std::strcmp(argv[3], "--instance-id") == 0) return Run(argv[2], argv[4]);
-  if (cmd == "--hash-password" && argc == 2) return HashPassword(nullptr);
-  if (cmd == "--hash-password" && argc == 4 && std::strcmp(argv[2], "--md5") == 0) return HashPassword(argv[3]);
+  if (doctor->parsed()) return pgtenant::doctor::RunDoctor(doctor_config, stdout);
+  if (check->count() > 0) return CheckConfig(check_config_path);
+  if (run->count() > 0) return Run(config_path, instance->count() > 0 ? instance_id.c_str() : nullptr);
+  if (hash_password) return HashPassword(app.count("--md5") > 0 ? md5_user.c_str() : nullptr);
   return Usage(2);
 }

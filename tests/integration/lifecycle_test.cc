@@ -63,6 +63,23 @@ TEST_CASE("--check-config exits 0 for a valid file and 1 with a message for an i
   CHECK(missing.exit_code == 1);
 }
 
+TEST_CASE("a command line pgtenant does not know exits 2 and names what it did not know", "[lifecycle]") {
+  CommandResult unknown = RunCommand({PGTENANT_BINARY, "--config", "unused.yaml", "--no-such-flag"});
+  INFO(unknown.output);
+  CHECK(unknown.exit_code == 2);
+  CHECK_THAT(unknown.output, Catch::Contains("--no-such-flag"));
+  CHECK_THAT(unknown.output, Catch::Contains("usage:"));
+
+  CommandResult orphan = RunCommand({PGTENANT_BINARY, "--md5", "bob"});
+  INFO(orphan.output);
+  CHECK(orphan.exit_code == 2);
+  CHECK_THAT(orphan.output, Catch::Contains("--md5 requires --hash-password"));
+
+  CommandResult version = RunCommand({PGTENANT_BINARY, "--version"});
+  CHECK(version.exit_code == 0);
+  CHECK_THAT(version.output, Catch::StartsWith("pgtenant "));
+}
+
 TEST_CASE("--hash-password prints a SCRAM verifier that logs the user in", "[lifecycle][auth]") {
   CommandResult hashed = RunCommand({PGTENANT_BINARY, "--hash-password"}, {}, "carol's s3cret\n");
   REQUIRE(hashed.exit_code == 0);
