@@ -88,6 +88,7 @@ void BM_Inspect_Cold(benchmark::State& state) {
   const int kind = static_cast<int>(state.range(0));
   state.SetLabel(kKindNames[kind]);
   PolicyEngine engine;
+  VerdictMemo memo;
   const SessionPolicy session = BenchSession();
   int i = 0;
   for (auto _ : state) {
@@ -95,8 +96,8 @@ void BM_Inspect_Cold(benchmark::State& state) {
     engine.ClearCache();
     const std::string sql = Statement(kind, i++);
     state.ResumeTiming();
-    PolicyVerdict verdict = engine.Inspect(session, sql, StatementSource::kSimpleQuery);
-    benchmark::DoNotOptimize(verdict.allowed);
+    const SharedVerdict verdict = engine.Inspect(memo, session, sql, StatementSource::kSimpleQuery);
+    benchmark::DoNotOptimize(verdict->allowed);
   }
 }
 BENCHMARK(BM_Inspect_Cold)->DenseRange(0, 3);
@@ -106,61 +107,89 @@ void BM_Inspect_Warm(benchmark::State& state) {
   const int kind = static_cast<int>(state.range(0));
   state.SetLabel(kKindNames[kind]);
   PolicyEngine engine;
+  VerdictMemo memo;
   const SessionPolicy session = BenchSession();
   std::string statements[64];
   for (int j = 0; j < 64; ++j) statements[j] = Statement(kind, j * 7919);
-  (void)engine.Inspect(session, statements[0], StatementSource::kSimpleQuery);
+  (void)engine.Inspect(memo, session, statements[0], StatementSource::kSimpleQuery);
   int i = 0;
   for (auto _ : state) {
-    PolicyVerdict verdict = engine.Inspect(session, statements[i++ & 63], StatementSource::kSimpleQuery);
-    benchmark::DoNotOptimize(verdict.allowed);
+    const SharedVerdict verdict = engine.Inspect(memo, session, statements[i++ & 63], StatementSource::kSimpleQuery);
+    benchmark::DoNotOptimize(verdict->allowed);
   }
   const PolicyEngine::CacheStats stats = engine.cache_stats();
   state.counters["hit_ratio"] = double(stats.hits) / double(stats.hits + stats.misses);
 }
 BENCHMARK(BM_Inspect_Warm)->DenseRange(0, 3);
 
-// Warm, as a worker sees pgbench's TPC-B-like script: seven statements per transaction, transactions of
-// four tenants interleaved, values changing. Every statement should come from the thread's memo
-// (memo_ratio 1): a memo whose entries evicted each other sent a quarter of them to the shared cache.
-void BM_Inspect_WarmTpcbFourTenants(benchmark::State& state) {
-  PolicyEngine engine;
+// pgbench's TPC-B-like script as a worker sees it: seven statements per transaction, transactions of
+// four tenants interleaved, values changing.
+struct TpcbWorkload {
   SessionPolicy sessions[4];
-  for (int t = 0; t < 4; ++t) {
-    sessions[t] = BenchSession();
-    sessions[t].tenant = BenchConfig().FindTenant("t" + std::to_string(t + 1));
-  }
-  auto transaction = [](int i) {
-    const std::string aid = std::to_string(1 + i % 1000000), tid = std::to_string(1 + i % 100),
-                      bid = std::to_string(1 + i % 10), delta = std::to_string(i % 10001 - 5000);
-    return std::array<std::string, 7>{
-        "BEGIN;",
-        "UPDATE pgbench_accounts SET abalance = abalance + " + delta + " WHERE aid = " + aid + ";",
-        "SELECT abalance FROM pgbench_accounts WHERE aid = " + aid + ";",
-        "UPDATE pgbench_tellers SET tbalance = tbalance + " + delta + " WHERE tid = " + tid + ";",
-        "UPDATE pgbench_branches SET bbalance = bbalance + " + delta + " WHERE bid = " + bid + ";",
-        "INSERT INTO pgbench_history (tid, bid, aid, delta, mtime) VALUES (" + tid + ", " + bid + ", " + aid +
-            ", " + delta + ", CURRENT_TIMESTAMP);",
-        "END;"};
-  };
   std::vector<std::array<std::string, 7>> transactions;
-  for (int i = 0; i < 256; ++i) transactions.push_back(transaction(i * 7919));
-  const uint64_t memo_before = engine.cache_stats().memo_hits;
+};
+
+const TpcbWorkload& Tpcb() {
+  static const TpcbWorkload workload = [] {
+    TpcbWorkload w;
+    for (int t = 0; t < 4; ++t) {
+      w.sessions[t] = BenchSession();
+      w.sessions[t].tenant = BenchConfig().FindTenant("t" + std::to_string(t + 1));
+    }
+    auto transaction = [](int i) {
+      const std::string aid = std::to_string(1 + i % 1000000), tid = std::to_string(1 + i % 100),
+                        bid = std::to_string(1 + i % 10), delta = std::to_string(i % 10001 - 5000);
+      return std::array<std::string, 7>{
+          "BEGIN;",
+          "UPDATE pgbench_accounts SET abalance = abalance + " + delta + " WHERE aid = " + aid + ";",
+          "SELECT abalance FROM pgbench_accounts WHERE aid = " + aid + ";",
+          "UPDATE pgbench_tellers SET tbalance = tbalance + " + delta + " WHERE tid = " + tid + ";",
+          "UPDATE pgbench_branches SET bbalance = bbalance + " + delta + " WHERE bid = " + bid + ";",
+          "INSERT INTO pgbench_history (tid, bid, aid, delta, mtime) VALUES (" + tid + ", " + bid + ", " + aid +
+              ", " + delta + ", CURRENT_TIMESTAMP);",
+          "END;"};
+    };
+    for (int i = 0; i < 256; ++i) w.transactions.push_back(transaction(i * 7919));
+    return w;
+  }();
+  return workload;
+}
+
+// One loop's share of the script, with a memo of its own, against `engine`.
+void RunTpcb(benchmark::State& state, PolicyEngine& engine) {
+  const TpcbWorkload& w = Tpcb();
+  VerdictMemo memo;
   size_t i = 0;
   for (auto _ : state) {
-    const std::array<std::string, 7>& statements = transactions[i % transactions.size()];
-    const SessionPolicy& session = sessions[i % 4];
+    const std::array<std::string, 7>& statements = w.transactions[i % w.transactions.size()];
+    const SessionPolicy& session = w.sessions[i % 4];
     for (const std::string& sql : statements) {
-      const PolicyVerdict& verdict = engine.Inspect(session, sql, StatementSource::kSimpleQuery);
-      benchmark::DoNotOptimize(verdict.allowed);
+      const SharedVerdict verdict = engine.Inspect(memo, session, sql, StatementSource::kSimpleQuery);
+      benchmark::DoNotOptimize(verdict->allowed);
     }
     ++i;
   }
-  const PolicyEngine::CacheStats stats = engine.cache_stats();
-  state.counters["memo_ratio"] = double(stats.memo_hits - memo_before) / double(stats.hits + stats.misses);
   state.counters["statements"] = benchmark::Counter(double(state.iterations()) * 7, benchmark::Counter::kIsRate);
 }
+
+// Every statement should come from the loop's memo (memo_ratio 1): a memo whose entries evicted each
+// other sent a quarter of them to the shared cache.
+void BM_Inspect_WarmTpcbFourTenants(benchmark::State& state) {
+  PolicyEngine engine;
+  RunTpcb(state, engine);
+  const PolicyEngine::CacheStats stats = engine.cache_stats();
+  state.counters["memo_ratio"] = double(stats.memo_hits) / double(stats.hits + stats.misses);
+}
 BENCHMARK(BM_Inspect_WarmTpcbFourTenants);
+
+// Two worker loops on two cores, one engine, the same statements: what handing out verdicts costs when
+// both loops hand out the same ones (a counter or reference count written by both moves its cache line
+// between the cores on every statement).
+void BM_Inspect_WarmTpcbTwoLoops(benchmark::State& state) {
+  static PolicyEngine engine;
+  RunTpcb(state, engine);
+}
+BENCHMARK(BM_Inspect_WarmTpcbTwoLoops)->Threads(2);
 
 void BM_FoldNumericLiterals(benchmark::State& state) {
   const int kind = static_cast<int>(state.range(0));

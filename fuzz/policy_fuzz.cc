@@ -55,6 +55,7 @@ const config::Config& FixedConfig() {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
   static policy::PolicyEngine engine(1 << 20);  // small, so eviction runs too
+  static policy::VerdictMemo memo;
   const config::Config& config = FixedConfig();
   const uint8_t selector = data[0];
   std::string_view sql(reinterpret_cast<const char*>(data + 1), size - 1);
@@ -71,10 +72,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   session.shared_pool = (selector & 0x20) != 0 && session.tenant->isolation == config::IsolationMode::kRls;
   auto source = (selector & 0x40) != 0 ? policy::StatementSource::kParse : policy::StatementSource::kSimpleQuery;
 
-  policy::PolicyVerdict verdict = engine.Inspect(session, sql, source);
-  Check(verdict.allowed || (!verdict.rule_id.empty() && !verdict.reason.empty()));
-  policy::PolicyVerdict cached = engine.Inspect(session, sql, source);
-  Check(cached.allowed == verdict.allowed && cached.rule_id == verdict.rule_id);
+  const policy::SharedVerdict verdict = engine.Inspect(memo, session, sql, source);
+  Check(verdict != nullptr && (verdict->allowed || (!verdict->rule_id.empty() && !verdict->reason.empty())));
+  const policy::SharedVerdict cached = engine.Inspect(memo, session, sql, source);
+  Check(cached != nullptr && cached->allowed == verdict->allowed && cached->rule_id == verdict->rule_id);
 
   // Not idempotent by design ("1.5.3" folds to "00", then to "0"): only its length is bounded.
   Check(policy::FoldNumericLiterals(sql).size() <= sql.size());

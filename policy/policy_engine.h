@@ -4,10 +4,12 @@
 // config/policy_rules.h (each on by default; the config's policy: sections switch them per tenant and
 // role; see tree_inspector.h for how the tree is searched). Fail closed: text the parser cannot read is
 // blocked with rule parse.error. Verdicts of successful parses are cached by (policy class, text), with
-// numeric literals folded (cache_key.h). In front of that shared cache each thread keeps a small memo of
-// the verdicts it handed out last, so a repeated statement costs a scan and a compare: no lock, no copy.
+// numeric literals folded (cache_key.h). In front of that shared cache the caller's VerdictMemo (one
+// per event loop) holds the verdicts the loop handed out last, so a repeated statement costs a scan, a
+// compare and a handle copy: no lock, no allocation.
 //
-// No I/O. Thread-safety: every method may be called from several threads at once.
+// No I/O, no thread_local state. Thread-safety: every method may be called from several threads at
+// once, each with a VerdictMemo of its own.
 #pragma once
 
 #include <array>
@@ -18,28 +20,14 @@
 #include <string_view>
 
 #include "config/config.h"
+#include "policy/policy_verdict.h"
+#include "policy/session_policy.h"
 #include "policy/verdict_cache.h"
+#include "policy/verdict_memo.h"
 
 namespace pgtenant::policy {
 
 enum class StatementSource { kSimpleQuery, kParse };
-
-// What the engine needs to know about one client session; built once per session by the proxy.
-struct SessionPolicy {
-  const config::Config* config = nullptr;  // the snapshot the session holds; REQUIRES: non-null
-  const config::TenantConfig* tenant = nullptr;
-  config::TenantRole role = config::TenantRole::kMember;
-  bool transaction_pooling = false;  // pool mode of the session's route
-  bool shared_pool = false;          // the backend shares server connections across tenants
-};
-
-struct PolicyVerdict {
-  bool allowed = true;
-  std::string rule_id;      // stable id of the first rule that blocked, e.g. "context.tenant_setting"
-  std::string reason;       // one sentence a person can act on; never holds literal values from the SQL
-  std::string fingerprint;  // pg_query fingerprint (hex) of the whole text, empty if unparseable
-  std::string normalized;   // the text with literals replaced by $n (pg_query_normalize); empty if unparseable
-};
 
 class PolicyEngine {
  public:
@@ -48,16 +36,18 @@ class PolicyEngine {
   PolicyEngine& operator=(const PolicyEngine&) = delete;
 
   // Judges the whole text (a simple Query may hold several statements: if any is blocked, the verdict
-  // is blocked, with the first blocking rule in text order). The reference stays valid until the
-  // calling thread's next Inspect or InspectFunctionCall.
-  const PolicyVerdict& Inspect(const SessionPolicy& session, std::string_view sql, StatementSource source);
+  // is blocked, with the first blocking rule in text order). Never null. `memo` is the calling loop's
+  // (see verdict_memo.h); the verdict is shared with the cache and the memo and lives as long as the
+  // caller keeps it.
+  SharedVerdict Inspect(VerdictMemo& memo, const SessionPolicy& session, std::string_view sql, StatementSource source);
 
   // A FunctionCall ('F') protocol message: always blocked unless protocol.function_call is switched off.
-  const PolicyVerdict& InspectFunctionCall(const SessionPolicy& session);
+  // Never null; does not allocate.
+  SharedVerdict InspectFunctionCall(const SessionPolicy& session) const;
 
   struct CacheStats {
     uint64_t hits = 0, misses = 0, entries = 0, bytes = 0;
-    uint64_t memo_hits = 0;  // of `hits`: answered from the calling thread's own memo, without the shared cache
+    uint64_t memo_hits = 0;  // of `hits`: answered from the caller's VerdictMemo, without the shared cache
   };
   CacheStats cache_stats() const;
 
@@ -66,12 +56,12 @@ class PolicyEngine {
   void ClearCache();
 
  private:
-  PolicyVerdict InspectUncached(const SessionPolicy& session, std::string_view sql, const std::string& key);
+  SharedVerdict InspectUncached(const SessionPolicy& session, std::string_view sql, const std::string& key);
 
   VerdictCache cache_;
-  const uint64_t instance_;             // tells this engine's memo entries from another's (thread memos are per thread)
+  const uint64_t instance_;             // tells this engine's memo entries from another's (a memo may serve several)
   std::atomic<uint64_t> epoch_{0};      // ClearCache bumps it: older memo entries are stale
-  // Memo hits, counted with the cache's hits. Threads count in shards of their own cache line: one
+  // Memo hits, counted with the cache's hits. Memos count in shards of their own cache line: one
   // counter written by every worker moved its line between cores on every statement.
   static constexpr size_t kHitShards = 8;
   struct alignas(64) HitShard {
@@ -79,9 +69,5 @@ class PolicyEngine {
   };
   std::array<HitShard, kHitShards> memo_hits_;
 };
-
-// The client-facing message for a blocked verdict: "pgtenant: blocked by rule <id>: <reason>"
-// (sent with SQLSTATE 42501).
-std::string BlockedMessage(const PolicyVerdict& verdict);
 
 }  // namespace pgtenant::policy

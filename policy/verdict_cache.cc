@@ -17,7 +17,7 @@ uint64_t VerdictCache::Hash(std::string_view policy_class, std::string_view text
 }
 
 size_t VerdictCache::EntryBytes(const Entry& entry) {
-  const CachedVerdict& v = entry.verdict;
+  const PolicyVerdict& v = *entry.verdict;
   return sizeof(Entry) + kEntryOverhead + entry.policy_class.size() + entry.text.size() + v.rule_id.size() +
          v.reason.size() + v.fingerprint.size() + v.normalized.size();
 }
@@ -44,20 +44,20 @@ void VerdictCache::Erase(EntryList::iterator entry) {
   lru_.erase(entry);
 }
 
-std::optional<CachedVerdict> VerdictCache::Lookup(std::string_view policy_class, std::string_view text) {
+SharedVerdict VerdictCache::Lookup(std::string_view policy_class, std::string_view text) {
   const uint64_t hash = Hash(policy_class, text);
   std::lock_guard<std::mutex> lock(mu_);
   auto it = Find(hash, policy_class, text);
   if (it == lru_.end()) {
     ++misses_;
-    return std::nullopt;
+    return nullptr;
   }
   ++hits_;
   lru_.splice(lru_.begin(), lru_, it);
   return it->verdict;
 }
 
-void VerdictCache::Insert(std::string_view policy_class, std::string_view text, CachedVerdict verdict) {
+void VerdictCache::Insert(std::string_view policy_class, std::string_view text, SharedVerdict verdict) {
   Entry entry{Hash(policy_class, text), std::string(policy_class), std::string(text), std::move(verdict), 0};
   entry.bytes = EntryBytes(entry);
   if (entry.bytes > capacity_) return;

@@ -4,6 +4,7 @@
 // on besides the text (config snapshot, tenant, role, pooling flags). Bounded by an estimate of the
 // bytes its entries hold; least recently used entries are evicted first. An entry larger than the whole
 // capacity is not stored.
+// Entries hold shared verdicts: a verdict handed out stays valid after its entry is evicted.
 // Thread-safety: every method is safe to call from several threads (one mutex).
 #pragma once
 
@@ -11,20 +12,13 @@
 #include <cstdint>
 #include <list>
 #include <mutex>
-#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 
-namespace pgtenant::policy {
+#include "policy/policy_verdict.h"
 
-struct CachedVerdict {
-  bool allowed = true;
-  std::string rule_id;
-  std::string reason;
-  std::string fingerprint;
-  std::string normalized;
-};
+namespace pgtenant::policy {
 
 class VerdictCache {
  public:
@@ -36,10 +30,11 @@ class VerdictCache {
   VerdictCache(const VerdictCache&) = delete;
   VerdictCache& operator=(const VerdictCache&) = delete;
 
-  // The cached verdict, counting a hit, or nullopt, counting a miss.
-  std::optional<CachedVerdict> Lookup(std::string_view policy_class, std::string_view text);
+  // The cached verdict, counting a hit, or null, counting a miss.
+  SharedVerdict Lookup(std::string_view policy_class, std::string_view text);
   // Stores (or refreshes) a verdict, evicting least recently used entries to stay within capacity.
-  void Insert(std::string_view policy_class, std::string_view text, CachedVerdict verdict);
+  // REQUIRES: verdict is not null.
+  void Insert(std::string_view policy_class, std::string_view text, SharedVerdict verdict);
   // Drops every entry; the counters of hits and misses are kept.
   void Clear();
   Stats stats() const;
@@ -49,7 +44,7 @@ class VerdictCache {
     uint64_t hash;
     std::string policy_class;
     std::string text;
-    CachedVerdict verdict;
+    SharedVerdict verdict;
     size_t bytes;
   };
   using EntryList = std::list<Entry>;

@@ -151,7 +151,7 @@ class ClientSession final : public ServerLink, public PoolClient {
   void EnsurePrepared(const ClientStatements::Statement& statement, std::string& to_server);
   // Policy: the verdict on a whole Query, Parse or FunctionCall body; and what is sent instead
   // of a blocked one.
-  const policy::PolicyVerdict& Judge(uint8_t tag, std::span<const uint8_t> body);
+  policy::SharedVerdict Judge(uint8_t tag, std::span<const uint8_t> body);
   // Audit: an event with this session's common keys filled in.
   policy::AuditEvent NewAuditEvent(policy::AuditEventType type) const;
   void AuditTenantRefused(std::string reason, const Status& why);

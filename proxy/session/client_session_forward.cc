@@ -151,7 +151,8 @@ size_t ClientSession::ForwardCorked(std::span<const uint8_t> data) {
         return data.size();
       }
       if (data.size() - pos < d.header.total()) break;  // SQL is judged whole before it is forwarded
-      const policy::PolicyVerdict& verdict = Judge(tag, data.subspan(pos + protocol::kHeaderSize, d.header.body_size()));
+      const policy::SharedVerdict judged = Judge(tag, data.subspan(pos + protocol::kHeaderSize, d.header.body_size()));
+      const policy::PolicyVerdict& verdict = *judged;
       ++statements_seen_;
       Metrics::TallyStatement(series_);
       if (verdict.allowed && sql_bearing && config_->audit.statements && proxy_->auditing()) {

@@ -21,7 +21,7 @@ using protocol::FrontendTag;
 constexpr const char* kBlockedMarker = "pgtenant blocked this statement";
 }  // namespace
 
-const policy::PolicyVerdict& ClientSession::Judge(uint8_t tag, std::span<const uint8_t> body) {
+policy::SharedVerdict ClientSession::Judge(uint8_t tag, std::span<const uint8_t> body) {
   if (tag == static_cast<uint8_t>(FrontendTag::kFunctionCall)) return proxy_->policy().InspectFunctionCall(session_policy_);
   // The offset of the first NUL at or after `from`, body.size() if there is none (memchr: the
   // statement is scanned on every Query and Parse).
@@ -34,12 +34,12 @@ const policy::PolicyVerdict& ClientSession::Judge(uint8_t tag, std::span<const u
   if (tag == static_cast<uint8_t>(FrontendTag::kParse)) start = nul_from(0) + 1;  // statement name first
   const size_t end = nul_from(start);
   if (start > body.size() || end >= body.size()) {
-    static const policy::PolicyVerdict kMalformed{
-        false, "parse.error", "the message does not hold a NUL-terminated statement", "", ""};
+    static const policy::SharedVerdict kMalformed =
+        policy::BlockedVerdict("parse.error", "the message does not hold a NUL-terminated statement");
     return kMalformed;
   }
   std::string_view sql(reinterpret_cast<const char*>(body.data()) + start, end - start);
-  return proxy_->policy().Inspect(session_policy_, sql,
+  return proxy_->policy().Inspect(proxy_->verdict_memo(), session_policy_, sql,
                                   tag == static_cast<uint8_t>(FrontendTag::kQuery) ? policy::StatementSource::kSimpleQuery
                                                                                     : policy::StatementSource::kParse);
 }

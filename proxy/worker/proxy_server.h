@@ -143,6 +143,9 @@ class ProxyServer {
   void ShutdownNow();
 
   policy::PolicyEngine& policy() { return group_->shared().policy; }
+  // This loop's memo of verdicts, passed to every policy().Inspect made on this loop: a session asks
+  // the memo of the worker it runs on, so nothing it uses stays behind on a thread it left.
+  policy::VerdictMemo& verdict_memo() { return verdict_memo_; }
   Metrics& metrics() { return group_->shared().metrics; }
   // Audit events go to the sinks of `audit:`; a no-op without sinks.
   bool auditing() const { return group_->shared().audit != nullptr; }
@@ -204,6 +207,7 @@ class ProxyServer {
   unsigned tick_count_ = 0;
   unsigned ticks_since_stats_ = 0;
   uint64_t last_policy_lookups_ = 0;
+  policy::VerdictMemo verdict_memo_;
   // ReportLoad's previous readings.
   double reported_cpu_seconds_ = 0;
   Clock::time_point reported_at_{};

@@ -19,7 +19,8 @@ Result<std::shared_ptr<const config::Config>> Load(const std::string& yaml) {
 
 PolicyVerdict Judge(const config::Config& config, const std::string& tenant, TenantRole role, const std::string& sql) {
   PolicyEngine engine;
-  return engine.Inspect(Session(config, tenant, role), sql, StatementSource::kSimpleQuery);
+  VerdictMemo memo;
+  return *engine.Inspect(memo, Session(config, tenant, role), sql, StatementSource::kSimpleQuery);
 }
 
 TEST_CASE("a rule switched off for a tenant's role applies to that role only", "[policy][config]") {

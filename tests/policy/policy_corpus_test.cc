@@ -42,6 +42,7 @@ std::vector<std::string> ReadStatements(const fs::path& file) {
 TEST_CASE("realistic application SQL passes for a member in transaction pooling", "[policy][corpus]") {
   auto config = testing::LoadTestConfig(testing::BaseYaml());
   PolicyEngine engine;
+  VerdictMemo memo;
   const SessionPolicy member = testing::Session(*config, "acme", config::TenantRole::kMember, true);
   size_t count = 0;
   for (const fs::directory_entry& entry : fs::directory_iterator(kCorpus)) {
@@ -49,7 +50,7 @@ TEST_CASE("realistic application SQL passes for a member in transaction pooling"
     for (const std::string& sql : ReadStatements(entry.path())) {
       ++count;
       for (StatementSource source : {StatementSource::kSimpleQuery, StatementSource::kParse}) {
-        const PolicyVerdict verdict = engine.Inspect(member, sql, source);
+        const PolicyVerdict verdict = *engine.Inspect(memo, member, sql, source);
         INFO(entry.path().filename().string() << ": " << sql);
         INFO("blocked by " << verdict.rule_id << ": " << verdict.reason);
         CHECK(verdict.allowed);
@@ -63,9 +64,10 @@ TEST_CASE("realistic application SQL passes for a member in transaction pooling"
 TEST_CASE("the corpus also passes for a schema tenant, except what needs a session", "[policy][corpus]") {
   auto config = testing::LoadTestConfig(testing::BaseYaml());
   PolicyEngine engine;
+  VerdictMemo memo;
   const SessionPolicy member = testing::Session(*config, "globex", config::TenantRole::kMember, false);
   for (const std::string& sql : ReadStatements(kCorpus / "application.sql")) {
-    const PolicyVerdict verdict = engine.Inspect(member, sql, StatementSource::kParse);
+    const PolicyVerdict verdict = *engine.Inspect(memo, member, sql, StatementSource::kParse);
     INFO(sql);
     INFO("blocked by " << verdict.rule_id << ": " << verdict.reason);
     CHECK(verdict.allowed);

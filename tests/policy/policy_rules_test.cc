@@ -397,10 +397,11 @@ const std::string kPolicyYaml =
 TEST_CASE("each statement gets the expected verdict and rule", "[policy][rules]") {
   Sessions sessions{LoadTestConfig(BaseYaml(kPolicyYaml))};
   PolicyEngine engine;
+  VerdictMemo memo;
   size_t blocked = 0;
   size_t allowed = 0;
   for (const Case& c : kCases) {
-    const PolicyVerdict verdict = engine.Inspect(sessions.For(c.who), c.sql, StatementSource::kSimpleQuery);
+    const PolicyVerdict verdict = *engine.Inspect(memo, sessions.For(c.who), c.sql, StatementSource::kSimpleQuery);
     INFO(WhoName(c.who) << ": " << c.sql);
     INFO("got " << (verdict.allowed ? "allowed" : verdict.rule_id + ": " + verdict.reason));
     if (std::string(c.expected).empty()) {
@@ -423,11 +424,12 @@ TEST_CASE("each statement gets the expected verdict and rule", "[policy][rules]"
 TEST_CASE("verdicts do not depend on numeric literals", "[policy][rules]") {
   Sessions sessions{LoadTestConfig(BaseYaml(kPolicyYaml))};
   PolicyEngine engine;
+  VerdictMemo memo;
   for (const Case& c : kCases) {
     const std::string folded = FoldNumericLiterals(c.sql);
     if (folded == c.sql) continue;
-    const PolicyVerdict original = engine.Inspect(sessions.For(c.who), c.sql, StatementSource::kSimpleQuery);
-    const PolicyVerdict with_zeros = engine.Inspect(sessions.For(c.who), folded, StatementSource::kSimpleQuery);
+    const PolicyVerdict original = *engine.Inspect(memo, sessions.For(c.who), c.sql, StatementSource::kSimpleQuery);
+    const PolicyVerdict with_zeros = *engine.Inspect(memo, sessions.For(c.who), folded, StatementSource::kSimpleQuery);
     INFO(WhoName(c.who) << ": " << c.sql << " / " << folded);
     CHECK(with_zeros.allowed == original.allowed);
     CHECK(with_zeros.rule_id == original.rule_id);
@@ -445,15 +447,17 @@ TEST_CASE("every rule id of the table is a known rule", "[policy][rules]") {
 TEST_CASE("a blocked verdict reads as the client will see it", "[policy][rules]") {
   Sessions sessions{LoadTestConfig(BaseYaml())};
   PolicyEngine engine;
-  const PolicyVerdict verdict = engine.Inspect(sessions.For(Who::MS), "RESET ALL", StatementSource::kSimpleQuery);
+  VerdictMemo memo;
+  const PolicyVerdict verdict = *engine.Inspect(memo, sessions.For(Who::MS), "RESET ALL", StatementSource::kSimpleQuery);
   CHECK(BlockedMessage(verdict).rfind("pgtenant: blocked by rule context.tenant_setting: ", 0) == 0);
 }
 
 TEST_CASE("verdicts carry a fingerprint and the statement without literals", "[policy][rules]") {
   Sessions sessions{LoadTestConfig(BaseYaml())};
   PolicyEngine engine;
-  const PolicyVerdict verdict = engine.Inspect(
-      sessions.For(Who::MS), "SELECT set_config('app.current_organization_id', 'secret-uuid', false)",
+  VerdictMemo memo;
+  const PolicyVerdict verdict = *engine.Inspect(
+      memo,       sessions.For(Who::MS), "SELECT set_config('app.current_organization_id', 'secret-uuid', false)",
       StatementSource::kSimpleQuery);
   CHECK_FALSE(verdict.allowed);
   CHECK(verdict.fingerprint.size() == 16);
@@ -461,7 +465,7 @@ TEST_CASE("verdicts carry a fingerprint and the statement without literals", "[p
   CHECK(verdict.reason.find("secret") == std::string::npos);
 
   const PolicyVerdict unparseable =
-      engine.Inspect(sessions.For(Who::MS), "SELECT 'secret' FROM WHERE", StatementSource::kParse);
+      *engine.Inspect(memo, sessions.For(Who::MS), "SELECT 'secret' FROM WHERE", StatementSource::kParse);
   CHECK(unparseable.rule_id == "parse.error");
   CHECK(unparseable.fingerprint.empty());
   CHECK(unparseable.normalized.empty());
@@ -471,22 +475,23 @@ TEST_CASE("verdicts carry a fingerprint and the statement without literals", "[p
 TEST_CASE("FunctionCall messages are blocked unless the rule is off", "[policy][rules]") {
   PolicyEngine engine;
   auto config = LoadTestConfig(BaseYaml());
-  const PolicyVerdict verdict = engine.InspectFunctionCall(Session(*config, "acme", config::TenantRole::kAdmin));
+  const PolicyVerdict verdict = *engine.InspectFunctionCall(Session(*config, "acme", config::TenantRole::kAdmin));
   CHECK_FALSE(verdict.allowed);
   CHECK(verdict.rule_id == "protocol.function_call");
 
   auto relaxed = LoadTestConfig(BaseYaml("policy: { rules: { protocol.function_call: off } }\n"));
-  CHECK(engine.InspectFunctionCall(Session(*relaxed, "acme", config::TenantRole::kAdmin)).allowed);
+  CHECK(engine.InspectFunctionCall(Session(*relaxed, "acme", config::TenantRole::kAdmin))->allowed);
 }
 
 TEST_CASE("statements nested deeper than the inspector reads are refused, not forwarded", "[policy][rules]") {
   Sessions sessions{LoadTestConfig(BaseYaml())};
   PolicyEngine engine;
+  VerdictMemo memo;
   std::string sql = "SELECT ";
   for (int i = 0; i < 1500; ++i) sql += "(";
   sql += "1";
   for (int i = 0; i < 1500; ++i) sql += "+1)";
-  const PolicyVerdict verdict = engine.Inspect(sessions.For(Who::MS), sql, StatementSource::kSimpleQuery);
+  const PolicyVerdict verdict = *engine.Inspect(memo, sessions.For(Who::MS), sql, StatementSource::kSimpleQuery);
   CHECK_FALSE(verdict.allowed);
   CHECK(verdict.rule_id == "parse.error");
 }

@@ -20,19 +20,20 @@ using testing::Session;
 TEST_CASE("a repeated statement is a cache hit with the same verdict", "[policy][cache]") {
   auto config = LoadTestConfig(BaseYaml());
   PolicyEngine engine;
+  VerdictMemo memo;
   const SessionPolicy member = Session(*config, "acme", TenantRole::kMember, true);
-  const PolicyVerdict first = engine.Inspect(member, "SELECT * FROM projects WHERE id = $1", StatementSource::kParse);
+  const PolicyVerdict first = *engine.Inspect(memo, member, "SELECT * FROM projects WHERE id = $1", StatementSource::kParse);
   CHECK(engine.cache_stats().misses == 1);
   CHECK(engine.cache_stats().hits == 0);
   CHECK(engine.cache_stats().entries == 1);
-  const PolicyVerdict second = engine.Inspect(member, "SELECT * FROM projects WHERE id = $1", StatementSource::kParse);
+  const PolicyVerdict second = *engine.Inspect(memo, member, "SELECT * FROM projects WHERE id = $1", StatementSource::kParse);
   CHECK(engine.cache_stats().hits == 1);
   CHECK(second.allowed == first.allowed);
   CHECK(second.fingerprint == first.fingerprint);
   CHECK(second.normalized == first.normalized);
 
-  const PolicyVerdict blocked = engine.Inspect(member, "RESET ALL", StatementSource::kSimpleQuery);
-  const PolicyVerdict blocked_again = engine.Inspect(member, "RESET ALL", StatementSource::kSimpleQuery);
+  const PolicyVerdict blocked = *engine.Inspect(memo, member, "RESET ALL", StatementSource::kSimpleQuery);
+  const PolicyVerdict blocked_again = *engine.Inspect(memo, member, "RESET ALL", StatementSource::kSimpleQuery);
   CHECK(blocked_again.rule_id == blocked.rule_id);
   CHECK(blocked_again.reason == blocked.reason);
   CHECK(engine.cache_stats().hits == 2);
@@ -42,9 +43,10 @@ TEST_CASE("a repeated statement is a cache hit with the same verdict", "[policy]
 TEST_CASE("unparseable text is not cached", "[policy][cache]") {
   auto config = LoadTestConfig(BaseYaml());
   PolicyEngine engine;
+  VerdictMemo memo;
   const SessionPolicy member = Session(*config, "acme", TenantRole::kMember);
-  CHECK(engine.Inspect(member, "SELEC 1", StatementSource::kSimpleQuery).rule_id == "parse.error");
-  CHECK(engine.Inspect(member, "SELEC 1", StatementSource::kSimpleQuery).rule_id == "parse.error");
+  CHECK(engine.Inspect(memo, member, "SELEC 1", StatementSource::kSimpleQuery)->rule_id == "parse.error");
+  CHECK(engine.Inspect(memo, member, "SELEC 1", StatementSource::kSimpleQuery)->rule_id == "parse.error");
   CHECK(engine.cache_stats().entries == 0);
   CHECK(engine.cache_stats().hits == 0);
 }
@@ -52,51 +54,51 @@ TEST_CASE("unparseable text is not cached", "[policy][cache]") {
 TEST_CASE("verdicts are not shared across roles, tenants or pooling modes", "[policy][cache]") {
   auto config = LoadTestConfig(BaseYaml());
   PolicyEngine engine;
+  VerdictMemo memo;
   const std::string insert = "INSERT INTO projects (name) VALUES ('x')";
-  CHECK(engine.Inspect(Session(*config, "acme", TenantRole::kAdmin), insert, StatementSource::kParse).allowed);
+  CHECK(engine.Inspect(memo, Session(*config, "acme", TenantRole::kAdmin), insert, StatementSource::kParse)->allowed);
   const PolicyVerdict viewer =
-      engine.Inspect(Session(*config, "acme", TenantRole::kViewer), insert, StatementSource::kParse);
+      *engine.Inspect(memo, Session(*config, "acme", TenantRole::kViewer), insert, StatementSource::kParse);
   CHECK(viewer.rule_id == "readonly.write");
-  CHECK(engine.Inspect(Session(*config, "acme", TenantRole::kAdmin), insert, StatementSource::kParse).allowed);
+  CHECK(engine.Inspect(memo, Session(*config, "acme", TenantRole::kAdmin), insert, StatementSource::kParse)->allowed);
 
   const std::string globex = "SELECT * FROM org_globex.projects";
-  CHECK(engine.Inspect(Session(*config, "globex", TenantRole::kMember), globex, StatementSource::kParse).allowed);
-  CHECK(engine.Inspect(Session(*config, "acme", TenantRole::kMember), globex, StatementSource::kParse).rule_id ==
+  CHECK(engine.Inspect(memo, Session(*config, "globex", TenantRole::kMember), globex, StatementSource::kParse)->allowed);
+  CHECK(engine.Inspect(memo, Session(*config, "acme", TenantRole::kMember), globex, StatementSource::kParse)->rule_id ==
         "cross_tenant.schema");
 
   const std::string set = "SET statement_timeout = 1000";
-  CHECK(engine.Inspect(Session(*config, "acme", TenantRole::kMember, false), set, StatementSource::kParse).allowed);
-  CHECK(engine.Inspect(Session(*config, "acme", TenantRole::kMember, true), set, StatementSource::kParse).rule_id ==
+  CHECK(engine.Inspect(memo, Session(*config, "acme", TenantRole::kMember, false), set, StatementSource::kParse)->allowed);
+  CHECK(engine.Inspect(memo, Session(*config, "acme", TenantRole::kMember, true), set, StatementSource::kParse)->rule_id ==
         "pooling.session_state");
 
   // Another config snapshot with other rules is another class, too.
   auto relaxed = LoadTestConfig(BaseYaml("policy: { roles: { viewer: { rules: { readonly.write: off } } } }\n"));
-  CHECK(engine.Inspect(Session(*relaxed, "acme", TenantRole::kViewer), insert, StatementSource::kParse).allowed);
+  CHECK(engine.Inspect(memo, Session(*relaxed, "acme", TenantRole::kViewer), insert, StatementSource::kParse)->allowed);
 }
 
 TEST_CASE("the cache stays within its byte budget", "[policy][cache]") {
   auto config = LoadTestConfig(BaseYaml());
   constexpr size_t kCapacity = 16 * 1024;
   PolicyEngine engine(kCapacity);
+  VerdictMemo memo;
   const SessionPolicy member = Session(*config, "acme", TenantRole::kMember);
   for (int i = 0; i < 500; ++i) {
-    engine.Inspect(member, "SELECT * FROM projects WHERE name = 'p" + std::to_string(i) + "'",
-                   StatementSource::kSimpleQuery);
+    (void)engine.Inspect(memo, member, "SELECT * FROM projects WHERE name = 'p" + std::to_string(i) + "'",
+                         StatementSource::kSimpleQuery);
     CHECK(engine.cache_stats().bytes <= kCapacity);
   }
   const PolicyEngine::CacheStats stats = engine.cache_stats();
   CHECK(stats.entries > 10);
   CHECK(stats.entries < 500);
   CHECK(stats.misses == 500);
-  // The most recent entry is still there; the first was evicted. Asked from another thread, whose memo
-  // is empty, so that the shared cache answers (this thread's memo may still remember either).
-  std::thread([&] {
-    engine.Inspect(member, "SELECT * FROM projects WHERE name = 'p499'", StatementSource::kSimpleQuery);
-  }).join();
+  // The most recent entry is still there; the first was evicted. Asked with an empty memo, so that the
+  // shared cache answers (`memo` may still remember either).
+  VerdictMemo empty;
+  (void)engine.Inspect(empty, member, "SELECT * FROM projects WHERE name = 'p499'", StatementSource::kSimpleQuery);
   CHECK(engine.cache_stats().hits == 1);
-  std::thread([&] {
-    engine.Inspect(member, "SELECT * FROM projects WHERE name = 'p0'", StatementSource::kSimpleQuery);
-  }).join();
+  VerdictMemo empty_too;
+  (void)engine.Inspect(empty_too, member, "SELECT * FROM projects WHERE name = 'p0'", StatementSource::kSimpleQuery);
   CHECK(engine.cache_stats().misses == 501);
 
   engine.ClearCache();
@@ -105,7 +107,7 @@ TEST_CASE("the cache stays within its byte budget", "[policy][cache]") {
 }
 
 TEST_CASE("VerdictCache evicts the least recently used entry", "[policy][cache]") {
-  CachedVerdict verdict;
+  const SharedVerdict verdict = std::make_shared<const PolicyVerdict>();
   size_t entry_bytes = 0;
   {
     VerdictCache probe(1 << 20);
@@ -117,13 +119,13 @@ TEST_CASE("VerdictCache evicts the least recently used entry", "[policy][cache]"
   cache.Insert("c", "a", verdict);
   cache.Insert("c", "b", verdict);
   cache.Insert("c", "c", verdict);
-  CHECK(cache.Lookup("c", "a").has_value());  // a is now more recent than b
+  CHECK(cache.Lookup("c", "a") != nullptr);  // a is now more recent than b
   cache.Insert("c", "d", verdict);
-  CHECK(cache.Lookup("c", "a").has_value());
-  CHECK_FALSE(cache.Lookup("c", "b").has_value());
-  CHECK(cache.Lookup("c", "c").has_value());
-  CHECK(cache.Lookup("c", "d").has_value());
-  CHECK_FALSE(cache.Lookup("other", "a").has_value());
+  CHECK(cache.Lookup("c", "a") != nullptr);
+  CHECK_FALSE(cache.Lookup("c", "b") != nullptr);
+  CHECK(cache.Lookup("c", "c") != nullptr);
+  CHECK(cache.Lookup("c", "d") != nullptr);
+  CHECK_FALSE(cache.Lookup("other", "a") != nullptr);
   CHECK(cache.stats().entries == 3);
   cache.Insert("c", std::string(capacity, 'z'), verdict);  // larger than the whole cache: not stored
   CHECK(cache.stats().entries == 3);
@@ -153,11 +155,12 @@ TEST_CASE("several threads inspecting at once get consistent verdicts", "[policy
   std::vector<std::thread> threads;
   for (int t = 0; t < 8; ++t) {
     threads.emplace_back([&, t]() {
+      VerdictMemo memo;  // one per thread, as each worker loop has its own
       for (int i = 0; i < 300; ++i) {
         const Probe& probe = probes[static_cast<size_t>(i + t) % probes.size()];
         // Some distinct texts too, so threads insert and evict while others read.
         const std::string sql = i % 5 == 0 ? probe.sql + " -- " + std::to_string(t * 1000 + i) : probe.sql;
-        const PolicyVerdict verdict = engine.Inspect(*probe.session, sql, StatementSource::kSimpleQuery);
+        const PolicyVerdict verdict = *engine.Inspect(memo, *probe.session, sql, StatementSource::kSimpleQuery);
         const bool ok = probe.expected.empty() ? verdict.allowed : verdict.rule_id == probe.expected;
         if (!ok) ++wrong;
       }
@@ -173,26 +176,29 @@ TEST_CASE("several threads inspecting at once get consistent verdicts", "[policy
 TEST_CASE("statements that differ only in numeric literals share one cache entry", "[policy][cache]") {
   auto config = LoadTestConfig(BaseYaml());
   PolicyEngine engine;
+  VerdictMemo memo;
   const SessionPolicy member = Session(*config, "acme", TenantRole::kMember);
   for (int i = 0; i < 100; ++i) {
-    CHECK(engine.Inspect(member, "SELECT abalance FROM pgbench_accounts WHERE aid = " + std::to_string(i * 7919),
+    CHECK(engine.Inspect(memo, member, "SELECT abalance FROM pgbench_accounts WHERE aid = " + std::to_string(i * 7919),
                          StatementSource::kSimpleQuery)
-              .allowed);
+              ->allowed);
   }
   CHECK(engine.cache_stats().misses == 1);
   CHECK(engine.cache_stats().hits == 99);
   CHECK(engine.cache_stats().entries == 1);
   // A string literal is part of the key: another tenant's schema in one is judged on its own.
-  CHECK(engine.Inspect(member, "SELECT 'public.projects'::regclass", StatementSource::kSimpleQuery).allowed);
-  CHECK_FALSE(engine.Inspect(member, "SELECT 'org_globex.projects'::regclass", StatementSource::kSimpleQuery).allowed);
+  CHECK(engine.Inspect(memo, member, "SELECT 'public.projects'::regclass", StatementSource::kSimpleQuery)->allowed);
+  CHECK_FALSE(engine.Inspect(memo, member, "SELECT 'org_globex.projects'::regclass", StatementSource::kSimpleQuery)->allowed);
 }
 
-TEST_CASE("a thread remembers the statements its sessions repeat, for several tenants at once", "[policy][cache]") {
+TEST_CASE("a loop's memo remembers the statements its sessions repeat, for several tenants at once",
+          "[policy][cache]") {
   // pgbench's TPC-B-like transaction for sessions of several tenants and roles: 5 session policies x 4
-  // statements. Once each has been judged, every repetition is answered by the thread's memo (a memo that
+  // statements. Once each has been judged, every repetition is answered by the memo (a memo that
   // evicted one of them for another would send it to the shared cache again).
   auto config = LoadTestConfig(BaseYaml());
   PolicyEngine engine;
+  VerdictMemo memo;
   const SessionPolicy sessions[] = {Session(*config, "acme", TenantRole::kMember, true),
                                     Session(*config, "acme", TenantRole::kAdmin, true),
                                     Session(*config, "globex", TenantRole::kMember, true),
@@ -205,38 +211,39 @@ TEST_CASE("a thread remembers the statements its sessions repeat, for several te
   };
   for (const SessionPolicy& session : sessions)
     for (const std::string& sql : statements(0))
-      REQUIRE(engine.Inspect(session, sql, StatementSource::kSimpleQuery).allowed);
+      REQUIRE(engine.Inspect(memo, session, sql, StatementSource::kSimpleQuery)->allowed);
   REQUIRE(engine.cache_stats().misses == 20);
   const uint64_t memo_hits_before = engine.cache_stats().memo_hits;
   constexpr int kRounds = 50;
   for (int round = 1; round <= kRounds; ++round)
     for (const SessionPolicy& session : sessions)
       for (const std::string& sql : statements(round * 7919))  // other values, the same statements
-        CHECK(engine.Inspect(session, sql, StatementSource::kSimpleQuery).allowed);
+        CHECK(engine.Inspect(memo, session, sql, StatementSource::kSimpleQuery)->allowed);
   CHECK(engine.cache_stats().misses == 20);
   CHECK(engine.cache_stats().memo_hits - memo_hits_before == kRounds * 20);
 }
 
-TEST_CASE("ClearCache also forgets what a thread remembered; engines do not share what threads remember",
+TEST_CASE("ClearCache also forgets what a memo remembered; engines sharing a memo do not share verdicts",
           "[policy][cache]") {
   auto strict = LoadTestConfig(BaseYaml());
   auto relaxed = LoadTestConfig(BaseYaml("policy: { roles: { viewer: { rules: { readonly.write: off } } } }\n"));
   const std::string insert = "INSERT INTO projects (name) VALUES ('x')";
   PolicyEngine engine;
+  VerdictMemo memo;
   const SessionPolicy viewer = Session(*strict, "acme", TenantRole::kViewer);
-  CHECK(engine.Inspect(viewer, insert, StatementSource::kParse).rule_id == "readonly.write");
-  CHECK(engine.Inspect(viewer, insert, StatementSource::kParse).rule_id == "readonly.write");
+  CHECK(engine.Inspect(memo, viewer, insert, StatementSource::kParse)->rule_id == "readonly.write");
+  CHECK(engine.Inspect(memo, viewer, insert, StatementSource::kParse)->rule_id == "readonly.write");
   CHECK(engine.cache_stats().misses == 1);
   engine.ClearCache();
-  CHECK(engine.Inspect(viewer, insert, StatementSource::kParse).rule_id == "readonly.write");
-  CHECK(engine.cache_stats().misses == 2);  // judged again, not answered from this thread's memory
+  CHECK(engine.Inspect(memo, viewer, insert, StatementSource::kParse)->rule_id == "readonly.write");
+  CHECK(engine.cache_stats().misses == 2);  // judged again, not answered from the memo
 
-  // A second engine in the same thread, asked about the same session policy, judges for itself.
+  // A second engine asked with the same memo about the same session policy judges for itself.
   PolicyEngine other;
-  CHECK(other.Inspect(viewer, insert, StatementSource::kParse).rule_id == "readonly.write");
+  CHECK(other.Inspect(memo, viewer, insert, StatementSource::kParse)->rule_id == "readonly.write");
   CHECK(other.cache_stats().misses == 1);
   CHECK(other.cache_stats().hits == 0);
-  CHECK(engine.Inspect(Session(*relaxed, "acme", TenantRole::kViewer), insert, StatementSource::kParse).allowed);
+  CHECK(engine.Inspect(memo, Session(*relaxed, "acme", TenantRole::kViewer), insert, StatementSource::kParse)->allowed);
 }
 
 }  // namespace

@@ -1,0 +1,32 @@
+// PolicyVerdict: what the policy engine decided about one statement, and the one type that carries it
+// from the parser through the shared cache and a loop's memo to the session.
+//
+// Verdicts are immutable once made and handed out as shared_ptr<const PolicyVerdict>: the cache and the
+// memos hold the same object, and a session that keeps its handle keeps the verdict alive whatever the
+// cache evicts or whichever loop the session moves to.
+#pragma once
+
+#include <memory>
+#include <string>
+
+namespace pgtenant::policy {
+
+struct PolicyVerdict {
+  bool allowed = true;
+  std::string rule_id;      // stable id of the first rule that blocked, e.g. "context.tenant_setting"
+  std::string reason;       // one sentence a person can act on; never holds literal values from the SQL
+  std::string fingerprint;  // pg_query fingerprint (hex) of the whole text, empty if unparseable
+  std::string normalized;   // the text with literals replaced by $n (pg_query_normalize); empty if unparseable
+};
+
+// A verdict that is shared, never copied: copying the handle costs an atomic increment, no allocation.
+using SharedVerdict = std::shared_ptr<const PolicyVerdict>;
+
+// A blocked verdict without fingerprint or normalized text (allocates: not for the cached path).
+SharedVerdict BlockedVerdict(std::string rule_id, std::string reason);
+
+// The client-facing message for a blocked verdict: "pgtenant: blocked by rule <id>: <reason>"
+// (sent with SQLSTATE 42501).
+std::string BlockedMessage(const PolicyVerdict& verdict);
+
+}  // namespace pgtenant::policy
