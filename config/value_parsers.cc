@@ -6,6 +6,8 @@
 #include <cstdio>
 #include <limits>
 
+#include "protocol/scram.h"
+
 namespace pgtenant::config {
 
 namespace {
@@ -24,19 +26,6 @@ bool SplitNumberAndUnit(std::string_view text, uint64_t& number, std::string_vie
   if (ec != std::errc() || end != text.data() + digits) return false;
   unit = text.substr(digits);
   return true;
-}
-
-// Decoded length of standard base64 (RFC 4648 section 4, padded), or nullopt if malformed.
-std::optional<size_t> Base64DecodedLength(std::string_view text) {
-  if (text.empty() || text.size() % 4 != 0) return std::nullopt;
-  size_t padding = 0;
-  if (text.back() == '=') ++padding;
-  if (text.size() >= 2 && text[text.size() - 2] == '=') ++padding;
-  for (size_t i = 0; i < text.size() - padding; ++i) {
-    char c = text[i];
-    if (!IsAlpha(c) && !IsDigit(c) && c != '+' && c != '/') return std::nullopt;
-  }
-  return text.size() / 4 * 3 - padding;
 }
 
 }  // namespace
@@ -155,30 +144,7 @@ bool IsCustomSettingName(std::string_view text) {
   return parts >= 2;
 }
 
-bool IsScramSha256Verifier(std::string_view text) {
-  static constexpr std::string_view kPrefix = "SCRAM-SHA-256$";
-  static constexpr size_t kKeyBytes = 32;  // SHA-256 output
-  if (text.substr(0, kPrefix.size()) != kPrefix) return false;
-  text.remove_prefix(kPrefix.size());
-  const size_t colon1 = text.find(':');
-  const size_t dollar = text.find('$');
-  if (colon1 == std::string_view::npos || dollar == std::string_view::npos || dollar < colon1) return false;
-  const size_t colon2 = text.find(':', dollar);
-  if (colon2 == std::string_view::npos) return false;
-
-  const std::string_view iterations = text.substr(0, colon1);
-  const std::string_view salt = text.substr(colon1 + 1, dollar - colon1 - 1);
-  const std::string_view stored_key = text.substr(dollar + 1, colon2 - dollar - 1);
-  const std::string_view server_key = text.substr(colon2 + 1);
-
-  if (iterations.empty() || iterations.size() > 9 || !std::all_of(iterations.begin(), iterations.end(), IsDigit)) {
-    return false;
-  }
-  if (std::all_of(iterations.begin(), iterations.end(), [](char c) { return c == '0'; })) return false;
-  const std::optional<size_t> salt_bytes = Base64DecodedLength(salt);
-  return salt_bytes && *salt_bytes > 0 && Base64DecodedLength(stored_key) == kKeyBytes &&
-         Base64DecodedLength(server_key) == kKeyBytes;
-}
+bool IsScramSha256Verifier(std::string_view text) { return protocol::ScramVerifier::Parse(text).ok(); }
 
 bool IsMd5Hash(std::string_view text) {
   return text.size() == 35 && text.substr(0, 3) == "md5" && std::all_of(text.begin() + 3, text.end(), IsLowerHex);

@@ -16,6 +16,7 @@
 #include <sstream>
 
 #include "policy/json_tree.h"
+#include "protocol/base64.h"
 #include "protocol/sqlstate.h"
 #include "proxy/io/tls_context.h"
 
@@ -56,8 +57,8 @@ std::optional<int64_t> NumericDate(const policy::JsonValue& value) {
 
 BIGNUM* BignumFromBase64Url(const policy::JsonValue* value) {
   if (value == nullptr || !value->is_string()) return nullptr;
-  auto bytes = Base64UrlDecode(value->text());
-  if (!bytes || bytes->empty()) return nullptr;
+  Result<std::string> bytes = protocol::Base64UrlDecode(value->text());
+  if (!bytes.ok() || bytes->empty()) return nullptr;
   return BN_bin2bn(reinterpret_cast<const unsigned char*>(bytes->data()), static_cast<int>(bytes->size()), nullptr);
 }
 
@@ -89,9 +90,12 @@ EVP_PKEY* RsaFromJwk(const policy::JsonValue& jwk) {
 EVP_PKEY* EcFromJwk(const policy::JsonValue& jwk) {
   const policy::JsonValue* crv = jwk.Find("crv");
   if (crv == nullptr || crv->text() != "P-256") return nullptr;
-  auto x = jwk.Find("x") ? Base64UrlDecode(jwk.Find("x")->text()) : std::nullopt;
-  auto y = jwk.Find("y") ? Base64UrlDecode(jwk.Find("y")->text()) : std::nullopt;
-  if (!x || !y || x->size() != kEs256CoordinateBytes || y->size() != kEs256CoordinateBytes) return nullptr;
+  const policy::JsonValue* x_field = jwk.Find("x");
+  const policy::JsonValue* y_field = jwk.Find("y");
+  if (x_field == nullptr || y_field == nullptr) return nullptr;
+  Result<std::string> x = protocol::Base64UrlDecode(x_field->text());
+  Result<std::string> y = protocol::Base64UrlDecode(y_field->text());
+  if (!x.ok() || !y.ok() || x->size() != kEs256CoordinateBytes || y->size() != kEs256CoordinateBytes) return nullptr;
   std::string point = "\x04" + *x + *y;  // uncompressed SEC1 point
   char group[] = "prime256v1";
   EVP_PKEY* key = nullptr;
@@ -142,49 +146,6 @@ bool VerifyWithKey(EVP_PKEY* key, std::string_view signed_part, const std::strin
 }
 
 }  // namespace
-
-std::optional<std::string> Base64UrlDecode(std::string_view text) {
-  static const auto kTable = [] {
-    std::array<int8_t, 256> table{};
-    table.fill(-1);
-    const char* alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    for (int i = 0; i < 64; ++i) table[static_cast<unsigned char>(alphabet[i])] = static_cast<int8_t>(i);
-    return table;
-  }();
-  if (text.size() % 4 == 1) return std::nullopt;
-  std::string out;
-  out.reserve(text.size() * 3 / 4);
-  uint32_t acc = 0;
-  int bits = 0;
-  for (char c : text) {
-    int8_t v = kTable[static_cast<unsigned char>(c)];
-    if (v < 0) return std::nullopt;
-    acc = (acc << 6) | static_cast<uint32_t>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out.push_back(static_cast<char>((acc >> bits) & 0xff));
-    }
-  }
-  return out;
-}
-
-std::string Base64UrlEncode(std::string_view bytes) {
-  static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-  std::string out;
-  uint32_t acc = 0;
-  int bits = 0;
-  for (unsigned char c : bytes) {
-    acc = (acc << 8) | c;
-    bits += 8;
-    while (bits >= 6) {
-      bits -= 6;
-      out.push_back(kAlphabet[(acc >> bits) & 0x3f]);
-    }
-  }
-  if (bits > 0) out.push_back(kAlphabet[(acc << (6 - bits)) & 0x3f]);
-  return out;
-}
 
 JwtVerifier::~JwtVerifier() {
   for (PublicKey& k : keys_) EVP_PKEY_free(k.key);
@@ -281,10 +242,10 @@ Result<JwtClaims> JwtVerifier::Verify(std::string_view token, int64_t now) const
   size_t second = first == std::string_view::npos ? first : token.find('.', first + 1);
   if (second == std::string_view::npos || token.find('.', second + 1) != std::string_view::npos)
     return Rejected("the password is not a JWT (expected header.payload.signature)");
-  auto header_json = Base64UrlDecode(token.substr(0, first));
-  auto payload_json = Base64UrlDecode(token.substr(first + 1, second - first - 1));
-  auto signature = Base64UrlDecode(token.substr(second + 1));
-  if (!header_json || !payload_json || !signature) return Rejected("malformed token (invalid base64url)");
+  Result<std::string> header_json = protocol::Base64UrlDecode(token.substr(0, first));
+  Result<std::string> payload_json = protocol::Base64UrlDecode(token.substr(first + 1, second - first - 1));
+  Result<std::string> signature = protocol::Base64UrlDecode(token.substr(second + 1));
+  if (!header_json.ok() || !payload_json.ok() || !signature.ok()) return Rejected("malformed token (invalid base64url)");
   auto header = policy::ParseJson(*header_json, kJsonDepth);
   if (!header.ok() || !header->is_object()) return Rejected("malformed token header");
   const policy::JsonValue* alg = header->Find("alg");

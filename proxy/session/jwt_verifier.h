@@ -62,8 +62,4 @@ class JwtVerifier {
 // The verifier for `config` (built once per config snapshot). REQUIRES: loop thread.
 Result<std::shared_ptr<const JwtVerifier>> JwtVerifierFor(const std::shared_ptr<const config::Config>& config);
 
-// base64url without padding (RFC 7515 section 2) <-> bytes. Decode refuses other characters.
-std::optional<std::string> Base64UrlDecode(std::string_view text);
-std::string Base64UrlEncode(std::string_view bytes);
-
 }  // namespace pgtenant::proxy

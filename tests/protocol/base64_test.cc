@@ -1,4 +1,5 @@
-// Specification of Base64Encode / Base64Decode (RFC 4648 test vectors, strict decoding).
+// Specification of Base64Encode / Base64Decode and the base64url pair (RFC 4648 test vectors, strict
+// decoding).
 #include "protocol/base64.h"
 
 #include <catch2/catch.hpp>
@@ -31,6 +32,30 @@ TEST_CASE("Base64Decode rejects what is not strict base64", "[base64]") {
   for (std::string_view bad : {"Zg", "Zg=", "Zm9v=", "Z===", "====", "Zg==Zg==", "Zm 9v", "Zm9v\n", "Zm9-", "Zm=v"}) {
     INFO(bad);
     Result<std::string> decoded = Base64Decode(bad);
+    REQUIRE_FALSE(decoded.ok());
+    CHECK(decoded.status().sqlstate() == "08P01");
+  }
+}
+
+TEST_CASE("Base64UrlEncode uses - and _ and no padding; Base64UrlDecode inverts it", "[base64]") {
+  CHECK(Base64UrlEncode("\xfb\xff") == "-_8");
+  CHECK(Base64UrlEncode("f") == "Zg");
+  CHECK(Base64UrlEncode("fo") == "Zm8");
+  CHECK(Base64UrlEncode("foobar") == "Zm9vYmFy");
+  std::string all;
+  for (int i = 0; i < 256; ++i) all += static_cast<char>(i);
+  for (size_t n = 0; n <= all.size(); n += 1) {
+    const std::string data = all.substr(0, n);
+    Result<std::string> decoded = Base64UrlDecode(Base64UrlEncode(data));
+    REQUIRE(decoded.ok());
+    CHECK(*decoded == data);
+  }
+}
+
+TEST_CASE("Base64UrlDecode rejects the standard alphabet, padding and impossible lengths", "[base64]") {
+  for (std::string_view bad : {"+/8", "Zg==", "Zg=", "Z", "Zm9vY", "Zm 9v", "Zm9v\n"}) {
+    INFO(bad);
+    Result<std::string> decoded = Base64UrlDecode(bad);
     REQUIRE_FALSE(decoded.ok());
     CHECK(decoded.status().sqlstate() == "08P01");
   }

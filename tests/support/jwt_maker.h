@@ -12,24 +12,11 @@
 #include <stdexcept>
 #include <string>
 
+#include "protocol/base64.h"
+
 namespace pgtenant::testing {
 
-inline std::string B64Url(const std::string& bytes) {
-  static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-  std::string out;
-  unsigned acc = 0;
-  int bits = 0;
-  for (unsigned char c : bytes) {
-    acc = (acc << 8) | c;
-    bits += 8;
-    while (bits >= 6) {
-      bits -= 6;
-      out.push_back(kAlphabet[(acc >> bits) & 0x3f]);
-    }
-  }
-  if (bits > 0) out.push_back(kAlphabet[(acc << (6 - bits)) & 0x3f]);
-  return out;
-}
+inline std::string B64Url(const std::string& bytes) { return protocol::Base64UrlEncode(bytes); }
 
 inline std::string HmacToken(const std::string& secret, const std::string& payload_json,
                              const std::string& header_json = R"({"alg":"HS256","typ":"JWT"})") {
