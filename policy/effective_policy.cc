@@ -1,7 +1,7 @@
 // EffectivePolicy: merging the four policy levels of the config.
 #include "policy/effective_policy.h"
 
-#include "policy/sql_names.h"
+#include "protocol/ascii_case.h"
 
 namespace pgtenant::policy {
 
@@ -9,8 +9,8 @@ namespace {
 
 DeniedName ToDeniedName(std::string_view text) {
   const size_t dot = text.find('.');
-  if (dot == std::string_view::npos) return DeniedName{"", AsciiLower(text)};
-  return DeniedName{AsciiLower(text.substr(0, dot)), AsciiLower(text.substr(dot + 1))};
+  if (dot == std::string_view::npos) return DeniedName{"", protocol::AsciiLower(text)};
+  return DeniedName{protocol::AsciiLower(text.substr(0, dot)), protocol::AsciiLower(text.substr(dot + 1))};
 }
 
 void Apply(const config::PolicyOverrides& level, EffectivePolicy& policy, std::optional<bool>& read_only) {

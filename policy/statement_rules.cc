@@ -1,7 +1,7 @@
 // TreeInspector, second half: rules on statements (SET, transaction control, DML, utility and DDL).
 #include <array>
 
-#include "policy/sql_names.h"
+#include "protocol/ascii_case.h"
 #include "policy/tree_inspector.h"
 
 namespace pgtenant::policy {
@@ -83,14 +83,14 @@ bool RequestsReadWrite(const JsonValue* options) {
 // whatever its value: verdicts must not depend on numeric literals (policy/cache_key.h folds them).
 bool ExplainAnalyzes(const JsonValue& body) {
   for (const JsonValue* def : DefElems(body.Find("options"))) {
-    if (!EqualsIgnoreCase(StringField(*def, "defname"), "analyze") &&
-        !EqualsIgnoreCase(StringField(*def, "defname"), "analyse")) {
+    if (!protocol::EqualsIgnoreCase(StringField(*def, "defname"), "analyze") &&
+        !protocol::EqualsIgnoreCase(StringField(*def, "defname"), "analyse")) {
       continue;
     }
     const JsonValue* arg = def->Find("arg");
     if (arg == nullptr) return true;
     if (std::optional<std::string_view> text = StringNodeValue(*arg)) {
-      if (EqualsIgnoreCase(*text, "false") || EqualsIgnoreCase(*text, "off")) continue;
+      if (protocol::EqualsIgnoreCase(*text, "false") || protocol::EqualsIgnoreCase(*text, "off")) continue;
       return true;
     }
     return true;
@@ -112,7 +112,7 @@ const JsonValue* CreatedRelation(std::string_view type, const JsonValue& body) {
 
 bool IsTemporary(const JsonValue* relation) {
   return relation != nullptr && (StringField(*relation, "relpersistence") == "t" ||
-                                 StartsWithIgnoreCase(StringField(*relation, "schemaname"), "pg_temp"));
+                                 protocol::StartsWithIgnoreCase(StringField(*relation, "schemaname"), "pg_temp"));
 }
 
 // PostgreSQL reads encoding names ignoring case and punctuation: UTF8, utf-8, Unicode are UTF8.
@@ -120,7 +120,7 @@ bool IsUtf8Name(std::string_view name) {
   std::string folded;
   for (char c : name) {
     if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) folded += c;
-    if (c >= 'A' && c <= 'Z') folded += static_cast<char>(c - 'A' + 'a');
+    if (c >= 'A' && c <= 'Z') folded += protocol::AsciiLower(c);
   }
   return folded == "utf8" || folded == "unicode";
 }
@@ -144,7 +144,7 @@ bool TreeInspector::CheckQueryStatement(std::string_view type, const JsonValue& 
   const bool pooling = context_.session_state_matters;
   if (type == "InsertStmt" || type == "UpdateStmt" || type == "DeleteStmt" || type == "MergeStmt") {
     const JsonValue* relation = body.Find("relation");
-    if (relation != nullptr && EqualsIgnoreCase(StringField(*relation, "relname"), "pg_settings")) {
+    if (relation != nullptr && protocol::EqualsIgnoreCase(StringField(*relation, "relname"), "pg_settings")) {
       Report("context.set_config", "writing to pg_settings changes settings like set_config(); it is not allowed");
     }
     if (read_only) Report("readonly.write", std::string(kReadOnlyReason) + ": no INSERT, UPDATE, DELETE or MERGE");
@@ -303,7 +303,7 @@ void TreeInspector::CheckUtilityStatement(std::string_view type, const JsonValue
 
 void TreeInspector::CheckVariableSet(const JsonValue& body, bool top_level) {
   const std::string_view kind = StringField(body, "kind");
-  const std::string name = AsciiLower(StringField(body, "name"));
+  const std::string name = protocol::AsciiLower(StringField(body, "name"));
   const bool is_local = body.Find("is_local") != nullptr && body.Find("is_local")->boolean();
   if (kind == "VAR_RESET_ALL") {
     Report("context.tenant_setting", "RESET ALL would reset the tenant context; reset settings one by one");
@@ -318,7 +318,7 @@ void TreeInspector::CheckVariableSet(const JsonValue& body, bool top_level) {
     }
     return;
   }
-  if (EqualsIgnoreCase(name, context_.config->tenant_setting)) {
+  if (protocol::EqualsIgnoreCase(name, context_.config->tenant_setting)) {
     Report("context.tenant_setting",
            "the tenant setting " + context_.config->tenant_setting + " is set by pgtenant and cannot be changed");
   }

@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <array>
 
-#include "policy/sql_names.h"
+#include "protocol/ascii_case.h"
 
 namespace pgtenant::policy {
 
@@ -88,9 +88,9 @@ constexpr std::array<std::string_view, 2> kLargeObjectRelations = {"pg_largeobje
 
 bool MatchesDenied(const std::vector<DeniedName>& denied, std::string_view schema, std::string_view name) {
   for (const DeniedName& entry : denied) {
-    if (!EqualsIgnoreCase(entry.name, name)) continue;
+    if (!protocol::EqualsIgnoreCase(entry.name, name)) continue;
     // A qualified entry also matches the bare name (it may resolve to it through search_path).
-    if (entry.schema.empty() || schema.empty() || EqualsIgnoreCase(entry.schema, schema)) return true;
+    if (entry.schema.empty() || schema.empty() || protocol::EqualsIgnoreCase(entry.schema, schema)) return true;
   }
   return false;
 }
@@ -168,7 +168,7 @@ bool TreeInspector::IsOtherTenantSchema(std::string_view name) const {
   if (name.empty()) return false;
   for (const auto& [tenant_name, tenant] : context_.config->tenants) {
     if (&tenant == context_.tenant || tenant.isolation != config::IsolationMode::kSchema) continue;
-    if (EqualsIgnoreCase(tenant.schema, name)) return true;
+    if (protocol::EqualsIgnoreCase(tenant.schema, name)) return true;
   }
   return false;
 }
@@ -266,7 +266,7 @@ void TreeInspector::CheckRangeVar(const JsonValue& body) {
     Report("cross_tenant.schema",
            "relation " + qualified + " is in schema " + std::string(schema) + ", which belongs to another tenant");
   }
-  const std::string lower = AsciiLower(relation);
+  const std::string lower = protocol::AsciiLower(relation);
   if (Contains(kOtherSessionRelations, lower)) {
     Report("server.other_sessions", lower + " shows the sessions and statements of every tenant; it is not allowed");
   }
@@ -274,7 +274,7 @@ void TreeInspector::CheckRangeVar(const JsonValue& body) {
     Report("server.large_objects", "large objects are shared by all tenants of a database");
   }
   if (context_.session_state_matters &&
-      (StringField(body, "relpersistence") == "t" || StartsWithIgnoreCase(schema, "pg_temp"))) {
+      (StringField(body, "relpersistence") == "t" || protocol::StartsWithIgnoreCase(schema, "pg_temp"))) {
     Report("pooling.session_state",
            "temporary objects outlive the transaction in transaction pooling; use a regular table or a CTE");
   }
@@ -288,7 +288,7 @@ void TreeInspector::CheckFunctionCall(const JsonValue& body) {
   if (names.empty()) return;
   const std::optional<std::string_view> last = StringNodeValue(names.back());
   if (!last) return;
-  const std::string name = AsciiLower(*last);
+  const std::string name = protocol::AsciiLower(*last);
   std::string_view schema;
   if (names.size() >= 2) schema = StringNodeValue(names[names.size() - 2]).value_or("");
   const JsonValue* args = body.Find("args");

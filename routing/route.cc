@@ -5,6 +5,7 @@
 #include <cctype>
 #include <functional>
 
+#include "protocol/ascii_case.h"
 #include "protocol/sqlstate.h"
 #include "routing/startup_options.h"
 
@@ -74,21 +75,14 @@ LoginName SplitLoginName(const config::Config& config, std::string_view startup_
 std::optional<std::string> TenantFromServerName(std::string_view server_name, std::string_view suffix) {
   if (!suffix.empty()) {
     if (server_name.size() <= suffix.size()) return std::nullopt;
-    std::string_view tail = server_name.substr(server_name.size() - suffix.size());
-    bool matches = std::equal(tail.begin(), tail.end(), suffix.begin(), [](char a, char b) {
-      return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
-    });
     std::string_view label = server_name.substr(0, server_name.size() - suffix.size());
-    if (!matches || label.find('.') != std::string_view::npos) return std::nullopt;
-    std::string tenant(label);
-    for (char& c : tenant) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return tenant;
+    if (!protocol::EndsWithIgnoreCase(server_name, suffix) || label.find('.') != std::string_view::npos)
+      return std::nullopt;
+    return protocol::AsciiLower(label);
   }
   size_t dot = server_name.find('.');
   if (server_name.empty() || dot == 0 || dot == std::string_view::npos) return std::nullopt;
-  std::string label(server_name.substr(0, dot));
-  for (char& c : label) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return label;
+  return protocol::AsciiLower(server_name.substr(0, dot));
 }
 
 Result<Route> ResolveRoute(const config::Config& config, const config::UserConfig& user,

@@ -3,6 +3,7 @@
 
 #include <cctype>
 
+#include "protocol/ascii_case.h"
 #include "protocol/sqlstate.h"
 
 namespace pgtenant::routing {
@@ -45,8 +46,7 @@ Result<std::optional<std::string>> ParseTenantOption(std::string_view options) {
       return refuse(words[i]);
     }
     size_t eq = setting.find('=');
-    std::string name = setting.substr(0, eq);
-    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    const std::string name = protocol::AsciiLower(setting.substr(0, eq));
     if (name != kTenantOption || eq == std::string::npos) return refuse(setting.substr(0, eq));
     std::string value = setting.substr(eq + 1);
     if (tenant && *tenant != value) {
