@@ -3,6 +3,8 @@
 
 #include <cassert>
 
+#include "protocol/sqlstate.h"
+
 namespace pgtenant::protocol {
 namespace {
 
@@ -74,9 +76,11 @@ MessageBuilder& MessageBuilder::Bytes(std::string_view bytes) {
   return *this;
 }
 
-void MessageBuilder::End() {
+void MessageBuilder::End() { End(0); }
+
+void MessageBuilder::End(size_t bytes_to_follow) {
   assert(out_.size() >= length_offset_ + 4);
-  const auto length = static_cast<uint32_t>(out_.size() - length_offset_);
+  const auto length = static_cast<uint32_t>(out_.size() - length_offset_ + bytes_to_follow);
   out_[length_offset_] = static_cast<char>(length >> 24);
   out_[length_offset_ + 1] = static_cast<char>((length >> 16) & 0xff);
   out_[length_offset_ + 2] = static_cast<char>((length >> 8) & 0xff);
@@ -84,6 +88,15 @@ void MessageBuilder::End() {
 }
 
 void AppendErrorResponse(std::string& out, const ErrorFields& e) { AppendErrorOrNotice(out, BackendTag::kErrorResponse, e); }
+
+void AppendErrorResponse(std::string& out, const Status& why, std::string_view severity) {
+  ErrorFields e;
+  e.severity = std::string(severity);
+  e.sqlstate = why.sqlstate().empty() ? std::string(sqlstate::kInternalError) : why.sqlstate();
+  e.message = why.message();
+  e.hint = why.hint();
+  AppendErrorResponse(out, e);
+}
 
 void AppendNoticeResponse(std::string& out, const ErrorFields& e) {
   AppendErrorOrNotice(out, BackendTag::kNoticeResponse, e);
@@ -170,6 +183,12 @@ void AppendCommandComplete(std::string& out, std::string_view tag) {
 
 void AppendEmptyQueryResponse(std::string& out) { MessageBuilder(out).Begin(BackendTag::kEmptyQueryResponse).End(); }
 
+void AppendParseComplete(std::string& out) { MessageBuilder(out).Begin(BackendTag::kParseComplete).End(); }
+
+void AppendBindComplete(std::string& out) { MessageBuilder(out).Begin(BackendTag::kBindComplete).End(); }
+
+void AppendCloseComplete(std::string& out) { MessageBuilder(out).Begin(BackendTag::kCloseComplete).End(); }
+
 void AppendStartupMessage(std::string& out, const std::vector<std::pair<std::string, std::string>>& params) {
   MessageBuilder b(out);
   b.Begin(0).Int32(kProtocolVersion3);
@@ -203,6 +222,12 @@ void AppendSaslResponse(std::string& out, std::string_view data) {
 
 void AppendQuery(std::string& out, std::string_view sql) {
   MessageBuilder(out).Begin(FrontendTag::kQuery).CString(sql).End();
+}
+
+// Sized once: this runs on every execution of a prepared statement in transaction pooling.
+void AppendBindHead(std::string& out, std::string_view portal, std::string_view statement, size_t rest_length) {
+  out.reserve(out.size() + kHeaderSize + portal.size() + 1 + statement.size() + 1);
+  MessageBuilder(out).Begin(FrontendTag::kBind).CString(portal).CString(statement).End(rest_length);
 }
 
 void AppendSync(std::string& out) { MessageBuilder(out).Begin(FrontendTag::kSync).End(); }

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "protocol/error_fields.h"
+#include "protocol/status.h"
 #include "protocol/wire.h"
 
 namespace pgtenant::protocol {
@@ -36,6 +37,9 @@ class MessageBuilder {
   MessageBuilder& Bytes(std::span<const uint8_t> bytes);
   MessageBuilder& Bytes(std::string_view bytes);
   void End();
+  // End() of a message whose last `bytes_to_follow` bytes the caller passes on after it (streamed
+  // from a client's message unchanged): the length counts them, `out` does not hold them yet.
+  void End(size_t bytes_to_follow);
 
  private:
   std::string& out_;
@@ -44,6 +48,11 @@ class MessageBuilder {
 
 // Backend messages (pgtenant as a server).
 void AppendErrorResponse(std::string& out, const ErrorFields& e);   // S, V (same severity), C, M, D?, H?, terminator
+// The ErrorResponse of every failure a client sees: `why`'s SQLSTATE (XX000 if it has none), message
+// and hint, with `severity` "ERROR" or "FATAL".
+inline constexpr std::string_view kSeverityError = "ERROR";
+inline constexpr std::string_view kSeverityFatal = "FATAL";
+void AppendErrorResponse(std::string& out, const Status& why, std::string_view severity = kSeverityError);
 void AppendNoticeResponse(std::string& out, const ErrorFields& e);  // same fields, tag 'N'
 void AppendAuthenticationOk(std::string& out);
 void AppendAuthenticationCleartext(std::string& out);
@@ -61,6 +70,9 @@ void AppendRowDescription(std::string& out, const std::vector<std::string>& text
 void AppendDataRow(std::string& out, const std::vector<std::optional<std::string>>& values);  // nullopt = SQL NULL
 void AppendCommandComplete(std::string& out, std::string_view tag);
 void AppendEmptyQueryResponse(std::string& out);
+void AppendParseComplete(std::string& out);
+void AppendBindComplete(std::string& out);
+void AppendCloseComplete(std::string& out);
 
 // Frontend messages (pgtenant as a client of PostgreSQL).
 void AppendStartupMessage(std::string& out, const std::vector<std::pair<std::string, std::string>>& params);  // 3.0
@@ -70,6 +82,9 @@ void AppendPasswordMessage(std::string& out, std::string_view password);  // 'p'
 void AppendSaslInitialResponse(std::string& out, std::string_view mechanism, std::string_view data);  // 'p', String, Int32 len, data
 void AppendSaslResponse(std::string& out, std::string_view data);  // 'p', raw data
 void AppendQuery(std::string& out, std::string_view sql);
+// The head of a Bind: tag, length, portal and statement names; the rest of the message (parameter
+// formats and values, result formats: `rest_length` bytes) the caller passes on after it unchanged.
+void AppendBindHead(std::string& out, std::string_view portal, std::string_view statement, size_t rest_length);
 void AppendSync(std::string& out);
 void AppendTerminate(std::string& out);
 

@@ -7,6 +7,7 @@
 #include <cctype>
 #include <vector>
 
+#include "protocol/ascii_case.h"
 #include "protocol/frame_reader.h"
 #include "protocol/message_builder.h"
 #include "protocol/sqlstate.h"
@@ -30,11 +31,6 @@ constexpr std::string_view kUndefinedObject = "42704";
 // An unknown command is recorded (audit, log) by its first word only, cut to this length.
 constexpr size_t kMaxRecordedWord = 32;
 
-std::string Upper(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return out;
-}
 
 // Words separated by white space; "double quotes" around a word are dropped (psql users quote
 // names out of habit).
@@ -121,12 +117,11 @@ size_t AdminConsole::OnClientBytes(std::span<const uint8_t> data) {
       case FrontendTag::kClose:
       case FrontendTag::kFunctionCall: {
         if (skipping_to_sync_) break;
-        protocol::ErrorFields e;
-        e.sqlstate = std::string(sqlstate::kFeatureNotSupported);
-        e.message = "pgtenant: the admin console accepts only the simple query protocol";
-        e.hint = "Send commands as plain queries (psql -c, PQexec); prepared statements, PQexecParams and "
-                 "function calls are not supported here.";
-        protocol::AppendErrorResponse(out_, e);
+        protocol::AppendErrorResponse(
+            out_, Status::Error(sqlstate::kFeatureNotSupported,
+                                "pgtenant: the admin console accepts only the simple query protocol",
+                                "Send commands as plain queries (psql -c, PQexec); prepared statements, "
+                                "PQexecParams and function calls are not supported here."));
         if (d.header.tag == static_cast<uint8_t>(FrontendTag::kFunctionCall)) {
           protocol::AppendReadyForQuery(out_, protocol::TransactionStatus::kIdle);  // a request of its own
         } else {
@@ -189,10 +184,10 @@ void AdminConsole::RunPending() {
 
 AdminConsole::Outcome AdminConsole::Execute(const std::string& statement) {
   const std::vector<std::string> words = Words(statement);
-  const std::string verb = Upper(words[0]);
+  const std::string verb = protocol::AsciiUpper(words[0]);
   const std::vector<std::string> args(words.begin() + 1, words.end());
   std::string command = verb;
-  for (const std::string& arg : args) command += " " + (verb == "SHOW" ? Upper(arg) : arg);
+  for (const std::string& arg : args) command += " " + (verb == "SHOW" ? protocol::AsciiUpper(arg) : arg);
 
   const std::shared_ptr<const config::Config>& config = proxy_->config();
   // The tenant named by the single argument of PAUSE, RESUME, DISABLE, ENABLE and KILL.
@@ -236,7 +231,7 @@ AdminConsole::Outcome AdminConsole::Execute(const std::string& statement) {
         {"STATS", &ShowStats, false, 0, {}, {}},
         {"CONFIG", &ShowConfig, false, 0, {}, {}},
         {"VERSION", &ShowVersion, false, 0, {}, {}}};
-    const std::string what = args.size() == 1 ? Upper(args[0]) : "";
+    const std::string what = args.size() == 1 ? protocol::AsciiUpper(args[0]) : "";
     for (const Item& item : kShows) {
       if (item.name != what) continue;
       Table table;
@@ -323,17 +318,13 @@ AdminConsole::Outcome AdminConsole::Execute(const std::string& statement) {
     return Done(command, "KILL", note);
   }
   std::string first = words[0].substr(0, kMaxRecordedWord);
-  return Fail("(unknown) " + Upper(first), sqlstate::kSyntaxError,
+  return Fail("(unknown) " + protocol::AsciiUpper(first), sqlstate::kSyntaxError,
               "pgtenant: unknown admin command \"" + first + "\"", "Commands: " + CommandList() + ".");
 }
 
 AdminConsole::Outcome AdminConsole::Fail(const std::string& command, std::string_view sqlstate,
                                          const std::string& message, const std::string& hint) {
-  protocol::ErrorFields e;
-  e.sqlstate = sqlstate.empty() ? std::string(sqlstate::kInternalError) : std::string(sqlstate);
-  e.message = message;
-  e.hint = hint;
-  protocol::AppendErrorResponse(out_, e);
+  protocol::AppendErrorResponse(out_, Status::Error(sqlstate, message, hint));
   LogInfo("admin", "user \"" + user_ + "\": " + command + ": " + message);
   Audit(command, "error", message);
   return Outcome::kFailed;

@@ -76,6 +76,28 @@ TEST_CASE("Fixed messages have their exact bytes", "[builder]") {
   out.clear();
   AppendCommandComplete(out, "SHOW");
   CHECK(out == "C\0\0\0\x09SHOW\0"s);
+  out.clear();
+  AppendParseComplete(out);
+  AppendBindComplete(out);
+  AppendCloseComplete(out);
+  CHECK(out == "1\0\0\0\x04" "2\0\0\0\x04" "3\0\0\0\x04"s);
+}
+
+TEST_CASE("A Bind head declares the length of the whole message, the streamed rest included", "[builder]") {
+  // What the client sent: Bind of statement "client_s" to portal "p", one text parameter "42", no
+  // result formats. The head is written again for the server's name; the rest passes unchanged.
+  const std::string rest = "\0\0\0\x01\0\0\0\x02" "42\0\0"s;
+  std::string client;
+  MessageBuilder(client).Begin(FrontendTag::kBind).CString("p").CString("client_s").Bytes(std::string_view(rest)).End();
+  std::string server;
+  AppendBindHead(server, "p", "pgtenant_s7", rest.size());
+  server += rest;
+  MessageDecode d = DecodeMessage(AsBytes(server), kMaxMessageLength);
+  REQUIRE(d.status == DecodeStatus::kReady);
+  CHECK(d.consumed() == server.size());
+  CHECK(d.header.tag == 'B');
+  CHECK(Text(d.body) == "p\0pgtenant_s7\0"s + rest);
+  CHECK(server.size() == client.size() - std::string("client_s").size() + std::string("pgtenant_s7").size());
 }
 
 TEST_CASE("ErrorResponse and NoticeResponse round-trip through ParseErrorResponse", "[builder]") {
@@ -94,6 +116,20 @@ TEST_CASE("ErrorResponse and NoticeResponse round-trip through ParseErrorRespons
   REQUIRE(parsed.ok());
   CHECK(parsed->severity == "WARNING");
   CHECK(parsed->hint == "a hint");
+}
+
+TEST_CASE("A Status becomes an ErrorResponse with its SQLSTATE, message and hint, XX000 when it has none",
+          "[builder]") {
+  std::string out;
+  AppendErrorResponse(out, Status::Error("53300", "too many", "wait"), kSeverityFatal);
+  Result<ErrorFields> parsed = ParseErrorResponse(OnlyMessage(out, 'E'));
+  REQUIRE(parsed.ok());
+  CHECK(*parsed == ErrorFields{"FATAL", "53300", "too many", "", "wait"});
+  out.clear();
+  AppendErrorResponse(out, Status::Error("no code"));
+  parsed = ParseErrorResponse(OnlyMessage(out, 'E'));
+  REQUIRE(parsed.ok());
+  CHECK(*parsed == ErrorFields{"ERROR", "XX000", "no code", "", ""});
 }
 
 TEST_CASE("ErrorResponse carries S and V with the same severity, then C, M", "[builder]") {
