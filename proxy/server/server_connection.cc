@@ -190,7 +190,10 @@ void ServerConnection::NoteReadyForQuery(protocol::TransactionStatus status) {
   txn_status_ = status;
 }
 
-void ServerConnection::NoteParameterStatus(std::string name, std::string value) {
+void ServerConnection::NoteParameterStatus(std::span<const uint8_t> body) {
+  auto parsed = protocol::ParseParameterStatus(body);
+  if (!parsed.ok()) return;
+  auto& [name, value] = *parsed;
   params_of_.reset();
   params_messages_.clear();
   for (auto& p : params_) {
@@ -350,11 +353,9 @@ bool ServerConnection::HandleLoginMessage(uint8_t tag, std::span<const uint8_t> 
       }
       return true;
     }
-    case BackendTag::kParameterStatus: {
-      auto p = protocol::ParseParameterStatus(body);
-      if (p.ok()) NoteParameterStatus(std::move(p->first), std::move(p->second));
+    case BackendTag::kParameterStatus:
+      NoteParameterStatus(body);
       return true;
-    }
     case BackendTag::kBackendKeyData: {
       auto k = protocol::ParseBackendKeyData(body);
       if (k.ok()) {
@@ -403,11 +404,9 @@ bool ServerConnection::HandleInternalQueryMessage(uint8_t tag, std::span<const u
       }
       return true;
     }
-    case BackendTag::kParameterStatus: {
-      auto p = protocol::ParseParameterStatus(body);
-      if (p.ok()) NoteParameterStatus(std::move(p->first), std::move(p->second));
+    case BackendTag::kParameterStatus:
+      NoteParameterStatus(body);
       return true;
-    }
     case BackendTag::kReadyForQuery: {
       auto st = protocol::ParseReadyForQuery(body);
       txn_status_ = st.ok() ? *st : protocol::TransactionStatus::kFailed;
@@ -428,11 +427,9 @@ bool ServerConnection::HandleInternalQueryMessage(uint8_t tag, std::span<const u
 bool ServerConnection::HandleIdleMessage(uint8_t tag, std::span<const uint8_t> body) {
   using protocol::BackendTag;
   switch (static_cast<BackendTag>(tag)) {
-    case BackendTag::kParameterStatus: {
-      auto p = protocol::ParseParameterStatus(body);
-      if (p.ok()) NoteParameterStatus(std::move(p->first), std::move(p->second));
+    case BackendTag::kParameterStatus:
+      NoteParameterStatus(body);
       return true;
-    }
     case BackendTag::kNoticeResponse:
     case BackendTag::kNotificationResponse:
       return true;

@@ -106,7 +106,8 @@ class ServerConnection {
   // connection is clean (nothing in flight, no open transaction) when it comes back.
   void NoteFrontendMessage(protocol::FrontendTag tag);
   void NoteReadyForQuery(protocol::TransactionStatus status);
-  void NoteParameterStatus(std::string name, std::string value);
+  // The body of a ParameterStatus this server sent (in any state); an unreadable one is ignored.
+  void NoteParameterStatus(std::span<const uint8_t> body);
   bool IsClean() const {
     return awaiting_ready_ == 0 && !unsynced_ && txn_status_ == protocol::TransactionStatus::kIdle;
   }

@@ -295,8 +295,7 @@ size_t ClientSession::ForwardServerMessages(std::span<const uint8_t> data) {
           tag != static_cast<uint8_t>(BackendTag::kParameterStatus))
         continue;
       if (tag == static_cast<uint8_t>(BackendTag::kParameterStatus)) {
-        auto p = protocol::ParseParameterStatus(body);
-        if (p.ok()) server_->NoteParameterStatus(std::move(p->first), std::move(p->second));
+        server_->NoteParameterStatus(body);
         continue;
       }
       auto st = protocol::ParseReadyForQuery(body);
