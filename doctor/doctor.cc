@@ -14,15 +14,6 @@ std::string TenantLabel(const config::TenantConfig& tenant) {
   return label + ")";
 }
 
-std::string Join(const std::vector<std::string>& items, const std::string& separator) {
-  std::string out;
-  for (const std::string& item : items) {
-    if (!out.empty()) out += separator;
-    out += item;
-  }
-  return out;
-}
-
 }  // namespace
 
 std::vector<BackendReport> RunDoctorChecks(const config::Config& config) {

@@ -16,6 +16,8 @@ constexpr char kSetConfigAcl[] =
     "WHERE oid = 'pg_catalog.set_config(text,text,boolean)'::regprocedure";
 constexpr char kSetConfig[] = "FUNCTION pg_catalog.set_config(text,text,boolean)";
 
+}  // namespace
+
 std::string Join(const std::vector<std::string>& items, const std::string& separator) {
   std::string out;
   for (const std::string& item : items) {
@@ -24,8 +26,6 @@ std::string Join(const std::vector<std::string>& items, const std::string& separ
   }
   return out;
 }
-
-}  // namespace
 
 BackendChecker::BackendChecker(const config::Config& config, const config::BackendConfig& backend,
                                DoctorConnection& connection, BackendReport& report)

@@ -26,6 +26,9 @@ inline constexpr char kDoctorDatabaseAcl[] =
 inline constexpr char kDoctorSchemaAcl[] =
     "SELECT COALESCE(nspacl, acldefault('n', nspowner)) FROM pg_namespace WHERE oid = $2::oid";
 
+// `items` with `separator` between them (findings and fixes list names this way).
+std::string Join(const std::vector<std::string>& items, const std::string& separator);
+
 class BackendChecker {
  public:
   // REQUIRES: every argument outlives the checker; `backend` is an entry of `config`.
