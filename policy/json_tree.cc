@@ -134,15 +134,8 @@ class JsonReader {
   }
 
   bool ReadObject(JsonValue& out, int depth) {
-    ++pos_;  // '{'
     std::vector<JsonMember> members;
-    SkipSpace();
-    if (pos_ < text_.size() && text_[pos_] == '}') {
-      ++pos_;
-      out = JsonValue::Object(std::move(members));
-      return true;
-    }
-    while (true) {
+    const bool read = ReadItems('}', [&] {
       SkipSpace();
       if (pos_ >= text_.size() || text_[pos_] != '"') return Refuse("expected a member name");
       JsonMember member;
@@ -152,44 +145,46 @@ class JsonReader {
       ++pos_;
       if (!ReadValue(member.value, depth)) return false;
       members.push_back(std::move(member));
-      SkipSpace();
-      if (pos_ < text_.size() && text_[pos_] == ',') {
-        ++pos_;
-        continue;
-      }
-      if (pos_ < text_.size() && text_[pos_] == '}') {
-        ++pos_;
-        out = JsonValue::Object(std::move(members));
-        return true;
-      }
-      return Refuse("expected ',' or '}'");
-    }
+      return true;
+    });
+    if (read) out = JsonValue::Object(std::move(members));
+    return read;
   }
 
   bool ReadArray(JsonValue& out, int depth) {
-    ++pos_;  // '['
     std::vector<JsonValue> items;
-    SkipSpace();
-    if (pos_ < text_.size() && text_[pos_] == ']') {
-      ++pos_;
-      out = JsonValue::Array(std::move(items));
-      return true;
-    }
-    while (true) {
+    const bool read = ReadItems(']', [&] {
       JsonValue item;
       if (!ReadValue(item, depth)) return false;
       items.push_back(std::move(item));
+      return true;
+    });
+    if (read) out = JsonValue::Array(std::move(items));
+    return read;
+  }
+
+  // The items of an object or array, from its opening bracket past `close`: none, or `read_item`
+  // calls separated by ','.
+  template <typename ReadItem>
+  bool ReadItems(char close, ReadItem read_item) {
+    ++pos_;  // '{' or '['
+    SkipSpace();
+    if (pos_ < text_.size() && text_[pos_] == close) {
+      ++pos_;
+      return true;
+    }
+    while (true) {
+      if (!read_item()) return false;
       SkipSpace();
       if (pos_ < text_.size() && text_[pos_] == ',') {
         ++pos_;
         continue;
       }
-      if (pos_ < text_.size() && text_[pos_] == ']') {
+      if (pos_ < text_.size() && text_[pos_] == close) {
         ++pos_;
-        out = JsonValue::Array(std::move(items));
         return true;
       }
-      return Refuse("expected ',' or ']'");
+      return Refuse(close == '}' ? "expected ',' or '}'" : "expected ',' or ']'");
     }
   }
 
