@@ -1,15 +1,15 @@
 // TreeInspector, second half: rules on statements (SET, transaction control, DML, utility and DDL).
 #include <array>
+#include <span>
 
-#include "protocol/ascii_case.h"
 #include "policy/tree_inspector.h"
+#include "protocol/ascii_case.h"
 
 namespace pgtenant::policy {
 
 namespace {
 
-template <size_t N>
-bool OneOf(std::string_view word, const std::array<std::string_view, N>& set) {
+bool OneOf(std::string_view word, std::span<const std::string_view> set) {
   for (std::string_view candidate : set) {
     if (candidate == word) return true;
   }
@@ -33,7 +33,8 @@ constexpr std::array<std::string_view, 15> kForeignStatements = {
     "CreateForeignTableStmt",  "CreateUserMappingStmt",  "AlterUserMappingStmt",   "DropUserMappingStmt",
     "ImportForeignSchemaStmt", "CreateExtensionStmt",    "AlterExtensionStmt",     "AlterExtensionContentsStmt",
     "CreateSubscriptionStmt",  "AlterSubscriptionStmt",  "DropSubscriptionStmt"};
-constexpr std::array<std::string_view, 2> kPersistentStatements = {"AlterRoleSetStmt", "AlterDatabaseSetStmt"};
+constexpr std::array<std::string_view, 3> kPersistentStatements = {"AlterRoleSetStmt", "AlterDatabaseSetStmt",
+                                                                   "AlterSystemStmt"};
 constexpr std::array<std::string_view, 4> kRlsObjectTypes = {"OBJECT_POLICY", "OBJECT_TRIGGER", "OBJECT_RULE",
                                                              "OBJECT_EVENT_TRIGGER"};
 constexpr std::array<std::string_view, 4> kForeignObjectTypes = {"OBJECT_FOREIGN_SERVER", "OBJECT_FDW",
@@ -236,27 +237,29 @@ bool TreeInspector::CheckQueryStatement(std::string_view type, const JsonValue& 
 }
 
 void TreeInspector::CheckUtilityStatement(std::string_view type, const JsonValue& body) {
-  if (type == "AlterSystemStmt" || OneOf(type, kPersistentStatements)) {
-    Report("context.persistent_defaults",
-           "ALTER ROLE/DATABASE ... SET and ALTER SYSTEM change settings of future sessions; they are not allowed");
-    return;
-  }
-  if (OneOf(type, kEscalationStatements)) {
-    Report("escalation.role", "roles and privileges are managed by the database administrator, not through pgtenant");
-    return;
-  }
-  if (OneOf(type, kRlsStatements)) {
-    Report("rls.bypass",
-           "policies, ownership, TRUNCATE, triggers and rules can switch row-level security off or around it");
-    return;
-  }
-  if (OneOf(type, kFunctionStatements)) {
-    Report("dynamic_sql.function", "creating or altering functions, procedures and casts is not allowed");
-    return;
-  }
-  if (OneOf(type, kForeignStatements)) {
-    Report("server.foreign", "extensions, foreign data and subscriptions reach outside the tenant; not allowed");
-    return;
+  // Statements refused for their type alone; the first list that holds the type names the rule.
+  struct RefusedStatements {
+    std::span<const std::string_view> types;
+    std::string_view rule_id;
+    const char* reason;
+  };
+  static constexpr RefusedStatements kRefused[] = {
+      {kPersistentStatements, "context.persistent_defaults",
+       "ALTER ROLE/DATABASE ... SET and ALTER SYSTEM change settings of future sessions; they are not allowed"},
+      {kEscalationStatements, "escalation.role",
+       "roles and privileges are managed by the database administrator, not through pgtenant"},
+      {kRlsStatements, "rls.bypass",
+       "policies, ownership, TRUNCATE, triggers and rules can switch row-level security off or around it"},
+      {kFunctionStatements, "dynamic_sql.function",
+       "creating or altering functions, procedures and casts is not allowed"},
+      {kForeignStatements, "server.foreign",
+       "extensions, foreign data and subscriptions reach outside the tenant; not allowed"},
+  };
+  for (const RefusedStatements& refused : kRefused) {
+    if (OneOf(type, refused.types)) {
+      Report(refused.rule_id, refused.reason);
+      return;
+    }
   }
   if (type == "AlterTableStmt") {
     const JsonValue* cmds = body.Find("cmds");
