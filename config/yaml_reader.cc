@@ -171,35 +171,37 @@ std::optional<int> YamlReader::ReadInt(const Field& field, int min, int max) {
   return static_cast<int>(*value);
 }
 
-std::optional<Duration> YamlReader::ReadDuration(const Field& field, Duration min) {
-  std::optional<std::string> text = Scalar(field, "a duration");
+template <typename T, typename RangeError>
+std::optional<T> YamlReader::ReadParsed(const Field& field, std::string_view expected,
+                                        Result<T> (*parse)(std::string_view), RangeError range_error) {
+  std::optional<std::string> text = Scalar(field, expected);
   if (!text) return std::nullopt;
-  Result<Duration> value = ParseDuration(*text);
+  Result<T> value = parse(*text);
   if (!value.ok()) {
     Fail(field, value.status().message());
     return std::nullopt;
   }
-  if (*value < min) {
-    Fail(field, min == Duration(1) ? "must be longer than 0"
-                                   : "must be at least " + std::to_string(min.count()) + "ms, got " + *text);
+  if (std::optional<std::string> error = range_error(*value, *text)) {
+    Fail(field, *error);
     return std::nullopt;
   }
   return *value;
 }
 
+std::optional<Duration> YamlReader::ReadDuration(const Field& field, Duration min) {
+  return ReadParsed(field, "a duration", ParseDuration,
+                    [&](Duration value, const std::string& text) -> std::optional<std::string> {
+                      if (value >= min) return std::nullopt;
+                      if (min == Duration(1)) return "must be longer than 0";
+                      return "must be at least " + std::to_string(min.count()) + "ms, got " + text;
+                    });
+}
+
 std::optional<uint64_t> YamlReader::ReadByteSize(const Field& field, uint64_t min, uint64_t max) {
-  std::optional<std::string> text = Scalar(field, "a size");
-  if (!text) return std::nullopt;
-  Result<uint64_t> value = ParseByteSize(*text);
-  if (!value.ok()) {
-    Fail(field, value.status().message());
-    return std::nullopt;
-  }
-  if (*value < min || *value > max) {
-    Fail(field, "expected a size from " + std::to_string(min) + " to " + std::to_string(max) + " bytes, got " + *text);
-    return std::nullopt;
-  }
-  return *value;
+  return ReadParsed(field, "a size", ParseByteSize, [&](uint64_t value, const std::string& text) -> std::optional<std::string> {
+    if (value >= min && value <= max) return std::nullopt;
+    return "expected a size from " + std::to_string(min) + " to " + std::to_string(max) + " bytes, got " + text;
+  });
 }
 
 }  // namespace pgtenant::config

@@ -97,6 +97,11 @@ class YamlReader {
  private:
   // The scalar text of `field` for a value described as `expected` ("an integer"), or an error.
   std::optional<std::string> Scalar(const Field& field, std::string_view expected);
+  // The scalar of `field` as `parse` reads it. A parse error, or the message `range_error(value, text)`
+  // returns for a value out of range, is reported and gives nullopt. Defined in yaml_reader.cc.
+  template <typename T, typename RangeError>
+  std::optional<T> ReadParsed(const Field& field, std::string_view expected, Result<T> (*parse)(std::string_view),
+                              RangeError range_error);
 
   std::string source_;
   const EnvLookup& env_;
