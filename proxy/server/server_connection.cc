@@ -259,6 +259,11 @@ size_t ServerConnection::ProcessOwnMessages(std::span<const uint8_t> data) {
     auto body = data.subspan(pos + protocol::kHeaderSize, d.header.body_size());
     pos += d.header.total();
     bool go_on = true;
+    // A ParameterStatus means the same in every state this loop reads in (login, internal query, idle).
+    if (d.header.tag == static_cast<uint8_t>(protocol::BackendTag::kParameterStatus)) {
+      NoteParameterStatus(body);
+      continue;
+    }
     switch (state_) {
       case State::kLoggingIn:
         go_on = HandleLoginMessage(d.header.tag, body);
@@ -353,9 +358,6 @@ bool ServerConnection::HandleLoginMessage(uint8_t tag, std::span<const uint8_t> 
       }
       return true;
     }
-    case BackendTag::kParameterStatus:
-      NoteParameterStatus(body);
-      return true;
     case BackendTag::kBackendKeyData: {
       auto k = protocol::ParseBackendKeyData(body);
       if (k.ok()) {
@@ -404,9 +406,6 @@ bool ServerConnection::HandleInternalQueryMessage(uint8_t tag, std::span<const u
       }
       return true;
     }
-    case BackendTag::kParameterStatus:
-      NoteParameterStatus(body);
-      return true;
     case BackendTag::kReadyForQuery: {
       auto st = protocol::ParseReadyForQuery(body);
       txn_status_ = st.ok() ? *st : protocol::TransactionStatus::kFailed;
@@ -427,9 +426,6 @@ bool ServerConnection::HandleInternalQueryMessage(uint8_t tag, std::span<const u
 bool ServerConnection::HandleIdleMessage(uint8_t tag, std::span<const uint8_t> body) {
   using protocol::BackendTag;
   switch (static_cast<BackendTag>(tag)) {
-    case BackendTag::kParameterStatus:
-      NoteParameterStatus(body);
-      return true;
     case BackendTag::kNoticeResponse:
     case BackendTag::kNotificationResponse:
       return true;
