@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "protocol/sqlstate.h"
+#include "proxy/server/backend_budget.h"
 #include "tests/support/fake_postgres.h"
 
 namespace pgtenant::proxy {
@@ -24,7 +25,9 @@ using std::chrono::seconds;
 // A client session as the pool sees it: what it was told, in order, in a log shared by all.
 class FakeClient final : public PoolClient {
  public:
-  FakeClient(std::string name, std::vector<std::string>* log) : name_(std::move(name)), log_(log) {}
+  FakeClient(std::string name, std::vector<std::string>* log, ServerPool* pool)
+      : name_(std::move(name)), log_(log), pool_(pool) {}
+  ServerPool* pool() const { return pool_; }
   void OnServerAssigned(ServerConnection* server) override {
     server_ = server;
     log_->push_back(name_);
@@ -41,6 +44,7 @@ class FakeClient final : public PoolClient {
  private:
   std::string name_;
   std::vector<std::string>* log_;
+  ServerPool* pool_;
   ServerConnection* server_ = nullptr;
   std::optional<Status> refused_;
 };
@@ -60,11 +64,34 @@ struct Loop {
 // A loop, a fake PostgreSQL on it, and a pool of connections to that fake.
 class PoolFixture : private Loop {
  public:
-  explicit PoolFixture(config::PoolSettings settings) : fake_(&loop) {
+  // `cap` > 0: the backend's max_connections, a BackendBudget shared with the pools of OtherPool.
+  explicit PoolFixture(config::PoolSettings settings, int cap = 0) : fake_(&loop), settings_(settings) {
     // Wakes the loop now and then, so that RunUntil re-checks its condition and its deadline even
     // when nothing else happens.
     uv_timer_init(&loop, &wake_);
     uv_timer_start(&wake_, [](uv_timer_t*) {}, 20, 20);
+    if (cap > 0) budget_ = std::make_unique<BackendBudget>("fakedb", cap);
+    REQUIRE(OtherPool("acme").name() == "acme/fakedb/app_user/rw");
+  }
+
+  ~PoolFixture() {
+    for (const auto& pool : pools_) pool->CloseAll();
+    for (const auto& client : clients_) {  // what a test left held goes back (and closes: the pool is closing)
+      if (client->server() != nullptr) client->pool()->Release(client->TakeServer(), false);
+    }
+    CHECK(RunUntil([&] {
+      for (const auto& pool : pools_)
+        if (!pool->empty()) return false;
+      return true;
+    }));
+    fake_.Close();
+    uv_close(reinterpret_cast<uv_handle_t*>(&wake_), nullptr);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    CHECK(uv_loop_close(&loop) == 0);  // every handle closed: no connection leaked
+  }
+
+  // Another pool to the same fake backend (and budget), for `tenant`.
+  ServerPool& OtherPool(const std::string& tenant) {
     config::BackendConfig backend;
     backend.name = "fakedb";
     backend.host = "127.0.0.1";
@@ -74,21 +101,9 @@ class PoolFixture : private Loop {
     backend.user = "app_user";
     routing::PoolIdentity identity;
     identity.backend = routing::BackendTargetOf(backend);
-    identity.tenant = "acme";
-    identity.server_startup = {{"options", "-c app.tenant=acme"}};
-    pool_ = std::make_unique<ServerPool>(&loop, identity, settings, nullptr);
-    REQUIRE(pool_->name() == "acme/fakedb/app_user/rw");
-  }
-
-  ~PoolFixture() {
-    pool_->CloseAll();
-    for (const auto& client : clients_)  // what a test left held goes back (and closes: the pool is closing)
-      if (client->server() != nullptr) pool_->Release(client->TakeServer(), false);
-    CHECK(RunUntil([&] { return pool_->empty(); }));
-    fake_.Close();
-    uv_close(reinterpret_cast<uv_handle_t*>(&wake_), nullptr);
-    uv_run(&loop, UV_RUN_DEFAULT);
-    CHECK(uv_loop_close(&loop) == 0);  // every handle closed: no connection leaked
+    identity.tenant = tenant;
+    identity.server_startup = {{"options", "-c app.tenant=" + tenant}};
+    return *pools_.emplace_back(std::make_unique<ServerPool>(&loop, identity, settings_, budget_.get()));
   }
 
   // Runs the loop until `done` holds, for at most 10 s; returns whether it held.
@@ -101,12 +116,16 @@ class PoolFixture : private Loop {
     return true;
   }
 
-  // A client of the pool, alive as long as the fixture. Whatever it still holds at the end goes back.
-  FakeClient& Client(std::string name) { return *clients_.emplace_back(std::make_unique<FakeClient>(std::move(name), &log_)); }
+  // A client of `pool` (null: the first pool), alive as long as the fixture. Whatever it still
+  // holds at the end goes back.
+  FakeClient& Client(std::string name, ServerPool* pool = nullptr) {
+    return *clients_.emplace_back(
+        std::make_unique<FakeClient>(std::move(name), &log_, pool != nullptr ? pool : pools_.front().get()));
+  }
 
   // ServerPool::Acquire for `client`, which then holds what it returns.
   ServerConnection* Acquire(FakeClient& client, std::string_view preferred_tag = {}) {
-    ServerConnection* now = pool_->Acquire(&client, preferred_tag);
+    ServerConnection* now = client.pool()->Acquire(&client, preferred_tag);
     if (now != nullptr) client.OnServerAssigned(now);
     return now;
   }
@@ -119,14 +138,17 @@ class PoolFixture : private Loop {
     return client.server();
   }
 
-  ServerPool& pool() { return *pool_; }
+  ServerPool& pool() { return *pools_.front(); }
   testing::FakePostgres& fake() { return fake_; }
+  BackendBudget* budget() { return budget_.get(); }
   std::vector<std::string>& log() { return log_; }
 
  private:
   uv_timer_t wake_{};
   testing::FakePostgres fake_;
-  std::unique_ptr<ServerPool> pool_;
+  config::PoolSettings settings_;
+  std::unique_ptr<BackendBudget> budget_;  // outlives the pools registered with it
+  std::vector<std::unique_ptr<ServerPool>> pools_;
   std::vector<std::string> log_;
   std::vector<std::unique_ptr<FakeClient>> clients_;
 };
@@ -179,6 +201,18 @@ TEST_CASE("a connection released with reset runs DISCARD ALL before anyone else 
   REQUIRE(f.fake().queries().size() == 1);
   CHECK(f.fake().queries()[0] == std::pair<int32_t, std::string>(pid, "DISCARD ALL"));
   CHECK(f.fake().logins().size() == 1);
+}
+
+TEST_CASE("a connection whose reset fails is closed; the waiter gets a new one", "[server_pool]") {
+  PoolFixture f(Settings(1));
+  FakeClient &a = f.Client("a"), &b = f.Client("b");
+  const int32_t pid = f.Checkout(a)->backend_pid();
+  f.fake().set_failing_prefix("DISCARD");
+  f.pool().Release(a.TakeServer(), /*reset=*/true);
+  CHECK(f.Acquire(b) == nullptr);
+  REQUIRE(f.RunUntil([&] { return b.server() != nullptr; }));
+  CHECK(b.server()->backend_pid() != pid);
+  CHECK(f.fake().logins().size() == 2);
 }
 
 TEST_CASE("waiters are served first come, first served; one that stops waiting is skipped", "[server_pool]") {
@@ -355,6 +389,37 @@ TEST_CASE("CloseAll closes idle connections at once", "[server_pool]") {
   CHECK(f.pool().idle_count() == 0);
   REQUIRE(f.RunUntil([&] { return f.pool().empty() && f.fake().open_connections() == 0; }));
   CHECK(f.fake().terminated() == 2);
+}
+
+TEST_CASE("under a backend's cap, a pool over its share gives a connection back to another tenant's waiter",
+          "[server_pool]") {
+  PoolFixture f(Settings(5), /*cap=*/2);
+  ServerPool& other = f.OtherPool("globex");
+  FakeClient &a = f.Client("a"), &b = f.Client("b"), &c = f.Client("c", &other);
+  f.Checkout(a);
+  f.Checkout(b);  // acme holds the whole cap
+  CHECK(f.budget()->open() == 2);
+  CHECK(f.Acquire(c) == nullptr);
+  CHECK(other.total() == 0);  // no slot: globex's pool waits in the budget's queue, opening nothing
+  CHECK(f.budget()->waiting_pools() == 1);
+  f.pool().Release(b.TakeServer(), false);  // acme is over its share (1 of 2): the connection closes
+  REQUIRE(f.RunUntil([&] { return c.server() != nullptr; }));
+  CHECK(f.pool().total() == 1);
+  CHECK(other.total() == 1);
+  CHECK(f.budget()->open() == 2);
+}
+
+TEST_CASE("under a backend's cap, an idle connection of another pool is closed to make room", "[server_pool]") {
+  PoolFixture f(Settings(5), /*cap=*/1);
+  ServerPool& other = f.OtherPool("globex");
+  FakeClient &a = f.Client("a"), &c = f.Client("c", &other);
+  f.Checkout(a);
+  f.pool().Release(a.TakeServer(), false);
+  CHECK(f.pool().idle_count() == 1);
+  CHECK(f.Acquire(c) == nullptr);
+  REQUIRE(f.RunUntil([&] { return c.server() != nullptr; }));
+  CHECK(f.pool().total() == 0);
+  CHECK(f.fake().terminated() == 1);
 }
 
 }  // namespace

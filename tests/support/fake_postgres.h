@@ -3,7 +3,8 @@
 //
 // It answers an SSLRequest with 'N'; logs anyone in at once (AuthenticationOk, BackendKeyData with a
 // pid of its own, ReadyForQuery 'I'); answers a simple Query with CommandComplete and ReadyForQuery
-// 'I' (or an ErrorResponse first, for SQL starting with "FAIL"); closes on Terminate. It records
+// 'I' (or an ErrorResponse first, for SQL starting with "FAIL" or another chosen prefix); closes on
+// Terminate. It records
 // the logins and queries it saw, and can drop a connection (a backend that dies) or stop listening
 // (a backend that is down). A fake, not a mock: what it answers is what PostgreSQL would.
 //
@@ -60,6 +61,8 @@ class FakePostgres {
   }
   // Connections the client ended with Terminate.
   int terminated() const { return terminated_; }
+  // Queries starting with `prefix` get an ErrorResponse (42601) before their ReadyForQuery.
+  void set_failing_prefix(std::string prefix) { failing_prefix_ = std::move(prefix); }
 
   // The backend process `pid` dies: its socket closes without a word.
   void Drop(int32_t pid) {
@@ -172,7 +175,7 @@ class FakePostgres {
       const std::string sql(body.c_str());
       queries_.emplace_back(conn->pid, sql);
       std::string out;
-      if (sql.rfind("FAIL", 0) == 0) {
+      if (sql.rfind(failing_prefix_, 0) == 0) {
         protocol::AppendErrorResponse(out, {"ERROR", "42601", "syntax error at or near \"FAIL\"", "", ""});
       } else {
         protocol::AppendCommandComplete(out, sql);
@@ -208,6 +211,7 @@ class FakePostgres {
   int port_ = 0;
   int32_t next_pid_ = 1000;
   int terminated_ = 0;
+  std::string failing_prefix_ = "FAIL";
   std::vector<std::unique_ptr<Conn>> conns_;    // freed with the fake (after its handles closed)
   std::vector<std::unique_ptr<Conn>> closing_;
   std::vector<Login> logins_;
