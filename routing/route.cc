@@ -36,19 +36,6 @@ Status NotAMember(std::string_view user, std::string_view tenant) {
                            std::string(tenant) + "\"");
 }
 
-std::string QuoteIdentifierIfNeeded(const std::string& name) {
-  bool plain = !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
-    return std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) || c == '_';
-  });
-  if (plain) return name;
-  std::string out = "\"";
-  for (char c : name) {
-    if (c == '"') out.push_back('"');
-    out.push_back(c);
-  }
-  return out + "\"";
-}
-
 }  // namespace
 
 size_t Hash(const ClientIdentity& client) {
@@ -186,24 +173,14 @@ Result<Route> ResolveRoute(const config::Config& config, const config::UserConfi
   route.pool = config.ResolvePool(tenant, &user);
 
   bool read_only = route.role == config::TenantRole::kViewer;
-  if (backend->shared_pool && tenant->isolation == config::IsolationMode::kRls) {
+  route.pool_identity = MakePoolIdentity(config, *backend, *tenant, read_only, &user);
+  if (route.pool_identity.shared()) {
     // The tenant id is a validated UUID and the setting a validated dotted name: safe to inline.
     route.shared_pool = true;
     route.context_tag = tenant->id + (read_only ? "/ro" : "/rw");
     route.context_sql = "SET " + config.tenant_setting + " = '" + tenant->id + "'; SET default_transaction_read_only = " +
                         (read_only ? "on" : "off");
-    route.pool_key = "shared/" + backend->name + "/" + backend->user;
-  } else {
-    std::string options = "-c " + config.tenant_setting + "=" + tenant->id;
-    if (tenant->isolation == config::IsolationMode::kSchema)
-      options += " -c search_path=" + EscapeOptionValue(QuoteIdentifierIfNeeded(tenant->schema));
-    if (read_only) options += " -c default_transaction_read_only=on";
-    route.server_startup.emplace_back("options", options);
-    route.pool_key = tenant->name + "/" + backend->name + "/" + backend->user + (read_only ? "/ro" : "/rw");
   }
-  const config::PoolOverrides& o = user.pool;
-  if (o.mode || o.size || o.min_idle || o.wait_timeout || o.idle_timeout || o.lifetime)
-    route.pool_key += "/user=" + user.name;  // their own settings need their own pool
   return route;
 }
 

@@ -18,6 +18,7 @@
 
 #include "config/config.h"
 #include "protocol/status.h"
+#include "routing/pool_identity.h"
 
 namespace pgtenant::routing {
 
@@ -54,10 +55,10 @@ struct Route {
   const config::TenantConfig* tenant = nullptr;  // point into the config snapshot the session holds
   const config::BackendConfig* backend = nullptr;
   config::TenantRole role = config::TenantRole::kViewer;
-  std::string pool_key;
+  // The pool this route's sessions take server connections from (its server startup parameters
+  // carry the tenant context), and the settings such a pool is made with.
+  PoolIdentity pool_identity;
   config::PoolSettings pool;
-  // Server startup parameters beyond user and database: the tenant context in `options`.
-  std::vector<std::pair<std::string, std::string>> server_startup;
   // Shared pools (backends.NAME.shared_pool, rls tenants only): server connections carry no
   // context of their own; `context_sql` sets it on checkout, and `context_tag` says which
   // context a connection carries, so the pool can prefer one that already has it.

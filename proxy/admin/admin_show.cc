@@ -206,7 +206,7 @@ void ShowPools(ProxyServer& proxy, Table& rows) {
                     {"pool_size", true},
                     {"paused", true}});
   std::map<std::string, const ServerPool*> pools;  // sorted by name
-  for (const auto& [name, pool] : proxy.pools()) pools.emplace(name, pool.get());
+  for (const auto& [identity, pool] : proxy.pools()) pools.emplace(pool->name(), pool.get());
   for (const auto& [name, pool] : pools) {
     const ClientCounts& counts = by_pool[name];
     // A pool that moved to another worker shows there, once nothing of it is left here.
@@ -220,9 +220,9 @@ void ShowPools(ProxyServer& proxy, Table& rows) {
     const int64_t idle = static_cast<int64_t>(pool->idle_count());
     const int64_t active = static_cast<int64_t>(pool->total()) - idle - login;
     const int64_t wait_us = Micros(counts.maxwait);
-    const bool paused = pool->tenant_label() == "(shared)" ? proxy.admin().paused_all()
-                                                           : proxy.admin().IsPaused(pool->tenant_label());
-    rows.Add({pool->tenant_label(), pool->backend().name, pool->backend().database, pool->backend().user,
+    const bool paused = pool->identity().shared() ? proxy.admin().paused_all()
+                                                  : proxy.admin().IsPaused(pool->identity().tenant);
+    rows.Add({std::string(pool->tenant_label()), pool->backend().name, pool->backend().database, pool->backend().user,
               Num(counts.active), Num(counts.waiting), Num(active), Num(idle), Num(login), Num(wait_us / 1000000),
               Num(wait_us % 1000000), std::string(config::ToString(pool->settings().mode)),
               Num(pool->settings().size), Num(paused)});
@@ -276,7 +276,7 @@ void ShowServers(ProxyServer& proxy, Table& rows) {
                     {"remote_pid", true},
                     {"pool"}});
   std::map<std::string, const ServerPool*> pools;
-  for (const auto& [name, pool] : proxy.pools()) pools.emplace(name, pool.get());
+  for (const auto& [identity, pool] : proxy.pools()) pools.emplace(pool->name(), pool.get());
   for (const auto& [name, pool] : pools) {
     std::vector<const ServerConnection*> servers(pool->connections().begin(), pool->connections().end());
     std::sort(servers.begin(), servers.end(),
@@ -301,7 +301,7 @@ void ShowServers(ProxyServer& proxy, Table& rows) {
           break;
       }
       const config::BackendConfig& backend = server->backend();
-      rows.Add({"S", backend.user, backend.database, pool->tenant_label(), backend.name, std::string(state),
+      rows.Add({"S", backend.user, backend.database, std::string(pool->tenant_label()), backend.name, std::string(state),
                 backend.host, Num(backend.port), WallTime(server->created_at()),
                 server->state() == ServerConnection::State::kIdle ? WallTime(server->idle_since()) : std::nullopt,
                 Num(server->backend_pid()), name});

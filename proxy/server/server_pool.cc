@@ -9,13 +9,13 @@
 
 namespace pgtenant::proxy {
 
-ServerPool::ServerPool(uv_loop_t* loop, std::string name, config::BackendConfig backend,
-                       config::PoolSettings settings, ServerParams startup, BackendBudget* budget)
+ServerPool::ServerPool(uv_loop_t* loop, routing::PoolIdentity identity, config::PoolSettings settings,
+                       BackendBudget* budget)
     : loop_(loop),
-      name_(std::move(name)),
-      backend_(std::move(backend)),
+      identity_(std::move(identity)),
+      name_(routing::PoolName(identity_)),
+      backend_(routing::BackendConfigOf(identity_.backend)),
       settings_(settings),
-      startup_(std::move(startup)),
       budget_(budget) {
   if (budget_ != nullptr) budget_->Register(this);
 }
@@ -170,7 +170,7 @@ bool ServerPool::Open() {
     target.port = host->port;
   }
   if (budget_ != nullptr && !budget_->TryReserve(this)) return false;
-  auto* server = new ServerConnection(loop_, this, std::move(target), startup_, next_id_++);
+  auto* server = new ServerConnection(loop_, this, std::move(target), identity_.server_startup, next_id_++);
   all_.insert(server);
   connecting_.insert(server);
   server->Connect();

@@ -1,5 +1,6 @@
-// ServerPool: the server connections of one route (backend, database, server user, and later
-// tenant), shared by the client sessions that route to it.
+// ServerPool: the server connections of one pool identity (routing/pool_identity.h: the backend's
+// connection settings, the tenant context, the access), shared by the client sessions whose routes
+// name it.
 //
 // Clients Acquire a connection (now, or later through PoolClient) and Release it when done;
 // the pool resets it (DISCARD ALL) before anyone else gets it, or closes it if it comes back
@@ -27,8 +28,9 @@
 #include "protocol/status.h"
 #include "proxy/server/backend_budget.h"
 #include "proxy/server/backend_health.h"
-#include "proxy/telemetry/metrics.h"
 #include "proxy/server/server_connection.h"
+#include "proxy/telemetry/metrics.h"
+#include "routing/pool_identity.h"
 
 namespace pgtenant::proxy {
 
@@ -45,10 +47,10 @@ class PoolClient {
 
 class ServerPool final : public ServerConnectionOwner {
  public:
-  // `name` identifies the pool in logs and errors; `startup` are extra server startup parameters.
-  // `budget` (may be null) caps connections to the backend across pools; it outlives the pool.
-  ServerPool(uv_loop_t* loop, std::string name, config::BackendConfig backend, config::PoolSettings settings,
-             ServerParams startup, BackendBudget* budget);
+  // Connections are made as `identity` says (backend, startup parameters); its PoolName names the
+  // pool in logs and errors. `budget` (may be null) caps connections to the backend across pools;
+  // it outlives the pool.
+  ServerPool(uv_loop_t* loop, routing::PoolIdentity identity, config::PoolSettings settings, BackendBudget* budget);
   ServerPool(const ServerPool&) = delete;
   ServerPool& operator=(const ServerPool&) = delete;
 
@@ -85,21 +87,19 @@ class ServerPool final : public ServerConnectionOwner {
   void OnServerFailed(ServerConnection* server, const Status& why) override;
   void OnServerClosed(ServerConnection* server) override;
 
-  // Metrics: the tenant label of this pool's series, and its backend's series.
-  void set_tenant_label(std::string label) { tenant_label_ = std::move(label); }
-  const std::string& tenant_label() const { return tenant_label_; }
-  // The user whose own pool settings made this pool ("" when it is the tenant's pool).
-  std::string user_override() const {
-    size_t at = name_.find("/user=");
-    return at == std::string::npos ? std::string() : name_.substr(at + 6);
-  }
-  // A reload changed sizes or timeouts: they apply from now on.
+  // The tenant of this pool in metrics and SHOW output: its tenant, or kSharedLabel for a shared pool.
+  static constexpr std::string_view kSharedLabel = "(shared)";
+  std::string_view tenant_label() const { return identity_.shared() ? kSharedLabel : identity_.tenant; }
+  // A reload changed sizes, timeouts or the mode: they apply from now on.
   void UpdateSettings(const config::PoolSettings& settings) { settings_ = settings; }
   void set_backend_series(Metrics::BackendSeries* series) { backend_series_ = series; }
-  // Which host new connections go to, and where connect results are reported. Null: backend_.host.
+  // Which host new connections go to, and where connect results are reported. Null: the backend's host.
   void set_health(std::shared_ptr<BackendHealth> health) { health_ = std::move(health); }
 
+  const routing::PoolIdentity& identity() const { return identity_; }
+  // For logs, errors and the admin console (routing::PoolName); never parsed.
   const std::string& name() const { return name_; }
+  // What new connections are made with: the identity's backend settings.
   const config::BackendConfig& backend() const { return backend_; }
   const config::PoolSettings& settings() const { return settings_; }
   size_t total() const { return all_.size(); }
@@ -123,12 +123,11 @@ class ServerPool final : public ServerConnectionOwner {
   void Retire(ServerConnection* server);  // close and forget
 
   uv_loop_t* loop_;
-  std::string name_;
-  config::BackendConfig backend_;
+  const routing::PoolIdentity identity_;
+  const std::string name_;              // PoolName(identity_)
+  const config::BackendConfig backend_;  // BackendConfigOf(identity_.backend)
   config::PoolSettings settings_;
-  ServerParams startup_;
   BackendBudget* budget_;
-  std::string tenant_label_;
   Metrics::BackendSeries* backend_series_ = nullptr;
   std::shared_ptr<BackendHealth> health_;
   // After a failed connect, new connects wait this long, so a refusing backend is not hammered.

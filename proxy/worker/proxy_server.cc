@@ -262,17 +262,15 @@ void ProxyServer::OnConnection(uv_stream_t* server, int status) noexcept {
 }
 
 ServerPool* ProxyServer::PoolFor(const routing::Route& route) {
-  auto it = pools_.find(route.pool_key);
+  auto it = pools_.find(route.pool_identity);
   if (it != pools_.end()) return it->second.get();
   std::unique_ptr<BackendBudget>& budget = budgets_[route.backend->name];
   if (!budget) budget = std::make_unique<BackendBudget>(route.backend->name, route.backend->max_connections);
-  auto pool = std::make_unique<ServerPool>(&loop_, route.pool_key, *route.backend, route.pool, route.server_startup,
-                                           budget.get());
-  pool->set_tenant_label(route.shared_pool ? "(shared)" : route.tenant->name);
+  auto pool = std::make_unique<ServerPool>(&loop_, route.pool_identity, route.pool, budget.get());
   pool->set_backend_series(metrics().ForBackend(route.backend->name));
   pool->set_health(health_.For(route.backend->name));
   ServerPool* raw = pool.get();
-  pools_.emplace(route.pool_key, std::move(pool));
+  pools_.emplace(route.pool_identity, std::move(pool));
   return raw;
 }
 
@@ -419,27 +417,20 @@ Status ProxyServer::Reload(std::string_view admin_user) {
 }
 
 void ProxyServer::ApplyConfig(std::shared_ptr<const config::Config> next, uint64_t generation) {
-  // Pools keep their server connections when what defines them did not change; others close.
+  // A pool keeps its server connections when the new config gives it the same identity (the
+  // backend's connection settings, the tenant context, ...); otherwise it closes, and sessions find
+  // the pool of their new route at their next transaction. Pool settings apply to live pools.
   for (auto it = pools_.begin(); it != pools_.end();) {
     ServerPool& pool = *it->second;
-    const config::BackendConfig* backend = next->FindBackend(pool.backend().name);
-    const config::TenantConfig* tenant = next->FindTenant(pool.tenant_label());
-    const config::BackendConfig& old = pool.backend();
-    bool same_backend = backend != nullptr && backend->host == old.host && backend->port == old.port &&
-                        backend->database == old.database && backend->user == old.user &&
-                        backend->password == old.password && backend->sslmode == old.sslmode &&
-                        backend->shared_pool == old.shared_pool && backend->hosts == old.hosts;
-    bool tenant_ok = pool.tenant_label() == "(shared)" || (tenant != nullptr && tenant->backend == old.name);
-    const config::TenantConfig* old_tenant = config_->FindTenant(pool.tenant_label());
-    bool same_context = old_tenant == nullptr || tenant == nullptr ||
-                        (tenant->id == old_tenant->id && tenant->isolation == old_tenant->isolation &&
-                         tenant->schema == old_tenant->schema);
-    if (same_backend && tenant_ok && same_context && next->tenant_setting == config_->tenant_setting) {
-      const config::UserConfig* user = pool.user_override().empty() ? nullptr : next->FindUser(pool.user_override());
+    const routing::PoolIdentity& identity = pool.identity();
+    if (routing::PoolIdentityUnder(*next, identity) == identity) {
+      const config::TenantConfig* tenant = identity.shared() ? nullptr : next->FindTenant(identity.tenant);
+      const config::UserConfig* user = identity.settings_user.empty() ? nullptr : next->FindUser(identity.settings_user);
       pool.UpdateSettings(next->ResolvePool(tenant, user));
       ++it;
       continue;
     }
+    LogInfo("config", "pool " + pool.name() + " closes: the reload changed what its server connections are");
     pool.CloseAll();
     retired_pools_.push_back(std::move(it->second));
     it = pools_.erase(it);
@@ -503,7 +494,7 @@ void ProxyServer::UpdateMetrics() {
     }
   }
   for (const auto& [key, pool] : pools_) {
-    GaugeCounts& c = counts[pool->tenant_label()];
+    GaugeCounts& c = counts[std::string(pool->tenant_label())];
     c.servers_idle += static_cast<int>(pool->idle_count());
     c.servers_active += static_cast<int>(pool->total() - pool->idle_count());
   }

@@ -72,11 +72,12 @@ class ProxyServer {
 
   // The pool for a route, created on first use.
   ServerPool* PoolFor(const routing::Route& route);
-  // Adaptive placement (worker_group.h): the pool of `pool_key` now lives on worker `to` (its
+  // Adaptive placement (worker_group.h): the pool named `pool_name` now lives on worker `to` (its
   // sessions follow at their next transaction, its connections close as they come back); or it
-  // lives here again.
-  void PoolMovedAway(const std::string& pool_key, int to);
-  void PoolMovedHere(const std::string& pool_key);
+  // lives here again. Placement follows a pool's name (routing::PoolName), which a reload that
+  // retires the pool for a new identity keeps.
+  void PoolMovedAway(const std::string& pool_name, int to);
+  void PoolMovedHere(const std::string& pool_name);
   // Adaptive placement, workers other than 0: stop taking new connections (a worker without pools
   // would only hand them on, and every loop listening wakes for every connection), or take them
   // again on `fd`, a new duplicate of worker 0's listen socket (owned from here on).
@@ -129,7 +130,8 @@ class ProxyServer {
   // SIGTERM; `why` goes to the log).
   AdminState& admin() { return admin_; }
   const std::vector<ClientSession*>& sessions() const { return sessions_; }
-  const std::unordered_map<std::string, std::unique_ptr<ServerPool>>& pools() const { return pools_; }
+  using PoolMap = std::unordered_map<routing::PoolIdentity, std::unique_ptr<ServerPool>, routing::PoolIdentityHash>;
+  const PoolMap& pools() const { return pools_; }
   const HealthChecker& health() const { return health_; }
   // Server connections open to a backend, against its max_connections (0 before its first pool).
   int ServerConnectionsOpen(const std::string& backend) const {
@@ -236,12 +238,15 @@ class ProxyServer {
   void AddSession(ClientSession* session);
   void RemoveSession(ClientSession* session);
   std::unordered_map<std::string, std::unique_ptr<BackendBudget>> budgets_;
-  std::unordered_map<std::string, std::unique_ptr<ServerPool>> pools_;
-  // Pools a reload made obsolete: closing, kept until their last connection has closed.
+  PoolMap pools_;
+  // Pools a reload made obsolete (their identity changed or is gone): closing, kept until their
+  // last connection has closed.
   std::vector<std::unique_ptr<ServerPool>> retired_pools_;
   std::unordered_multimap<int32_t, ClientSession*> cancel_targets_;  // by pid
-  // InternRoute's routes, by pool key; emptied when a reload applies (sessions keep theirs).
-  std::unordered_map<std::string, std::vector<std::shared_ptr<const routing::Route>>> routes_;
+  // InternRoute's routes, by pool identity; emptied when a reload applies (sessions keep theirs).
+  std::unordered_map<routing::PoolIdentity, std::vector<std::shared_ptr<const routing::Route>>,
+                     routing::PoolIdentityHash>
+      routes_;
   // InternLogin's logins, by ClientLogin::Hash; expired entries are swept when the table has doubled.
   std::unordered_multimap<size_t, std::weak_ptr<const ClientLogin>> logins_;
   size_t logins_sweep_at_ = 64;

@@ -9,7 +9,7 @@
 namespace pgtenant::proxy {
 
 std::shared_ptr<const routing::Route> ProxyServer::InternRoute(routing::Route route) {
-  std::vector<std::shared_ptr<const routing::Route>>& same_pool = routes_[route.pool_key];
+  std::vector<std::shared_ptr<const routing::Route>>& same_pool = routes_[route.pool_identity];
   for (const auto& known : same_pool)
     if (*known == route) return known;
   same_pool.push_back(std::make_shared<const routing::Route>(std::move(route)));

@@ -13,14 +13,14 @@
 
 namespace pgtenant::proxy {
 
-void ProxyServer::PoolMovedAway(const std::string& pool_key, int to) {
-  auto it = pools_.find(pool_key);
-  if (it != pools_.end()) it->second->MoveAway(to);
+void ProxyServer::PoolMovedAway(const std::string& pool_name, int to) {
+  for (auto& [identity, pool] : pools_)
+    if (pool->name() == pool_name) pool->MoveAway(to);
 }
 
-void ProxyServer::PoolMovedHere(const std::string& pool_key) {
-  auto it = pools_.find(pool_key);
-  if (it != pools_.end()) it->second->StayHere();
+void ProxyServer::PoolMovedHere(const std::string& pool_name) {
+  for (auto& [identity, pool] : pools_)
+    if (pool->name() == pool_name) pool->StayHere();
 }
 
 void ProxyServer::StopAccepting() {
@@ -75,10 +75,10 @@ void ProxyServer::ReportLoad() {
   reported_at_ = now;
   std::vector<std::pair<std::string, double>> transactions;
   std::unordered_map<const ServerPool*, uint64_t> acquisitions;
-  for (const auto& [key, pool] : pools_) {
+  for (const auto& [identity, pool] : pools_) {
     auto before = reported_acquisitions_.find(pool.get());
     const uint64_t since = pool->acquisitions() - (before == reported_acquisitions_.end() ? 0 : before->second);
-    transactions.emplace_back(key, static_cast<double>(since));
+    transactions.emplace_back(pool->name(), static_cast<double>(since));
     acquisitions.emplace(pool.get(), pool->acquisitions());
   }
   reported_acquisitions_ = std::move(acquisitions);

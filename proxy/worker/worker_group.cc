@@ -150,7 +150,8 @@ int WorkerGroup::HomeOf(const routing::Route& route) {
   if (size() == 1) return 0;
   // A backend's cap is counted by one worker, so its pools stay together.
   const bool capped = route.backend->max_connections > 0;
-  const std::string key = capped ? "backend " + route.backend->name : "pool " + route.pool_key;
+  const std::string pool_name = capped ? std::string() : routing::PoolName(route.pool_identity);
+  const std::string key = capped ? "backend " + route.backend->name : "pool " + pool_name;
   std::lock_guard<std::mutex> lock(placement_mu_);
   auto it = homes_.find(key);
   if (it != homes_.end()) return it->second.worker;
@@ -162,7 +163,7 @@ int WorkerGroup::HomeOf(const routing::Route& route) {
                             pools_per_worker_.begin());
   }
   ++pools_per_worker_[static_cast<size_t>(home)];
-  homes_.emplace(key, Home{home, !capped && route.pool.mode == config::PoolMode::kTransaction, 0});
+  homes_.emplace(key, Home{home, !capped && route.pool.mode == config::PoolMode::kTransaction, 0, pool_name});
   return home;
 }
 
@@ -174,13 +175,14 @@ void WorkerGroup::ConfigurePlacement(const config::Config& config) {
 
 void WorkerGroup::ReportLoad(int index, double cpu, std::vector<std::pair<std::string, double>> pool_transactions) {
   std::optional<PoolMove> move;
+  std::string moved_pool;  // the name of the pool that moves
   std::vector<std::pair<int, bool>> accept_changes;
   {
     std::lock_guard<std::mutex> lock(placement_mu_);
     if (index < 0 || index >= size()) return;
     cpu_[static_cast<size_t>(index)] = cpu;
-    for (auto& [pool_key, transactions] : pool_transactions) {
-      auto it = homes_.find("pool " + pool_key);
+    for (auto& [pool_name, transactions] : pool_transactions) {
+      auto it = homes_.find("pool " + pool_name);
       if (it != homes_.end() && it->second.worker == index) it->second.transactions = transactions;
     }
     if (index != 0) return;
@@ -192,6 +194,7 @@ void WorkerGroup::ReportLoad(int index, double cpu, std::vector<std::pair<std::s
     }
     if (move) {
       Home& home = homes_.at(move->key);
+      moved_pool = home.pool_name;
       home.worker = move->to;
       home.transactions = 0;
       --pools_per_worker_[static_cast<size_t>(move->from)];
@@ -211,10 +214,9 @@ void WorkerGroup::ReportLoad(int index, double cpu, std::vector<std::pair<std::s
     }
   }
   if (move) {
-    const std::string pool_key = move->key.substr(std::string_view("pool ").size());
     const int to = move->to;
-    Post(move->from, [pool_key, to](ProxyServer& worker) { worker.PoolMovedAway(pool_key, to); });
-    Post(to, [pool_key](ProxyServer& worker) { worker.PoolMovedHere(pool_key); });
+    Post(move->from, [moved_pool, to](ProxyServer& worker) { worker.PoolMovedAway(moved_pool, to); });
+    Post(to, [moved_pool](ProxyServer& worker) { worker.PoolMovedHere(moved_pool); });
   }
   for (const auto& [w, on] : accept_changes) {
     if (!on) {

@@ -119,7 +119,7 @@ class WorkerGroup {
   // worker_placement and worker_busy_percent of the running configuration (Run, reload).
   void ConfigurePlacement(const config::Config& config);
   // Adaptive placement: worker `index` used `cpu` of a core over the last second, and its pools
-  // (by pool key) had these transactions. Worker 0's report also rebalances (pool_placement.h).
+  // (by pool name, routing::PoolName) had these transactions. Worker 0's report also rebalances (pool_placement.h).
   void ReportLoad(int index, double cpu, std::vector<std::pair<std::string, double>> pool_transactions);
 
   // Sessions moving between workers, counted so shutdown waits for them.
@@ -144,6 +144,7 @@ class WorkerGroup {
     int worker = 0;
     bool movable = false;  // transaction pooling, no max_connections on the backend
     double transactions = 0;  // in the last report of its worker
+    std::string pool_name;    // routing::PoolName of the pool; empty for a backend's home
   };
   std::mutex placement_mu_;
   std::map<std::string, Home> homes_;  // "pool KEY" or "backend NAME" -> where; GUARDED_BY(placement_mu_)

@@ -43,7 +43,7 @@ Result<Route> Resolve(const config::Config& config, const std::string& startup_u
 }
 
 std::string Options(const Route& route) {
-  for (const auto& [name, value] : route.server_startup)
+  for (const auto& [name, value] : route.pool_identity.server_startup)
     if (name == "options") return value;
   return "";
 }
@@ -85,9 +85,14 @@ TEST_CASE("pools are keyed by tenant, backend, server user and read-only-ness") 
   REQUIRE(admin.ok());
   REQUIRE(viewer.ok());
   REQUIRE(member.ok());
-  CHECK(admin->pool_key != viewer->pool_key);
-  CHECK(viewer->pool_key != member->pool_key);
-  CHECK(member->pool_key == "globex/shared/app_tenant/rw");
+  CHECK(admin->pool_identity != viewer->pool_identity);
+  CHECK(viewer->pool_identity != member->pool_identity);
+  CHECK(member->pool_identity.tenant == "globex");
+  CHECK(member->pool_identity.backend.backend == "shared");
+  CHECK(member->pool_identity.backend.user == "app_tenant");
+  CHECK_FALSE(member->pool_identity.read_only);
+  CHECK(viewer->pool_identity.read_only);
+  CHECK(PoolName(member->pool_identity) == "globex/shared/app_tenant/rw");
 }
 
 TEST_CASE("a startup option names the tenant; other settings in options are refused") {
@@ -221,8 +226,10 @@ TEST_CASE("rls tenants on a shared-pool backend share one pool and get their con
   REQUIRE(umbrella.ok());
   REQUIRE(globex.ok());
   CHECK(acme->shared_pool);
-  CHECK(acme->pool_key == umbrella->pool_key);
-  CHECK(acme->server_startup.empty());
+  CHECK(acme->pool_identity == umbrella->pool_identity);
+  CHECK(acme->pool_identity.shared());
+  CHECK(acme->pool_identity.server_startup.empty());
+  CHECK(PoolName(acme->pool_identity) == "shared/shared/app_tenant");
   CHECK(acme->context_tag != umbrella->context_tag);
   CHECK(acme->context_sql ==
         "SET app.current_organization_id = '7c9e6679-7425-40de-944b-e07fc1f90ae7'; "
@@ -230,7 +237,7 @@ TEST_CASE("rls tenants on a shared-pool backend share one pool and get their con
   CHECK(umbrella->context_sql.find("default_transaction_read_only = on") != std::string::npos);
   // Schema tenants keep their own pool and startup context.
   CHECK_FALSE(globex->shared_pool);
-  CHECK(globex->pool_key != acme->pool_key);
+  CHECK(globex->pool_identity != acme->pool_identity);
 }
 
 TEST_CASE("the identity hash that keys remembered routes covers every field") {
