@@ -161,35 +161,6 @@ void ServerConnection::UpdateReading() {
   }
 }
 
-void ServerConnection::NoteFrontendMessage(protocol::FrontendTag tag) {
-  using protocol::FrontendTag;
-  switch (tag) {
-    case FrontendTag::kQuery:
-    case FrontendTag::kFunctionCall:
-      ++awaiting_ready_;
-      break;
-    case FrontendTag::kSync:
-      ++awaiting_ready_;
-      unsynced_ = false;
-      break;
-    case FrontendTag::kParse:
-    case FrontendTag::kBind:
-    case FrontendTag::kDescribe:
-    case FrontendTag::kExecute:
-    case FrontendTag::kClose:
-    case FrontendTag::kFlush:
-      unsynced_ = true;
-      break;
-    default:
-      break;
-  }
-}
-
-void ServerConnection::NoteReadyForQuery(protocol::TransactionStatus status) {
-  if (awaiting_ready_ > 0) --awaiting_ready_;
-  txn_status_ = status;
-}
-
 void ServerConnection::NoteParameterStatus(std::span<const uint8_t> body) {
   auto parsed = protocol::ParseParameterStatus(body);
   if (!parsed.ok()) return;
@@ -408,12 +379,12 @@ bool ServerConnection::HandleInternalQueryMessage(uint8_t tag, std::span<const u
     }
     case BackendTag::kReadyForQuery: {
       auto st = protocol::ParseReadyForQuery(body);
-      txn_status_ = st.ok() ? *st : protocol::TransactionStatus::kFailed;
+      wire_.NoteReadyForQuery(st.ok() ? *st : protocol::TransactionStatus::kFailed);
       TransitionTo(State::kIdle);
       QueryDone done = std::move(query_done_);
       query_done_ = nullptr;
       Status result = query_error_;
-      if (result.ok() && txn_status_ != protocol::TransactionStatus::kIdle)
+      if (result.ok() && wire_.txn_status() != protocol::TransactionStatus::kIdle)
         result = Status::Error(sqlstate::kInternalError, "internal query left a transaction open");
       if (done) done(this, result);
       return state_ == State::kIdle;

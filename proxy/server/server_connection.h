@@ -27,8 +27,8 @@
 #include "proxy/io/backend_socket.h"
 #include "proxy/io/loop_clock.h"
 #include "proxy/io/outbox.h"
-#include "proxy/prepared_statements.h"
 #include "proxy/io/tls_channel.h"
+#include "relay/server_wire.h"
 
 namespace pgtenant::proxy {
 
@@ -104,13 +104,11 @@ class ServerConnection {
 
   // Protocol bookkeeping fed by the linked session, so the pool knows whether the
   // connection is clean (nothing in flight, no open transaction) when it comes back.
-  void NoteFrontendMessage(protocol::FrontendTag tag);
-  void NoteReadyForQuery(protocol::TransactionStatus status);
+  // The relay of the linked session feeds `wire()` (relay/server_wire.h).
+  relay::ServerWire& wire() { return wire_; }
   // The body of a ParameterStatus this server sent (in any state); an unreadable one is ignored.
   void NoteParameterStatus(std::span<const uint8_t> body);
-  bool IsClean() const {
-    return awaiting_ready_ == 0 && !unsynced_ && txn_status_ == protocol::TransactionStatus::kIdle;
-  }
+  bool IsClean() const { return wire_.IsClean(); }
   // A CancelRequest was forwarded for this server session. It travels on its own connection and may
   // land after the query ended: the pool retires the connection rather than let the next client's
   // statement be the one canceled (PostgreSQL cannot tell them apart).
@@ -121,7 +119,7 @@ class ServerConnection {
   const std::string& context_tag() const { return context_tag_; }
   void set_context_tag(std::string tag) { context_tag_ = std::move(tag); }
   // Content-named prepared statements that exist on this server (transaction pooling).
-  ServerStatementCache& statements() { return statements_; }
+  relay::ServerStatementCache& statements() { return wire_.statements(); }
   State state() const { return state_; }
   uint64_t id() const { return id_; }
   int32_t backend_pid() const { return backend_pid_; }
@@ -139,7 +137,7 @@ class ServerConnection {
   const config::BackendConfig& backend() const { return backend_; }
   Clock::time_point created_at() const { return created_at_; }
   Clock::time_point idle_since() const { return idle_since_; }
-  protocol::TransactionStatus txn_status() const { return txn_status_; }
+  protocol::TransactionStatus txn_status() const { return wire_.txn_status(); }
 
  private:
   ~ServerConnection() = default;  // only via OnHandleClosed
@@ -199,17 +197,14 @@ class ServerConnection {
   QueryDone query_done_;
   Status query_error_;
 
-  ServerStatementCache statements_;
+  relay::ServerWire wire_;  // what is in flight, the transaction status, the prepared statements
   std::string context_tag_;
   ServerParams params_;
   std::string params_messages_;  // ParameterStatusMessages(); empty: to be built
   std::weak_ptr<const void> params_of_;  // a weak owner: its address is not reused while held
   int32_t backend_pid_ = 0;
   int32_t backend_key_ = 0;
-  int awaiting_ready_ = 0;  // Query/Sync/FunctionCall sent minus ReadyForQuery received
-  bool unsynced_ = false;   // extended-protocol messages sent since the last Sync
   bool cancel_forwarded_ = false;
-  protocol::TransactionStatus txn_status_ = protocol::TransactionStatus::kIdle;
   Clock::time_point created_at_ = LoopNow();
   Clock::time_point idle_since_ = LoopNow();
 };

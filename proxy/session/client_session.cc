@@ -15,7 +15,7 @@
 #include "proxy/telemetry/log.h"
 #include "proxy/worker/proxy_server.h"
 #include "proxy/io/read_buffer.h"
-#include "proxy/session_wire.h"
+#include "relay/session_wire.h"
 #include "policy/policy_engine.h"
 
 namespace pgtenant::proxy {
@@ -23,6 +23,7 @@ namespace pgtenant::proxy {
 namespace {
 
 using protocol::DecodeStatus;
+using relay::EqualsIgnoreCase;
 using protocol::FrontendTag;
 
 // Client bytes held while no server is linked (libpq sends nothing then; others may pipeline).
@@ -192,8 +193,8 @@ void ClientSession::HandleClientMessages(std::span<const uint8_t> data) {
             break;
           }
           if (server_ == nullptr) {
-            if (discarding_) {
-              n = DiscardClientMessages(bytes.subspan(used));
+            if (relay_->discarding()) {
+              n = ForwardClientMessages(bytes.subspan(used));
               break;
             }
             if (!StartTransaction(bytes.subspan(used))) return used;
@@ -247,7 +248,11 @@ bool ClientSession::StartTransaction(std::span<const uint8_t> data) {
     Close();
     return false;
   }
-  if (!AdoptLatestConfig()) return false;
+  if (Status why = AdoptLatestConfig(); !why.ok()) {
+    Terminate(why);
+    return false;
+  }
+  relay_->set_max_query_size(config_->max_query_size);
   if (pool_->moved_to() >= 0 && MayMigrate()) {
     Migrate(pool_->moved_to());
     return false;
@@ -280,48 +285,11 @@ void ClientSession::OnThrottleLifted() {
 }
 
 void ClientSession::RejectRequest(const Status& why) {
-  protocol::ErrorFields e;
-  e.severity = "ERROR";
-  e.sqlstate = why.sqlstate().empty() ? std::string(sqlstate::kInternalError) : why.sqlstate();
-  e.message = why.message();
-  e.hint = why.hint();
-  std::string out;
-  protocol::AppendErrorResponse(out, e);
-  if (!Send(out)) return;
-  discarding_ = true;
-  c2s_remaining_ = 0;
-  Resume(kPausePending);
-}
-
-size_t ClientSession::DiscardClientMessages(std::span<const uint8_t> data) {
-  size_t pos = 0;
-  while (pos < data.size() && discarding_) {
-    if (PassStreamed(c2s_remaining_, data.size(), pos)) continue;
-    protocol::FrameDecode d = protocol::DecodeFrameHeader(data.subspan(pos), protocol::kMaxMessageLength);
-    if (d.status == DecodeStatus::kNeedMoreData) break;
-    if (d.status == DecodeStatus::kInvalid) {
-      Terminate(d.error());
-      return data.size();
-    }
-    uint8_t tag = d.header.tag;
-    if (tag == static_cast<uint8_t>(FrontendTag::kTerminate)) {
-      Close();
-      return data.size();
-    }
-    c2s_remaining_ = d.header.total();
-    // The request ends at a simple Query or at Sync: ReadyForQuery tells the client so.
-    if (tag == static_cast<uint8_t>(FrontendTag::kQuery) || tag == static_cast<uint8_t>(FrontendTag::kSync)) {
-      std::string out;
-      protocol::AppendReadyForQuery(out, protocol::TransactionStatus::kIdle);
-      if (!Send(out)) return data.size();
-      discarding_ = false;
-      size_t n = std::min(c2s_remaining_, data.size() - pos);
-      pos += n;
-      c2s_remaining_ -= n;
-      if (c2s_remaining_ > 0) discarding_ = true;  // finish skipping it first
-    }
+  if (!relay_->Reject(why)) {
+    Close();
+    return;
   }
-  return pos;
+  Resume(kPausePending);
 }
 
 void ClientSession::PrepareServer() {
@@ -397,13 +365,13 @@ void ClientSession::Activate() {
     }
   }
   TransitionTo(State::kActive);
-  s2c_remaining_ = 0;
   if (cancel_pending_ && !first && transaction_pooling_) {
     cancel_pending_ = false;
     ReleaseServer();  // clean: nothing of the request was sent
     RejectRequest(Status::Error(sqlstate::kQueryCanceled, "canceling statement due to user request"));
     return;
   }
+  relay_->AttachServer(server_->wire());
   server_->Link(this);
   // Transaction pooling: the server only served the handshake; idle clients hold none.
   if (first && transaction_pooling_ && server_->IsClean()) ReleaseServer();
@@ -412,9 +380,9 @@ void ClientSession::Activate() {
 
 void ClientSession::OnServerWritable() { Resume(kPauseBackpressure); }
 
-bool ClientSession::AdoptLatestConfig() {
+Status ClientSession::AdoptLatestConfig() {
   // Generations only grow; a session that came from a worker that applied a reload first keeps its newer one.
-  if (config_generation_ >= proxy_->config_generation()) return true;
+  if (config_generation_ >= proxy_->config_generation()) return Status();
   std::shared_ptr<const config::Config> next = proxy_->config();
   config_generation_ = proxy_->config_generation();
   const config::UserConfig* user = next->FindUser(login_->username);
@@ -424,17 +392,16 @@ bool ClientSession::AdoptLatestConfig() {
                       : proxy_->RouteFor(login_->identity, *next, *user);
   if (!route.ok()) {
     end_reason_ = "config_reload";
-    Terminate(Status::Error(sqlstate::kAdminShutdown,
-                            "pgtenant: this session ended because a configuration reload removed its access: " +
-                                route.status().message()));
-    return false;
+    return Status::Error(sqlstate::kAdminShutdown,
+                         "pgtenant: this session ended because a configuration reload removed its access: " +
+                             route.status().message());
   }
   // The tenant (and so the admission count) is the same: the identity did not change.
   config_ = std::move(next);
   route_ = std::move(route.value());
   session_policy_ = {config_.get(), route_->tenant, route_->role, transaction_pooling_, route_->shared_pool};
   if (server_ == nullptr) pool_ = proxy_->PoolFor(*route_);  // with a server held, its pool stays until release
-  return true;
+  return Status();
 }
 
 void ClientSession::BeginShutdown() {
@@ -448,7 +415,6 @@ void ClientSession::BeginShutdown() {
 }
 
 void ClientSession::ReportTransactionEnd() {
-  in_transaction_ = false;
   Metrics::TallyTransaction(series_, std::chrono::duration<double>(LoopNow() - transaction_started_).count());
   ReportBytes();
 }
@@ -462,6 +428,7 @@ void ClientSession::ReportBytes() {
 
 void ClientSession::OnServerLost(const Status& why) {
   server_ = nullptr;  // the server connection is closing itself
+  if (relay_) relay_->DetachServer();
   LogWarning("session", "server connection lost: " + why.message());
   Terminate(Status::Error(sqlstate::kConnectionFailure,
                           "pgtenant: server connection to backend \"" + (route_->backend ? route_->backend->name : "") +
@@ -523,7 +490,7 @@ void ClientSession::CheckTimeouts(Clock::time_point now) {
     return;
   }
   // Idle: between transactions. Under transaction pooling that is without a server at all.
-  const bool idle = state_ == State::kActive && !in_transaction_ && (server_ == nullptr || server_->IsClean());
+  const bool idle = state_ == State::kActive && !in_transaction() && (server_ == nullptr || server_->IsClean());
   if (!idle) return;
   if (config_->client_idle_timeout.count() > 0 && now - last_activity_ > config_->client_idle_timeout) {
     Terminate(Status::Error(sqlstate::kIdleSessionTimeout, "terminating connection due to idle-session timeout"));
@@ -533,7 +500,7 @@ void ClientSession::CheckTimeouts(Clock::time_point now) {
 }
 
 void ClientSession::TrimIdle() {
-  if (exchange_ != nullptr && exchange_->empty()) exchange_.reset();
+  if (relay_) relay_->TrimIdle();
   if (carry_.empty()) carry_.shrink_to_fit();
 }
 
@@ -541,6 +508,7 @@ void ClientSession::ReleaseServer() {
   if (server_ == nullptr) return;
   ServerConnection* server = server_;
   server_ = nullptr;
+  if (relay_) relay_->DetachServer();
   if (server->state() == ServerConnection::State::kLinked) server->Unlink();
   if (server->state() == ServerConnection::State::kInternalQuery) {
     server->Close();  // its callback points at us; a half-prepared server is not reused

@@ -6,9 +6,13 @@
 // In kActive, Query and Parse are buffered whole (capped by limits.max_query_size); every other
 // message streams straight from the read buffer. A slow peer stops the other side's reads.
 //
+// While active, every protocol decision (what is forwarded, swallowed, synthesized, renamed; when a
+// transaction ends and the server goes back) is the relay's (relay/relay.h); the session is its
+// RelayHost: it reads, writes, closes and talks to the pool and the ProxyServer.
+//
 // Files: client_session.cc (reading, servers, timeouts, closing), _startup (startup packet to routed),
-// _forward (both directions while active), _pooling (prepared statements under transaction pooling),
-// _policy (verdicts), _tls, _admin (console, SHOW CLIENTS, KILL), _move (to another worker).
+// _forward (running the relay both ways), _policy (verdicts), _tls, _admin (console, SHOW CLIENTS,
+// KILL), _move (to another worker).
 //
 // Ownership: created by ProxyServer on accept; frees itself when its socket has closed, after
 // telling the proxy. Thread-safety: loop thread only.
@@ -17,6 +21,7 @@
 #include <uv.h>
 
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <utility>
@@ -30,23 +35,21 @@
 #include "proxy/admin/admin_console.h"
 #include "proxy/session/client_auth.h"
 #include "proxy/session/client_login.h"
-#include "proxy/fifo.h"
 #include "proxy/io/loop_clock.h"
 #include "proxy/telemetry/metrics.h"
 #include "protocol/frame_reader.h"
 #include "proxy/io/outbox.h"
-#include "proxy/prepared_statements.h"
-#include "proxy/response_queue.h"
 #include "proxy/server/server_connection.h"
 #include "proxy/server/server_pool.h"
 #include "proxy/io/tls_channel.h"
+#include "relay/relay.h"
 #include "routing/route.h"
 
 namespace pgtenant::proxy {
 
 class ProxyServer;
 
-class ClientSession final : public ServerLink, public PoolClient {
+class ClientSession final : public ServerLink, public PoolClient, private relay::RelayHost {
  public:
   enum class State : uint8_t { kStartup, kAuthenticating, kWaitingForServer, kPreparingServer, kActive, kClosing };
 
@@ -82,7 +85,7 @@ class ClientSession final : public ServerLink, public PoolClient {
 
   // Admin console (client_session_admin.cc). True between a transaction's first message and its
   // end; what PAUSE waits for.
-  bool in_transaction() const { return in_transaction_; }
+  bool in_transaction() const { return relay_.has_value() && relay_->in_transaction(); }
   ClientView Describe() const;
   // KILL: FATAL 57P01 naming the admin command, then close.
   void KillByAdmin(const std::string& command);
@@ -127,35 +130,31 @@ class ClientSession final : public ServerLink, public PoolClient {
   void HandleClientMessages(std::span<const uint8_t> data);  // HandleBytes, corked during the handshake
   size_t HandleStartup(std::span<const uint8_t> data);
   size_t HandleAuthentication(std::span<const uint8_t> data);
+  // Client bytes through the relay (with the server corked when one is held), and what it decided done.
   size_t ForwardClientMessages(std::span<const uint8_t> data);
-  size_t ForwardCorked(std::span<const uint8_t> data);  // ForwardClientMessages with the server corked
-  size_t ForwardServerMessages(std::span<const uint8_t> data);  // OnServerBytes with the client corked
   // Transaction pooling: gets a server for the request at the front of `data`. Returns true
   // when one is linked now; false when waiting (or closed).
   bool StartTransaction(std::span<const uint8_t> data);
   // Answers the pending request with ERROR `why` and skips the client's messages up to the
   // end of that request (Query or Sync), then ReadyForQuery: the session stays usable.
   void RejectRequest(const Status& why);
-  size_t DiscardClientMessages(std::span<const uint8_t> data);
-  // Transaction pooling: named statements are renamed to their server-side content names and
-  // prepared on demand; every message that is owed a response is queued (response_queue.h).
-  // kFailed: the client must be terminated with `failure`; nothing was sent or changed on the server,
-  // so what precedes the message in the same read may still be forwarded first.
-  enum class Rewrite { kPassThrough, kNeedMore, kRewritten, kFailed };
-  Rewrite RewriteForTransactionPooling(std::span<const uint8_t> message, const protocol::FrameHeader& header,
-                                       std::string& to_server, std::string& to_client, size_t& consumed,
-                                       size_t& stream_rest, Status& failure);
-  // Close + Parse of a content-named statement on the server; its ParseComplete is forwarded or swallowed.
-  void SendPrepare(const ClientStatements::Statement& statement, ResponseQueue::Disposition disposition,
-                   std::string& to_server, std::string& to_client);
-  void EnsurePrepared(const ClientStatements::Statement& statement, std::string& to_server);
-  // Policy: the verdict on a whole Query, Parse or FunctionCall body; and what is sent instead
-  // of a blocked one.
+  // Policy: the verdict on a whole Query, Parse or FunctionCall body; and the metrics, log and
+  // audit event of a blocked one, with the ErrorResponse the client gets in its place.
   policy::SharedVerdict Judge(uint8_t tag, std::span<const uint8_t> body);
+  void ReportBlocked(uint8_t tag, const policy::PolicyVerdict& verdict, std::string& error);
   // Audit: an event with this session's common keys filled in.
   policy::AuditEvent NewAuditEvent(policy::AuditEventType type) const;
   void AuditTenantRefused(std::string reason, const Status& why);
-  bool ForwardBlocked(uint8_t tag, const policy::PolicyVerdict& verdict);
+
+  // relay::RelayHost (client_session_forward.cc, client_session_policy.cc).
+  bool ForwardToServer(std::span<const uint8_t> bytes) override { return server_->Forward(bytes); }
+  bool SendToServer(std::span<const uint8_t> bytes) override { return server_->Send(bytes); }
+  bool ForwardToClient(std::span<const uint8_t> bytes) override { return outbox_.Forward(bytes); }
+  bool SendToClient(std::span<const uint8_t> bytes) override { return outbox_.Send(bytes); }
+  bool JudgeStatement(uint8_t tag, std::span<const uint8_t> body, std::string& blocked_error) override;
+  relay::Admission AdmitTransaction(bool starts_transaction, bool terminating) override;
+  Status OnTransactionEnd() override;
+  void OnServerParameterStatus(std::span<const uint8_t> body) override;
   Status CheckStartupParameters(const protocol::StartupPacket& packet);
   void BeginAuthentication();
   void Authenticated();
@@ -229,33 +228,11 @@ class ClientSession final : public ServerLink, public PoolClient {
   ServerConnection* server_ = nullptr;
   policy::SessionPolicy session_policy_;
 
-  // A request (ending in Query, Sync or FunctionCall) that held a blocked statement: the first
-  // error the server sends for it is replaced by `error`.
-  struct BlockedBatch {
-    uint64_t batch = 0;
-    bool answered = false;
-    std::string error;
-  };
-  // What is tracked per request in flight, and the prepared statements of transaction pooling. Made
-  // on first use; an idle session drops it once it is empty (TrimIdle), so idle clients hold none.
-  struct Exchange {
-    ClientStatements statements;  // transaction pooling only
-    ResponseQueue responses;      // transaction pooling only
-    Fifo<BlockedBatch> blocked_batches;
-    bool empty() const { return statements.empty() && responses.empty() && blocked_batches.empty(); }
-  };
-  std::unique_ptr<Exchange> exchange_;
-  Exchange& exchange() {
-    if (exchange_ == nullptr) exchange_ = std::make_unique<Exchange>();
-    return *exchange_;
-  }
-  bool HasBlockedBatch() const { return exchange_ != nullptr && !exchange_->blocked_batches.empty(); }
-  bool AwaitsResponses() const { return exchange_ != nullptr && !exchange_->responses.empty(); }
+  // The protocol decisions while active; made once routed (its pool mode is the route's).
+  std::optional<relay::Relay> relay_;
   // An idle session gives back what it holds for traffic (CheckTimeouts).
   void TrimIdle();
 
-  uint64_t batches_sent_ = 0;  // requests forwarded (each ends with one ReadyForQuery)
-  uint64_t batches_done_ = 0;  // ReadyForQuery received
   uint64_t statements_blocked_ = 0;
   uint64_t statements_seen_ = 0;
   uint64_t bytes_in_ = 0;
@@ -263,8 +240,6 @@ class ClientSession final : public ServerLink, public PoolClient {
   uint64_t bytes_in_reported_ = 0;
   uint64_t bytes_out_reported_ = 0;
   uint64_t config_generation_ = 0;
-  size_t c2s_remaining_ = 0;  // bytes of a streamed client message still to forward
-  size_t s2c_remaining_ = 0;  // bytes of a streamed server message still to forward
   std::string carry_;
   std::string client_address_;
   std::string_view end_reason_ = "client_closed";  // always a literal
@@ -289,13 +264,11 @@ class ClientSession final : public ServerLink, public PoolClient {
   bool close_after_flush_ = false;
   bool handshake_done_ = false;       // ParameterStatus, BackendKeyData, ReadyForQuery sent
   bool transaction_pooling_ = false;  // the server goes back to the pool after each transaction
-  bool discarding_ = false;           // skipping the rest of a rejected request
   bool admitted_ = false;             // counted against the tenant's max_clients
   bool throttled_ = false;            // queued for a transaction token
   bool token_granted_ = false;        // a token handed over by OnThrottleLifted, not yet used
   bool admin_held_ = false;           // the next transaction waits for RESUME (AdminState)
   bool cancel_pending_ = false;       // a cancel came while the server was prepared (Activate answers it)
-  bool in_transaction_ = false;
   bool shutdown_requested_ = false;
   bool rejoining_ = false;  // moving with its pool (Migrate), not for the first time (Routed)
 
@@ -304,9 +277,9 @@ class ClientSession final : public ServerLink, public PoolClient {
   // 15 hex digits: the tag's 28 bits, then the id's low 32 (short enough for std::string's own storage).
   std::string session_id() const;
   void ReportTransactionEnd();
-  // At a transaction boundary: take the newest config snapshot (after a reload). False when the
-  // session may not go on under it (its tenant or membership is gone): it has been terminated.
-  bool AdoptLatestConfig();
+  // At a transaction boundary: take the newest config snapshot (after a reload). An error when the
+  // session may not go on under it (its tenant or membership is gone): the caller terminates with it.
+  Status AdoptLatestConfig();
   void ReportBytes();
 };
 

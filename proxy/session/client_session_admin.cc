@@ -67,9 +67,7 @@ bool ClientSession::HeldByAdmin() {
     admin_held_ = true;
     proxy_->admin().Hold(this, route_->tenant->name);
   }
-  Pause(kPauseAdmin);
-  // Transaction pooling: a paused client holds no server (PAUSE frees them, as in PgBouncer).
-  if (transaction_pooling_ && server_ != nullptr && server_->IsClean()) ReleaseServer();
+  Pause(kPauseAdmin);  // under transaction pooling the caller gives a clean server back (ForwardClientMessages)
   return true;
 }
 
@@ -103,7 +101,7 @@ ClientView ClientSession::Describe() const {
   view.address = client_address_;
   view.admin = admin_console_ != nullptr;
   view.tls = tls_ != nullptr;
-  view.in_transaction = in_transaction_;
+  view.in_transaction = in_transaction();
   view.connected_at = accepted_at_;
   view.last_request = last_activity_;
   if (pool_ != nullptr) view.pool = pool_->name();
@@ -122,7 +120,7 @@ ClientView ClientSession::Describe() const {
       view.state = "active";
       break;
     case State::kActive:
-      view.state = view.admin ? "admin" : in_transaction_ ? "active" : "idle";
+      view.state = view.admin ? "admin" : in_transaction() ? "active" : "idle";
       break;
     case State::kClosing:
       view.state = "closing";

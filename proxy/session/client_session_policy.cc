@@ -1,5 +1,5 @@
-// ClientSession and the policy engine: the verdict on each Query, Parse and FunctionCall, and what
-// goes to the server in place of a blocked statement.
+// ClientSession and the policy engine: the verdict on each Query, Parse and FunctionCall the relay
+// asks about, and what a blocked one is reported as (the relay puts its error in place).
 #include <cstring>
 #include <string>
 
@@ -15,10 +15,6 @@ namespace pgtenant::proxy {
 
 namespace {
 using protocol::FrontendTag;
-
-// Stands in for a blocked statement on the server: it cannot parse, so the server reports an
-// error in the statement's place (see ForwardBlocked).
-constexpr const char* kBlockedMarker = "pgtenant blocked this statement";
 }  // namespace
 
 policy::SharedVerdict ClientSession::Judge(uint8_t tag, std::span<const uint8_t> body) {
@@ -44,7 +40,27 @@ policy::SharedVerdict ClientSession::Judge(uint8_t tag, std::span<const uint8_t>
                                                                                     : policy::StatementSource::kParse);
 }
 
-bool ClientSession::ForwardBlocked(uint8_t tag, const policy::PolicyVerdict& verdict) {
+bool ClientSession::JudgeStatement(uint8_t tag, std::span<const uint8_t> body, std::string& blocked_error) {
+  // The verdict is used here and nowhere else: nothing of it reaches the relay but allowed-or-error.
+  const policy::SharedVerdict judged = Judge(tag, body);
+  const policy::PolicyVerdict& verdict = *judged;
+  ++statements_seen_;
+  Metrics::TallyStatement(series_);
+  const bool sql_bearing =
+      tag == static_cast<uint8_t>(FrontendTag::kQuery) || tag == static_cast<uint8_t>(FrontendTag::kParse);
+  if (verdict.allowed) {
+    if (sql_bearing && config_->audit.statements && proxy_->auditing()) {
+      policy::AuditEvent event = NewAuditEvent(policy::AuditEventType::kStatement);
+      event.fields = {{"fingerprint", verdict.fingerprint}, {"statement", verdict.normalized}};
+      proxy_->Audit(std::move(event));
+    }
+    return true;
+  }
+  ReportBlocked(tag, verdict, blocked_error);
+  return false;
+}
+
+void ClientSession::ReportBlocked(uint8_t tag, const policy::PolicyVerdict& verdict, std::string& error) {
   ++statements_blocked_;
   proxy_->metrics().CountBlocked(route_->tenant->name, verdict.rule_id);
   LogInfo("policy", "tenant " + route_->tenant->name + " user " + login().username + ": blocked by rule " + verdict.rule_id +
@@ -60,33 +76,12 @@ bool ClientSession::ForwardBlocked(uint8_t tag, const policy::PolicyVerdict& ver
                                                                                     : "function_call"}};
     proxy_->Audit(std::move(event));
   }
-  // The statement never reaches the server. In its place goes a marker that fails to parse, so
-  // the server answers with an error exactly where the statement's answer belongs (after what
-  // is in flight, skipping to Sync, aborting an open transaction) and that error is replaced by
-  // pgtenant's verdict on the way back.
   protocol::ErrorFields e;
   e.severity = "ERROR";
   // SQL that does not parse keeps PostgreSQL's syntax_error code; everything else is 42501.
   e.sqlstate = std::string(verdict.rule_id == "parse.error" ? sqlstate::kSyntaxError : sqlstate::kInsufficientPrivilege);
   e.message = policy::BlockedMessage(verdict);
-  BlockedBatch blocked;
-  blocked.batch = batches_sent_;
-  protocol::AppendErrorResponse(blocked.error, e);
-  exchange().blocked_batches.push_back(std::move(blocked));
-
-  std::string marker;
-  std::string ignored;
-  if (tag == static_cast<uint8_t>(FrontendTag::kParse)) {
-    protocol::MessageBuilder(marker).Begin(FrontendTag::kParse).CString("").CString(kBlockedMarker).Int16(0).End();
-    server_->NoteFrontendMessage(FrontendTag::kParse);
-    if (transaction_pooling_) exchange().responses.Push(ResponseQueue::Expect::kParse, ResponseQueue::Disposition::kForward, ignored);
-  } else {
-    protocol::AppendQuery(marker, kBlockedMarker);  // a FunctionCall, too, ends with ReadyForQuery
-    server_->NoteFrontendMessage(FrontendTag::kQuery);
-    ++batches_sent_;
-    if (transaction_pooling_) exchange().responses.Push(ResponseQueue::Expect::kQuery, ResponseQueue::Disposition::kForward, ignored);
-  }
-  return server_->Send(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(marker.data()), marker.size()));
+  protocol::AppendErrorResponse(error, e);
 }
 
 }  // namespace pgtenant::proxy

@@ -12,9 +12,12 @@
 #include "proxy/session/client_session.h"
 #include "proxy/telemetry/log.h"
 #include "proxy/worker/proxy_server.h"
-#include "proxy/session_wire.h"
+#include "relay/session_wire.h"
 
 namespace pgtenant::proxy {
+
+using relay::EqualsIgnoreCase;
+using relay::TagName;
 
 namespace {
 
@@ -231,6 +234,8 @@ void ClientSession::Routed() {
   login_ = proxy_->InternLogin(std::move(login_));
   series_ = proxy_->metrics().ForTenant(route_->tenant->name);
   transaction_pooling_ = route_->pool.mode == config::PoolMode::kTransaction;
+  relay_.emplace(static_cast<relay::RelayHost&>(*this), transaction_pooling_ ? relay::Relay::PoolMode::kTransaction : relay::Relay::PoolMode::kSession,
+                 config_->max_query_size);
   session_policy_ = {config_.get(), route_->tenant, route_->role, transaction_pooling_, route_->shared_pool};
   pool_ = proxy_->PoolFor(*route_);
   TransitionTo(State::kWaitingForServer);

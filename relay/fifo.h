@@ -10,7 +10,7 @@
 #include <utility>
 #include <vector>
 
-namespace pgtenant::proxy {
+namespace pgtenant::relay {
 
 template <typename T>
 class Fifo {
@@ -35,4 +35,4 @@ class Fifo {
   size_t head_ = 0;
 };
 
-}  // namespace pgtenant::proxy
+}  // namespace pgtenant::relay

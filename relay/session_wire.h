@@ -9,7 +9,7 @@
 #include <string>
 #include <string_view>
 
-namespace pgtenant::proxy {
+namespace pgtenant::relay {
 
 // ASCII case folding, as PostgreSQL's pg_strcasecmp does for GUC names (no locale call per character).
 inline bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
@@ -34,4 +34,4 @@ inline bool PassStreamed(size_t& remaining, size_t size, size_t& pos) {
   return true;
 }
 
-}  // namespace pgtenant::proxy
+}  // namespace pgtenant::relay

@@ -1,9 +1,9 @@
 // Prepared statement bookkeeping: content names, the per-server LRU, the per-client registry.
-#include "proxy/prepared_statements.h"
+#include "relay/prepared_statements.h"
 
 #include <openssl/evp.h>
 
-namespace pgtenant::proxy {
+namespace pgtenant::relay {
 
 std::string ServerStatementName(std::span<const uint8_t> query_and_types) {
   unsigned char digest[EVP_MAX_MD_SIZE];
@@ -90,4 +90,4 @@ void ClientStatements::Remove(std::string_view client_name) {
   if (auto it = statements_.find(client_name); it != statements_.end()) statements_.erase(it);
 }
 
-}  // namespace pgtenant::proxy
+}  // namespace pgtenant::relay

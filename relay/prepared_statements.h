@@ -18,7 +18,7 @@
 #include <string_view>
 #include <unordered_map>
 
-namespace pgtenant::proxy {
+namespace pgtenant::relay {
 
 // "pgt_" + 32 hex digits of SHA-256 over the Parse body after the statement name
 // (query text, NUL, parameter count, parameter type OIDs).
@@ -90,4 +90,4 @@ class ClientStatements {
   std::unordered_map<std::string, Statement, NameHash, std::equal_to<>> statements_;
 };
 
-}  // namespace pgtenant::proxy
+}  // namespace pgtenant::relay

@@ -5,16 +5,17 @@
 // itself (ParseComplete for a statement the server already has, CloseComplete for a client
 // Close) are synthesized when their turn comes, so the client sees exactly the sequence the
 // protocol promises. After an ErrorResponse the server skips to Sync (protocol section 55.2.3),
-// and so does the queue. No I/O; loop thread only.
+// and so does the queue, including messages sent after the error reached pgtenant but before the
+// client's Sync: those are skipped too, and nothing is synthesized for them. No I/O; loop thread only.
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <string_view>
 
-#include "proxy/fifo.h"
+#include "relay/fifo.h"
 
-namespace pgtenant::proxy {
+namespace pgtenant::relay {
 
 class ServerStatementCache;
 
@@ -43,18 +44,27 @@ class ResponseQueue {
   void Clear() {
     entries_.clear();
     names_.clear();
+    segment_ = Segment::kAnswered;
   }
 
  private:
   struct Entry {
     Expect expect;
     Disposition disposition;
-    bool named;  // its server statement name is the front of names_
+    bool named;    // its server statement name is the front of names_
+    bool skipped;  // pushed while the server skips to Sync: it gets no answer
   };
   void PopFront();
+  // Takes off an entry the server skipped; a Parse's statement does not exist.
+  void PopSkipped(ServerStatementCache& statements);
+
+  // Whether the server answers what is pushed now, or skips it: an error of the extended protocol
+  // arrived and the client's Sync has not been pushed since.
+  enum class Segment : uint8_t { kAnswered, kSkippedToSync };
+  Segment segment_ = Segment::kAnswered;
 
   Fifo<Entry> entries_;
   Fifo<std::string> names_;  // only Parses that name a statement carry one: most entries stay 3 bytes
 };
 
-}  // namespace pgtenant::proxy
+}  // namespace pgtenant::relay

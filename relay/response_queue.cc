@@ -1,10 +1,10 @@
 // ResponseQueue: matching server responses to the frontend messages that asked for them.
-#include "proxy/response_queue.h"
+#include "relay/response_queue.h"
 
 #include "protocol/wire.h"
-#include "proxy/prepared_statements.h"
+#include "relay/prepared_statements.h"
 
-namespace pgtenant::proxy {
+namespace pgtenant::relay {
 
 namespace {
 using protocol::BackendTag;
@@ -18,11 +18,21 @@ void AppendSynthetic(ResponseQueue::Expect expect, std::string& out) {
 
 void ResponseQueue::Push(Expect expect, Disposition disposition, std::string& to_client_now,
                          std::string_view server_name) {
+  bool skipped = false;
+  if (segment_ == Segment::kSkippedToSync) {
+    if (expect == Expect::kSync) {
+      segment_ = Segment::kAnswered;
+    } else {
+      // The server skips this message (even a Query): pgtenant owes no answer for it either.
+      if (disposition == Disposition::kSynthesize) return;
+      skipped = true;
+    }
+  }
   if (disposition == Disposition::kSynthesize && entries_.empty()) {
     AppendSynthetic(expect, to_client_now);
     return;
   }
-  entries_.push_back({expect, disposition, !server_name.empty()});
+  entries_.push_back({expect, disposition, !server_name.empty(), skipped});
   if (!server_name.empty()) names_.push_back(std::string(server_name));
 }
 
@@ -55,6 +65,13 @@ void ResponseQueue::DrainSynthetic(std::string& out) {
     AppendSynthetic(entries_.front().expect, out);
     PopFront();
   }
+}
+
+void ResponseQueue::PopSkipped(ServerStatementCache& statements) {
+  const Entry& skipped = entries_.front();
+  if (skipped.expect == Expect::kParse && skipped.disposition != Disposition::kSynthesize && skipped.named)
+    statements.NotPrepared(names_.front());
+  PopFront();
 }
 
 bool ResponseQueue::OnServerMessage(uint8_t tag, ServerStatementCache& statements) {
@@ -91,16 +108,16 @@ bool ResponseQueue::OnServerMessage(uint8_t tag, ServerStatementCache& statement
       if (front.expect == Expect::kQuery || front.expect == Expect::kFunctionCall || front.expect == Expect::kSync)
         break;  // ReadyForQuery ends these
       // The server now skips everything up to Sync: those messages get no response, and
-      // statements their Parse would have created do not exist.
-      while (!entries_.empty() && entries_.front().expect != Expect::kSync) {
-        const Entry& skipped = entries_.front();
-        if (skipped.expect == Expect::kParse && skipped.disposition != Disposition::kSynthesize && skipped.named)
-          statements.NotPrepared(names_.front());
-        PopFront();
-      }
+      // statements their Parse would have created do not exist. If the client's Sync is not here
+      // yet, what is pushed before it is skipped as well.
+      while (!entries_.empty() && entries_.front().expect != Expect::kSync) PopSkipped(statements);
+      if (entries_.empty()) segment_ = Segment::kSkippedToSync;
       break;
     case BackendTag::kReadyForQuery:
-      if (front.expect == Expect::kSync || front.expect == Expect::kQuery || front.expect == Expect::kFunctionCall)
+      // Messages sent after an error and before the Sync got no answer of their own.
+      while (!entries_.empty() && entries_.front().skipped) PopSkipped(statements);
+      if (!entries_.empty() && (entries_.front().expect == Expect::kSync || entries_.front().expect == Expect::kQuery ||
+                                entries_.front().expect == Expect::kFunctionCall))
         PopFront();
       break;
     default:
@@ -109,4 +126,4 @@ bool ResponseQueue::OnServerMessage(uint8_t tag, ServerStatementCache& statement
   return swallow;
 }
 
-}  // namespace pgtenant::proxy
+}  // namespace pgtenant::relay

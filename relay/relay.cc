@@ -1,0 +1,275 @@
+// Relay: states, and client messages to the server (SQL judged whole through the host, statements
+// renamed under transaction pooling, a rejected request skipped). What one call forwards is a few
+// ranges of its input, so a read the session corks leaves in one write, uncopied.
+#include "relay/relay.h"
+
+#include <cstdlib>
+#include <string>
+#include <utility>
+
+#include "protocol/frame_reader.h"
+#include "protocol/message_builder.h"
+#include "protocol/sqlstate.h"
+#include "protocol/wire.h"
+#include "relay/session_wire.h"
+
+namespace pgtenant::relay {
+
+namespace {
+
+using protocol::DecodeStatus;
+using protocol::FrontendTag;
+
+// A FunctionCall is an OID and a few arguments; anything larger is refused.
+constexpr uint32_t kMaxFunctionCallLength = 1 << 20;
+// Stands in for a blocked statement on the server: it cannot parse, so the server reports an
+// error in the statement's place (see SendBlockedMarker).
+constexpr const char* kBlockedMarker = "pgtenant blocked this statement";
+
+bool IsForwardableFrontendTag(uint8_t tag) {
+  switch (static_cast<FrontendTag>(tag)) {
+    case FrontendTag::kBind:
+    case FrontendTag::kClose:
+    case FrontendTag::kCopyData:
+    case FrontendTag::kCopyDone:
+    case FrontendTag::kCopyFail:
+    case FrontendTag::kDescribe:
+    case FrontendTag::kExecute:
+    case FrontendTag::kFlush:
+    case FrontendTag::kFunctionCall:
+    case FrontendTag::kParse:
+    case FrontendTag::kQuery:
+    case FrontendTag::kSync:
+      return true;
+    default:
+      return false;
+  }
+}
+
+bool Is(uint8_t tag, FrontendTag expected) { return tag == static_cast<uint8_t>(expected); }
+
+std::span<const uint8_t> Bytes(std::string_view s) {
+  return std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(s.data()), s.size());
+}
+
+}  // namespace
+
+void Relay::TransitionTo(State next) {
+  bool allowed = false;
+  switch (state_) {
+    case State::kNoServer:
+      allowed = next == State::kIdle || next == State::kDiscarding;
+      break;
+    case State::kIdle:
+      allowed = next == State::kInTransaction || next == State::kNoServer;
+      break;
+    case State::kInTransaction:
+      allowed = next == State::kIdle || next == State::kNoServer;
+      break;
+    case State::kDiscarding:
+      allowed = next == State::kDiscardingLast || next == State::kNoServer;
+      break;
+    case State::kDiscardingLast:
+      allowed = next == State::kNoServer;
+      break;
+    case State::kEnded:
+      allowed = false;
+      break;
+  }
+  allowed = allowed || next == State::kEnded;
+  if (!allowed) std::abort();  // a bug in the relay, never a client's doing: the fuzzer hunts for it
+  state_ = next;
+}
+
+void Relay::AttachServer(ServerWire& server) {
+  server_ = &server;
+  s2c_remaining_ = 0;
+  TransitionTo(State::kIdle);
+}
+
+void Relay::DetachServer() {
+  server_ = nullptr;
+  if (state_ == State::kIdle || state_ == State::kInTransaction) TransitionTo(State::kNoServer);
+}
+
+Relay::Step Relay::End(Outcome outcome, size_t consumed) {
+  if (state_ != State::kEnded) TransitionTo(State::kEnded);
+  return {consumed, outcome};
+}
+
+bool Relay::Quiescent() const {
+  return !AwaitsResponses() && !HasBlockedBatch() && c2s_remaining_ == 0 && !discarding() &&
+         state_ != State::kInTransaction;
+}
+
+void Relay::TrimIdle() {
+  if (exchange_ != nullptr && exchange_->empty()) exchange_.reset();
+}
+
+bool Relay::SendOwn(std::string_view bytes, bool to_server) {
+  return to_server ? host_.SendToServer(Bytes(bytes)) : host_.SendToClient(Bytes(bytes));
+}
+
+bool Relay::SendBlockedMarker(uint8_t tag, std::string error) {
+  Exchange& ex = exchange();
+  BlockedBatch blocked;
+  blocked.batch = batches_sent_;
+  blocked.error = std::move(error);
+  ex.blocked_batches.push_back(std::move(blocked));
+  std::string& marker = ex.to_server;
+  marker.clear();
+  if (Is(tag, FrontendTag::kParse)) {
+    protocol::MessageBuilder(marker).Begin(FrontendTag::kParse).CString("").CString(kBlockedMarker).Int16(0).End();
+    server_->NoteFrontendMessage(FrontendTag::kParse);
+    if (transaction_pooling_) ex.rewriter.ExpectMarkerResponse(/*parse=*/true);
+  } else {
+    protocol::AppendQuery(marker, kBlockedMarker);  // a FunctionCall, too, ends with ReadyForQuery
+    server_->NoteFrontendMessage(FrontendTag::kQuery);
+    ++batches_sent_;
+    if (transaction_pooling_) {
+      server_->statements().EndSegment();
+      ex.rewriter.ExpectMarkerResponse(/*parse=*/false);
+    }
+  }
+  return SendOwn(marker, /*to_server=*/true);
+}
+
+Relay::Step Relay::OnClientBytes(std::span<const uint8_t> data) {
+  if (discarding()) return DiscardRequest(data);
+  size_t pos = 0;
+  size_t flushed = 0;
+  // Forwards the input from the last flush up to `pos`: bytes pass in as few ranges as possible.
+  auto flush = [&]() -> bool {
+    const bool ok = pos == flushed || host_.ForwardToServer(data.subspan(flushed, pos - flushed));
+    flushed = pos;
+    return ok;
+  };
+  auto fail = [&](Status why) -> Step {
+    if (!flush()) return End(Outcome::kServerGone, data.size());
+    end_status_ = std::move(why);
+    return End(Outcome::kTerminate, data.size());
+  };
+  while (pos < data.size()) {
+    if (PassStreamed(c2s_remaining_, data.size(), pos)) continue;
+    const protocol::FrameDecode d = protocol::DecodeFrameHeader(data.subspan(pos), protocol::kMaxMessageLength);
+    if (d.status == DecodeStatus::kNeedMoreData) break;
+    if (d.status == DecodeStatus::kInvalid) return fail(d.error());
+    const uint8_t tag = d.header.tag;
+    const bool terminating = Is(tag, FrontendTag::kTerminate);
+    if (server_->IsClean()) {
+      if (!flush()) return End(Outcome::kServerGone, data.size());
+      Admission admission = host_.AdmitTransaction(state_ == State::kIdle, terminating);
+      if (admission.kind == Admission::Kind::kHold) return {pos, Outcome::kHold};
+      if (admission.kind == Admission::Kind::kRefuse) return fail(std::move(admission.why));
+      if (state_ == State::kIdle && !terminating) TransitionTo(State::kInTransaction);
+    }
+    if (terminating) {
+      if (!flush()) return End(Outcome::kServerGone, data.size());
+      return End(Outcome::kClose, data.size());
+    }
+    if (!IsForwardableFrontendTag(tag))
+      return fail(Status::Error(sqlstate::kProtocolViolation, "invalid frontend message type " + TagName(tag)));
+    const bool sql_bearing = Is(tag, FrontendTag::kQuery) || Is(tag, FrontendTag::kParse);
+    const bool judged = sql_bearing || Is(tag, FrontendTag::kFunctionCall);
+    if (judged) {
+      if (sql_bearing && d.header.body_size() > max_query_size_) {
+        return fail(Status::Error(sqlstate::kProtocolViolation,
+                                  "pgtenant: statement of " + std::to_string(d.header.body_size()) +
+                                      " bytes exceeds limits.max_query_size (" + std::to_string(max_query_size_) +
+                                      " bytes)",
+                                  "Send large values as parameters (PQexecParams) or raise limits.max_query_size."));
+      }
+      if (!sql_bearing && d.header.body_size() > kMaxFunctionCallLength)
+        return fail(Status::Error(sqlstate::kProtocolViolation, "pgtenant: FunctionCall message too large"));
+      if (data.size() - pos < d.header.total()) break;  // SQL is judged whole before it is forwarded
+      std::string blocked_error;  // empty: no allocation unless blocked
+      if (!host_.JudgeStatement(tag, data.subspan(pos + protocol::kHeaderSize, d.header.body_size()), blocked_error)) {
+        if (!flush() || !SendBlockedMarker(tag, std::move(blocked_error))) return End(Outcome::kServerGone, data.size());
+        pos += d.header.total();
+        flushed = pos;
+        continue;
+      }
+    }
+    if (Is(tag, FrontendTag::kQuery) || Is(tag, FrontendTag::kSync) || Is(tag, FrontendTag::kFunctionCall))
+      ++batches_sent_;
+    if (transaction_pooling_) {
+      Exchange& ex = exchange();
+      ex.to_server.clear();
+      ex.to_client.clear();
+      StatementRewriter::Output out{ex.to_server, ex.to_client};
+      const StatementRewriter::Action action =
+          ex.rewriter.Rewrite(data.subspan(pos), d.header, server_->statements(), max_query_size_, out);
+      if (action == StatementRewriter::Action::kNeedMore) break;
+      if (action == StatementRewriter::Action::kFailed) return fail(std::move(out.failure));
+      if (action == StatementRewriter::Action::kRewritten) {
+        server_->NoteFrontendMessage(static_cast<FrontendTag>(tag));
+        if (!flush() || !SendOwn(ex.to_server, /*to_server=*/true)) return End(Outcome::kServerGone, data.size());
+        if (!ex.to_client.empty() && !SendOwn(ex.to_client, /*to_server=*/false))
+          return End(Outcome::kClientGone, data.size());
+        pos += out.consumed;
+        flushed = pos;
+        c2s_remaining_ = out.stream_rest;
+        continue;
+      }
+      if (!ex.to_client.empty()) {
+        if (!flush()) return End(Outcome::kServerGone, data.size());
+        if (!SendOwn(ex.to_client, /*to_server=*/false)) return End(Outcome::kClientGone, data.size());
+      }
+    }
+    server_->NoteFrontendMessage(static_cast<FrontendTag>(tag));
+    if (judged) {
+      pos += d.header.total();
+      continue;
+    }
+    c2s_remaining_ = d.header.total();
+  }
+  if (!flush()) return End(Outcome::kServerGone, data.size());
+  return {pos, Outcome::kNeedMore};
+}
+
+bool Relay::Reject(const Status& why) {
+  protocol::ErrorFields e;
+  e.severity = "ERROR";
+  e.sqlstate = why.sqlstate().empty() ? std::string(sqlstate::kInternalError) : why.sqlstate();
+  e.message = why.message();
+  e.hint = why.hint();
+  std::string out;
+  protocol::AppendErrorResponse(out, e);
+  if (!SendOwn(out, /*to_server=*/false)) {
+    End(Outcome::kClientGone, 0);
+    return false;
+  }
+  c2s_remaining_ = 0;
+  TransitionTo(State::kDiscarding);
+  return true;
+}
+
+Relay::Step Relay::DiscardRequest(std::span<const uint8_t> data) {
+  size_t pos = 0;
+  while (pos < data.size() && discarding()) {
+    if (PassStreamed(c2s_remaining_, data.size(), pos)) {
+      if (state_ == State::kDiscardingLast && c2s_remaining_ == 0) TransitionTo(State::kNoServer);
+      continue;
+    }
+    const protocol::FrameDecode d = protocol::DecodeFrameHeader(data.subspan(pos), protocol::kMaxMessageLength);
+    if (d.status == DecodeStatus::kNeedMoreData) break;
+    if (d.status == DecodeStatus::kInvalid) {
+      end_status_ = d.error();
+      return End(Outcome::kTerminate, data.size());
+    }
+    const uint8_t tag = d.header.tag;
+    if (Is(tag, FrontendTag::kTerminate)) return End(Outcome::kClose, data.size());
+    c2s_remaining_ = d.header.total();
+    // The request ends at a simple Query or at Sync: ReadyForQuery tells the client so.
+    if (Is(tag, FrontendTag::kQuery) || Is(tag, FrontendTag::kSync)) {
+      std::string out;
+      protocol::AppendReadyForQuery(out, protocol::TransactionStatus::kIdle);
+      if (!SendOwn(out, /*to_server=*/false)) return End(Outcome::kClientGone, data.size());
+      TransitionTo(State::kDiscardingLast);  // its own bytes are skipped still
+    }
+  }
+  if (state_ == State::kDiscardingLast && c2s_remaining_ == 0) TransitionTo(State::kNoServer);
+  return {pos, Outcome::kNeedMore};
+}
+
+}  // namespace pgtenant::relay

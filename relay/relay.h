@@ -1,0 +1,138 @@
+// Relay: the protocol decisions of one client session while it is active (protocol sections
+// 55.2.2-55.2.7), with no I/O. It takes the client's bytes and the server's bytes as they come
+// (split anywhere) and decides what is forwarded (ranges of the input, streamed without copying),
+// swallowed, synthesized (ParseComplete/CloseComplete pgtenant owes, a blocked statement's error in
+// place of the server's), substituted (statements renamed under transaction pooling), when a
+// transaction starts and ends (from the server's ReadyForQuery), when the server can be released,
+// and what the client is owed after an error. It reports to a RelayHost (relay_host.h) and returns
+// what the session must do next as a Step.
+//
+// States:
+//   kNoServer  --AttachServer-->  kIdle  --first message of a transaction-->  kInTransaction
+//   kInTransaction --ReadyForQuery leaves the server clean--> kIdle --DetachServer--> kNoServer
+//   kNoServer --Reject--> kDiscarding --the request's Query/Sync--> kDiscardingLast --its end--> kNoServer
+//   any --Terminate/Close/a peer gone--> kEnded
+// DetachServer from kInTransaction (the session ends or the server is lost) goes to kNoServer.
+//
+// Ownership: owned by the session; holds a pointer to the ServerWire of the server connection the
+// session holds (AttachServer .. DetachServer) and nothing of other sessions. Thread-safety: one
+// thread at a time; it holds no per-thread state, so the session may move between loops.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+
+#include "protocol/status.h"
+#include "relay/fifo.h"
+#include "relay/relay_host.h"
+#include "relay/server_wire.h"
+#include "relay/statement_rewriter.h"
+
+namespace pgtenant::relay {
+
+class Relay {
+ public:
+  enum class State : uint8_t { kNoServer, kIdle, kInTransaction, kDiscarding, kDiscardingLast, kEnded };
+  enum class Outcome : uint8_t {
+    kNeedMore,       // everything consumed that could be; offer the rest again with more bytes
+    kHold,           // AdmitTransaction said hold: offer the rest again when the host resumes
+    kReleaseServer,  // the transaction is over and nothing is in flight: give the server back
+    kTerminate,      // end the session with FATAL end_status() (what was forwarded goes first)
+    kServerBroken,   // the server broke the protocol: close it, then terminate with end_status()
+    kClose,          // the client sent Terminate
+    kClientGone,     // a write to the client failed
+    kServerGone,     // a write to the server failed
+  };
+  struct Step {
+    size_t consumed = 0;
+    Outcome outcome = Outcome::kNeedMore;
+  };
+  enum class PoolMode : uint8_t { kSession, kTransaction };
+
+  Relay(RelayHost& host, PoolMode mode, size_t max_query_size)
+      : host_(host), transaction_pooling_(mode == PoolMode::kTransaction), max_query_size_(max_query_size) {}
+  Relay(const Relay&) = delete;
+  Relay& operator=(const Relay&) = delete;
+
+  // The session holds `server` from now on. REQUIRES: state() == kNoServer.
+  void AttachServer(ServerWire& server);
+  // The session no longer holds its server (released, lost or closing). No-op without one.
+  void DetachServer();
+  // After a reload (limits.max_query_size).
+  void set_max_query_size(size_t bytes) { max_query_size_ = bytes; }
+
+  // Client bytes. REQUIRES: state() is kIdle, kInTransaction, kDiscarding or kDiscardingLast.
+  Step OnClientBytes(std::span<const uint8_t> data);
+  // Server bytes. REQUIRES: a server is attached.
+  Step OnServerBytes(std::span<const uint8_t> data);
+  // The request at the front of the client's input cannot be served (no server, canceled): the
+  // client gets ERROR `why`, the rest of the request is skipped and its end answered with
+  // ReadyForQuery. False: the client is gone. REQUIRES: state() == kNoServer.
+  bool Reject(const Status& why);
+
+  State state() const { return state_; }
+  bool in_transaction() const { return state_ == State::kInTransaction; }
+  // A server is needed before the client's next bytes can be handled.
+  bool needs_server() const { return state_ == State::kNoServer; }
+  bool discarding() const { return state_ == State::kDiscarding || state_ == State::kDiscardingLast; }
+  // Why the session ends (kTerminate, kServerBroken).
+  const Status& end_status() const { return end_status_; }
+  // Nothing owed either way and no message half-forwarded: the session may move to another loop.
+  bool Quiescent() const;
+  // An idle session gives back what it holds for traffic.
+  void TrimIdle();
+  // Requests forwarded and ReadyForQuery received (each request ends with one).
+  uint64_t requests_sent() const { return batches_sent_; }
+  uint64_t requests_done() const { return batches_done_; }
+
+ private:
+  // A request (ending in Query, Sync or FunctionCall) that held a blocked statement: the first
+  // error the server sends for it is replaced by `error`.
+  struct BlockedBatch {
+    uint64_t batch = 0;
+    bool answered = false;
+    std::string error;
+  };
+  // What is tracked per request in flight, the prepared statements of transaction pooling and the
+  // buffers renamed messages are built in. Made on first use; an idle session drops it once it is
+  // empty (TrimIdle), so idle clients hold none.
+  struct Exchange {
+    StatementRewriter rewriter;  // transaction pooling only
+    Fifo<BlockedBatch> blocked_batches;
+    std::string to_server;  // reused: what a renamed message becomes
+    std::string to_client;  // reused: what pgtenant answers itself
+    bool empty() const { return rewriter.empty() && blocked_batches.empty(); }
+  };
+  Exchange& exchange() {
+    if (exchange_ == nullptr) exchange_ = std::make_unique<Exchange>();
+    return *exchange_;
+  }
+  bool HasBlockedBatch() const { return exchange_ != nullptr && !exchange_->blocked_batches.empty(); }
+  bool AwaitsResponses() const { return exchange_ != nullptr && !exchange_->rewriter.responses().empty(); }
+
+  void TransitionTo(State next);
+  Step End(Outcome outcome, size_t consumed);
+  Step DiscardRequest(std::span<const uint8_t> data);
+  // The statement never reaches the server: in its place goes a marker that fails to parse, so the
+  // server answers with an error exactly where the statement's answer belongs, and that error is
+  // replaced by `error` on the way back.
+  bool SendBlockedMarker(uint8_t tag, std::string error);
+  bool SendOwn(std::string_view bytes, bool to_server);
+
+  RelayHost& host_;
+  ServerWire* server_ = nullptr;
+  std::unique_ptr<Exchange> exchange_;
+  Status end_status_;
+  uint64_t batches_sent_ = 0;  // requests forwarded (each ends with one ReadyForQuery)
+  uint64_t batches_done_ = 0;  // ReadyForQuery received
+  size_t c2s_remaining_ = 0;   // bytes of a streamed client message still to forward (or skip)
+  size_t s2c_remaining_ = 0;   // bytes of a streamed server message still to forward
+  const bool transaction_pooling_;
+  size_t max_query_size_;
+  State state_ = State::kNoServer;
+};
+
+}  // namespace pgtenant::relay

@@ -1,0 +1,56 @@
+// RelayHost: what a Relay (relay/relay.h) asks of the session that runs it. The relay decides; the
+// host reads, writes, closes, judges SQL with the policy engine and talks to the pool.
+//
+// Every call is made from inside Relay::OnClientBytes / OnServerBytes. A host must not call back
+// into the relay from these methods, nor close or release anything: what the session must do next
+// (terminate, close, give the server back, hold) is the Relay::Step those methods return.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+
+#include "protocol/status.h"
+
+namespace pgtenant::relay {
+
+// The host's answer when a message is about to reach a clean server (between transactions).
+struct Admission {
+  enum class Kind : uint8_t {
+    kProceed,  // go on
+    kHold,     // the transaction waits (admin PAUSE, tenant throttle): offer the bytes again later
+    kRefuse,   // the session may not go on (a reload removed its access): terminate with `why`
+  };
+  Kind kind = Kind::kProceed;
+  Status why;
+};
+
+class RelayHost {
+ public:
+  // Bytes for the server / the client. Forward: a range of the input being handled, which stays
+  // valid until the relay call returns (a corked outbox may hold it uncopied until then). Send:
+  // bytes of the relay's own, copied before the call returns. False: that peer is gone.
+  virtual bool ForwardToServer(std::span<const uint8_t> bytes) = 0;
+  virtual bool SendToServer(std::span<const uint8_t> bytes) = 0;
+  virtual bool ForwardToClient(std::span<const uint8_t> bytes) = 0;
+  virtual bool SendToClient(std::span<const uint8_t> bytes) = 0;
+
+  // The policy verdict on a whole Query, Parse or FunctionCall (`body`: the message after its
+  // header). True: allowed. False: blocked, and `blocked_error` holds the ErrorResponse the client
+  // gets in the statement's place (the host does its own auditing, metrics and logging).
+  virtual bool JudgeStatement(uint8_t tag, std::span<const uint8_t> body, std::string& blocked_error) = 0;
+
+  // A message is about to reach a clean server. `starts_transaction`: it is the first of a
+  // transaction (not a message retried after a hold); `terminating`: it is the client's Terminate.
+  virtual Admission AdmitTransaction(bool starts_transaction, bool terminating) = 0;
+  // ReadyForQuery left the server clean: the transaction is over. An error ends the session with it
+  // (a shutdown that waited for the transaction's end).
+  virtual Status OnTransactionEnd() = 0;
+  // The server reported a run-time parameter (ParameterStatus body).
+  virtual void OnServerParameterStatus(std::span<const uint8_t> body) = 0;
+
+ protected:
+  ~RelayHost() = default;
+};
+
+}  // namespace pgtenant::relay

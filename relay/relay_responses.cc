@@ -1,0 +1,106 @@
+// Relay: server messages to the client (protocol sections 55.2.2-55.2.7). Responses pgtenant owes
+// are synthesized in order, responses to its own messages swallowed, a blocked statement's error
+// put in place of the server's, and ReadyForQuery read for the transaction's end and the release
+// of the server under transaction pooling.
+#include <string>
+#include <utility>
+
+#include "protocol/frame_reader.h"
+#include "protocol/message_reader.h"
+#include "protocol/sqlstate.h"
+#include "protocol/wire.h"
+#include "relay/relay.h"
+#include "relay/session_wire.h"
+
+namespace pgtenant::relay {
+
+namespace {
+using protocol::BackendTag;
+using protocol::DecodeStatus;
+
+bool Is(uint8_t tag, BackendTag expected) { return tag == static_cast<uint8_t>(expected); }
+}  // namespace
+
+Relay::Step Relay::OnServerBytes(std::span<const uint8_t> data) {
+  size_t pos = 0;
+  size_t flushed = 0;
+  // Forwards the input from the last flush up to `end`, then skips to `next`.
+  auto flush_to = [&](size_t end, size_t next) -> bool {
+    const bool ok = end <= flushed || host_.ForwardToClient(data.subspan(flushed, end - flushed));
+    flushed = next;
+    return ok;
+  };
+  while (pos < data.size()) {
+    if (PassStreamed(s2c_remaining_, data.size(), pos)) continue;
+    const protocol::FrameDecode d = protocol::DecodeFrameHeader(data.subspan(pos), protocol::kMaxMessageLength);
+    if (d.status == DecodeStatus::kNeedMoreData) break;
+    if (d.status == DecodeStatus::kInvalid) {
+      (void)flush_to(pos, pos);
+      end_status_ = Status::Error(sqlstate::kProtocolViolation, "pgtenant: server sent an invalid message");
+      return End(Outcome::kServerBroken, data.size());
+    }
+    const uint8_t tag = d.header.tag;
+    const bool queued = transaction_pooling_ && exchange_ != nullptr && exchange_->rewriter.responses().Completes(tag);
+    const bool substitute = Is(tag, BackendTag::kErrorResponse) && HasBlockedBatch() &&
+                            exchange_->blocked_batches.front().batch == batches_done_ &&
+                            !exchange_->blocked_batches.front().answered;
+    const bool ready = Is(tag, BackendTag::kReadyForQuery);
+    const bool parameter = Is(tag, BackendTag::kParameterStatus);
+    if (!queued && !substitute && !ready && !parameter) {
+      s2c_remaining_ = d.header.total();  // streamed as it comes: DataRow, CopyData, notices, ...
+      continue;
+    }
+    if (data.size() - pos < d.header.total()) break;
+    const auto body = data.subspan(pos + protocol::kHeaderSize, d.header.body_size());
+    const size_t next = pos + d.header.total();
+    bool swallow = queued && exchange_->rewriter.responses().OnServerMessage(tag, server_->statements());
+    if (substitute) {
+      // The marker failed on the server exactly where the blocked statement would have: the
+      // client gets pgtenant's verdict in its place.
+      BlockedBatch& blocked = exchange_->blocked_batches.front();
+      if (!flush_to(pos, next) || !host_.SendToClient(std::span<const uint8_t>(
+                                      reinterpret_cast<const uint8_t*>(blocked.error.data()), blocked.error.size())))
+        return End(Outcome::kClientGone, data.size());
+      blocked.answered = true;
+      swallow = false;
+    }
+    if (swallow && !flush_to(pos, next)) return End(Outcome::kClientGone, data.size());
+    pos = next;
+    if (queued && exchange_->rewriter.responses().SyntheticDue()) {
+      std::string& synthetic = exchange_->to_client;
+      synthetic.clear();
+      exchange_->rewriter.responses().DrainSynthetic(synthetic);
+      if (!flush_to(pos, pos) || !host_.SendToClient(std::span<const uint8_t>(
+                                     reinterpret_cast<const uint8_t*>(synthetic.data()), synthetic.size())))
+        return End(Outcome::kClientGone, data.size());
+    }
+    if (parameter) {
+      host_.OnServerParameterStatus(body);
+      continue;
+    }
+    if (!ready) continue;
+    auto status = protocol::ParseReadyForQuery(body);
+    server_->NoteReadyForQuery(status.ok() ? *status : protocol::TransactionStatus::kFailed);
+    ++batches_done_;
+    while (HasBlockedBatch() && exchange_->blocked_batches.front().batch < batches_done_)
+      exchange_->blocked_batches.pop_front();
+    if (!server_->IsClean()) continue;
+    if (state_ == State::kInTransaction) {
+      TransitionTo(State::kIdle);
+      if (Status why = host_.OnTransactionEnd(); !why.ok()) {
+        (void)flush_to(pos, pos);
+        end_status_ = std::move(why);
+        return End(Outcome::kTerminate, data.size());
+      }
+    }
+    if (transaction_pooling_ && c2s_remaining_ == 0 && !AwaitsResponses()) {
+      // The transaction is over and nothing is in flight: the server goes back to the pool.
+      if (!flush_to(pos, pos)) return End(Outcome::kClientGone, data.size());
+      return {pos, Outcome::kReleaseServer};
+    }
+  }
+  if (!flush_to(pos, pos)) return End(Outcome::kClientGone, data.size());
+  return {pos, Outcome::kNeedMore};
+}
+
+}  // namespace pgtenant::relay

@@ -1,0 +1,35 @@
+// ServerWire: the protocol state of one server connection as the messages sent to it and its
+// ReadyForQuery answers tell it: requests in flight, an extended-protocol segment not yet synced,
+// the transaction status (from the server, never from parsing SQL), and which content-named
+// prepared statements exist there.
+//
+// Owned by the server connection (proxy/server_connection.h); the relay of the session that holds
+// the connection feeds it. No I/O; loop thread only.
+#pragma once
+
+#include "protocol/wire.h"
+#include "relay/prepared_statements.h"
+
+namespace pgtenant::relay {
+
+class ServerWire {
+ public:
+  // A frontend message went to the server: Query, Sync and FunctionCall each owe one ReadyForQuery;
+  // the extended-protocol messages open a segment that only a Sync closes.
+  void NoteFrontendMessage(protocol::FrontendTag tag);
+  // The server said ReadyForQuery with `status`.
+  void NoteReadyForQuery(protocol::TransactionStatus status);
+  // Nothing in flight, no open segment, no open transaction: the connection may serve anyone.
+  bool IsClean() const { return awaiting_ready_ == 0 && !unsynced_ && txn_status_ == protocol::TransactionStatus::kIdle; }
+  protocol::TransactionStatus txn_status() const { return txn_status_; }
+  int awaiting_ready() const { return awaiting_ready_; }
+  ServerStatementCache& statements() { return statements_; }
+
+ private:
+  ServerStatementCache statements_;
+  int awaiting_ready_ = 0;  // Query/Sync/FunctionCall sent minus ReadyForQuery received
+  bool unsynced_ = false;   // extended-protocol messages sent since the last Sync
+  protocol::TransactionStatus txn_status_ = protocol::TransactionStatus::kIdle;
+};
+
+}  // namespace pgtenant::relay

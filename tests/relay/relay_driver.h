@@ -1,0 +1,234 @@
+// RelayDriver: a Relay run the way ClientSession runs it, against FakeBackend servers instead of
+// sockets, for the relay's tests and fuzzer. It is the RelayHost: it keeps the client's unconsumed
+// bytes (carry), gets a server from a pool of two when the relay needs one (so transaction pooling
+// moves the client between server connections), lets that server answer whatever reached it, and
+// records what the client received and what the session was told to do.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "protocol/frame_reader.h"
+#include "protocol/message_builder.h"
+#include "relay/relay.h"
+#include "tests/relay/fake_backend.h"
+
+namespace pgtenant::relay::testing {
+
+inline std::span<const uint8_t> AsBytes(std::string_view s) {
+  return std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(s.data()), s.size());
+}
+
+class RelayDriver final : public RelayHost {
+ public:
+  // How server answers reach the relay: whole, or cut at `server_split` bytes (each batch).
+  explicit RelayDriver(Relay::PoolMode mode, size_t server_split = 0, size_t max_query_size = 1 << 20)
+      : relay_(*this, mode, max_query_size), server_split_(server_split) {
+    if (mode == Relay::PoolMode::kSession) Acquire();
+  }
+
+  // What the session is told, in order: "hold", "release", "end-of-transaction", "terminate <sqlstate>",
+  // "close", "client-gone", "server-gone", "server-broken".
+  std::vector<std::string> events;
+  std::string to_client;            // every byte the client received
+  std::vector<std::string> judged;  // the SQL bodies the host was asked about
+  std::string blocked_word = "forbidden";  // SQL containing this is blocked
+  int hold_transactions = 0;       // AdmitTransaction says hold this many times
+  bool shutdown_requested = false;  // OnTransactionEnd ends the session
+  bool ended = false;
+  // Invariant checks for the fuzzer: bytes reached a server the session did not hold.
+  bool forwarded_without_server = false;
+  size_t servers_acquired = 0;
+
+  // The client sends `bytes`; the session handles them and the servers answer until quiet.
+  void ClientSends(std::string_view bytes) {
+    carry_.append(bytes);
+    Pump();
+  }
+  // RESUME after a hold.
+  void Resume() { Pump(); }
+
+  Relay& relay() { return relay_; }
+  const std::string& carry() const { return carry_; }
+  FakeBackend* held_backend() { return held_ < 0 ? nullptr : &backends_[held_].backend; }
+  bool holds_server() const { return held_ >= 0; }
+
+  // RelayHost
+  bool ForwardToServer(std::span<const uint8_t> bytes) override { return ToServer(bytes); }
+  bool SendToServer(std::span<const uint8_t> bytes) override { return ToServer(bytes); }
+  bool ForwardToClient(std::span<const uint8_t> bytes) override { return ToClient(bytes); }
+  bool SendToClient(std::span<const uint8_t> bytes) override { return ToClient(bytes); }
+  bool JudgeStatement(uint8_t, std::span<const uint8_t> body, std::string& blocked_error) override {
+    std::string sql(reinterpret_cast<const char*>(body.data()), body.size());
+    judged.push_back(sql);
+    if (sql.find(blocked_word) == std::string::npos) return true;
+    protocol::ErrorFields e;
+    e.severity = "ERROR";
+    e.sqlstate = "42501";
+    e.message = "pgtenant: blocked by rule test";
+    protocol::AppendErrorResponse(blocked_error, e);
+    return false;
+  }
+  Admission AdmitTransaction(bool, bool terminating) override {
+    Admission a;
+    if (!terminating && hold_transactions > 0) {
+      --hold_transactions;
+      a.kind = Admission::Kind::kHold;
+    }
+    return a;
+  }
+  Status OnTransactionEnd() override {
+    events.push_back("end-of-transaction");
+    if (shutdown_requested) return Status::Error("57P01", "terminating connection due to administrator command");
+    return Status();
+  }
+  void OnServerParameterStatus(std::span<const uint8_t>) override {}
+
+ private:
+  struct Server {
+    ServerWire wire;
+    FakeBackend backend;
+    std::string pending;  // answers not yet given to the relay
+  };
+
+  bool ToServer(std::span<const uint8_t> bytes) {
+    if (held_ < 0) {
+      forwarded_without_server = true;
+      return false;
+    }
+    Server& s = backends_[held_];
+    if (!s.backend.Receive(bytes, s.pending)) broken_backend_ = true;
+    return true;
+  }
+  bool ToClient(std::span<const uint8_t> bytes) {
+    to_client.append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+    return true;
+  }
+
+  void Acquire() {
+    // Round robin over clean servers: each transaction may land on the other connection.
+    for (int i = 0; i < 2; ++i) {
+      int candidate = (next_ + i) % 2;
+      if (backends_[candidate].wire.IsClean()) {
+        held_ = candidate;
+        next_ = candidate + 1;
+        ++servers_acquired;
+        relay_.AttachServer(backends_[held_].wire);
+        return;
+      }
+    }
+  }
+  void Release() {
+    relay_.DetachServer();
+    held_ = -1;
+  }
+  void End(const char* event) {
+    events.push_back(event);
+    ended = true;
+    if (held_ >= 0) Release();
+  }
+  bool Handle(Relay::Step step) {
+    switch (step.outcome) {
+      case Relay::Outcome::kNeedMore:
+        return true;
+      case Relay::Outcome::kHold:
+        events.push_back("hold");
+        return false;
+      case Relay::Outcome::kReleaseServer:
+        events.push_back("release");
+        Release();
+        return true;
+      case Relay::Outcome::kTerminate:
+        End("terminate");
+        events.back() += " " + relay_.end_status().sqlstate();
+        return false;
+      case Relay::Outcome::kServerBroken:
+        End("server-broken");
+        return false;
+      case Relay::Outcome::kClose:
+        End("close");
+        return false;
+      case Relay::Outcome::kClientGone:
+        End("client-gone");
+        return false;
+      case Relay::Outcome::kServerGone:
+        End("server-gone");
+        return false;
+    }
+    return false;
+  }
+
+  // Offers the client's bytes, then the held server's answers, until neither moves.
+  void Pump() {
+    for (int rounds = 0; rounds < 100000 && !ended; ++rounds) {
+      bool moved = false;
+      if (!carry_.empty()) {
+        if (relay_.needs_server()) {
+          auto d = protocol::DecodeFrameHeader(AsBytes(carry_), protocol::kMaxMessageLength);
+          if (d.status == protocol::DecodeStatus::kInvalid) {
+            End("terminate 08P01");
+            return;
+          }
+          if (d.status == protocol::DecodeStatus::kReady && d.header.tag == 'X') {
+            End("close");
+            return;
+          }
+          if (d.status == protocol::DecodeStatus::kReady) Acquire();
+        }
+        if (!relay_.needs_server()) {
+          const std::string input = carry_;  // the relay may hold views into it until it returns
+          Relay::Step step = relay_.OnClientBytes(AsBytes(input));
+          carry_.erase(0, step.consumed);
+          if (!Handle(step)) return;
+          moved = moved || step.consumed > 0;
+        }
+      }
+      if (held_ >= 0 && !backends_[held_].pending.empty()) {
+        Server& s = backends_[held_];
+        std::string answers;
+        answers.swap(s.pending);
+        std::string_view rest = answers;
+        size_t offered = 0;
+        std::string server_carry;
+        while (offered < rest.size() || !server_carry.empty()) {
+          size_t piece = server_split_ == 0 ? rest.size() - offered : std::min(server_split_, rest.size() - offered);
+          server_carry.append(rest.substr(offered, piece));
+          offered += piece;
+          const std::string input = server_carry;
+          Relay::Step step = relay_.OnServerBytes(AsBytes(input));
+          server_carry.erase(0, step.consumed);
+          if (!Handle(step)) return;
+          if (step.outcome == Relay::Outcome::kReleaseServer) {
+            // The rest stays with the released server (nothing is owed: it is empty).
+            s.pending = server_carry + std::string(rest.substr(offered));
+            break;
+          }
+          if (step.consumed == 0 && offered == rest.size()) {
+            s.pending = server_carry;  // an incomplete message: wait for more (cannot happen here)
+            break;
+          }
+        }
+        moved = true;
+      }
+      if (broken_backend_) {
+        End("server-broken");
+        return;
+      }
+      if (!moved) return;
+    }
+  }
+
+  Relay relay_;
+  size_t server_split_;
+  Server backends_[2];
+  int held_ = -1;
+  int next_ = 0;
+  bool broken_backend_ = false;
+  std::string carry_;
+};
+
+}  // namespace pgtenant::relay::testing
