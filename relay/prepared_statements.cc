@@ -76,6 +76,8 @@ const ClientStatements::Statement* ClientStatements::Define(std::string_view cli
     it = statements_.emplace(std::string(client_name), Statement{}).first;
   }
   Statement& s = it->second;
+  bytes_ -= s.query_and_types.size();
+  bytes_ += query_and_types.size() + (s.server_name.empty() ? client_name.size() : 0);
   s.query_and_types.assign(reinterpret_cast<const char*>(query_and_types.data()), query_and_types.size());
   s.server_name = ServerStatementName(query_and_types);
   return &s;
@@ -87,7 +89,10 @@ const ClientStatements::Statement* ClientStatements::Find(std::string_view clien
 }
 
 void ClientStatements::Remove(std::string_view client_name) {
-  if (auto it = statements_.find(client_name); it != statements_.end()) statements_.erase(it);
+  if (auto it = statements_.find(client_name); it != statements_.end()) {
+    bytes_ -= it->first.size() + it->second.query_and_types.size();
+    statements_.erase(it);
+  }
 }
 
 }  // namespace pgtenant::relay

@@ -81,6 +81,8 @@ class ClientStatements {
   void Remove(std::string_view client_name);
   size_t size() const { return statements_.size(); }
   bool empty() const { return statements_.empty(); }
+  // What the definitions hold, in bytes (names, texts and the table's nodes, roughly).
+  size_t bytes() const { return bytes_ + statements_.size() * 96; }
 
  private:
   struct NameHash {  // looks names up as views into the client's message, without a copy
@@ -88,6 +90,7 @@ class ClientStatements {
     size_t operator()(std::string_view name) const { return std::hash<std::string_view>{}(name); }
   };
   std::unordered_map<std::string, Statement, NameHash, std::equal_to<>> statements_;
+  size_t bytes_ = 0;  // names and query texts
 };
 
 }  // namespace pgtenant::relay

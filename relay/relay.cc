@@ -102,6 +102,14 @@ bool Relay::Quiescent() const {
          state_ != State::kInTransaction;
 }
 
+size_t Relay::Footprint() const {
+  if (exchange_ == nullptr) return 0;
+  size_t bytes = sizeof(Exchange) + exchange_->to_server.capacity() + exchange_->to_client.capacity() +
+                 exchange_->rewriter.responses().size() * 64 + exchange_->rewriter.statements().bytes();
+  for (size_t i = 0; i < exchange_->blocked_batches.size(); ++i) bytes += 256;
+  return bytes;
+}
+
 void Relay::TrimIdle() {
   if (exchange_ != nullptr && exchange_->empty()) exchange_.reset();
 }
@@ -260,8 +268,8 @@ Relay::Step Relay::DiscardRequest(std::span<const uint8_t> data) {
     const uint8_t tag = d.header.tag;
     if (Is(tag, FrontendTag::kTerminate)) return End(Outcome::kClose, data.size());
     c2s_remaining_ = d.header.total();
-    // The request ends at a simple Query or at Sync: ReadyForQuery tells the client so.
-    if (Is(tag, FrontendTag::kQuery) || Is(tag, FrontendTag::kSync)) {
+    // The request ends at a simple Query, a FunctionCall or a Sync: ReadyForQuery tells the client so.
+    if (Is(tag, FrontendTag::kQuery) || Is(tag, FrontendTag::kSync) || Is(tag, FrontendTag::kFunctionCall)) {
       std::string out;
       protocol::AppendReadyForQuery(out, protocol::TransactionStatus::kIdle);
       if (!SendOwn(out, /*to_server=*/false)) return End(Outcome::kClientGone, data.size());

@@ -82,6 +82,9 @@ class Relay {
   const Status& end_status() const { return end_status_; }
   // Nothing owed either way and no message half-forwarded: the session may move to another loop.
   bool Quiescent() const;
+  // Bytes the relay holds for the requests in flight and the client's prepared statements (an
+  // estimate, for the fuzzer's bound on memory).
+  size_t Footprint() const;
   // An idle session gives back what it holds for traffic.
   void TrimIdle();
   // Requests forwarded and ReadyForQuery received (each request ends with one).

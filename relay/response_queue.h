@@ -41,6 +41,7 @@ class ResponseQueue {
   void DrainSynthetic(std::string& out);
 
   bool empty() const { return entries_.empty(); }
+  size_t size() const { return entries_.size(); }
   void Clear() {
     entries_.clear();
     names_.clear();

@@ -63,7 +63,7 @@ size_t ClientSession::OnServerBytes(std::span<const uint8_t> data) {
       ReleaseServer();
       Resume(kPauseBackpressure);
       if (!carry_.empty() && paused_ == 0) HandleBytes({});
-      return step.consumed;
+      break;  // and uncork: the client gets this read's answers in one write
     case Outcome::kTerminate:
       Terminate(relay_->end_status());
       return data.size();
