@@ -6,34 +6,40 @@
 namespace pgtenant::proxy {
 
 namespace {
-thread_local Outbox* corked = nullptr;  // the one corked outbox of this thread, if any
-thread_local std::string cork;          // what it collected; the capacity stays with the thread
-// What it collected by Forward, not copied yet: bytes in the caller's buffer, before those in `cork`
-// (which is empty while this is not).
-thread_local std::span<const uint8_t> cork_view;
 // A cork holding this much writes it out and goes on collecting: bulk data is copied once, not held.
 constexpr size_t kMaxCork = 64 * 1024;
+// What a cork's copy buffer keeps between reads: enough for renamed Binds and pgtenant's own answers
+// (no allocation per message), not a bulk read's worth per idle client.
+constexpr size_t kKeptCorkCapacity = 4 * 1024;
 }  // namespace
 
 void Outbox::Cork() {
-  if (corked != nullptr) return;
-  corked = this;
-  cork.clear();
-  cork_view = {};
+  if (corked_) return;
+  corked_ = true;
+  cork_.clear();
+  cork_view_ = {};
 }
 
 bool Outbox::Uncork() {
-  if (corked != this) return !broken_;
-  corked = nullptr;
-  if (!cork_view.empty()) {
-    const std::span<const uint8_t> view = cork_view;
-    cork_view = {};
+  if (!corked_) return !broken_;
+  corked_ = false;
+  if (!cork_view_.empty()) {
+    const std::span<const uint8_t> view = cork_view_;
+    cork_view_ = {};
     return SendRaw(view);
   }
-  if (cork.empty()) return !broken_;
-  const bool ok = SendRaw(cork);  // not corked now: writes, copying only what the kernel does not take
-  cork.clear();
+  if (cork_.empty()) return !broken_;
+  const bool ok = SendRaw(cork_);  // not corked now: writes, copying only what the kernel does not take
+  if (cork_.capacity() > kKeptCorkCapacity) {
+    std::string().swap(cork_);
+  } else {
+    cork_.clear();
+  }
   return ok;
+}
+
+void Outbox::ReleaseMemory() {
+  if (!corked_) std::string().swap(cork_);
 }
 
 void Outbox::Init(uv_stream_t* stream, EventFn on_event) {
@@ -53,13 +59,13 @@ bool Outbox::SendEncrypted(std::span<const uint8_t> data) {
 }
 
 bool Outbox::Forward(std::span<const uint8_t> data) {
-  if (corked != this || tls_ != nullptr || broken_ || data.empty() || !cork.empty()) return Send(data);
-  if (cork_view.empty()) {
-    cork_view = data;
+  if (!corked_ || tls_ != nullptr || broken_ || data.empty() || !cork_.empty()) return Send(data);
+  if (cork_view_.empty()) {
+    cork_view_ = data;
     return true;
   }
-  if (cork_view.data() + cork_view.size() == data.data() && cork_view.size() + data.size() < kMaxCork) {
-    cork_view = std::span<const uint8_t>(cork_view.data(), cork_view.size() + data.size());
+  if (cork_view_.data() + cork_view_.size() == data.data() && cork_view_.size() + data.size() < kMaxCork) {
+    cork_view_ = std::span<const uint8_t>(cork_view_.data(), cork_view_.size() + data.size());
     return true;
   }
   return SendRaw(data);
@@ -68,13 +74,13 @@ bool Outbox::Forward(std::span<const uint8_t> data) {
 bool Outbox::SendRaw(std::span<const uint8_t> data) {
   if (broken_) return false;
   if (data.empty()) return true;
-  if (corked == this) {
-    if (!cork_view.empty()) {  // collected before these bytes: copied now, kept in order
-      cork.append(reinterpret_cast<const char*>(cork_view.data()), cork_view.size());
-      cork_view = {};
+  if (corked_) {
+    if (!cork_view_.empty()) {  // collected before these bytes: copied now, kept in order
+      cork_.append(reinterpret_cast<const char*>(cork_view_.data()), cork_view_.size());
+      cork_view_ = {};
     }
-    cork.append(reinterpret_cast<const char*>(data.data()), data.size());
-    if (cork.size() < kMaxCork) return true;
+    cork_.append(reinterpret_cast<const char*>(data.data()), data.size());
+    if (cork_.size() < kMaxCork) return true;
     const bool ok = Uncork();
     Cork();
     return ok;

@@ -58,11 +58,15 @@ class Outbox {
 
   // Corking: between Cork and Uncork, Send collects instead of writing, so what one event handler
   // sends goes out in one write (a rewritten Bind and the Execute and Sync after it: one write, not
-  // two). One outbox per thread is corked at a time; Cork on another is a no-op and it writes as
-  // usual. Uncork writes what was collected and returns false if the socket is broken; it is
-  // idempotent, and whoever closes the stream calls it first. HasBacklog does not count collected bytes.
+  // two). The cork is this outbox's own (a session's client and server outboxes may both be corked,
+  // and nothing of it stays with a thread when the session moves to another loop). Cork on a corked
+  // outbox is a no-op. Uncork writes what was collected and returns false if the socket is broken;
+  // it is idempotent, and whoever closes the stream calls it first. HasBacklog does not count
+  // collected bytes.
   void Cork();
   bool Uncork();
+  // Gives back the cork's copy buffer (an idle connection holds none).
+  void ReleaseMemory();
 
   bool HasBacklog() const { return writing_; }
   size_t backlog_bytes() const { return pending_ ? pending_->in_flight.size() + pending_->queued.size() : 0; }
@@ -84,6 +88,11 @@ class Outbox {
     std::string queued;     // appended while a write is in flight
   };
   std::unique_ptr<Pending> pending_;
+  // The cork: bytes collected by Forward and not copied yet (in the caller's buffer, before those in
+  // `cork_`, which is empty while this is not), and the copies of what Send collected.
+  std::span<const uint8_t> cork_view_;
+  std::string cork_;
+  bool corked_ = false;
   bool writing_ = false;
   bool broken_ = false;
 };

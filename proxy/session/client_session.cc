@@ -501,6 +501,7 @@ void ClientSession::CheckTimeouts(Clock::time_point now) {
 
 void ClientSession::TrimIdle() {
   if (relay_) relay_->TrimIdle();
+  outbox_.ReleaseMemory();
   if (carry_.empty()) carry_.shrink_to_fit();
 }
 
