@@ -154,7 +154,7 @@ Relay::Step Relay::OnClientBytes(std::span<const uint8_t> data) {
   };
   auto fail = [&](Status why) -> Step {
     if (!flush()) return End(Outcome::kServerGone, data.size());
-    end_status_ = std::move(why);
+    end_status_ = std::make_unique<Status>(std::move(why));
     return End(Outcome::kTerminate, data.size());
   };
   while (pos < data.size()) {
@@ -262,7 +262,7 @@ Relay::Step Relay::DiscardRequest(std::span<const uint8_t> data) {
     const protocol::FrameDecode d = protocol::DecodeFrameHeader(data.subspan(pos), protocol::kMaxMessageLength);
     if (d.status == DecodeStatus::kNeedMoreData) break;
     if (d.status == DecodeStatus::kInvalid) {
-      end_status_ = d.error();
+      end_status_ = std::make_unique<Status>(d.error());
       return End(Outcome::kTerminate, data.size());
     }
     const uint8_t tag = d.header.tag;

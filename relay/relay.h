@@ -79,7 +79,10 @@ class Relay {
   bool needs_server() const { return state_ == State::kNoServer; }
   bool discarding() const { return state_ == State::kDiscarding || state_ == State::kDiscardingLast; }
   // Why the session ends (kTerminate, kServerBroken).
-  const Status& end_status() const { return end_status_; }
+  const Status& end_status() const {
+    static const Status kNone;
+    return end_status_ != nullptr ? *end_status_ : kNone;
+  }
   // Nothing owed either way and no message half-forwarded: the session may move to another loop.
   bool Quiescent() const;
   // Bytes the relay holds for the requests in flight and the client's prepared statements (an
@@ -128,7 +131,7 @@ class Relay {
   RelayHost& host_;
   ServerWire* server_ = nullptr;
   std::unique_ptr<Exchange> exchange_;
-  Status end_status_;
+  std::unique_ptr<Status> end_status_;  // set when the session must end (kept small: one per idle client)
   uint64_t batches_sent_ = 0;  // requests forwarded (each ends with one ReadyForQuery)
   uint64_t batches_done_ = 0;  // ReadyForQuery received
   size_t c2s_remaining_ = 0;   // bytes of a streamed client message still to forward (or skip)

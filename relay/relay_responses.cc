@@ -36,7 +36,8 @@ Relay::Step Relay::OnServerBytes(std::span<const uint8_t> data) {
     if (d.status == DecodeStatus::kNeedMoreData) break;
     if (d.status == DecodeStatus::kInvalid) {
       (void)flush_to(pos, pos);
-      end_status_ = Status::Error(sqlstate::kProtocolViolation, "pgtenant: server sent an invalid message");
+      end_status_ = std::make_unique<Status>(
+          Status::Error(sqlstate::kProtocolViolation, "pgtenant: server sent an invalid message"));
       return End(Outcome::kServerBroken, data.size());
     }
     const uint8_t tag = d.header.tag;
@@ -89,7 +90,7 @@ Relay::Step Relay::OnServerBytes(std::span<const uint8_t> data) {
       TransitionTo(State::kIdle);
       if (Status why = host_.OnTransactionEnd(); !why.ok()) {
         (void)flush_to(pos, pos);
-        end_status_ = std::move(why);
+        end_status_ = std::make_unique<Status>(std::move(why));
         return End(Outcome::kTerminate, data.size());
       }
     }
