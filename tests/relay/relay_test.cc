@@ -137,7 +137,7 @@ TEST_CASE("a blocked statement inside a transaction aborts it as the server woul
 
 TEST_CASE("a rejected request (no server, or canceled while waiting) is skipped up to its end", "[relay][cancel]") {
   for (const std::string& request :
-       {Query("select 1"), Parse("", "select 1") + Bind("", "") + Execute() + Sync()}) {
+       {Query("select 1"), Parse("", "select 1") + Bind("", "") + Execute() + Sync(), FunctionCall()}) {
     RelayDriver driver(Mode::kTransaction);
     REQUIRE(driver.relay().Reject(Status::Error("57014", "canceling statement due to user request")));
     for (size_t split = 0; split <= request.size(); ++split) {
