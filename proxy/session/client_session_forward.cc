@@ -20,6 +20,10 @@ size_t ClientSession::ForwardClientMessages(std::span<const uint8_t> data) {
   if (server != nullptr) server->Cork();  // what this read forwards reaches the server in one write
   const relay::Relay::Step step = relay_->OnClientBytes(data);
   const bool sent = server == nullptr || server->Uncork();
+  if (!sent && server_ == server && (step.outcome == Outcome::kNeedMore || step.outcome == Outcome::kHold)) {
+    OnServerLost(Status::Error(sqlstate::kConnectionFailure, "could not send data to the server"));
+    return data.size();
+  }
   switch (step.outcome) {
     case Outcome::kNeedMore:
       break;
@@ -39,10 +43,6 @@ size_t ClientSession::ForwardClientMessages(std::span<const uint8_t> data) {
     case Outcome::kReleaseServer:
       OnServerLost(Status::Error(sqlstate::kConnectionFailure, "could not send data to the server"));
       return data.size();
-  }
-  if (!sent && server_ == server && server != nullptr) {
-    OnServerLost(Status::Error(sqlstate::kConnectionFailure, "could not send data to the server"));
-    return data.size();
   }
   if (server_ != nullptr && server_->HasBacklog()) Pause(kPauseBackpressure);
   return step.consumed;
