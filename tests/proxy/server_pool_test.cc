@@ -309,10 +309,10 @@ TEST_CASE("a connection that comes back dirty is closed, not reused", "[server_p
   PoolFixture f(Settings(2));
   FakeClient &a = f.Client("a"), &b = f.Client("b");
   SECTION("an open transaction") {
-    f.Checkout(a)->NoteReadyForQuery(protocol::TransactionStatus::kInTransaction);
+    f.Checkout(a)->wire().NoteReadyForQuery(protocol::TransactionStatus::kInTransaction);
   }
   SECTION("a query in flight") {
-    f.Checkout(a)->NoteFrontendMessage(protocol::FrontendTag::kQuery);
+    f.Checkout(a)->wire().NoteFrontendMessage(protocol::FrontendTag::kQuery);
   }
   SECTION("a cancel forwarded for it (it might hit the next client's query)") {
     f.Checkout(a)->NoteCancelForwarded();
