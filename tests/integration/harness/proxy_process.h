@@ -76,8 +76,9 @@ struct ProxyConfig {
   std::string ToYaml() const;
 };
 
-// The suite's standard config. Backend `app` → `db` on the shared PostgreSQL; one tenant, `acme`
-// (isolation: database, backend app, id kAcmeId); users alice (acme admin) and bob (acme member).
+// The suite's standard config. Backend `app` → `db` on its server (db.port; 0: the shared PostgreSQL);
+// one tenant, `acme` (isolation: database, backend app, id kAcmeId); users alice (acme admin) and bob
+// (acme member).
 // tenant_identification is [username_suffix, single_tenant], so `user=alice dbname=app` lands in acme
 // like `user=alice.acme` does: the wire-protocol tests need no tenant in their connection strings.
 // (The config requires every user to belong to a tenant.)
@@ -100,6 +101,10 @@ class ProxyProcess {
   pid_t pid() const { return pid_; }
   const std::string& config_path() const { return config_path_; }
   std::string Log() const;
+  // Polls the log until `text` occurs in it `count` times; true if it did within `timeout`. The event a
+  // test waits for when pgtenant says it in its log (a reload, a move, a refused cancel, ...).
+  bool AwaitLog(const std::string& text, size_t count = 1,
+                std::chrono::milliseconds timeout = std::chrono::seconds(10)) const;
 
   void Signal(int sig) const;
   // Waits for the process to exit; its raw wait status, or nullopt if it is still running.
