@@ -33,6 +33,11 @@ foreach(line IN LISTS lines)
   foreach(char "\\" "," "[" "]")
     string(REPLACE "${char}" "\\${char}" spec "${spec}")
   endforeach()
+  # A leading '-' would be read as an option: a leading wildcard stands for it instead.
+  if(spec MATCHES "^-")
+    string(SUBSTRING "${spec}" 1 -1 spec)
+    set(spec "*${spec}")
+  endif()
   set(test "${GROUP}: ${name}")
   string(APPEND script "add_test([==[${test}]==] [==[${EXECUTABLE}]==] [==[${spec}]==])\n")
   string(APPEND script "set_tests_properties([==[${test}]==] PROPERTIES WORKING_DIRECTORY [==[${WORKING_DIRECTORY}]==]"

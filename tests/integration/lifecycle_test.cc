@@ -118,7 +118,7 @@ TEST_CASE("limits.client_idle_timeout closes idle clients with 57P05, in either 
     REQUIRE(PollUntil(
         [&] {
           CHECK(QueryValue(busy.get(), "SELECT 2") == "2");
-          return WaitReadable(idle.get(), std::chrono::milliseconds(1));
+          return WaitReadable(idle.get(), std::chrono::milliseconds(10));
         },
         std::chrono::seconds(10), std::chrono::milliseconds(100)));
     PgResult after = Exec(idle.get(), "SELECT 1");

@@ -163,6 +163,13 @@ pid_t PostgresServer::KeeperOf(const std::string& path) {
   return values.count("keeper_pid") ? ToInt(values["keeper_pid"]) : -1;
 }
 
+pid_t PostgresServer::PostmasterOf(const std::string& path) {
+  auto values = ReadDescription(path);
+  return values.count("postmaster_pid") ? ToInt(values["postmaster_pid"]) : -1;
+}
+
+std::string PostgresServer::DirectoryOf(const std::string& path) { return ReadDescription(path)["socket_directory"]; }
+
 std::unique_ptr<PostgresServer> PostgresServer::Attach(const std::string& path) {
   auto values = ReadDescription(path);
   if (values.empty()) return nullptr;  // no fixture: a run by hand

@@ -48,8 +48,11 @@ class PostgresServer {
   // For the ctest fixture: starts this process's shared server (ignoring PGTENANT_IT_POSTGRES) and
   // writes its description to `path` (replaced atomically), naming `keeper` as the process that owns it.
   static PostgresServer& StartSharedAndDescribe(const std::string& path, pid_t keeper);
-  // The keeper process named in the description at `path`, or -1 when there is none.
+  // From the description at `path`: the keeper process, the postmaster, the server's directory (-1 or
+  // "" when there is none).
   static pid_t KeeperOf(const std::string& path);
+  static pid_t PostmasterOf(const std::string& path);
+  static std::string DirectoryOf(const std::string& path);
 
   ~PostgresServer();
   PostgresServer(const PostgresServer&) = delete;

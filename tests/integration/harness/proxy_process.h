@@ -32,7 +32,9 @@ struct BackendConfig {
   std::string database;
   std::string user;
   std::string password;
-  std::string connect_timeout = "2s";
+  // Generous: under a parallel test run a first connection to a new database can take seconds. Tests of
+  // the timeout itself set their own.
+  std::string connect_timeout = "10s";
   // When set, written as `hosts: <this>` instead of host/port, e.g. "[{host: 127.0.0.1, port: 5433}, ...]".
   std::string hosts;
   // Appended inside the backend's mapping as is, e.g. "shared_pool: true, max_connections: 2".
