@@ -217,6 +217,19 @@ PostgresServer::PostgresServer(Kind kind) : kind_(kind) {
 }
 
 PostgresServer::~PostgresServer() {
+  if (kind_ == Kind::kAttached && !created_databases_.empty()) {
+    try {
+      PgConn conn = Connect(ConnString("postgres", superuser_password_, "postgres"));
+      for (const std::string& database : created_databases_) {
+        char* quoted = PQescapeIdentifier(conn.get(), database.c_str(), database.size());
+        if (quoted == nullptr) continue;
+        integration::Exec(conn.get(), std::string("DROP DATABASE IF EXISTS ") + quoted + " WITH (FORCE)");
+        PQfreemem(quoted);
+      }
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "dropping this process's databases: %s\n", e.what());
+    }
+  }
   try {
     StopProcess();
   } catch (const std::exception& e) {
@@ -371,6 +384,7 @@ void PostgresServer::CreateRoleAndDatabase(const std::string& role, const std::s
   MustExec(conn.get(), "CREATE ROLE " + identifier(role) + " LOGIN PASSWORD " + quoted_password);
   // CREATE DATABASE cannot run in a transaction block: its own statement.
   MustExec(conn.get(), "CREATE DATABASE " + identifier(database) + " OWNER " + identifier(role));
+  created_databases_.push_back(database);
 }
 
 TestDatabase PostgresServer::CreateTestDatabase(const std::string& prefix) {

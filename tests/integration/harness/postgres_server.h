@@ -75,7 +75,9 @@ class PostgresServer {
   // false if it does not within `timeout`.
   bool AwaitActiveQuery(const std::string& database, const std::string& sql, std::chrono::milliseconds timeout);
 
-  // CREATE ROLE ... LOGIN PASSWORD, CREATE DATABASE ... OWNER role.
+  // CREATE ROLE ... LOGIN PASSWORD, CREATE DATABASE ... OWNER role. On the ctest fixture's server, the
+  // databases a test process made are dropped when it exits (the cluster stays small over a run of
+  // hundreds of test processes, and its removal at the end quick).
   void CreateRoleAndDatabase(const std::string& role, const std::string& password, const std::string& database);
   // A fresh role + database with names unique among all test processes ("<prefix>_<n>_<random>") and a
   // random password.
@@ -116,6 +118,7 @@ class PostgresServer {
   int port_ = 0;
   pid_t pid_ = -1;
   int unique_counter_ = 0;
+  std::vector<std::string> created_databases_;
 };
 
 // A random lowercase hex string of `bytes` * 2 characters (passwords, names).
