@@ -19,6 +19,7 @@
 #include <chrono>
 #include <dirent.h>
 #include <fstream>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <sstream>
@@ -280,6 +281,33 @@ TEST_CASE("a slow-drip startup packet (a byte per 200 ms) is cut by startup_time
   CHECK(elapsed < milliseconds(1800));
 }
 
+// Polls `fds` for `events` until each has reported something (ready, EOF or a reset) or `timeout` has
+// passed, calling `ready` once per descriptor as it does; how many did.
+size_t AwaitEach(const std::vector<int>& fds, short events, milliseconds timeout,
+                 const std::function<void(int fd, short revents)>& ready) {
+  std::vector<bool> done(fds.size(), false);
+  size_t count = 0;
+  const auto deadline = Clock::now() + timeout;
+  while (count < fds.size() && Clock::now() < deadline) {
+    std::vector<pollfd> waiting;
+    std::vector<size_t> index;
+    for (size_t i = 0; i < fds.size(); ++i) {
+      if (!done[i]) {
+        waiting.push_back({fds[i], events, 0});
+        index.push_back(i);
+      }
+    }
+    if (poll(waiting.data(), waiting.size(), 200) <= 0) continue;
+    for (size_t w = 0; w < waiting.size(); ++w) {
+      if (waiting[w].revents == 0) continue;
+      done[index[w]] = true;
+      ++count;
+      ready(waiting[w].fd, waiting[w].revents);
+    }
+  }
+  return count;
+}
+
 // A non-blocking connect to 127.0.0.1:port; -1 if the socket could not be made.
 int StartConnect(int port) {
   const int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -324,47 +352,13 @@ TEST_CASE("5,000 simultaneous connection attempts: the proxy stays up and serves
     const int fd = StartConnect(proxy.port());
     if (fd >= 0) fds.push_back(fd);
   }
-  // Send each a startup packet once it is connected (a few seconds at most), then read what comes back.
+  // Send each a startup packet once it is connected (a few seconds at most).
   const std::string packet = StartupPacket({{"user", "alice"}, {"database", "app"}});
-  std::vector<bool> sent(fds.size(), false);
-  size_t sent_count = 0, answered = 0;
-  const auto deadline = Clock::now() + seconds(10);
-  while (sent_count < fds.size() && Clock::now() < deadline) {
-    std::vector<pollfd> waiting;
-    std::vector<size_t> index;
-    for (size_t i = 0; i < fds.size(); ++i) {
-      if (!sent[i]) {
-        waiting.push_back({fds[i], POLLOUT, 0});
-        index.push_back(i);
-      }
-    }
-    if (poll(waiting.data(), waiting.size(), 200) <= 0) continue;
-    for (size_t w = 0; w < waiting.size(); ++w) {
-      if (waiting[w].revents == 0) continue;
-      sent[index[w]] = true;
-      ++sent_count;
-      if (waiting[w].revents & POLLOUT) (void)send(fds[index[w]], packet.data(), packet.size(), MSG_NOSIGNAL);
-    }
-  }
+  const size_t sent_count = AwaitEach(fds, POLLOUT, seconds(10), [&](int fd, short revents) {
+    if (revents & POLLOUT) (void)send(fd, packet.data(), packet.size(), MSG_NOSIGNAL);
+  });
   // Every connection the proxy took is answered: an authentication request, a 53300, or a close.
-  std::vector<bool> heard(fds.size(), false);
-  const auto answer_deadline = Clock::now() + seconds(10);
-  while (answered < fds.size() && Clock::now() < answer_deadline) {
-    std::vector<pollfd> waiting;
-    std::vector<size_t> index;
-    for (size_t i = 0; i < fds.size(); ++i) {
-      if (!heard[i]) {
-        waiting.push_back({fds[i], POLLIN, 0});
-        index.push_back(i);
-      }
-    }
-    if (poll(waiting.data(), waiting.size(), 200) <= 0) continue;
-    for (size_t w = 0; w < waiting.size(); ++w) {
-      if (waiting[w].revents == 0) continue;
-      heard[index[w]] = true;  // a message, EOF or a reset
-      ++answered;
-    }
-  }
+  const size_t answered = AwaitEach(fds, POLLIN, seconds(10), [](int, short) {});
   INFO("connected " << fds.size() << ", startup sent " << sent_count << ", answered or closed " << answered);
   CHECK(fds.size() == static_cast<size_t>(attempts));
   CHECK(answered > 0);
