@@ -1,5 +1,6 @@
 # Run after a test executable is built (see catch_tests.cmake): writes TESTS_FILE with one add_test per
 # Catch2 test case. Inputs: EXECUTABLE, GROUP, PROPERTIES (a list), WORKING_DIRECTORY, TESTS_FILE.
+cmake_minimum_required(VERSION 3.16)  # IN_LIST
 execute_process(
   COMMAND "${EXECUTABLE}" --list-test-names-only
   OUTPUT_VARIABLE output
@@ -10,6 +11,14 @@ execute_process(
 if(NOT result MATCHES "^[0-9]+$")
   message(FATAL_ERROR "${EXECUTABLE} --list-test-names-only failed (${result}):\n${output}${errors}")
 endif()
+
+# Test cases tagged [serial] (timing that other tests running beside them would distort) run alone.
+execute_process(
+  COMMAND "${EXECUTABLE}" "[serial]" --list-test-names-only
+  OUTPUT_VARIABLE serial_output
+  WORKING_DIRECTORY "${WORKING_DIRECTORY}")
+string(REPLACE ";" "<semicolon>" serial_output "${serial_output}")
+string(REPLACE "\n" ";" serial_lines "${serial_output}")
 
 # Each element in [==[...]==] so that ';', spaces and quotes stay part of one argument.
 set(properties "")
@@ -40,8 +49,12 @@ foreach(line IN LISTS lines)
   endif()
   set(test "${GROUP}: ${name}")
   string(APPEND script "add_test([==[${test}]==] [==[${EXECUTABLE}]==] [==[${spec}]==])\n")
+  set(serial "")
+  if(line IN_LIST serial_lines)
+    set(serial " RUN_SERIAL TRUE")
+  endif()
   string(APPEND script "set_tests_properties([==[${test}]==] PROPERTIES WORKING_DIRECTORY [==[${WORKING_DIRECTORY}]==]"
-                       "${properties})\n")
+                       "${properties}${serial})\n")
   math(EXPR count "${count} + 1")
 endforeach()
 if(count EQUAL 0)

@@ -3,7 +3,8 @@
 # Like catch_discover_tests() of Catch2's CMake module, but test case names may hold ';' (the module's
 # script splits them into several tests). After each build, catch_list_tests.cmake runs the executable
 # with --list-test-names-only and writes one add_test per test case, named "<group>: <test case>", run
-# as `executable "<test case>"`, with the given ctest properties.
+# as `executable "<test case>"`, with the given ctest properties; a test case tagged [serial] also gets
+# RUN_SERIAL (ctest runs nothing beside it).
 #
 #   pgtenant_catch_tests(TARGET GROUP name [PROPERTIES prop value ...])
 function(pgtenant_catch_tests target)

@@ -97,6 +97,8 @@ std::vector<std::string> Show(const ProxyProcess& proxy, const std::string& what
   return rows;
 }
 
+// (The first test case runs alone, [serial]: under ctest -j2 on a loaded 2-core machine, a cancel once
+// took over 3 s to answer.)
 // Starts pg_sleep(30) on `conn` (whose server database is `database`), cancels it with the key the
 // client got, and checks that it ends in 57014; how long the cancel took to answer.
 std::chrono::steady_clock::duration CancelSleep(PGconn* conn, const std::string& database) {
@@ -118,7 +120,7 @@ size_t CountStartingWith(const std::vector<std::string>& rows, const std::string
 }
 
 TEST_CASE("workers: 4 spreads four tenants' pools over four workers; each client sees its own tenant, cancels "
-          "reach every worker, and the console sees them all", "[workers]") {
+          "reach every worker, and the console sees them all", "[workers][serial]") {
   TenantWorld world = TenantWorld::Create();
   ProxyProcess proxy(WorkersConfig(world, 4));
 
