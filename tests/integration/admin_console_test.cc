@@ -7,10 +7,10 @@
 #include <chrono>
 #include <functional>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "tests/integration/harness/pg.h"
+#include "tests/integration/harness/poll.h"
 #include "tests/integration/harness/postgres_server.h"
 #include "tests/integration/harness/process.h"
 #include "tests/integration/harness/proxy_process.h"
@@ -58,15 +58,6 @@ std::string Cell(const PGresult* result, const std::string& key, const std::stri
   for (int row = 0; row < PQntuples(result); ++row)
     if (key == PQgetvalue(result, row, 0)) return PQgetvalue(result, row, c);
   return "<no row>";
-}
-
-bool WaitFor(const std::function<bool()>& condition, std::chrono::milliseconds timeout = std::chrono::seconds(5)) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (condition()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return condition();
 }
 
 TEST_CASE("an admin reads SHOW TENANTS, POOLS, CLIENTS, SERVERS, BACKENDS, STATS, CONFIG, VERSION and HELP with psql",
@@ -348,10 +339,12 @@ TEST_CASE("RELOAD applies a new file, refuses a bad one with F0000, and both are
   CHECK(Psql(proxy, "SHOW VERSION").exit_code == 0);
 
   std::string audit;
-  CHECK(WaitFor([&] {
-    audit = ReadFile(audit_path);
-    return audit.find("\"command\":\"SHOW VERSION\"") != std::string::npos;
-  }));
+  CHECK(PollUntil(
+      [&] {
+        audit = ReadFile(audit_path);
+        return audit.find("\"command\":\"SHOW VERSION\"") != std::string::npos;
+      },
+      std::chrono::seconds(5)));
   INFO(audit);
   CHECK_THAT(audit, Catch::Contains("\"type\":\"admin_command\""));
   CHECK_THAT(audit, Catch::Contains("\"user\":\"ops\""));

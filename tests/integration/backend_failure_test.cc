@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <memory>
 #include <string>
 
 #include "tests/integration/harness/net.h"
@@ -75,7 +76,8 @@ TEST_CASE("a backend that accepts TCP but never answers: 08006 once connect_time
 
 TEST_CASE("PostgreSQL restarting mid-session: the next query fails promptly, new clients then succeed",
           "[backend][restart]") {
-  PostgresServer& server = PostgresServer::Shared();
+  std::unique_ptr<PostgresServer> own = PostgresServer::StartPrivate();  // restarted below
+  PostgresServer& server = *own;
   TestDatabase db = server.CreateTestDatabase("restart");
   ProxyProcess proxy(StandardConfig(db));
 

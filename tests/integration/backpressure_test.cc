@@ -6,10 +6,10 @@
 #include <chrono>
 #include <fstream>
 #include <string>
-#include <thread>
 
 #include "tests/integration/harness/net.h"
 #include "tests/integration/harness/pg.h"
+#include "tests/integration/harness/poll.h"
 #include "tests/integration/harness/postgres_server.h"
 #include "tests/integration/harness/proxy_process.h"
 
@@ -36,7 +36,14 @@ TEST_CASE("a client that stops reading a 200 MB result does not make the proxy b
 
   // 200,000 rows of 1,000 bytes: far more than the kernel's socket buffers hold.
   REQUIRE(raw.Send(Message('Q', std::string("SELECT repeat('x', 1000) FROM generate_series(1, 200000)") + '\0')));
-  std::this_thread::sleep_for(std::chrono::seconds(2));  // the client reads nothing meanwhile
+  // The client reads nothing meanwhile. Once the proxy has stopped reading its server, PostgreSQL's session
+  // waits to write (wait_event ClientWrite): measure then. A proxy that buffered the whole result would let
+  // the query finish instead.
+  PostgresServer& server = PostgresServer::Shared();
+  const std::string blocked_sql = "SELECT count(*) FROM pg_stat_activity WHERE datname = '" + db.database +
+                                  "' AND state = 'active' AND wait_event = 'ClientWrite'";
+  REQUIRE(PollUntil([&] { return server.Exec(blocked_sql).at(0).at(0) != "0"; }, std::chrono::seconds(10),
+                    std::chrono::milliseconds(50)));
   const long stalled = ResidentKiB(proxy.pid());
   INFO("RSS before " << before << " KiB, while the client stalls " << stalled << " KiB");
   CHECK(stalled - before < 16 * 1024);

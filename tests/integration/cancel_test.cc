@@ -4,7 +4,6 @@
 
 #include <chrono>
 #include <string>
-#include <thread>
 
 #include "tests/integration/harness/pg.h"
 #include "tests/integration/harness/postgres_server.h"

@@ -2,8 +2,9 @@
 // mid-transaction or mid-COPY, a slow-drip startup, and a flood of connection attempts. Each fault
 // must end in an error or a close (never a hang), and the pool must come back clean.
 //
-// The shared PostgreSQL is stopped or frozen here: every test that does so restarts or thaws it in
-// the same test, through a guard that also runs when an assertion fails.
+// A test that stops or freezes PostgreSQL does it to a private one (other test processes use the shared
+// one meanwhile), and restarts or thaws it in the same test, through a guard that also runs when an
+// assertion fails: the recovery is part of what is tested.
 #include <catch2/catch.hpp>
 #include <fcntl.h>
 #include <libpq-fe.h>
@@ -18,10 +19,11 @@
 #include <chrono>
 #include <dirent.h>
 #include <fstream>
+#include <functional>
+#include <memory>
 #include <optional>
 #include <sstream>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "tests/integration/harness/net.h"
@@ -36,7 +38,7 @@ using std::chrono::milliseconds;
 using std::chrono::seconds;
 using Clock = std::chrono::steady_clock;
 
-// Starts the shared server again when the test leaves, whatever happened in between.
+// Starts the server again when the test leaves, whatever happened in between.
 class RestartOnExit {
  public:
   explicit RestartOnExit(PostgresServer& server) : server_(server) {}
@@ -98,8 +100,7 @@ struct FaultSetup {
   ProxyConfig config;
 };
 
-FaultSetup MakeSetup(const std::string& prefix) {
-  PostgresServer& server = PostgresServer::Shared();
+FaultSetup MakeSetup(const std::string& prefix, PostgresServer& server = PostgresServer::Shared()) {
   FaultSetup setup{server.CreateTestDatabase(prefix), {}};
   server.Exec("CREATE TABLE faults (v int); ALTER TABLE faults OWNER TO " + setup.db.role, setup.db.database);
   setup.config = StandardConfig(setup.db);
@@ -142,8 +143,9 @@ void CheckServedClean(const ProxyProcess& proxy) {
 
 TEST_CASE("PostgreSQL stopped during an open transaction: the client gets an error, the pool recovers",
           "[faults]") {
-  PostgresServer& server = PostgresServer::Shared();
-  FaultSetup setup = MakeSetup("fault_txn");
+  std::unique_ptr<PostgresServer> own = PostgresServer::StartPrivate();
+  PostgresServer& server = *own;
+  FaultSetup setup = MakeSetup("fault_txn", server);
   ProxyProcess proxy(setup.config);
 
   PgConn conn = MustConnectProxy(proxy, "alice", kAlicePassword, "app");
@@ -164,8 +166,9 @@ TEST_CASE("PostgreSQL stopped during an open transaction: the client gets an err
 }
 
 TEST_CASE("PostgreSQL stopped during COPY FROM STDIN: the client gets an error, the pool recovers", "[faults]") {
-  PostgresServer& server = PostgresServer::Shared();
-  FaultSetup setup = MakeSetup("fault_copy");
+  std::unique_ptr<PostgresServer> own = PostgresServer::StartPrivate();
+  PostgresServer& server = *own;
+  FaultSetup setup = MakeSetup("fault_copy", server);
   ProxyProcess proxy(setup.config);
 
   RawClient client(proxy.port());
@@ -198,8 +201,9 @@ TEST_CASE("PostgreSQL stopped during COPY FROM STDIN: the client gets an error, 
 
 TEST_CASE("PostgreSQL frozen (SIGSTOP): a new client gets FATAL 08006 within connect_timeout, then recovery",
           "[faults]") {
-  PostgresServer& server = PostgresServer::Shared();
-  FaultSetup setup = MakeSetup("fault_frozen");
+  std::unique_ptr<PostgresServer> own = PostgresServer::StartPrivate();
+  PostgresServer& server = *own;
+  FaultSetup setup = MakeSetup("fault_frozen", server);
   setup.config.backends["app"].connect_timeout = "2s";
   ProxyProcess proxy(setup.config);  // no idle server connection yet: a new client needs a new one
 
@@ -277,6 +281,33 @@ TEST_CASE("a slow-drip startup packet (a byte per 200 ms) is cut by startup_time
   CHECK(elapsed < milliseconds(1800));
 }
 
+// Polls `fds` for `events` until each has reported something (ready, EOF or a reset) or `timeout` has
+// passed, calling `ready` once per descriptor as it does; how many did.
+size_t AwaitEach(const std::vector<int>& fds, short events, milliseconds timeout,
+                 const std::function<void(int fd, short revents)>& ready) {
+  std::vector<bool> done(fds.size(), false);
+  size_t count = 0;
+  const auto deadline = Clock::now() + timeout;
+  while (count < fds.size() && Clock::now() < deadline) {
+    std::vector<pollfd> waiting;
+    std::vector<size_t> index;
+    for (size_t i = 0; i < fds.size(); ++i) {
+      if (!done[i]) {
+        waiting.push_back({fds[i], events, 0});
+        index.push_back(i);
+      }
+    }
+    if (poll(waiting.data(), waiting.size(), 200) <= 0) continue;
+    for (size_t w = 0; w < waiting.size(); ++w) {
+      if (waiting[w].revents == 0) continue;
+      done[index[w]] = true;
+      ++count;
+      ready(waiting[w].fd, waiting[w].revents);
+    }
+  }
+  return count;
+}
+
 // A non-blocking connect to 127.0.0.1:port; -1 if the socket could not be made.
 int StartConnect(int port) {
   const int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -321,33 +352,13 @@ TEST_CASE("5,000 simultaneous connection attempts: the proxy stays up and serves
     const int fd = StartConnect(proxy.port());
     if (fd >= 0) fds.push_back(fd);
   }
-  // Send each a startup packet once it is connected (a few seconds at most), then read what comes back.
+  // Send each a startup packet once it is connected (a few seconds at most).
   const std::string packet = StartupPacket({{"user", "alice"}, {"database", "app"}});
-  std::vector<bool> sent(fds.size(), false);
-  size_t sent_count = 0, answered = 0;
-  const auto deadline = Clock::now() + seconds(10);
-  while (sent_count < fds.size() && Clock::now() < deadline) {
-    std::vector<pollfd> waiting;
-    std::vector<size_t> index;
-    for (size_t i = 0; i < fds.size(); ++i) {
-      if (!sent[i]) {
-        waiting.push_back({fds[i], POLLOUT, 0});
-        index.push_back(i);
-      }
-    }
-    if (poll(waiting.data(), waiting.size(), 200) <= 0) continue;
-    for (size_t w = 0; w < waiting.size(); ++w) {
-      if (waiting[w].revents == 0) continue;
-      sent[index[w]] = true;
-      ++sent_count;
-      if (waiting[w].revents & POLLOUT) (void)send(fds[index[w]], packet.data(), packet.size(), MSG_NOSIGNAL);
-    }
-  }
-  std::this_thread::sleep_for(seconds(1));
-  for (int fd : fds) {
-    char byte = 0;
-    if (recv(fd, &byte, 1, MSG_DONTWAIT) >= 0) ++answered;  // a message or EOF
-  }
+  const size_t sent_count = AwaitEach(fds, POLLOUT, seconds(10), [&](int fd, short revents) {
+    if (revents & POLLOUT) (void)send(fd, packet.data(), packet.size(), MSG_NOSIGNAL);
+  });
+  // Every connection the proxy took is answered: an authentication request, a 53300, or a close.
+  const size_t answered = AwaitEach(fds, POLLIN, seconds(10), [](int, short) {});
   INFO("connected " << fds.size() << ", startup sent " << sent_count << ", answered or closed " << answered);
   CHECK(fds.size() == static_cast<size_t>(attempts));
   CHECK(answered > 0);

@@ -3,6 +3,10 @@
 #include <libpq-fe.h>
 
 #include <filesystem>
+#include <fstream>
+#include <memory>
+#include <set>
+#include <stdexcept>
 
 #include "tests/integration/harness/net.h"
 #include "tests/integration/harness/pg.h"
@@ -21,7 +25,7 @@ TEST_CASE("the shared PostgreSQL is a fresh PostgreSQL 15 of our own on a free l
                           " current_setting('listen_addresses'), current_setting('max_connections')");
   REQUIRE(rows.size() == 1);
   CHECK(rows[0][0] == "15");
-  CHECK(rows[0][1].starts_with("/tmp/pgtenant-it-"));
+  CHECK((rows[0][1].starts_with("/tmp/pgtenant-it-") || rows[0][1].starts_with("/dev/shm/pgtenant-it-")));
   CHECK(std::filesystem::exists(rows[0][1]));
   CHECK(rows[0][2] == "127.0.0.1");
   CHECK(rows[0][3] == "200");
@@ -117,7 +121,8 @@ TEST_CASE("RunCommand runs psql against the shared server and returns its output
 }
 
 TEST_CASE("a restarted server keeps its port and its data, and cuts existing sessions", "[harness]") {
-  PostgresServer& server = PostgresServer::Shared();
+  std::unique_ptr<PostgresServer> own = PostgresServer::StartPrivate();
+  PostgresServer& server = *own;
   TestDatabase db = server.CreateTestDatabase("harness");
   const int port = server.port();
   PgConn before = Connect(server.ConnString(db.role, db.password, db.database));
@@ -135,11 +140,28 @@ TEST_CASE("a restarted server keeps its port and its data, and cuts existing ses
   CHECK(QueryValue(after.get(), "SELECT x FROM kept") == "7");
 }
 
-TEST_CASE("free ports are free", "[harness]") {
+TEST_CASE("free ports are free, and never handed out twice while leased", "[harness]") {
   const int port = FreePort();
   CHECK(port > 1024);
   CHECK_FALSE(CanConnect(port));
   CHECK(CanConnect(PostgresServer::Shared().port()));
+  std::set<int> ports{port};
+  for (int i = 0; i < 50; ++i) CHECK(ports.insert(FreePort()).second);
+  // Below the ephemeral range: no outgoing connection takes them meanwhile.
+  int ephemeral_low = 0;
+  std::ifstream("/proc/sys/net/ipv4/ip_local_port_range") >> ephemeral_low;
+  for (int p : ports) CHECK(p < ephemeral_low);
+}
+
+TEST_CASE("the shared PostgreSQL cannot be stopped by a test: a private one can", "[harness]") {
+  PostgresServer& shared = PostgresServer::Shared();
+  CHECK_THROWS_AS(shared.Restart(), std::logic_error);
+  CHECK_THROWS_AS(shared.Stop(), std::logic_error);
+  CHECK(CanConnect(shared.port()));
+  std::unique_ptr<PostgresServer> own = PostgresServer::StartPrivate();
+  CHECK(own->port() != shared.port());
+  own->Stop();
+  CHECK_FALSE(CanConnect(own->port()));
 }
 
 }  // namespace

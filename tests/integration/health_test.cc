@@ -10,8 +10,8 @@
 #include <memory>
 #include <regex>
 #include <string>
-#include <thread>
 
+#include "tests/integration/harness/metrics_scrape.h"
 #include "tests/integration/harness/net.h"
 #include "tests/integration/harness/pg.h"
 #include "tests/integration/harness/postgres_server.h"
@@ -25,26 +25,8 @@ using std::chrono::seconds;
 
 constexpr char kHealthCheck[] = "health_check: { interval: 300ms, timeout: 1s }\n";
 
-// The value of the sample `series` (name and labels, as Prometheus prints them), or -1 if absent.
-double Sample(const std::string& text, const std::string& series) {
-  const size_t at = text.find("\n" + series + " ");
-  if (at == std::string::npos) return -1;
-  const size_t start = at + series.size() + 2;
-  return std::stod(text.substr(start, text.find('\n', start) - start));
-}
-
 std::string HostUp(int port) {
   return "pgtenant_backend_host_up{backend=\"app\",host=\"127.0.0.1:" + std::to_string(port) + "\"}";
-}
-
-// Scrapes until `series` reads `value`; true if it did within `timeout`.
-bool AwaitSample(int metrics_port, const std::string& series, double value, milliseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (Sample(ScrapeMetrics(metrics_port), series) == value) return true;
-    std::this_thread::sleep_for(milliseconds(50));
-  }
-  return false;
 }
 
 // The same role and database on every server given, so one backend may list them all as hosts.
@@ -52,6 +34,7 @@ TestDatabase CreateOnEach(std::initializer_list<PostgresServer*> servers, const 
   TestDatabase db{prefix + "_" + RandomHex(4) + "_role", RandomHex(12), ""};
   db.database = db.role.substr(0, db.role.size() - 5) + "_db";
   for (PostgresServer* server : servers) server->CreateRoleAndDatabase(db.role, db.password, db.database);
+  db.port = (*servers.begin())->port();
   return db;
 }
 
@@ -66,16 +49,16 @@ TEST_CASE("a stopped backend flips its health metric, clients get a prompt 08006
   config.extra_yaml += "metrics: { address: 127.0.0.1, port: " + std::to_string(metrics_port) + " }\n";
   ProxyProcess proxy(config);
 
-  REQUIRE(AwaitSample(metrics_port, HostUp(server->port()), 1, seconds(5)));
-  CHECK(Sample(ScrapeMetrics(metrics_port), "pgtenant_backend_up{backend=\"app\"}") == 1);
+  REQUIRE(AwaitMetric(metrics_port, HostUp(server->port()), 1, seconds(5)));
+  CHECK(MetricSample(ScrapeMetrics(metrics_port), "pgtenant_backend_up{backend=\"app\"}") == 1);
   {
     PgConn conn = MustConnectProxy(proxy, "alice", kAlicePassword, "app");
     CHECK(QueryValue(conn.get(), "SELECT 'before'") == "before");
   }
 
   server->Stop();
-  REQUIRE(AwaitSample(metrics_port, HostUp(server->port()), 0, seconds(5)));
-  CHECK(Sample(ScrapeMetrics(metrics_port), "pgtenant_backend_up{backend=\"app\"}") == 0);
+  REQUIRE(AwaitMetric(metrics_port, HostUp(server->port()), 0, seconds(5)));
+  CHECK(MetricSample(ScrapeMetrics(metrics_port), "pgtenant_backend_up{backend=\"app\"}") == 0);
 
   const auto started = std::chrono::steady_clock::now();
   PgConn refused = ConnectProxy(proxy, "alice", kAlicePassword, "app");
@@ -89,8 +72,8 @@ TEST_CASE("a stopped backend flips its health metric, clients get a prompt 08006
   CHECK_THAT(proxy.Log(), Catch::Contains("is down"));
 
   server->Start();
-  REQUIRE(AwaitSample(metrics_port, HostUp(server->port()), 1, seconds(5)));
-  CHECK(Sample(ScrapeMetrics(metrics_port), "pgtenant_backend_up{backend=\"app\"}") == 1);
+  REQUIRE(AwaitMetric(metrics_port, HostUp(server->port()), 1, seconds(5)));
+  CHECK(MetricSample(ScrapeMetrics(metrics_port), "pgtenant_backend_up{backend=\"app\"}") == 1);
   PgConn after = MustConnectProxy(proxy, "alice", kAlicePassword, "app");
   CHECK(QueryValue(after.get(), "SELECT 'after'") == "after");
   CHECK_THAT(proxy.Log(), Catch::Contains("is up again"));
@@ -132,8 +115,8 @@ TEST_CASE("failover: with two hosts, new connections go to the second while the 
   config.extra_yaml += kHealthCheck;
   config.extra_yaml += "metrics: { address: 127.0.0.1, port: " + std::to_string(metrics_port) + " }\n";
   ProxyProcess proxy(config);
-  REQUIRE(AwaitSample(metrics_port, HostUp(first->port()), 1, seconds(5)));
-  REQUIRE(AwaitSample(metrics_port, HostUp(second.port()), 1, seconds(5)));
+  REQUIRE(AwaitMetric(metrics_port, HostUp(first->port()), 1, seconds(5)));
+  REQUIRE(AwaitMetric(metrics_port, HostUp(second.port()), 1, seconds(5)));
 
   auto served_by = [&](const char* user, const char* password) {
     PgConn conn = MustConnectProxy(proxy, user, password, "app");
@@ -142,8 +125,8 @@ TEST_CASE("failover: with two hosts, new connections go to the second while the 
   CHECK(served_by("alice", kAlicePassword) == first->port());
 
   first->Stop();
-  REQUIRE(AwaitSample(metrics_port, HostUp(first->port()), 0, seconds(5)));
-  CHECK(Sample(ScrapeMetrics(metrics_port), "pgtenant_backend_up{backend=\"app\"}") == 1);
+  REQUIRE(AwaitMetric(metrics_port, HostUp(first->port()), 0, seconds(5)));
+  CHECK(MetricSample(ScrapeMetrics(metrics_port), "pgtenant_backend_up{backend=\"app\"}") == 1);
   CHECK(served_by("bob", kBobPassword) == second.port());
   CHECK(served_by("alice", kAlicePassword) == second.port());
   // The admin console shows the same: the first host down and why, new connections on the second.
@@ -157,7 +140,7 @@ TEST_CASE("failover: with two hosts, new connections go to the second while the 
              Catch::StartsWith("app|127.0.0.1:" + std::to_string(second.port()) + "|alternate|up|||1|1|"));
 
   first->Start();
-  REQUIRE(AwaitSample(metrics_port, HostUp(first->port()), 1, seconds(5)));
+  REQUIRE(AwaitMetric(metrics_port, HostUp(first->port()), 1, seconds(5)));
   // The pool's idle connections are on the second host; they are closed rather than reused.
   CHECK(served_by("alice", kAlicePassword) == first->port());
   CHECK(served_by("bob", kBobPassword) == first->port());

@@ -8,8 +8,8 @@
 
 #include <chrono>
 #include <string>
-#include <thread>
 
+#include "tests/integration/harness/metrics_scrape.h"
 #include "tests/integration/harness/net.h"
 #include "tests/integration/harness/pg.h"
 #include "tests/integration/harness/postgres_server.h"
@@ -17,30 +17,6 @@
 
 namespace pgtenant::integration {
 namespace {
-
-// GET /metrics over plain HTTP/1.0; the body, or "" when nothing answers.
-std::string Scrape(int port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
-    ::close(fd);
-    return "";
-  }
-  const std::string request = "GET /metrics HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
-  if (::write(fd, request.data(), request.size()) < 0) {
-    ::close(fd);
-    return "";
-  }
-  std::string response;
-  char buffer[8192];
-  for (ssize_t n; (n = ::read(fd, buffer, sizeof(buffer))) > 0;) response.append(buffer, static_cast<size_t>(n));
-  ::close(fd);
-  size_t body = response.find("\r\n\r\n");
-  return body == std::string::npos ? "" : response.substr(body + 4);
-}
 
 // Sends `request` to the metrics port and returns the whole response ("" when nothing answers).
 std::string RawHttp(int port, const std::string& request) {
@@ -59,14 +35,6 @@ std::string RawHttp(int port, const std::string& request) {
   return response;
 }
 
-// The value of the first sample line that starts with `series` (name and labels), or -1.
-double Sample(const std::string& text, const std::string& series) {
-  size_t at = text.find("\n" + series + " ");
-  if (at == std::string::npos) return -1;
-  size_t start = at + series.size() + 2;
-  return std::stod(text.substr(start, text.find('\n', start) - start));
-}
-
 TEST_CASE("a scrape shows per-tenant series that move with traffic", "[metrics]") {
   TestDatabase db = PostgresServer::Shared().CreateTestDatabase("metrics");
   ProxyConfig config = StandardConfig(db);
@@ -75,13 +43,13 @@ TEST_CASE("a scrape shows per-tenant series that move with traffic", "[metrics]"
   config.extra_yaml += "metrics: { address: 127.0.0.1, port: " + std::to_string(metrics_port) + " }\n";
   ProxyProcess proxy(config);
 
-  std::string before = Scrape(metrics_port);
+  std::string before = ScrapeMetrics(metrics_port);
   REQUIRE_FALSE(before.empty());
   CHECK(before.find("pgtenant_build_info{version=") != std::string::npos);
-  // Every configured tenant has its series from the first scrape on, at zero.
-  std::this_thread::sleep_for(std::chrono::milliseconds(1200));
-  before = Scrape(metrics_port);
-  CHECK(Sample(before, "pgtenant_server_connections{state=\"idle\",tenant=\"acme\"}") >= 0);
+  // Every configured tenant has its series, at zero, once the gauges have been refreshed (every second).
+  const std::string idle_acme = "pgtenant_server_connections{state=\"idle\",tenant=\"acme\"}";
+  before = AwaitScrape(metrics_port, [&](const std::string& scrape) { return MetricSample(scrape, idle_acme) >= 0; });
+  CHECK(MetricSample(before, idle_acme) >= 0);
 
   PgConn conn = MustConnectProxy(proxy, "alice", kAlicePassword, "app");
   for (int i = 0; i < 25; ++i) MustExec(conn.get(), "SELECT " + std::to_string(i));
@@ -90,18 +58,26 @@ TEST_CASE("a scrape shows per-tenant series that move with traffic", "[metrics]"
   PgConn wrong = ConnectProxy(proxy, "alice.acme", "not-the-password", "app");
   REQUIRE(PQstatus(wrong.get()) == CONNECTION_BAD);
 
-  std::this_thread::sleep_for(std::chrono::milliseconds(1200));  // gauges are refreshed every second
-  std::string after = Scrape(metrics_port);
-  CHECK(Sample(after, "pgtenant_transactions_total{tenant=\"acme\"}") >= 25);
-  CHECK(Sample(after, "pgtenant_statements_total{tenant=\"acme\"}") >= 26);
-  CHECK(Sample(after, "pgtenant_statements_blocked_total{rule=\"server.files\",tenant=\"acme\"}") == 1);
-  CHECK(Sample(after, "pgtenant_authentication_failures_total{tenant=\"acme\"}") == 1);
-  CHECK(Sample(after, "pgtenant_client_received_bytes_total{tenant=\"acme\"}") > 0);
-  CHECK(Sample(after, "pgtenant_transaction_duration_seconds_count{tenant=\"acme\"}") >= 25);
-  CHECK(Sample(after, "pgtenant_pool_wait_seconds_count{tenant=\"acme\"}") >= 25);
-  CHECK(Sample(after, "pgtenant_client_connections{state=\"active\",tenant=\"acme\"}") == 1);
-  CHECK(Sample(after, "pgtenant_backend_up{backend=\"app\"}") == 1);
-  CHECK(Sample(after, "pgtenant_policy_cache_hits_total") > 0);
+  // Some series are published with the next refresh of the gauges: wait for the scrape that counts it all.
+  const std::string active_acme = "pgtenant_client_connections{state=\"active\",tenant=\"acme\"}";
+  std::string after = AwaitScrape(metrics_port, [&](const std::string& scrape) {
+    return MetricSample(scrape, active_acme) == 1 &&
+           MetricSample(scrape, "pgtenant_authentication_failures_total{tenant=\"acme\"}") == 1 &&
+           MetricSample(scrape, "pgtenant_transactions_total{tenant=\"acme\"}") >= 25 &&
+           MetricSample(scrape, "pgtenant_transaction_duration_seconds_count{tenant=\"acme\"}") >= 25 &&
+           MetricSample(scrape, "pgtenant_pool_wait_seconds_count{tenant=\"acme\"}") >= 25;
+  });
+  INFO(after);
+  CHECK(MetricSample(after, "pgtenant_transactions_total{tenant=\"acme\"}") >= 25);
+  CHECK(MetricSample(after, "pgtenant_statements_total{tenant=\"acme\"}") >= 26);
+  CHECK(MetricSample(after, "pgtenant_statements_blocked_total{rule=\"server.files\",tenant=\"acme\"}") == 1);
+  CHECK(MetricSample(after, "pgtenant_authentication_failures_total{tenant=\"acme\"}") == 1);
+  CHECK(MetricSample(after, "pgtenant_client_received_bytes_total{tenant=\"acme\"}") > 0);
+  CHECK(MetricSample(after, "pgtenant_transaction_duration_seconds_count{tenant=\"acme\"}") >= 25);
+  CHECK(MetricSample(after, "pgtenant_pool_wait_seconds_count{tenant=\"acme\"}") >= 25);
+  CHECK(MetricSample(after, active_acme) == 1);
+  CHECK(MetricSample(after, "pgtenant_backend_up{backend=\"app\"}") == 1);
+  CHECK(MetricSample(after, "pgtenant_policy_cache_hits_total") > 0);
   // Only configured tenants get a label: a client naming an unknown tenant adds none.
   CHECK(after.find("tenant=\"nosuch\"") == std::string::npos);
 }

@@ -11,10 +11,10 @@
 #include <set>
 #include <sstream>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "tests/integration/harness/pg.h"
+#include "tests/integration/harness/poll.h"
 #include "tests/integration/harness/postgres_server.h"
 #include "tests/integration/harness/proxy_process.h"
 #include "tests/integration/harness/temp_dir.h"
@@ -84,12 +84,9 @@ std::vector<std::string> AuditLines(const std::string& path, const std::string& 
 }
 
 std::vector<std::string> WaitForAuditLines(const std::string& path, const std::string& type, size_t count) {
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-  std::vector<std::string> lines = AuditLines(path, type);
-  while (lines.size() < count && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    lines = AuditLines(path, type);
-  }
+  std::vector<std::string> lines;
+  PollUntil([&] { return (lines = AuditLines(path, type)).size() >= count; }, std::chrono::seconds(5),
+            std::chrono::milliseconds(50));
   return lines;
 }
 

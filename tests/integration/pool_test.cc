@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "tests/integration/harness/pg.h"
+#include "tests/integration/harness/poll.h"
 #include "tests/integration/harness/postgres_server.h"
 #include "tests/integration/harness/proxy_process.h"
 
@@ -144,13 +145,8 @@ TEST_CASE("more than max_client_connections clients: the extra one gets FATAL 53
 
   // A slot frees when a client leaves (the proxy may need a moment to notice).
   first.reset();
-  bool admitted = false;
-  for (int attempt = 0; attempt < 20 && !admitted; ++attempt) {
-    PgConn again = ConnectProxy(proxy, "alice", kAlicePassword, "app");
-    admitted = PQstatus(again.get()) == CONNECTION_OK;
-    if (!admitted) std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  CHECK(admitted);
+  CHECK(PollUntil([&] { return PQstatus(ConnectProxy(proxy, "alice", kAlicePassword, "app").get()) == CONNECTION_OK; },
+                  std::chrono::seconds(5), std::chrono::milliseconds(50)));
 }
 
 }  // namespace

@@ -16,11 +16,6 @@
 namespace pgtenant::integration {
 namespace {
 
-PgConn MustConnectAs(const ProxyProcess& proxy, const std::string& login, const std::string& database = "app") {
-  const std::string user = login.substr(0, login.find('.'));
-  return MustConnectProxy(proxy, login, TenantWorld::PasswordOf(user), database);
-}
-
 // The world on a shared_pool backend with one server connection, transaction pooling.
 ProxyConfig SharedPoolConfig(const TenantWorld& world) {
   ProxyConfig config = world.Config();

@@ -20,18 +20,6 @@ namespace {
 
 constexpr char kCurrentOrg[] = "SELECT current_setting('app.current_organization_id')";
 
-PgConn ConnectAs(const ProxyProcess& proxy, const std::string& login, const std::string& database = "app",
-                 const std::string& extra = "") {
-  const std::string user = login.substr(0, login.find('.'));
-  return ConnectProxy(proxy, login, TenantWorld::PasswordOf(user), database, extra);
-}
-
-PgConn MustConnectAs(const ProxyProcess& proxy, const std::string& login, const std::string& database = "app",
-                     const std::string& extra = "") {
-  const std::string user = login.substr(0, login.find('.'));
-  return MustConnectProxy(proxy, login, TenantWorld::PasswordOf(user), database, extra);
-}
-
 std::vector<std::string> Projects(PGconn* conn) { return QueryColumn(conn, "SELECT name FROM projects ORDER BY name"); }
 
 // Rows of `table` the session sees that belong to another organization than `tenant`.

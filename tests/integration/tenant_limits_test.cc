@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "tests/integration/harness/pg.h"
+#include "tests/integration/harness/poll.h"
 #include "tests/integration/harness/postgres_server.h"
 #include "tests/integration/harness/proxy_process.h"
 #include "tests/integration/harness/tenant_world.h"
@@ -21,16 +22,6 @@ namespace pgtenant::integration {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-PgConn ConnectAs(const ProxyProcess& proxy, const std::string& login, const std::string& database = "app") {
-  const std::string user = login.substr(0, login.find('.'));
-  return ConnectProxy(proxy, login, TenantWorld::PasswordOf(user), database);
-}
-
-PgConn MustConnectAs(const ProxyProcess& proxy, const std::string& login, const std::string& database = "app") {
-  const std::string user = login.substr(0, login.find('.'));
-  return MustConnectProxy(proxy, login, TenantWorld::PasswordOf(user), database);
-}
 
 TEST_CASE("a tenant over its max_clients is refused with 53300 naming it; other tenants are not",
           "[tenants][limits]") {
@@ -59,11 +50,8 @@ TEST_CASE("a tenant over its max_clients is refused with 53300 naming it; other 
   // A slot frees when a client leaves; refused attempts did not use any up.
   first.reset();
   PgConn again;
-  for (int attempt = 0; attempt < 50; ++attempt) {
-    again = ConnectAs(proxy, "bob.acme");
-    if (PQstatus(again.get()) == CONNECTION_OK) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
+  PollUntil([&] { return PQstatus((again = ConnectAs(proxy, "bob.acme")).get()) == CONNECTION_OK; },
+            std::chrono::seconds(5), std::chrono::milliseconds(50));
   REQUIRE(PQstatus(again.get()) == CONNECTION_OK);
   CHECK(QueryValue(again.get(), "SELECT count(*) FROM projects") == "3");
   PgConn over = ConnectAs(proxy, "alice.acme");
@@ -107,8 +95,7 @@ TEST_CASE("a backend's max_connections is shared fairly: a busy tenant cannot st
     });
   }
   // Let acme's ten clients fill the backend's two connections.
-  const auto warmup_deadline = Clock::now() + std::chrono::seconds(5);
-  while (busy_done < 20 && Clock::now() < warmup_deadline) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  PollUntil([&] { return busy_done >= 20; }, std::chrono::seconds(5), std::chrono::milliseconds(10));
 
   int max_server_connections = 0;
   std::vector<double> latencies_ms;

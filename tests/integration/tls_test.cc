@@ -18,10 +18,10 @@
 #include <ctime>
 #include <fstream>
 #include <string>
-#include <thread>
 
 #include "tests/integration/harness/net.h"
 #include "tests/integration/harness/pg.h"
+#include "tests/integration/harness/poll.h"
 #include "tests/integration/harness/postgres_server.h"
 #include "tests/integration/harness/process.h"
 #include "tests/integration/harness/proxy_process.h"
@@ -130,12 +130,7 @@ TEST_CASE("wrong CA, expired certificate and plaintext under tls.client.mode req
     INFO(ErrorOf(conn.get()));
     CHECK(ErrorOf(conn.get()).find("certificate verify failed") != std::string::npos);
     // libpq tells pgtenant why in its alert; the proxy logs it once it has read it.
-    bool logged = false;
-    for (int i = 0; i < 100 && !logged; ++i) {
-      logged = proxy.Log().find("alert certificate expired") != std::string::npos;
-      if (!logged) std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    CHECK(logged);
+    CHECK(proxy.AwaitLog("alert certificate expired"));
   }
 }
 
@@ -209,11 +204,11 @@ TEST_CASE("direct TLS (sslnegotiation=direct) is served when tls.client.direct i
   CHECK(QueryValue(conn.get(), "SELECT 1") == "1");
 }
 
-// ALTER SYSTEM ssl=on with a certificate in the data directory, and back to off at the end.
+// ALTER SYSTEM ssl=on with a certificate in the data directory, and back to off at the end. On a
+// private server: the setting is the whole cluster's.
 class PostgresTls {
  public:
-  explicit PostgresTls(Pki& pki) {
-    PostgresServer& pg = PostgresServer::Shared();
+  PostgresTls(Pki& pki, PostgresServer& pg) : pg_(pg) {
     const std::string data = pg.Exec("SHOW data_directory")[0][0];
     cert_ = data + "/pgtenant-test-server.crt";
     key_ = data + "/pgtenant-test-server.key";
@@ -233,25 +228,23 @@ class PostgresTls {
   }
   ~PostgresTls() {
     try {
-      PostgresServer& pg = PostgresServer::Shared();
-      pg.Exec("ALTER SYSTEM RESET ssl");
-      pg.Exec("ALTER SYSTEM RESET ssl_cert_file");
-      pg.Exec("ALTER SYSTEM RESET ssl_key_file");
-      pg.Exec("SELECT pg_reload_conf()");
+      pg_.Exec("ALTER SYSTEM RESET ssl");
+      pg_.Exec("ALTER SYSTEM RESET ssl_cert_file");
+      pg_.Exec("ALTER SYSTEM RESET ssl_key_file");
+      pg_.Exec("SELECT pg_reload_conf()");
       WaitForSsl("off");
     } catch (const std::exception& e) {
-      std::fprintf(stderr, "resetting ssl on the shared PostgreSQL: %s\n", e.what());
+      std::fprintf(stderr, "resetting ssl on PostgreSQL: %s\n", e.what());
     }
   }
 
  private:
-  static void WaitForSsl(const std::string& want) {
-    for (int i = 0; i < 100; ++i) {
-      if (PostgresServer::Shared().Exec("SHOW ssl")[0][0] == want) return;
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  void WaitForSsl(const std::string& want) {
+    if (!PollUntil([&] { return pg_.Exec("SHOW ssl")[0][0] == want; }, std::chrono::seconds(5))) {
+      FAIL("PostgreSQL did not switch ssl to " << want);
     }
-    FAIL("PostgreSQL did not switch ssl to " << want);
   }
+  PostgresServer& pg_;
   std::string cert_;
   std::string key_;
 };
@@ -259,7 +252,8 @@ class PostgresTls {
 TEST_CASE("pgtenant verifies a PostgreSQL with ssl=on, and refuses what it cannot verify", "[tls]") {
   Pki pki;
   testing::TestPki other(pki.dir.path(), "other");
-  TestDatabase db = PostgresServer::Shared().CreateTestDatabase("tls");
+  std::unique_ptr<PostgresServer> pg = PostgresServer::StartPrivate();  // ssl is switched on below
+  TestDatabase db = pg->CreateTestDatabase("tls");
   auto connect_with = [&](const std::string& backend_extra) {
     ProxyConfig config = StandardConfig(db);
     config.backends["app"].extra = backend_extra;
@@ -276,7 +270,7 @@ TEST_CASE("pgtenant verifies a PostgreSQL with ssl=on, and refuses what it canno
     PgConn plain = MustConnectProxy(prefer, "alice", kAlicePassword, "app");
     CHECK(QueryValue(plain.get(), "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()") == "f");
   }
-  PostgresTls tls(pki);
+  PostgresTls tls(pki, *pg);
   {
     ProxyProcess proxy(connect_with("sslmode: verify-full, sslrootcert: " + pki.ca.ca_file()));
     PgConn conn = MustConnectProxy(proxy, "alice", kAlicePassword, "app");
@@ -379,18 +373,6 @@ TEST_CASE("a JWT as the password: valid, expired, wrong signature, wrong audienc
   CHECK(ErrorOf(plain.get()).find("pgtenant: JWT authentication requires TLS") != std::string::npos);
 }
 
-// Reload waits for pgtenant's log to say how it went (5 s at most).
-bool LogSays(const ProxyProcess& proxy, const std::string& text, size_t occurrences = 1) {
-  for (int i = 0; i < 50; ++i) {
-    const std::string log = proxy.Log();
-    size_t found = 0;
-    for (size_t at = log.find(text); at != std::string::npos; at = log.find(text, at + 1)) ++found;
-    if (found >= occurrences) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  return false;
-}
-
 TEST_CASE("certificates are reloaded with the config; a certificate that does not load refuses the reload",
           "[tls][reload]") {
   Pki pki;
@@ -414,14 +396,14 @@ TEST_CASE("certificates are reloaded with the config; a certificate that does no
   const std::string garbage = pki.dir.path() + "/garbage.key";
   WriteFile(garbage, "not a key\n");
   rewrite(TlsSection(pki, "", pki.proxy_cert.cert, garbage));
-  REQUIRE(LogSays(proxy, "reload refused"));
+  REQUIRE(proxy.AwaitLog("reload refused"));
   CHECK_THAT(proxy.Log(), Catch::Contains("garbage.key"));
   PgConn still = MustConnectProxy(proxy, "alice", kAlicePassword, "app", VerifyFull(pki));
   CHECK(QueryValue(still.get(), "SHOW app.current_organization_id") == kAcmeId);
 
   // A rotated certificate from another CA: new handshakes present it at once.
   rewrite(TlsSection(pki, "", rotated.cert, rotated.key));
-  REQUIRE(LogSays(proxy, "reloaded"));
+  REQUIRE(proxy.AwaitLog("reloaded"));
   PgConn rotated_conn = MustConnectProxy(proxy, "alice", kAlicePassword, "app", other_ca);
   CHECK(QueryValue(rotated_conn.get(), "SHOW app.current_organization_id") == kAcmeId);
   PgConn old_ca = ConnectProxy(proxy, "alice", kAlicePassword, "app", VerifyFull(pki));

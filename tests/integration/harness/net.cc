@@ -1,4 +1,4 @@
-// Loopback TCP for the integration suite: free ports, reachability, and a raw wire-protocol client.
+// Loopback TCP for the integration suite: reachability and a raw wire-protocol client.
 #include "tests/integration/harness/net.h"
 
 #include <arpa/inet.h>
@@ -88,20 +88,6 @@ std::string ScramAttribute(const std::string& message, char name) {
 }
 
 }  // namespace
-
-int FreePort() {
-  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) throw std::runtime_error(std::string("socket: ") + strerror(errno));
-  sockaddr_in addr = Loopback(0);
-  socklen_t size = sizeof addr;
-  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &size) != 0) {
-    close(fd);
-    throw std::runtime_error(std::string("bind 127.0.0.1:0: ") + strerror(errno));
-  }
-  close(fd);
-  return ntohs(addr.sin_port);
-}
 
 bool CanConnect(int port) {
   const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -233,27 +219,6 @@ BackendMessage RawClient::Expect(char type, std::chrono::milliseconds timeout) {
     throw std::runtime_error(std::string("expected message '") + type + "', got '" + message->type + "'");
   }
   return *message;
-}
-
-std::string ScrapeMetrics(int port) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return "";
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  const std::string request = "GET /metrics HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
-      ::write(fd, request.data(), request.size()) < 0) {
-    ::close(fd);
-    return "";
-  }
-  std::string response;
-  char buffer[8192];
-  for (ssize_t n; (n = ::read(fd, buffer, sizeof(buffer))) > 0;) response.append(buffer, static_cast<size_t>(n));
-  ::close(fd);
-  const size_t body = response.find("\r\n\r\n");
-  return body == std::string::npos ? "" : response.substr(body + 4);
 }
 
 std::map<char, std::string> RawClient::Login(const std::string& user, const std::string& password,

@@ -1,4 +1,4 @@
-// Loopback TCP for the integration suite: free ports, reachability, and a raw wire-protocol client.
+// Loopback TCP for the integration suite: reachability and a raw wire-protocol client.
 //
 // RawClient speaks just enough of the PostgreSQL frontend protocol (v3, "Message Formats") to send
 // hand-made, possibly malformed packets and to read what comes back, including a SCRAM-SHA-256 login
@@ -14,16 +14,12 @@
 #include <utility>
 #include <vector>
 
-namespace pgtenant::integration {
+#include "tests/integration/harness/free_port.h"
 
-// A TCP port on 127.0.0.1 that nothing listens on right now (bind port 0, read it, close).
-int FreePort();
+namespace pgtenant::integration {
 
 // True when 127.0.0.1:port accepts a TCP connection.
 bool CanConnect(int port);
-
-// GET /metrics from 127.0.0.1:port over HTTP/1.0: the body, or "" when nothing answers.
-std::string ScrapeMetrics(int port);
 
 // One backend message: its type byte and its body (without the type and length).
 struct BackendMessage {

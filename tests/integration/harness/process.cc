@@ -69,11 +69,19 @@ const passwd& PostgresUser() {
 
 }  // namespace
 
+// A test writing to a peer that has gone (a proxy that closed the connection) gets EPIPE to check, not a
+// SIGPIPE that ends the test process. Children get the default back (Spawn).
+const bool g_sigpipe_ignored = [] {
+  signal(SIGPIPE, SIG_IGN);
+  return true;
+}();
+
 bool RunningAsRoot() { return geteuid() == 0; }
 uid_t PostgresUid() { return PostgresUser().pw_uid; }
 gid_t PostgresGid() { return PostgresUser().pw_gid; }
 
 pid_t Spawn(const SpawnOptions& options) {
+  (void)g_sigpipe_ignored;
   if (options.argv.empty()) throw std::invalid_argument("Spawn: empty argv");
   ExecVectors argv = MakeVector(options.argv);
   ExecVectors envp = MakeEnvironment(options.env);
@@ -87,6 +95,7 @@ pid_t Spawn(const SpawnOptions& options) {
   if (pid > 0) return pid;
 
   // Child: async-signal-safe calls only from here on.
+  signal(SIGPIPE, SIG_DFL);  // an ignored signal would stay ignored across execve
   setpgid(0, 0);  // a Ctrl-C at the terminal goes to the test process, which cleans up itself
   int in = open("/dev/null", O_RDONLY);
   if (in < 0 || dup2(in, STDIN_FILENO) < 0) ChildFail("stdin");

@@ -11,6 +11,7 @@
 
 #include "protocol/scram.h"
 #include "tests/integration/harness/net.h"
+#include "tests/integration/harness/poll.h"
 #include "tests/integration/harness/process.h"
 #include "tests/integration/harness/test_watch.h"
 
@@ -95,7 +96,7 @@ std::string ProxyConfig::ToYaml() const {
 ProxyConfig StandardConfig(const TestDatabase& db) {
   ProxyConfig config;
   BackendConfig backend;
-  backend.port = PostgresServer::Shared().port();
+  backend.port = db.port != 0 ? db.port : PostgresServer::Shared().port();
   backend.database = db.database;
   backend.user = db.role;
   backend.password = db.password;
@@ -160,6 +161,10 @@ ProxyProcess::~ProxyProcess() {
 }
 
 std::string ProxyProcess::Log() const { return ReadFile(log_path_); }
+
+bool ProxyProcess::AwaitLog(const std::string& text, size_t count, std::chrono::milliseconds timeout) const {
+  return PollUntil([&] { return CountOf(Log(), text) >= count; }, timeout, std::chrono::milliseconds(50));
+}
 
 void ProxyProcess::Signal(int sig) const {
   if (pid_ > 0) kill(pid_, sig);

@@ -32,7 +32,9 @@ struct BackendConfig {
   std::string database;
   std::string user;
   std::string password;
-  std::string connect_timeout = "2s";
+  // Generous: under a parallel test run a first connection to a new database can take seconds. Tests of
+  // the timeout itself set their own.
+  std::string connect_timeout = "10s";
   // When set, written as `hosts: <this>` instead of host/port, e.g. "[{host: 127.0.0.1, port: 5433}, ...]".
   std::string hosts;
   // Appended inside the backend's mapping as is, e.g. "shared_pool: true, max_connections: 2".
@@ -76,8 +78,9 @@ struct ProxyConfig {
   std::string ToYaml() const;
 };
 
-// The suite's standard config. Backend `app` → `db` on the shared PostgreSQL; one tenant, `acme`
-// (isolation: database, backend app, id kAcmeId); users alice (acme admin) and bob (acme member).
+// The suite's standard config. Backend `app` → `db` on its server (db.port; 0: the shared PostgreSQL);
+// one tenant, `acme` (isolation: database, backend app, id kAcmeId); users alice (acme admin) and bob
+// (acme member).
 // tenant_identification is [username_suffix, single_tenant], so `user=alice dbname=app` lands in acme
 // like `user=alice.acme` does: the wire-protocol tests need no tenant in their connection strings.
 // (The config requires every user to belong to a tenant.)
@@ -100,6 +103,10 @@ class ProxyProcess {
   pid_t pid() const { return pid_; }
   const std::string& config_path() const { return config_path_; }
   std::string Log() const;
+  // Polls the log until `text` occurs in it `count` times; true if it did within `timeout`. The event a
+  // test waits for when pgtenant says it in its log (a reload, a move, a refused cancel, ...).
+  bool AwaitLog(const std::string& text, size_t count = 1,
+                std::chrono::milliseconds timeout = std::chrono::seconds(10)) const;
 
   void Signal(int sig) const;
   // Waits for the process to exit; its raw wait status, or nullopt if it is still running.

@@ -1,6 +1,7 @@
 // A temporary directory that is removed with everything in it when its owner goes away.
 #include "tests/integration/harness/temp_dir.h"
 
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -14,8 +15,21 @@
 
 namespace pgtenant::integration {
 
+namespace {
+
+constexpr unsigned long long kMemoryDirectoryFreeBytes = 4ULL << 30;
+
+bool MemoryDirectoryUsable() {
+  struct statvfs stats{};
+  return statvfs("/dev/shm", &stats) == 0 && access("/dev/shm", W_OK) == 0 &&
+         static_cast<unsigned long long>(stats.f_bavail) * stats.f_frsize >= kMemoryDirectoryFreeBytes;
+}
+
+}  // namespace
+
 TempDir::TempDir(const std::string& prefix, bool for_postgres) {
-  std::string pattern = "/tmp/" + prefix + "XXXXXX";
+  const std::string parent = for_postgres && MemoryDirectoryUsable() ? "/dev/shm/" : "/tmp/";
+  std::string pattern = parent + prefix + "XXXXXX";
   std::vector<char> buffer(pattern.begin(), pattern.end());
   buffer.push_back('\0');
   if (mkdtemp(buffer.data()) == nullptr) throw std::runtime_error("mkdtemp " + pattern + ": " + strerror(errno));

@@ -7,8 +7,10 @@ namespace pgtenant::integration {
 
 class TempDir {
  public:
-  // Creates /tmp/<prefix>XXXXXX (mkdtemp, mode 0700). When `for_postgres` and running as root, the
-  // directory is handed to the postgres OS user. Throws std::runtime_error on failure.
+  // Creates /tmp/<prefix>XXXXXX (mkdtemp, mode 0700). When `for_postgres`, in /dev/shm instead if it is a
+  // tmpfs with 4 GB free (a cluster of a test run is written and removed in memory, never waiting for
+  // the disk), and when running as root, the directory is handed to the postgres OS user. Throws
+  // std::runtime_error on failure.
   explicit TempDir(const std::string& prefix, bool for_postgres = false);
   ~TempDir();
   TempDir(const TempDir&) = delete;

@@ -164,4 +164,14 @@ std::vector<std::vector<std::string>> TenantWorld::ExecDedicated(const std::stri
   return PostgresServer::Shared().Exec(sql, dedicated.database);
 }
 
+PgConn ConnectAs(const ProxyProcess& proxy, const std::string& login, const std::string& database,
+                 const std::string& extra) {
+  return ConnectProxy(proxy, login, TenantWorld::PasswordOf(login.substr(0, login.find('.'))), database, extra);
+}
+
+PgConn MustConnectAs(const ProxyProcess& proxy, const std::string& login, const std::string& database,
+                     const std::string& extra) {
+  return MustConnectProxy(proxy, login, TenantWorld::PasswordOf(login.substr(0, login.find('.'))), database, extra);
+}
+
 }  // namespace pgtenant::integration

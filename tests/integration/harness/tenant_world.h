@@ -58,4 +58,12 @@ struct TenantWorld {
   std::vector<std::vector<std::string>> ExecDedicated(const std::string& sql) const;
 };
 
+// A client of `proxy` logged in as `login` ("bob.acme": user bob naming tenant acme, or just "bob") with
+// that user's TenantWorld password; `extra` as for ConnectProxy. ConnectAs may fail (check PQstatus);
+// MustConnectAs throws with the proxy log when it does.
+PgConn ConnectAs(const ProxyProcess& proxy, const std::string& login, const std::string& database = "app",
+                 const std::string& extra = "");
+PgConn MustConnectAs(const ProxyProcess& proxy, const std::string& login, const std::string& database = "app",
+                     const std::string& extra = "");
+
 }  // namespace pgtenant::integration
