@@ -3,44 +3,15 @@
 // same verdict from the shared cache, and that loop's memo keeps a copy of its own.
 #include <catch2/catch.hpp>
 
-#include <atomic>
 #include <cstdint>
-#include <cstdlib>
-#include <new>
 #include <string>
 #include <vector>
 
 #include "policy/policy_engine.h"
 #include "policy/verdict_memo.h"
 #include "tests/policy/policy_fixture.h"
+#include "tests/support/allocation_counter.h"
 
-// Under AddressSanitizer the sanitizer owns operator new; replacing it there mixes its allocations
-// with ours (alloc-dealloc-mismatch). The counting tests run in the plain build only.
-#if defined(__SANITIZE_ADDRESS__)
-#define PGTENANT_COUNT_ALLOCATIONS 0
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define PGTENANT_COUNT_ALLOCATIONS 0
-#endif
-#endif
-#ifndef PGTENANT_COUNT_ALLOCATIONS
-#define PGTENANT_COUNT_ALLOCATIONS 1
-#endif
-#if PGTENANT_COUNT_ALLOCATIONS
-// Every allocation of this test executable is counted (the tests read the count around a section
-// where nothing else runs).
-namespace {
-std::atomic<uint64_t> allocations{0};
-}  // namespace
-
-void* operator new(std::size_t size) {
-  allocations.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
-  throw std::bad_alloc();
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-#endif  // PGTENANT_COUNT_ALLOCATIONS
 
 namespace pgtenant::policy {
 namespace {
@@ -72,13 +43,13 @@ TEST_CASE("a memo hit hands out the remembered verdict itself and allocates noth
   REQUIRE(blocked->rule_id == "readonly.write");
   const uint64_t memo_hits_before = engine.cache_stats().memo_hits;
 
-  const uint64_t allocations_before = allocations.load();
+  const uint64_t allocations_before = pgtenant::testing::AllocationCount();
   bool all_same = true;
   for (const std::string& sql : selects) {
     all_same = all_same && engine.Inspect(memo, member, sql, StatementSource::kSimpleQuery) == first;
     all_same = all_same && engine.Inspect(memo, viewer, insert, StatementSource::kParse) == blocked;
   }
-  const uint64_t allocated = allocations.load() - allocations_before;
+  const uint64_t allocated = pgtenant::testing::AllocationCount() - allocations_before;
 
   CHECK(all_same);
   CHECK(allocated == 0);
@@ -93,10 +64,10 @@ TEST_CASE("FunctionCall verdicts allocate nothing", "[policy][memo]") {
   const SessionPolicy relaxed_admin = Session(*relaxed, "acme", TenantRole::kAdmin);
   (void)engine.InspectFunctionCall(strict_admin);
   (void)engine.InspectFunctionCall(relaxed_admin);
-  const uint64_t allocations_before = allocations.load();
+  const uint64_t allocations_before = pgtenant::testing::AllocationCount();
   const bool blocked = !engine.InspectFunctionCall(strict_admin)->allowed;
   const bool allowed = engine.InspectFunctionCall(relaxed_admin)->allowed;
-  const uint64_t allocated = allocations.load() - allocations_before;
+  const uint64_t allocated = pgtenant::testing::AllocationCount() - allocations_before;
   CHECK(blocked);
   CHECK(allowed);
   CHECK(allocated == 0);

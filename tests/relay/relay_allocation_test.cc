@@ -3,41 +3,15 @@
 // a replaced global operator new (this executable only).
 #include <catch2/catch.hpp>
 
-#include <atomic>
-#include <cstdlib>
-#include <new>
 #include <string>
 
 #include "protocol/message_builder.h"
 #include "relay/relay.h"
 #include "tests/relay/client_messages.h"
 #include "tests/relay/relay_driver.h"
+#include "tests/support/allocation_counter.h"
 
-// Under AddressSanitizer the sanitizer owns operator new; replacing it there mixes its allocations
-// with ours (alloc-dealloc-mismatch). The counting tests run in the plain build only.
-#if defined(__SANITIZE_ADDRESS__)
-#define PGTENANT_COUNT_ALLOCATIONS 0
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define PGTENANT_COUNT_ALLOCATIONS 0
-#endif
-#endif
-#ifndef PGTENANT_COUNT_ALLOCATIONS
-#define PGTENANT_COUNT_ALLOCATIONS 1
-#endif
 #if PGTENANT_COUNT_ALLOCATIONS
-
-namespace {
-std::atomic<size_t> allocations{0};
-}  // namespace
-
-void* operator new(size_t size) {
-  allocations.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
-  throw std::bad_alloc();
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, size_t) noexcept { std::free(p); }
 
 namespace pgtenant::relay::testing {
 namespace {
@@ -94,9 +68,9 @@ TEST_CASE("forwarding Query, Bind, DataRow and ReadyForQuery allocates nothing p
   const std::string prepare = Parse("s1", "select $1") + Sync();
   const std::string prepared = std::string("1\0\0\0\4", 5) + Answers(false).substr(Answers(false).size() - 6);
   if (transaction) relay.AttachServer(server);
-  const size_t at_start = allocations.load();
+  const size_t at_start = pgtenant::testing::AllocationCount();
   REQUIRE(relay.OnClientBytes(AsBytes(prepare)).consumed == prepare.size());
-  if (transaction) CHECK(allocations.load() > at_start);  // the counter counts: a definition allocates
+  if (transaction) CHECK(pgtenant::testing::AllocationCount() > at_start);  // the counter counts: a definition allocates
   std::string prepare_answers = transaction ? std::string("3\0\0\0\4", 5) + prepared : prepared;
   REQUIRE(relay.OnServerBytes(AsBytes(prepare_answers)).consumed == prepare_answers.size());
   if (transaction) relay.DetachServer();
@@ -110,12 +84,12 @@ TEST_CASE("forwarding Query, Bind, DataRow and ReadyForQuery allocates nothing p
   }
 
   int failed = 0;
-  const size_t before = allocations.load();
+  const size_t before = pgtenant::testing::AllocationCount();
   for (int i = 0; i < 1000; ++i) {
     failed += RoundTrip(relay, server, query, query_answers, transaction) ? 0 : 1;
     failed += RoundTrip(relay, server, execute, execute_answers, transaction) ? 0 : 1;
   }
-  const size_t allocated = allocations.load() - before;
+  const size_t allocated = pgtenant::testing::AllocationCount() - before;
   CHECK(failed == 0);
   CHECK(allocated == 0);
   CHECK(host.to_client > 0);
