@@ -49,7 +49,7 @@ int CheckConfig(const std::string& path) {
     return 1;
   }
   // The files the TLS and JWT settings name: certificates, keys, CAs, JWKS.
-  if (pgtenant::Status files = pgtenant::proxy::PreloadTlsFiles(*config); !files.ok()) {
+  if (pgtenant::Status files = pgtenant::proxy::PreloadConfigFiles(*config); !files.ok()) {
     std::fprintf(stderr, "%s: %s\n", path.c_str(), files.message().c_str());
     return 1;
   }

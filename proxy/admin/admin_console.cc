@@ -19,6 +19,12 @@
 
 namespace pgtenant::proxy {
 
+std::unique_ptr<SessionConsole> ProxyServer::OpenConsole(ClientSession* session, std::string user,
+                                                         std::string client_address, std::string session_id) {
+  return std::make_unique<AdminConsole>(this, session, std::move(user), std::move(client_address),
+                                        std::move(session_id));
+}
+
 namespace {
 
 using protocol::DecodeStatus;

@@ -21,36 +21,16 @@
 #include <string_view>
 
 #include "protocol/status.h"
-#include "proxy/admin/admin_state.h"
+#include "proxy/session/admin_state.h"
+#include "proxy/session/client_view.h"
+#include "proxy/session/session_host.h"
 
 namespace pgtenant::proxy {
 
 class ClientSession;
 class ProxyServer;
 
-// The name of the console's virtual database.
-inline constexpr std::string_view kAdminDatabase = "pgtenant";
-
-// What SHOW CLIENTS and SHOW POOLS need to know about one client session.
-struct ClientView {
-  std::string session_id;
-  std::string user;
-  std::string tenant;    // "" before routing and for admin sessions
-  std::string database;  // as the client asked
-  std::string state;     // login | idle | active | waiting | closing | admin
-  std::string address;   // "ip:port"
-  std::string application_name;
-  std::string pool;      // ServerPool::name() of the session's pool, "" if none
-  bool admin = false;
-  bool tls = false;
-  bool waiting = false;  // for a server, or held by PAUSE
-  bool in_transaction = false;
-  Clock::time_point connected_at{};
-  Clock::time_point last_request{};
-  Clock::time_point waiting_since{};  // when `waiting`
-};
-
-class AdminConsole final : public AdminState::Waiter {
+class AdminConsole final : public AdminState::Waiter, public SessionConsole {
  public:
   AdminConsole(ProxyServer* proxy, ClientSession* session, std::string user, std::string client_address,
                std::string session_id);
@@ -58,12 +38,9 @@ class AdminConsole final : public AdminState::Waiter {
   AdminConsole(const AdminConsole&) = delete;
   AdminConsole& operator=(const AdminConsole&) = delete;
 
-  // Handles the whole messages at the front of `data` and returns the bytes consumed; 0 when a
-  // message is incomplete or a command is still running (PAUSE waiting for transactions): the
-  // session keeps the bytes and offers them again after ClientSession::OnAdminCommandDone.
-  size_t OnClientBytes(std::span<const uint8_t> data);
-  // The session is closing: nothing more is sent and nothing waits.
-  void Detach();
+  // SessionConsole (a command still running is PAUSE waiting for transactions).
+  size_t OnClientBytes(std::span<const uint8_t> data) override;
+  void Detach() override;
 
   void OnAdminTick() override;
 

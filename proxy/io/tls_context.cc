@@ -8,7 +8,6 @@
 #include <map>
 
 #include "protocol/sqlstate.h"
-#include "proxy/session/jwt_verifier.h"
 
 namespace pgtenant::proxy {
 
@@ -158,10 +157,6 @@ Result<std::shared_ptr<TlsContext>> BackendTlsContext(const config::BackendConfi
 Status PreloadTlsFiles(const std::shared_ptr<const config::Config>& config) {
   auto client = ClientTlsContext(config);
   if (!client.ok()) return client.status();
-  if (config->auth_method == config::AuthMethod::kJwt) {
-    auto jwt = JwtVerifierFor(config);
-    if (!jwt.ok()) return jwt.status();
-  }
   for (const auto& [name, backend] : config->backends) {
     if (backend.sslmode == "disable") continue;
     auto context = BackendTlsContext(backend);

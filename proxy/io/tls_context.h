@@ -46,9 +46,9 @@ Result<std::shared_ptr<TlsContext>> ClientTlsContext(const std::shared_ptr<const
 // The context for connections to `backend`. REQUIRES: loop thread; backend.sslmode != "disable".
 Result<std::shared_ptr<TlsContext>> BackendTlsContext(const config::BackendConfig& backend);
 
-// Loads every file the TLS and token settings of `config` name (client certificate, key and CA,
-// JWT keys, backends' sslrootcert) into the caches above, so that a bad file fails at start or
-// at reload instead of at a client's first handshake. REQUIRES: loop thread.
+// Loads every file the TLS settings of `config` name (client certificate, key and CA, backends'
+// sslrootcert) into the caches above, so that a bad file fails at start or at reload instead of at
+// a client's first handshake (PreloadConfigFiles adds the JWT keys). REQUIRES: loop thread.
 Status PreloadTlsFiles(const std::shared_ptr<const config::Config>& config);
 
 // The OpenSSL error queue as one line ("" when empty); clears it.

@@ -13,7 +13,7 @@
 #include "protocol/sqlstate.h"
 #include "protocol/wire.h"
 #include "proxy/telemetry/log.h"
-#include "proxy/worker/proxy_server.h"
+#include "proxy/session/admin_state.h"
 #include "proxy/io/read_buffer.h"
 #include "relay/session_wire.h"
 #include "policy/policy_engine.h"
@@ -47,16 +47,16 @@ std::string QuoteLiteral(std::string_view value) {
 
 }  // namespace
 
-ClientSession::ClientSession(ProxyServer* proxy, std::shared_ptr<const config::Config> config, uint64_t id,
+ClientSession::ClientSession(SessionHost* host, std::shared_ptr<const config::Config> config, uint64_t id,
                              bool over_capacity)
-    : proxy_(proxy),
+    : host_(host),
       config_(std::move(config)),
       id_(id),
       route_(NoRoute()),
       session_tag_(static_cast<uint32_t>(protocol::RandomInt32()) >> 4),
       over_capacity_(over_capacity) {
-  config_generation_ = proxy_->config_generation();
-  uv_tcp_init(proxy_->loop(), &socket_);
+  config_generation_ = host_->config_generation();
+  uv_tcp_init(host_->loop(), &socket_);
   socket_.data = this;
   outbox_.Init(stream(), &ClientSession::OnOutboxEvent);
 }
@@ -118,10 +118,10 @@ policy::AuditEvent ClientSession::NewAuditEvent(policy::AuditEventType type) con
 }
 
 void ClientSession::AuditTenantRefused(std::string reason, const Status& why) {
-  if (!proxy_->auditing()) return;
+  if (!host_->auditing()) return;
   policy::AuditEvent event = NewAuditEvent(policy::AuditEventType::kTenantRefused);
   event.fields = {{"reason", std::move(reason)}, {"sqlstate", why.sqlstate()}, {"message", why.message()}};
-  proxy_->Audit(std::move(event));
+  host_->Audit(std::move(event));
 }
 
 void ClientSession::Pause(unsigned reason) {
@@ -272,7 +272,7 @@ bool ClientSession::TakeTransactionToken() {
     token_granted_ = false;
     return true;
   }
-  if (proxy_->TakeTransactionToken(*route_->tenant, this)) return true;
+  if (host_->TakeTransactionToken(*route_->tenant, this)) return true;
   throttled_ = true;
   Pause(kPauseThrottle);
   return false;
@@ -351,17 +351,17 @@ void ClientSession::Activate() {
     std::string out;
     out.reserve(params.size() + 19);  // + BackendKeyData (13 bytes) and ReadyForQuery (6)
     out += params;
-    cancel_pid_ = proxy_->RegisterCancelTarget(this, &cancel_key_);
+    cancel_pid_ = host_->RegisterCancelTarget(this, &cancel_key_);
     protocol::AppendBackendKeyData(out, cancel_pid_, cancel_key_);
     protocol::AppendReadyForQuery(out, protocol::TransactionStatus::kIdle);
     if (!Send(out)) return;
     handshake_done_ = true;
-    if (proxy_->auditing()) {
+    if (host_->auditing()) {
       policy::AuditEvent event = NewAuditEvent(policy::AuditEventType::kConnectionAccepted);
       event.fields = {{"backend", route_->backend->name},
                       {"isolation", std::string(config::ToString(route_->tenant->isolation))},
                       {"tls", "false"}};
-      proxy_->Audit(std::move(event));
+      host_->Audit(std::move(event));
     }
   }
   TransitionTo(State::kActive);
@@ -382,14 +382,14 @@ void ClientSession::OnServerWritable() { Resume(kPauseBackpressure); }
 
 Status ClientSession::AdoptLatestConfig() {
   // Generations only grow; a session that came from a worker that applied a reload first keeps its newer one.
-  if (config_generation_ >= proxy_->config_generation()) return Status();
-  std::shared_ptr<const config::Config> next = proxy_->config();
-  config_generation_ = proxy_->config_generation();
+  if (config_generation_ >= host_->config_generation()) return Status();
+  std::shared_ptr<const config::Config> next = host_->config();
+  config_generation_ = host_->config_generation();
   const config::UserConfig* user = next->FindUser(login_->username);
   Result<std::shared_ptr<const routing::Route>> route =
       user == nullptr ? Result<std::shared_ptr<const routing::Route>>(Status::Error(
                             sqlstate::kInvalidAuthorizationSpecification, "user \"" + login_->username + "\" was removed"))
-                      : proxy_->RouteFor(login_->identity, *next, *user);
+                      : host_->RouteFor(login_->identity, *next, *user);
   if (!route.ok()) {
     end_reason_ = "config_reload";
     return Status::Error(sqlstate::kAdminShutdown,
@@ -400,7 +400,7 @@ Status ClientSession::AdoptLatestConfig() {
   config_ = std::move(next);
   route_ = std::move(route.value());
   session_policy_ = {config_.get(), route_->tenant, route_->role, transaction_pooling_, route_->shared_pool};
-  if (server_ == nullptr) pool_ = proxy_->PoolFor(*route_);  // with a server held, its pool stays until release
+  if (server_ == nullptr) pool_ = host_->PoolFor(*route_);  // with a server held, its pool stays until release
   return Status();
 }
 
@@ -470,7 +470,7 @@ void ClientSession::CancelRunningQuery() {
     return;
   }
   if (server_ == nullptr || state_ != State::kActive) return;
-  proxy_->ForwardCancel(server_->backend(), server_->backend_pid(), server_->backend_key());
+  host_->ForwardCancel(server_->backend(), server_->backend_pid(), server_->backend_key());
   server_->NoteCancelForwarded();
 }
 
@@ -551,17 +551,17 @@ void ClientSession::Close() {
   if (state_ != State::kClosing) {
     if (state_ == State::kWaitingForServer && pool_ != nullptr) pool_->CancelWait(this);
     ReleaseServer();
-    if (cancel_pid_ != 0) proxy_->UnregisterCancelTarget(this, cancel_pid_);
+    if (cancel_pid_ != 0) host_->UnregisterCancelTarget(this, cancel_pid_);
     cancel_pid_ = 0;
-    if (throttled_) proxy_->CancelThrottleWait(route_->tenant->name, this);
+    if (throttled_) host_->CancelThrottleWait(route_->tenant->name, this);
     throttled_ = false;
-    if (admin_held_) proxy_->admin().Forget(this);
+    if (admin_held_) host_->admin().Forget(this);
     admin_held_ = false;
     if (admin_console_ != nullptr) admin_console_->Detach();
-    if (admitted_) proxy_->LeaveTenant(route_->tenant->name);
+    if (admitted_) host_->LeaveTenant(route_->tenant->name);
     admitted_ = false;
     ReportBytes();
-    if (handshake_done_ && proxy_->auditing()) {
+    if (handshake_done_ && host_->auditing()) {
       policy::AuditEvent event = NewAuditEvent(policy::AuditEventType::kSessionEnded);
       event.fields = {{"reason", std::string(end_reason_)}};
       event.numbers = {{"duration_ms", std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - accepted_at_).count()},
@@ -569,7 +569,7 @@ void ClientSession::Close() {
                        {"bytes_in", static_cast<int64_t>(bytes_in_)},
                        {"bytes_out", static_cast<int64_t>(bytes_out_)},
                        {"blocked", static_cast<int64_t>(statements_blocked_)}};
-      proxy_->Audit(std::move(event));
+      host_->Audit(std::move(event));
     }
     TransitionTo(State::kClosing);
     closing_since_ = Clock::now();
@@ -582,7 +582,7 @@ void ClientSession::Close() {
 
 void ClientSession::OnClosed(uv_handle_t* handle) noexcept {
   auto* self = static_cast<ClientSession*>(handle->data);
-  self->proxy_->OnSessionClosed(self);
+  self->host_->OnSessionClosed(self);
   delete self;
 }
 

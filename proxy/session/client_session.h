@@ -8,7 +8,7 @@
 //
 // While active, every protocol decision (what is forwarded, swallowed, synthesized, renamed; when a
 // transaction ends and the server goes back) is the relay's (relay/relay.h); the session is its
-// RelayHost: it reads, writes, closes and talks to the pool and the ProxyServer.
+// RelayHost: it reads, writes, closes and talks to the pool and its worker (the SessionHost).
 //
 // Files: client_session.cc (reading, servers, timeouts, closing), _startup (startup packet to routed),
 // _forward (running the relay both ways), _policy (verdicts), _tls, _admin (console, SHOW CLIENTS,
@@ -32,9 +32,10 @@
 #include "policy/audit_event.h"
 #include "policy/policy_engine.h"
 #include "protocol/status.h"
-#include "proxy/admin/admin_console.h"
 #include "proxy/session/client_auth.h"
 #include "proxy/session/client_login.h"
+#include "proxy/session/client_view.h"
+#include "proxy/session/session_host.h"
 #include "proxy/io/loop_clock.h"
 #include "proxy/telemetry/metrics.h"
 #include "protocol/frame_reader.h"
@@ -47,14 +48,12 @@
 
 namespace pgtenant::proxy {
 
-class ProxyServer;
-
 class ClientSession final : public ServerLink, public PoolClient, private relay::RelayHost {
  public:
   enum class State : uint8_t { kStartup, kAuthenticating, kWaitingForServer, kPreparingServer, kActive, kClosing };
 
   // `over_capacity`: answer the startup packet with 53300 (cancel requests are still served).
-  ClientSession(ProxyServer* proxy, std::shared_ptr<const config::Config> config, uint64_t id, bool over_capacity);
+  ClientSession(SessionHost* host, std::shared_ptr<const config::Config> config, uint64_t id, bool over_capacity);
   ClientSession(const ClientSession&) = delete;
   ClientSession& operator=(const ClientSession&) = delete;
 
@@ -72,6 +71,9 @@ class ClientSession final : public ServerLink, public PoolClient, private relay:
   void OnThrottleLifted();
   // SIGTERM: end now if between transactions, otherwise at the end of the current one.
   void BeginShutdown();
+  // Moving between workers: called by the new worker (SessionHost::HandOver) once it has adopted the
+  // session, with `fd`, the socket's duplicate.
+  void Arrive(SessionHost& home, int fd);
 
   State state() const { return state_; }
   uint64_t id() const { return id_; }
@@ -165,7 +167,6 @@ class ClientSession final : public ServerLink, public PoolClient, private relay:
   // on `home`'s loop, where Arrive() carries on with Routed().
   void MoveTo(int home);
   void FinishMove();
-  void Arrive(ProxyServer& home, int fd);
   // Adaptive placement: the session's pool has moved to worker `home`. Between transactions it
   // follows (MoveTo) with the request it has just received, keeping its cancel key; Rejoin, on
   // arrival, takes the pool there and goes on with that request.
@@ -200,7 +201,7 @@ class ClientSession final : public ServerLink, public PoolClient, private relay:
   static void OnOutboxEvent(void* owner, bool ok);
 
   // Members are grouped by size so the object has no padding holes: 5,000 idle clients hold 5,000 of them.
-  ProxyServer* proxy_;
+  SessionHost* host_;  // the worker this session runs on
   std::shared_ptr<const config::Config> config_;
   uint64_t id_;
   uv_tcp_t socket_{};
@@ -219,7 +220,7 @@ class ClientSession final : public ServerLink, public PoolClient, private relay:
   // From Authenticated on; shared with the worker's other sessions of an equal login (InternLogin).
   std::shared_ptr<const ClientLogin> login_;
   const ClientLogin& login() const { return login_ != nullptr ? *login_ : handshake_->login; }
-  std::unique_ptr<AdminConsole> admin_console_;  // database "pgtenant", admins only
+  std::unique_ptr<SessionConsole> admin_console_;  // database "pgtenant", admins only
 
   // Shared with the worker's other sessions of the same route (ProxyServer::InternRoute); before
   // routing an empty route (no tenant).

@@ -7,7 +7,7 @@
 #include "protocol/sqlstate.h"
 #include "proxy/session/client_session.h"
 #include "proxy/telemetry/log.h"
-#include "proxy/worker/proxy_server.h"
+#include "proxy/session/admin_state.h"
 
 #ifndef PGTENANT_VERSION
 #define PGTENANT_VERSION "unknown"
@@ -16,7 +16,7 @@
 namespace pgtenant::proxy {
 
 void ClientSession::OpenAdminConsole() {
-  if (!proxy_->config()->IsAdmin(login().username)) {
+  if (!host_->config()->IsAdmin(login().username)) {
     // The newest snapshot decides: a RELOAD that adds or removes an admin applies at once.
     Status refused = Status::Error(sqlstate::kInvalidAuthorizationSpecification,
                                    "pgtenant: user \"" + login().username + "\" is not an admin; database \"" +
@@ -28,7 +28,7 @@ void ClientSession::OpenAdminConsole() {
     Terminate(refused);
     return;
   }
-  admin_console_ = std::make_unique<AdminConsole>(proxy_, this, login().username, client_address_, session_id());
+  admin_console_ = host_->OpenConsole(this, login().username, client_address_, session_id());
   const std::string& application_name = login().application_name();
   // What psql and libpq expect of a server (section 55.2.1); the console talks UTF8 and ISO dates.
   std::string out;
@@ -52,20 +52,20 @@ void ClientSession::OpenAdminConsole() {
   if (!Send(out)) return;
   handshake_done_ = true;
   LogInfo("admin", "user \"" + login().username + "\" opened the admin console from " + client_address_);
-  if (proxy_->auditing()) {
+  if (host_->auditing()) {
     policy::AuditEvent event = NewAuditEvent(policy::AuditEventType::kConnectionAccepted);
     event.fields = {{"backend", ""}, {"isolation", "admin_console"}, {"tls", tls_ != nullptr ? "true" : "false"}};
-    proxy_->Audit(std::move(event));
+    host_->Audit(std::move(event));
   }
   TransitionTo(State::kActive);
   Resume(kPausePending);
 }
 
 bool ClientSession::HeldByAdmin() {
-  if (route_->tenant == nullptr || !proxy_->admin().IsPaused(route_->tenant->name)) return false;
+  if (route_->tenant == nullptr || !host_->admin().IsPaused(route_->tenant->name)) return false;
   if (!admin_held_) {
     admin_held_ = true;
-    proxy_->admin().Hold(this, route_->tenant->name);
+    host_->admin().Hold(this, route_->tenant->name);
   }
   Pause(kPauseAdmin);  // under transaction pooling the caller gives a clean server back (ForwardClientMessages)
   return true;
@@ -126,7 +126,7 @@ ClientView ClientSession::Describe() const {
       view.state = "closing";
       break;
   }
-  if (std::optional<Clock::time_point> held = proxy_->admin().HeldSince(this)) {
+  if (std::optional<Clock::time_point> held = host_->admin().HeldSince(this)) {
     view.state = "waiting";
     view.waiting = true;
     view.waiting_since = *held;

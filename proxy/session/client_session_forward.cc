@@ -6,7 +6,6 @@
 
 #include "protocol/sqlstate.h"
 #include "proxy/session/client_session.h"
-#include "proxy/worker/proxy_server.h"
 
 namespace pgtenant::proxy {
 

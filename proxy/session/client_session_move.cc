@@ -1,4 +1,4 @@
-// ClientSession moving between workers (proxy/worker/worker_group.h): once routed, a session goes to the
+// ClientSession moving between workers (proxy/worker/worker_group.h, SessionHost::HandOver): once routed, a session goes to the
 // worker that owns its pool. The socket is duplicated, closed on this loop and opened on that one.
 #include <fcntl.h>
 #include <unistd.h>
@@ -10,8 +10,6 @@
 #include "protocol/sqlstate.h"
 #include "proxy/session/client_session.h"
 #include "proxy/telemetry/log.h"
-#include "proxy/worker/proxy_server.h"
-#include "proxy/worker/worker_group.h"
 
 namespace pgtenant::proxy {
 
@@ -32,29 +30,22 @@ void ClientSession::FinishMove() {
     return;
   }
   moving_fd_ = copy;
-  proxy_->ReleaseSession(this);
+  host_->ReleaseSession(this);
   reading_ = false;
   uv_close(reinterpret_cast<uv_handle_t*>(&socket_), &ClientSession::OnMovedOut);
 }
 
 void ClientSession::OnMovedOut(uv_handle_t* handle) noexcept {
   auto* self = static_cast<ClientSession*>(handle->data);
-  WorkerGroup& group = self->proxy_->group();
-  const int fd = self->moving_fd_;
-  if (group.Post(self->moving_to_, [self, fd](ProxyServer& home) { self->Arrive(home, fd); })) return;
-  // The worker has stopped, which shutdown allows only once no session is moving: not reached.
-  LogError("session", "worker " + std::to_string(self->moving_to_) + " has stopped: connection closed");
-  ::close(fd);
-  group.SessionArrived();
-  --group.shared().clients;
+  if (self->host_->HandOver(self, self->moving_to_, self->moving_fd_)) return;
+  ::close(self->moving_fd_);
   delete self;
 }
 
-void ClientSession::Arrive(ProxyServer& home, int fd) {
-  proxy_ = &home;
+void ClientSession::Arrive(SessionHost& home, int fd) {
+  host_ = &home;
   uv_tcp_init(home.loop(), &socket_);
   socket_.data = this;
-  home.AdoptSession(this);
   moving_to_ = -1;
   moving_fd_ = -1;
   if (int rc = uv_tcp_open(&socket_, fd); rc != 0) {
@@ -73,7 +64,7 @@ void ClientSession::Arrive(ProxyServer& home, int fd) {
     return;
   }
   // The pool may have moved while the session was on its way.
-  if (const int now_home = home.group().HomeOf(*route_); now_home != home.index()) {
+  if (const int now_home = home.HomeOf(*route_); now_home != home.index()) {
     MoveTo(now_home);
     return;
   }
@@ -89,7 +80,7 @@ bool ClientSession::MayMigrate() const {
 }
 
 void ClientSession::Migrate(int home) {
-  if (cancel_pid_ != 0) proxy_->UnregisterCancelTarget(this, cancel_pid_);
+  if (cancel_pid_ != 0) host_->UnregisterCancelTarget(this, cancel_pid_);
   pool_ = nullptr;
   rejoining_ = true;
   MoveTo(home);
@@ -97,13 +88,13 @@ void ClientSession::Migrate(int home) {
 
 void ClientSession::Rejoin() {
   rejoining_ = false;
-  login_ = proxy_->InternLogin(std::move(login_));
-  if (cancel_pid_ != 0) proxy_->AdoptCancelTarget(this, cancel_pid_);
-  if (const int now_home = proxy_->group().HomeOf(*route_); now_home != proxy_->index()) {
+  login_ = host_->InternLogin(std::move(login_));
+  if (cancel_pid_ != 0) host_->AdoptCancelTarget(this, cancel_pid_);
+  if (const int now_home = host_->HomeOf(*route_); now_home != host_->index()) {
     Migrate(now_home);  // it has moved on meanwhile
     return;
   }
-  pool_ = proxy_->PoolFor(*route_);
+  pool_ = host_->PoolFor(*route_);
   pool_->StayHere();  // the placement says so, whatever this worker last heard
   Resume(kPauseMoving);  // the request that was waiting goes on (StartTransaction)
 }

@@ -9,7 +9,6 @@
 #include "protocol/wire.h"
 #include "proxy/session/client_session.h"
 #include "proxy/telemetry/log.h"
-#include "proxy/worker/proxy_server.h"
 
 namespace pgtenant::proxy {
 
@@ -18,7 +17,7 @@ using protocol::FrontendTag;
 }  // namespace
 
 policy::SharedVerdict ClientSession::Judge(uint8_t tag, std::span<const uint8_t> body) {
-  if (tag == static_cast<uint8_t>(FrontendTag::kFunctionCall)) return proxy_->policy().InspectFunctionCall(session_policy_);
+  if (tag == static_cast<uint8_t>(FrontendTag::kFunctionCall)) return host_->policy().InspectFunctionCall(session_policy_);
   // The offset of the first NUL at or after `from`, body.size() if there is none (memchr: the
   // statement is scanned on every Query and Parse).
   auto nul_from = [&](size_t from) -> size_t {
@@ -35,7 +34,7 @@ policy::SharedVerdict ClientSession::Judge(uint8_t tag, std::span<const uint8_t>
     return kMalformed;
   }
   std::string_view sql(reinterpret_cast<const char*>(body.data()) + start, end - start);
-  return proxy_->policy().Inspect(proxy_->verdict_memo(), session_policy_, sql,
+  return host_->policy().Inspect(host_->verdict_memo(), session_policy_, sql,
                                   tag == static_cast<uint8_t>(FrontendTag::kQuery) ? policy::StatementSource::kSimpleQuery
                                                                                     : policy::StatementSource::kParse);
 }
@@ -49,10 +48,10 @@ bool ClientSession::JudgeStatement(uint8_t tag, std::span<const uint8_t> body, s
   const bool sql_bearing =
       tag == static_cast<uint8_t>(FrontendTag::kQuery) || tag == static_cast<uint8_t>(FrontendTag::kParse);
   if (verdict.allowed) {
-    if (sql_bearing && config_->audit.statements && proxy_->auditing()) {
+    if (sql_bearing && config_->audit.statements && host_->auditing()) {
       policy::AuditEvent event = NewAuditEvent(policy::AuditEventType::kStatement);
       event.fields = {{"fingerprint", verdict.fingerprint}, {"statement", verdict.normalized}};
-      proxy_->Audit(std::move(event));
+      host_->Audit(std::move(event));
     }
     return true;
   }
@@ -62,10 +61,10 @@ bool ClientSession::JudgeStatement(uint8_t tag, std::span<const uint8_t> body, s
 
 void ClientSession::ReportBlocked(uint8_t tag, const policy::PolicyVerdict& verdict, std::string& error) {
   ++statements_blocked_;
-  proxy_->metrics().CountBlocked(route_->tenant->name, verdict.rule_id);
+  host_->metrics().CountBlocked(route_->tenant->name, verdict.rule_id);
   LogInfo("policy", "tenant " + route_->tenant->name + " user " + login().username + ": blocked by rule " + verdict.rule_id +
                         " (fingerprint " + verdict.fingerprint + ")");
-  if (proxy_->auditing()) {
+  if (host_->auditing()) {
     policy::AuditEvent event = NewAuditEvent(policy::AuditEventType::kStatementBlocked);
     event.fields = {{"rule", verdict.rule_id},
                     {"reason", verdict.reason},
@@ -74,7 +73,7 @@ void ClientSession::ReportBlocked(uint8_t tag, const policy::PolicyVerdict& verd
                     {"protocol", tag == static_cast<uint8_t>(FrontendTag::kQuery)   ? "simple"
                                  : tag == static_cast<uint8_t>(FrontendTag::kParse) ? "extended"
                                                                                     : "function_call"}};
-    proxy_->Audit(std::move(event));
+    host_->Audit(std::move(event));
   }
   protocol::ErrorFields e;
   e.severity = "ERROR";

@@ -11,7 +11,7 @@
 #include "protocol/wire.h"
 #include "proxy/session/client_session.h"
 #include "proxy/telemetry/log.h"
-#include "proxy/worker/proxy_server.h"
+#include "proxy/session/admin_state.h"
 #include "relay/session_wire.h"
 
 namespace pgtenant::proxy {
@@ -59,7 +59,7 @@ size_t ClientSession::HandleStartup(std::span<const uint8_t> data) {
       Send("N");
       return d.consumed;
     case protocol::StartupKind::kCancelRequest:
-      proxy_->HandleCancelRequest(packet.cancel_pid, packet.cancel_key);
+      host_->HandleCancelRequest(packet.cancel_pid, packet.cancel_key);
       Close();
       return data.size();
     case protocol::StartupKind::kStartup:
@@ -131,7 +131,7 @@ void ClientSession::BeginAuthentication() {
   Handshake& h = *handshake_;
   h.user = config_->FindUser(h.login.username);
   if (BeginCredentialAuthentication()) return;
-  h.auth = std::make_unique<ClientAuthenticator>(config_->auth_method, h.user, h.login.username, proxy_->mock_secret());
+  h.auth = std::make_unique<ClientAuthenticator>(config_->auth_method, h.user, h.login.username, host_->mock_secret());
   std::string out;
   ClientAuthenticator::Step step = h.auth->Start(out);
   if (!Send(out)) return;
@@ -160,18 +160,18 @@ size_t ClientSession::HandleAuthentication(std::span<const uint8_t> data) {
   auto step = handshake_->auth->OnPasswordMessage(data.subspan(protocol::kHeaderSize, d.header.body_size()), out);
   if (!step.ok()) {
     LogInfo("auth", "authentication failed for user \"" + login().username + "\": " + step.status().message());
-    if (proxy_->auditing()) {
+    if (host_->auditing()) {
       policy::AuditEvent event = NewAuditEvent(policy::AuditEventType::kAuthenticationFailed);
       event.fields = {{"method", std::string(config::ToString(config_->auth_method))},
                       {"sqlstate", step.status().sqlstate()},
                       {"message", step.status().message()}};
-      proxy_->Audit(std::move(event));
+      host_->Audit(std::move(event));
     }
     end_reason_ = "authentication_failed";
     {
       auto named = routing::SplitLoginName(*config_, login().identity.startup_user).suffix_tenant;
       std::string label = named && config_->FindTenant(*named) ? *named : "unknown";
-      proxy_->metrics().ForTenant(label)->auth_failures->Increment();
+      host_->metrics().ForTenant(label)->auth_failures->Increment();
     }
     Terminate(step.status());
     return data.size();
@@ -195,7 +195,7 @@ void ClientSession::Authenticated() {
     OpenAdminConsole();
     return;
   }
-  auto route = proxy_->RouteFor(login_->identity, *config_, *user);
+  auto route = host_->RouteFor(login_->identity, *config_, *user);
   if (!route.ok()) {
     LogInfo("session", "refused user \"" + username + "\": " + route.status().message());
     AuditTenantRefused(route.status().message() == "pgtenant: tenant required" ? "no_tenant" : "not_a_member",
@@ -204,7 +204,7 @@ void ClientSession::Authenticated() {
     Terminate(route.status());
     return;
   }
-  if (Status open = proxy_->admin().CheckNewConnection((*route)->tenant->name); !open.ok()) {  // DISABLE
+  if (Status open = host_->admin().CheckNewConnection((*route)->tenant->name); !open.ok()) {  // DISABLE
     LogInfo("session", "refused user \"" + username + "\": " + open.message());
     AuditTenantRefused("disabled", open);
     end_reason_ = "tenant_refused";
@@ -212,8 +212,8 @@ void ClientSession::Authenticated() {
     return;
   }
   route_ = std::move(route.value());
-  const int home = proxy_->group().HomeOf(*route_);
-  if (home != proxy_->index()) {
+  const int home = host_->HomeOf(*route_);
+  if (home != host_->index()) {
     MoveTo(home);
     return;
   }
@@ -221,7 +221,7 @@ void ClientSession::Authenticated() {
 }
 
 void ClientSession::Routed() {
-  if (!proxy_->AdmitTenantClient(*route_->tenant)) {
+  if (!host_->AdmitTenantClient(*route_->tenant)) {
     end_reason_ = "tenant_refused";
     AuditTenantRefused("over_limit", Status::Error(sqlstate::kTooManyConnections, "max_clients reached"));
     Terminate(Status::Error(sqlstate::kTooManyConnections,
@@ -231,13 +231,13 @@ void ClientSession::Routed() {
     return;
   }
   admitted_ = true;
-  login_ = proxy_->InternLogin(std::move(login_));
-  series_ = proxy_->metrics().ForTenant(route_->tenant->name);
+  login_ = host_->InternLogin(std::move(login_));
+  series_ = host_->metrics().ForTenant(route_->tenant->name);
   transaction_pooling_ = route_->pool.mode == config::PoolMode::kTransaction;
   relay_.emplace(static_cast<relay::RelayHost&>(*this), transaction_pooling_ ? relay::Relay::PoolMode::kTransaction : relay::Relay::PoolMode::kSession,
                  config_->max_query_size);
   session_policy_ = {config_.get(), route_->tenant, route_->role, transaction_pooling_, route_->shared_pool};
-  pool_ = proxy_->PoolFor(*route_);
+  pool_ = host_->PoolFor(*route_);
   TransitionTo(State::kWaitingForServer);
   wait_started_ = LoopNow();
   ServerConnection* server = pool_->Acquire(this, route_->context_tag);

@@ -8,7 +8,6 @@
 #include "proxy/session/client_session.h"
 #include "proxy/session/jwt_verifier.h"
 #include "proxy/telemetry/log.h"
-#include "proxy/worker/proxy_server.h"
 #include "proxy/io/tls_context.h"
 
 namespace pgtenant::proxy {
@@ -110,12 +109,12 @@ Status ClientSession::CheckTransport() const {
 
 void ClientSession::FailAuthentication(const Status& why) {
   LogInfo("auth", "authentication failed for user \"" + login().username + "\": " + why.message());
-  if (proxy_->auditing()) {
+  if (host_->auditing()) {
     policy::AuditEvent event = NewAuditEvent(policy::AuditEventType::kAuthenticationFailed);
     event.fields = {{"method", std::string(config::ToString(config_->auth_method))},
                     {"sqlstate", why.sqlstate()},
                     {"message", why.message()}};
-    proxy_->Audit(std::move(event));
+    host_->Audit(std::move(event));
   }
   end_reason_ = "authentication_failed";
   Terminate(why);

@@ -81,6 +81,20 @@ void ProxyServer::ReleaseSession(ClientSession* session) {
   RemoveSession(session);
 }
 
+bool ProxyServer::HandOver(ClientSession* session, int to, int fd) {
+  if (group_->Post(to, [session, fd](ProxyServer& home) {
+        home.AdoptSession(session);
+        session->Arrive(home, fd);
+      })) {
+    return true;
+  }
+  // The worker has stopped, which shutdown allows only once no session is moving: not reached.
+  LogError("session", "worker " + std::to_string(to) + " has stopped: connection closed");
+  group_->SessionArrived();
+  --group_->shared().clients;
+  return false;
+}
+
 void ProxyServer::AddSession(ClientSession* session) {
   session->set_worker_slot(static_cast<uint32_t>(sessions_.size()));
   sessions_.push_back(session);
@@ -380,7 +394,7 @@ Status ProxyServer::Reload(std::string_view admin_user) {
   // Certificates, keys and JWT keys are part of the config: a file that does not load refuses the
   // reload like a YAML error would, before anything changes.
   if (loaded.ok()) {
-    if (Status files = PreloadTlsFiles(*loaded); !files.ok()) loaded = files;
+    if (Status files = PreloadConfigFiles(*loaded); !files.ok()) loaded = files;
   }
   policy::AuditEvent event;
   event.type = policy::AuditEventType::kConfigReloaded;

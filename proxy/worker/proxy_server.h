@@ -23,10 +23,11 @@
 #include "protocol/status.h"
 #include "policy/audit_event.h"
 #include "policy/policy_engine.h"
-#include "proxy/admin/admin_state.h"
+#include "proxy/session/admin_state.h"
 #include "proxy/telemetry/audit_log.h"
 #include "proxy/server/backend_budget.h"
 #include "proxy/session/client_login.h"
+#include "proxy/session/session_host.h"
 #include "proxy/server/health_checker.h"
 #include "proxy/telemetry/metrics.h"
 #include "proxy/worker/peer_cancel.h"
@@ -38,7 +39,7 @@ namespace pgtenant::proxy {
 
 class ClientSession;
 
-class ProxyServer {
+class ProxyServer final : public SessionHost {
  public:
   ProxyServer(WorkerGroup* group, int index, std::shared_ptr<const config::Config> config);
   ~ProxyServer();
@@ -56,10 +57,10 @@ class ProxyServer {
   // The listening socket's descriptor (worker 0, after Start).
   int listen_fd() const;
 
-  uv_loop_t* loop() { return &loop_; }
-  int index() const { return index_; }
+  uv_loop_t* loop() override { return &loop_; }
+  int index() const override { return index_; }
   WorkerGroup& group() { return *group_; }
-  std::string_view mock_secret() const { return group_->shared().mock_secret; }
+  std::string_view mock_secret() const override { return group_->shared().mock_secret; }
 
   // Queues `task` for this worker's loop thread; false once the worker has stopped. Any thread.
   bool Post(std::function<void(ProxyServer&)> task);
@@ -68,10 +69,12 @@ class ProxyServer {
   // A session moving here from another worker (ClientSession::MoveTo) joins this worker's sessions.
   void AdoptSession(ClientSession* session);
   // A session leaving for another worker: no longer this worker's (its socket is closing).
-  void ReleaseSession(ClientSession* session);
+  void ReleaseSession(ClientSession* session) override;
+  bool HandOver(ClientSession* session, int to, int fd) override;
+  int HomeOf(const routing::Route& route) override { return group_->HomeOf(route); }
 
   // The pool for a route, created on first use.
-  ServerPool* PoolFor(const routing::Route& route);
+  ServerPool* PoolFor(const routing::Route& route) override;
   // Adaptive placement (worker_group.h): the pool named `pool_name` now lives on worker `to` (its
   // sessions follow at their next transaction, its connections close as they come back); or it
   // lives here again. Placement follows a pool's name (routing::PoolName), which a reload that
@@ -88,47 +91,52 @@ class ProxyServer {
   std::shared_ptr<const routing::Route> InternRoute(routing::Route route);
   // The same for logins (client_login.h): an equal login already held by a session of this worker,
   // else `login` itself, remembered for the next (weakly: it goes when its last session does).
-  std::shared_ptr<const ClientLogin> InternLogin(std::shared_ptr<const ClientLogin> login);
+  std::shared_ptr<const ClientLogin> InternLogin(std::shared_ptr<const ClientLogin> login) override;
   // routing::ResolveRoute, interned, and remembered by (client identity, user) while `config` is the
   // running config: a client that connects again skips resolution (a route is a pure function of
   // config, user and identity; a reload forgets them all). Refusals are not remembered.
   Result<std::shared_ptr<const routing::Route>> RouteFor(const routing::ClientIdentity& identity,
                                                          const config::Config& config,
-                                                         const config::UserConfig& user);
+                                                         const config::UserConfig& user) override;
 
   // Cancel keys: clients get pgtenant's own (pid, key); a CancelRequest is matched here and
   // forwarded to the server backend the session is linked to.
   // Pids repeat once a worker has more sessions than its random pid bits can tell apart: the
   // (pid, key) pair is what is unique.
-  int32_t RegisterCancelTarget(ClientSession* session, int32_t* key);
+  int32_t RegisterCancelTarget(ClientSession* session, int32_t* key) override;
   // A session that moved here from another worker keeps the pid its client knows.
-  void AdoptCancelTarget(ClientSession* session, int32_t pid) { cancel_targets_.emplace(pid, session); }
-  void UnregisterCancelTarget(ClientSession* session, int32_t pid);
+  void AdoptCancelTarget(ClientSession* session, int32_t pid) override { cancel_targets_.emplace(pid, session); }
+  void UnregisterCancelTarget(ClientSession* session, int32_t pid) override;
   // A pid names the worker that issued it; a session that has moved since is looked for on the
   // others (`asked_all`: this is that search, not to be passed on again).
-  void HandleCancelRequest(int32_t pid, int32_t key, bool asked_all = false);
-  void ForwardCancel(const config::BackendConfig& backend, int32_t pid, int32_t key);
+  void HandleCancelRequest(int32_t pid, int32_t key) override { HandleCancelRequest(pid, key, false); }
+  void HandleCancelRequest(int32_t pid, int32_t key, bool asked_all);
+  void ForwardCancel(const config::BackendConfig& backend, int32_t pid, int32_t key) override;
   // The instance id in cancel keys and the peers unknown cancels go to (set the id before Run).
   PeerCancel& peer_cancel() { return group_->shared().peer_cancel; }
 
-  void OnSessionClosed(ClientSession* session);
+  void OnSessionClosed(ClientSession* session) override;
   // The verdict cache's hit ratio, in the log.
   void LogPolicyCacheStats();
 
   // The newest config snapshot and its generation; sessions adopt it at transaction boundaries.
-  const std::shared_ptr<const config::Config>& config() const { return config_; }
-  uint64_t config_generation() const { return config_generation_; }
+  const std::shared_ptr<const config::Config>& config() const override { return config_; }
+  uint64_t config_generation() const override { return config_generation_; }
   // Reads the config file again and applies it on every worker. A bad file leaves the running
   // config untouched (and says why). `admin_user`: the admin who asked (console RELOAD), recorded
   // in the config_reloaded event.
   Status Reload(std::string_view admin_user = {});
   // This worker's part of a reload: pools, budgets, health checks and peers under `next`.
   void ApplyConfig(std::shared_ptr<const config::Config> next, uint64_t generation);
-  bool shutting_down() const { return shutting_down_; }
+  bool shutting_down() const override { return shutting_down_; }
 
   // Admin console (proxy/admin/admin_console.h): what it switches, what it shows, and SHUTDOWN (like
   // SIGTERM; `why` goes to the log).
-  AdminState& admin() { return admin_; }
+  AdminState& admin() override { return admin_; }
+  // A console for an admin's session; defined in proxy/admin/admin_console.cc (the worker does not
+  // include the console, the console includes the worker).
+  std::unique_ptr<SessionConsole> OpenConsole(ClientSession* session, std::string user, std::string client_address,
+                                              std::string session_id) override;
   const std::vector<ClientSession*>& sessions() const { return sessions_; }
   using PoolMap = std::unordered_map<routing::PoolIdentity, std::unique_ptr<ServerPool>, routing::PoolIdentityHash>;
   const PoolMap& pools() const { return pools_; }
@@ -144,26 +152,26 @@ class ProxyServer {
   // A second SIGTERM: every session ends now.
   void ShutdownNow();
 
-  policy::PolicyEngine& policy() { return group_->shared().policy; }
+  policy::PolicyEngine& policy() override { return group_->shared().policy; }
   // This loop's memo of verdicts, passed to every policy().Inspect made on this loop: a session asks
   // the memo of the worker it runs on, so nothing it uses stays behind on a thread it left.
-  policy::VerdictMemo& verdict_memo() { return verdict_memo_; }
-  Metrics& metrics() { return group_->shared().metrics; }
+  policy::VerdictMemo& verdict_memo() override { return verdict_memo_; }
+  Metrics& metrics() override { return group_->shared().metrics; }
   // Audit events go to the sinks of `audit:`; a no-op without sinks.
-  bool auditing() const { return group_->shared().audit != nullptr; }
-  void Audit(policy::AuditEvent event) {
+  bool auditing() const override { return group_->shared().audit != nullptr; }
+  void Audit(policy::AuditEvent event) override {
     if (auditing()) group_->shared().audit->Emit(std::move(event));
   }
 
   // Per-tenant client count against tenants.NAME.max_clients. Admit returns false when full;
   // every admitted session calls Leave once.
-  bool AdmitTenantClient(const config::TenantConfig& tenant);
-  void LeaveTenant(const std::string& tenant);
+  bool AdmitTenantClient(const config::TenantConfig& tenant) override;
+  void LeaveTenant(const std::string& tenant) override;
 
   // tenants.NAME.max_transactions_per_second: true if a transaction may start now; otherwise
   // `session` is resumed (ClientSession::OnThrottleLifted) when a token is free.
-  bool TakeTransactionToken(const config::TenantConfig& tenant, ClientSession* session);
-  void CancelThrottleWait(const std::string& tenant, ClientSession* session);
+  bool TakeTransactionToken(const config::TenantConfig& tenant, ClientSession* session) override;
+  void CancelThrottleWait(const std::string& tenant, ClientSession* session) override;
 
  private:
 

@@ -13,6 +13,7 @@
 #include "proxy/server/pool_placement.h"
 #include "proxy/worker/proxy_server.h"
 #include "proxy/io/tls_context.h"
+#include "proxy/session/jwt_verifier.h"
 
 namespace pgtenant::proxy {
 
@@ -65,7 +66,7 @@ WorkerGroup::~WorkerGroup() = default;
 Status WorkerGroup::Run() {
   const config::Config& config = *workers_[0]->config();  // before any reload
   ConfigurePlacement(config);
-  if (Status tls = PreloadTlsFiles(workers_[0]->config()); !tls.ok()) return tls;  // certificates, keys, JWT keys
+  if (Status tls = PreloadConfigFiles(workers_[0]->config()); !tls.ok()) return tls;  // certificates, keys, JWT keys
   if (config.audit.enabled()) {
     auto audit = AuditLog::Open(config.audit);
     if (!audit.ok()) return audit.status();
@@ -250,6 +251,15 @@ void WorkerGroup::RequestShutdown(const std::string& why) {
 int DefaultWorkers() {
   const unsigned cores = std::thread::hardware_concurrency();
   return std::clamp(static_cast<int>(cores == 0 ? 1 : cores), 1, config::kMaxWorkers);
+}
+
+Status PreloadConfigFiles(const std::shared_ptr<const config::Config>& config) {
+  if (Status tls = PreloadTlsFiles(config); !tls.ok()) return tls;
+  if (config->auth_method == config::AuthMethod::kJwt) {
+    auto jwt = JwtVerifierFor(config);
+    if (!jwt.ok()) return jwt.status();
+  }
+  return Status::Ok();
 }
 
 }  // namespace pgtenant::proxy

@@ -162,4 +162,9 @@ class WorkerGroup {
 // The default of `workers`: one per CPU core.
 int DefaultWorkers();
 
+// Every file `config` names, loaded into its cache: TLS certificates, keys and CAs
+// (PreloadTlsFiles) and the JWT keys (JwtVerifierFor). A bad file fails at start, at reload and in
+// --check-config instead of at a client's first handshake. REQUIRES: loop thread.
+Status PreloadConfigFiles(const std::shared_ptr<const config::Config>& config);
+
 }  // namespace pgtenant::proxy

@@ -1,7 +1,7 @@
 // AdminState: what PAUSE/RESUME and DISABLE/ENABLE switch, and the errors for the wrong state.
 #include <catch2/catch.hpp>
 
-#include "proxy/admin/admin_state.h"
+#include "proxy/session/admin_state.h"
 
 namespace pgtenant::proxy {
 namespace {

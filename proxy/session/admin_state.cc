@@ -1,5 +1,5 @@
 // AdminState: pause, disable, held sessions, waiting console commands.
-#include "proxy/admin/admin_state.h"
+#include "proxy/session/admin_state.h"
 
 #include <algorithm>
 

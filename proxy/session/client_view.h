@@ -1,0 +1,30 @@
+// ClientView: what the admin console's SHOW CLIENTS and SHOW POOLS know of one client session
+// (ClientSession::Describe).
+#pragma once
+
+#include <string>
+
+#include "proxy/io/loop_clock.h"
+
+namespace pgtenant::proxy {
+
+// What SHOW CLIENTS and SHOW POOLS need to know about one client session.
+struct ClientView {
+  std::string session_id;
+  std::string user;
+  std::string tenant;    // "" before routing and for admin sessions
+  std::string database;  // as the client asked
+  std::string state;     // login | idle | active | waiting | closing | admin
+  std::string address;   // "ip:port"
+  std::string application_name;
+  std::string pool;      // ServerPool::name() of the session's pool, "" if none
+  bool admin = false;
+  bool tls = false;
+  bool waiting = false;  // for a server, or held by PAUSE
+  bool in_transaction = false;
+  Clock::time_point connected_at{};
+  Clock::time_point last_request{};
+  Clock::time_point waiting_since{};  // when `waiting`
+};
+
+}  // namespace pgtenant::proxy
