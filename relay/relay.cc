@@ -154,7 +154,7 @@ Relay::Step Relay::OnClientBytes(std::span<const uint8_t> data) {
   };
   auto fail = [&](Status why) -> Step {
     if (!flush()) return End(Outcome::kServerGone, data.size());
-    end_status_ = std::make_unique<Status>(std::move(why));
+    exchange().end_status = std::make_unique<Status>(std::move(why));
     return End(Outcome::kTerminate, data.size());
   };
   while (pos < data.size()) {
@@ -216,7 +216,7 @@ Relay::Step Relay::OnClientBytes(std::span<const uint8_t> data) {
           return End(Outcome::kClientGone, data.size());
         pos += out.consumed;
         flushed = pos;
-        c2s_remaining_ = out.stream_rest;
+        c2s_remaining_ = static_cast<uint32_t>(out.stream_rest);
         continue;
       }
       if (!ex.to_client.empty()) {
@@ -229,7 +229,7 @@ Relay::Step Relay::OnClientBytes(std::span<const uint8_t> data) {
       pos += d.header.total();
       continue;
     }
-    c2s_remaining_ = d.header.total();
+    c2s_remaining_ = static_cast<uint32_t>(d.header.total());
   }
   if (!flush()) return End(Outcome::kServerGone, data.size());
   return {pos, Outcome::kNeedMore};
@@ -262,12 +262,12 @@ Relay::Step Relay::DiscardRequest(std::span<const uint8_t> data) {
     const protocol::FrameDecode d = protocol::DecodeFrameHeader(data.subspan(pos), protocol::kMaxMessageLength);
     if (d.status == DecodeStatus::kNeedMoreData) break;
     if (d.status == DecodeStatus::kInvalid) {
-      end_status_ = std::make_unique<Status>(d.error());
+      exchange().end_status = std::make_unique<Status>(d.error());
       return End(Outcome::kTerminate, data.size());
     }
     const uint8_t tag = d.header.tag;
     if (Is(tag, FrontendTag::kTerminate)) return End(Outcome::kClose, data.size());
-    c2s_remaining_ = d.header.total();
+    c2s_remaining_ = static_cast<uint32_t>(d.header.total());
     // The request ends at a simple Query, a FunctionCall or a Sync: ReadyForQuery tells the client so.
     if (Is(tag, FrontendTag::kQuery) || Is(tag, FrontendTag::kSync) || Is(tag, FrontendTag::kFunctionCall)) {
       std::string out;

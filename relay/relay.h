@@ -19,8 +19,10 @@
 // thread at a time; it holds no per-thread state, so the session may move between loops.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <span>
 #include <string>
@@ -52,8 +54,9 @@ class Relay {
   };
   enum class PoolMode : uint8_t { kSession, kTransaction };
 
-  Relay(RelayHost& host, PoolMode mode, size_t max_query_size)
-      : host_(host), transaction_pooling_(mode == PoolMode::kTransaction), max_query_size_(max_query_size) {}
+  Relay(RelayHost& host, PoolMode mode, size_t max_query_size) : host_(host) { Configure(mode, max_query_size); }
+  // A relay for a session not routed yet: Configure before use.
+  explicit Relay(RelayHost& host) : host_(host) {}
   Relay(const Relay&) = delete;
   Relay& operator=(const Relay&) = delete;
 
@@ -61,8 +64,15 @@ class Relay {
   void AttachServer(ServerWire& server);
   // The session no longer holds its server (released, lost or closing). No-op without one.
   void DetachServer();
+  // Once routed: the route's pool mode and limits.max_query_size. REQUIRES: state() == kNoServer.
+  void Configure(PoolMode mode, size_t max_query_size) {
+    transaction_pooling_ = mode == PoolMode::kTransaction;
+    set_max_query_size(max_query_size);
+  }
   // After a reload (limits.max_query_size).
-  void set_max_query_size(size_t bytes) { max_query_size_ = bytes; }
+  void set_max_query_size(size_t bytes) {
+    max_query_size_ = static_cast<uint32_t>(std::min<size_t>(bytes, std::numeric_limits<uint32_t>::max()));
+  }
 
   // Client bytes. REQUIRES: state() is kIdle, kInTransaction, kDiscarding or kDiscardingLast.
   Step OnClientBytes(std::span<const uint8_t> data);
@@ -81,7 +91,7 @@ class Relay {
   // Why the session ends (kTerminate, kServerBroken).
   const Status& end_status() const {
     static const Status kNone;
-    return end_status_ != nullptr ? *end_status_ : kNone;
+    return exchange_ != nullptr && exchange_->end_status != nullptr ? *exchange_->end_status : kNone;
   }
   // Nothing owed either way and no message half-forwarded: the session may move to another loop.
   bool Quiescent() const;
@@ -110,7 +120,8 @@ class Relay {
     Fifo<BlockedBatch> blocked_batches;
     std::string to_server;  // reused: what a renamed message becomes
     std::string to_client;  // reused: what pgtenant answers itself
-    bool empty() const { return rewriter.empty() && blocked_batches.empty(); }
+    std::unique_ptr<Status> end_status;  // set when the session must end
+    bool empty() const { return rewriter.empty() && blocked_batches.empty() && end_status == nullptr; }
   };
   Exchange& exchange() {
     if (exchange_ == nullptr) exchange_ = std::make_unique<Exchange>();
@@ -131,13 +142,13 @@ class Relay {
   RelayHost& host_;
   ServerWire* server_ = nullptr;
   std::unique_ptr<Exchange> exchange_;
-  std::unique_ptr<Status> end_status_;  // set when the session must end (kept small: one per idle client)
   uint64_t batches_sent_ = 0;  // requests forwarded (each ends with one ReadyForQuery)
   uint64_t batches_done_ = 0;  // ReadyForQuery received
-  size_t c2s_remaining_ = 0;   // bytes of a streamed client message still to forward (or skip)
-  size_t s2c_remaining_ = 0;   // bytes of a streamed server message still to forward
-  const bool transaction_pooling_;
-  size_t max_query_size_;
+  // Sizes in 32 bits (a message's length is an int32): every idle client holds a relay.
+  uint32_t c2s_remaining_ = 0;  // bytes of a streamed client message still to forward (or skip)
+  uint32_t s2c_remaining_ = 0;  // bytes of a streamed server message still to forward
+  uint32_t max_query_size_ = 0;
+  bool transaction_pooling_ = false;
   State state_ = State::kNoServer;
 };
 

@@ -36,7 +36,7 @@ Relay::Step Relay::OnServerBytes(std::span<const uint8_t> data) {
     if (d.status == DecodeStatus::kNeedMoreData) break;
     if (d.status == DecodeStatus::kInvalid) {
       (void)flush_to(pos, pos);
-      end_status_ = std::make_unique<Status>(
+      exchange().end_status = std::make_unique<Status>(
           Status::Error(sqlstate::kProtocolViolation, "pgtenant: server sent an invalid message"));
       return End(Outcome::kServerBroken, data.size());
     }
@@ -48,7 +48,7 @@ Relay::Step Relay::OnServerBytes(std::span<const uint8_t> data) {
     const bool ready = Is(tag, BackendTag::kReadyForQuery);
     const bool parameter = Is(tag, BackendTag::kParameterStatus);
     if (!queued && !substitute && !ready && !parameter) {
-      s2c_remaining_ = d.header.total();  // streamed as it comes: DataRow, CopyData, notices, ...
+      s2c_remaining_ = static_cast<uint32_t>(d.header.total());  // streamed as it comes: DataRow, CopyData, notices, ...
       continue;
     }
     if (data.size() - pos < d.header.total()) break;
@@ -90,7 +90,7 @@ Relay::Step Relay::OnServerBytes(std::span<const uint8_t> data) {
       TransitionTo(State::kIdle);
       if (Status why = host_.OnTransactionEnd(); !why.ok()) {
         (void)flush_to(pos, pos);
-        end_status_ = std::make_unique<Status>(std::move(why));
+        exchange().end_status = std::make_unique<Status>(std::move(why));
         return End(Outcome::kTerminate, data.size());
       }
     }

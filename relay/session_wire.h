@@ -26,9 +26,10 @@ inline std::string TagName(uint8_t tag) {
 
 // A message is streamed in pieces as reads bring them: `remaining` bytes of it are still to go. Moves
 // `pos` over what of them lies in a read of `size` bytes; false when no message is being streamed.
-inline bool PassStreamed(size_t& remaining, size_t size, size_t& pos) {
+// (A message's length is an int32: what is left of one fits in 32 bits.)
+inline bool PassStreamed(uint32_t& remaining, size_t size, size_t& pos) {
   if (remaining == 0) return false;
-  const size_t n = std::min(remaining, size - pos);
+  const uint32_t n = static_cast<uint32_t>(std::min<size_t>(remaining, size - pos));
   pos += n;
   remaining -= n;
   return true;

@@ -16,7 +16,7 @@ constexpr size_t kKeptCorkCapacity = 4 * 1024;
 void Outbox::Cork() {
   if (corked_) return;
   corked_ = true;
-  cork_.clear();
+  if (cork_ != nullptr) cork_->clear();
   cork_view_ = {};
 }
 
@@ -28,18 +28,18 @@ bool Outbox::Uncork() {
     cork_view_ = {};
     return SendRaw(view);
   }
-  if (cork_.empty()) return !broken_;
-  const bool ok = SendRaw(cork_);  // not corked now: writes, copying only what the kernel does not take
-  if (cork_.capacity() > kKeptCorkCapacity) {
-    std::string().swap(cork_);
+  if (cork_ == nullptr || cork_->empty()) return !broken_;
+  const bool ok = SendRaw(*cork_);  // not corked now: writes, copying only what the kernel does not take
+  if (cork_->capacity() > kKeptCorkCapacity) {
+    cork_.reset();
   } else {
-    cork_.clear();
+    cork_->clear();
   }
   return ok;
 }
 
 void Outbox::ReleaseMemory() {
-  if (!corked_) std::string().swap(cork_);
+  if (!corked_) cork_.reset();
 }
 
 void Outbox::Init(uv_stream_t* stream, EventFn on_event) {
@@ -59,7 +59,7 @@ bool Outbox::SendEncrypted(std::span<const uint8_t> data) {
 }
 
 bool Outbox::Forward(std::span<const uint8_t> data) {
-  if (!corked_ || tls_ != nullptr || broken_ || data.empty() || !cork_.empty()) return Send(data);
+  if (!corked_ || tls_ != nullptr || broken_ || data.empty() || (cork_ != nullptr && !cork_->empty())) return Send(data);
   if (cork_view_.empty()) {
     cork_view_ = data;
     return true;
@@ -75,12 +75,13 @@ bool Outbox::SendRaw(std::span<const uint8_t> data) {
   if (broken_) return false;
   if (data.empty()) return true;
   if (corked_) {
+    if (cork_ == nullptr) cork_ = std::make_unique<std::string>();
     if (!cork_view_.empty()) {  // collected before these bytes: copied now, kept in order
-      cork_.append(reinterpret_cast<const char*>(cork_view_.data()), cork_view_.size());
+      cork_->append(reinterpret_cast<const char*>(cork_view_.data()), cork_view_.size());
       cork_view_ = {};
     }
-    cork_.append(reinterpret_cast<const char*>(data.data()), data.size());
-    if (cork_.size() < kMaxCork) return true;
+    cork_->append(reinterpret_cast<const char*>(data.data()), data.size());
+    if (cork_->size() < kMaxCork) return true;
     const bool ok = Uncork();
     Cork();
     return ok;

@@ -89,9 +89,10 @@ class Outbox {
   };
   std::unique_ptr<Pending> pending_;
   // The cork: bytes collected by Forward and not copied yet (in the caller's buffer, before those in
-  // `cork_`, which is empty while this is not), and the copies of what Send collected.
+  // `cork_`, which is empty while this is not), and the copies of what Send collected (made on first
+  // use, kept between reads, given back by ReleaseMemory: every idle client has an outbox).
   std::span<const uint8_t> cork_view_;
-  std::string cork_;
+  std::unique_ptr<std::string> cork_;
   bool corked_ = false;
   bool writing_ = false;
   bool broken_ = false;

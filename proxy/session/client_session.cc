@@ -53,6 +53,7 @@ ClientSession::ClientSession(SessionHost* host, std::shared_ptr<const config::Co
       config_(std::move(config)),
       id_(id),
       route_(NoRoute()),
+      relay_(static_cast<relay::RelayHost&>(*this)),
       session_tag_(static_cast<uint32_t>(protocol::RandomInt32()) >> 4),
       over_capacity_(over_capacity) {
   config_generation_ = host_->config_generation();
@@ -193,7 +194,7 @@ void ClientSession::HandleClientMessages(std::span<const uint8_t> data) {
             break;
           }
           if (server_ == nullptr) {
-            if (relay_->discarding()) {
+            if (relay_.discarding()) {
               n = ForwardClientMessages(bytes.subspan(used));
               break;
             }
@@ -222,7 +223,7 @@ void ClientSession::OnServerAssigned(ServerConnection* server) {
     return;
   }
   server_ = server;
-  Metrics::TallyPoolWait(series_, std::chrono::duration<double>(LoopNow() - wait_started_).count());
+  Metrics::TallyPoolWait(series_, std::chrono::duration<double>(LoopNow() - state_since_).count());
   PrepareServer();
 }
 
@@ -252,7 +253,7 @@ bool ClientSession::StartTransaction(std::span<const uint8_t> data) {
     Terminate(why);
     return false;
   }
-  relay_->set_max_query_size(config_->max_query_size);
+  relay_.set_max_query_size(config_->max_query_size);
   if (pool_->moved_to() >= 0 && MayMigrate()) {
     Migrate(pool_->moved_to());
     return false;
@@ -260,7 +261,7 @@ bool ClientSession::StartTransaction(std::span<const uint8_t> data) {
   if (HeldByAdmin()) return false;
   if (!TakeTransactionToken()) return false;
   TransitionTo(State::kWaitingForServer);
-  wait_started_ = LoopNow();
+  state_since_ = LoopNow();
   ServerConnection* server = pool_->Acquire(this, route_->context_tag);
   if (server != nullptr) OnServerAssigned(server);
   return state_ == State::kActive && server_ != nullptr;
@@ -285,7 +286,7 @@ void ClientSession::OnThrottleLifted() {
 }
 
 void ClientSession::RejectRequest(const Status& why) {
-  if (!relay_->Reject(why)) {
+  if (!relay_.Reject(why)) {
     Close();
     return;
   }
@@ -371,7 +372,7 @@ void ClientSession::Activate() {
     RejectRequest(Status::Error(sqlstate::kQueryCanceled, "canceling statement due to user request"));
     return;
   }
-  relay_->AttachServer(server_->wire());
+  relay_.AttachServer(server_->wire());
   server_->Link(this);
   // Transaction pooling: the server only served the handshake; idle clients hold none.
   if (first && transaction_pooling_ && server_->IsClean()) ReleaseServer();
@@ -399,7 +400,6 @@ Status ClientSession::AdoptLatestConfig() {
   // The tenant (and so the admission count) is the same: the identity did not change.
   config_ = std::move(next);
   route_ = std::move(route.value());
-  session_policy_ = {config_.get(), route_->tenant, route_->role, transaction_pooling_, route_->shared_pool};
   if (server_ == nullptr) pool_ = host_->PoolFor(*route_);  // with a server held, its pool stays until release
   return Status();
 }
@@ -428,7 +428,7 @@ void ClientSession::ReportBytes() {
 
 void ClientSession::OnServerLost(const Status& why) {
   server_ = nullptr;  // the server connection is closing itself
-  if (relay_) relay_->DetachServer();
+  relay_.DetachServer();
   LogWarning("session", "server connection lost: " + why.message());
   Terminate(Status::Error(sqlstate::kConnectionFailure,
                           "pgtenant: server connection to backend \"" + (route_->backend ? route_->backend->name : "") +
@@ -476,7 +476,7 @@ void ClientSession::CancelRunningQuery() {
 
 void ClientSession::CheckTimeouts(Clock::time_point now) {
   if (state_ == State::kClosing) {
-    if (now - closing_since_ > kCloseFlushTimeout) {
+    if (now - state_since_ > kCloseFlushTimeout) {
       close_after_flush_ = false;
       Close();
     }
@@ -500,7 +500,7 @@ void ClientSession::CheckTimeouts(Clock::time_point now) {
 }
 
 void ClientSession::TrimIdle() {
-  if (relay_) relay_->TrimIdle();
+  relay_.TrimIdle();
   outbox_.ReleaseMemory();
   if (carry_.empty()) carry_.shrink_to_fit();
 }
@@ -509,7 +509,7 @@ void ClientSession::ReleaseServer() {
   if (server_ == nullptr) return;
   ServerConnection* server = server_;
   server_ = nullptr;
-  if (relay_) relay_->DetachServer();
+  relay_.DetachServer();
   if (server->state() == ServerConnection::State::kLinked) server->Unlink();
   if (server->state() == ServerConnection::State::kInternalQuery) {
     server->Close();  // its callback points at us; a half-prepared server is not reused
@@ -520,7 +520,7 @@ void ClientSession::ReleaseServer() {
 
 void ClientSession::Terminate(const Status& why) {
   if (state_ == State::kClosing) return;
-  if (end_reason_ == "client_closed") {
+  if (std::string_view(end_reason_) == "client_closed") {
     const std::string& code = why.sqlstate();
     end_reason_ = code == sqlstate::kProtocolViolation      ? "protocol_error"
                   : code == sqlstate::kAdminShutdown        ? "shutdown"
@@ -572,7 +572,7 @@ void ClientSession::Close() {
       host_->Audit(std::move(event));
     }
     TransitionTo(State::kClosing);
-    closing_since_ = Clock::now();
+    state_since_ = Clock::now();
     Pause(kPauseBackpressure);
   }
   if (close_after_flush_) return;  // OnOutboxEvent closes once the error is written

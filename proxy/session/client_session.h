@@ -87,7 +87,7 @@ class ClientSession final : public ServerLink, public PoolClient, private relay:
 
   // Admin console (client_session_admin.cc). True between a transaction's first message and its
   // end; what PAUSE waits for.
-  bool in_transaction() const { return relay_.has_value() && relay_->in_transaction(); }
+  bool in_transaction() const { return relay_.in_transaction(); }
   ClientView Describe() const;
   // KILL: FATAL 57P01 naming the admin command, then close.
   void KillByAdmin(const std::string& command);
@@ -143,6 +143,10 @@ class ClientSession final : public ServerLink, public PoolClient, private relay:
   // Policy: the verdict on a whole Query, Parse or FunctionCall body; and the metrics, log and
   // audit event of a blocked one, with the ErrorResponse the client gets in its place.
   policy::SharedVerdict Judge(uint8_t tag, std::span<const uint8_t> body);
+  // What the policy needs to know of this session (computed: an idle session holds no copy).
+  policy::SessionPolicy session_policy() const {
+    return {config_.get(), route_->tenant, route_->role, transaction_pooling_, route_->shared_pool};
+  }
   void ReportBlocked(uint8_t tag, const policy::PolicyVerdict& verdict, std::string& error);
   // Audit: an event with this session's common keys filled in.
   policy::AuditEvent NewAuditEvent(policy::AuditEventType type) const;
@@ -227,10 +231,9 @@ class ClientSession final : public ServerLink, public PoolClient, private relay:
   std::shared_ptr<const routing::Route> route_;
   ServerPool* pool_ = nullptr;
   ServerConnection* server_ = nullptr;
-  policy::SessionPolicy session_policy_;
 
-  // The protocol decisions while active; made once routed (its pool mode is the route's).
-  std::optional<relay::Relay> relay_;
+  // The protocol decisions while active; configured once routed (its pool mode is the route's).
+  relay::Relay relay_;
   // An idle session gives back what it holds for traffic (CheckTimeouts).
   void TrimIdle();
 
@@ -243,14 +246,14 @@ class ClientSession final : public ServerLink, public PoolClient, private relay:
   uint64_t config_generation_ = 0;
   std::string carry_;
   std::string client_address_;
-  std::string_view end_reason_ = "client_closed";  // always a literal
+  const char* end_reason_ = "client_closed";  // always a literal
   // Metrics (proxy/telemetry/metrics.h): the tenant's series, and what is measured between events.
   Metrics::TenantSeries* series_ = nullptr;
   Clock::time_point transaction_started_{};
-  Clock::time_point wait_started_{};
+  // When the session entered kWaitingForServer (the pool wait) or kClosing (the flush deadline).
+  Clock::time_point state_since_{};
   Clock::time_point accepted_at_ = LoopNow();
   Clock::time_point last_activity_ = LoopNow();
-  Clock::time_point closing_since_{};
 
   int32_t cancel_pid_ = 0;
   int32_t cancel_key_ = 0;

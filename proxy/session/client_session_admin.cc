@@ -114,7 +114,7 @@ ClientView ClientSession::Describe() const {
     case State::kWaitingForServer:
       view.state = "waiting";
       view.waiting = true;
-      view.waiting_since = wait_started_;
+      view.waiting_since = state_since_;
       break;
     case State::kPreparingServer:
       view.state = "active";

@@ -17,7 +17,7 @@ size_t ClientSession::ForwardClientMessages(std::span<const uint8_t> data) {
   // No server: the rest of a rejected request is skipped (the relay answers its end itself).
   ServerConnection* server = server_;
   if (server != nullptr) server->Cork();  // what this read forwards reaches the server in one write
-  const relay::Relay::Step step = relay_->OnClientBytes(data);
+  const relay::Relay::Step step = relay_.OnClientBytes(data);
   const bool sent = server == nullptr || server->Uncork();
   if (!sent && server_ == server && (step.outcome == Outcome::kNeedMore || step.outcome == Outcome::kHold)) {
     OnServerLost(Status::Error(sqlstate::kConnectionFailure, "could not send data to the server"));
@@ -31,7 +31,7 @@ size_t ClientSession::ForwardClientMessages(std::span<const uint8_t> data) {
       if (admin_held_ && transaction_pooling_ && server_ != nullptr && server_->IsClean()) ReleaseServer();
       return step.consumed;
     case Outcome::kTerminate:
-      Terminate(relay_->end_status());
+      Terminate(relay_.end_status());
       return data.size();
     case Outcome::kClose:
     case Outcome::kClientGone:
@@ -50,7 +50,7 @@ size_t ClientSession::ForwardClientMessages(std::span<const uint8_t> data) {
 size_t ClientSession::OnServerBytes(std::span<const uint8_t> data) {
   // What this read brings goes to the client in one write, swallowed and synthesized parts and all.
   outbox_.Cork();
-  const relay::Relay::Step step = relay_->OnServerBytes(data);
+  const relay::Relay::Step step = relay_.OnServerBytes(data);
   switch (step.outcome) {
     case Outcome::kNeedMore:
       bytes_out_ += step.consumed;
@@ -64,15 +64,15 @@ size_t ClientSession::OnServerBytes(std::span<const uint8_t> data) {
       if (!carry_.empty() && paused_ == 0) HandleBytes({});
       break;  // and uncork: the client gets this read's answers in one write
     case Outcome::kTerminate:
-      Terminate(relay_->end_status());
+      Terminate(relay_.end_status());
       return data.size();
     case Outcome::kServerBroken: {
       ServerConnection* server = server_;
       server_ = nullptr;
-      relay_->DetachServer();
+      relay_.DetachServer();
       server->Unlink();
       server->Close();
-      Terminate(relay_->end_status());
+      Terminate(relay_.end_status());
       return data.size();
     }
     case Outcome::kHold:
@@ -98,7 +98,7 @@ relay::Admission ClientSession::AdmitTransaction(bool starts_transaction, bool t
       admission.why = std::move(why);
       return admission;
     }
-    relay_->set_max_query_size(config_->max_query_size);
+    relay_.set_max_query_size(config_->max_query_size);
     if (!terminating && HeldByAdmin()) {  // PAUSE: this transaction starts at RESUME
       admission.kind = relay::Admission::Kind::kHold;
       return admission;

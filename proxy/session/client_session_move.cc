@@ -76,7 +76,7 @@ bool ClientSession::MayMigrate() const {
   // Nothing of it may be left behind: no server, nothing owed to the client or the server, no
   // place in this worker's throttle queue or PAUSE list.
   return transaction_pooling_ && server_ == nullptr && state_ == State::kActive && !throttled_ && !admin_held_ &&
-         relay_->Quiescent() && moving_to_ < 0;
+         relay_.Quiescent() && moving_to_ < 0;
 }
 
 void ClientSession::Migrate(int home) {

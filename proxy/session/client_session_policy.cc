@@ -17,7 +17,7 @@ using protocol::FrontendTag;
 }  // namespace
 
 policy::SharedVerdict ClientSession::Judge(uint8_t tag, std::span<const uint8_t> body) {
-  if (tag == static_cast<uint8_t>(FrontendTag::kFunctionCall)) return host_->policy().InspectFunctionCall(session_policy_);
+  if (tag == static_cast<uint8_t>(FrontendTag::kFunctionCall)) return host_->policy().InspectFunctionCall(session_policy());
   // The offset of the first NUL at or after `from`, body.size() if there is none (memchr: the
   // statement is scanned on every Query and Parse).
   auto nul_from = [&](size_t from) -> size_t {
@@ -34,7 +34,7 @@ policy::SharedVerdict ClientSession::Judge(uint8_t tag, std::span<const uint8_t>
     return kMalformed;
   }
   std::string_view sql(reinterpret_cast<const char*>(body.data()) + start, end - start);
-  return host_->policy().Inspect(host_->verdict_memo(), session_policy_, sql,
+  return host_->policy().Inspect(host_->verdict_memo(), session_policy(), sql,
                                   tag == static_cast<uint8_t>(FrontendTag::kQuery) ? policy::StatementSource::kSimpleQuery
                                                                                     : policy::StatementSource::kParse);
 }

@@ -234,12 +234,11 @@ void ClientSession::Routed() {
   login_ = host_->InternLogin(std::move(login_));
   series_ = host_->metrics().ForTenant(route_->tenant->name);
   transaction_pooling_ = route_->pool.mode == config::PoolMode::kTransaction;
-  relay_.emplace(static_cast<relay::RelayHost&>(*this), transaction_pooling_ ? relay::Relay::PoolMode::kTransaction : relay::Relay::PoolMode::kSession,
-                 config_->max_query_size);
-  session_policy_ = {config_.get(), route_->tenant, route_->role, transaction_pooling_, route_->shared_pool};
+  relay_.Configure(transaction_pooling_ ? relay::Relay::PoolMode::kTransaction : relay::Relay::PoolMode::kSession,
+                   config_->max_query_size);
   pool_ = host_->PoolFor(*route_);
   TransitionTo(State::kWaitingForServer);
-  wait_started_ = LoopNow();
+  state_since_ = LoopNow();
   ServerConnection* server = pool_->Acquire(this, route_->context_tag);
   if (server != nullptr) OnServerAssigned(server);
 }
