@@ -2,6 +2,7 @@
 // (PostgreSQL docs, "Error and Notice Message Fields").
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 namespace pgtenant::protocol {
@@ -12,6 +13,7 @@ struct ErrorFields {
   std::string message;             // 'M', primary human-readable message
   std::string detail;              // 'D', optional (empty = absent)
   std::string hint;                // 'H', optional (empty = absent)
+  uint32_t position = 0;           // 'P', 1-based character index into the query text (0 = absent)
 
   bool operator==(const ErrorFields&) const = default;
 };

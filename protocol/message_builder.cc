@@ -20,6 +20,7 @@ void AppendErrorOrNotice(std::string& out, BackendTag tag, const ErrorFields& e)
   b.Int8('M').CString(e.message);
   if (!e.detail.empty()) b.Int8('D').CString(e.detail);
   if (!e.hint.empty()) b.Int8('H').CString(e.hint);
+  if (e.position != 0) b.Int8('P').CString(std::to_string(e.position));
   b.Int8(0);
   b.End();
 }

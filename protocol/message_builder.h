@@ -47,7 +47,7 @@ class MessageBuilder {
 };
 
 // Backend messages (pgtenant as a server).
-void AppendErrorResponse(std::string& out, const ErrorFields& e);   // S, V (same severity), C, M, D?, H?, terminator
+void AppendErrorResponse(std::string& out, const ErrorFields& e);   // S, V (same severity), C, M, D?, H?, P?, terminator
 // The ErrorResponse of every failure a client sees: `why`'s SQLSTATE (XX000 if it has none), message
 // and hint, with `severity` "ERROR" or "FATAL".
 inline constexpr std::string_view kSeverityError = "ERROR";

@@ -1,6 +1,7 @@
 // Reading fields of received messages (PostgreSQL docs, "Message Formats").
 #include "protocol/message_reader.h"
 
+#include <charconv>
 #include <cstring>
 
 #include "protocol/sqlstate.h"
@@ -86,7 +87,8 @@ Result<ErrorFields> ParseErrorResponse(std::span<const uint8_t> body) {
       case 'M': fields.message = value; break;
       case 'D': fields.detail = value; break;
       case 'H': fields.hint = value; break;
-      default: break;  // position, where, schema, ...: not needed by pgtenant
+      case 'P': (void)std::from_chars(value.data(), value.data() + value.size(), fields.position); break;
+      default: break;  // where, schema, ...: not needed by pgtenant
     }
   }
   if (!reader.AtEnd()) return Malformed(kName, "data after terminator");

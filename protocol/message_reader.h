@@ -43,7 +43,7 @@ class MessageReader {
 };
 
 // ErrorResponse or NoticeResponse. Severity from 'V' if present, else 'S'. Fields other than
-// S, V, C, M, D, H are skipped. Requires the terminating NUL as the last byte.
+// S, V, C, M, D, H, P are skipped. Requires the terminating NUL as the last byte.
 Result<ErrorFields> ParseErrorResponse(std::span<const uint8_t> body);
 
 // Authentication ('R'). data: md5 = the 4-byte salt; SASL = the raw mechanism list (see

@@ -103,7 +103,8 @@ TEST_CASE("A Bind head declares the length of the whole message, the streamed re
 TEST_CASE("ErrorResponse and NoticeResponse round-trip through ParseErrorResponse", "[builder]") {
   const ErrorFields full{"FATAL", "28000", "pgtenant: tenant required", "no tenant in user name", "connect as user.tenant"};
   const ErrorFields minimal{"ERROR", "42501", "blocked", "", ""};
-  for (const ErrorFields& e : {full, minimal}) {
+  const ErrorFields positioned{"ERROR", "42601", "syntax error at or near \"COLLATE\"", "", "", 26};
+  for (const ErrorFields& e : {full, minimal, positioned}) {
     std::string out;
     AppendErrorResponse(out, e);
     Result<ErrorFields> parsed = ParseErrorResponse(OnlyMessage(out, 'E'));
