@@ -11,6 +11,7 @@
 
 #include "policy/effective_policy.h"
 #include "policy/json_tree.h"
+#include "policy/sql_parser.h"
 #include "policy/tree_inspector.h"
 
 namespace pgtenant::policy {
@@ -33,15 +34,16 @@ std::string PolicyClass(const SessionPolicy& session) {
   return key;
 }
 
-// The parser's message without the token it quotes ("at or near ..."): the token may be a data value,
-// and reasons go into audit events, which never hold data values.
-std::string ParseErrorReason(const PgQueryError& error) {
-  std::string message = error.message != nullptr ? error.message : "syntax error";
+// The audit reason for text the parser refused: its message without the token it quotes ("at or
+// near ..."): the token may be a data value, and reasons go into audit events, which never hold data
+// values. (The client gets the whole message: it is the client's own text.)
+std::string ParseErrorReason(const SyntaxError& error) {
+  std::string message = error.message;
   const size_t near = message.find(" at or near ");
   if (near != std::string::npos) message.resize(near);
   const size_t at_end = message.find(" at end of input");
   if (at_end != std::string::npos) message.resize(at_end);
-  return "the statement cannot be parsed (" + message + " at position " + std::to_string(error.cursorpos) +
+  return "the statement cannot be parsed (" + message + " at position " + std::to_string(error.position) +
          "); pgtenant forwards only SQL it can inspect";
 }
 
@@ -93,14 +95,17 @@ SharedVerdict PolicyEngine::InspectUncached(const SessionPolicy& session, std::s
   if (SharedVerdict cached = cache_.Lookup(policy_class, key)) return cached;
 
   const std::string text(sql);  // libpg_query wants a NUL-terminated string
-  PgQueryParseResult parsed = pg_query_parse(text.c_str());
-  if (parsed.error != nullptr) {
-    SharedVerdict verdict = BlockedVerdict("parse.error", ParseErrorReason(*parsed.error));
-    pg_query_free_parse_result(parsed);
-    return verdict;  // not cached: refusing it again is cheap
+  ParsedSql parsed = ParseSql(text);
+  if (parsed.error.has_value()) {
+    auto verdict = std::make_shared<PolicyVerdict>();
+    verdict->allowed = false;
+    verdict->rule_id = "parse.error";
+    verdict->reason = ParseErrorReason(*parsed.error);
+    verdict->syntax_error = std::make_shared<const SyntaxError>(std::move(*parsed.error));
+    return verdict;  // not cached: refusing it again is cheap, and the error quotes the text
   }
-  Result<JsonValue> tree = ParseJson(parsed.parse_tree != nullptr ? parsed.parse_tree : "{}");
-  pg_query_free_parse_result(parsed);
+  Result<JsonValue> tree = ParseJson(parsed.tree_json.empty() ? "{}" : parsed.tree_json);
+  parsed.tree_json = std::string();  // the tree is read; its JSON text is not needed any more
   if (!tree.ok()) {
     return BlockedVerdict("parse.error", "the statement is nested too deeply to inspect; pgtenant forwards only SQL it "
                                   "can inspect");

@@ -9,6 +9,8 @@
 #include <memory>
 #include <string>
 
+#include "policy/sql_parser.h"
+
 namespace pgtenant::policy {
 
 struct PolicyVerdict {
@@ -17,6 +19,9 @@ struct PolicyVerdict {
   std::string reason;       // one sentence a person can act on; never holds literal values from the SQL
   std::string fingerprint;  // pg_query fingerprint (hex) of the whole text, empty if unparseable
   std::string normalized;   // the text with literals replaced by $n (pg_query_normalize); empty if unparseable
+  // Rule parse.error when the parser refused the text: PostgreSQL's own error for it, which the client
+  // gets in place of BlockedMessage. Quotes the text: never cached, audited or logged.
+  std::shared_ptr<const SyntaxError> syntax_error;
 };
 
 // A verdict that is shared, never copied: copying the handle costs an atomic increment, no allocation.
@@ -26,7 +31,7 @@ using SharedVerdict = std::shared_ptr<const PolicyVerdict>;
 SharedVerdict BlockedVerdict(std::string rule_id, std::string reason);
 
 // The client-facing message for a blocked verdict: "pgtenant: blocked by rule <id>: <reason>"
-// (sent with SQLSTATE 42501).
+// (sent with SQLSTATE 42501). A verdict with a syntax_error is reported with that error instead.
 std::string BlockedMessage(const PolicyVerdict& verdict);
 
 }  // namespace pgtenant::policy

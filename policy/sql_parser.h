@@ -1,22 +1,51 @@
-// SqlParser: PostgreSQL's own parser (libpg_query) behind a Status-returning facade.
+// SqlParser: PostgreSQL's own parser (libpg_query) behind a small facade, and its refusals as
+// PostgreSQL itself reports them.
 //
-// The policy engine judges statements on the parse tree this returns; SQL that does not parse
-// is refused (fail closed). Thread-safe: libpg_query keeps its memory contexts per thread.
+// The policy engine judges statements on the parse tree this returns; SQL that does not parse is
+// refused (fail closed), and the client gets the error the server would have sent for the same text:
+// its message, SQLSTATE, hint and Position. Thread-safe: libpg_query keeps its memory contexts per
+// thread.
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
-#include "protocol/status.h"
-
 namespace pgtenant::policy {
 
-struct ParsedSql {
-  std::string tree_json;  // the parse tree as libpg_query's JSON
+// What PostgreSQL's parser says about a text it cannot read, field for field as the server sends it
+// in an ErrorResponse. The message may quote the text (`syntax error at or near "..."`): it is for
+// the client who sent that text, never for audit events, logs or caches.
+struct SyntaxError {
+  std::string sqlstate;   // 42601 for syntax errors; the parser's other codes where it uses them
+  std::string message;    // PostgreSQL's primary message, e.g. `syntax error at or near "COLLATE"`
+  std::string hint;       // PostgreSQL's hint for this message, if it has one
+  uint32_t position = 0;  // 1-based, in characters of the whole text (as PostgreSQL counts); 0: none
 };
 
-// Parses `sql` (one or several statements). Syntax errors are 42601 with the parser's message
-// and the cursor position.
-Result<ParsedSql> ParseSql(std::string_view sql);
+struct ParsedSql {
+  std::string tree_json;             // the parse tree as libpg_query's JSON; empty when `error` is set
+  std::optional<SyntaxError> error;  // set when the parser refused the text
+};
+
+// Parses `sql` (one or several statements; NUL-terminated, as libpg_query wants it).
+ParsedSql ParseSql(const std::string& sql);
+
+// The SQLSTATE and hint PostgreSQL sends with a parser message (libpg_query reports neither):
+// 42601 and no hint for every message not known to differ. `source_file` is the parser's source file
+// that raised it (scan.l, gram.y, parser.c): a few messages are raised in two places with two hints.
+// For tests.
+void ClassifyParserMessage(std::string_view message, std::string_view source_file, SyntaxError& error);
+
+// The major version of PostgreSQL whose grammar the parser reads ("15"). A server of another major
+// version may accept (or refuse) text differently.
+std::string_view ParserMajorVersion();
+
+// The DETAIL that goes with the parser's refusals when `server_version` (the server's ParameterStatus,
+// e.g. "16.2 (Debian 16.2-1)") names another major version than the parser's: it says that pgtenant
+// refused the text, which that server might have read. Empty when the versions agree (the client then
+// gets exactly PostgreSQL's error) or the version is not a number.
+std::string ParserVersionDetail(std::string_view server_version);
 
 }  // namespace pgtenant::policy

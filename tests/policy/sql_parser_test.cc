@@ -1,0 +1,135 @@
+// SqlParser: text the parser refuses is reported as PostgreSQL reports it (message, SQLSTATE, hint,
+// Position in characters of the whole text), and the policy engine hands that error to the session.
+#include <catch2/catch.hpp>
+
+#include <string>
+
+#include "policy/policy_engine.h"
+#include "policy/sql_parser.h"
+#include "tests/policy/policy_fixture.h"
+
+namespace pgtenant::policy {
+namespace {
+
+SyntaxError MustFail(const std::string& sql) {
+  ParsedSql parsed = ParseSql(sql);
+  REQUIRE(parsed.error.has_value());
+  CHECK(parsed.tree_json.empty());
+  return *parsed.error;
+}
+
+TEST_CASE("a syntax error is PostgreSQL's message, 42601 and the 1-based position of the token", "[policy][parser]") {
+  const SyntaxError error = MustFail("SELECT 1 FROM WHERE");
+  CHECK(error.message == "syntax error at or near \"WHERE\"");
+  CHECK(error.sqlstate == "42601");
+  CHECK(error.hint.empty());
+  CHECK(error.position == 15);
+}
+
+TEST_CASE("text that parses has a tree and no error", "[policy][parser]") {
+  ParsedSql parsed = ParseSql("SELECT 1; SELECT 2");
+  CHECK_FALSE(parsed.error.has_value());
+  CHECK(parsed.tree_json.find("SelectStmt") != std::string::npos);
+}
+
+TEST_CASE("the position counts from the start of the whole text, over every statement", "[policy][parser]") {
+  const SyntaxError error = MustFail("SELECT 1; SELECT 2; SELEC 3");
+  CHECK(error.message == "syntax error at or near \"SELEC\"");
+  CHECK(error.position == 21);
+}
+
+TEST_CASE("the position counts characters, not bytes, as PostgreSQL does", "[policy][parser]") {
+  // 'é' and 'ü' are two bytes each in UTF-8: PostgreSQL's Position of WHERE is 24 either way.
+  CHECK(MustFail("SELECT 'ab', 'cd' FROM WHERE").position == 24);
+  CHECK(MustFail("SELECT '\xC3\xA9\xC3\xA9', '\xC3\xBC\xC3\xBC' FROM WHERE").position == 24);
+  // A four-byte character (U+1F600) is one character too.
+  CHECK(MustFail("SELECT '\xF0\x9F\x98\x80' FROM WHERE").position == 17);
+}
+
+TEST_CASE("an error at the end of the text points one past its last character", "[policy][parser]") {
+  const SyntaxError error = MustFail("SELECT 1 +");
+  CHECK(error.message == "syntax error at end of input");
+  CHECK(error.position == 11);
+}
+
+TEST_CASE("scanner errors keep their own message and position", "[policy][parser]") {
+  const SyntaxError error = MustFail("SELECT 'unterminated");
+  CHECK(error.message == "unterminated quoted string at or near \"'unterminated\"");
+  CHECK(error.sqlstate == "42601");
+  CHECK(error.position == 8);
+}
+
+TEST_CASE("parser messages with another SQLSTATE or a hint get them back", "[policy][parser]") {
+  SECTION("a window frame error is 42P20") {
+    const SyntaxError error = MustFail("SELECT sum(1) OVER (ROWS UNBOUNDED FOLLOWING)");
+    CHECK(error.message == "frame start cannot be UNBOUNDED FOLLOWING");
+    CHECK(error.sqlstate == "42P20");
+  }
+  SECTION("a reserved role name is 42939, whatever the name") {
+    CHECK(MustFail("CREATE ROLE none").sqlstate == "42939");
+    CHECK(MustFail("CREATE ROLE current_user").sqlstate == "42939");
+  }
+  SECTION("a subquery without alias has PostgreSQL's hint") {
+    const SyntaxError error = MustFail("SELECT * FROM (SELECT 1)");
+    CHECK(error.sqlstate == "42601");
+    CHECK(error.hint == "For example, FROM (SELECT ...) [AS] foo.");
+  }
+  SECTION("the same message from two places has the hint of the place that raised it") {
+    CHECK(MustFail("SELECT E'\\u12'").hint == "Unicode escapes must be \\uXXXX or \\UXXXXXXXX.");
+    CHECK(MustFail("SELECT U&'\\12'").hint == "Unicode escapes must be \\XXXX or \\+XXXXXX.");
+  }
+}
+
+TEST_CASE("ClassifyParserMessage matches a pattern's fixed parts around %s, and nothing else", "[policy][parser]") {
+  SyntaxError error;
+  ClassifyParserMessage("CHECK constraints cannot be marked DEFERRABLE", "gram.y", error);
+  CHECK(error.sqlstate == "0A000");
+  ClassifyParserMessage("syntax error at or near \"constraints cannot be marked DEFERRABLE\"", "scan.l", error);
+  CHECK(error.sqlstate == "42601");
+  ClassifyParserMessage("missing argument", "gram.y", error);
+  CHECK(error.hint == "Use NONE to denote the missing argument of a unary operator.");
+  ClassifyParserMessage("something new in a later release", "gram.y", error);
+  CHECK(error.sqlstate == "42601");
+  CHECK(error.hint.empty());
+}
+
+TEST_CASE("a verdict on text that does not parse carries the parser's error; its reason omits the text",
+          "[policy][parser]") {
+  const auto config = testing::LoadTestConfig(testing::BaseYaml());
+  const SessionPolicy member = testing::Session(*config, "acme", config::TenantRole::kMember);
+  PolicyEngine engine;
+  VerdictMemo memo;
+  const SharedVerdict verdict =
+      engine.Inspect(memo, member, "SELECT 'x' FROM secret_table WHERE", StatementSource::kSimpleQuery);
+  CHECK_FALSE(verdict->allowed);
+  CHECK(verdict->rule_id == "parse.error");
+  REQUIRE(verdict->syntax_error != nullptr);
+  CHECK(verdict->syntax_error->message == "syntax error at end of input");
+  CHECK(verdict->syntax_error->position == 35);
+
+  const SharedVerdict quoting =
+      engine.Inspect(memo, member, "SELECT 'secret' 'value' x", StatementSource::kParse);
+  REQUIRE(quoting->syntax_error != nullptr);
+  CHECK(quoting->syntax_error->message.find("secret") == std::string::npos);  // quotes only the token it stops at
+  CHECK(quoting->reason.find("'value'") == std::string::npos);
+
+  // A verdict of text that parses has none.
+  CHECK(engine.Inspect(memo, member, "SELECT 1", StatementSource::kSimpleQuery)->syntax_error == nullptr);
+}
+
+TEST_CASE("the parser reads PostgreSQL 15's grammar; a server of another major version gets a DETAIL saying so",
+          "[policy][parser]") {
+  CHECK(ParserMajorVersion() == "15");
+  CHECK(ParserVersionDetail("15.4 (Debian 15.4-1.pgdg120+1)").empty());
+  CHECK(ParserVersionDetail("15").empty());
+  CHECK(ParserVersionDetail("").empty());
+  CHECK(ParserVersionDetail("unknown").empty());
+  const std::string newer = ParserVersionDetail("17devel");
+  CHECK_THAT(newer, Catch::Contains("PostgreSQL 15") && Catch::Contains("PostgreSQL 17") &&
+                        Catch::Contains("rule parse.error"));
+  CHECK_THAT(ParserVersionDetail("16.2"), Catch::Contains("PostgreSQL 16"));
+  CHECK_THAT(ParserVersionDetail("9.6.24"), Catch::Contains("PostgreSQL 9"));
+}
+
+}  // namespace
+}  // namespace pgtenant::policy
