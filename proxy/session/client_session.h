@@ -148,6 +148,9 @@ class ClientSession final : public ServerLink, public PoolClient, private relay:
     return {config_.get(), route_->tenant, route_->role, transaction_pooling_, route_->shared_pool};
   }
   void ReportBlocked(uint8_t tag, const policy::PolicyVerdict& verdict, std::string& error);
+  // A DETAIL for the parser's syntax errors when the server's major version is not the parser's
+  // (the server may read the text differently); empty when they agree or the version is unknown.
+  std::string ParserVersionNote() const;
   // Audit: an event with this session's common keys filled in.
   policy::AuditEvent NewAuditEvent(policy::AuditEventType type) const;
   void AuditTenantRefused(std::string reason, const Status& why);

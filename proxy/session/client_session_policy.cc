@@ -77,10 +77,31 @@ void ClientSession::ReportBlocked(uint8_t tag, const policy::PolicyVerdict& verd
   }
   protocol::ErrorFields e;
   e.severity = "ERROR";
-  // SQL that does not parse keeps PostgreSQL's syntax_error code; everything else is 42501.
-  e.sqlstate = std::string(verdict.rule_id == "parse.error" ? sqlstate::kSyntaxError : sqlstate::kInsufficientPrivilege);
-  e.message = policy::BlockedMessage(verdict);
+  if (verdict.syntax_error != nullptr) {
+    // SQL the parser cannot read gets what PostgreSQL would have answered: its message, SQLSTATE,
+    // hint and Position (psql's "LINE 1:" and caret). The rule is in the audit event and the log;
+    // the client is told of pgtenant only when its server reads another grammar than the parser.
+    const policy::SyntaxError& syntax = *verdict.syntax_error;
+    e.sqlstate = syntax.sqlstate;
+    e.message = syntax.message;
+    e.hint = syntax.hint;
+    e.position = syntax.position;
+    e.detail = ParserVersionNote();
+  } else {
+    // SQL that does not parse keeps PostgreSQL's syntax_error code; everything else is 42501.
+    e.sqlstate =
+        std::string(verdict.rule_id == "parse.error" ? sqlstate::kSyntaxError : sqlstate::kInsufficientPrivilege);
+    e.message = policy::BlockedMessage(verdict);
+  }
   protocol::AppendErrorResponse(error, e);
+}
+
+std::string ClientSession::ParserVersionNote() const {
+  if (server_ == nullptr) return std::string();
+  for (const auto& [name, value] : server_->params()) {
+    if (name == "server_version") return policy::ParserVersionDetail(value);
+  }
+  return std::string();
 }
 
 }  // namespace pgtenant::proxy
