@@ -44,6 +44,16 @@ bool IsSafeClientEncoding(std::string_view value) {
 }  // namespace
 
 size_t ClientSession::HandleStartup(std::span<const uint8_t> data) {
+  // A Terminate message ('X', length 4) where a startup packet belongs: a client that gives up before
+  // logging in (after an SSLRequest answered 'N', for one). PostgreSQL closes without a word; read as
+  // a startup packet, its length would earn a FATAL the client does not wait for.
+  static constexpr uint8_t kTerminate[] = {static_cast<uint8_t>(FrontendTag::kTerminate), 0, 0, 0, 4};
+  const size_t compared = std::min(data.size(), sizeof kTerminate);
+  if (compared > 0 && std::equal(data.begin(), data.begin() + compared, kTerminate)) {
+    if (compared < sizeof kTerminate) return 0;  // maybe Terminate: wait for its last bytes
+    Close();
+    return data.size();
+  }
   protocol::StartupDecode d = protocol::DecodeStartupPacket(data);
   if (d.status == DecodeStatus::kNeedMoreData) return 0;
   if (d.status == DecodeStatus::kInvalid) {

@@ -2,7 +2,11 @@
 #include <catch2/catch.hpp>
 #include <libpq-fe.h>
 
+#include <poll.h>
+#include <sys/socket.h>
+
 #include <chrono>
+#include <optional>
 #include <string>
 
 #include "tests/integration/harness/net.h"
@@ -65,6 +69,57 @@ TEST_CASE("a startup packet with an unknown protocol version is refused", "[malf
   REQUIRE(error.has_value());
   CHECK((*error)['S'] == "FATAL");
   CHECK(raw.WaitForClose(kAnswerTimeout));
+}
+
+// A client that gives up before its startup packet: PostgreSQL answers nothing and closes.
+void CheckClosedWithoutAWord(RawClient& raw) {
+  std::optional<BackendMessage> answer = raw.Read(kAnswerTimeout);
+  if (answer.has_value()) FAIL("got a message of type '" << answer->type << "': " << answer->body);
+  CHECK(raw.closed());
+}
+
+TEST_CASE("a Terminate before any startup packet closes the connection without a word, as PostgreSQL does",
+          "[malformed][startup]") {
+  PostgresServer& server = PostgresServer::Shared();
+  TestDatabase db = server.CreateTestDatabase("terminate_first");
+  ProxyProcess proxy(StandardConfig(db));
+  PgConn bystander = MustConnectProxy(proxy, "alice", kAlicePassword, "app");
+
+  SECTION("PostgreSQL itself") {
+    RawClient raw(server.port());
+    REQUIRE(raw.Send(Message('X', "")));
+    CheckClosedWithoutAWord(raw);
+  }
+  SECTION("pgtenant, Terminate in one write") {
+    RawClient raw(proxy.port());
+    REQUIRE(raw.Send(Message('X', "")));
+    CheckClosedWithoutAWord(raw);
+  }
+  SECTION("pgtenant, Terminate cut in two writes") {
+    RawClient raw(proxy.port());
+    REQUIRE(raw.Send(std::string("X\0\0", 3)));
+    CHECK_FALSE(raw.Read(std::chrono::milliseconds(300)).has_value());  // waits for the rest
+    CHECK_FALSE(raw.closed());
+    REQUIRE(raw.Send(std::string("\0\4", 2)));
+    CheckClosedWithoutAWord(raw);
+  }
+  SECTION("pgtenant, Terminate after an SSLRequest answered 'N'") {
+    RawClient raw(proxy.port());
+    REQUIRE(raw.Send(Int32(8) + Int32(80877103)));
+    char answer = 0;
+    pollfd pfd{raw.fd(), POLLIN, 0};
+    REQUIRE(poll(&pfd, 1, 5000) == 1);
+    REQUIRE(recv(raw.fd(), &answer, 1, 0) == 1);
+    REQUIRE(answer == 'N');
+    REQUIRE(raw.Send(Message('X', "")));
+    CheckClosedWithoutAWord(raw);
+  }
+  SECTION("pgtenant, a connection closed before any byte") {
+    RawClient raw(proxy.port());
+    REQUIRE(shutdown(raw.fd(), SHUT_WR) == 0);  // the proxy reads end of file, the client still listens
+    CheckClosedWithoutAWord(raw);
+  }
+  CheckOthersUnaffected(proxy, bystander.get());
 }
 
 TEST_CASE("after login, a message with length 2 gets FATAL 08P01", "[malformed]") {
