@@ -44,6 +44,7 @@ class Relay {
     kReleaseServer,  // the transaction is over and nothing is in flight: give the server back
     kTerminate,      // end the session with FATAL end_status() (what was forwarded goes first)
     kServerBroken,   // the server broke the protocol: close it, then terminate with end_status()
+    kServerEnded,    // the server sent FATAL (forwarded: the client's last message): close both, add nothing
     kClose,          // the client sent Terminate
     kClientGone,     // a write to the client failed
     kServerGone,     // a write to the server failed

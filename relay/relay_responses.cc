@@ -19,6 +19,25 @@ using protocol::BackendTag;
 using protocol::DecodeStatus;
 
 bool Is(uint8_t tag, BackendTag expected) { return tag == static_cast<uint8_t>(expected); }
+
+// ErrorResponses up to this size are read whole for their severity. A larger one streams: a client
+// can make the server quote megabytes of its input in an ERROR, while a FATAL is a short fixed text.
+constexpr uint32_t kMaxInspectedErrorLength = 64 * 1024;
+
+// FATAL and PANIC end the server's session: the backend exits right after sending them. Read in
+// place, without copying fields: 'V' is never translated (PostgreSQL 9.6+), 'S' stands in without it.
+bool EndsServerSession(std::span<const uint8_t> error_body) {
+  protocol::MessageReader reader(error_body);
+  std::string_view severity;
+  uint8_t type = 0;
+  while (reader.Int8(type) && type != 0) {
+    std::string_view value;
+    if (!reader.CString(value)) break;
+    if (type == 'V') return value == "FATAL" || value == "PANIC";
+    if (type == 'S') severity = value;
+  }
+  return severity == "FATAL" || severity == "PANIC";
+}
 }  // namespace
 
 Relay::Step Relay::OnServerBytes(std::span<const uint8_t> data) {
@@ -47,13 +66,21 @@ Relay::Step Relay::OnServerBytes(std::span<const uint8_t> data) {
                             !exchange_->blocked_batches.front().answered;
     const bool ready = Is(tag, BackendTag::kReadyForQuery);
     const bool parameter = Is(tag, BackendTag::kParameterStatus);
-    if (!queued && !substitute && !ready && !parameter) {
+    const bool error = Is(tag, BackendTag::kErrorResponse) && d.header.total() <= kMaxInspectedErrorLength;
+    if (!queued && !substitute && !ready && !parameter && !error) {
       s2c_remaining_ = static_cast<uint32_t>(d.header.total());  // streamed as it comes: DataRow, CopyData, notices, ...
       continue;
     }
     if (data.size() - pos < d.header.total()) break;
     const auto body = data.subspan(pos + protocol::kHeaderSize, d.header.body_size());
     const size_t next = pos + d.header.total();
+    if (error && EndsServerSession(body)) {
+      // The server ends the session (pg_terminate_backend, shutdown, a lost client_connection_check):
+      // its FATAL is the last thing the client hears, as from PostgreSQL itself, never replaced by a
+      // blocked statement's error nor followed by one of pgtenant's.
+      if (!flush_to(next, next)) return End(Outcome::kClientGone, data.size());
+      return End(Outcome::kServerEnded, data.size());
+    }
     bool swallow = queued && exchange_->rewriter.responses().OnServerMessage(tag, server_->statements());
     if (substitute) {
       // The marker failed on the server exactly where the blocked statement would have: the

@@ -436,6 +436,20 @@ void ClientSession::OnServerLost(const Status& why) {
                           "Reconnect; pgtenant serves new connections as soon as the backend is back."));
 }
 
+void ClientSession::ServerEnded() {
+  ServerConnection* server = server_;
+  server_ = nullptr;
+  relay_.DetachServer();
+  if (server != nullptr) {
+    server->Unlink();
+    server->Close();  // the backend is exiting: the connection is not reused
+  }
+  if (std::string_view(end_reason_) == "client_closed") end_reason_ = "backend_failed";
+  // The server's FATAL is queued (corked): the socket closes once it is written, and nothing follows it.
+  close_after_flush_ = outbox_.Uncork() && outbox_.HasBacklog();
+  Close();
+}
+
 void ClientSession::OnOutboxEvent(void* owner, bool ok) {
   auto* self = static_cast<ClientSession*>(owner);
   if (!ok) {

@@ -184,6 +184,9 @@ class ClientSession final : public ServerLink, public PoolClient, private relay:
   void PrepareServer();
   void Activate();
   void ReleaseServer();
+  // The server ended the session with a FATAL the client has been sent: close the server and, once
+  // that FATAL is written, the client, with nothing of pgtenant's after it.
+  void ServerEnded();
   void Pause(unsigned reason);
   void Resume(unsigned reason);
   bool Send(std::string_view bytes);

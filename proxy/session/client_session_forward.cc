@@ -39,6 +39,7 @@ size_t ClientSession::ForwardClientMessages(std::span<const uint8_t> data) {
       return data.size();
     case Outcome::kServerGone:
     case Outcome::kServerBroken:
+    case Outcome::kServerEnded:
     case Outcome::kReleaseServer:
       OnServerLost(Status::Error(sqlstate::kConnectionFailure, "could not send data to the server"));
       return data.size();
@@ -75,6 +76,9 @@ size_t ClientSession::OnServerBytes(std::span<const uint8_t> data) {
       Terminate(relay_.end_status());
       return data.size();
     }
+    case Outcome::kServerEnded:
+      ServerEnded();
+      return data.size();
     case Outcome::kHold:
     case Outcome::kClose:
     case Outcome::kClientGone:

@@ -6,8 +6,9 @@
 // transaction status. Prepared statements and portals are its own, per connection.
 //
 // SQL is recognised by its first word: "begin", "commit"/"rollback"/"abort", "fail" (a run-time
-// error), "copy in" / "copy out", "set" (ParameterStatus), "empty" (EmptyQueryResponse); the
-// blocked-statement marker and anything the relay should never send do not parse (42601).
+// error), "copy in" / "copy out", "set" (ParameterStatus), "empty" (EmptyQueryResponse), "die"
+// (FATAL 57P01, as from pg_terminate_backend: nothing more is answered; "copy out die" dies mid-COPY);
+// the blocked-statement marker and anything the relay should never send do not parse (42601).
 #pragma once
 
 #include <cstdint>
@@ -76,6 +77,14 @@ class FakeBackend {
     protocol::AppendErrorResponse(out, e);
     if (status_ == protocol::TransactionStatus::kInTransaction) status_ = protocol::TransactionStatus::kFailed;
   }
+  void Die(std::string& out) {
+    protocol::ErrorFields e;
+    e.severity = "FATAL";
+    e.sqlstate = "57P01";
+    e.message = "terminating connection due to administrator command";
+    protocol::AppendErrorResponse(out, e);
+    dead_ = true;
+  }
   void ExtendedError(std::string_view sqlstate, std::string_view message, std::string& out) {
     Error(sqlstate, message, out);
     skipping_ = true;
@@ -90,6 +99,10 @@ class FakeBackend {
     }
     if (status_ == protocol::TransactionStatus::kFailed && verb != "rollback" && verb != "abort" && verb != "commit") {
       Error("25P02", "current transaction is aborted", out);
+      return false;
+    }
+    if (verb == "die") {
+      Die(out);
       return false;
     }
     if (verb == "fail") {
@@ -121,6 +134,7 @@ class FakeBackend {
   void Handle(uint8_t tag, std::string_view body, std::string& out) {
     using protocol::FrontendTag;
     const auto t = static_cast<FrontendTag>(tag);
+    if (dead_) return;
     if (copy_in_) {
       if (t == FrontendTag::kCopyData || t == FrontendTag::kFlush || t == FrontendTag::kSync) return;
       copy_in_ = false;
@@ -145,6 +159,7 @@ class FakeBackend {
           }
           out.append("H\0\0\0\7\0\0\0", 8);  // CopyOutResponse
           out.append("d\0\0\0\6a\n", 7);
+          if (sql.find(" die") != std::string::npos) return Die(out);
           out.append("d\0\0\0\6b\n", 7);
           out.append("c\0\0\0\4", 5);
           protocol::AppendCommandComplete(out, "COPY 2");
@@ -152,7 +167,7 @@ class FakeBackend {
           return;
         }
         Run(sql, /*describe_rows=*/true, out);
-        Ready(out);
+        if (!dead_) Ready(out);
         return;
       }
       case FrontendTag::kParse: {
@@ -227,6 +242,7 @@ class FakeBackend {
   protocol::TransactionStatus status_ = protocol::TransactionStatus::kIdle;
   bool skipping_ = false;  // after an error in an extended-protocol segment, up to Sync
   bool copy_in_ = false;
+  bool dead_ = false;  // sent FATAL: answers nothing more
 };
 
 }  // namespace pgtenant::relay::testing

@@ -32,7 +32,7 @@ class RelayDriver final : public RelayHost {
   }
 
   // What the session is told, in order: "hold", "release", "end-of-transaction", "terminate <sqlstate>",
-  // "close", "client-gone", "server-gone", "server-broken".
+  // "close", "client-gone", "server-gone", "server-broken", "server-ended".
   std::vector<std::string> events;
   std::string to_client;            // every byte the client received
   std::vector<std::string> judged;  // the SQL bodies the host was asked about
@@ -148,6 +148,9 @@ class RelayDriver final : public RelayHost {
         return false;
       case Relay::Outcome::kServerBroken:
         End("server-broken");
+        return false;
+      case Relay::Outcome::kServerEnded:
+        End("server-ended");
         return false;
       case Relay::Outcome::kClose:
         End("close");

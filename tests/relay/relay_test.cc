@@ -197,7 +197,8 @@ TEST_CASE("a hold keeps the transaction's bytes until the host resumes", "[relay
   CHECK(Tags(driver.to_client) == "T D D C Z(I)");
 }
 
-TEST_CASE("the server's FATAL reaches the client; a server that breaks framing ends the session", "[relay][server]") {
+TEST_CASE("the server's FATAL reaches the client and ends the session; a server that breaks framing ends it too",
+          "[relay][server]") {
   const Mode mode = GENERATE(Mode::kSession, Mode::kTransaction);
   INFO(Name(mode));
   RelayDriver driver(mode);
@@ -211,12 +212,98 @@ TEST_CASE("the server's FATAL reaches the client; a server that breaks framing e
   protocol::AppendErrorResponse(fatal, e);
   const size_t before = driver.to_client.size();
   Relay::Step step = driver.relay().OnServerBytes(AsBytes(fatal));
-  CHECK(step.outcome == Relay::Outcome::kNeedMore);
+  CHECK(step.outcome == Relay::Outcome::kServerEnded);
   CHECK(step.consumed == fatal.size());
   CHECK(Tags(driver.to_client.substr(before)) == "E(57P01)");
-  Relay::Step broken = driver.relay().OnServerBytes(AsBytes(std::string("D\0\0\0\1", 5)));
+
+  RelayDriver other(mode);
+  other.ClientSends(Query("begin"));
+  REQUIRE(other.holds_server());
+  Relay::Step broken = other.relay().OnServerBytes(AsBytes(std::string("D\0\0\0\1", 5)));
   CHECK(broken.outcome == Relay::Outcome::kServerBroken);
-  CHECK(driver.relay().end_status().sqlstate() == "08P01");
+  CHECK(other.relay().end_status().sqlstate() == "08P01");
+}
+
+TEST_CASE("a server's FATAL is the last the client gets, whatever was in flight", "[relay][server]") {
+  const Mode mode = GENERATE(Mode::kSession, Mode::kTransaction);
+  INFO(Name(mode));
+  SECTION("between simple queries") {
+    RunResult r = RunEverySplit(mode, {Query("select 1") + Query("die") + Query("select 2")});
+    CHECK(Tags(r.to_client) == "T D D C Z(I) E(57P01)");
+    CHECK(r.events == std::vector<std::string>{"server-ended"});
+  }
+  SECTION("inside a transaction") {
+    RunResult r = RunEverySplit(mode, {Query("begin"), Query("die"), Query("commit")});
+    CHECK(Tags(r.to_client) == "C Z(T) E(57P01)");
+    CHECK(r.events == std::vector<std::string>{"server-ended"});
+  }
+  SECTION("in the middle of a pipeline") {
+    RunResult r = RunEverySplit(mode, {Parse("s", "select 1") + Bind("", "s") + Execute() + Sync() + Parse("d", "die") +
+                                       Bind("", "d") + Execute() + Sync() + Bind("", "s") + Execute() + Sync()});
+    CHECK(Tags(r.to_client) == "1 2 D D C Z(I) 1 2 E(57P01)");
+    CHECK(r.events == std::vector<std::string>{"server-ended"});
+  }
+  SECTION("in the middle of a COPY") {
+    RunResult r = RunEverySplit(mode, {Query("copy out die") + Query("select 2")});
+    CHECK(Tags(r.to_client) == "H d E(57P01)");
+    CHECK(r.events == std::vector<std::string>{"server-ended"});
+  }
+  SECTION("after a blocked statement") {
+    RunResult r = RunEverySplit(mode, {Query("select forbidden") + Query("die") + Query("select 2")});
+    CHECK(Tags(r.to_client) == "E(42501) Z(I) E(57P01)");
+    CHECK(r.events == std::vector<std::string>{"server-ended"});
+  }
+}
+
+TEST_CASE("a FATAL where a blocked statement's error belongs reaches the client as it is", "[relay][server]") {
+  const Mode mode = GENERATE(Mode::kSession, Mode::kTransaction);
+  INFO(Name(mode));
+  RelayDriver driver(mode);
+  driver.ClientSends(Query("begin"));
+  REQUIRE(driver.holds_server());
+  // The marker goes to the server; the answer fed below stands in for the fake server's own.
+  Relay::Step sent = driver.relay().OnClientBytes(AsBytes(Query("select forbidden")));
+  REQUIRE(sent.outcome == Relay::Outcome::kNeedMore);
+  protocol::ErrorFields e;
+  e.severity = "FATAL";
+  e.sqlstate = "57P01";
+  e.message = "terminating connection due to administrator command";
+  std::string fatal;
+  protocol::AppendErrorResponse(fatal, e);
+  const size_t before = driver.to_client.size();
+  Relay::Step step = driver.relay().OnServerBytes(AsBytes(fatal));
+  CHECK(step.outcome == Relay::Outcome::kServerEnded);
+  CHECK(Tags(driver.to_client.substr(before)) == "E(57P01)");
+}
+
+TEST_CASE("an ERROR of the server larger than 64 KiB streams through as it comes", "[relay][server]") {
+  const Mode mode = GENERATE(Mode::kSession, Mode::kTransaction);
+  INFO(Name(mode));
+  RelayDriver driver(mode);
+  driver.ClientSends(Query("begin"));
+  REQUIRE(driver.holds_server());
+  protocol::ErrorFields e;
+  e.severity = "ERROR";
+  e.sqlstate = "22P02";
+  e.message = "invalid input syntax for type integer: \"" + std::string(100 * 1024, 'x') + "\"";
+  std::string error;
+  protocol::AppendErrorResponse(error, e);
+  const size_t before = driver.to_client.size();
+  const size_t half = error.size() / 2;
+  Relay::Step first = driver.relay().OnServerBytes(AsBytes(std::string_view(error).substr(0, half)));
+  CHECK(first.outcome == Relay::Outcome::kNeedMore);
+  CHECK(first.consumed == half);  // not held back until the rest arrives
+  Relay::Step rest = driver.relay().OnServerBytes(AsBytes(std::string_view(error).substr(half)));
+  CHECK(rest.outcome == Relay::Outcome::kNeedMore);
+  CHECK(driver.to_client.substr(before) == error);
+}
+
+TEST_CASE("an ERROR from the server is forwarded and the session goes on", "[relay][server]") {
+  const Mode mode = GENERATE(Mode::kSession, Mode::kTransaction);
+  INFO(Name(mode));
+  RunResult r = RunEverySplit(mode, {Query("fail now") + Query("select 2")});
+  CHECK(Tags(r.to_client) == "E(22012) Z(I) T D D C Z(I)");
+  CHECK(r.events.empty());
 }
 
 }  // namespace
