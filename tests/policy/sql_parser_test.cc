@@ -75,7 +75,10 @@ TEST_CASE("parser messages with another SQLSTATE or a hint get them back", "[pol
     CHECK(error.hint == "For example, FROM (SELECT ...) [AS] foo.");
   }
   SECTION("the same message from two places has the hint of the place that raised it") {
-    CHECK(MustFail("SELECT E'\\u12'").hint == "Unicode escapes must be \\uXXXX or \\UXXXXXXXX.");
+    const SyntaxError scanner = MustFail("SELECT E'\\u12'");
+    CHECK(scanner.sqlstate == "22025");
+    CHECK(scanner.hint == "Unicode escapes must be \\uXXXX or \\UXXXXXXXX.");
+    CHECK(MustFail("SELECT U&'\\12'").sqlstate == "42601");
     CHECK(MustFail("SELECT U&'\\12'").hint == "Unicode escapes must be \\XXXX or \\+XXXXXX.");
   }
 }
