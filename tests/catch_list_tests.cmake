@@ -19,6 +19,15 @@ execute_process(
   WORKING_DIRECTORY "${WORKING_DIRECTORY}")
 string(REPLACE ";" "<semicolon>" serial_output "${serial_output}")
 string(REPLACE "\n" ";" serial_lines "${serial_output}")
+# Test cases tagged [cpu] (pgbench runs, thousands of connections) keep both cores busy: they count as
+# two of ctest's -j slots, so that ctest -j runs waiting tests beside them but not two of them at once
+# per two cores.
+execute_process(
+  COMMAND "${EXECUTABLE}" "[cpu]" --list-test-names-only
+  OUTPUT_VARIABLE cpu_output
+  WORKING_DIRECTORY "${WORKING_DIRECTORY}")
+string(REPLACE ";" "<semicolon>" cpu_output "${cpu_output}")
+string(REPLACE "\n" ";" cpu_lines "${cpu_output}")
 
 # Each element in [==[...]==] so that ';', spaces and quotes stay part of one argument.
 set(properties "")
@@ -52,6 +61,8 @@ foreach(line IN LISTS lines)
   set(serial "")
   if(line IN_LIST serial_lines)
     set(serial " RUN_SERIAL TRUE")
+  elseif(line IN_LIST cpu_lines)
+    set(serial " PROCESSORS 2")
   endif()
   string(APPEND script "set_tests_properties([==[${test}]==] PROPERTIES WORKING_DIRECTORY [==[${WORKING_DIRECTORY}]==]"
                        "${properties}${serial})\n")

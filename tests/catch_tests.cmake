@@ -4,7 +4,7 @@
 # script splits them into several tests). After each build, catch_list_tests.cmake runs the executable
 # with --list-test-names-only and writes one add_test per test case, named "<group>: <test case>", run
 # as `executable "<test case>"`, with the given ctest properties; a test case tagged [serial] also gets
-# RUN_SERIAL (ctest runs nothing beside it).
+# RUN_SERIAL (ctest runs nothing beside it), one tagged [cpu] PROCESSORS 2 (two of ctest's -j slots).
 #
 #   pgtenant_catch_tests(TARGET GROUP name [PROPERTIES prop value ...])
 function(pgtenant_catch_tests target)

@@ -37,7 +37,7 @@ ProxyConfig WithBeta(ProxyConfig config) {
   return config;
 }
 
-TEST_CASE("SIGHUP adds a tenant while 50 clients run pgbench, with no failed transaction", "[lifecycle][reload]") {
+TEST_CASE("SIGHUP adds a tenant while 50 clients run pgbench, with no failed transaction", "[lifecycle][reload][cpu]") {
   PostgresServer& server = PostgresServer::Shared();
   TestDatabase db = server.CreateTestDatabase("reload");
   ProxyConfig config = StandardConfig(db);

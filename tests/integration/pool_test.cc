@@ -23,7 +23,7 @@ int ServerConnectionsOf(const TestDatabase& db) {
   return std::stoi(rows.at(0).at(0));
 }
 
-TEST_CASE("200 concurrent clients on a pool of 10 all get their answers", "[pool]") {
+TEST_CASE("200 concurrent clients on a pool of 10 all get their answers", "[pool][cpu]") {
   TestDatabase db = PostgresServer::Shared().CreateTestDatabase("pool");
   ProxyConfig config = StandardConfig(db);
   config.pool_size = 10;

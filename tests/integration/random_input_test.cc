@@ -173,12 +173,12 @@ void SendRandomBlobs(const std::string& mode) {
 }
 
 TEST_CASE("50,000 random blobs after login in transaction pooling leave pgtenant running and serving others",
-          "[malformed][random]") {
+          "[malformed][random][cpu]") {
   SendRandomBlobs("transaction");
 }
 
 TEST_CASE("50,000 random blobs after login in session pooling leave pgtenant running and serving others",
-          "[malformed][random]") {
+          "[malformed][random][cpu]") {
   SendRandomBlobs("session");
 }
 

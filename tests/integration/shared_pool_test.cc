@@ -32,7 +32,7 @@ struct Turn {
 };
 
 TEST_CASE("two RLS tenants alternate on one shared server connection over 10,000 transactions",
-          "[tenants][shared_pool]") {
+          "[tenants][shared_pool][cpu]") {
   TenantWorld world = TenantWorld::Create();
   ProxyProcess proxy(SharedPoolConfig(world));
   PgConn acme = MustConnectAs(proxy, "bob.acme");

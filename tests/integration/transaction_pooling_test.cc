@@ -57,7 +57,7 @@ void MustPrepare(PGconn* conn, const std::string& name, const std::string& sql, 
 }
 
 TEST_CASE("three tenants, 30 clients each, in transaction pooling: no transaction sees another tenant",
-          "[tenants][transaction]") {
+          "[tenants][transaction][cpu]") {
   TenantWorld world = TenantWorld::Create();
   ProxyProcess proxy(TransactionConfig(world, 5));
 
@@ -406,7 +406,7 @@ TEST_CASE("an error in one pipeline segment does not lose statements for the nex
 }
 
 TEST_CASE("pgbench -M prepared in transaction pooling through pgtenant: no failed transaction",
-          "[tenants][transaction][pgbench]") {
+          "[tenants][transaction][pgbench][cpu]") {
   PostgresServer& server = PostgresServer::Shared();
   TenantWorld world = TenantWorld::Create();
   ProxyConfig config = TransactionConfig(world, 4);
@@ -428,7 +428,7 @@ TEST_CASE("pgbench -M prepared in transaction pooling through pgtenant: no faile
 
   // 8 clients on a pool of 4; -j 8 gives each client its own thread (see the pgbench note in the
   // README: synchronous PQprepare of clients sharing a thread can wait on each other).
-  std::vector<std::string> run = {server.bindir() + "/pgbench", "-M", "prepared", "-c", "8", "-j", "8", "-T", "5", "-n"};
+  std::vector<std::string> run = {server.bindir() + "/pgbench", "-M", "prepared", "-c", "8", "-j", "8", "-T", "2", "-n"};
   run.insert(run.end(), target.begin(), target.end());
   run.push_back("initech_db");
   CommandResult ran = RunCommand(run, env, "", std::chrono::seconds(60));

@@ -177,7 +177,7 @@ TEST_CASE("workers: 4 spreads four tenants' pools over four workers; each client
 }
 
 TEST_CASE("workers: 4 under pgbench on four tenants at once: no failed transaction, and SIGTERM exits 0",
-          "[workers]") {
+          "[workers][cpu]") {
   TenantWorld world = TenantWorld::Create();
   ProxyProcess proxy(WorkersConfig(world, 4));
   TempDir dir("pgtenant-workers-");
@@ -254,7 +254,7 @@ int AwaitListenDescriptors(const ProxyProcess& proxy, int expected) {
 }
 
 TEST_CASE("workers: 2 adaptive: pools start on worker 0; a busy worker passes pools on and quiet ones come back; "
-          "sessions follow with their tenant and cancel key", "[workers]") {
+          "sessions follow with their tenant and cancel key", "[workers][cpu]") {
   TenantWorld world = TenantWorld::Create();
   TempDir dir("pgtenant-adaptive-");
   const std::string script = dir.File("count.sql");
