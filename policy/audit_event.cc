@@ -2,12 +2,26 @@
 // and the escaping rules (invalid UTF-8 replaced, never passed through) are the part that matters.
 #include "policy/audit_event.h"
 
+#include <array>
 #include <cstdio>
 #include <ctime>
+
+#include "protocol/enum_names.h"
 
 namespace pgtenant::policy {
 
 namespace {
+
+constexpr std::array<EnumName<AuditEventType>, 8> kAuditEventTypeNames = {{
+    {AuditEventType::kConnectionAccepted, "connection_accepted"},
+    {AuditEventType::kAuthenticationFailed, "authentication_failed"},
+    {AuditEventType::kTenantRefused, "tenant_refused"},
+    {AuditEventType::kSessionEnded, "session_ended"},
+    {AuditEventType::kStatementBlocked, "statement_blocked"},
+    {AuditEventType::kStatement, "statement"},
+    {AuditEventType::kConfigReloaded, "config_reloaded"},
+    {AuditEventType::kAdminCommand, "admin_command"},
+}};
 
 constexpr char kHexDigits[] = "0123456789abcdef";
 constexpr std::string_view kReplacementCharacter = "\\ufffd";
@@ -70,27 +84,7 @@ void SetTenant(AuditEvent& event, const config::TenantConfig& tenant) {
   event.compliance = tenant.compliance;
 }
 
-std::string_view ToString(AuditEventType type) {
-  switch (type) {
-    case AuditEventType::kConnectionAccepted:
-      return "connection_accepted";
-    case AuditEventType::kAuthenticationFailed:
-      return "authentication_failed";
-    case AuditEventType::kTenantRefused:
-      return "tenant_refused";
-    case AuditEventType::kSessionEnded:
-      return "session_ended";
-    case AuditEventType::kStatementBlocked:
-      return "statement_blocked";
-    case AuditEventType::kStatement:
-      return "statement";
-    case AuditEventType::kConfigReloaded:
-      return "config_reloaded";
-    case AuditEventType::kAdminCommand:
-      return "admin_command";
-  }
-  return "unknown";
-}
+std::string_view ToString(AuditEventType type) { return NameOf(kAuditEventTypeNames, type); }
 
 void AppendJsonString(std::string& out, std::string_view text) {
   out += '"';
