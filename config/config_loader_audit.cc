@@ -16,15 +16,6 @@ namespace {
 constexpr int kMaxQueueSize = 10'000'000;
 constexpr int kMaxRetentionDays = 36500;  // a century: anything longer is a typo
 
-std::optional<bool> ReadBool(YamlReader& reader, const Field& field) {
-  std::optional<std::string> flag = reader.ReadString(field);
-  if (!flag) return std::nullopt;
-  if (*flag == "true") return true;
-  if (*flag == "false") return false;
-  reader.Fail(field, "expected true or false, got " + Quoted(*flag));
-  return std::nullopt;
-}
-
 std::optional<AuditSinkConfig> ReadSink(YamlReader& reader, const Field& field) {
   const Mapping map = reader.ReadMapping(field, {"type", "path"}, {"type"});
   if (reader.failed()) return std::nullopt;
@@ -68,7 +59,7 @@ AuditConfig ReadAuditSection(YamlReader& reader, const Field& field) {
     if (size) audit.queue_size = static_cast<size_t>(*size);
   }
   if (auto f = map.Get("on_overflow")) SetIfPresent(audit.on_overflow, reader.ReadEnum(*f, kAuditOverflowNames));
-  if (auto f = map.Get("statements")) SetIfPresent(audit.statements, ReadBool(reader, *f));
+  if (auto f = map.Get("statements")) SetIfPresent(audit.statements, reader.ReadBool(*f));
   return audit;
 }
 

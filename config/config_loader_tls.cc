@@ -14,15 +14,6 @@ namespace {
 
 constexpr Duration kNoSkew{0};
 
-std::optional<bool> ReadFlag(YamlReader& reader, const Field& field) {
-  std::optional<std::string> flag = reader.ReadString(field);
-  if (!flag) return std::nullopt;
-  if (*flag == "true") return true;
-  if (*flag == "false") return false;
-  reader.Fail(field, "expected true or false, got " + Quoted(*flag));
-  return std::nullopt;
-}
-
 TlsClientConfig ReadTlsClient(YamlReader& reader, const Field& field) {
   TlsClientConfig client;
   const Mapping map =
@@ -38,7 +29,7 @@ TlsClientConfig ReadTlsClient(YamlReader& reader, const Field& field) {
       reader.Fail(*f, "expected \"1.2\" or \"1.3\", got " + Quoted(*version));
     SetIfPresent(client.min_version, version);
   }
-  if (auto f = map.Get("direct")) SetIfPresent(client.direct, ReadFlag(reader, *f));
+  if (auto f = map.Get("direct")) SetIfPresent(client.direct, reader.ReadBool(*f));
   if (auto f = map.Get("cert_users")) {
     const Mapping users = reader.ReadMapping(*f, std::nullopt);
     for (const MappingEntry& entry : users.entries()) {

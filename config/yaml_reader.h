@@ -86,6 +86,8 @@ class YamlReader {
   std::optional<std::string> ReadString(const Field& field);
   // Like ReadString, but "" is an error.
   std::optional<std::string> ReadNonEmptyString(const Field& field);
+  // `true` or `false`, exactly (YAML 1.1's yes/no/on/off are errors here).
+  std::optional<bool> ReadBool(const Field& field);
   std::optional<int> ReadInt(const Field& field, int min, int max);
   // A duration (value_parsers.h) of at least `min`.
   std::optional<Duration> ReadDuration(const Field& field, Duration min);
