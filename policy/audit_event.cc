@@ -59,10 +59,16 @@ size_t Utf8SequenceLength(std::string_view text, uint32_t& code) {
   return length;
 }
 
+// ,"key": — every member after the first.
 void AppendKey(std::string& out, std::string_view key) {
   out += ',';
   AppendJsonString(out, key);
   out += ':';
+}
+
+void AppendStringMember(std::string& out, std::string_view key, std::string_view value) {
+  AppendKey(out, key);
+  AppendJsonString(out, value);
 }
 
 void AppendCompliance(std::string& out, const config::ComplianceConfig& compliance) {
@@ -163,22 +169,14 @@ std::string ToJsonLine(const AuditEvent& event) {
   out += FormatTimestamp(event.time);
   out += "\",\"type\":";
   AppendJsonString(out, ToString(event.type));
-  AppendKey(out, "tenant");
-  AppendJsonString(out, event.tenant);
-  AppendKey(out, "tenant_id");
-  AppendJsonString(out, event.tenant_id);
-  AppendKey(out, "user");
-  AppendJsonString(out, event.user);
-  AppendKey(out, "client_address");
-  AppendJsonString(out, event.client_address);
-  AppendKey(out, "session_id");
-  AppendJsonString(out, event.session_id);
+  AppendStringMember(out, "tenant", event.tenant);
+  AppendStringMember(out, "tenant_id", event.tenant_id);
+  AppendStringMember(out, "user", event.user);
+  AppendStringMember(out, "client_address", event.client_address);
+  AppendStringMember(out, "session_id", event.session_id);
   AppendKey(out, "compliance");
   AppendCompliance(out, event.compliance);
-  for (const auto& [key, value] : event.fields) {
-    AppendKey(out, key);
-    AppendJsonString(out, value);
-  }
+  for (const auto& [key, value] : event.fields) AppendStringMember(out, key, value);
   for (const auto& [key, value] : event.numbers) {
     AppendKey(out, key);
     out += std::to_string(value);
