@@ -1,8 +1,9 @@
-// Config: lookups, pool resolution and the YAML spelling of each enum.
+// Config: lookups, pool resolution and ToString of each enum (spellings: config_enum_names.h).
 #include "config/config.h"
 
 #include <cstdlib>
 
+#include "config/config_enum_names.h"
 #include "config/value_parsers.h"
 
 namespace pgtenant::config {
@@ -73,60 +74,14 @@ EnvLookup ProcessEnvironment() {
   };
 }
 
-std::string_view ToString(PoolMode mode) {
-  switch (mode) {
-    case PoolMode::kSession: return "session";
-    case PoolMode::kTransaction: return "transaction";
-  }
-  return "?";
-}
-
-std::string_view ToString(WorkerPlacement placement) {
-  switch (placement) {
-    case WorkerPlacement::kAdaptive: return "adaptive";
-    case WorkerPlacement::kSpread: return "spread";
-  }
-  return "?";
-}
-
-std::string_view ToString(AuthMethod method) {
-  switch (method) {
-    case AuthMethod::kScramSha256: return "scram-sha-256";
-    case AuthMethod::kMd5: return "md5";
-    case AuthMethod::kTrust: return "trust";
-    case AuthMethod::kCert: return "cert";
-    case AuthMethod::kJwt: return "jwt";
-  }
-  return "?";
-}
-
-std::string_view ToString(IsolationMode mode) {
-  switch (mode) {
-    case IsolationMode::kRls: return "rls";
-    case IsolationMode::kSchema: return "schema";
-    case IsolationMode::kDatabase: return "database";
-  }
-  return "?";
-}
-
-std::string_view ToString(TenantRole role) {
-  switch (role) {
-    case TenantRole::kAdmin: return "admin";
-    case TenantRole::kMember: return "member";
-    case TenantRole::kViewer: return "viewer";
-  }
-  return "?";
-}
-
-std::string_view ToString(IdentificationMethod method) {
-  switch (method) {
-    case IdentificationMethod::kSni: return "sni";
-    case IdentificationMethod::kUsernameSuffix: return "username_suffix";
-    case IdentificationMethod::kStartupOption: return "startup_option";
-    case IdentificationMethod::kDatabaseName: return "database_name";
-    case IdentificationMethod::kSingleTenant: return "single_tenant";
-  }
-  return "?";
-}
+std::string_view ToString(PoolMode mode) { return NameOf(kPoolModeNames, mode); }
+std::string_view ToString(AuthMethod method) { return NameOf(kAuthMethodNames, method); }
+std::string_view ToString(TlsClientMode mode) { return NameOf(kTlsClientModeNames, mode); }
+std::string_view ToString(IsolationMode mode) { return NameOf(kIsolationModeNames, mode); }
+std::string_view ToString(TenantRole role) { return NameOf(kTenantRoleNames, role); }
+std::string_view ToString(IdentificationMethod method) { return NameOf(kIdentificationMethodNames, method); }
+std::string_view ToString(WorkerPlacement placement) { return NameOf(kWorkerPlacementNames, placement); }
+std::string_view ToString(AuditSinkType type) { return NameOf(kAuditSinkTypeNames, type); }
+std::string_view ToString(AuditOverflow overflow) { return NameOf(kAuditOverflowNames, overflow); }
 
 }  // namespace pgtenant::config

@@ -13,6 +13,7 @@
 
 #include <yaml-cpp/eventhandler.h>
 
+#include "config/config_enum_names.h"
 #include "config/config_loader_admin.h"
 #include "config/config_loader_audit.h"
 #include "config/config_loader_backends.h"
@@ -24,13 +25,6 @@ namespace pgtenant::config {
 
 namespace {
 
-constexpr std::array kPoolModes = {PoolMode::kSession, PoolMode::kTransaction};
-constexpr std::array kWorkerPlacements = {WorkerPlacement::kAdaptive, WorkerPlacement::kSpread};
-constexpr std::array kAuthMethods = {AuthMethod::kScramSha256, AuthMethod::kMd5, AuthMethod::kTrust, AuthMethod::kCert,
-                                     AuthMethod::kJwt};
-constexpr std::array kIdentificationMethods = {
-    IdentificationMethod::kSni, IdentificationMethod::kUsernameSuffix, IdentificationMethod::kStartupOption,
-    IdentificationMethod::kDatabaseName, IdentificationMethod::kSingleTenant};
 constexpr std::array<std::string_view, 6> kSslModes = {"disable", "allow",     "prefer",
                                                        "require", "verify-ca", "verify-full"};
 
@@ -76,7 +70,7 @@ Result<std::shared_ptr<const Config>> ConfigLoader::Load(const YAML::Node& root)
   if (auto field = top.Get("peers")) config_.peers = ReadPeersSection(reader_, *field);
   if (auto field = top.Get("limits")) ReadLimits(*field);
   if (auto field = top.Get("workers")) SetIfPresent(config_.workers, reader_.ReadInt(*field, 1, kMaxWorkers));
-  if (auto field = top.Get("worker_placement")) SetIfPresent(config_.worker_placement, reader_.ReadEnum(*field, kWorkerPlacements));
+  if (auto field = top.Get("worker_placement")) SetIfPresent(config_.worker_placement, reader_.ReadEnum(*field, kWorkerPlacementNames));
   if (auto field = top.Get("worker_busy_percent")) SetIfPresent(config_.worker_busy_percent, reader_.ReadInt(*field, 1, 100));
   if (auto field = top.Get("pool")) {
     top_pool_ = *field;
@@ -102,7 +96,7 @@ Result<std::shared_ptr<const Config>> ConfigLoader::Load(const YAML::Node& root)
 
 void ConfigLoader::ReadAuth(const Field& field) {
   const Mapping auth = reader_.ReadMapping(field, {"method", "jwt"}, {"method"});
-  if (auto method = auth.Get("method")) SetIfPresent(config_.auth_method, reader_.ReadEnum(*method, kAuthMethods));
+  if (auto method = auth.Get("method")) SetIfPresent(config_.auth_method, reader_.ReadEnum(*method, kAuthMethodNames));
   if (auto jwt = auth.Get("jwt")) config_.jwt = ReadJwtSection(reader_, *jwt);
 }
 
@@ -130,7 +124,7 @@ void ConfigLoader::ReadTenantIdentification(const Field& field) {
   if (!reader_.failed() && items.empty()) reader_.Fail(field, "must list at least one method");
   std::vector<IdentificationMethod> methods;
   for (const Field& item : items) {
-    std::optional<IdentificationMethod> method = reader_.ReadEnum(item, kIdentificationMethods);
+    std::optional<IdentificationMethod> method = reader_.ReadEnum(item, kIdentificationMethodNames);
     if (!method) break;
     if (std::find(methods.begin(), methods.end(), *method) != methods.end()) {
       reader_.Fail(item, "'" + std::string(ToString(*method)) + "' is listed twice");
@@ -185,7 +179,7 @@ PoolOverrides ConfigLoader::ReadPool(const Field& field) {
   const Mapping pool =
       reader_.ReadMapping(field, {"mode", "size", "min_idle", "wait_timeout", "idle_timeout", "lifetime"}, {});
   PoolOverrides overrides;
-  if (auto f = pool.Get("mode")) overrides.mode = reader_.ReadEnum(*f, kPoolModes);
+  if (auto f = pool.Get("mode")) overrides.mode = reader_.ReadEnum(*f, kPoolModeNames);
   if (auto f = pool.Get("size")) overrides.size = reader_.ReadInt(*f, 1, INT_MAX);
   if (auto f = pool.Get("min_idle")) overrides.min_idle = reader_.ReadInt(*f, 0, INT_MAX);
   if (auto f = pool.Get("wait_timeout")) overrides.wait_timeout = reader_.ReadDuration(*f, kPositive);

@@ -1,11 +1,11 @@
-// Readers for audit:, doctor: and tenants.NAME.compliance: (config_loader_audit.h), and the
-// spellings of the audit enums.
+// Readers for audit:, doctor: and tenants.NAME.compliance: (config_loader_audit.h).
 #include "config/config_loader_audit.h"
 
 #include <algorithm>
 #include <array>
 #include <set>
 
+#include "config/config_enum_names.h"
 #include "config/config_loader.h"
 #include "config/value_parsers.h"
 
@@ -13,26 +13,14 @@ namespace pgtenant::config {
 
 namespace {
 
-constexpr std::array kAuditSinkTypes = {AuditSinkType::kFile, AuditSinkType::kStdout};
-constexpr std::array kAuditOverflows = {AuditOverflow::kBlock, AuditOverflow::kDrop};
-
 constexpr int kMaxQueueSize = 10'000'000;
 constexpr int kMaxRetentionDays = 36500;  // a century: anything longer is a typo
-
-std::optional<bool> ReadBool(YamlReader& reader, const Field& field) {
-  std::optional<std::string> flag = reader.ReadString(field);
-  if (!flag) return std::nullopt;
-  if (*flag == "true") return true;
-  if (*flag == "false") return false;
-  reader.Fail(field, "expected true or false, got " + Quoted(*flag));
-  return std::nullopt;
-}
 
 std::optional<AuditSinkConfig> ReadSink(YamlReader& reader, const Field& field) {
   const Mapping map = reader.ReadMapping(field, {"type", "path"}, {"type"});
   if (reader.failed()) return std::nullopt;
   AuditSinkConfig sink;
-  if (auto f = map.Get("type")) SetIfPresent(sink.type, reader.ReadEnum(*f, kAuditSinkTypes));
+  if (auto f = map.Get("type")) SetIfPresent(sink.type, reader.ReadEnum(*f, kAuditSinkTypeNames));
   const std::optional<Field> path = map.Get("path");
   if (sink.type == AuditSinkType::kFile && !path) {
     reader.Fail(field, "missing required key 'path' (type is file)");
@@ -47,26 +35,6 @@ std::optional<AuditSinkConfig> ReadSink(YamlReader& reader, const Field& field) 
 }
 
 }  // namespace
-
-std::string_view ToString(AuditSinkType type) {
-  switch (type) {
-    case AuditSinkType::kFile:
-      return "file";
-    case AuditSinkType::kStdout:
-      return "stdout";
-  }
-  return "unknown";
-}
-
-std::string_view ToString(AuditOverflow overflow) {
-  switch (overflow) {
-    case AuditOverflow::kBlock:
-      return "block";
-    case AuditOverflow::kDrop:
-      return "drop";
-  }
-  return "unknown";
-}
 
 AuditConfig ReadAuditSection(YamlReader& reader, const Field& field) {
   AuditConfig audit;
@@ -90,8 +58,8 @@ AuditConfig ReadAuditSection(YamlReader& reader, const Field& field) {
     std::optional<int> size = reader.ReadInt(*f, 1, kMaxQueueSize);
     if (size) audit.queue_size = static_cast<size_t>(*size);
   }
-  if (auto f = map.Get("on_overflow")) SetIfPresent(audit.on_overflow, reader.ReadEnum(*f, kAuditOverflows));
-  if (auto f = map.Get("statements")) SetIfPresent(audit.statements, ReadBool(reader, *f));
+  if (auto f = map.Get("on_overflow")) SetIfPresent(audit.on_overflow, reader.ReadEnum(*f, kAuditOverflowNames));
+  if (auto f = map.Get("statements")) SetIfPresent(audit.statements, reader.ReadBool(*f));
   return audit;
 }
 

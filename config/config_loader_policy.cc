@@ -4,14 +4,13 @@
 #include <array>
 #include <cctype>
 
+#include "config/config_enum_names.h"
 #include "config/policy_rules.h"
 #include "config/value_parsers.h"
 
 namespace pgtenant::config {
 
 namespace {
-
-constexpr std::array kRoles = {TenantRole::kAdmin, TenantRole::kMember, TenantRole::kViewer};
 
 std::vector<std::string> RuleIds() {
   std::vector<std::string> ids;
@@ -93,9 +92,8 @@ PolicyConfig ReadPolicySection(YamlReader& reader, const Field& field) {
     for (const MappingEntry& entry : roles.entries()) {
       const Mapping role_map =
           reader.ReadMapping(entry.value, {"rules", "deny_tables", "deny_functions", "read_only"}, {});
-      for (TenantRole role : kRoles) {
-        if (ToString(role) == entry.key) policy.roles[role] = ReadOverrides(reader, role_map);
-      }
+      if (std::optional<TenantRole> role = ValueNamed(kTenantRoleNames, entry.key))
+        policy.roles[*role] = ReadOverrides(reader, role_map);
     }
   }
   return policy;

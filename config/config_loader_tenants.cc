@@ -4,6 +4,7 @@
 #include <array>
 #include <climits>
 
+#include "config/config_enum_names.h"
 #include "config/config_loader.h"
 #include "config/config_loader_audit.h"
 #include "config/config_loader_policy.h"
@@ -16,9 +17,6 @@ namespace {
 bool NeedsPassword(AuthMethod method) {
   return method != AuthMethod::kTrust && method != AuthMethod::kCert && method != AuthMethod::kJwt;
 }
-
-constexpr std::array kIsolationModes = {IsolationMode::kRls, IsolationMode::kSchema, IsolationMode::kDatabase};
-constexpr std::array kTenantRoles = {TenantRole::kAdmin, TenantRole::kMember, TenantRole::kViewer};
 
 template <typename T>
 std::vector<std::string> KeysOf(const std::map<std::string, T>& map) {
@@ -57,7 +55,7 @@ void ConfigLoader::ReadTenants(const Field& field) {
 
     if (auto f = map.Get("id")) ReadTenantId(*f, tenant, tenant_by_id);
 
-    if (auto f = map.Get("isolation")) SetIfPresent(tenant.isolation, reader_.ReadEnum(*f, kIsolationModes));
+    if (auto f = map.Get("isolation")) SetIfPresent(tenant.isolation, reader_.ReadEnum(*f, kIsolationModeNames));
     const std::optional<Field> schema = map.Get("schema");
     if (tenant.isolation == IsolationMode::kSchema && !schema) {
       reader_.Fail(entry.value, "missing required key 'schema' (isolation is schema)");
@@ -138,7 +136,7 @@ void ConfigLoader::ReadUsers(const Field& field) {
               membership.key_mark, tenants_field->path,
               "no tenant named " + Quoted(membership.key) + DidYouMean(membership.key, KeysOf(config_.tenants)));
         }
-        std::optional<TenantRole> role = reader_.ReadEnum(membership.value, kTenantRoles);
+        std::optional<TenantRole> role = reader_.ReadEnum(membership.value, kTenantRoleNames);
         if (role) user.tenants.emplace(membership.key, *role);
       }
     }

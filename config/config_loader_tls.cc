@@ -1,9 +1,10 @@
-// Readers for tls: and auth.jwt: (config_loader_tls.h), and the spelling of TlsClientMode.
+// Readers for tls: and auth.jwt: (config_loader_tls.h).
 #include "config/config_loader_tls.h"
 
 #include <algorithm>
 #include <array>
 
+#include "config/config_enum_names.h"
 #include "config/config_loader.h"
 #include "config/value_parsers.h"
 
@@ -11,24 +12,14 @@ namespace pgtenant::config {
 
 namespace {
 
-constexpr std::array kTlsClientModes = {TlsClientMode::kDisable, TlsClientMode::kAllow, TlsClientMode::kRequire};
 constexpr Duration kNoSkew{0};
-
-std::optional<bool> ReadFlag(YamlReader& reader, const Field& field) {
-  std::optional<std::string> flag = reader.ReadString(field);
-  if (!flag) return std::nullopt;
-  if (*flag == "true") return true;
-  if (*flag == "false") return false;
-  reader.Fail(field, "expected true or false, got " + Quoted(*flag));
-  return std::nullopt;
-}
 
 TlsClientConfig ReadTlsClient(YamlReader& reader, const Field& field) {
   TlsClientConfig client;
   const Mapping map =
       reader.ReadMapping(field, {"mode", "certificate", "key", "ca", "min_version", "direct", "cert_users"}, {});
   client.mode = TlsClientMode::kAllow;  // a tls.client section turns TLS on unless it says otherwise
-  if (auto f = map.Get("mode")) SetIfPresent(client.mode, reader.ReadEnum(*f, kTlsClientModes));
+  if (auto f = map.Get("mode")) SetIfPresent(client.mode, reader.ReadEnum(*f, kTlsClientModeNames));
   if (auto f = map.Get("certificate")) SetIfPresent(client.certificate, reader.ReadNonEmptyString(*f));
   if (auto f = map.Get("key")) SetIfPresent(client.key, reader.ReadNonEmptyString(*f));
   if (auto f = map.Get("ca")) SetIfPresent(client.ca, reader.ReadNonEmptyString(*f));
@@ -38,7 +29,7 @@ TlsClientConfig ReadTlsClient(YamlReader& reader, const Field& field) {
       reader.Fail(*f, "expected \"1.2\" or \"1.3\", got " + Quoted(*version));
     SetIfPresent(client.min_version, version);
   }
-  if (auto f = map.Get("direct")) SetIfPresent(client.direct, ReadFlag(reader, *f));
+  if (auto f = map.Get("direct")) SetIfPresent(client.direct, reader.ReadBool(*f));
   if (auto f = map.Get("cert_users")) {
     const Mapping users = reader.ReadMapping(*f, std::nullopt);
     for (const MappingEntry& entry : users.entries()) {
@@ -54,18 +45,6 @@ TlsClientConfig ReadTlsClient(YamlReader& reader, const Field& field) {
 }
 
 }  // namespace
-
-std::string_view ToString(TlsClientMode mode) {
-  switch (mode) {
-    case TlsClientMode::kDisable:
-      return "disable";
-    case TlsClientMode::kAllow:
-      return "allow";
-    case TlsClientMode::kRequire:
-      return "require";
-  }
-  return "?";
-}
 
 TlsConfig ReadTlsSection(YamlReader& reader, const Field& field) {
   TlsConfig tls;

@@ -145,6 +145,15 @@ std::optional<std::string> YamlReader::Scalar(const Field& field, std::string_vi
 
 std::optional<std::string> YamlReader::ReadString(const Field& field) { return Scalar(field, "a string"); }
 
+std::optional<bool> YamlReader::ReadBool(const Field& field) {
+  std::optional<std::string> text = Scalar(field, "true or false");
+  if (!text) return std::nullopt;
+  if (*text == "true") return true;
+  if (*text == "false") return false;
+  Fail(field, "expected true or false, got " + Quoted(*text));
+  return std::nullopt;
+}
+
 std::optional<std::string> YamlReader::ReadNonEmptyString(const Field& field) {
   std::optional<std::string> text = Scalar(field, "a string");
   if (text && text->empty()) {

@@ -23,6 +23,7 @@
 
 #include "config/config.h"
 #include "config/value_parsers.h"
+#include "protocol/enum_names.h"
 #include "protocol/status.h"
 
 namespace pgtenant::config {
@@ -85,14 +86,16 @@ class YamlReader {
   std::optional<std::string> ReadString(const Field& field);
   // Like ReadString, but "" is an error.
   std::optional<std::string> ReadNonEmptyString(const Field& field);
+  // `true` or `false`, exactly (YAML 1.1's yes/no/on/off are errors here).
+  std::optional<bool> ReadBool(const Field& field);
   std::optional<int> ReadInt(const Field& field, int min, int max);
   // A duration (value_parsers.h) of at least `min`.
   std::optional<Duration> ReadDuration(const Field& field, Duration min);
   // A byte size (value_parsers.h) within [min, max].
   std::optional<uint64_t> ReadByteSize(const Field& field, uint64_t min, uint64_t max);
-  // The enumerator of `values` whose ToString() equals the scalar.
+  // The enumerator that `names` (config_enum_names.h) spells as the scalar.
   template <typename E, size_t N>
-  std::optional<E> ReadEnum(const Field& field, const std::array<E, N>& values);
+  std::optional<E> ReadEnum(const Field& field, const std::array<EnumName<E>, N>& names);
 
  private:
   // The scalar text of `field` for a value described as `expected` ("an integer"), or an error.
@@ -112,17 +115,15 @@ class YamlReader {
 Field ChildField(const Field& parent, std::string_view key, const YAML::Node& value, const YAML::Mark& key_mark);
 
 template <typename E, size_t N>
-std::optional<E> YamlReader::ReadEnum(const Field& field, const std::array<E, N>& values) {
+std::optional<E> YamlReader::ReadEnum(const Field& field, const std::array<EnumName<E>, N>& names) {
   std::string choices;
-  for (E value : values) {
+  for (const EnumName<E>& entry : names) {
     if (!choices.empty()) choices += ", ";
-    choices += ToString(value);
+    choices += entry.name;
   }
   std::optional<std::string> text = Scalar(field, "one of " + choices);
   if (!text) return std::nullopt;
-  for (E value : values) {
-    if (ToString(value) == *text) return value;
-  }
+  if (std::optional<E> value = ValueNamed(names, *text)) return value;
   Fail(field, "expected one of " + choices + ", got " + Quoted(*text));
   return std::nullopt;
 }

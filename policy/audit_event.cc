@@ -2,12 +2,26 @@
 // and the escaping rules (invalid UTF-8 replaced, never passed through) are the part that matters.
 #include "policy/audit_event.h"
 
+#include <array>
 #include <cstdio>
 #include <ctime>
+
+#include "protocol/enum_names.h"
 
 namespace pgtenant::policy {
 
 namespace {
+
+constexpr std::array<EnumName<AuditEventType>, 8> kAuditEventTypeNames = {{
+    {AuditEventType::kConnectionAccepted, "connection_accepted"},
+    {AuditEventType::kAuthenticationFailed, "authentication_failed"},
+    {AuditEventType::kTenantRefused, "tenant_refused"},
+    {AuditEventType::kSessionEnded, "session_ended"},
+    {AuditEventType::kStatementBlocked, "statement_blocked"},
+    {AuditEventType::kStatement, "statement"},
+    {AuditEventType::kConfigReloaded, "config_reloaded"},
+    {AuditEventType::kAdminCommand, "admin_command"},
+}};
 
 constexpr char kHexDigits[] = "0123456789abcdef";
 constexpr std::string_view kReplacementCharacter = "\\ufffd";
@@ -45,10 +59,16 @@ size_t Utf8SequenceLength(std::string_view text, uint32_t& code) {
   return length;
 }
 
+// ,"key": — every member after the first.
 void AppendKey(std::string& out, std::string_view key) {
   out += ',';
   AppendJsonString(out, key);
   out += ':';
+}
+
+void AppendStringMember(std::string& out, std::string_view key, std::string_view value) {
+  AppendKey(out, key);
+  AppendJsonString(out, value);
 }
 
 void AppendCompliance(std::string& out, const config::ComplianceConfig& compliance) {
@@ -70,27 +90,7 @@ void SetTenant(AuditEvent& event, const config::TenantConfig& tenant) {
   event.compliance = tenant.compliance;
 }
 
-std::string_view ToString(AuditEventType type) {
-  switch (type) {
-    case AuditEventType::kConnectionAccepted:
-      return "connection_accepted";
-    case AuditEventType::kAuthenticationFailed:
-      return "authentication_failed";
-    case AuditEventType::kTenantRefused:
-      return "tenant_refused";
-    case AuditEventType::kSessionEnded:
-      return "session_ended";
-    case AuditEventType::kStatementBlocked:
-      return "statement_blocked";
-    case AuditEventType::kStatement:
-      return "statement";
-    case AuditEventType::kConfigReloaded:
-      return "config_reloaded";
-    case AuditEventType::kAdminCommand:
-      return "admin_command";
-  }
-  return "unknown";
-}
+std::string_view ToString(AuditEventType type) { return NameOf(kAuditEventTypeNames, type); }
 
 void AppendJsonString(std::string& out, std::string_view text) {
   out += '"';
@@ -169,22 +169,14 @@ std::string ToJsonLine(const AuditEvent& event) {
   out += FormatTimestamp(event.time);
   out += "\",\"type\":";
   AppendJsonString(out, ToString(event.type));
-  AppendKey(out, "tenant");
-  AppendJsonString(out, event.tenant);
-  AppendKey(out, "tenant_id");
-  AppendJsonString(out, event.tenant_id);
-  AppendKey(out, "user");
-  AppendJsonString(out, event.user);
-  AppendKey(out, "client_address");
-  AppendJsonString(out, event.client_address);
-  AppendKey(out, "session_id");
-  AppendJsonString(out, event.session_id);
+  AppendStringMember(out, "tenant", event.tenant);
+  AppendStringMember(out, "tenant_id", event.tenant_id);
+  AppendStringMember(out, "user", event.user);
+  AppendStringMember(out, "client_address", event.client_address);
+  AppendStringMember(out, "session_id", event.session_id);
   AppendKey(out, "compliance");
   AppendCompliance(out, event.compliance);
-  for (const auto& [key, value] : event.fields) {
-    AppendKey(out, key);
-    AppendJsonString(out, value);
-  }
+  for (const auto& [key, value] : event.fields) AppendStringMember(out, key, value);
   for (const auto& [key, value] : event.numbers) {
     AppendKey(out, key);
     out += std::to_string(value);

@@ -13,6 +13,16 @@ constexpr std::array<double, 14> kLatencyBounds = {0.0005, 0.001, 0.0025, 0.005,
                                                    0.1,    0.25,  0.5,    1,     2.5,  5,     10};
 const prometheus::Histogram::BucketBoundaries kLatencyBuckets(kLatencyBounds.begin(), kLatencyBounds.end());
 
+// A family registered in `registry` by `builder` (prometheus::BuildCounter() and the like).
+auto& RegisterFamily(prometheus::Registry& registry, auto builder, const std::string& name, const std::string& help) {
+  return builder.Name(name).Help(help).Register(registry);
+}
+
+// The one series, without labels, of a family registered as RegisterFamily does.
+auto& RegisterSeries(prometheus::Registry& registry, auto builder, const std::string& name, const std::string& help) {
+  return RegisterFamily(registry, builder, name, help).Add({});
+}
+
 // Observations of one histogram not yet added to it.
 struct HistogramTally {
   std::array<uint32_t, kLatencyBounds.size() + 1> counts{};  // the last bucket is +Inf
@@ -94,92 +104,51 @@ void Metrics::FlushThreadTally() {
 
 Metrics::Metrics()
     : registry_(std::make_shared<prometheus::Registry>()),
-      client_connections_(prometheus::BuildGauge()
-                              .Name("pgtenant_client_connections")
-                              .Help("Client connections by tenant and state (active: holding or using a server; "
-                                    "waiting: queued for one)")
-                              .Register(*registry_)),
-      server_connections_(prometheus::BuildGauge()
-                              .Name("pgtenant_server_connections")
-                              .Help("Server connections by tenant and state (active: assigned to a client; idle)")
-                              .Register(*registry_)),
-      transactions_(prometheus::BuildCounter()
-                        .Name("pgtenant_transactions_total")
-                        .Help("Transactions completed (ReadyForQuery idle with nothing in flight)")
-                        .Register(*registry_)),
-      statements_(prometheus::BuildCounter()
-                      .Name("pgtenant_statements_total")
-                      .Help("Query and Parse messages inspected")
-                      .Register(*registry_)),
-      blocked_(prometheus::BuildCounter()
-                   .Name("pgtenant_statements_blocked_total")
-                   .Help("Statements refused by the policy, by rule")
-                   .Register(*registry_)),
-      auth_failures_(prometheus::BuildCounter()
-                         .Name("pgtenant_authentication_failures_total")
-                         .Help("Failed client authentications (tenant \"unknown\" when none was named)")
-                         .Register(*registry_)),
-      bytes_in_(prometheus::BuildCounter()
-                    .Name("pgtenant_client_received_bytes_total")
-                    .Help("Bytes received from clients")
-                    .Register(*registry_)),
-      bytes_out_(prometheus::BuildCounter()
-                     .Name("pgtenant_client_sent_bytes_total")
-                     .Help("Bytes sent to clients")
-                     .Register(*registry_)),
-      transaction_seconds_(prometheus::BuildHistogram()
-                               .Name("pgtenant_transaction_duration_seconds")
-                               .Help("Time from a transaction's first message to its final ReadyForQuery")
-                               .Register(*registry_)),
-      pool_wait_seconds_(prometheus::BuildHistogram()
-                             .Name("pgtenant_pool_wait_seconds")
-                             .Help("Time a client waited for a server connection")
-                             .Register(*registry_)),
-      backend_up_(prometheus::BuildGauge()
-                      .Name("pgtenant_backend_up")
-                      .Help("1 if a host of the backend is up (last health check or connection attempt succeeded)")
-                      .Register(*registry_)),
-      backend_connect_errors_(prometheus::BuildCounter()
-                                  .Name("pgtenant_backend_connect_errors_total")
-                                  .Help("Failed connection attempts to the backend")
-                                  .Register(*registry_)),
-      backend_host_up_(prometheus::BuildGauge()
-                           .Name("pgtenant_backend_host_up")
-                           .Help("1 if the host (primary or alternate) of the backend is up, 0 if it is down")
-                           .Register(*registry_)),
-      reloads_(prometheus::BuildCounter()
-                   .Name("pgtenant_config_reloads_total")
-                   .Help("Configuration reloads by result")
-                   .Register(*registry_)),
-      last_reload_success_(prometheus::BuildGauge()
-                               .Name("pgtenant_config_last_reload_successful")
-                               .Help("1 if the last configuration reload succeeded")
-                               .Register(*registry_)
-                               .Add({})),
-      audit_written_(prometheus::BuildCounter()
-                         .Name("pgtenant_audit_events_written_total")
-                         .Help("Audit events written by the audit writer")
-                         .Register(*registry_)
-                         .Add({})),
-      audit_dropped_(prometheus::BuildCounter()
-                         .Name("pgtenant_audit_events_dropped_total")
-                         .Help("Audit events dropped because the audit queue was full")
-                         .Register(*registry_)
-                         .Add({})),
-      cache_hits_(prometheus::BuildCounter()
-                      .Name("pgtenant_policy_cache_hits_total")
-                      .Help("Policy verdicts served from the cache")
-                      .Register(*registry_)
-                      .Add({})),
-      cache_misses_(prometheus::BuildCounter()
-                        .Name("pgtenant_policy_cache_misses_total")
-                        .Help("Policy verdicts that needed the parser")
-                        .Register(*registry_)
-                        .Add({})) {
-  prometheus::BuildGauge()
-      .Name("pgtenant_build_info")
-      .Help("pgtenant's version")
-      .Register(*registry_)
+      client_connections_(RegisterFamily(
+          *registry_, prometheus::BuildGauge(), "pgtenant_client_connections",
+          "Client connections by tenant and state (active: holding or using a server; waiting: queued for one)")),
+      server_connections_(
+          RegisterFamily(*registry_, prometheus::BuildGauge(), "pgtenant_server_connections",
+                         "Server connections by tenant and state (active: assigned to a client; idle)")),
+      transactions_(RegisterFamily(*registry_, prometheus::BuildCounter(), "pgtenant_transactions_total",
+                                   "Transactions completed (ReadyForQuery idle with nothing in flight)")),
+      statements_(RegisterFamily(*registry_, prometheus::BuildCounter(), "pgtenant_statements_total",
+                                 "Query and Parse messages inspected")),
+      blocked_(RegisterFamily(*registry_, prometheus::BuildCounter(), "pgtenant_statements_blocked_total",
+                              "Statements refused by the policy, by rule")),
+      auth_failures_(RegisterFamily(*registry_, prometheus::BuildCounter(), "pgtenant_authentication_failures_total",
+                                    "Failed client authentications (tenant \"unknown\" when none was named)")),
+      bytes_in_(RegisterFamily(*registry_, prometheus::BuildCounter(), "pgtenant_client_received_bytes_total",
+                               "Bytes received from clients")),
+      bytes_out_(RegisterFamily(*registry_, prometheus::BuildCounter(), "pgtenant_client_sent_bytes_total",
+                                "Bytes sent to clients")),
+      transaction_seconds_(RegisterFamily(*registry_, prometheus::BuildHistogram(),
+                                          "pgtenant_transaction_duration_seconds",
+                                          "Time from a transaction's first message to its final ReadyForQuery")),
+      pool_wait_seconds_(RegisterFamily(*registry_, prometheus::BuildHistogram(), "pgtenant_pool_wait_seconds",
+                                        "Time a client waited for a server connection")),
+      backend_up_(
+          RegisterFamily(*registry_, prometheus::BuildGauge(), "pgtenant_backend_up",
+                         "1 if a host of the backend is up (last health check or connection attempt succeeded)")),
+      backend_connect_errors_(RegisterFamily(*registry_, prometheus::BuildCounter(),
+                                             "pgtenant_backend_connect_errors_total",
+                                             "Failed connection attempts to the backend")),
+      backend_host_up_(RegisterFamily(*registry_, prometheus::BuildGauge(), "pgtenant_backend_host_up",
+                                      "1 if the host (primary or alternate) of the backend is up, 0 if it is down")),
+      reloads_(RegisterFamily(*registry_, prometheus::BuildCounter(), "pgtenant_config_reloads_total",
+                              "Configuration reloads by result")),
+      last_reload_success_(RegisterSeries(*registry_, prometheus::BuildGauge(),
+                                          "pgtenant_config_last_reload_successful",
+                                          "1 if the last configuration reload succeeded")),
+      audit_written_(RegisterSeries(*registry_, prometheus::BuildCounter(), "pgtenant_audit_events_written_total",
+                                    "Audit events written by the audit writer")),
+      audit_dropped_(RegisterSeries(*registry_, prometheus::BuildCounter(), "pgtenant_audit_events_dropped_total",
+                                    "Audit events dropped because the audit queue was full")),
+      cache_hits_(RegisterSeries(*registry_, prometheus::BuildCounter(), "pgtenant_policy_cache_hits_total",
+                                 "Policy verdicts served from the cache")),
+      cache_misses_(RegisterSeries(*registry_, prometheus::BuildCounter(), "pgtenant_policy_cache_misses_total",
+                                   "Policy verdicts that needed the parser")) {
+  RegisterFamily(*registry_, prometheus::BuildGauge(), "pgtenant_build_info", "pgtenant's version")
       .Add({{"version", "0.1.0"}})
       .Set(1);
   last_reload_success_.Set(1);

@@ -49,6 +49,10 @@ TEST_CASE("TLS settings that cannot work are errors at their place") {
         "t.yaml:2:16: tls.client: missing required key 'certificate' (TLS is not disabled)");
   CHECK(ErrorOf("auth: { method: trust }\ntls: { client: { mode: off } }\n") ==
         "t.yaml:2:24: tls.client.mode: expected one of disable, allow, require, got \"off\"");
+  CHECK(ErrorOf("auth: { method: trust }\ntls: { client: { certificate: c, key: k, direct: on } }\n") ==
+        "t.yaml:2:50: tls.client.direct: expected true or false, got \"on\"");
+  CHECK(ErrorOf("auth: { method: trust }\ntls: { client: { certificate: c, key: k, direct: [true] } }\n") ==
+        "t.yaml:2:50: tls.client.direct: expected true or false, got a sequence");
   CHECK(ErrorOf("auth: { method: trust }\ntls: { client: { certificate: c, key: k, min_version: 1.1 } }\n") ==
         "t.yaml:2:55: tls.client.min_version: expected \"1.2\" or \"1.3\", got \"1.1\"");
   CHECK(ErrorOf("auth: { method: trust }\ntls: { sni_suffix: example.com }\n") ==

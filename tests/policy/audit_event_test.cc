@@ -4,8 +4,11 @@
 #include <catch2/catch.hpp>
 
 #include <chrono>
+#include <set>
 #include <string>
 #include <vector>
+
+#include "tests/support/enumerators.h"
 
 namespace pgtenant::policy {
 namespace {
@@ -16,11 +19,7 @@ using std::chrono::system_clock;
 // 2026-11-22T08:00:00.123Z
 const system_clock::time_point kTime = system_clock::time_point(milliseconds(1795334400123));
 
-constexpr AuditEventType kAllTypes[] = {
-    AuditEventType::kConnectionAccepted, AuditEventType::kAuthenticationFailed, AuditEventType::kTenantRefused,
-    AuditEventType::kSessionEnded,       AuditEventType::kStatementBlocked,     AuditEventType::kStatement,
-    AuditEventType::kConfigReloaded,     AuditEventType::kAdminCommand,
-};
+const std::vector<AuditEventType> kAllTypes = testing::Enumerators<AuditEventType>();
 
 std::string Escaped(std::string_view text) {
   std::string out;
@@ -37,6 +36,17 @@ TEST_CASE("every event type has its snake_case name", "[audit_event]") {
   CHECK(ToString(AuditEventType::kStatement) == "statement");
   CHECK(ToString(AuditEventType::kConfigReloaded) == "config_reloaded");
   CHECK(ToString(AuditEventType::kAdminCommand) == "admin_command");
+}
+
+TEST_CASE("every event type has a name of its own", "[audit_event]") {
+  REQUIRE(kAllTypes.size() >= 8);
+  std::set<std::string_view> names;
+  for (AuditEventType type : kAllTypes) {
+    INFO("type " << static_cast<int>(type));
+    CHECK(ToString(type) != "?");
+    CHECK(names.insert(ToString(type)).second);
+  }
+  CHECK(ToString(static_cast<AuditEventType>(kAllTypes.size())) == "?");
 }
 
 TEST_CASE("an event with nothing known still carries every common key, empty", "[audit_event]") {
