@@ -52,7 +52,7 @@ TEST_CASE("pgbench -i -s 1 and an 8-client run through the proxy: no failed tran
   auto accounts = server.Exec("SELECT count(*) FROM pgbench_accounts", db.database);
   CHECK(accounts.at(0).at(0) == "100000");
 
-  std::vector<std::string> run = {server.bindir() + "/pgbench", "-c", "8", "-j", "2", "-T", "2", "-n"};
+  std::vector<std::string> run = {server.bindir() + "/pgbench", "-c", "8", "-j", "2", "-t", "50", "-n"};
   run.insert(run.end(), target.begin(), target.end());
   run.push_back("app");
   CheckPgbenchClean(RunCommand(run, ClientEnv(kAlicePassword), "", std::chrono::seconds(60)));
