@@ -5,6 +5,7 @@
 
 #include "config/config_enum_names.h"
 #include "config/value_parsers.h"
+#include "protocol/ascii_case.h"
 
 namespace pgtenant::config {
 
@@ -46,6 +47,12 @@ const UserConfig* Config::FindUser(std::string_view name) const { return FindIn(
 bool Config::IsAdmin(std::string_view user) const {
   for (const std::string& name : admin.users)
     if (name == user) return true;
+  return false;
+}
+
+bool Config::IsSessionParameter(std::string_view name) const {
+  for (const std::string& listed : session_parameters)
+    if (protocol::EqualsIgnoreCase(listed, name)) return true;
   return false;
 }
 

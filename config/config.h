@@ -271,6 +271,14 @@ struct Config {
   Duration startup_timeout{10000};  // client must finish startup+auth within it
   Duration shutdown_timeout{30000};
   std::string tenant_setting = "app.current_organization_id";
+  // Run-time parameters a client may SET, RESET and pass at startup (or in PGOPTIONS -c) in every
+  // pool mode: pgtenant keeps them per client and sets them on whichever server connection the client
+  // gets (compared case-insensitively). The tenant setting, role, session_authorization, search_path
+  // and the encoding and read-only settings cannot be listed.
+  std::vector<std::string> session_parameters = {
+      "TimeZone",          "DateStyle",           "IntervalStyle",     "extra_float_digits",
+      "application_name",  "bytea_output",        "client_min_messages", "statement_timeout",
+      "lock_timeout",      "idle_in_transaction_session_timeout"};
   std::string username_separator = ".";
   std::vector<IdentificationMethod> tenant_identification = {
       IdentificationMethod::kUsernameSuffix, IdentificationMethod::kStartupOption, IdentificationMethod::kDatabaseName,
@@ -291,6 +299,8 @@ struct Config {
 
   // True if `user` is listed under admin.users.
   bool IsAdmin(std::string_view user) const;
+  // True if `name` is listed under session_parameters.
+  bool IsSessionParameter(std::string_view name) const;
 
   // nullptr if there is none by that name. Pointers live as long as this Config.
   const BackendConfig* FindBackend(std::string_view name) const;

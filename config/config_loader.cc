@@ -20,6 +20,7 @@
 #include "config/config_loader_policy.h"
 #include "config/config_loader_tls.h"
 #include "config/value_parsers.h"
+#include "protocol/ascii_case.h"
 
 namespace pgtenant::config {
 
@@ -53,7 +54,7 @@ Result<std::shared_ptr<const Config>> ConfigLoader::Load(const YAML::Node& root)
   const Field root_field{"", root, root.Mark()};
   const Mapping top =
       reader_.ReadMapping(root_field,
-                          {"listen", "auth", "limits", "pool", "tenant_setting", "tenant_identification",
+                          {"listen", "auth", "limits", "pool", "tenant_setting", "session_parameters", "tenant_identification",
                            "username_separator", "backends", "tenants", "users", "audit", "doctor", "policy", "metrics",
                            "tls", "admin", "health_check", "peers", "workers", "worker_placement",
                            "worker_busy_percent"},
@@ -63,6 +64,7 @@ Result<std::shared_ptr<const Config>> ConfigLoader::Load(const YAML::Node& root)
   if (auto field = top.Get("auth")) ReadAuth(*field);
   if (auto field = top.Get("username_separator")) ReadUsernameSeparator(*field);
   if (auto field = top.Get("tenant_setting")) ReadTenantSetting(*field);
+  if (auto field = top.Get("session_parameters")) ReadSessionParameters(*field);
   if (auto field = top.Get("tenant_identification")) ReadTenantIdentification(*field);
   if (auto field = top.Get("listen")) ReadListen(*field);
   if (auto field = top.Get("metrics")) ReadMetrics(*field);
@@ -117,6 +119,30 @@ void ConfigLoader::ReadTenantSetting(const Field& field) {
                      Quoted(*setting));
   }
   SetIfPresent(config_.tenant_setting, setting);
+}
+
+void ConfigLoader::ReadSessionParameters(const Field& field) {
+  // What pgtenant sets itself, or what would let a client around the policy, is never the client's.
+  static constexpr std::string_view kNeverAllowed[] = {
+      "role",         "session_authorization", "search_path", "row_security", "client_encoding",
+      "standard_conforming_strings", "backslash_quote", "transaction_read_only", "default_transaction_read_only"};
+  std::vector<std::string> names;
+  for (const Field& item : reader_.ReadSequence(field)) {
+    std::optional<std::string> name = reader_.ReadNonEmptyString(item);
+    if (!name) return;
+    const std::string lower = protocol::AsciiLower(*name);
+    const bool tenant_setting = lower == protocol::AsciiLower(config_.tenant_setting);
+    if (tenant_setting || std::find(std::begin(kNeverAllowed), std::end(kNeverAllowed), lower) != std::end(kNeverAllowed)) {
+      reader_.Fail(item, Quoted(*name) + " is set by pgtenant or guards the policy; it cannot be a session parameter");
+      return;
+    }
+    if (!IsSqlIdentifier(*name) && !IsCustomSettingName(*name)) {
+      reader_.Fail(item, "expected a parameter name such as TimeZone, got " + Quoted(*name));
+      return;
+    }
+    names.push_back(std::move(*name));
+  }
+  config_.session_parameters = std::move(names);
 }
 
 void ConfigLoader::ReadTenantIdentification(const Field& field) {

@@ -38,6 +38,7 @@ class ConfigLoader {
   void ReadAuth(const Field& field);
   void ReadUsernameSeparator(const Field& field);
   void ReadTenantSetting(const Field& field);
+  void ReadSessionParameters(const Field& field);
   void ReadTenantIdentification(const Field& field);
   void ReadListen(const Field& field);
   void ReadMetrics(const Field& field);

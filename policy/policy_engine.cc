@@ -60,6 +60,12 @@ void AddFingerprintAndNormalized(const std::string& text, PolicyVerdict& verdict
   pg_query_free_normalize_result(normalized);
 }
 
+bool HoldsSetValue(const PolicyVerdict& verdict) {
+  for (const protocol::SessionEffect& effect : verdict.effects)
+    if (effect.kind == protocol::SessionEffect::Kind::kSet) return true;
+  return false;
+}
+
 std::atomic<uint64_t> next_instance{1};
 
 }  // namespace
@@ -85,8 +91,9 @@ SharedVerdict PolicyEngine::Inspect(VerdictMemo& memo, const SessionPolicy& sess
     return remembered;
   }
   SharedVerdict verdict = InspectUncached(session, sql, key);
-  // Text the parser could not read is not cached (refusing it again is cheap), so not remembered either.
-  if (verdict->fingerprint.empty()) return verdict;
+  // Text the parser could not read is not cached (refusing it again is cheap), so not remembered
+  // either; nor are verdicts that carry a value SET takes (see InspectUncached).
+  if (verdict->fingerprint.empty() || HoldsSetValue(*verdict)) return verdict;
   return memo.Remember(memo_key, *verdict);
 }
 
@@ -116,6 +123,7 @@ SharedVerdict PolicyEngine::InspectUncached(const SessionPolicy& session, std::s
   context.tenant = session.tenant;
   context.role = session.role;
   context.session_state_matters = session.transaction_pooling || session.shared_pool;
+  context.shared_pool = session.shared_pool;
   context.policy = ResolveEffectivePolicy(*session.config, session.tenant, session.role);
   TreeInspector inspector(context);
   auto verdict = std::make_shared<PolicyVerdict>();
@@ -123,8 +131,12 @@ SharedVerdict PolicyEngine::InspectUncached(const SessionPolicy& session, std::s
     verdict->allowed = false;
     verdict->rule_id = std::move(hit->rule_id);
     verdict->reason = std::move(hit->reason);
+  } else {
+    verdict->effects = inspector.effects();
   }
   AddFingerprintAndNormalized(text, *verdict);
+  // A value SET takes may be a number, which the key folds: such verdicts hold for their own text only.
+  if (HoldsSetValue(*verdict)) return verdict;
   cache_.Insert(policy_class, key, verdict);
   return verdict;
 }

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "policy/sql_parser.h"
+#include "protocol/session_effect.h"
 
 namespace pgtenant::policy {
 
@@ -22,6 +23,7 @@ struct PolicyVerdict {
   // Rule parse.error when the parser refused the text: PostgreSQL's own error for it, which the client
   // gets in place of BlockedMessage. Quotes the text: never cached, audited or logged.
   std::shared_ptr<const SyntaxError> syntax_error;
+  protocol::SessionEffects effects;  // what the allowed statements do to the session (SET, RESET ...), in order
 };
 
 // A verdict that is shared, never copied: copying the handle costs an atomic increment, no allocation.

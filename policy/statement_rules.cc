@@ -1,5 +1,7 @@
 // TreeInspector, second half: rules on statements (SET, transaction control, DML, utility and DDL).
 #include <array>
+#include <optional>
+#include <string>
 #include <span>
 
 #include "policy/tree_inspector.h"
@@ -126,6 +128,38 @@ bool IsUtf8Name(std::string_view name) {
   return folded == "utf8" || folded == "unicode";
 }
 
+// A SET's arguments as PostgreSQL joins them into one value (flatten_set_variable_args): constants
+// only, lists joined with ", ". nullopt for any other form (SET TIME ZONE INTERVAL '...' HOUR).
+std::optional<std::string> SetValue(const JsonValue* args) {
+  if (args == nullptr || args->items().empty()) return std::nullopt;
+  std::string out;
+  for (const JsonValue& arg : args->items()) {
+    const JsonValue* constant = arg.Find("A_Const");
+    if (constant == nullptr) return std::nullopt;
+    if (!out.empty()) out += ", ";
+    if (const JsonValue* sval = constant->Find("sval")) {
+      out += StringField(*sval, "sval");
+    } else if (const JsonValue* fval = constant->Find("fval")) {
+      out += StringField(*fval, "fval");
+    } else if (const JsonValue* ival = constant->Find("ival")) {
+      const JsonValue* number = ival->Find("ival");
+      out += std::to_string(number == nullptr ? 0 : number->AsInt().value_or(0));
+    } else if (const JsonValue* boolval = constant->Find("boolval")) {
+      const JsonValue* flag = boolval->Find("boolval");
+      out += flag != nullptr && flag->boolean() ? "on" : "off";
+    } else {
+      return std::nullopt;  // NULL
+    }
+  }
+  return out;
+}
+
+// The spellings of a true boolean setting (parse_bool).
+bool IsOn(std::string_view value) {
+  const std::string lower = protocol::AsciiLower(value);
+  return lower == "on" || lower == "true" || lower == "yes" || lower == "1" || lower == "t" || lower == "y";
+}
+
 }  // namespace
 
 void TreeInspector::CheckStatement(std::string_view type, const JsonValue& body, bool top_level) {
@@ -181,6 +215,7 @@ bool TreeInspector::CheckQueryStatement(std::string_view type, const JsonValue& 
     return true;
   }
   if (type == "TransactionStmt") {
+    if (StringField(body, "kind") == "TRANS_STMT_ROLLBACK") AddEffect(protocol::SessionEffect::Kind::kRollback);
     if (read_only && RequestsReadWrite(body.Find("options"))) {
       Report("readonly.write", std::string(kReadOnlyReason) + ": a READ WRITE transaction cannot be started");
     }
@@ -197,6 +232,12 @@ bool TreeInspector::CheckQueryStatement(std::string_view type, const JsonValue& 
     }
     return true;
   }
+  if (type == "DeallocateStmt" && body.Find("name") == nullptr) {
+    // DEALLOCATE ALL (psycopg sends it after a rollback): under transaction pooling the relay drops
+    // the client's statements and forgets those of the server connection, which are prepared again.
+    AddEffect(protocol::SessionEffect::Kind::kDeallocateAll);
+    return true;
+  }
   if (type == "PrepareStmt" || type == "ExecuteStmt" || type == "DeallocateStmt") {
     if (pooling) {
       Report("pooling.session_state",
@@ -206,7 +247,8 @@ bool TreeInspector::CheckQueryStatement(std::string_view type, const JsonValue& 
     return true;
   }
   if (type == "ListenStmt" || type == "UnlistenStmt") {
-    if (pooling) {
+    // UNLISTEN changes nothing another client could see (asyncpg's reset query sends UNLISTEN *).
+    if (pooling && type == "ListenStmt") {
       Report("pooling.session_state", "LISTEN needs a session of its own; it is not possible in transaction pooling");
     }
     return true;
@@ -219,7 +261,17 @@ bool TreeInspector::CheckQueryStatement(std::string_view type, const JsonValue& 
     return true;
   }
   if (type == "DiscardStmt") {
-    Report("context.tenant_setting", "DISCARD resets session state that carries the tenant context; it is not allowed");
+    // The tenant context is a default of the server session (its startup packet): DISCARD ALL keeps
+    // it, except on shared server connections, where pgtenant sets it with SET.
+    const std::string_view target = StringField(body, "target");
+    if (target.empty() || target == "DISCARD_ALL") {
+      if (context_.shared_pool) {
+        Report("context.tenant_setting",
+               "DISCARD ALL would reset the tenant context of a shared server connection; it is not allowed");
+        return true;
+      }
+      AddEffect(protocol::SessionEffect::Kind::kDiscardAll);
+    }
     return true;
   }
   if (type == "DoStmt") {
@@ -309,7 +361,14 @@ void TreeInspector::CheckVariableSet(const JsonValue& body, bool top_level) {
   const std::string name = protocol::AsciiLower(StringField(body, "name"));
   const bool is_local = body.Find("is_local") != nullptr && body.Find("is_local")->boolean();
   if (kind == "VAR_RESET_ALL") {
-    Report("context.tenant_setting", "RESET ALL would reset the tenant context; reset settings one by one");
+    // The tenant context is a default of the server session (its startup packet): RESET ALL keeps
+    // it, except on shared server connections, where pgtenant sets it with SET.
+    if (context_.shared_pool) {
+      Report("context.tenant_setting",
+             "RESET ALL would reset the tenant context of a shared server connection; reset settings one by one");
+      return;
+    }
+    if (top_level) AddEffect(protocol::SessionEffect::Kind::kResetAll);
     return;
   }
   if (kind == "VAR_SET_MULTI") {  // SET TRANSACTION ..., SET SESSION CHARACTERISTICS AS TRANSACTION ...
@@ -330,17 +389,16 @@ void TreeInspector::CheckVariableSet(const JsonValue& body, bool top_level) {
   }
   if (name == "search_path") CheckSearchPath(body);
   if (name == "row_security") Report("rls.bypass", "row_security cannot be changed through pgtenant");
+  // A setting to the value the server has already (client_encoding UTF8, standard_conforming_strings
+  // on) changes nothing: allowed in every mode.
+  bool no_op = false;
   if (OneOf(std::string_view(name), kEncodingSettings)) {
-    bool utf8 = name == "client_encoding" && kind == "VAR_SET_VALUE";
-    const JsonValue* args = body.Find("args");
-    if (utf8 && args != nullptr && args->items().size() == 1) {
-      const JsonValue* sval = args->items()[0].Find("A_Const");
-      sval = sval == nullptr ? nullptr : sval->Find("sval");
-      utf8 = sval != nullptr && IsUtf8Name(StringField(*sval, "sval"));
-    } else {
-      utf8 = false;
+    const std::optional<std::string> value = kind == "VAR_SET_VALUE" ? SetValue(body.Find("args")) : std::nullopt;
+    if (name == "client_encoding") no_op = value && IsUtf8Name(*value);
+    if (name == "standard_conforming_strings") {
+      no_op = kind == "VAR_RESET" || kind == "VAR_SET_DEFAULT" || (value && IsOn(*value));
     }
-    if (!utf8) {
+    if (!no_op) {
       Report("protocol.encoding", name + " decides how the server reads SQL text; only UTF8 and the startup "
                                          "settings are allowed");
     }
@@ -349,11 +407,38 @@ void TreeInspector::CheckVariableSet(const JsonValue& body, bool top_level) {
   if (context_.policy.read_only && OneOf(std::string_view(name), kReadOnlySettings)) {
     Report("readonly.write", std::string(kReadOnlyReason) + ": " + name + " cannot be changed");
   }
+  if (no_op || CheckSessionParameter(body, kind, name, is_local)) return;
   const bool sets = kind == "VAR_SET_VALUE" || kind == "VAR_SET_DEFAULT" || kind == "VAR_SET_CURRENT";
   if (context_.session_state_matters && sets && !is_local) {
     Report("pooling.session_state",
-           "SET " + name + " outlives the transaction in transaction pooling; use SET LOCAL inside a transaction");
+           "SET " + name + " outlives the transaction in transaction pooling; use SET LOCAL inside a transaction, or "
+                           "list the parameter under session_parameters");
   }
+}
+
+bool TreeInspector::CheckSessionParameter(const JsonValue& body, std::string_view kind, const std::string& name,
+                                          bool is_local) {
+  if (is_local || !context_.config->IsSessionParameter(name)) return false;
+  if (kind == "VAR_RESET" || kind == "VAR_SET_DEFAULT") {
+    AddEffect(protocol::SessionEffect::Kind::kReset, name);
+    return true;
+  }
+  if (kind != "VAR_SET_VALUE") return false;  // SET ... FROM CURRENT
+  std::optional<std::string> value = SetValue(body.Find("args"));
+  if (!value) {
+    if (context_.session_state_matters) {
+      Report("pooling.session_state", "SET " + name +
+                                          " with this form of value cannot be kept for the client in transaction "
+                                          "pooling; write the value as a string");
+    }
+    return true;
+  }
+  AddEffect(protocol::SessionEffect::Kind::kSet, name, std::move(*value));
+  return true;
+}
+
+void TreeInspector::AddEffect(protocol::SessionEffect::Kind kind, std::string name, std::string value) {
+  effects_.push_back(protocol::SessionEffect{kind, std::move(name), std::move(value)});
 }
 
 void TreeInspector::CheckSearchPath(const JsonValue& body) {

@@ -38,7 +38,7 @@ struct FunctionRule {
 
 // Checked in order; the first match decides. dblink* is server.foreign (it connects out of the server,
 // and can run any SQL there). lo_import/lo_export are server.files (they read and write server files).
-constexpr std::array<FunctionRule, 36> kFunctionRules = {{
+constexpr std::array<FunctionRule, 35> kFunctionRules = {{
     {"set_config", false, "context.set_config", "set_config() can change the tenant context; it is not allowed"},
     {"pg_read_file", false, "server.files", "reading files on the database server is not allowed"},
     {"pg_read_binary_file", false, "server.files", "reading files on the database server is not allowed"},
@@ -73,7 +73,6 @@ constexpr std::array<FunctionRule, 36> kFunctionRules = {{
     {"pg_try_advisory_lock_shared", false, "pooling.session_state", ""},
     {"pg_advisory_unlock", false, "pooling.session_state", ""},
     {"pg_advisory_unlock_shared", false, "pooling.session_state", ""},
-    {"pg_advisory_unlock_all", false, "pooling.session_state", ""},
     {"nextval", false, "readonly.write", ""},
     {"setval", false, "readonly.write", ""},
 }};
@@ -148,6 +147,7 @@ std::optional<std::string_view> StringNodeValue(const JsonValue& node) {
 
 std::optional<RuleHit> TreeInspector::Inspect(const JsonValue& tree) {
   hit_.reset();
+  effects_.clear();
   const JsonValue* stmts = tree.Find("stmts");
   if (stmts == nullptr) return std::nullopt;  // an empty query
   for (const JsonValue& raw : stmts->items()) {
@@ -305,6 +305,7 @@ void TreeInspector::CheckFunctionCall(const JsonValue& body) {
       }
     } else {
       Report(rule.rule_id, std::string(rule.reason));
+      if (rule.rule_id == "context.set_config" && !done()) CheckSetConfig(args);
     }
     break;
   }
@@ -314,6 +315,52 @@ void TreeInspector::CheckFunctionCall(const JsonValue& body) {
   }
   if (MatchesDenied(context_.policy.deny_functions, schema, name)) {
     Report("tenant.denied_function", "function " + name + "() is denied by the tenant's policy");
+  }
+}
+
+namespace {
+// A string constant ('x'), or nullopt.
+std::optional<std::string_view> ConstantString(const JsonValue& node) {
+  const JsonValue* constant = node.Find("A_Const");
+  const JsonValue* sval = constant == nullptr ? nullptr : constant->Find("sval");
+  if (sval == nullptr) return std::nullopt;
+  return StringField(*sval, "sval");
+}
+// A boolean constant (true, 'off', ...), or nullopt.
+std::optional<bool> ConstantBool(const JsonValue& node) {
+  const JsonValue* constant = node.Find("A_Const");
+  if (constant == nullptr) return std::nullopt;
+  if (const JsonValue* boolval = constant->Find("boolval")) {
+    const JsonValue* flag = boolval->Find("boolval");
+    return flag != nullptr && flag->boolean();
+  }
+  const std::optional<std::string_view> text = ConstantString(node);
+  if (!text) return std::nullopt;
+  const std::string lower = protocol::AsciiLower(*text);
+  if (lower == "true" || lower == "t" || lower == "on" || lower == "yes" || lower == "1") return true;
+  if (lower == "false" || lower == "f" || lower == "off" || lower == "no" || lower == "0") return false;
+  return std::nullopt;
+}
+}  // namespace
+
+void TreeInspector::CheckSetConfig(const JsonValue* args) {
+  // With context.set_config switched off, set_config(name, value, false) is a SET: under transaction
+  // pooling it must name a session parameter, with constant arguments, so that pgtenant keeps it.
+  if (args == nullptr || args->items().size() != 3) return;  // PostgreSQL refuses other arities
+  const auto& items = args->items();
+  const std::optional<bool> local = ConstantBool(items[2]);
+  if (local == true) return;  // transaction-local: gone at the transaction's end
+  const std::optional<std::string_view> name = ConstantString(items[0]);
+  const std::optional<std::string_view> value = ConstantString(items[1]);
+  if (local == false && name && value && context_.config->IsSessionParameter(*name) &&
+      !protocol::EqualsIgnoreCase(*name, context_.config->tenant_setting)) {
+    AddEffect(protocol::SessionEffect::Kind::kSet, protocol::AsciiLower(*name), std::string(*value));
+    return;
+  }
+  if (context_.session_state_matters) {
+    Report("pooling.session_state",
+           "set_config(name, value, false) outlives the transaction in transaction pooling; use is_local true, or "
+           "constant arguments naming a parameter listed under session_parameters");
   }
 }
 

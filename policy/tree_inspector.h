@@ -19,6 +19,7 @@
 #include "config/config.h"
 #include "policy/effective_policy.h"
 #include "policy/json_tree.h"
+#include "protocol/session_effect.h"
 
 namespace pgtenant::policy {
 
@@ -28,6 +29,7 @@ struct InspectionContext {
   const config::TenantConfig* tenant = nullptr;  // may be null (then every schema tenant is "other")
   config::TenantRole role = config::TenantRole::kMember;
   bool session_state_matters = false;  // transaction pooling or a shared pool: nothing may outlive a txn
+  bool shared_pool = false;            // the tenant context is set with SET on shared server connections
   EffectivePolicy policy;
 };
 
@@ -44,6 +46,9 @@ class TreeInspector {
   // REQUIRES: `tree` is pg_query_parse's document ({"version": N, "stmts": [...]}).
   // The first enabled rule that blocks, or nullopt when the whole text is allowed.
   std::optional<RuleHit> Inspect(const JsonValue& tree);
+  // What the text does to the session (meaningful when Inspect found nothing): SET and RESET of the
+  // config's session_parameters, RESET ALL, DISCARD ALL, DEALLOCATE ALL, ROLLBACK, in text order.
+  const protocol::SessionEffects& effects() const { return effects_; }
 
  private:
   struct Walk {
@@ -67,6 +72,11 @@ class TreeInspector {
   bool CheckQueryStatement(std::string_view type, const JsonValue& body);
   void CheckVariableSet(const JsonValue& body, bool top_level);
   void CheckSearchPath(const JsonValue& body);
+  // SET/RESET of a session parameter; false when `name` is not one (the other rules then apply).
+  bool CheckSessionParameter(const JsonValue& body, std::string_view kind, const std::string& name, bool is_local);
+  // set_config(name, value, is_local) with the rule context.set_config switched off.
+  void CheckSetConfig(const JsonValue* args);
+  void AddEffect(protocol::SessionEffect::Kind kind, std::string name = {}, std::string value = {});
   void CheckUtilityStatement(std::string_view type, const JsonValue& body);
 
   // Records the finding if `rule_id` is enabled and nothing was found yet.
@@ -75,6 +85,7 @@ class TreeInspector {
 
   const InspectionContext& context_;
   std::optional<RuleHit> hit_;
+  protocol::SessionEffects effects_;
 };
 
 // Helpers shared by the two halves of the inspector.

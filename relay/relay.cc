@@ -142,6 +142,63 @@ bool Relay::SendBlockedMarker(uint8_t tag, std::string error) {
   return SendOwn(marker, /*to_server=*/true);
 }
 
+bool Relay::SendOwnQuery(std::string_view sql, bool show_parameters) {
+  Exchange& ex = exchange();
+  std::string& query = ex.to_server;
+  query.clear();
+  protocol::AppendQuery(query, sql);
+  server_->NoteFrontendMessage(FrontendTag::kQuery);
+  if (transaction_pooling_) server_->statements().EndSegment();
+  ex.own_batches.push_back(OwnBatch{batches_sent_, show_parameters});
+  return SendOwn(query, /*to_server=*/true);
+}
+
+bool Relay::SyncServerSettings() {
+  const std::string sql = settings_.SyncServer(server_->settings(), server_->reported());
+  return sql.empty() || SendOwnQuery(sql, /*show_parameters=*/false);
+}
+
+void Relay::NoteEffects(SessionEffects& effects) {
+  Exchange& ex = exchange();
+  for (SessionEffect& effect : effects) {
+    switch (effect.kind) {
+      case SessionEffect::Kind::kSet:
+        server_->settings().MarkUnknown(effect.name);
+        break;
+      case SessionEffect::Kind::kReset:
+        // The server resets to its own default; PostgreSQL would reset to the client's startup value.
+        server_->settings().MarkUnknown(effect.name);
+        ex.follow_up += settings_.StartupValueSql(effect.name);
+        break;
+      case SessionEffect::Kind::kResetAll:
+      case SessionEffect::Kind::kDiscardAll:
+      case SessionEffect::Kind::kDeallocateAll:
+        if (effect.kind != SessionEffect::Kind::kDeallocateAll) {
+          server_->settings().MarkAllUnknown();
+          ex.follow_up += settings_.AllStartupValuesSql();
+        }
+        if (effect.kind != SessionEffect::Kind::kResetAll && transaction_pooling_) {
+          // The server drops every prepared statement, other clients' content-named ones too: they
+          // are prepared again where needed; the client's own are gone, as in PostgreSQL.
+          server_->statements().Clear();
+          ex.rewriter.ForgetStatements();
+        }
+        break;
+      case SessionEffect::Kind::kRollback:
+        break;
+    }
+    ex.effects_in_flight.push_back(PendingEffect{batches_sent_, std::move(effect)});
+  }
+  if (!ex.follow_up.empty()) ex.follow_up_after = batches_sent_;
+}
+
+bool Relay::SendDueFollowUp() {
+  Exchange& ex = *exchange_;
+  std::string sql;
+  sql.swap(ex.follow_up);
+  return SendOwnQuery(sql, /*show_parameters=*/true);
+}
+
 Relay::Step Relay::OnClientBytes(std::span<const uint8_t> data) {
   if (discarding()) return DiscardRequest(data);
   size_t pos = 0;
@@ -159,6 +216,7 @@ Relay::Step Relay::OnClientBytes(std::span<const uint8_t> data) {
   };
   while (pos < data.size()) {
     if (PassStreamed(c2s_remaining_, data.size(), pos)) continue;
+    if (FollowUpDue() && (!flush() || !SendDueFollowUp())) return End(Outcome::kServerGone, data.size());
     const protocol::FrameDecode d = protocol::DecodeFrameHeader(data.subspan(pos), protocol::kMaxMessageLength);
     if (d.status == DecodeStatus::kNeedMoreData) break;
     if (d.status == DecodeStatus::kInvalid) return fail(d.error());
@@ -169,7 +227,10 @@ Relay::Step Relay::OnClientBytes(std::span<const uint8_t> data) {
       Admission admission = host_.AdmitTransaction(state_ == State::kIdle, terminating);
       if (admission.kind == Admission::Kind::kHold) return {pos, Outcome::kHold};
       if (admission.kind == Admission::Kind::kRefuse) return fail(std::move(admission.why));
-      if (state_ == State::kIdle && !terminating) TransitionTo(State::kInTransaction);
+      if (state_ == State::kIdle && !terminating) {
+        TransitionTo(State::kInTransaction);
+        if (transaction_pooling_ && !SyncServerSettings()) return End(Outcome::kServerGone, data.size());
+      }
     }
     if (terminating) {
       if (!flush()) return End(Outcome::kServerGone, data.size());
@@ -191,12 +252,15 @@ Relay::Step Relay::OnClientBytes(std::span<const uint8_t> data) {
         return fail(Status::Error(sqlstate::kProtocolViolation, "pgtenant: FunctionCall message too large"));
       if (data.size() - pos < d.header.total()) break;  // SQL is judged whole before it is forwarded
       std::string blocked_error;  // empty: no allocation unless blocked
-      if (!host_.JudgeStatement(tag, data.subspan(pos + protocol::kHeaderSize, d.header.body_size()), blocked_error)) {
+      SessionEffects effects;     // likewise, unless the statement touches the session
+      if (!host_.JudgeStatement(tag, data.subspan(pos + protocol::kHeaderSize, d.header.body_size()), blocked_error,
+                                effects)) {
         if (!flush() || !SendBlockedMarker(tag, std::move(blocked_error))) return End(Outcome::kServerGone, data.size());
         pos += d.header.total();
         flushed = pos;
         continue;
       }
+      if (!effects.empty()) NoteEffects(effects);
     }
     if (Is(tag, FrontendTag::kQuery) || Is(tag, FrontendTag::kSync) || Is(tag, FrontendTag::kFunctionCall))
       ++batches_sent_;
@@ -231,6 +295,7 @@ Relay::Step Relay::OnClientBytes(std::span<const uint8_t> data) {
     }
     c2s_remaining_ = static_cast<uint32_t>(d.header.total());
   }
+  if (FollowUpDue() && (!flush() || !SendDueFollowUp())) return End(Outcome::kServerGone, data.size());
   if (!flush()) return End(Outcome::kServerGone, data.size());
   return {pos, Outcome::kNeedMore};
 }

@@ -4,8 +4,11 @@
 // swallowed, synthesized (ParseComplete/CloseComplete pgtenant owes, a blocked statement's error in
 // place of the server's), substituted (statements renamed under transaction pooling), when a
 // transaction starts and ends (from the server's ReadyForQuery), when the server can be released,
-// and what the client is owed after an error. It reports to a RelayHost (relay_host.h) and returns
-// what the session must do next as a Step.
+// and what the client is owed after an error. It keeps the client's virtual session (its parameters:
+// session_settings.h): what the client SETs runs on the server it holds, is remembered once its
+// transaction commits, and the next server it gets is brought to the same values by a query of the
+// relay's own sent in the same write as the client's first message (its answers swallowed). It
+// reports to a RelayHost (relay_host.h) and returns what the session must do next as a Step.
 //
 // States:
 //   kNoServer  --AttachServer-->  kIdle  --first message of a transaction-->  kInTransaction
@@ -26,11 +29,13 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "protocol/status.h"
 #include "relay/fifo.h"
 #include "relay/relay_host.h"
 #include "relay/server_wire.h"
+#include "relay/session_settings.h"
 #include "relay/statement_rewriter.h"
 
 namespace pgtenant::relay {
@@ -74,6 +79,9 @@ class Relay {
   void set_max_query_size(size_t bytes) {
     max_query_size_ = static_cast<uint32_t>(std::min<size_t>(bytes, std::numeric_limits<uint32_t>::max()));
   }
+  // The client's parameters (its startup values are set by the session before the first server).
+  SessionSettings& settings() { return settings_; }
+  const SessionSettings& settings() const { return settings_; }
 
   // Client bytes. REQUIRES: state() is kIdle, kInTransaction, kDiscarding or kDiscardingLast.
   Step OnClientBytes(std::span<const uint8_t> data);
@@ -113,23 +121,48 @@ class Relay {
     bool answered = false;
     std::string error;
   };
+  // A query of the relay's own (parameters set on a server): its answers are swallowed, except
+  // ParameterStatus when `show_parameters` (the client asked for the change).
+  struct OwnBatch {
+    uint64_t after = 0;  // client requests sent before it
+    bool show_parameters = false;
+  };
+  // A statement's effect on the session, known once its request is answered and its transaction ends.
+  struct PendingEffect {
+    uint64_t batch = 0;
+    SessionEffect effect;
+  };
   // What is tracked per request in flight, the prepared statements of transaction pooling and the
   // buffers renamed messages are built in. Made on first use; an idle session drops it once it is
   // empty (TrimIdle), so idle clients hold none.
   struct Exchange {
     StatementRewriter rewriter;  // transaction pooling only
     Fifo<BlockedBatch> blocked_batches;
+    Fifo<OwnBatch> own_batches;
+    Fifo<PendingEffect> effects_in_flight;
+    std::vector<SessionEffect> transaction_effects;  // answered, waiting for the transaction's end
+    std::string follow_up;        // the relay's own query, sent once request `follow_up_after` is out
+    uint64_t follow_up_after = 0;
     std::string to_server;  // reused: what a renamed message becomes
     std::string to_client;  // reused: what pgtenant answers itself
     std::unique_ptr<Status> end_status;  // set when the session must end
-    bool empty() const { return rewriter.empty() && blocked_batches.empty() && end_status == nullptr; }
+    bool empty() const {
+      return rewriter.empty() && blocked_batches.empty() && end_status == nullptr && own_batches.empty() &&
+             effects_in_flight.empty() && transaction_effects.empty() && follow_up.empty();
+    }
   };
   Exchange& exchange() {
     if (exchange_ == nullptr) exchange_ = std::make_unique<Exchange>();
     return *exchange_;
   }
   bool HasBlockedBatch() const { return exchange_ != nullptr && !exchange_->blocked_batches.empty(); }
-  bool AwaitsResponses() const { return exchange_ != nullptr && !exchange_->rewriter.responses().empty(); }
+  bool AwaitsResponses() const {
+    return exchange_ != nullptr && (!exchange_->rewriter.responses().empty() || !exchange_->own_batches.empty() ||
+                                    !exchange_->follow_up.empty());
+  }
+  bool OwnBatchDue() const {
+    return exchange_ != nullptr && !exchange_->own_batches.empty() && exchange_->own_batches.front().after == batches_done_;
+  }
 
   void TransitionTo(State next);
   Step End(Outcome outcome, size_t consumed);
@@ -139,9 +172,28 @@ class Relay {
   // replaced by `error` on the way back.
   bool SendBlockedMarker(uint8_t tag, std::string error);
   bool SendOwn(std::string_view bytes, bool to_server);
+  // Sends `sql` as a Query of the relay's own; its answers are swallowed (OwnBatch).
+  bool SendOwnQuery(std::string_view sql, bool show_parameters);
+  // The client's next transaction starts on this server: the server gets the client's parameters.
+  bool SyncServerSettings();
+  // An allowed statement's effects went out with request batches_sent_.
+  void NoteEffects(SessionEffects& effects);
+  // The follow-up query is sent once its request has gone out whole. False: the server is gone.
+  bool SendDueFollowUp();
+  // ReadyForQuery of a client request with `status`: its effects are kept, committed or dropped.
+  void SettleEffects(protocol::TransactionStatus status);
+  // After a ReadyForQuery: when the server is clean, the transaction's end (kTerminate if the host
+  // ends the session then) and, under transaction pooling with nothing in flight, kReleaseServer.
+  // kNeedMore: go on.
+  Outcome AfterReady();
+  bool FollowUpDue() const {
+    return exchange_ != nullptr && !exchange_->follow_up.empty() && batches_sent_ > exchange_->follow_up_after &&
+           c2s_remaining_ == 0;
+  }
 
   RelayHost& host_;
   ServerWire* server_ = nullptr;
+  SessionSettings settings_;
   std::unique_ptr<Exchange> exchange_;
   uint64_t batches_sent_ = 0;  // requests forwarded (each ends with one ReadyForQuery)
   uint64_t batches_done_ = 0;  // ReadyForQuery received
@@ -150,6 +202,7 @@ class Relay {
   uint32_t s2c_remaining_ = 0;  // bytes of a streamed server message still to forward
   uint32_t max_query_size_ = 0;
   bool transaction_pooling_ = false;
+  bool batch_failed_ = false;  // the request being answered got an ErrorResponse
   State state_ = State::kNoServer;
 };
 

@@ -10,6 +10,7 @@
 #include <span>
 #include <string>
 
+#include "protocol/session_effect.h"
 #include "protocol/status.h"
 
 namespace pgtenant::relay {
@@ -36,9 +37,12 @@ class RelayHost {
   virtual bool SendToClient(std::span<const uint8_t> bytes) = 0;
 
   // The policy verdict on a whole Query, Parse or FunctionCall (`body`: the message after its
-  // header). True: allowed. False: blocked, and `blocked_error` holds the ErrorResponse the client
-  // gets in the statement's place (the host does its own auditing, metrics and logging).
-  virtual bool JudgeStatement(uint8_t tag, std::span<const uint8_t> body, std::string& blocked_error) = 0;
+  // header). True: allowed, and what the statement does to the session is appended to `effects`
+  // (SET, RESET, DISCARD ALL... in text order). False: blocked, and `blocked_error` holds the
+  // ErrorResponse the client gets in the statement's place (the host does its own auditing,
+  // metrics and logging).
+  virtual bool JudgeStatement(uint8_t tag, std::span<const uint8_t> body, std::string& blocked_error,
+                              protocol::SessionEffects& effects) = 0;
 
   // A message is about to reach a clean server. `starts_transaction`: it is the first of a
   // transaction (not a message retried after a hold); `terminating`: it is the client's Terminate.

@@ -1,7 +1,7 @@
 // Relay: server messages to the client (protocol sections 55.2.2-55.2.7). Responses pgtenant owes
 // are synthesized in order, responses to its own messages swallowed, a blocked statement's error
-// put in place of the server's, and ReadyForQuery read for the transaction's end and the release
-// of the server under transaction pooling.
+// put in place of the server's, and ReadyForQuery read for the transaction's end, the client's
+// session effects and the release of the server under transaction pooling.
 #include <string>
 #include <utility>
 
@@ -60,6 +60,35 @@ Relay::Step Relay::OnServerBytes(std::span<const uint8_t> data) {
       return End(Outcome::kServerBroken, data.size());
     }
     const uint8_t tag = d.header.tag;
+    if (OwnBatchDue()) {
+      // The answer to a query of pgtenant's own: swallowed (a ParameterStatus the client asked for
+      // goes through, and a FATAL ends the session as from the server), and its ReadyForQuery ends it.
+      if (data.size() - pos < d.header.total()) break;
+      const auto body = data.subspan(pos + protocol::kHeaderSize, d.header.body_size());
+      const size_t next = pos + d.header.total();
+      if (Is(tag, BackendTag::kErrorResponse) && EndsServerSession(body)) {
+        if (!flush_to(next, next)) return End(Outcome::kClientGone, data.size());
+        return End(Outcome::kServerEnded, data.size());
+      }
+      const bool parameter = Is(tag, BackendTag::kParameterStatus);
+      if (parameter) host_.OnServerParameterStatus(body);
+      if (!(parameter && exchange_->own_batches.front().show_parameters) && !flush_to(pos, next))
+        return End(Outcome::kClientGone, data.size());
+      pos = next;
+      if (!Is(tag, BackendTag::kReadyForQuery)) continue;
+      auto status = protocol::ParseReadyForQuery(body);
+      server_->NoteReadyForQuery(status.ok() ? *status : protocol::TransactionStatus::kFailed);
+      exchange_->own_batches.pop_front();
+      const Outcome after = AfterReady();
+      if (after == Outcome::kNeedMore) continue;
+      if (after == Outcome::kTerminate) {
+        (void)flush_to(pos, pos);
+        return End(after, data.size());
+      }
+      if (!flush_to(pos, pos)) return End(Outcome::kClientGone, data.size());
+      return {pos, after};
+    }
+    if (Is(tag, BackendTag::kErrorResponse)) batch_failed_ = true;  // the request's transaction is undone
     const bool queued = transaction_pooling_ && exchange_ != nullptr && exchange_->rewriter.responses().Completes(tag);
     const bool substitute = Is(tag, BackendTag::kErrorResponse) && HasBlockedBatch() &&
                             exchange_->blocked_batches.front().batch == batches_done_ &&
@@ -108,27 +137,62 @@ Relay::Step Relay::OnServerBytes(std::span<const uint8_t> data) {
     }
     if (!ready) continue;
     auto status = protocol::ParseReadyForQuery(body);
-    server_->NoteReadyForQuery(status.ok() ? *status : protocol::TransactionStatus::kFailed);
+    const protocol::TransactionStatus txn = status.ok() ? *status : protocol::TransactionStatus::kFailed;
+    server_->NoteReadyForQuery(txn);
     ++batches_done_;
     while (HasBlockedBatch() && exchange_->blocked_batches.front().batch < batches_done_)
       exchange_->blocked_batches.pop_front();
-    if (!server_->IsClean()) continue;
-    if (state_ == State::kInTransaction) {
-      TransitionTo(State::kIdle);
-      if (Status why = host_.OnTransactionEnd(); !why.ok()) {
-        (void)flush_to(pos, pos);
-        exchange().end_status = std::make_unique<Status>(std::move(why));
-        return End(Outcome::kTerminate, data.size());
-      }
+    SettleEffects(txn);
+    const Outcome after = AfterReady();
+    if (after == Outcome::kNeedMore) continue;
+    if (after == Outcome::kTerminate) {
+      (void)flush_to(pos, pos);
+      return End(after, data.size());
     }
-    if (transaction_pooling_ && c2s_remaining_ == 0 && !AwaitsResponses()) {
-      // The transaction is over and nothing is in flight: the server goes back to the pool.
-      if (!flush_to(pos, pos)) return End(Outcome::kClientGone, data.size());
-      return {pos, Outcome::kReleaseServer};
-    }
+    if (!flush_to(pos, pos)) return End(Outcome::kClientGone, data.size());
+    return {pos, after};
   }
   if (!flush_to(pos, pos)) return End(Outcome::kClientGone, data.size());
   return {pos, Outcome::kNeedMore};
+}
+
+Relay::Outcome Relay::AfterReady() {
+  if (!server_->IsClean()) return Outcome::kNeedMore;
+  if (state_ == State::kInTransaction) {
+    TransitionTo(State::kIdle);
+    if (Status why = host_.OnTransactionEnd(); !why.ok()) {
+      exchange().end_status = std::make_unique<Status>(std::move(why));
+      return Outcome::kTerminate;
+    }
+  }
+  // The transaction is over and nothing is in flight: the server goes back to the pool.
+  if (transaction_pooling_ && c2s_remaining_ == 0 && !AwaitsResponses()) return Outcome::kReleaseServer;
+  return Outcome::kNeedMore;
+}
+
+void Relay::SettleEffects(protocol::TransactionStatus status) {
+  const bool failed = batch_failed_;
+  batch_failed_ = false;
+  if (exchange_ == nullptr) return;
+  Exchange& ex = *exchange_;
+  if (ex.effects_in_flight.empty() && ex.transaction_effects.empty()) return;
+  while (!ex.effects_in_flight.empty() && ex.effects_in_flight.front().batch < batches_done_) {
+    if (!failed) ex.transaction_effects.push_back(std::move(ex.effects_in_flight.front().effect));
+    ex.effects_in_flight.pop_front();
+  }
+  // An error aborts the transaction (an implicit one ends with it): what it set is undone.
+  if (failed || status == protocol::TransactionStatus::kFailed) {
+    ex.transaction_effects.clear();
+    return;
+  }
+  if (status != protocol::TransactionStatus::kIdle) return;  // the transaction goes on
+  // It ended: committed, except what a ROLLBACK undid.
+  size_t first = 0;
+  for (size_t i = 0; i < ex.transaction_effects.size(); ++i)
+    if (ex.transaction_effects[i].kind == SessionEffect::Kind::kRollback) first = i + 1;
+  for (size_t i = first; i < ex.transaction_effects.size(); ++i)
+    settings_.Commit(ex.transaction_effects[i], server_->settings());
+  ex.transaction_effects.clear();
 }
 
 }  // namespace pgtenant::relay

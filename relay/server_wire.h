@@ -1,7 +1,8 @@
 // ServerWire: the protocol state of one server connection as the messages sent to it and its
 // ReadyForQuery answers tell it: requests in flight, an extended-protocol segment not yet synced,
 // the transaction status (from the server, never from parsing SQL), and which content-named
-// prepared statements exist there.
+// prepared statements exist there, which parameters it reported (ParameterStatus) and which
+// pgtenant set there over its defaults.
 //
 // Owned by the server connection (proxy/server_connection.h); the relay of the session that holds
 // the connection feeds it. No I/O; loop thread only.
@@ -9,6 +10,7 @@
 
 #include "protocol/wire.h"
 #include "relay/prepared_statements.h"
+#include "relay/session_settings.h"
 
 namespace pgtenant::relay {
 
@@ -23,10 +25,19 @@ class ServerWire {
   bool IsClean() const { return awaiting_ready_ == 0 && !unsynced_ && txn_status_ == protocol::TransactionStatus::kIdle; }
   protocol::TransactionStatus txn_status() const { return txn_status_; }
   int awaiting_ready() const { return awaiting_ready_; }
+  // Whether extended-protocol messages went out since the last Sync.
+  bool unsynced() const { return unsynced_; }
   ServerStatementCache& statements() { return statements_; }
+  // Parameters pgtenant or its clients set on the server over its defaults.
+  ServerSettings& settings() { return settings_; }
+  // The run-time parameters the server reported (ParameterStatus), in the order first reported.
+  Settings& reported() { return reported_; }
+  const Settings& reported() const { return reported_; }
 
  private:
   ServerStatementCache statements_;
+  ServerSettings settings_;
+  Settings reported_;
   int awaiting_ready_ = 0;  // Query/Sync/FunctionCall sent minus ReadyForQuery received
   bool unsynced_ = false;   // extended-protocol messages sent since the last Sync
   protocol::TransactionStatus txn_status_ = protocol::TransactionStatus::kIdle;

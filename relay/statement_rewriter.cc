@@ -135,11 +135,14 @@ StatementRewriter::Action StatementRewriter::Rewrite(std::span<const uint8_t> me
       std::optional<std::string_view> name = body.empty() ? std::nullopt : ReadName(body, 1);
       const ClientStatements::Statement* statement =
           (body.empty() || body[0] != 'S' || !name || name->empty()) ? nullptr : statements_.Find(*name);
-      if (statement == nullptr) return pass(describe ? Expect::kDescribe : Expect::kClose);
+      const bool named_statement = !body.empty() && body[0] == 'S' && name && !name->empty();
+      if (statement == nullptr && !(named_statement && !describe))
+        return pass(describe ? Expect::kDescribe : Expect::kClose);
       out.consumed = header.total();
       if (!describe) {
-        // The server keeps the statement for other clients with the same text.
-        statements_.Remove(*name);
+        // The server keeps the statement for other clients with the same text. A name the client
+        // never prepared is not the client's to close on the server (PostgreSQL: no error).
+        if (statement != nullptr) statements_.Remove(*name);
         responses_.Push(Expect::kClose, Disposition::kSynthesize, out.to_client);
         return Action::kRewritten;
       }

@@ -3,7 +3,8 @@
 //
 // Named prepared statements are renamed to their content names (prepared_statements.h) and prepared
 // on demand on whichever server the client holds; Close of a named statement is answered by pgtenant
-// (the server keeps it for others); every message that is owed a response is queued
+// (the server keeps it for others; a name the client never prepared is not passed on either, since
+// closing what does not exist is no error and the server's statements are not the client's); every message that is owed a response is queued
 // (response_queue.h) so the server's answers can be matched, swallowed or completed with
 // synthesized ones. No I/O; loop thread only.
 #pragma once
@@ -50,6 +51,9 @@ class StatementRewriter {
   // pgtenant sent a Parse or Query of its own in place of a blocked statement: the client gets
   // its response (the error).
   void ExpectMarkerResponse(bool parse);
+
+  // DEALLOCATE ALL / DISCARD ALL: the client's statements are gone.
+  void ForgetStatements() { statements_ = ClientStatements(); }
 
   ResponseQueue& responses() { return responses_; }
   const ClientStatements& statements() const { return statements_; }

@@ -1,6 +1,7 @@
 // StartupOptions: pg_split_opts-compatible splitting and the one switch pgtenant accepts.
 #include "routing/startup_options.h"
 
+#include <algorithm>
 #include <cctype>
 
 #include "protocol/ascii_case.h"
@@ -56,6 +57,39 @@ Result<std::optional<std::string>> ParseTenantOption(std::string_view options) {
     tenant = value;
   }
   return tenant;
+}
+
+std::string ExtractSessionSettings(std::string_view options, const std::function<bool(std::string_view)>& is_session_parameter,
+                                   std::vector<std::pair<std::string, std::string>>& settings) {
+  const std::vector<std::string> words = SplitStartupOptions(options);
+  std::string rest;
+  auto keep = [&](const std::string& word) {
+    if (!rest.empty()) rest.push_back(' ');
+    rest += EscapeOptionValue(word);
+  };
+  for (size_t i = 0; i < words.size(); ++i) {
+    std::string setting;
+    bool separate = false;  // "-c" "name=value"
+    if (words[i] == "-c" && i + 1 < words.size()) {
+      setting = words[i + 1];
+      separate = true;
+    } else if (words[i].rfind("--", 0) == 0) {
+      setting = words[i].substr(2);
+    } else if (words[i].rfind("-c", 0) == 0) {
+      setting = words[i].substr(2);
+    }
+    const size_t eq = setting.find('=');
+    // PostgreSQL reads '-' in a name given this way as '_' (ParseLongOption).
+    std::string name = eq == std::string::npos ? std::string() : setting.substr(0, eq);
+    std::replace(name.begin(), name.end(), '-', '_');
+    if (!name.empty() && is_session_parameter(name)) {
+      settings.emplace_back(std::move(name), setting.substr(eq + 1));
+      if (separate) ++i;
+      continue;
+    }
+    keep(words[i]);
+  }
+  return rest;
 }
 
 std::string EscapeOptionValue(std::string_view value) {

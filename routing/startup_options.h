@@ -6,9 +6,11 @@
 // settings smuggled in here would reach the server as session defaults.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "protocol/status.h"
@@ -22,6 +24,12 @@ std::vector<std::string> SplitStartupOptions(std::string_view options);
 
 // The tenant named in `options`, nullopt if none. Any other switch is 0A000 naming it.
 Result<std::optional<std::string>> ParseTenantOption(std::string_view options);
+
+// Takes the settings `-c name=value` (or `--name=value`) whose name `is_session_parameter` says
+// pgtenant keeps for the client out of `options`, appending them to `settings`; returns the rest of
+// `options`, escaped as before (what routing judges: the tenant, or a refused switch).
+std::string ExtractSessionSettings(std::string_view options, const std::function<bool(std::string_view)>& is_session_parameter,
+                                   std::vector<std::pair<std::string, std::string>>& settings);
 
 // Escapes spaces and backslashes so `value` survives pg_split_opts as one word.
 std::string EscapeOptionValue(std::string_view value);

@@ -165,20 +165,20 @@ void ServerConnection::NoteParameterStatus(std::span<const uint8_t> body) {
   auto parsed = protocol::ParseParameterStatus(body);
   if (!parsed.ok()) return;
   auto& [name, value] = *parsed;
-  params_of_.reset();
   params_messages_.clear();
-  for (auto& p : params_) {
+  relay::Settings& reported = wire_.reported();
+  for (auto& p : reported) {
     if (p.first == name) {
       p.second = std::move(value);
       return;
     }
   }
-  params_.emplace_back(std::move(name), std::move(value));
+  reported.emplace_back(std::move(name), std::move(value));
 }
 
 const std::string& ServerConnection::ParameterStatusMessages() {
   if (params_messages_.empty()) {
-    for (const auto& [name, value] : params_) protocol::AppendParameterStatus(params_messages_, name, value);
+    for (const auto& [name, value] : wire_.reported()) protocol::AppendParameterStatus(params_messages_, name, value);
   }
   return params_messages_;
 }

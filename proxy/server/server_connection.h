@@ -3,6 +3,7 @@
 // It logs in (startup packet, SCRAM/MD5/cleartext as the server asks), waits for the first
 // ReadyForQuery, and then lives in a ServerPool: idle, linked to one client session (bytes are
 // forwarded by the ServerLink), or running a query of pgtenant's own (DISCARD ALL, SET).
+// Which parameters it carries is in wire() (relay/server_wire.h).
 //
 // Ownership: created by its owner (a ServerPool, or a HealthProbe that only logs in and runs
 // SELECT 1); deletes itself after its handles have closed, telling the owner first.
@@ -124,16 +125,11 @@ class ServerConnection {
   uint64_t id() const { return id_; }
   int32_t backend_pid() const { return backend_pid_; }
   int32_t backend_key() const { return backend_key_; }
-  const ServerParams& params() const { return params_; }
+  // The run-time parameters this server reported (ParameterStatus), as they are now.
+  const ServerParams& params() const { return wire_.reported(); }
   // params() as ParameterStatus messages, the block a client's handshake ends with; built once and
   // again only after the server reports a change.
   const std::string& ParameterStatusMessages();
-  // Whether `login`'s startup parameters were all reported by this server with the login's values
-  // (ClientSession::PrepareServer skips comparing them again). Any ParameterStatus forgets it.
-  bool HasParamsOf(const std::shared_ptr<const void>& login) const {
-    return !params_of_.owner_before(login) && !login.owner_before(params_of_);
-  }
-  void NoteParamsOf(const std::shared_ptr<const void>& login) { params_of_ = login; }
   const config::BackendConfig& backend() const { return backend_; }
   Clock::time_point created_at() const { return created_at_; }
   Clock::time_point idle_since() const { return idle_since_; }
@@ -199,9 +195,7 @@ class ServerConnection {
 
   relay::ServerWire wire_;  // what is in flight, the transaction status, the prepared statements
   std::string context_tag_;
-  ServerParams params_;
   std::string params_messages_;  // ParameterStatusMessages(); empty: to be built
-  std::weak_ptr<const void> params_of_;  // a weak owner: its address is not reused while held
   int32_t backend_pid_ = 0;
   int32_t backend_key_ = 0;
   bool cancel_forwarded_ = false;

@@ -67,6 +67,7 @@ void ServerPool::Release(ServerConnection* server, bool reset) {
     return;
   }
   server->statements().Clear();  // DISCARD ALL deallocates them
+  server->wire().settings().Clear();  // and resets every parameter to the server's defaults
   server->RunInternalQuery("DISCARD ALL", [this](ServerConnection* s, const Status& result) {
     if (!result.ok()) {
       LogWarning("pool", "reset of server connection failed in pool " + name_ + ": " + result.message());

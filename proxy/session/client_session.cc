@@ -23,7 +23,6 @@ namespace pgtenant::proxy {
 namespace {
 
 using protocol::DecodeStatus;
-using relay::EqualsIgnoreCase;
 using protocol::FrontendTag;
 
 // Client bytes held while no server is linked (libpq sends nothing then; others may pipeline).
@@ -32,18 +31,6 @@ constexpr size_t kMaxPendingClientBytes = 256 * 1024;
 constexpr auto kCloseFlushTimeout = std::chrono::seconds(5);
 // A session idle this long gives back its per-request state (TrimIdle); busy ones keep it between requests.
 constexpr auto kTrimIdleAfter = std::chrono::seconds(1);
-
-std::string QuoteLiteral(std::string_view value) {
-  bool backslash = value.find('\\') != std::string_view::npos;
-  std::string out = backslash ? "E'" : "'";
-  for (char c : value) {
-    if (c == '\'') out.push_back('\'');
-    if (c == '\\') out.push_back('\\');
-    out.push_back(c);
-  }
-  out.push_back('\'');
-  return out;
-}
 
 }  // namespace
 
@@ -299,6 +286,7 @@ void ClientSession::PrepareServer() {
     if (!server_->context_tag().empty()) {
       // Another tenant used this connection: nothing of its session may remain.
       server_->statements().Clear();
+      server_->wire().settings().Clear();
       server_->set_context_tag("");
       server_->RunInternalQuery("DISCARD ALL", [this](ServerConnection*, const Status& result) {
         if (!result.ok()) {
@@ -315,19 +303,10 @@ void ClientSession::PrepareServer() {
   std::string sql;
   bool set_context = route_->shared_pool && server_->context_tag() != route_->context_tag;
   if (set_context) sql = route_->context_sql + ";";
-  // A parameter the server does not report (ParameterStatus) is set before every transaction: a
-  // client's own SET may have changed it unseen. When all are reported and equal, the server
-  // remembers the login until a ParameterStatus arrives.
-  const size_t context_length = sql.size();
-  if (!server_->HasParamsOf(login_)) {
-    for (const auto& [name, value] : login_->params) {
-      auto current = std::find_if(server_->params().begin(), server_->params().end(),
-                                  [&](const auto& p) { return EqualsIgnoreCase(p.first, name); });
-      if (current != server_->params().end() && current->second == value) continue;
-      sql += "SET " + name + " = " + QuoteLiteral(value) + ";";
-    }
-    if (sql.size() == context_length) server_->NoteParamsOf(login_);
-  }
+  // The client's parameters (startup values, and what it SET since) replace whatever the previous
+  // client left. Before the handshake this runs here (the client's ParameterStatus block comes from
+  // the server after it); later the relay sends it with the client's first message.
+  if (!handshake_done_ || set_context) sql += relay_.settings().SyncServer(server_->wire().settings(), server_->params());
   if (sql.empty()) {
     Activate();
     return;
@@ -336,7 +315,10 @@ void ClientSession::PrepareServer() {
   server_->RunInternalQuery(std::move(sql), [this](ServerConnection* server, const Status& result) {
     if (!result.ok()) {
       server->set_context_tag("");
-      ReleaseServer();
+      // The query ran as one transaction and none of it holds: DISCARD ALL takes the server back
+      // to its defaults, whatever pgtenant believed it carries.
+      server_ = nullptr;
+      pool_->Release(server, /*reset=*/true);
       Terminate(Status::Error(result.sqlstate().empty() ? sqlstate::kInvalidParameterValue : result.sqlstate(),
                               "invalid startup parameter: " + result.message()));
       return;

@@ -160,7 +160,8 @@ class ClientSession final : public ServerLink, public PoolClient, private relay:
   bool SendToServer(std::span<const uint8_t> bytes) override { return server_->Send(bytes); }
   bool ForwardToClient(std::span<const uint8_t> bytes) override { return outbox_.Forward(bytes); }
   bool SendToClient(std::span<const uint8_t> bytes) override { return outbox_.Send(bytes); }
-  bool JudgeStatement(uint8_t tag, std::span<const uint8_t> body, std::string& blocked_error) override;
+  bool JudgeStatement(uint8_t tag, std::span<const uint8_t> body, std::string& blocked_error,
+                      protocol::SessionEffects& effects) override;
   relay::Admission AdmitTransaction(bool starts_transaction, bool terminating) override;
   Status OnTransactionEnd() override;
   void OnServerParameterStatus(std::span<const uint8_t> body) override;

@@ -39,7 +39,8 @@ policy::SharedVerdict ClientSession::Judge(uint8_t tag, std::span<const uint8_t>
                                                                                     : policy::StatementSource::kParse);
 }
 
-bool ClientSession::JudgeStatement(uint8_t tag, std::span<const uint8_t> body, std::string& blocked_error) {
+bool ClientSession::JudgeStatement(uint8_t tag, std::span<const uint8_t> body, std::string& blocked_error,
+                                   protocol::SessionEffects& effects) {
   // The verdict is used here and nowhere else: nothing of it reaches the relay but allowed-or-error.
   const policy::SharedVerdict judged = Judge(tag, body);
   const policy::PolicyVerdict& verdict = *judged;
@@ -48,6 +49,7 @@ bool ClientSession::JudgeStatement(uint8_t tag, std::span<const uint8_t> body, s
   const bool sql_bearing =
       tag == static_cast<uint8_t>(FrontendTag::kQuery) || tag == static_cast<uint8_t>(FrontendTag::kParse);
   if (verdict.allowed) {
+    effects = verdict.effects;  // SET, RESET, DISCARD ALL...: the relay keeps the client's session
     if (sql_bearing && config_->audit.statements && host_->auditing()) {
       policy::AuditEvent event = NewAuditEvent(policy::AuditEventType::kStatement);
       event.fields = {{"fingerprint", verdict.fingerprint}, {"statement", verdict.normalized}};

@@ -12,6 +12,7 @@
 #include "proxy/session/client_session.h"
 #include "proxy/telemetry/log.h"
 #include "proxy/session/admin_state.h"
+#include "routing/startup_options.h"
 #include "relay/session_wire.h"
 
 namespace pgtenant::proxy {
@@ -24,7 +25,8 @@ namespace {
 using protocol::DecodeStatus;
 using protocol::FrontendTag;
 
-// Startup parameters a client may set; they are re-applied on the server with SET.
+// Startup parameters a client may set besides the config's session_parameters; they are applied on
+// the server with SET.
 constexpr std::string_view kAllowedParameters[] = {"application_name", "client_encoding", "DateStyle",
                                                   "TimeZone",         "IntervalStyle",   "extra_float_digits"};
 // Password-type messages are small; anything larger during authentication is an attack.
@@ -112,13 +114,19 @@ Status ClientSession::CheckStartupParameters(const protocol::StartupPacket& pack
     } else if (name.rfind("_pq_.", 0) == 0) {
       continue;  // protocol extensions: declined in NegotiateProtocolVersion
     } else if (name == "options") {
-      identity.options = value;  // judged by routing: only the tenant may be named there
+      // Session parameters (-c TimeZone=UTC) are the client's own, as startup parameters; routing
+      // judges the rest: only the tenant may be named there.
+      identity.options = routing::ExtractSessionSettings(
+          value, [&](std::string_view setting) { return config_->IsSessionParameter(setting); }, login.params);
+    } else if (config_->IsSessionParameter(name)) {
+      login.params.emplace_back(name, value);
     } else {
       auto allowed = std::find_if(std::begin(kAllowedParameters), std::end(kAllowedParameters),
                                   [&](std::string_view a) { return EqualsIgnoreCase(a, name); });
       if (allowed == std::end(kAllowedParameters)) {
         std::string hint = "Allowed startup parameters: user, database";
         for (std::string_view a : kAllowedParameters) hint.append(", ").append(a);
+        for (const std::string& a : config_->session_parameters) hint.append(", ").append(a);
         return Status::Error(sqlstate::kFeatureNotSupported, "pgtenant: unsupported startup parameter \"" + name + "\"",
                              hint + ".");
       }
@@ -246,6 +254,7 @@ void ClientSession::Routed() {
   transaction_pooling_ = route_->pool.mode == config::PoolMode::kTransaction;
   relay_.Configure(transaction_pooling_ ? relay::Relay::PoolMode::kTransaction : relay::Relay::PoolMode::kSession,
                    config_->max_query_size);
+  relay_.settings().SetStartup(login_->params);
   pool_ = host_->PoolFor(*route_);
   TransitionTo(State::kWaitingForServer);
   state_since_ = LoopNow();

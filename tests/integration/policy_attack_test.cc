@@ -33,8 +33,8 @@ struct Attack {
 // Every category of issue 4, as a tenant member would send them.
 const std::vector<Attack> kAttacks = {
     {"SET app.current_organization_id = '9b2f1c4e-5d6a-4e8b-9c0d-1e2f3a4b5c6d'", {"context.tenant_setting"}},
-    {"RESET ALL", {"context.tenant_setting"}},
-    {"DISCARD ALL", {"context.tenant_setting"}},
+    {"RESET app.current_organization_id", {"context.tenant_setting"}},
+    {"SET LOCAL app.current_organization_id = 'x'", {"context.tenant_setting"}},
     {"SELECT set_config('app.current_organization_id', 'x', false)", {"context.set_config"}},
     {"SELECT name FROM projects WHERE name = (SELECT pg_catalog.set_config('a.b', 'c', true))", {"context.set_config"}},
     {"SET ROLE postgres", {"context.role"}},

@@ -109,12 +109,19 @@ TEST_CASE("the tenant context cannot be reset away: RESET and DISCARD ALL fall b
   SECTION("by default the proxy refuses to touch the context") {
     ProxyProcess proxy(world.Config());
     PgConn acme = MustConnectAs(proxy, "alice.acme");
-    for (const char* sql : {"RESET app.current_organization_id", "DISCARD ALL", "RESET ALL",
+    for (const char* sql : {"RESET app.current_organization_id",
                             "SET app.current_organization_id = '5e0c2b8a-1f3d-4c6e-9a7b-2d4f6e8a0c1b'"}) {
       INFO(sql);
       PgResult refused = Exec(acme.get(), sql);
       CHECK(Sqlstate(refused.get()) == "42501");
       CHECK_THAT(ErrorMessage(refused.get()), Catch::Contains("context.tenant_setting"));
+      CHECK(QueryValue(acme.get(), kCurrentOrg) == kAcmeId);
+    }
+    // RESET ALL and DISCARD ALL (drivers' reset queries) run: the context is the server session's
+    // default and survives them.
+    for (const char* sql : {"DISCARD ALL", "RESET ALL"}) {
+      INFO(sql);
+      MustExec(acme.get(), sql);
       CHECK(QueryValue(acme.get(), kCurrentOrg) == kAcmeId);
     }
     CHECK(Projects(acme.get()) == TenantWorld::ProjectsOf("acme"));

@@ -39,12 +39,17 @@ const std::vector<Case> kCases = {
     {Who::MS, "SET SESSION app.current_organization_id = 'x'", "context.tenant_setting"},
     {Who::MS, "RESET app.current_organization_id", "context.tenant_setting"},
     {Who::MS, "SET app.current_organization_id TO DEFAULT", "context.tenant_setting"},
-    {Who::MS, "RESET ALL", "context.tenant_setting"},
-    {Who::MS, "DISCARD ALL", "context.tenant_setting"},
-    {Who::MS, "discard plans", "context.tenant_setting"},
+    {Who::MS, "RESET ALL", ""},  // the context is the server session's default (its startup packet)
+    {Who::MS, "DISCARD ALL", ""},
+    {Who::M, "RESET ALL", ""},
+    {Who::M, "DISCARD ALL", ""},
+    {Who::MS, "discard plans", ""},
+    {Who::SP, "RESET ALL", "context.tenant_setting"},  // on a shared pool it is a SET of pgtenant's
+    {Who::SP, "DISCARD ALL", "context.tenant_setting"},
+    {Who::SP, "DISCARD TEMP", ""},
     {Who::MS, "/* harmless */ SeT /* really */ app.current_organization_id = 'x' -- done", "context.tenant_setting"},
     {Who::MS, "SELECT 1; SELECT 2; SET app.current_organization_id = 'x'", "context.tenant_setting"},
-    {Who::A, "CREATE TABLE t (a int); RESET ALL", "context.tenant_setting"},
+    {Who::SP, "SELECT 1; RESET ALL", "context.tenant_setting"},
     // --- context.search_path
     {Who::G, "SET search_path = public", "context.search_path"},
     {Who::G, "SET LOCAL search_path TO org_globex, public", "context.search_path"},
@@ -264,18 +269,25 @@ const std::vector<Case> kCases = {
     {Who::M, "CREATE TABLE pg_temp.x (a int)", "pooling.session_state"},
     {Who::M, "PREPARE p AS SELECT 1", "pooling.session_state"},
     {Who::M, "EXECUTE p", "pooling.session_state"},
-    {Who::M, "DEALLOCATE ALL", "pooling.session_state"},
+    {Who::M, "DEALLOCATE p", "pooling.session_state"},
+    {Who::M, "DEALLOCATE ALL", ""},  // psycopg 3 after a rollback; the relay keeps statements per client
     {Who::M, "DECLARE c CURSOR WITH HOLD FOR SELECT 1", "pooling.session_state"},
     {Who::M, "LISTEN chan", "pooling.session_state"},
-    {Who::M, "UNLISTEN *", "pooling.session_state"},
+    {Who::M, "UNLISTEN *", ""},  // asyncpg's reset query
     {Who::M, "SELECT pg_advisory_lock(1)", "pooling.session_state"},
     {Who::M, "SELECT pg_try_advisory_lock_shared(1, 2)", "pooling.session_state"},
-    {Who::M, "SELECT pg_catalog.pg_advisory_unlock_all()", "pooling.session_state"},
-    {Who::M, "SET statement_timeout = '5s'", "pooling.session_state"},
+    {Who::M, "SELECT pg_catalog.pg_advisory_unlock_all()", ""},  // asyncpg's reset query
+    {Who::M, "SELECT pg_advisory_unlock(1)", "pooling.session_state"},
     {Who::M, "SET SESSION work_mem = '64MB'", "pooling.session_state"},
-    {Who::M, "SET TIME ZONE 'UTC'", "pooling.session_state"},
+    {Who::M, "SET statement_timeout = '5s'", ""},  // session_parameters: kept per client
+    {Who::M, "SET TIME ZONE 'UTC'", ""},
+    {Who::M, "SET extra_float_digits = 3", ""},
+    {Who::M, "RESET TimeZone", ""},
+    {Who::M, "SET SESSION application_name TO DEFAULT", ""},
+    {Who::M, "SET TIME ZONE INTERVAL '+02:00' HOUR TO MINUTE", "pooling.session_state"},
     {Who::M, "SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL SERIALIZABLE", "pooling.session_state"},
-    {Who::SP, "SET statement_timeout = '5s'", "pooling.session_state"},
+    {Who::SP, "SET statement_timeout = '5s'", ""},
+    {Who::SP, "SET work_mem = '5MB'", "pooling.session_state"},
     {Who::M, "SET LOCAL statement_timeout = '5s'", ""},
     {Who::M, "SET TRANSACTION ISOLATION LEVEL SERIALIZABLE", ""},
     {Who::M, "SELECT pg_advisory_xact_lock(1)", ""},
@@ -321,7 +333,9 @@ const std::vector<Case> kCases = {
     {Who::MS, "SET NAMES 'SQL_ASCII'", "protocol.encoding"},
     {Who::MS, "RESET client_encoding", "protocol.encoding"},
     {Who::MS, "SET standard_conforming_strings = off", "protocol.encoding"},
-    {Who::M, "SET LOCAL standard_conforming_strings = on", "protocol.encoding"},
+    {Who::M, "SET LOCAL standard_conforming_strings = off", "protocol.encoding"},
+    {Who::M, "SET standard_conforming_strings = on", ""},  // no change: the only value pgtenant allows
+    {Who::M, "SET client_encoding = 'UTF8'", ""},
     {Who::MS, "SET backslash_quote = on", "protocol.encoding"},
     {Who::MS, "SET client_encoding = 'UTF8'", ""},
     {Who::MS, "SET NAMES 'utf-8'", ""},
@@ -448,7 +462,8 @@ TEST_CASE("a blocked verdict reads as the client will see it", "[policy][rules]"
   Sessions sessions{LoadTestConfig(BaseYaml())};
   PolicyEngine engine;
   VerdictMemo memo;
-  const PolicyVerdict verdict = *engine.Inspect(memo, sessions.For(Who::MS), "RESET ALL", StatementSource::kSimpleQuery);
+  const PolicyVerdict verdict =
+      *engine.Inspect(memo, sessions.For(Who::MS), "RESET app.current_organization_id", StatementSource::kSimpleQuery);
   CHECK(BlockedMessage(verdict).rfind("pgtenant: blocked by rule context.tenant_setting: ", 0) == 0);
 }
 

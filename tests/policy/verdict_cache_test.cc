@@ -32,8 +32,8 @@ TEST_CASE("a repeated statement is a cache hit with the same verdict", "[policy]
   CHECK(second.fingerprint == first.fingerprint);
   CHECK(second.normalized == first.normalized);
 
-  const PolicyVerdict blocked = *engine.Inspect(memo, member, "RESET ALL", StatementSource::kSimpleQuery);
-  const PolicyVerdict blocked_again = *engine.Inspect(memo, member, "RESET ALL", StatementSource::kSimpleQuery);
+  const PolicyVerdict blocked = *engine.Inspect(memo, member, "SET ROLE postgres", StatementSource::kSimpleQuery);
+  const PolicyVerdict blocked_again = *engine.Inspect(memo, member, "SET ROLE postgres", StatementSource::kSimpleQuery);
   CHECK(blocked_again.rule_id == blocked.rule_id);
   CHECK(blocked_again.reason == blocked.reason);
   CHECK(engine.cache_stats().hits == 2);

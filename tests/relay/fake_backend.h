@@ -6,11 +6,15 @@
 // transaction status. Prepared statements and portals are its own, per connection.
 //
 // SQL is recognised by its first word: "begin", "commit"/"rollback"/"abort", "fail" (a run-time
-// error), "copy in" / "copy out", "set" (ParameterStatus), "empty" (EmptyQueryResponse), "die"
+// error), "copy in" / "copy out", "set NAME to 'VALUE'" / "set NAME = VALUE", "reset NAME" / "reset
+// all", "show NAME" (parameters per connection; timezone and application_name are reported with
+// ParameterStatus; a parameter never set shows "default"), "empty" (EmptyQueryResponse), "die"
 // (FATAL 57P01, as from pg_terminate_backend: nothing more is answered; "copy out die" dies mid-COPY);
-// the blocked-statement marker and anything the relay should never send do not parse (42601).
+// a Query runs each of its ';'-separated statements. The blocked-statement marker and anything the
+// relay should never send do not parse (42601).
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <set>
@@ -48,6 +52,11 @@ class FakeBackend {
   protocol::TransactionStatus status() const { return status_; }
   bool in_copy_in() const { return copy_in_; }
   size_t statements() const { return statements_.size(); }
+  // The value of a parameter set on this connection, "default" if none.
+  std::string setting(const std::string& name) const {
+    auto it = settings_.find(name);
+    return it == settings_.end() ? "default" : it->second;
+  }
   // Bytes of a message not yet whole.
   size_t pending_input() const { return input_.size(); }
 
@@ -67,6 +76,32 @@ class FakeBackend {
     }
     return verb;
   }
+  // The `n`th space-separated word of `sql`, lowercase; "" past the end.
+  static std::string Word(std::string_view sql, size_t n) {
+    size_t pos = 0;
+    for (size_t i = 0;; ++i) {
+      while (pos < sql.size() && sql[pos] == ' ') ++pos;
+      const size_t end = std::min(sql.find(' ', pos), sql.size());
+      if (i == n) {
+        std::string word(sql.substr(pos, end - pos));
+        for (char& c : word) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+        return word;
+      }
+      if (end >= sql.size()) return "";
+      pos = end;
+    }
+  }
+  // Everything from the `n`th word on, as written.
+  static std::string Rest(std::string_view sql, size_t n) {
+    size_t pos = 0;
+    for (size_t i = 0; i < n && pos < sql.size(); ++i) {
+      while (pos < sql.size() && sql[pos] == ' ') ++pos;
+      pos = std::min(sql.find(' ', pos), sql.size());
+    }
+    while (pos < sql.size() && sql[pos] == ' ') ++pos;
+    return std::string(sql.substr(pos));
+  }
+  static bool Reported(std::string_view name) { return name == "timezone" || name == "application_name"; }
   static bool Parses(std::string_view sql) { return sql.find("pgtenant blocked") == std::string_view::npos; }
 
   void Error(std::string_view sqlstate, std::string_view message, std::string& out) {
@@ -116,8 +151,28 @@ class FakeBackend {
       status_ = protocol::TransactionStatus::kIdle;
       protocol::AppendCommandComplete(out, verb == "commit" ? "COMMIT" : "ROLLBACK");
     } else if (verb == "set") {
-      protocol::AppendParameterStatus(out, "TimeZone", std::string(sql.substr(sql.size() > 4 ? 4 : sql.size())));
+      const std::string name = Word(sql, 1);
+      std::string value = Word(sql, 2) == "to" || Word(sql, 2) == "=" ? Rest(sql, 3) : Rest(sql, 2);
+      if (value.size() >= 2 && value.front() == '\'' && value.back() == '\'') value = value.substr(1, value.size() - 2);
+      settings_[name] = value;
+      if (Reported(name)) protocol::AppendParameterStatus(out, name, value);
       protocol::AppendCommandComplete(out, "SET");
+    } else if (verb == "reset" || (verb == "discard" && Word(sql, 1) == "all")) {
+      const std::string name = Word(sql, 1);
+      for (auto it = settings_.begin(); it != settings_.end();) {
+        if (name != "all" && it->first != name) {
+          ++it;
+          continue;
+        }
+        if (Reported(it->first)) protocol::AppendParameterStatus(out, it->first, "default");
+        it = settings_.erase(it);
+      }
+      protocol::AppendCommandComplete(out, "RESET");
+    } else if (verb == "show") {
+      auto it = settings_.find(Word(sql, 1));
+      if (describe_rows) protocol::AppendRowDescription(out, {Word(sql, 1)});
+      protocol::AppendDataRow(out, {it == settings_.end() ? std::string("default") : it->second});
+      protocol::AppendCommandComplete(out, "SHOW");
     } else if (verb == "empty" || sql.empty()) {
       protocol::AppendEmptyQueryResponse(out);
     } else {
@@ -166,7 +221,13 @@ class FakeBackend {
           Ready(out);
           return;
         }
-        Run(sql, /*describe_rows=*/true, out);
+        size_t start = 0;
+        do {
+          size_t end = sql.find(';', start);
+          if (end == std::string::npos) end = sql.size();
+          if (!Run(std::string_view(sql).substr(start, end - start), /*describe_rows=*/true, out) || dead_) break;
+          start = end + 1;
+        } while (start < sql.size());
         if (!dead_) Ready(out);
         return;
       }
@@ -239,6 +300,7 @@ class FakeBackend {
   std::string input_;
   std::map<std::string, std::string> statements_;
   std::map<std::string, std::string> portals_;
+  std::map<std::string, std::string> settings_;  // parameters set on this connection
   protocol::TransactionStatus status_ = protocol::TransactionStatus::kIdle;
   bool skipping_ = false;  // after an error in an extended-protocol segment, up to Sync
   bool copy_in_ = false;

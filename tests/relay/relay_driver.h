@@ -5,6 +5,7 @@
 // records what the client received and what the session was told to do.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -53,6 +54,55 @@ class RelayDriver final : public RelayHost {
   void Resume() { Pump(); }
 
   Relay& relay() { return relay_; }
+  // The client's startup parameters; in session pooling the server gets them at once, as
+  // ClientSession::PrepareServer does before the handshake ends.
+  void Startup(const Settings& startup) {
+    relay_.settings().SetStartup(startup);
+    if (held_ < 0) return;
+    const std::string sql = relay_.settings().SyncServer(backends_[held_].wire.settings(), backends_[held_].wire.reported());
+    std::string answers;
+    std::string query;
+    protocol::AppendQuery(query, sql);
+    if (!sql.empty()) backends_[held_].backend.Receive(AsBytes(query), answers);
+  }
+  // What the policy would find in `sql` (the fake's statements: see fake_backend.h).
+  static SessionEffects EffectsOf(std::string_view sql) {
+    SessionEffects effects;
+    size_t start = 0;
+    while (start < sql.size()) {
+      const size_t end = std::min(sql.find(';', start), sql.size());
+      std::vector<std::string> words;  // the statement's words; the first two lowercase
+      for (size_t pos = start; pos < end;) {
+        const size_t next = std::min(sql.find(' ', pos), end);
+        if (next > pos) words.emplace_back(sql.substr(pos, next - pos));
+        pos = next + 1;
+      }
+      for (size_t i = 0; i < words.size() && i < 2; ++i)
+        for (char& c : words[i]) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+      const std::string verb = words.empty() ? "" : words[0];
+      const std::string name = words.size() > 1 ? words[1] : "";
+      if (verb == "set" && words.size() > 2) {
+        const size_t first = words[2] == "to" || words[2] == "=" ? 3 : 2;
+        std::string value;
+        for (size_t i = first; i < words.size(); ++i) value += (i > first ? " " : "") + words[i];
+        if (value.size() >= 2 && value.front() == '\'') value = value.substr(1, value.size() - 2);
+        effects.push_back({SessionEffect::Kind::kSet, name, value});
+      } else if (verb == "reset") {
+        effects.push_back({name == "all" ? SessionEffect::Kind::kResetAll : SessionEffect::Kind::kReset,
+                           name == "all" ? "" : name, ""});
+      } else if (verb == "discard") {
+        effects.push_back({SessionEffect::Kind::kDiscardAll, "", ""});
+      } else if (verb == "deallocate") {
+        effects.push_back({SessionEffect::Kind::kDeallocateAll, "", ""});
+      } else if (verb == "rollback") {
+        effects.push_back({SessionEffect::Kind::kRollback, "", ""});
+      }
+      start = end + 1;
+    }
+    return effects;
+  }
+  // The server connection `i` (0 or 1) of the pool.
+  FakeBackend& backend(int i) { return backends_[i].backend; }
   const std::string& carry() const { return carry_; }
   FakeBackend* held_backend() { return held_ < 0 ? nullptr : &backends_[held_].backend; }
   bool holds_server() const { return held_ >= 0; }
@@ -62,10 +112,15 @@ class RelayDriver final : public RelayHost {
   bool SendToServer(std::span<const uint8_t> bytes) override { return ToServer(bytes); }
   bool ForwardToClient(std::span<const uint8_t> bytes) override { return ToClient(bytes); }
   bool SendToClient(std::span<const uint8_t> bytes) override { return ToClient(bytes); }
-  bool JudgeStatement(uint8_t, std::span<const uint8_t> body, std::string& blocked_error) override {
+  bool JudgeStatement(uint8_t tag, std::span<const uint8_t> body, std::string& blocked_error,
+                      SessionEffects& effects) override {
     std::string sql(reinterpret_cast<const char*>(body.data()), body.size());
     judged.push_back(sql);
-    if (sql.find(blocked_word) == std::string::npos) return true;
+    if (sql.find(blocked_word) == std::string::npos) {
+      if (tag == 'P') sql = sql.substr(sql.find('\0') + 1);  // after the statement name
+      effects = EffectsOf(sql.substr(0, sql.find('\0')));
+      return true;
+    }
     protocol::ErrorFields e;
     e.severity = "ERROR";
     e.sqlstate = "42501";

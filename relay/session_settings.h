@@ -1,0 +1,81 @@
+// SessionSettings: a client's run-time parameters as PostgreSQL keeps them for a session (its
+// startup values, then what it SET or RESET), kept by pgtenant so that whichever server connection
+// the client holds carries them and nothing of another client's; ServerSettings: what pgtenant
+// knows one server connection carries over its own defaults (the values of its startup packet).
+//
+// The statements themselves run on the server, which checks them and answers as PostgreSQL does;
+// these classes only remember the outcome, so that the next server connection can be brought to
+// the same state with SET and RESET (SyncServer). No I/O; loop thread only.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "protocol/session_effect.h"
+
+namespace pgtenant::relay {
+
+using protocol::SessionEffect;
+using protocol::SessionEffects;
+
+// Parameter name (lowercase) and value, in the order they were first set.
+using Settings = std::vector<std::pair<std::string, std::string>>;
+
+// `value` as a SQL string literal (E'...' when it holds a backslash).
+std::string QuoteLiteral(std::string_view value);
+// "SET name TO 'value';"
+void AppendSet(std::string& sql, std::string_view name, std::string_view value);
+
+class ServerSettings {
+ public:
+  // A client's statement may have changed `name` (or every parameter): its value is unknown until
+  // the next SyncServer sets it again.
+  void MarkUnknown(std::string_view name);
+  void MarkAllUnknown();
+  // The server is back to its defaults (DISCARD ALL of the pool's reset ran).
+  void Clear() { entries_.clear(); }
+  bool empty() const { return entries_.empty(); }
+  // The server carries `value` for `name` / its own default for it.
+  void Set(std::string_view name, std::string_view value);
+  void Forget(std::string_view name);
+
+ private:
+  friend class SessionSettings;
+  struct Entry {
+    std::string name;
+    std::string value;
+    bool known = true;
+  };
+  std::vector<Entry> entries_;
+};
+
+class SessionSettings {
+ public:
+  // The client's startup parameters (names any case).
+  void SetStartup(const Settings& startup);
+  const Settings& current() const { return current_; }
+  const Settings& startup() const { return startup_; }
+
+  // A statement's effect took hold (its transaction committed) on `server`, the connection it ran
+  // on, which now carries the client's values for what it touched.
+  void Commit(const SessionEffect& effect, ServerSettings& server);
+
+  // Brings `server` to this client's values: returns the SQL to run there first ("" when it
+  // carries them already) and records that it will. `reported`: what the server reported with
+  // ParameterStatus (its defaults for parameters pgtenant never set there).
+  std::string SyncServer(ServerSettings& server, const Settings& reported) const;
+  // After the client's RESET `name` (the server went to its own default): the SQL that restores
+  // the client's startup value, "" when it has none.
+  std::string StartupValueSql(std::string_view name) const;
+  // After RESET ALL / DISCARD ALL: every startup value again.
+  std::string AllStartupValuesSql() const;
+
+ private:
+  Settings startup_;  // names lowercase
+  Settings current_;  // startup values, then the client's own
+};
+
+}  // namespace pgtenant::relay

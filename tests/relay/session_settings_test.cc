@@ -1,0 +1,131 @@
+// The client's virtual session (relay/session_settings.h) through the relay, in both pool modes,
+// against the fake server: parameters follow the client from one server connection to the next,
+// RESET returns to the startup value, what a failed or rolled-back transaction set is undone, and
+// prepared statements are the client's own. Every scenario fed whole and split at every byte.
+#include <catch2/catch.hpp>
+
+#include <string>
+#include <vector>
+
+#include "relay/prepared_statements.h"
+#include "relay/relay.h"
+#include "relay/session_settings.h"
+#include "tests/relay/client_messages.h"
+#include "tests/relay/relay_split.h"
+
+namespace pgtenant::relay::testing {
+namespace {
+
+using Mode = Relay::PoolMode;
+using Strings = std::vector<std::string>;
+
+const char* Name(Mode mode) { return mode == Mode::kSession ? "session pooling" : "transaction pooling"; }
+
+TEST_CASE("a client's SET follows it to the next server connection, set in the same write", "[relay][settings]") {
+  const Mode mode = GENERATE(Mode::kSession, Mode::kTransaction);
+  INFO(Name(mode));
+  RunResult r = RunEverySplit(mode, {Query("set timezone to 'Asia/Tokyo'"), Query("show timezone"),
+                                     Query("show timezone")});
+  // The relay's own SET on the second connection is not seen: no second ParameterStatus.
+  CHECK(Tags(r.to_client) == "S(timezone=Asia/Tokyo) C Z(I) T D C Z(I) T D C Z(I)");
+  CHECK(FirstColumns(r.to_client) == Strings{"Asia/Tokyo", "Asia/Tokyo"});
+}
+
+TEST_CASE("both server connections carry the client's value once it has used them", "[relay][settings]") {
+  RelayDriver driver(Mode::kTransaction);
+  driver.ClientSends(Query("set extra_float_digits = 3"));
+  driver.ClientSends(Query("show extra_float_digits"));
+  CHECK(driver.backend(0).setting("extra_float_digits") == "3");
+  CHECK(driver.backend(1).setting("extra_float_digits") == "3");
+  CHECK(FirstColumns(driver.to_client) == Strings{"3"});
+}
+
+TEST_CASE("RESET returns to the client's startup value, not the server's default", "[relay][settings]") {
+  const Mode mode = GENERATE(Mode::kSession, Mode::kTransaction);
+  INFO(Name(mode));
+  RunResult r = RunEverySplit(mode, {Query("set timezone to 'UTC'"), Query("reset timezone"), Query("show timezone")},
+                              true, Settings{{"TimeZone", "Europe/Paris"}});
+  // The server resets to its default; the relay sets the startup value right after and the client
+  // hears of it, as PostgreSQL would have reported the startup value.
+  CHECK(Tags(r.to_client) ==
+        "S(timezone=UTC) C Z(I) S(timezone=default) C Z(I) S(timezone=Europe/Paris) T D C Z(I)");
+  CHECK(FirstColumns(r.to_client) == Strings{"Europe/Paris"});
+}
+
+TEST_CASE("RESET ALL, DISCARD ALL and asyncpg's reset query return every parameter to its startup value",
+          "[relay][settings]") {
+  const Mode mode = GENERATE(Mode::kSession, Mode::kTransaction);
+  const std::string reset = GENERATE(std::string("reset all"), std::string("discard all"),
+                                     std::string("select pg_advisory_unlock_all();close all;unlisten *;reset all"));
+  INFO(Name(mode) << ": " << reset);
+  RunResult r = RunEverySplit(mode,
+                              {Query("set timezone to 'UTC'"), Query("set application_name to 'other'"),
+                               Query("set extra_float_digits to '2'"), Query(reset), Query("show timezone"),
+                               Query("show application_name"), Query("show extra_float_digits")},
+                              true, Settings{{"TimeZone", "Europe/Paris"}, {"application_name", "app"}});
+  Strings shown = FirstColumns(r.to_client);
+  shown.erase(shown.begin(), shown.end() - 3);  // the asyncpg query's own rows first
+  CHECK(shown == Strings{"Europe/Paris", "app", "default"});
+}
+
+TEST_CASE("what a failed request set is undone", "[relay][settings]") {
+  RunResult r = RunEverySplit(Mode::kTransaction, {Query("set timezone to 'UTC';fail now"), Query("show timezone")});
+  CHECK(Tags(r.to_client) == "S(timezone=UTC) C E(22012) Z(I) T D C Z(I)");
+  CHECK(FirstColumns(r.to_client) == Strings{"default"});
+}
+
+TEST_CASE("what a rolled-back transaction set is undone; a committed one keeps it", "[relay][settings]") {
+  RunResult r = RunEverySplit(Mode::kTransaction,
+                              {Query("begin"), Query("set timezone to 'UTC'"), Query("rollback"), Query("show timezone"),
+                               Query("begin"), Query("set timezone to 'Asia/Tokyo'"), Query("commit"),
+                               Query("show timezone"), Query("show timezone")});
+  CHECK(FirstColumns(r.to_client) == Strings{"default", "Asia/Tokyo", "Asia/Tokyo"});
+}
+
+TEST_CASE("startup parameters are set on each server connection before the client's first statement",
+          "[relay][settings]") {
+  RunResult r = RunEverySplit(Mode::kTransaction, {Query("show timezone"), Query("show timezone")}, true,
+                              Settings{{"TimeZone", "America/Sao_Paulo"}});
+  CHECK(Tags(r.to_client) == "T D C Z(I) T D C Z(I)");
+  CHECK(FirstColumns(r.to_client) == Strings{"America/Sao_Paulo", "America/Sao_Paulo"});
+}
+
+TEST_CASE("SyncServer resets what another client left and sets only what differs", "[relay][settings]") {
+  ServerSettings server;
+  SessionSettings tokyo;
+  tokyo.SetStartup({{"TimeZone", "Asia/Tokyo"}, {"application_name", "leaky"}});
+  SessionSettings plain;
+  const Settings reported = {{"TimeZone", "UTC"}, {"application_name", ""}};
+  CHECK(plain.SyncServer(server, reported).empty());  // nothing set anywhere: no SQL at all
+  CHECK(tokyo.SyncServer(server, reported) == "SET timezone TO 'Asia/Tokyo';SET application_name TO 'leaky';");
+  CHECK(tokyo.SyncServer(server, reported).empty());
+  CHECK(plain.SyncServer(server, reported) == "RESET timezone;RESET application_name;");
+  CHECK(plain.SyncServer(server, reported).empty());
+  SessionSettings utc;
+  utc.SetStartup({{"timezone", "UTC"}});
+  CHECK(utc.SyncServer(server, reported).empty());  // the server's default is the value already
+  server.MarkUnknown("timezone");                     // another client's SET went out
+  CHECK(utc.SyncServer(server, reported) == "SET timezone TO 'UTC';");
+  CHECK(QuoteLiteral("it's a\\b") == "E'it''s a\\\\b'");
+}
+
+TEST_CASE("DEALLOCATE ALL drops the client's statements; the server's are prepared again", "[relay][settings]") {
+  RunResult r = RunEverySplit(Mode::kTransaction,
+                              {Parse("s1", "select 1") + Sync(), Query("deallocate all"),
+                               Bind("", "s1") + Execute() + Sync(),
+                               Parse("s1", "select 1") + Bind("", "s1") + Execute() + Sync()});
+  CHECK(Tags(r.to_client) == "1 Z(I) T D D C Z(I) E(26000) Z(I) 1 2 D D C Z(I)");
+}
+
+TEST_CASE("Close of a statement the client never prepared does not reach the server", "[relay][settings]") {
+  // The server's content-named statement is shared by every client preparing the same text.
+  const std::string query_and_types = std::string("select 1\0\0\0", 11);
+  const std::string server_name = ServerStatementName(AsBytes(query_and_types));
+  RunResult r = RunEverySplit(Mode::kTransaction,
+                              {Query("begin"), Parse("s1", "select 1") + Sync(), Close('S', server_name) + Sync(),
+                               Bind("", "s1") + Execute() + Sync(), Query("commit")});
+  CHECK(Tags(r.to_client) == "C Z(T) 1 Z(T) 3 Z(T) 2 D D C Z(T) C Z(I)");
+}
+
+}  // namespace
+}  // namespace pgtenant::relay::testing
