@@ -232,13 +232,22 @@ bool TreeInspector::CheckQueryStatement(std::string_view type, const JsonValue& 
     }
     return true;
   }
-  if (type == "DeallocateStmt" && body.Find("name") == nullptr) {
+  if (type == "DeallocateStmt") {
     // DEALLOCATE ALL (psycopg sends it after a rollback): under transaction pooling the relay drops
     // the client's statements and forgets those of the server connection, which are prepared again.
-    AddEffect(protocol::SessionEffect::Kind::kDeallocateAll);
+    // DEALLOCATE name: the relay answers for the client's own (renamed) statement; it needs the
+    // statement alone in its message.
+    const std::string_view name = StringField(body, "name");
+    if (name.empty()) {
+      AddEffect(protocol::SessionEffect::Kind::kDeallocateAll);
+    } else if (pooling && statements_ != 1) {
+      Report("pooling.session_state", "DEALLOCATE of a statement name must be sent alone in transaction pooling");
+    } else {
+      AddEffect(protocol::SessionEffect::Kind::kDeallocate, std::string(name));
+    }
     return true;
   }
-  if (type == "PrepareStmt" || type == "ExecuteStmt" || type == "DeallocateStmt") {
+  if (type == "PrepareStmt" || type == "ExecuteStmt") {
     if (pooling) {
       Report("pooling.session_state",
              "SQL-level PREPARE/EXECUTE/DEALLOCATE outlive the transaction in transaction pooling; "

@@ -150,6 +150,7 @@ std::optional<RuleHit> TreeInspector::Inspect(const JsonValue& tree) {
   effects_.clear();
   const JsonValue* stmts = tree.Find("stmts");
   if (stmts == nullptr) return std::nullopt;  // an empty query
+  statements_ = stmts->items().size();
   for (const JsonValue& raw : stmts->items()) {
     const JsonValue* stmt = raw.Find("stmt");
     if (stmt == nullptr) continue;

@@ -86,6 +86,7 @@ class TreeInspector {
   const InspectionContext& context_;
   std::optional<RuleHit> hit_;
   protocol::SessionEffects effects_;
+  size_t statements_ = 0;  // statements in the text
 };
 
 // Helpers shared by the two halves of the inspector.

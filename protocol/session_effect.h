@@ -16,11 +16,12 @@ struct SessionEffect {
     kReset,          // RESET name, SET name TO DEFAULT
     kResetAll,       // RESET ALL
     kDiscardAll,     // DISCARD ALL: RESET ALL, and every prepared statement goes
+    kDeallocate,     // DEALLOCATE name (the statement alone in its message): `name` is the statement
     kDeallocateAll,  // DEALLOCATE ALL
     kRollback,       // ROLLBACK / ABORT: what the transaction set is undone
   };
   Kind kind = Kind::kSet;
-  std::string name;   // kSet, kReset: the parameter, lowercase
+  std::string name;   // kSet, kReset: the parameter, lowercase; kDeallocate: the statement
   std::string value;  // kSet: the value as SET takes it (the arguments joined as PostgreSQL joins them)
 
   bool operator==(const SessionEffect&) const = default;

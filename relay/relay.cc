@@ -184,12 +184,63 @@ void Relay::NoteEffects(SessionEffects& effects) {
           ex.rewriter.ForgetStatements();
         }
         break;
+      case SessionEffect::Kind::kDeallocate:  // session pooling: the server's statements are the client's
       case SessionEffect::Kind::kRollback:
         break;
     }
     ex.effects_in_flight.push_back(PendingEffect{batches_sent_, std::move(effect)});
   }
   if (!ex.follow_up.empty()) ex.follow_up_after = batches_sent_;
+}
+
+bool Relay::DeallocateStatement(uint8_t tag, std::span<const uint8_t> body, const std::string& name) {
+  static constexpr const char* kStandIn = "pgtenant_deallocate";
+  Exchange& ex = exchange();
+  const bool parse = Is(tag, FrontendTag::kParse);
+  const bool named_parse = parse && !body.empty() && body[0] != 0;
+  if (named_parse || ex.rewriter.statements().Find(name) == nullptr) {
+    // Not the client's (the server's content-named statements are shared): PostgreSQL's error. A
+    // named Parse would run it later, where pgtenant no longer sees it: refused.
+    protocol::ErrorFields e;
+    e.severity = "ERROR";
+    e.sqlstate = std::string(named_parse ? sqlstate::kFeatureNotSupported : sqlstate::kInvalidSqlStatementName);
+    e.message = named_parse ? "pgtenant: DEALLOCATE cannot be a named prepared statement in transaction pooling"
+                            : "prepared statement \"" + name + "\" does not exist";
+    std::string error;
+    protocol::AppendErrorResponse(error, e);
+    return SendBlockedMarker(tag, std::move(error));
+  }
+  ex.rewriter.ForgetStatement(name);
+  std::string nothing_synthesized;  // forwarded and swallowed entries append nothing
+  if (!parse) {
+    // PREPARE fails harmlessly (and is swallowed) if an earlier stand-in was left; DEALLOCATE drops it.
+    if (!SendOwnQuery(std::string("PREPARE ") + kStandIn + " AS SELECT", /*show_parameters=*/false)) return false;
+    std::string& query = ex.to_server;
+    query.clear();
+    protocol::AppendQuery(query, std::string("DEALLOCATE ") + kStandIn);
+    server_->NoteFrontendMessage(FrontendTag::kQuery);
+    server_->statements().EndSegment();
+    ex.rewriter.responses().Push(ResponseQueue::Expect::kQuery, ResponseQueue::Disposition::kForward,
+                                 nothing_synthesized);
+    ++batches_sent_;
+    return SendOwn(query, /*to_server=*/true);
+  }
+  std::string& messages = ex.to_server;
+  messages.clear();
+  protocol::MessageBuilder(messages).Begin(FrontendTag::kClose).Int8('S').CString(kStandIn).End();
+  protocol::MessageBuilder(messages).Begin(FrontendTag::kParse).CString(kStandIn).CString("SELECT").Int16(0).End();
+  protocol::MessageBuilder(messages)
+      .Begin(FrontendTag::kParse)
+      .CString("")
+      .CString(std::string("DEALLOCATE ") + kStandIn)
+      .Int16(0)
+      .End();
+  ResponseQueue& responses = ex.rewriter.responses();
+  responses.Push(ResponseQueue::Expect::kClose, ResponseQueue::Disposition::kSwallow, nothing_synthesized);
+  responses.Push(ResponseQueue::Expect::kParse, ResponseQueue::Disposition::kSwallow, nothing_synthesized);
+  responses.Push(ResponseQueue::Expect::kParse, ResponseQueue::Disposition::kForward, nothing_synthesized);
+  server_->NoteFrontendMessage(FrontendTag::kParse);
+  return SendOwn(messages, /*to_server=*/true);
 }
 
 bool Relay::SendDueFollowUp() {
@@ -256,6 +307,14 @@ Relay::Step Relay::OnClientBytes(std::span<const uint8_t> data) {
       if (!host_.JudgeStatement(tag, data.subspan(pos + protocol::kHeaderSize, d.header.body_size()), blocked_error,
                                 effects)) {
         if (!flush() || !SendBlockedMarker(tag, std::move(blocked_error))) return End(Outcome::kServerGone, data.size());
+        pos += d.header.total();
+        flushed = pos;
+        continue;
+      }
+      if (!effects.empty() && transaction_pooling_ && effects.front().kind == SessionEffect::Kind::kDeallocate) {
+        if (!flush() || !DeallocateStatement(tag, data.subspan(pos + protocol::kHeaderSize, d.header.body_size()),
+                                             effects.front().name))
+          return End(Outcome::kServerGone, data.size());
         pos += d.header.total();
         flushed = pos;
         continue;

@@ -176,6 +176,11 @@ class Relay {
   bool SendOwnQuery(std::string_view sql, bool show_parameters);
   // The client's next transaction starts on this server: the server gets the client's parameters.
   bool SyncServerSettings();
+  // DEALLOCATE name under transaction pooling (the Query or Parse `body` holds it alone): the
+  // client's statement is forgotten and the server's content-named one kept for other clients; the
+  // client gets PostgreSQL's answer from a stand-in statement prepared and deallocated on the spot.
+  // A name the client never prepared gets PostgreSQL's 26000. False: the server is gone.
+  bool DeallocateStatement(uint8_t tag, std::span<const uint8_t> body, const std::string& name);
   // An allowed statement's effects went out with request batches_sent_.
   void NoteEffects(SessionEffects& effects);
   // The follow-up query is sent once its request has gone out whole. False: the server is gone.

@@ -114,6 +114,7 @@ void SessionSettings::Commit(const SessionEffect& effect, ServerSettings& server
       server.Clear();
       for (const auto& [name, value] : startup_) server.Set(name, value);
       break;
+    case SessionEffect::Kind::kDeallocate:
     case SessionEffect::Kind::kDeallocateAll:
     case SessionEffect::Kind::kRollback:
       break;

@@ -54,6 +54,8 @@ class StatementRewriter {
 
   // DEALLOCATE ALL / DISCARD ALL: the client's statements are gone.
   void ForgetStatements() { statements_ = ClientStatements(); }
+  // DEALLOCATE name: the client's statement is gone.
+  void ForgetStatement(std::string_view name) { statements_.Remove(name); }
 
   ResponseQueue& responses() { return responses_; }
   const ClientStatements& statements() const { return statements_; }

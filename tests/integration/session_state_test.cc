@@ -215,7 +215,7 @@ TEST_CASE("RESET, RESET ALL, DISCARD ALL and asyncpg's reset query return to the
   }
 }
 
-TEST_CASE("DEALLOCATE ALL in transaction pooling drops the client's statements, not another client's",
+TEST_CASE("DEALLOCATE ALL and DEALLOCATE name in transaction pooling act on the client's statements only",
           "[session_state][transaction]") {
   TestDatabase db = PostgresServer::Shared().CreateTestDatabase("vstate");
   ProxyProcess proxy(Config(db, "transaction", 1));
@@ -244,6 +244,22 @@ TEST_CASE("DEALLOCATE ALL in transaction pooling drops the client's statements, 
   PgResult extended(PQexecParams(a.get(), "DEALLOCATE ALL", 0, nullptr, nullptr, nullptr, nullptr, 0));
   CHECK(PQresultStatus(extended.get()) == PGRES_COMMAND_OK);
   CHECK(Sqlstate(exec_prepared(a.get(), "s1").get()) == "26000");
+  CHECK(std::string(PQgetvalue(exec_prepared(b.get(), "b1").get(), 0, 0)) == "42");
+
+  // DEALLOCATE name, as psycopg 3 sends it when its cache evicts a statement.
+  prepare(a.get(), "s1");
+  CHECK(CommandTag(a.get(), "DEALLOCATE s1") == "DEALLOCATE");
+  CHECK(Sqlstate(exec_prepared(a.get(), "s1").get()) == "26000");
+  CHECK(Sqlstate(Exec(a.get(), "DEALLOCATE s1").get()) == "26000");
+  CHECK(std::string(PQgetvalue(exec_prepared(b.get(), "b1").get(), 0, 0)) == "42");
+  prepare(a.get(), "s2");
+  PgResult extended_name(PQexecParams(a.get(), "DEALLOCATE s2", 0, nullptr, nullptr, nullptr, nullptr, 0));
+  CHECK(PQresultStatus(extended_name.get()) == PGRES_COMMAND_OK);
+  CHECK(Sqlstate(exec_prepared(a.get(), "s2").get()) == "26000");
+  // The server's statements are not the client's to drop.
+  const std::string server_name = QueryValue(b.get(), "SELECT name FROM pg_prepared_statements LIMIT 1");
+  REQUIRE(server_name.rfind("pgt_", 0) == 0);
+  CHECK(Sqlstate(Exec(a.get(), "DEALLOCATE " + server_name).get()) == "26000");
   CHECK(std::string(PQgetvalue(exec_prepared(b.get(), "b1").get(), 0, 0)) == "42");
 }
 

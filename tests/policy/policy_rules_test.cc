@@ -269,7 +269,8 @@ const std::vector<Case> kCases = {
     {Who::M, "CREATE TABLE pg_temp.x (a int)", "pooling.session_state"},
     {Who::M, "PREPARE p AS SELECT 1", "pooling.session_state"},
     {Who::M, "EXECUTE p", "pooling.session_state"},
-    {Who::M, "DEALLOCATE p", "pooling.session_state"},
+    {Who::M, "DEALLOCATE p", ""},  // the relay answers for the client's own statement
+    {Who::M, "SELECT 1; DEALLOCATE p", "pooling.session_state"},
     {Who::M, "DEALLOCATE ALL", ""},  // psycopg 3 after a rollback; the relay keeps statements per client
     {Who::M, "DECLARE c CURSOR WITH HOLD FOR SELECT 1", "pooling.session_state"},
     {Who::M, "LISTEN chan", "pooling.session_state"},

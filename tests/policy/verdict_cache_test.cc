@@ -67,7 +67,7 @@ TEST_CASE("verdicts are not shared across roles, tenants or pooling modes", "[po
   CHECK(engine.Inspect(memo, Session(*config, "acme", TenantRole::kMember), globex, StatementSource::kParse)->rule_id ==
         "cross_tenant.schema");
 
-  const std::string set = "SET statement_timeout = 1000";
+  const std::string set = "SET work_mem = 1000";
   CHECK(engine.Inspect(memo, Session(*config, "acme", TenantRole::kMember, false), set, StatementSource::kParse)->allowed);
   CHECK(engine.Inspect(memo, Session(*config, "acme", TenantRole::kMember, true), set, StatementSource::kParse)->rule_id ==
         "pooling.session_state");
@@ -145,7 +145,7 @@ TEST_CASE("several threads inspecting at once get consistent verdicts", "[policy
   const std::vector<Probe> probes = {
       {&member, "SELECT * FROM projects WHERE id = $1", ""},
       {&member, "SELECT set_config('a.b', 'c', false)", "context.set_config"},
-      {&member, "SET statement_timeout = 5", "pooling.session_state"},
+      {&member, "SET work_mem = 5", "pooling.session_state"},
       {&viewer, "UPDATE projects SET name = $1", "readonly.write"},
       {&viewer, "SELECT * FROM org_globex.projects", "cross_tenant.schema"},
       {&member, "SELEC 1", "parse.error"},

@@ -93,7 +93,8 @@ class RelayDriver final : public RelayHost {
       } else if (verb == "discard") {
         effects.push_back({SessionEffect::Kind::kDiscardAll, "", ""});
       } else if (verb == "deallocate") {
-        effects.push_back({SessionEffect::Kind::kDeallocateAll, "", ""});
+        effects.push_back({name == "all" ? SessionEffect::Kind::kDeallocateAll : SessionEffect::Kind::kDeallocate,
+                           name == "all" ? "" : name, ""});
       } else if (verb == "rollback") {
         effects.push_back({SessionEffect::Kind::kRollback, "", ""});
       }

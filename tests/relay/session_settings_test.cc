@@ -127,5 +127,14 @@ TEST_CASE("Close of a statement the client never prepared does not reach the ser
   CHECK(Tags(r.to_client) == "C Z(T) 1 Z(T) 3 Z(T) 2 D D C Z(T) C Z(I)");
 }
 
+TEST_CASE("DEALLOCATE name drops the client's statement only; the server keeps its shared one", "[relay][settings]") {
+  RunResult r = RunEverySplit(Mode::kTransaction,
+                              {Query("begin"), Parse("s1", "select 1") + Sync(), Query("deallocate s1"),
+                               Bind("", "s1") + Execute() + Sync(), Query("deallocate s1"), Query("rollback"),
+                               Parse("", "deallocate s2") + Bind("", "") + Execute() + Sync()});
+  // The stand-in's rows are the fake server's; PostgreSQL answers DEALLOCATE with a tag alone.
+  CHECK(Tags(r.to_client) == "C Z(T) 1 Z(T) T D D C Z(T) E(26000) Z(E) E(26000) Z(E) C Z(I) E(26000) Z(I)");
+}
+
 }  // namespace
 }  // namespace pgtenant::relay::testing
