@@ -124,6 +124,7 @@ SharedVerdict PolicyEngine::InspectUncached(const SessionPolicy& session, std::s
   context.role = session.role;
   context.session_state_matters = session.transaction_pooling || session.shared_pool;
   context.shared_pool = session.shared_pool;
+  context.text = text;
   context.policy = ResolveEffectivePolicy(*session.config, session.tenant, session.role);
   TreeInspector inspector(context);
   auto verdict = std::make_shared<PolicyVerdict>();

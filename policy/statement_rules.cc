@@ -128,9 +128,26 @@ bool IsUtf8Name(std::string_view name) {
   return folded == "utf8" || folded == "unicode";
 }
 
+// An integer constant as written at `location` of `text` ("-2"): libpg_query's JSON leaves out
+// integers that are not positive, so the tree alone cannot tell 0 from -2.
+std::string IntegerAt(std::string_view text, const JsonValue* location) {
+  std::optional<int64_t> at = location == nullptr ? std::nullopt : location->AsInt();
+  if (!at || *at < 0 || static_cast<size_t>(*at) >= text.size()) return "0";
+  size_t pos = static_cast<size_t>(*at);
+  std::string out;
+  if (text[pos] == '-' || text[pos] == '+') {
+    if (text[pos] == '-') out.push_back('-');
+    ++pos;
+    while (pos < text.size() && (text[pos] == ' ' || text[pos] == '\t' || text[pos] == '\n')) ++pos;
+  }
+  const size_t digits = pos;
+  while (pos < text.size() && text[pos] >= '0' && text[pos] <= '9') out.push_back(text[pos++]);
+  return pos == digits ? "0" : out;
+}
+
 // A SET's arguments as PostgreSQL joins them into one value (flatten_set_variable_args): constants
 // only, lists joined with ", ". nullopt for any other form (SET TIME ZONE INTERVAL '...' HOUR).
-std::optional<std::string> SetValue(const JsonValue* args) {
+std::optional<std::string> SetValue(const JsonValue* args, std::string_view text) {
   if (args == nullptr || args->items().empty()) return std::nullopt;
   std::string out;
   for (const JsonValue& arg : args->items()) {
@@ -143,7 +160,7 @@ std::optional<std::string> SetValue(const JsonValue* args) {
       out += StringField(*fval, "fval");
     } else if (const JsonValue* ival = constant->Find("ival")) {
       const JsonValue* number = ival->Find("ival");
-      out += std::to_string(number == nullptr ? 0 : number->AsInt().value_or(0));
+      out += number != nullptr ? std::to_string(number->AsInt().value_or(0)) : IntegerAt(text, constant->Find("location"));
     } else if (const JsonValue* boolval = constant->Find("boolval")) {
       const JsonValue* flag = boolval->Find("boolval");
       out += flag != nullptr && flag->boolean() ? "on" : "off";
@@ -402,7 +419,7 @@ void TreeInspector::CheckVariableSet(const JsonValue& body, bool top_level) {
   // on) changes nothing: allowed in every mode.
   bool no_op = false;
   if (OneOf(std::string_view(name), kEncodingSettings)) {
-    const std::optional<std::string> value = kind == "VAR_SET_VALUE" ? SetValue(body.Find("args")) : std::nullopt;
+    const std::optional<std::string> value = kind == "VAR_SET_VALUE" ? SetValue(body.Find("args"), context_.text) : std::nullopt;
     if (name == "client_encoding") no_op = value && IsUtf8Name(*value);
     if (name == "standard_conforming_strings") {
       no_op = kind == "VAR_RESET" || kind == "VAR_SET_DEFAULT" || (value && IsOn(*value));
@@ -433,7 +450,7 @@ bool TreeInspector::CheckSessionParameter(const JsonValue& body, std::string_vie
     return true;
   }
   if (kind != "VAR_SET_VALUE") return false;  // SET ... FROM CURRENT
-  std::optional<std::string> value = SetValue(body.Find("args"));
+  std::optional<std::string> value = SetValue(body.Find("args"), context_.text);
   if (!value) {
     if (context_.session_state_matters) {
       Report("pooling.session_state", "SET " + name +

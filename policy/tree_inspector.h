@@ -30,6 +30,7 @@ struct InspectionContext {
   config::TenantRole role = config::TenantRole::kMember;
   bool session_state_matters = false;  // transaction pooling or a shared pool: nothing may outlive a txn
   bool shared_pool = false;            // the tenant context is set with SET on shared server connections
+  std::string_view text;               // the statement text the tree was parsed from
   EffectivePolicy policy;
 };
 
