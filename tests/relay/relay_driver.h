@@ -36,6 +36,7 @@ class RelayDriver final : public RelayHost {
   // "close", "client-gone", "server-gone", "server-broken", "server-ended".
   std::vector<std::string> events;
   std::string to_client;            // every byte the client received
+  std::string to_servers;           // every byte the server connections received, in order
   std::vector<std::string> judged;  // the SQL bodies the host was asked about
   std::string blocked_word = "forbidden";  // SQL containing this is blocked
   int hold_transactions = 0;       // AdmitTransaction says hold this many times
@@ -157,6 +158,7 @@ class RelayDriver final : public RelayHost {
       return false;
     }
     Server& s = backends_[held_];
+    to_servers.append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
     if (!s.backend.Receive(bytes, s.pending)) broken_backend_ = true;
     return true;
   }

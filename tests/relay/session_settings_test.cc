@@ -90,6 +90,20 @@ TEST_CASE("startup parameters are set on each server connection before the clien
   CHECK(FirstColumns(r.to_client) == Strings{"America/Sao_Paulo", "America/Sao_Paulo"});
 }
 
+TEST_CASE("a client that sets nothing costs nothing: the servers get exactly its bytes", "[relay][settings]") {
+  const Mode mode = GENERATE(Mode::kSession, Mode::kTransaction);
+  INFO(Name(mode));
+  RelayDriver driver(mode);
+  const std::string bytes = Query("select 1") + Query("show timezone") + Parse("s1", "select 2") + Sync();
+  driver.ClientSends(Query("select 1"));
+  driver.ClientSends(Query("show timezone"));
+  driver.ClientSends(Parse("s1", "select 2") + Sync());
+  if (mode == Mode::kSession) CHECK(driver.to_servers == bytes);
+  // Transaction pooling renames the statement (Close + Parse pgt_...), and adds nothing else.
+  if (mode == Mode::kTransaction) CHECK(driver.to_servers.find("SET") == std::string::npos);
+  CHECK(driver.to_servers.rfind(Query("select 1") + Query("show timezone"), 0) == 0);
+}
+
 TEST_CASE("SyncServer resets what another client left and sets only what differs", "[relay][settings]") {
   ServerSettings server;
   SessionSettings tokyo;
