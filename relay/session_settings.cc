@@ -53,20 +53,6 @@ void ServerSettings::MarkAllUnknown() {
   for (Entry& e : entries_) e.known = false;
 }
 
-void SessionSettings::SetStartup(const Settings& startup) {
-  startup_.clear();
-  for (const auto& [name, value] : startup) {
-    std::string lower = Lower(name);
-    auto it = FindName(startup_, lower);
-    if (it != startup_.end()) {
-      it->second = value;
-    } else {
-      startup_.emplace_back(std::move(lower), value);
-    }
-  }
-  current_ = startup_;
-}
-
 void ServerSettings::Set(std::string_view name, std::string_view value) {
   for (Entry& e : entries_) {
     if (e.name == name) {
@@ -82,37 +68,62 @@ void ServerSettings::Forget(std::string_view name) {
   std::erase_if(entries_, [&](const Entry& e) { return e.name == name; });
 }
 
+const std::string* SessionSettings::Find(std::string_view name) const {
+  if (own_ != nullptr) {
+    auto it = FindName(*own_, name);
+    if (it != own_->end()) return &it->second;
+  }
+  if (startup_ != nullptr) {
+    // The last of a name wins, as when PostgreSQL reads a startup packet.
+    for (auto it = startup_->rbegin(); it != startup_->rend(); ++it)
+      if (EqualsIgnoreCase(it->first, name)) return &it->second;
+  }
+  return nullptr;
+}
+
+template <typename Visit>
+void SessionSettings::ForEachValue(Visit visit) const {
+  if (startup_ != nullptr) {
+    for (const auto& [name, value] : *startup_)
+      if (Find(name) == &value) visit(name, value);  // not overridden, nor repeated later
+  }
+  if (own_ != nullptr) {
+    for (const auto& [name, value] : *own_) visit(name, value);
+  }
+}
+
 void SessionSettings::Commit(const SessionEffect& effect, ServerSettings& server) {
   switch (effect.kind) {
     case SessionEffect::Kind::kSet: {
-      auto it = FindName(current_, effect.name);
-      if (it != current_.end()) {
+      if (own_ == nullptr) own_ = std::make_unique<Settings>();
+      auto it = FindName(*own_, effect.name);
+      if (it != own_->end()) {
         it->second = effect.value;
       } else {
-        current_.emplace_back(effect.name, effect.value);
+        own_->emplace_back(Lower(effect.name), effect.value);
       }
-      server.Set(effect.name, effect.value);
+      server.Set(Lower(effect.name), effect.value);
       break;
     }
     case SessionEffect::Kind::kReset: {
       // PostgreSQL resets to the session's startup value; the server went to its own default, and
       // the relay set the client's startup value right after (StartupValueSql).
-      auto it = FindName(current_, effect.name);
-      auto start = FindName(startup_, effect.name);
-      if (start != startup_.end()) {
-        if (it != current_.end()) it->second = start->second;
-        server.Set(start->first, start->second);
+      if (own_ != nullptr) {
+        auto it = FindName(*own_, effect.name);
+        if (it != own_->end()) own_->erase(it);
+      }
+      if (const std::string* start = Find(effect.name)) {
+        server.Set(Lower(effect.name), *start);
       } else {
-        if (it != current_.end()) current_.erase(it);
-        server.Forget(effect.name);
+        server.Forget(Lower(effect.name));
       }
       break;
     }
     case SessionEffect::Kind::kResetAll:
     case SessionEffect::Kind::kDiscardAll:
-      current_ = startup_;
+      own_.reset();
       server.Clear();
-      for (const auto& [name, value] : startup_) server.Set(name, value);
+      ForEachValue([&](const std::string& name, const std::string& value) { server.Set(Lower(name), value); });
       break;
     case SessionEffect::Kind::kDeallocate:
     case SessionEffect::Kind::kDeallocateAll:
@@ -123,44 +134,50 @@ void SessionSettings::Commit(const SessionEffect& effect, ServerSettings& server
 
 std::string SessionSettings::SyncServer(ServerSettings& server, const Settings& reported) const {
   std::string sql;
-  if (current_.empty() && server.entries_.empty()) return sql;  // the common case: nothing set anywhere
   auto& entries = server.entries_;
+  // The common case: nothing set anywhere.
+  if ((startup_ == nullptr || startup_->empty()) && own_ == nullptr && entries.empty()) return sql;
   // What the server carries that this client does not: back to the server's default.
   for (auto it = entries.begin(); it != entries.end();) {
-    if (FindName(current_, it->name) == current_.end()) {
+    if (Find(it->name) == nullptr) {
       sql.append("RESET ").append(it->name).append(";");
       it = entries.erase(it);
     } else {
       ++it;
     }
   }
-  for (const auto& [name, value] : current_) {
-    auto entry = std::find_if(entries.begin(), entries.end(), [&](const auto& e) { return e.name == name; });
+  ForEachValue([&](const std::string& name, const std::string& value) {
+    auto entry = std::find_if(entries.begin(), entries.end(), [&](const auto& e) { return EqualsIgnoreCase(e.name, name); });
     if (entry != entries.end()) {
-      if (entry->known && entry->value == value) continue;
+      if (entry->known && entry->value == value) return;
       entry->value = value;
       entry->known = true;
     } else {
       // Never set there: its default may be the value already (a reported parameter says so).
       auto shown = FindName(reported, name);
-      if (shown != reported.end() && shown->second == value) continue;
-      entries.push_back(ServerSettings::Entry{name, value, true});
+      if (shown != reported.end() && shown->second == value) return;
+      entries.push_back(ServerSettings::Entry{Lower(name), value, true});
     }
-    AppendSet(sql, name, value);
-  }
+    AppendSet(sql, Lower(name), value);
+  });
   return sql;
 }
 
 std::string SessionSettings::StartupValueSql(std::string_view name) const {
   std::string sql;
-  auto it = FindName(startup_, name);
-  if (it != startup_.end()) AppendSet(sql, it->first, it->second);
+  if (startup_ == nullptr) return sql;
+  for (auto it = startup_->rbegin(); it != startup_->rend(); ++it) {
+    if (!EqualsIgnoreCase(it->first, name)) continue;
+    AppendSet(sql, Lower(it->first), it->second);
+    break;
+  }
   return sql;
 }
 
 std::string SessionSettings::AllStartupValuesSql() const {
   std::string sql;
-  for (const auto& [name, value] : startup_) AppendSet(sql, name, value);
+  if (startup_ == nullptr) return sql;
+  for (const auto& [name, value] : *startup_) AppendSet(sql, Lower(name), value);
   return sql;
 }
 

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -54,10 +55,11 @@ class ServerSettings {
 
 class SessionSettings {
  public:
-  // The client's startup parameters (names any case).
-  void SetStartup(const Settings& startup);
-  const Settings& current() const { return current_; }
-  const Settings& startup() const { return startup_; }
+  // The client's startup parameters (names in any case). REQUIRES: `startup` stays valid until the
+  // next SetStartup or the end of this object (the session's interned login holds them).
+  void SetStartup(const Settings* startup) { startup_ = startup; }
+  // The client's value of `name` now (its own SET, else its startup value); nullptr if it has none.
+  const std::string* Find(std::string_view name) const;
 
   // A statement's effect took hold (its transaction committed) on `server`, the connection it ran
   // on, which now carries the client's values for what it touched.
@@ -74,8 +76,14 @@ class SessionSettings {
   std::string AllStartupValuesSql() const;
 
  private:
-  Settings startup_;  // names lowercase
-  Settings current_;  // startup values, then the client's own
+  // Calls `visit(name, value)` for each parameter the client has a value for.
+  template <typename Visit>
+  void ForEachValue(Visit visit) const;
+
+  // Held by pointer, not copied: every idle client holds a relay, and sessions with the same login
+  // share one (ProxyServer interns logins).
+  const Settings* startup_ = nullptr;
+  std::unique_ptr<Settings> own_;  // what the client SET since (names lowercase); made on its first SET
 };
 
 }  // namespace pgtenant::relay

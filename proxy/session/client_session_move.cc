@@ -89,6 +89,7 @@ void ClientSession::Migrate(int home) {
 void ClientSession::Rejoin() {
   rejoining_ = false;
   login_ = host_->InternLogin(std::move(login_));
+  relay_.settings().SetStartup(&login_->params);  // the relay points at the login it now shares
   if (cancel_pid_ != 0) host_->AdoptCancelTarget(this, cancel_pid_);
   if (const int now_home = host_->HomeOf(*route_); now_home != host_->index()) {
     Migrate(now_home);  // it has moved on meanwhile

@@ -254,7 +254,7 @@ void ClientSession::Routed() {
   transaction_pooling_ = route_->pool.mode == config::PoolMode::kTransaction;
   relay_.Configure(transaction_pooling_ ? relay::Relay::PoolMode::kTransaction : relay::Relay::PoolMode::kSession,
                    config_->max_query_size);
-  relay_.settings().SetStartup(login_->params);
+  relay_.settings().SetStartup(&login_->params);
   pool_ = host_->PoolFor(*route_);
   TransitionTo(State::kWaitingForServer);
   state_since_ = LoopNow();

@@ -106,8 +106,9 @@ TEST_CASE("a client that sets nothing costs nothing: the servers get exactly its
 
 TEST_CASE("SyncServer resets what another client left and sets only what differs", "[relay][settings]") {
   ServerSettings server;
+  const Settings tokyo_login = {{"TimeZone", "Asia/Tokyo"}, {"application_name", "leaky"}};
   SessionSettings tokyo;
-  tokyo.SetStartup({{"TimeZone", "Asia/Tokyo"}, {"application_name", "leaky"}});
+  tokyo.SetStartup(&tokyo_login);
   SessionSettings plain;
   const Settings reported = {{"TimeZone", "UTC"}, {"application_name", ""}};
   CHECK(plain.SyncServer(server, reported).empty());  // nothing set anywhere: no SQL at all
@@ -115,8 +116,9 @@ TEST_CASE("SyncServer resets what another client left and sets only what differs
   CHECK(tokyo.SyncServer(server, reported).empty());
   CHECK(plain.SyncServer(server, reported) == "RESET timezone;RESET application_name;");
   CHECK(plain.SyncServer(server, reported).empty());
+  const Settings utc_login = {{"timezone", "UTC"}};
   SessionSettings utc;
-  utc.SetStartup({{"timezone", "UTC"}});
+  utc.SetStartup(&utc_login);
   CHECK(utc.SyncServer(server, reported).empty());  // the server's default is the value already
   server.MarkUnknown("timezone");                     // another client's SET went out
   CHECK(utc.SyncServer(server, reported) == "SET timezone TO 'UTC';");
