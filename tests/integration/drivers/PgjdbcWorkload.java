@@ -23,6 +23,7 @@ import java.util.TimeZone;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.atomic.AtomicLong;
+import org.postgresql.PGStatement;
 
 public class PgjdbcWorkload {
   static final String SETTINGS_SQL = "SELECT current_setting('app.current_organization_id'), "
@@ -184,8 +185,18 @@ public class PgjdbcWorkload {
     }
     for (Thread thread : threads) thread.start();
     for (Thread thread : threads) thread.join();
+    // The workload did what it says: each connection's statements went past prepareThreshold, so pgjdbc
+    // runs them as named server-prepared statements (unless a failure stopped the workers early).
+    boolean workersFailed = counts.get("failures").get() != 0;
     for (BlockingQueue<Client> pool : pools) {
-      for (Client client : pool) client.connection.close();
+      for (Client client : pool) {
+        for (PreparedStatement statement : new PreparedStatement[] {client.settings, client.orgs, client.insert}) {
+          if (!workersFailed && !statement.unwrap(PGStatement.class).isUseServerPrepare()) {
+            failure("check", new IllegalStateException("a statement was never server-prepared: " + statement));
+          }
+        }
+        client.connection.close();
+      }
     }
     report();
   }
