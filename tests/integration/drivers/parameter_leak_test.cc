@@ -77,6 +77,11 @@ LeakClient Options() {
 // server connection per tenant.
 struct LeakWorld {
   TenantWorld world = TenantWorld::Create();
+  LeakWorld() {
+    // The clients below are libpq connections of this process: a developer's shell must not give the
+    // one that asks for nothing a TimeZone, an application_name or options.
+    for (const char* variable : {"PGTZ", "PGAPPNAME", "PGOPTIONS", "PGDATESTYLE"}) unsetenv(variable);
+  }
   ProxyConfig Config(const std::string& pool_mode) {
     PostgresServer::Shared().Exec("ALTER DATABASE " + world.shared.database + " SET timezone = '" +
                                   kDriverDatabaseTimezone + "'");
