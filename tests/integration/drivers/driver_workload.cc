@@ -18,11 +18,12 @@ namespace {
 // Server connections per tenant: fewer than the clients of every workload below.
 constexpr int kServerConnectionsPerTenant = 2;
 // Per application (two per tenant): workers, and transactions per worker. Small enough that a run takes
-// seconds, large enough that every client connection serves several workers, that pgjdbc and psycopg
-// prepare their statements on the server (prepareThreshold and prepare_threshold are 5) and that every
-// server connection serves several clients.
+// seconds, large enough that every client connection serves several workers and runs at least 12
+// transactions (24 per application over at most 2 connections): past pgjdbc's prepareThreshold and
+// psycopg's prepare_threshold (5), and past psycopg_workload's rollback of every 8th; and that every server
+// connection serves several clients.
 constexpr int kWorkersPerApp = 3;
-constexpr int kTransactionsPerWorker = 12;
+constexpr int kTransactionsPerWorker = 8;
 // A run is seconds; a hang must not wait for the harness's 120 s deadline to be seen.
 constexpr auto kProgramTimeout = std::chrono::seconds(90);
 
