@@ -34,7 +34,7 @@ std::string Text(std::span<const uint8_t> bytes) { return std::string(bytes.begi
 TEST_CASE("MessageBuilder writes big-endian fields and patches the length", "[builder]") {
   std::string out = "prefix";
   MessageBuilder(out).Begin('x').Int8(0xfe).Int16(-2).Int32(0x01020304).CString("ab").Bytes(std::string_view("cd")).End();
-  CHECK(out == "prefix"s + "x\0\0\0\x10\xfe\xff\xfe\x01\x02\x03\x04" "ab\0cd"s);
+  CHECK(out == "prefix" "x\0\0\0\x10\xfe\xff\xfe\x01\x02\x03\x04" "ab\0cd"s);
 }
 
 TEST_CASE("MessageBuilder with tag 0 writes an untyped packet whose length includes itself", "[builder]") {
