@@ -23,10 +23,11 @@ struct RunOptions {
   size_t client_split = 0;  // 0: every write whole
   size_t server_split = 0;  // 0: every batch of answers whole
   bool shutdown_requested = false;
+  Relay::Limits limits;
 };
 
 inline RunResult RunScenario(Relay::PoolMode mode, const std::vector<std::string>& writes, RunOptions options = {}) {
-  RelayDriver driver(mode, options.server_split);
+  RelayDriver driver(mode, options.server_split, options.limits);
   driver.shutdown_requested = options.shutdown_requested;
   size_t offset = 0;
   for (const std::string& write : writes) {
@@ -50,13 +51,16 @@ inline RunResult RunScenario(Relay::PoolMode mode, const std::vector<std::string
 // The baseline run; REQUIREs every split run to match it (bytes to the client only when
 // `same_client_bytes`: a session that ends mid-read may end before or after answers arrive).
 inline RunResult RunEverySplit(Relay::PoolMode mode, const std::vector<std::string>& writes,
-                               bool same_client_bytes = true) {
-  const RunResult whole = RunScenario(mode, writes);
+                               bool same_client_bytes = true, Relay::Limits limits = {}) {
+  RunOptions whole_options;
+  whole_options.limits = limits;
+  const RunResult whole = RunScenario(mode, writes, whole_options);
   REQUIRE_FALSE(whole.forwarded_without_server);
   size_t total = 0;
   for (const std::string& w : writes) total += w.size();
   for (size_t split = 1; split < total; ++split) {
     RunOptions options;
+    options.limits = limits;
     options.client_split = split;
     const RunResult r = RunScenario(mode, writes, options);
     INFO("client bytes split at " << split);
@@ -66,6 +70,7 @@ inline RunResult RunEverySplit(Relay::PoolMode mode, const std::vector<std::stri
   }
   for (size_t piece = 1; piece <= 8; ++piece) {
     RunOptions options;
+    options.limits = limits;
     options.server_split = piece;
     const RunResult r = RunScenario(mode, writes, options);
     INFO("server answers cut every " << piece << " bytes");
