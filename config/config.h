@@ -271,7 +271,7 @@ struct Config {
   int worker_busy_percent = 70;
   // Caps on the messages pgtenant buffers whole (bytes): SQL-bearing ones (Query, Parse), parsed by the
   // policy, and FunctionCall. A larger one is skipped with ERROR 54000; the session goes on.
-  size_t max_query_size = size_t{16} << 20;
+  size_t max_query_size = size_t{8} << 20;
   size_t max_function_call_size = size_t{16} << 20;
   Duration client_idle_timeout{0};  // 0 = off
   // A client idle inside a transaction this long gets FATAL 25P03 and its server connection is

@@ -77,7 +77,7 @@ TEST_CASE("a file with only backends, tenants and users gets every default", "[c
   CHECK(config->listen.port == 6432);
   CHECK(config->auth_method == AuthMethod::kScramSha256);
   CHECK(config->max_client_connections == 1000);
-  CHECK(config->max_query_size == 16 << 20);
+  CHECK(config->max_query_size == 8 << 20);
   CHECK(config->max_function_call_size == 16 << 20);
   CHECK(config->client_idle_timeout == milliseconds(0));
   CHECK(config->idle_transaction_timeout == milliseconds(0));
