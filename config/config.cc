@@ -73,6 +73,12 @@ PoolSettings Config::ResolvePool(const TenantConfig* tenant, const UserConfig* u
   return settings;
 }
 
+Duration Config::ResolveIdleTransactionTimeout(const TenantConfig* tenant, const UserConfig* user) const {
+  if (user != nullptr && user->idle_transaction_timeout) return *user->idle_transaction_timeout;
+  if (tenant != nullptr && tenant->idle_transaction_timeout) return *tenant->idle_transaction_timeout;
+  return idle_transaction_timeout;
+}
+
 EnvLookup ProcessEnvironment() {
   return [](std::string_view name) -> std::optional<std::string> {
     const char* value = std::getenv(std::string(name).c_str());

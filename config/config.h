@@ -18,7 +18,8 @@
 //   - `tenant_setting` is a dotted custom GUC name (ident.ident[...]), safe to put into `-c name=value`;
 //   - user passwords are a SCRAM-SHA-256 verifier when auth_method is kScramSha256, an "md5" + 32
 //     lowercase hex hash when kMd5, and empty or either form when kTrust;
-//   - every duration is > 0 except client_idle_timeout (0 = off); every pool resolves to size >= 1
+//   - every duration is > 0 except client_idle_timeout and idle_transaction_timeout (0 = off, at every
+//     level); every pool resolves to size >= 1
 //     and 0 <= min_idle <= size; ports are 1..65535;
 //   - `tenant_identification` is non-empty and has no duplicates;
 //   - every backend has at least one host (hosts[0] == {host, port}), no host listed twice.
@@ -234,6 +235,7 @@ struct TenantConfig {
   // Transactions started per second across the tenant's sessions; excess ones are delayed, not
   // refused. 0 = unlimited.
   int max_transactions_per_second = 0;
+  std::optional<Duration> idle_transaction_timeout;  // overrides limits.idle_transaction_timeout
   ComplianceConfig compliance;
   PolicyConfig policy;  // tenants.NAME.policy
 };
@@ -247,6 +249,7 @@ struct UserConfig {
   std::optional<protocol::ScramVerifier> scram;
   std::map<std::string, TenantRole> tenants;  // tenant name -> role; each names an entry of Config::tenants
   PoolOverrides pool;
+  std::optional<Duration> idle_transaction_timeout;  // overrides the tenant's and limits.idle_transaction_timeout
 };
 
 // admin: who may open the admin console (the virtual database "pgtenant", proxy/admin/admin_console.h).
@@ -266,8 +269,14 @@ struct Config {
   // busy: it passes pools to a quieter one. Pools come back together once two workers together use
   // less than half of it.
   int worker_busy_percent = 70;
-  size_t max_query_size = 1 << 20;  // cap for SQL-bearing messages (Query, Parse), bytes
+  // Caps on the messages pgtenant buffers whole (bytes): SQL-bearing ones (Query, Parse), parsed by the
+  // policy, and FunctionCall. A larger one is skipped with ERROR 54000; the session goes on.
+  size_t max_query_size = size_t{8} << 20;
+  size_t max_function_call_size = size_t{16} << 20;
   Duration client_idle_timeout{0};  // 0 = off
+  // A client idle inside a transaction this long gets FATAL 25P03 and its server connection is
+  // closed. 0 = off. Tenants and users may override it (ResolveIdleTransactionTimeout).
+  Duration idle_transaction_timeout{0};
   Duration startup_timeout{10000};  // client must finish startup+auth within it
   Duration shutdown_timeout{30000};
   std::string tenant_setting = "app.current_organization_id";
@@ -310,6 +319,8 @@ struct Config {
   const TenantConfig* FindTenantById(std::string_view id) const;
   // Defaults <- top-level pool <- tenant's pool <- user's pool. Either argument may be null.
   PoolSettings ResolvePool(const TenantConfig* tenant, const UserConfig* user) const;
+  // limits.idle_transaction_timeout <- tenant's <- user's (most specific wins). Either may be null.
+  Duration ResolveIdleTransactionTimeout(const TenantConfig* tenant, const UserConfig* user) const;
 };
 
 // Looks up an environment variable for ${VAR} expansion; nullopt when unset.

@@ -181,7 +181,8 @@ void ConfigLoader::ReadMetrics(const Field& field) {
 
 void ConfigLoader::ReadLimits(const Field& field) {
   const Mapping limits = reader_.ReadMapping(
-      field, {"max_client_connections", "max_query_size", "client_idle_timeout", "startup_timeout", "shutdown_timeout"},
+      field, {"max_client_connections", "max_query_size", "max_function_call_size", "client_idle_timeout",
+              "idle_transaction_timeout", "startup_timeout", "shutdown_timeout"},
       {});
   if (auto f = limits.Get("max_client_connections")) {
     SetIfPresent(config_.max_client_connections, reader_.ReadInt(*f, 1, INT_MAX));
@@ -190,8 +191,15 @@ void ConfigLoader::ReadLimits(const Field& field) {
     std::optional<uint64_t> size = reader_.ReadByteSize(*f, 1, kMaxQuerySizeLimit);
     if (size) config_.max_query_size = static_cast<size_t>(*size);
   }
+  if (auto f = limits.Get("max_function_call_size")) {
+    std::optional<uint64_t> size = reader_.ReadByteSize(*f, 1, kMaxQuerySizeLimit);
+    if (size) config_.max_function_call_size = static_cast<size_t>(*size);
+  }
   if (auto f = limits.Get("client_idle_timeout")) {
     SetIfPresent(config_.client_idle_timeout, reader_.ReadDuration(*f, Duration(0)));
+  }
+  if (auto f = limits.Get("idle_transaction_timeout")) {
+    SetIfPresent(config_.idle_transaction_timeout, reader_.ReadDuration(*f, Duration(0)));
   }
   if (auto f = limits.Get("startup_timeout")) {
     SetIfPresent(config_.startup_timeout, reader_.ReadDuration(*f, kPositive));

@@ -48,7 +48,7 @@ void ConfigLoader::ReadTenants(const Field& field) {
   for (const MappingEntry& entry : entries.entries()) {
     const Mapping map = reader_.ReadMapping(
         entry.value, {"id", "isolation", "schema", "backend", "pool", "max_clients", "max_transactions_per_second",
-                      "compliance", "policy"},
+                      "idle_transaction_timeout", "compliance", "policy"},
         {"id", "backend"});
     TenantConfig tenant;
     tenant.name = entry.key;
@@ -89,6 +89,8 @@ void ConfigLoader::ReadTenants(const Field& field) {
     if (auto f = map.Get("max_clients")) SetIfPresent(tenant.max_clients, reader_.ReadInt(*f, 0, INT_MAX));
     if (auto f = map.Get("max_transactions_per_second"))
       SetIfPresent(tenant.max_transactions_per_second, reader_.ReadInt(*f, 0, 1000000));
+    if (auto f = map.Get("idle_transaction_timeout"))
+      tenant.idle_transaction_timeout = reader_.ReadDuration(*f, Duration(0));
     if (auto f = map.Get("compliance")) tenant.compliance = ReadComplianceSection(reader_, *f);
     if (auto f = map.Get("policy")) tenant.policy = ReadPolicySection(reader_, *f);
     config_.tenants.emplace(entry.key, std::move(tenant));
@@ -121,8 +123,9 @@ void ConfigLoader::ReadUsers(const Field& field) {
     }
     // An admin user (admin.users) may exist only for the admin console, without tenants.
     const Mapping map = config_.IsAdmin(entry.key)
-                            ? reader_.ReadMapping(entry.value, {"password", "tenants", "pool"}, {})
-                            : reader_.ReadMapping(entry.value, {"password", "tenants", "pool"}, {"tenants"});
+                            ? reader_.ReadMapping(entry.value, {"password", "tenants", "pool", "idle_transaction_timeout"}, {})
+                            : reader_.ReadMapping(entry.value, {"password", "tenants", "pool", "idle_transaction_timeout"},
+                                                  {"tenants"});
     UserConfig user;
     user.name = entry.key;
     ReadUserPassword(map, entry.value, user);
@@ -144,6 +147,7 @@ void ConfigLoader::ReadUsers(const Field& field) {
       user.pool = ReadPool(*f);
       user_pools_.emplace(entry.key, *f);
     }
+    if (auto f = map.Get("idle_transaction_timeout")) user.idle_transaction_timeout = reader_.ReadDuration(*f, Duration(0));
     config_.users.emplace(entry.key, std::move(user));
   }
 }

@@ -133,7 +133,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   Input in(data, size);
   const uint8_t setup = in.Byte();
   const Relay::PoolMode mode = (setup & 1) ? Relay::PoolMode::kTransaction : Relay::PoolMode::kSession;
-  RelayDriver driver(mode, /*server_split=*/(setup >> 1) % 9, /*max_query_size=*/4096);
+  RelayDriver driver(mode, /*server_split=*/(setup >> 1) % 9,
+                     Relay::Limits{/*max_query_size=*/4096, /*max_function_call_size=*/4096});
   WellFormedClient client;
   bool well_formed = true;
   size_t client_bytes = 0;

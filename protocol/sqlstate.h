@@ -18,6 +18,8 @@ inline constexpr std::string_view kProtocolViolation = "08P01";
 inline constexpr std::string_view kFeatureNotSupported = "0A000";
 // Class 22 — Data Exception
 inline constexpr std::string_view kInvalidParameterValue = "22023";
+// Class 25 — Invalid Transaction State
+inline constexpr std::string_view kIdleInTransactionSessionTimeout = "25P03";
 // Class 26 — Invalid SQL Statement Name
 inline constexpr std::string_view kInvalidSqlStatementName = "26000";
 // Class 28 — Invalid Authorization Specification

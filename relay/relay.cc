@@ -3,6 +3,7 @@
 // ranges of its input, so a read the session corks leaves in one write, uncopied.
 #include "relay/relay.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <string>
 #include <utility>
@@ -20,8 +21,6 @@ namespace {
 using protocol::DecodeStatus;
 using protocol::FrontendTag;
 
-// A FunctionCall is an OID and a few arguments; anything larger is refused.
-constexpr uint32_t kMaxFunctionCallLength = 1 << 20;
 // Stands in for a blocked statement on the server: it cannot parse, so the server reports an
 // error in the statement's place (see SendBlockedMarker).
 constexpr const char* kBlockedMarker = "pgtenant blocked this statement";
@@ -98,7 +97,7 @@ Relay::Step Relay::End(Outcome outcome, size_t consumed) {
 }
 
 bool Relay::Quiescent() const {
-  return !AwaitsResponses() && !HasBlockedBatch() && c2s_remaining_ == 0 && !discarding() &&
+  return !AwaitsResponses() && !HasBlockedBatch() && c2s_remaining_ == 0 && c2s_skip_ == 0 && !discarding() &&
          state_ != State::kInTransaction;
 }
 
@@ -250,6 +249,23 @@ bool Relay::SendDueFollowUp() {
   return SendOwnQuery(sql, /*show_parameters=*/true);
 }
 
+bool Relay::BeginOversizeSkip(const protocol::FrameHeader& header, size_t limit) {
+  const bool function_call = Is(header.tag, FrontendTag::kFunctionCall);
+  const char* kind = function_call ? "FunctionCall" : Is(header.tag, FrontendTag::kParse) ? "Parse" : "Query";
+  const char* setting = function_call ? "limits.max_function_call_size" : "limits.max_query_size";
+  protocol::ErrorFields e;
+  e.severity = "ERROR";
+  e.sqlstate = sqlstate::kProgramLimitExceeded;
+  e.message = std::string("pgtenant: a ") + kind + " message of " + std::to_string(header.body_size()) +
+              " bytes exceeds " + setting + " (" + std::to_string(limit) + " bytes)";
+  e.hint = function_call ? "Write large objects in smaller pieces, or raise limits.max_function_call_size."
+                         : "Send large values as parameters (PQexecParams), or raise limits.max_query_size.";
+  std::string error;
+  protocol::AppendErrorResponse(error, e);
+  c2s_skip_ = static_cast<uint32_t>(header.total());  // at most kMaxMessageLength + 1
+  return SendBlockedMarker(header.tag, std::move(error));
+}
+
 Relay::Step Relay::OnClientBytes(std::span<const uint8_t> data) {
   if (discarding()) return DiscardRequest(data);
   size_t pos = 0;
@@ -266,6 +282,18 @@ Relay::Step Relay::OnClientBytes(std::span<const uint8_t> data) {
     return End(Outcome::kTerminate, data.size());
   };
   while (pos < data.size()) {
+    if (c2s_skip_ > 0) {
+      // A message over its limit passes by unread; its error is on its way (BeginOversizeSkip).
+      if (!flush()) return End(Outcome::kServerGone, data.size());
+      const size_t n = std::min<size_t>(c2s_skip_, data.size() - pos);
+      pos += n;
+      flushed = pos;
+      c2s_skip_ -= static_cast<uint32_t>(n);
+      // The server was held for the skip alone: under transaction pooling it goes back now.
+      if (c2s_skip_ == 0 && transaction_pooling_ && server_->IsClean() && c2s_remaining_ == 0 && !AwaitsResponses())
+        return {pos, Outcome::kReleaseServer};
+      continue;
+    }
     if (PassStreamed(c2s_remaining_, data.size(), pos)) continue;
     if (FollowUpDue() && (!flush() || !SendDueFollowUp())) return End(Outcome::kServerGone, data.size());
     const protocol::FrameDecode d = protocol::DecodeFrameHeader(data.subspan(pos), protocol::kMaxMessageLength);
@@ -292,15 +320,12 @@ Relay::Step Relay::OnClientBytes(std::span<const uint8_t> data) {
     const bool sql_bearing = Is(tag, FrontendTag::kQuery) || Is(tag, FrontendTag::kParse);
     const bool judged = sql_bearing || Is(tag, FrontendTag::kFunctionCall);
     if (judged) {
-      if (sql_bearing && d.header.body_size() > max_query_size_) {
-        return fail(Status::Error(sqlstate::kProtocolViolation,
-                                  "pgtenant: statement of " + std::to_string(d.header.body_size()) +
-                                      " bytes exceeds limits.max_query_size (" + std::to_string(max_query_size_) +
-                                      " bytes)",
-                                  "Send large values as parameters (PQexecParams) or raise limits.max_query_size."));
+      // Judged whole, so buffered whole: up to a limit. A larger message is skipped, never read.
+      const size_t limit = sql_bearing ? max_query_size_ : max_function_call_size_;
+      if (d.header.body_size() > limit) {
+        if (!flush() || !BeginOversizeSkip(d.header, limit)) return End(Outcome::kServerGone, data.size());
+        continue;
       }
-      if (!sql_bearing && d.header.body_size() > kMaxFunctionCallLength)
-        return fail(Status::Error(sqlstate::kProtocolViolation, "pgtenant: FunctionCall message too large"));
       if (data.size() - pos < d.header.total()) break;  // SQL is judged whole before it is forwarded
       std::string blocked_error;  // empty: no allocation unless blocked
       SessionEffects effects;     // likewise, unless the statement touches the session

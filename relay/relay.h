@@ -31,6 +31,7 @@
 #include <string>
 #include <vector>
 
+#include "protocol/frame_reader.h"
 #include "protocol/status.h"
 #include "relay/fifo.h"
 #include "relay/relay_host.h"
@@ -59,8 +60,15 @@ class Relay {
     Outcome outcome = Outcome::kNeedMore;
   };
   enum class PoolMode : uint8_t { kSession, kTransaction };
+  // The messages the relay holds whole before forwarding them (limits.max_query_size for Query and
+  // Parse, limits.max_function_call_size for FunctionCall). A larger one is skipped by its length,
+  // never buffered, and answered with ERROR 54000 where its response belongs; the session goes on.
+  struct Limits {
+    size_t max_query_size = size_t{8} << 20;
+    size_t max_function_call_size = size_t{16} << 20;
+  };
 
-  Relay(RelayHost& host, PoolMode mode, size_t max_query_size) : host_(host) { Configure(mode, max_query_size); }
+  Relay(RelayHost& host, PoolMode mode, Limits limits) : host_(host) { Configure(mode, limits); }
   // A relay for a session not routed yet: Configure before use.
   explicit Relay(RelayHost& host) : host_(host) {}
   Relay(const Relay&) = delete;
@@ -70,14 +78,16 @@ class Relay {
   void AttachServer(ServerWire& server);
   // The session no longer holds its server (released, lost or closing). No-op without one.
   void DetachServer();
-  // Once routed: the route's pool mode and limits.max_query_size. REQUIRES: state() == kNoServer.
-  void Configure(PoolMode mode, size_t max_query_size) {
+  // Once routed: the route's pool mode and the limits. REQUIRES: state() == kNoServer.
+  void Configure(PoolMode mode, Limits limits) {
     transaction_pooling_ = mode == PoolMode::kTransaction;
-    set_max_query_size(max_query_size);
+    set_limits(limits);
   }
-  // After a reload (limits.max_query_size).
-  void set_max_query_size(size_t bytes) {
-    max_query_size_ = static_cast<uint32_t>(std::min<size_t>(bytes, std::numeric_limits<uint32_t>::max()));
+  // After a reload.
+  void set_limits(Limits limits) {
+    max_query_size_ = static_cast<uint32_t>(std::min<size_t>(limits.max_query_size, std::numeric_limits<uint32_t>::max()));
+    max_function_call_size_ =
+        static_cast<uint32_t>(std::min<size_t>(limits.max_function_call_size, std::numeric_limits<uint32_t>::max()));
   }
   // The client's parameters (its startup values are set by the session before the first server).
   SessionSettings& settings() { return settings_; }
@@ -195,6 +205,9 @@ class Relay {
     return exchange_ != nullptr && !exchange_->follow_up.empty() && batches_sent_ > exchange_->follow_up_after &&
            c2s_remaining_ == 0;
   }
+  // A Query, Parse or FunctionCall over its limit: a blocked marker carries ERROR 54000 to where its
+  // answer belongs, and the message is skipped by its length (c2s_skip_). False: the server is gone.
+  bool BeginOversizeSkip(const protocol::FrameHeader& header, size_t limit);
 
   RelayHost& host_;
   ServerWire* server_ = nullptr;
@@ -204,8 +217,10 @@ class Relay {
   uint64_t batches_done_ = 0;  // ReadyForQuery received
   // Sizes in 32 bits (a message's length is an int32): every idle client holds a relay.
   uint32_t c2s_remaining_ = 0;  // bytes of a streamed client message still to forward (or skip)
+  uint32_t c2s_skip_ = 0;       // bytes of a client message over its limit still to skip (never forwarded)
   uint32_t s2c_remaining_ = 0;  // bytes of a streamed server message still to forward
   uint32_t max_query_size_ = 0;
+  uint32_t max_function_call_size_ = 0;
   bool transaction_pooling_ = false;
   bool batch_failed_ = false;  // the request being answered got an ErrorResponse
   State state_ = State::kNoServer;

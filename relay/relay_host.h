@@ -52,6 +52,11 @@ class RelayHost {
   virtual Status OnTransactionEnd() = 0;
   // The server reported a run-time parameter (ParameterStatus body).
   virtual void OnServerParameterStatus(std::span<const uint8_t> body) = 0;
+  // A NotificationResponse names the server process that raised it. Returns the process ID the
+  // client sees in its place: the one the client was given in BackendKeyData when `server_pid` is
+  // the server session the client holds now (so the client recognises its own notifications),
+  // `server_pid` itself for any other.
+  virtual int32_t NotifierPidForClient(int32_t server_pid) = 0;
 
  protected:
   ~RelayHost() = default;

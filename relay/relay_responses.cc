@@ -2,6 +2,8 @@
 // are synthesized in order, responses to its own messages swallowed, a blocked statement's error
 // put in place of the server's, and ReadyForQuery read for the transaction's end, the client's
 // session effects and the release of the server under transaction pooling.
+#include <algorithm>
+#include <cstddef>
 #include <string>
 #include <utility>
 
@@ -37,6 +39,13 @@ bool EndsServerSession(std::span<const uint8_t> error_body) {
     if (type == 'S') severity = value;
   }
   return severity == "FATAL" || severity == "PANIC";
+}
+
+// NotificationResponse (protocol section 55.7): Int32 process ID, then channel and payload.
+constexpr size_t kPidSize = 4;
+void WritePid(int32_t pid, uint8_t* out) {
+  const auto value = static_cast<uint32_t>(pid);
+  for (int i = 0; i < 4; ++i) out[i] = static_cast<uint8_t>(value >> (24 - 8 * i));
 }
 }  // namespace
 
@@ -96,6 +105,22 @@ Relay::Step Relay::OnServerBytes(std::span<const uint8_t> data) {
     const bool ready = Is(tag, BackendTag::kReadyForQuery);
     const bool parameter = Is(tag, BackendTag::kParameterStatus);
     const bool error = Is(tag, BackendTag::kErrorResponse) && d.header.total() <= kMaxInspectedErrorLength;
+    if (Is(tag, BackendTag::kNotificationResponse) && d.header.body_size() >= kPidSize) {
+      // Its process ID first, in the client's terms; channel and payload stream on as they come.
+      if (data.size() - pos < protocol::kHeaderSize + kPidSize) break;
+      int32_t server_pid = 0;
+      (void)protocol::MessageReader(data.subspan(pos + protocol::kHeaderSize, kPidSize)).Int32(server_pid);
+      const int32_t client_pid = host_.NotifierPidForClient(server_pid);
+      if (client_pid != server_pid) {
+        uint8_t head[protocol::kHeaderSize + kPidSize];
+        std::copy_n(data.begin() + static_cast<std::ptrdiff_t>(pos), protocol::kHeaderSize, head);
+        WritePid(client_pid, head + protocol::kHeaderSize);
+        if (!flush_to(pos, pos + sizeof(head)) || !host_.SendToClient(head)) return End(Outcome::kClientGone, data.size());
+      }
+      pos += protocol::kHeaderSize + kPidSize;
+      s2c_remaining_ = static_cast<uint32_t>(d.header.body_size() - kPidSize);
+      continue;
+    }
     if (!queued && !substitute && !ready && !parameter && !error) {
       s2c_remaining_ = static_cast<uint32_t>(d.header.total());  // streamed as it comes: DataRow, CopyData, notices, ...
       continue;
@@ -166,7 +191,8 @@ Relay::Outcome Relay::AfterReady() {
     }
   }
   // The transaction is over and nothing is in flight: the server goes back to the pool.
-  if (transaction_pooling_ && c2s_remaining_ == 0 && !AwaitsResponses()) return Outcome::kReleaseServer;
+  if (transaction_pooling_ && c2s_remaining_ == 0 && c2s_skip_ == 0 && !AwaitsResponses())
+    return Outcome::kReleaseServer;
   return Outcome::kNeedMore;
 }
 

@@ -171,6 +171,7 @@ Result<Route> ResolveRoute(const config::Config& config, const config::UserConfi
   route.backend = backend;
   route.role = membership->second;
   route.pool = config.ResolvePool(tenant, &user);
+  route.idle_transaction_timeout = config.ResolveIdleTransactionTimeout(tenant, &user);
 
   bool read_only = route.role == config::TenantRole::kViewer;
   route.pool_identity = MakePoolIdentity(config, *backend, *tenant, read_only, &user);

@@ -59,6 +59,8 @@ struct Route {
   // carry the tenant context), and the settings such a pool is made with.
   PoolIdentity pool_identity;
   config::PoolSettings pool;
+  // limits.idle_transaction_timeout resolved for the tenant and user; 0 = off.
+  config::Duration idle_transaction_timeout{0};
   // Shared pools (backends.NAME.shared_pool, rls tenants only): server connections carry no
   // context of their own; `context_sql` sets it on checkout, and `context_tag` says which
   // context a connection carries, so the pool can prefer one that already has it.

@@ -240,7 +240,7 @@ bool ClientSession::StartTransaction(std::span<const uint8_t> data) {
     Terminate(why);
     return false;
   }
-  relay_.set_max_query_size(config_->max_query_size);
+  relay_.set_limits(RelayLimits());
   if (pool_->moved_to() >= 0 && MayMigrate()) {
     Migrate(pool_->moved_to());
     return false;
@@ -485,14 +485,28 @@ void ClientSession::CheckTimeouts(Clock::time_point now) {
                                 std::to_string(config_->startup_timeout.count()) + " ms"));
     return;
   }
+  if (state_ != State::kActive) return;
+  // As in PostgreSQL, a session is idle from its last ReadyForQuery (state_since_ while active),
+  // unless the client spoke since.
+  const Clock::duration idle_for = now - std::max(last_activity_, state_since_);
+  // Idle in a transaction: the server holds one open ('T' or 'E') and awaits the client, which has
+  // sent nothing since. Its server connection is closed with it (ReleaseServer retires a dirty one).
+  if (server_ != nullptr && route_->idle_transaction_timeout.count() > 0 &&
+      server_->wire().txn_status() != protocol::TransactionStatus::kIdle && server_->wire().awaiting_ready() == 0 &&
+      carry_.empty() && idle_for > route_->idle_transaction_timeout) {
+    end_reason_ = "idle_transaction_timeout";
+    Terminate(Status::Error(sqlstate::kIdleInTransactionSessionTimeout,
+                            "terminating connection due to idle-in-transaction timeout"));
+    return;
+  }
   // Idle: between transactions. Under transaction pooling that is without a server at all.
-  const bool idle = state_ == State::kActive && !in_transaction() && (server_ == nullptr || server_->IsClean());
+  const bool idle = !in_transaction() && (server_ == nullptr || server_->IsClean());
   if (!idle) return;
-  if (config_->client_idle_timeout.count() > 0 && now - last_activity_ > config_->client_idle_timeout) {
+  if (config_->client_idle_timeout.count() > 0 && idle_for > config_->client_idle_timeout) {
     Terminate(Status::Error(sqlstate::kIdleSessionTimeout, "terminating connection due to idle-session timeout"));
     return;
   }
-  if (now - last_activity_ > kTrimIdleAfter) TrimIdle();
+  if (idle_for > kTrimIdleAfter) TrimIdle();
 }
 
 void ClientSession::TrimIdle() {

@@ -65,7 +65,7 @@ class ClientSession final : public ServerLink, public PoolClient, private relay:
   // A CancelRequest matched this session: cancel whatever its server is running, or answer a request
   // still waiting for a pooled server connection with ERROR 57014.
   void CancelRunningQuery();
-  // Startup and idle timeouts.
+  // Startup, idle and idle-in-transaction timeouts.
   void CheckTimeouts(Clock::time_point now);
   // The tenant's transaction rate has room for this session's next transaction.
   void OnThrottleLifted();
@@ -165,6 +165,9 @@ class ClientSession final : public ServerLink, public PoolClient, private relay:
   relay::Admission AdmitTransaction(bool starts_transaction, bool terminating) override;
   Status OnTransactionEnd() override;
   void OnServerParameterStatus(std::span<const uint8_t> body) override;
+  int32_t NotifierPidForClient(int32_t server_pid) override;
+  // limits.max_query_size and max_function_call_size of the config snapshot the session holds.
+  relay::Relay::Limits RelayLimits() const;
   Status CheckStartupParameters(const protocol::StartupPacket& packet);
   void BeginAuthentication();
   void Authenticated();
@@ -257,7 +260,8 @@ class ClientSession final : public ServerLink, public PoolClient, private relay:
   // Metrics (proxy/telemetry/metrics.h): the tenant's series, and what is measured between events.
   Metrics::TenantSeries* series_ = nullptr;
   Clock::time_point transaction_started_{};
-  // When the session entered kWaitingForServer (the pool wait) or kClosing (the flush deadline).
+  // When the session entered kWaitingForServer (the pool wait) or kClosing (the flush deadline); while
+  // kActive, the server's last ReadyForQuery (idle timeouts count from it).
   Clock::time_point state_since_{};
   Clock::time_point accepted_at_ = LoopNow();
   Clock::time_point last_activity_ = LoopNow();

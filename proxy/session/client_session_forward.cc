@@ -37,10 +37,12 @@ size_t ClientSession::ForwardClientMessages(std::span<const uint8_t> data) {
     case Outcome::kClientGone:
       Close();
       return data.size();
+    case Outcome::kReleaseServer:
+      ReleaseServer();  // it was held only while an oversize message was skipped
+      return step.consumed;
     case Outcome::kServerGone:
     case Outcome::kServerBroken:
     case Outcome::kServerEnded:
-    case Outcome::kReleaseServer:
       OnServerLost(Status::Error(sqlstate::kConnectionFailure, "could not send data to the server"));
       return data.size();
   }
@@ -51,7 +53,10 @@ size_t ClientSession::ForwardClientMessages(std::span<const uint8_t> data) {
 size_t ClientSession::OnServerBytes(std::span<const uint8_t> data) {
   // What this read brings goes to the client in one write, swallowed and synthesized parts and all.
   outbox_.Cork();
+  const uint64_t requests_done = relay_.requests_done();
   const relay::Relay::Step step = relay_.OnServerBytes(data);
+  // While active, state_since_ is the server's last ReadyForQuery: idle timeouts count from it.
+  if (relay_.requests_done() != requests_done) state_since_ = LoopNow();
   switch (step.outcome) {
     case Outcome::kNeedMore:
       bytes_out_ += step.consumed;
@@ -102,7 +107,7 @@ relay::Admission ClientSession::AdmitTransaction(bool starts_transaction, bool t
       admission.why = std::move(why);
       return admission;
     }
-    relay_.set_max_query_size(config_->max_query_size);
+    relay_.set_limits(RelayLimits());
     if (!terminating && HeldByAdmin()) {  // PAUSE: this transaction starts at RESUME
       admission.kind = relay::Admission::Kind::kHold;
       return admission;
@@ -125,6 +130,14 @@ Status ClientSession::OnTransactionEnd() {
 
 void ClientSession::OnServerParameterStatus(std::span<const uint8_t> body) {
   server_->NoteParameterStatus(body);
+}
+
+int32_t ClientSession::NotifierPidForClient(int32_t server_pid) {
+  return server_ != nullptr && server_pid == server_->backend_pid() ? cancel_pid_ : server_pid;
+}
+
+relay::Relay::Limits ClientSession::RelayLimits() const {
+  return {config_->max_query_size, config_->max_function_call_size};
 }
 
 }  // namespace pgtenant::proxy

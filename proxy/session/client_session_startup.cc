@@ -253,7 +253,7 @@ void ClientSession::Routed() {
   series_ = host_->metrics().ForTenant(route_->tenant->name);
   transaction_pooling_ = route_->pool.mode == config::PoolMode::kTransaction;
   relay_.Configure(transaction_pooling_ ? relay::Relay::PoolMode::kTransaction : relay::Relay::PoolMode::kSession,
-                   config_->max_query_size);
+                   RelayLimits());
   relay_.settings().SetStartup(&login_->params);
   pool_ = host_->PoolFor(*route_);
   TransitionTo(State::kWaitingForServer);

@@ -282,3 +282,33 @@ TEST_CASE("a backend may opt in to shared pools and a tenant may cap its transac
   REQUIRE_FALSE(bad.ok());
   CHECK(bad.status().message().find("t.yaml:2:") == 0);
 }
+
+namespace pgtenant::config {
+namespace {
+
+TEST_CASE("idle_transaction_timeout: limits, then the tenant's, then the user's; the most specific wins",
+          "[config_loader]") {
+  const std::string tenants = Yaml({
+      "limits: { idle_transaction_timeout: 1m }",
+      "tenants:",
+      "  acme: { id: " + kAcmeId + ", backend: shared, idle_transaction_timeout: 10s }",
+      "  globex: { id: " + kGlobexId + ", isolation: schema, schema: org_globex, backend: shared }",
+      "users:",
+      "  alice: { password: \"" + kVerifier + "\", tenants: { acme: admin, globex: member } }",
+      "  bob: { password: \"" + kVerifier + "\", tenants: { acme: admin }, idle_transaction_timeout: 0 }",
+  });
+  auto config = LoadOk(kBackends + tenants);
+  const TenantConfig* acme = config->FindTenant("acme");
+  const TenantConfig* globex = config->FindTenant("globex");
+  CHECK(config->ResolveIdleTransactionTimeout(nullptr, nullptr) == std::chrono::minutes(1));
+  CHECK(config->ResolveIdleTransactionTimeout(globex, config->FindUser("alice")) == std::chrono::minutes(1));
+  CHECK(config->ResolveIdleTransactionTimeout(acme, config->FindUser("alice")) == std::chrono::seconds(10));
+  CHECK(config->ResolveIdleTransactionTimeout(acme, config->FindUser("bob")) == Duration(0));  // off for bob
+
+  std::string negative = kBackends + tenants;
+  negative.replace(negative.find("idle_transaction_timeout: 10s"), 29, "idle_transaction_timeout: -1");
+  CHECK(ErrorOf(negative).find("tenants.acme.idle_transaction_timeout") != std::string::npos);
+}
+
+}  // namespace
+}  // namespace pgtenant::config

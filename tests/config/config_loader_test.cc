@@ -77,8 +77,10 @@ TEST_CASE("a file with only backends, tenants and users gets every default", "[c
   CHECK(config->listen.port == 6432);
   CHECK(config->auth_method == AuthMethod::kScramSha256);
   CHECK(config->max_client_connections == 1000);
-  CHECK(config->max_query_size == 1 << 20);
+  CHECK(config->max_query_size == 8 << 20);
+  CHECK(config->max_function_call_size == 16 << 20);
   CHECK(config->client_idle_timeout == milliseconds(0));
+  CHECK(config->idle_transaction_timeout == milliseconds(0));
   CHECK(config->startup_timeout == seconds(10));
   CHECK(config->shutdown_timeout == seconds(30));
   CHECK(config->tenant_setting == "app.current_organization_id");
@@ -106,7 +108,9 @@ TEST_CASE("every top-level setting is read", "[config_loader]") {
                            "limits:",
                            "  max_client_connections: 50",
                            "  max_query_size: 64kB",
+                           "  max_function_call_size: 8MB",
                            "  client_idle_timeout: 90",
+                           "  idle_transaction_timeout: 30s",
                            "  startup_timeout: 250ms",
                            "  shutdown_timeout: 2m",
                            "tenant_setting: myapp.org_id",
@@ -118,7 +122,9 @@ TEST_CASE("every top-level setting is read", "[config_loader]") {
   CHECK(config->listen.port == 7000);
   CHECK(config->max_client_connections == 50);
   CHECK(config->max_query_size == 64 * 1024);
+  CHECK(config->max_function_call_size == 8 << 20);
   CHECK(config->client_idle_timeout == seconds(90));
+  CHECK(config->idle_transaction_timeout == seconds(30));
   CHECK(config->startup_timeout == milliseconds(250));
   CHECK(config->shutdown_timeout == std::chrono::minutes(2));
   CHECK(config->tenant_setting == "myapp.org_id");

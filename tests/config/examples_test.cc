@@ -107,6 +107,10 @@ TEST_CASE("full.yaml sets every key to a value that shows it was read", "[exampl
   CHECK(config->workers == 2);
   CHECK(config->FindTenant("acme")->max_clients == 100);
   CHECK(config->ResolvePool(config->FindTenant("acme"), config->FindUser("alice")).size == 5);
+  CHECK(config->ResolveIdleTransactionTimeout(config->FindTenant("acme"), nullptr) == std::chrono::minutes(5));
+  CHECK(config->ResolveIdleTransactionTimeout(config->FindTenant("acme"), config->FindUser("alice")) ==
+        std::chrono::seconds(30));
+  CHECK(config->max_function_call_size == 16 << 20);
   CHECK(config->IsAdmin("ops"));
   CHECK(config->FindUser("ops")->tenants.empty());
 }

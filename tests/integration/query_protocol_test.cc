@@ -153,7 +153,9 @@ TEST_CASE("libpq pipeline mode: results in order, an error aborts the rest until
 
 TEST_CASE("a 10 MB text parameter makes the round trip byte for byte", "[query]") {
   TestDatabase db = PostgresServer::Shared().CreateTestDatabase("large");
-  ProxyProcess proxy(StandardConfig(db));  // max_query_size 1MB: a Bind value is not a query
+  ProxyConfig config = StandardConfig(db);
+  config.max_query_size = "1MB";  // a Bind value is not a query
+  ProxyProcess proxy(config);
   PgConn conn = MustConnectProxy(proxy, "alice", kAlicePassword, "app");
 
   std::mt19937 random(20240601);
@@ -172,7 +174,9 @@ TEST_CASE("a 10 MB text parameter makes the round trip byte for byte", "[query]"
 
 TEST_CASE("a simple query just under max_query_size is accepted", "[query][limits]") {
   TestDatabase db = PostgresServer::Shared().CreateTestDatabase("nearlimit");
-  ProxyProcess proxy(StandardConfig(db));  // max_query_size 1MB
+  ProxyConfig config = StandardConfig(db);
+  config.max_query_size = "1MB";
+  ProxyProcess proxy(config);
   PgConn conn = MustConnectProxy(proxy, "alice", kAlicePassword, "app");
 
   const std::string literal(900 * 1024, 'x');

@@ -29,6 +29,7 @@ class CountingHost final : public RelayHost {
   Admission AdmitTransaction(bool, bool) override { return Admission(); }
   Status OnTransactionEnd() override { return Status(); }
   void OnServerParameterStatus(std::span<const uint8_t>) override {}
+  int32_t NotifierPidForClient(int32_t server_pid) override { return server_pid; }
 
  private:
   static bool Count(size_t& total, std::span<const uint8_t> bytes) {
@@ -62,7 +63,7 @@ TEST_CASE("forwarding Query, Bind, DataRow and ReadyForQuery allocates nothing p
   INFO((transaction ? "transaction pooling" : "session pooling"));
   CountingHost host;
   ServerWire server;
-  Relay relay(host, transaction ? Relay::PoolMode::kTransaction : Relay::PoolMode::kSession, 1 << 20);
+  Relay relay(host, transaction ? Relay::PoolMode::kTransaction : Relay::PoolMode::kSession, Relay::Limits{});
   if (!transaction) relay.AttachServer(server);
   // Warm-up: the statement is prepared (and, under transaction pooling, renamed) once; buffers grow.
   const std::string prepare = Parse("s1", "select $1") + Sync();

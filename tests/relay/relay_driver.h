@@ -27,8 +27,8 @@ inline std::span<const uint8_t> AsBytes(std::string_view s) {
 class RelayDriver final : public RelayHost {
  public:
   // How server answers reach the relay: whole, or cut at `server_split` bytes (each batch).
-  explicit RelayDriver(Relay::PoolMode mode, size_t server_split = 0, size_t max_query_size = 1 << 20)
-      : relay_(*this, mode, max_query_size), server_split_(server_split) {
+  explicit RelayDriver(Relay::PoolMode mode, size_t server_split = 0, Relay::Limits limits = {})
+      : relay_(*this, mode, limits), server_split_(server_split) {
     if (mode == Relay::PoolMode::kSession) Acquire();
   }
 
@@ -145,6 +145,12 @@ class RelayDriver final : public RelayHost {
     return Status();
   }
   void OnServerParameterStatus(std::span<const uint8_t>) override {}
+  // Server connection i runs as process kServerPid + i; the client was given kClientPid.
+  static constexpr int32_t kServerPid = 4000;
+  static constexpr int32_t kClientPid = 77;
+  int32_t NotifierPidForClient(int32_t server_pid) override {
+    return held_ >= 0 && server_pid == kServerPid + held_ ? kClientPid : server_pid;
+  }
 
  private:
   struct Server {

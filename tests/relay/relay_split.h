@@ -6,6 +6,7 @@
 #include <catch2/catch.hpp>
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "protocol/frame_reader.h"
@@ -24,10 +25,11 @@ struct RunOptions {
   size_t server_split = 0;  // 0: every batch of answers whole
   bool shutdown_requested = false;
   Settings startup;  // the client's startup parameters
+  Relay::Limits limits;
 };
 
 inline RunResult RunScenario(Relay::PoolMode mode, const std::vector<std::string>& writes, RunOptions options = {}) {
-  RelayDriver driver(mode, options.server_split);
+  RelayDriver driver(mode, options.server_split, options.limits);
   driver.shutdown_requested = options.shutdown_requested;
   if (!options.startup.empty()) driver.Startup(options.startup);
   size_t offset = 0;
@@ -49,12 +51,16 @@ inline RunResult RunScenario(Relay::PoolMode mode, const std::vector<std::string
   return result;
 }
 
+inline RunOptions WithStartup(Settings startup) {
+  RunOptions options;
+  options.startup = std::move(startup);
+  return options;
+}
+
 // The baseline run; REQUIREs every split run to match it (bytes to the client only when
 // `same_client_bytes`: a session that ends mid-read may end before or after answers arrive).
 inline RunResult RunEverySplit(Relay::PoolMode mode, const std::vector<std::string>& writes,
-                               bool same_client_bytes = true, const Settings& startup = {}) {
-  RunOptions base;
-  base.startup = startup;
+                               bool same_client_bytes = true, const RunOptions& base = {}) {
   const RunResult whole = RunScenario(mode, writes, base);
   REQUIRE_FALSE(whole.forwarded_without_server);
   size_t total = 0;

@@ -176,14 +176,6 @@ TEST_CASE("an unknown frontend message ends the session with 08P01 after what ca
   CHECK(r.events == std::vector<std::string>{"terminate 08P01"});
 }
 
-TEST_CASE("a statement over limits.max_query_size ends the session before it is buffered", "[relay]") {
-  const Mode mode = GENERATE(Mode::kSession, Mode::kTransaction);
-  INFO(Name(mode));
-  RelayDriver driver(mode, 0, /*max_query_size=*/64);
-  driver.ClientSends(Query(std::string(100, 'x')).substr(0, 10));
-  CHECK(driver.events == std::vector<std::string>{"terminate 08P01"});
-}
-
 TEST_CASE("a hold keeps the transaction's bytes until the host resumes", "[relay]") {
   const Mode mode = GENERATE(Mode::kSession, Mode::kTransaction);
   INFO(Name(mode));

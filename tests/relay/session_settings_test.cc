@@ -44,7 +44,7 @@ TEST_CASE("RESET returns to the client's startup value, not the server's default
   const Mode mode = GENERATE(Mode::kSession, Mode::kTransaction);
   INFO(Name(mode));
   RunResult r = RunEverySplit(mode, {Query("set timezone to 'UTC'"), Query("reset timezone"), Query("show timezone")},
-                              true, Settings{{"TimeZone", "Europe/Paris"}});
+                              true, WithStartup({{"TimeZone", "Europe/Paris"}}));
   // The server resets to its default; the relay sets the startup value right after and the client
   // hears of it, as PostgreSQL would have reported the startup value.
   CHECK(Tags(r.to_client) ==
@@ -62,7 +62,7 @@ TEST_CASE("RESET ALL, DISCARD ALL and asyncpg's reset query return every paramet
                               {Query("set timezone to 'UTC'"), Query("set application_name to 'other'"),
                                Query("set extra_float_digits to '2'"), Query(reset), Query("show timezone"),
                                Query("show application_name"), Query("show extra_float_digits")},
-                              true, Settings{{"TimeZone", "Europe/Paris"}, {"application_name", "app"}});
+                              true, WithStartup({{"TimeZone", "Europe/Paris"}, {"application_name", "app"}}));
   Strings shown = FirstColumns(r.to_client);
   shown.erase(shown.begin(), shown.end() - 3);  // the asyncpg query's own rows first
   CHECK(shown == Strings{"Europe/Paris", "app", "default"});
@@ -85,7 +85,7 @@ TEST_CASE("what a rolled-back transaction set is undone; a committed one keeps i
 TEST_CASE("startup parameters are set on each server connection before the client's first statement",
           "[relay][settings]") {
   RunResult r = RunEverySplit(Mode::kTransaction, {Query("show timezone"), Query("show timezone")}, true,
-                              Settings{{"TimeZone", "America/Sao_Paulo"}});
+                              WithStartup({{"TimeZone", "America/Sao_Paulo"}}));
   CHECK(Tags(r.to_client) == "T D C Z(I) T D C Z(I)");
   CHECK(FirstColumns(r.to_client) == Strings{"America/Sao_Paulo", "America/Sao_Paulo"});
 }

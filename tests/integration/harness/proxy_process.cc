@@ -40,9 +40,10 @@ std::string ProxyConfig::ToYaml() const {
   std::ostringstream yaml;
   yaml << "listen: { address: 127.0.0.1, port: " << port << " }\n"
        << "auth: { method: " << auth_method << " }\n"
-       << "limits: { max_client_connections: " << max_client_connections << ", max_query_size: " << max_query_size
-       << ", startup_timeout: " << startup_timeout
-       << (client_idle_timeout.empty() ? "" : ", client_idle_timeout: " + client_idle_timeout) << " }\n"
+       << "limits: { max_client_connections: " << max_client_connections
+       << (max_query_size.empty() ? "" : ", max_query_size: " + max_query_size) << ", startup_timeout: " << startup_timeout
+       << (client_idle_timeout.empty() ? "" : ", client_idle_timeout: " + client_idle_timeout)
+       << (limits_extra.empty() ? "" : ", " + limits_extra) << " }\n"
        << "pool: { mode: " << pool_mode << ", size: " << pool_size << ", wait_timeout: " << pool_wait_timeout
        << " }\n";
   if (!tenant_identification.empty()) yaml << "tenant_identification: " << tenant_identification << "\n";

@@ -55,7 +55,9 @@ struct ProxyConfig {
   int port = 0;  // 0: a free port is chosen when the proxy starts
   std::string auth_method = "scram-sha-256";
   int max_client_connections = 1000;
-  std::string max_query_size = "1MB";
+  std::string max_query_size;  // empty: not written (the proxy's default)
+  // Appended inside the limits mapping as is, e.g. "idle_transaction_timeout: 1s".
+  std::string limits_extra;
   std::string startup_timeout = "10s";
   std::string client_idle_timeout;  // empty: not written (off)
   std::string pool_mode = "session";
