@@ -58,6 +58,17 @@ Relay::Step Relay::OnServerBytes(std::span<const uint8_t> data) {
     flushed = next;
     return ok;
   };
+  // A ReadyForQuery ended the transaction (kTerminate) or freed the server (kReleaseServer): what
+  // came before it goes to the client, the rest of the input waits (a released server's next bytes
+  // belong to whoever gets it next).
+  auto stop_after_ready = [&](Outcome after) -> Step {
+    if (after == Outcome::kTerminate) {
+      (void)flush_to(pos, pos);
+      return End(after, data.size());
+    }
+    if (!flush_to(pos, pos)) return End(Outcome::kClientGone, data.size());
+    return {pos, after};
+  };
   while (pos < data.size()) {
     if (PassStreamed(s2c_remaining_, data.size(), pos)) continue;
     const protocol::FrameDecode d = protocol::DecodeFrameHeader(data.subspan(pos), protocol::kMaxMessageLength);
@@ -89,13 +100,8 @@ Relay::Step Relay::OnServerBytes(std::span<const uint8_t> data) {
       server_->NoteReadyForQuery(status.ok() ? *status : protocol::TransactionStatus::kFailed);
       exchange_->own_batches.pop_front();
       const Outcome after = AfterReady();
-      if (after == Outcome::kNeedMore) continue;
-      if (after == Outcome::kTerminate) {
-        (void)flush_to(pos, pos);
-        return End(after, data.size());
-      }
-      if (!flush_to(pos, pos)) return End(Outcome::kClientGone, data.size());
-      return {pos, after};
+      if (after != Outcome::kNeedMore) return stop_after_ready(after);
+      continue;
     }
     if (Is(tag, BackendTag::kErrorResponse)) batch_failed_ = true;  // the request's transaction is undone
     const bool queued = transaction_pooling_ && exchange_ != nullptr && exchange_->rewriter.responses().Completes(tag);
@@ -169,13 +175,7 @@ Relay::Step Relay::OnServerBytes(std::span<const uint8_t> data) {
       exchange_->blocked_batches.pop_front();
     SettleEffects(txn);
     const Outcome after = AfterReady();
-    if (after == Outcome::kNeedMore) continue;
-    if (after == Outcome::kTerminate) {
-      (void)flush_to(pos, pos);
-      return End(after, data.size());
-    }
-    if (!flush_to(pos, pos)) return End(Outcome::kClientGone, data.size());
-    return {pos, after};
+    if (after != Outcome::kNeedMore) return stop_after_ready(after);
   }
   if (!flush_to(pos, pos)) return End(Outcome::kClientGone, data.size());
   return {pos, Outcome::kNeedMore};
