@@ -1,5 +1,6 @@
 # Run after a test executable is built (see catch_tests.cmake): writes TESTS_FILE with one add_test per
-# Catch2 test case. Inputs: EXECUTABLE, GROUP, PROPERTIES (a list), WORKING_DIRECTORY, TESTS_FILE.
+# Catch2 test case. Inputs: EXECUTABLE, GROUP, PROPERTIES (a list), LABEL_TAGS (a list of Catch2 tags
+# without brackets that become ctest labels), WORKING_DIRECTORY, TESTS_FILE.
 cmake_minimum_required(VERSION 3.16)  # IN_LIST
 execute_process(
   COMMAND "${EXECUTABLE}" --list-test-names-only
@@ -12,22 +13,28 @@ if(NOT result MATCHES "^[0-9]+$")
   message(FATAL_ERROR "${EXECUTABLE} --list-test-names-only failed (${result}):\n${output}${errors}")
 endif()
 
+# The lines `--list-test-names-only` prints for the test cases that match `spec` (a Catch2 tag), each
+# line as listed, in `out`.
+function(list_tagged spec out)
+  execute_process(
+    COMMAND "${EXECUTABLE}" "${spec}" --list-test-names-only
+    OUTPUT_VARIABLE tagged_output
+    WORKING_DIRECTORY "${WORKING_DIRECTORY}")
+  string(REPLACE ";" "<semicolon>" tagged_output "${tagged_output}")
+  string(REPLACE "\n" ";" tagged_lines "${tagged_output}")
+  set(${out} "${tagged_lines}" PARENT_SCOPE)
+endfunction()
+
 # Test cases tagged [serial] (timing that other tests running beside them would distort) run alone.
-execute_process(
-  COMMAND "${EXECUTABLE}" "[serial]" --list-test-names-only
-  OUTPUT_VARIABLE serial_output
-  WORKING_DIRECTORY "${WORKING_DIRECTORY}")
-string(REPLACE ";" "<semicolon>" serial_output "${serial_output}")
-string(REPLACE "\n" ";" serial_lines "${serial_output}")
+list_tagged("[serial]" serial_lines)
 # Test cases tagged [cpu] (pgbench runs, thousands of connections) keep both cores busy: they count as
 # two of ctest's -j slots, so that ctest -j runs waiting tests beside them but not two of them at once
 # per two cores.
-execute_process(
-  COMMAND "${EXECUTABLE}" "[cpu]" --list-test-names-only
-  OUTPUT_VARIABLE cpu_output
-  WORKING_DIRECTORY "${WORKING_DIRECTORY}")
-string(REPLACE ";" "<semicolon>" cpu_output "${cpu_output}")
-string(REPLACE "\n" ";" cpu_lines "${cpu_output}")
+list_tagged("[cpu]" cpu_lines)
+# Test cases tagged with one of LABEL_TAGS get that tag as a ctest label (ctest -L drivers).
+foreach(tag IN LISTS LABEL_TAGS)
+  list_tagged("[${tag}]" label_lines_${tag})
+endforeach()
 
 # Each element in [==[...]==] so that ';', spaces and quotes stay part of one argument.
 set(properties "")
@@ -63,6 +70,15 @@ foreach(line IN LISTS lines)
     set(serial " RUN_SERIAL TRUE")
   elseif(line IN_LIST cpu_lines)
     set(serial " PROCESSORS 2")
+  endif()
+  set(labels "")
+  foreach(tag IN LISTS LABEL_TAGS)
+    if(line IN_LIST label_lines_${tag})
+      list(APPEND labels "${tag}")
+    endif()
+  endforeach()
+  if(labels)
+    string(APPEND serial " LABELS [==[${labels}]==]")
   endif()
   string(APPEND script "set_tests_properties([==[${test}]==] PROPERTIES WORKING_DIRECTORY [==[${WORKING_DIRECTORY}]==]"
                        "${properties}${serial})\n")

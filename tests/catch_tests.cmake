@@ -4,11 +4,12 @@
 # script splits them into several tests). After each build, catch_list_tests.cmake runs the executable
 # with --list-test-names-only and writes one add_test per test case, named "<group>: <test case>", run
 # as `executable "<test case>"`, with the given ctest properties; a test case tagged [serial] also gets
-# RUN_SERIAL (ctest runs nothing beside it), one tagged [cpu] PROCESSORS 2 (two of ctest's -j slots).
+# RUN_SERIAL (ctest runs nothing beside it), one tagged [cpu] PROCESSORS 2 (two of ctest's -j slots), and
+# one tagged with a tag of LABEL_TAGS that tag as a ctest label.
 #
-#   pgtenant_catch_tests(TARGET GROUP name [PROPERTIES prop value ...])
+#   pgtenant_catch_tests(TARGET GROUP name [PROPERTIES prop value ...] [LABEL_TAGS tag ...])
 function(pgtenant_catch_tests target)
-  cmake_parse_arguments(PARSE_ARGV 1 arg "" "GROUP" "PROPERTIES")
+  cmake_parse_arguments(PARSE_ARGV 1 arg "" "GROUP" "PROPERTIES;LABEL_TAGS")
   set(tests_file "${CMAKE_CURRENT_BINARY_DIR}/${target}_catch_tests.cmake")
   add_custom_command(
     TARGET ${target} POST_BUILD
@@ -17,6 +18,7 @@ function(pgtenant_catch_tests target)
             -D "EXECUTABLE=$<TARGET_FILE:${target}>"
             -D "GROUP=${arg_GROUP}"
             -D "PROPERTIES=${arg_PROPERTIES}"
+            -D "LABEL_TAGS=${arg_LABEL_TAGS}"
             -D "WORKING_DIRECTORY=${CMAKE_CURRENT_BINARY_DIR}"
             -D "TESTS_FILE=${tests_file}"
             -P "${PGTENANT_CATCH_LIST_SCRIPT}"

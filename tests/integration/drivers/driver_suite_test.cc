@@ -1,10 +1,9 @@
 // The driver and ORM suite (issue 23): real client libraries, each with its defaults, run a workload of
 // two tenants through pgtenant in session and in transaction pooling (see driver_workload.h).
 //
-// Tagged [drivers] (ctest label `drivers`). The cases tagged [awaits-vstate] (ctest label
-// `awaits_vstate`) fail until pgtenant keeps each client's session state itself (issue 23, items 1-3):
-// pgjdbc's `SET extra_float_digits`, Django's `SET TIME ZONE`, psycopg's `DEALLOCATE ALL` and asyncpg's
-// reset query are refused today in transaction pooling, and asyncpg's in session pooling too.
+// Tagged [drivers] (ctest label `drivers`). What these drivers send by themselves and pgtenant answers
+// from each client's own session state: pgjdbc's `SET extra_float_digits`, Django's `SET TIME ZONE`,
+// psycopg's `DEALLOCATE ALL` and asyncpg's reset query (relay/session_settings.h).
 #include <catch2/catch.hpp>
 
 #include "tests/integration/drivers/driver_workload.h"
@@ -18,17 +17,17 @@ TEST_CASE("pgjdbc in session pooling: statements reused past prepareThreshold, b
 }
 
 TEST_CASE("pgjdbc in transaction pooling: statements reused past prepareThreshold, batches, two tenants",
-          "[drivers][pgjdbc][transaction][awaits-vstate]") {
+          "[drivers][pgjdbc][transaction]") {
   CheckDriverWorkload(Driver::kPgjdbc, "transaction");
 }
 
 TEST_CASE("asyncpg.Pool in session pooling: acquire, release and its reset query, two tenants",
-          "[drivers][asyncpg][session][awaits-vstate]") {
+          "[drivers][asyncpg][session]") {
   CheckDriverWorkload(Driver::kAsyncpg, "session");
 }
 
 TEST_CASE("asyncpg.Pool in transaction pooling: acquire, release and its reset query, two tenants",
-          "[drivers][asyncpg][transaction][awaits-vstate]") {
+          "[drivers][asyncpg][transaction]") {
   CheckDriverWorkload(Driver::kAsyncpg, "transaction");
 }
 
@@ -38,7 +37,7 @@ TEST_CASE("psycopg 3 in session pooling: prepare_threshold 5 and 0, rollbacks, t
 }
 
 TEST_CASE("psycopg 3 in transaction pooling: prepare_threshold 5 and 0, rollbacks, two tenants",
-          "[drivers][psycopg][transaction][awaits-vstate]") {
+          "[drivers][psycopg][transaction]") {
   CheckDriverWorkload(Driver::kPsycopg, "transaction");
 }
 
@@ -48,7 +47,7 @@ TEST_CASE("Django ORM with USE_TZ in session pooling, database TimeZone not UTC,
 }
 
 TEST_CASE("Django ORM with USE_TZ in transaction pooling, database TimeZone not UTC, two tenants",
-          "[drivers][django][transaction][awaits-vstate]") {
+          "[drivers][django][transaction]") {
   CheckDriverWorkload(Driver::kDjango, "transaction");
 }
 

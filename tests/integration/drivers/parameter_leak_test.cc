@@ -5,9 +5,9 @@
 // (simple and extended protocol) and in the ParameterStatus messages it was sent, and RESET must bring back
 // its own startup value.
 //
-// Tagged [drivers][leak]; those tagged [awaits-vstate] fail until pgtenant keeps each client's session
-// state (issue 23, items 1-3): in transaction pooling a client that sets nothing inherits the last client's
-// TimeZone and application_name, session-level SET is refused, and `options=-c` is refused in both modes.
+// Tagged [drivers][leak]. Before pgtenant kept each client's session state (issue 23), a client that set
+// nothing inherited the last client's TimeZone and application_name in transaction pooling, session-level
+// SET was refused there, and `options=-c` was refused in both modes.
 #include <catch2/catch.hpp>
 #include <libpq-fe.h>
 
@@ -163,13 +163,13 @@ void AlternateSessions(const std::vector<LeakClient>& clients) {
 
 TEST_CASE("transaction pooling, one server connection: a client that asks for no TimeZone or application_name "
           "never sees another client's",
-          "[drivers][leak][transaction][awaits-vstate]") {
+          "[drivers][leak][transaction]") {
   AlternateConnected({Plain(), Startup(), Plain(), Startup()});
 }
 
 TEST_CASE("transaction pooling, one server connection: TimeZone, application_name and extra_float_digits set "
           "with SET, in options or at startup stay with their client",
-          "[drivers][leak][transaction][awaits-vstate]") {
+          "[drivers][leak][transaction]") {
   AlternateConnected({Setter(), Plain(), Startup(), Options()});
 }
 
@@ -181,7 +181,7 @@ TEST_CASE("session pooling, one server connection: sessions one after another ne
 
 TEST_CASE("session pooling: TimeZone, application_name and extra_float_digits in options are accepted at startup "
           "and stay with their client",
-          "[drivers][leak][session][awaits-vstate]") {
+          "[drivers][leak][session]") {
   AlternateSessions({Options(), Plain(), Options(), Startup()});
 }
 
@@ -215,12 +215,12 @@ void CheckResetReturnsToStartup(const std::string& pool_mode) {
 }
 
 TEST_CASE("transaction pooling: RESET and RESET ALL return a client to its own startup values",
-          "[drivers][leak][transaction][awaits-vstate]") {
+          "[drivers][leak][transaction]") {
   CheckResetReturnsToStartup("transaction");
 }
 
 TEST_CASE("session pooling: RESET and RESET ALL return a client to its own startup values",
-          "[drivers][leak][session][awaits-vstate]") {
+          "[drivers][leak][session]") {
   CheckResetReturnsToStartup("session");
 }
 
