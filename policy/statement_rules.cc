@@ -288,14 +288,10 @@ bool TreeInspector::CheckQueryStatement(std::string_view type, const JsonValue& 
   }
   if (type == "DiscardStmt") {
     // The tenant context is a default of the server session (its startup packet): DISCARD ALL keeps
-    // it, except on shared server connections, where pgtenant sets it with SET.
+    // it, except on shared server connections, where pgtenant sets it again right after.
     const std::string_view target = StringField(body, "target");
     if (target.empty() || target == "DISCARD_ALL") {
-      if (context_.shared_pool) {
-        Report("context.tenant_setting",
-               "DISCARD ALL would reset the tenant context of a shared server connection; it is not allowed");
-        return true;
-      }
+      if (!CheckSharedContextReset("DISCARD ALL")) return true;
       AddEffect(protocol::SessionEffect::Kind::kDiscardAll);
     }
     return true;
@@ -382,18 +378,22 @@ void TreeInspector::CheckUtilityStatement(std::string_view type, const JsonValue
   Report("ddl.schema_change", "schema changes and maintenance commands are not allowed for this role");
 }
 
+bool TreeInspector::CheckSharedContextReset(std::string_view what) {
+  if (!context_.shared_pool || statement_ + 1 == statements_) return true;
+  Report("context.tenant_setting", std::string(what) +
+                                       " must be the last statement of its query on a shared server connection: "
+                                       "the statements after it would run without the tenant context");
+  return false;
+}
+
 void TreeInspector::CheckVariableSet(const JsonValue& body, bool top_level) {
   const std::string_view kind = StringField(body, "kind");
   const std::string name = protocol::AsciiLower(StringField(body, "name"));
   const bool is_local = body.Find("is_local") != nullptr && body.Find("is_local")->boolean();
   if (kind == "VAR_RESET_ALL") {
     // The tenant context is a default of the server session (its startup packet): RESET ALL keeps
-    // it, except on shared server connections, where pgtenant sets it with SET.
-    if (context_.shared_pool) {
-      Report("context.tenant_setting",
-             "RESET ALL would reset the tenant context of a shared server connection; reset settings one by one");
-      return;
-    }
+    // it, except on shared server connections, where pgtenant sets it again right after.
+    if (!CheckSharedContextReset("RESET ALL")) return;
     if (top_level) AddEffect(protocol::SessionEffect::Kind::kResetAll);
     return;
   }

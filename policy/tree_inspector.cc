@@ -151,8 +151,8 @@ std::optional<RuleHit> TreeInspector::Inspect(const JsonValue& tree) {
   const JsonValue* stmts = tree.Find("stmts");
   if (stmts == nullptr) return std::nullopt;  // an empty query
   statements_ = stmts->items().size();
-  for (const JsonValue& raw : stmts->items()) {
-    const JsonValue* stmt = raw.Find("stmt");
+  for (statement_ = 0; statement_ < statements_; ++statement_) {
+    const JsonValue* stmt = stmts->items()[statement_].Find("stmt");
     if (stmt == nullptr) continue;
     Visit(*stmt, "stmt", Walk{true, false});
     if (done()) break;

@@ -73,6 +73,9 @@ class TreeInspector {
   bool CheckQueryStatement(std::string_view type, const JsonValue& body);
   void CheckVariableSet(const JsonValue& body, bool top_level);
   void CheckSearchPath(const JsonValue& body);
+  // RESET ALL or DISCARD ALL (`what`) reset the tenant context of a shared server connection, which
+  // the relay sets again once the text has run: false (and reported) when statements follow it.
+  bool CheckSharedContextReset(std::string_view what);
   // SET/RESET of a session parameter; false when `name` is not one (the other rules then apply).
   bool CheckSessionParameter(const JsonValue& body, std::string_view kind, const std::string& name, bool is_local);
   // set_config(name, value, is_local) with the rule context.set_config switched off.
@@ -88,6 +91,7 @@ class TreeInspector {
   std::optional<RuleHit> hit_;
   protocol::SessionEffects effects_;
   size_t statements_ = 0;  // statements in the text
+  size_t statement_ = 0;   // the index of the statement being walked
 };
 
 // Helpers shared by the two halves of the inspector.

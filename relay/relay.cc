@@ -173,6 +173,10 @@ void Relay::NoteEffects(SessionEffects& effects) {
       case SessionEffect::Kind::kDiscardAll:
       case SessionEffect::Kind::kDeallocateAll:
         if (effect.kind != SessionEffect::Kind::kDeallocateAll) {
+          // A shared server connection lost the tenant context too: it is set again first (the policy
+          // lets RESET ALL and DISCARD ALL through there only as the last statement of a text).
+          if (std::string_view context = host_.SharedContextSql(); !context.empty())
+            ex.follow_up.append(context).append(";");
           server_->settings().MarkAllUnknown();
           ex.follow_up += settings_.AllStartupValuesSql();
         }

@@ -57,6 +57,10 @@ class RelayHost {
   // the server session the client holds now (so the client recognises its own notifications),
   // `server_pid` itself for any other.
   virtual int32_t NotifierPidForClient(int32_t server_pid) = 0;
+  // The SQL that gives a shared server connection this client's tenant context (SET of the tenant
+  // setting and of default_transaction_read_only), or "" when the server connection is the tenant's
+  // own: its context is then in the server's startup packet and survives RESET ALL and DISCARD ALL.
+  virtual std::string_view SharedContextSql() const = 0;
 
  protected:
   ~RelayHost() = default;

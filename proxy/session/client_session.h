@@ -166,6 +166,7 @@ class ClientSession final : public ServerLink, public PoolClient, private relay:
   Status OnTransactionEnd() override;
   void OnServerParameterStatus(std::span<const uint8_t> body) override;
   int32_t NotifierPidForClient(int32_t server_pid) override;
+  std::string_view SharedContextSql() const override;
   // limits.max_query_size and max_function_call_size of the config snapshot the session holds.
   relay::Relay::Limits RelayLimits() const;
   Status CheckStartupParameters(const protocol::StartupPacket& packet);

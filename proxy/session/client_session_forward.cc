@@ -136,6 +136,10 @@ int32_t ClientSession::NotifierPidForClient(int32_t server_pid) {
   return server_ != nullptr && server_pid == server_->backend_pid() ? cancel_pid_ : server_pid;
 }
 
+std::string_view ClientSession::SharedContextSql() const {
+  return route_ != nullptr && route_->shared_pool ? std::string_view(route_->context_sql) : std::string_view();
+}
+
 relay::Relay::Limits ClientSession::RelayLimits() const {
   return {config_->max_query_size, config_->max_function_call_size};
 }

@@ -131,5 +131,39 @@ TEST_CASE("on a shared connection, a tenant switch resets session state and read
   CHECK(QueryColumn(globex.get(), "SELECT name FROM projects ORDER BY name") == TenantWorld::ProjectsOf("globex"));
 }
 
+TEST_CASE("RESET ALL and DISCARD ALL on a shared connection keep the tenant context and read-only",
+          "[tenants][shared_pool]") {
+  const std::string mode = GENERATE(std::string("transaction"), std::string("session"));
+  INFO(mode << " pooling");
+  TenantWorld world = TenantWorld::Create();
+  ProxyConfig config = SharedPoolConfig(world);
+  config.pool_mode = mode;
+  config.pool_size = 2;  // session pooling holds one connection per client
+  ProxyProcess proxy(config);
+  PgConn vic = MustConnectAs(proxy, "vic.acme");      // acme viewer: read-only context
+  PgConn uma = MustConnectAs(proxy, "uma.umbrella");  // umbrella member
+  const std::vector<std::string> resets = {"RESET ALL", "DISCARD ALL",
+                                           "SELECT pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL;"};
+  for (int round = 0; round < 5; ++round) {
+    for (const std::string& reset : resets) {
+      INFO("round " << round << ": " << reset);
+      MustExec(vic.get(), "SET application_name = 'vic-app'");
+      MustExec(vic.get(), reset);
+      CHECK(QueryValue(vic.get(), "SELECT current_setting('app.current_organization_id')") == kAcmeId);
+      CHECK(QueryValue(vic.get(), "SHOW default_transaction_read_only") == "on");
+      CHECK(QueryValue(vic.get(), "SHOW application_name") != "vic-app");
+      CHECK(QueryColumn(vic.get(), "SELECT name FROM projects ORDER BY name") == TenantWorld::ProjectsOf("acme"));
+      MustExec(uma.get(), reset);
+      CHECK(QueryValue(uma.get(), "SELECT current_setting('app.current_organization_id')") == kTenantWorldUmbrellaId);
+      CHECK(QueryValue(uma.get(), "SHOW default_transaction_read_only") == "off");
+      CHECK(QueryColumn(uma.get(), "SELECT name FROM projects ORDER BY name") == TenantWorld::ProjectsOf("umbrella"));
+    }
+  }
+  // Statements after the reset in the same query would run before the context is set again: refused.
+  PgResult refused = Exec(vic.get(), "RESET ALL; SELECT count(*) FROM projects");
+  CHECK(Sqlstate(refused.get()) == "42501");
+  CHECK(QueryValue(vic.get(), "SELECT current_setting('app.current_organization_id')") == kAcmeId);
+}
+
 }  // namespace
 }  // namespace pgtenant::integration

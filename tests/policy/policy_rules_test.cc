@@ -44,12 +44,16 @@ const std::vector<Case> kCases = {
     {Who::M, "RESET ALL", ""},
     {Who::M, "DISCARD ALL", ""},
     {Who::MS, "discard plans", ""},
-    {Who::SP, "RESET ALL", "context.tenant_setting"},  // on a shared pool it is a SET of pgtenant's
-    {Who::SP, "DISCARD ALL", "context.tenant_setting"},
+    {Who::SP, "RESET ALL", ""},  // on a shared pool pgtenant sets the context again after it
+    {Who::SP, "DISCARD ALL", ""},
+    {Who::SP, "SELECT pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL;", ""},  // asyncpg's reset
+    {Who::SP, "RESET ALL; SELECT 1", "context.tenant_setting"},  // would run without the context
+    {Who::SP, "DISCARD ALL; SELECT 1", "context.tenant_setting"},
+    {Who::MS, "RESET ALL; SELECT 1", ""},
     {Who::SP, "DISCARD TEMP", ""},
     {Who::MS, "/* harmless */ SeT /* really */ app.current_organization_id = 'x' -- done", "context.tenant_setting"},
     {Who::MS, "SELECT 1; SELECT 2; SET app.current_organization_id = 'x'", "context.tenant_setting"},
-    {Who::SP, "SELECT 1; RESET ALL", "context.tenant_setting"},
+    {Who::SP, "SELECT 1; RESET ALL", ""},
     // --- context.search_path
     {Who::G, "SET search_path = public", "context.search_path"},
     {Who::G, "SET LOCAL search_path TO org_globex, public", "context.search_path"},

@@ -30,6 +30,7 @@ class CountingHost final : public RelayHost {
   Status OnTransactionEnd() override { return Status(); }
   void OnServerParameterStatus(std::span<const uint8_t>) override {}
   int32_t NotifierPidForClient(int32_t server_pid) override { return server_pid; }
+  std::string_view SharedContextSql() const override { return {}; }
 
  private:
   static bool Count(size_t& total, std::span<const uint8_t> bytes) {

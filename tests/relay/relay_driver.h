@@ -44,6 +44,7 @@ class RelayDriver final : public RelayHost {
   bool ended = false;
   // Invariant checks for the fuzzer: bytes reached a server the session did not hold.
   bool forwarded_without_server = false;
+  std::string shared_context_sql;  // set: the pool is shared, and this SQL sets the tenant context
   size_t servers_acquired = 0;
 
   // The client sends `bytes`; the session handles them and the servers answer until quiet.
@@ -151,6 +152,7 @@ class RelayDriver final : public RelayHost {
   int32_t NotifierPidForClient(int32_t server_pid) override {
     return held_ >= 0 && server_pid == kServerPid + held_ ? kClientPid : server_pid;
   }
+  std::string_view SharedContextSql() const override { return shared_context_sql; }
 
  private:
   struct Server {

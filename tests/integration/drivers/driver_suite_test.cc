@@ -31,6 +31,11 @@ TEST_CASE("asyncpg.Pool in transaction pooling: acquire, release and its reset q
   CheckDriverWorkload(Driver::kAsyncpg, "transaction");
 }
 
+TEST_CASE("asyncpg.Pool in transaction pooling on a shared pool: its reset query keeps each tenant's context",
+          "[drivers][asyncpg][transaction][shared_pool]") {
+  CheckDriverWorkload(Driver::kAsyncpg, "transaction", /*shared_pool=*/true);
+}
+
 TEST_CASE("psycopg 3 in session pooling: prepare_threshold 5 and 0, rollbacks, two tenants",
           "[drivers][psycopg][session]") {
   CheckDriverWorkload(Driver::kPsycopg, "session");

@@ -152,7 +152,7 @@ WorkloadReport ParseWorkloadReport(const std::string& output) {
   return report;
 }
 
-void CheckDriverWorkload(Driver driver, const std::string& pool_mode) {
+void CheckDriverWorkload(Driver driver, const std::string& pool_mode, bool shared_pool) {
   const Program program = ProgramFor(driver);
   TenantWorld world = TenantWorld::Create();
   // Before pgtenant starts: its server sessions take the database's default.
@@ -164,6 +164,7 @@ void CheckDriverWorkload(Driver driver, const std::string& pool_mode) {
   ProxyConfig config = world.Config();
   config.pool_mode = pool_mode;
   config.pool_size = kServerConnectionsPerTenant;
+  if (shared_pool) config.backends["app"].extra = "shared_pool: true";
   // Clients beyond the pool's size wait their turn: the wait is part of the workload, not a failure.
   config.pool_wait_timeout = "60s";
   ProxyProcess proxy(config);
@@ -189,7 +190,9 @@ void CheckDriverWorkload(Driver driver, const std::string& pool_mode) {
   const auto seconds =
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count() / 1000.0;
   const WorkloadReport report = ParseWorkloadReport(ran.output);
-  INFO(program.label << " in " << pool_mode << " pooling ran " << seconds << " s and printed:\n" << ran.output);
+  INFO(program.label << " in " << pool_mode << " pooling" << (shared_pool ? " on a shared pool" : "") << " ran "
+                     << seconds << " s and printed:\n"
+                     << ran.output);
   CHECK_FALSE(ran.timed_out);
   CHECK(ran.exit_code == 0);
   CHECK(report.failures == 0);

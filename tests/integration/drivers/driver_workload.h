@@ -46,7 +46,9 @@ WorkloadReport ParseWorkloadReport(const std::string& output);
 // "transaction") with two server connections per tenant, then checks with Catch2 assertions: the program
 // ran to its end with no failure, every count of wrong things is 0, the transactions all committed, and
 // the shared table holds exactly the rows the program wrote, each in its writer's organization.
-void CheckDriverWorkload(Driver driver, const std::string& pool_mode);
+// `shared_pool`: the RLS tenants' backend has shared_pool on (the two tenants take turns on the same
+// server connections, and pgtenant sets the tenant context on each switch).
+void CheckDriverWorkload(Driver driver, const std::string& pool_mode, bool shared_pool = false);
 
 // The TimeZone of the test database: not UTC, so that Django's `SET TIME ZONE 'UTC'` is needed, and not
 // what any client asks for, so that a client given the server's default instead of its own is seen.
