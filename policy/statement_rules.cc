@@ -232,7 +232,14 @@ bool TreeInspector::CheckQueryStatement(std::string_view type, const JsonValue& 
     return true;
   }
   if (type == "TransactionStmt") {
-    if (StringField(body, "kind") == "TRANS_STMT_ROLLBACK") AddEffect(protocol::SessionEffect::Kind::kRollback);
+    const std::string_view kind = StringField(body, "kind");
+    if (kind == "TRANS_STMT_ROLLBACK") AddEffect(protocol::SessionEffect::Kind::kRollback);
+    if (kind == "TRANS_STMT_SAVEPOINT")
+      AddEffect(protocol::SessionEffect::Kind::kSavepoint, std::string(StringField(body, "savepoint_name")));
+    if (kind == "TRANS_STMT_RELEASE")
+      AddEffect(protocol::SessionEffect::Kind::kRelease, std::string(StringField(body, "savepoint_name")));
+    if (kind == "TRANS_STMT_ROLLBACK_TO")
+      AddEffect(protocol::SessionEffect::Kind::kRollbackTo, std::string(StringField(body, "savepoint_name")));
     if (read_only && RequestsReadWrite(body.Find("options"))) {
       Report("readonly.write", std::string(kReadOnlyReason) + ": a READ WRITE transaction cannot be started");
     }

@@ -1,5 +1,6 @@
 // SessionEffect: what a statement does to the client's session beyond its own result (a parameter
-// set or reset, every parameter reset, prepared statements dropped, the transaction rolled back).
+// set or reset, every parameter reset, prepared statements dropped, the transaction or part of it
+// rolled back).
 // The policy layer finds it in its parse of the statement; the relay keeps the client's virtual
 // session with it (relay/session_settings.h). Plain data, shared by both.
 #pragma once
@@ -19,9 +20,12 @@ struct SessionEffect {
     kDeallocate,     // DEALLOCATE name (the statement alone in its message): `name` is the statement
     kDeallocateAll,  // DEALLOCATE ALL
     kRollback,       // ROLLBACK / ABORT: what the transaction set is undone
+    kSavepoint,      // SAVEPOINT name
+    kRelease,        // RELEASE [SAVEPOINT] name: the savepoint goes, what was set since it stays
+    kRollbackTo,     // ROLLBACK TO [SAVEPOINT] name: what was set since the savepoint is undone
   };
   Kind kind = Kind::kSet;
-  std::string name;   // kSet, kReset: the parameter, lowercase; kDeallocate: the statement
+  std::string name;   // kSet, kReset: the parameter, lowercase; kDeallocate: the statement; savepoints: its name
   std::string value;  // kSet: the value as SET takes it (the arguments joined as PostgreSQL joins them)
 
   bool operator==(const SessionEffect&) const = default;

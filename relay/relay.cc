@@ -189,6 +189,9 @@ void Relay::NoteEffects(SessionEffects& effects) {
         break;
       case SessionEffect::Kind::kDeallocate:  // session pooling: the server's statements are the client's
       case SessionEffect::Kind::kRollback:
+      case SessionEffect::Kind::kSavepoint:
+      case SessionEffect::Kind::kRelease:
+      case SessionEffect::Kind::kRollbackTo:
         break;
     }
     ex.effects_in_flight.push_back(PendingEffect{batches_sent_, std::move(effect)});

@@ -151,6 +151,7 @@ class Relay {
     Fifo<OwnBatch> own_batches;
     Fifo<PendingEffect> effects_in_flight;
     std::vector<SessionEffect> transaction_effects;  // answered, waiting for the transaction's end
+    bool transaction_aborted = false;  // the last ReadyForQuery said 'E': COMMIT will roll back
     std::string follow_up;        // the relay's own query, sent once request `follow_up_after` is out
     uint64_t follow_up_after = 0;
     std::string to_server;  // reused: what a renamed message becomes

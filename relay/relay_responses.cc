@@ -202,22 +202,21 @@ void Relay::SettleEffects(protocol::TransactionStatus status) {
   if (exchange_ == nullptr) return;
   Exchange& ex = *exchange_;
   if (ex.effects_in_flight.empty() && ex.transaction_effects.empty()) return;
+  // A failed request's effects are kept too: those before the error ran, and whatever brings the
+  // transaction back (ROLLBACK TO a savepoint made before the error) undoes the ones after it.
   while (!ex.effects_in_flight.empty() && ex.effects_in_flight.front().batch < batches_done_) {
-    if (!failed) ex.transaction_effects.push_back(std::move(ex.effects_in_flight.front().effect));
+    ex.transaction_effects.push_back(std::move(ex.effects_in_flight.front().effect));
     ex.effects_in_flight.pop_front();
   }
-  // An error aborts the transaction (an implicit one ends with it): what it set is undone.
-  if (failed || status == protocol::TransactionStatus::kFailed) {
-    ex.transaction_effects.clear();
-    return;
-  }
+  const bool was_aborted = ex.transaction_aborted;
+  ex.transaction_aborted = status == protocol::TransactionStatus::kFailed;
   if (status != protocol::TransactionStatus::kIdle) return;  // the transaction goes on
-  // It ended: committed, except what a ROLLBACK undid.
-  size_t first = 0;
-  for (size_t i = 0; i < ex.transaction_effects.size(); ++i)
-    if (ex.transaction_effects[i].kind == SessionEffect::Kind::kRollback) first = i + 1;
-  for (size_t i = first; i < ex.transaction_effects.size(); ++i)
-    settings_.Commit(ex.transaction_effects[i], server_->settings());
+  // It ended. An error that ended it (an implicit transaction, a failed COMMIT), or a COMMIT of an
+  // aborted transaction (PostgreSQL rolls it back): nothing holds. Else what ROLLBACKs left.
+  if (!failed && !was_aborted) {
+    for (const SessionEffect& effect : CommittedEffects(std::move(ex.transaction_effects)))
+      settings_.Commit(effect, server_->settings());
+  }
   ex.transaction_effects.clear();
 }
 

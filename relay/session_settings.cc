@@ -39,6 +39,42 @@ void AppendSet(std::string& sql, std::string_view name, std::string_view value) 
   sql.append("SET ").append(name).append(" TO ").append(QuoteLiteral(value)).append(";");
 }
 
+SessionEffects CommittedEffects(SessionEffects effects) {
+  using Kind = SessionEffect::Kind;
+  SessionEffects kept;  // effects, and savepoints still open
+  // The latest open savepoint called `name` (PostgreSQL lets a name repeat: the newest wins).
+  auto find = [&kept](const std::string& name) {
+    for (size_t i = kept.size(); i-- > 0;)
+      if (kept[i].kind == Kind::kSavepoint && kept[i].name == name) return i;
+    return kept.size();
+  };
+  for (SessionEffect& effect : effects) {
+    switch (effect.kind) {
+      case Kind::kRollback:
+        kept.clear();
+        break;
+      case Kind::kRollbackTo:
+        // A name with no open savepoint failed on the server, and so did the transaction.
+        if (size_t at = find(effect.name); at < kept.size()) kept.resize(at + 1);
+        break;
+      case Kind::kRelease:
+        // RELEASE also releases the savepoints made after it.
+        if (size_t at = find(effect.name); at < kept.size()) {
+          SessionEffects later;
+          for (size_t i = at + 1; i < kept.size(); ++i)
+            if (kept[i].kind != Kind::kSavepoint) later.push_back(std::move(kept[i]));
+          kept.resize(at);
+          for (SessionEffect& e : later) kept.push_back(std::move(e));
+        }
+        break;
+      default:
+        kept.push_back(std::move(effect));
+    }
+  }
+  std::erase_if(kept, [](const SessionEffect& e) { return e.kind == Kind::kSavepoint; });
+  return kept;
+}
+
 void ServerSettings::MarkUnknown(std::string_view name) {
   for (Entry& e : entries_) {
     if (e.name == name) {
@@ -128,6 +164,9 @@ void SessionSettings::Commit(const SessionEffect& effect, ServerSettings& server
     case SessionEffect::Kind::kDeallocate:
     case SessionEffect::Kind::kDeallocateAll:
     case SessionEffect::Kind::kRollback:
+    case SessionEffect::Kind::kSavepoint:
+    case SessionEffect::Kind::kRelease:
+    case SessionEffect::Kind::kRollbackTo:
       break;
   }
 }

@@ -30,6 +30,11 @@ std::string QuoteLiteral(std::string_view value);
 // "SET name TO 'value';"
 void AppendSet(std::string& sql, std::string_view name, std::string_view value);
 
+// What of a transaction's effects (in the order they ran) holds once it commits: ROLLBACK and
+// ROLLBACK TO a savepoint drop what came after (the savepoint itself stays, as in PostgreSQL),
+// RELEASE drops the savepoint only. The result holds no transaction control.
+SessionEffects CommittedEffects(SessionEffects effects);
+
 class ServerSettings {
  public:
   // A client's statement may have changed `name` (or every parameter): its value is unknown until

@@ -182,6 +182,43 @@ TEST_CASE("clients with different parameters alternating on one server connectio
   }
 }
 
+TEST_CASE("savepoints: ROLLBACK TO undoes what was SET since, RELEASE keeps it, an aborted COMMIT keeps nothing",
+          "[session_state][transaction]") {
+  TestDatabase db = PostgresServer::Shared().CreateTestDatabase("vstate");
+  ProxyProcess proxy(Config(db, "transaction", 1));  // one server connection: b's turns force a's values back
+  PgConn a = MustConnectProxy(proxy, "alice", kAlicePassword, "app", "options='-c TimeZone=America/Sao_Paulo'");
+  PgConn b = MustConnectProxy(proxy, "bob", kBobPassword, "app");
+  const std::string b_zone = QueryValue(b.get(), "SHOW TimeZone");
+  REQUIRE(b_zone != "America/Sao_Paulo");
+  struct Case {
+    std::vector<std::string> statements;  // each sent alone (some fail, as they would directly)
+    std::string zone;                      // a's TimeZone afterwards, in its next transaction
+  };
+  const std::vector<Case> cases = {
+      {{"BEGIN", "SET TimeZone = 'Asia/Tokyo'", "SAVEPOINT s", "SET TimeZone = 'Europe/Paris'", "ROLLBACK TO s",
+        "COMMIT"},
+       "Asia/Tokyo"},
+      {{"BEGIN", "SET TimeZone = 'Asia/Kolkata'", "SAVEPOINT s", "SELECT 1/0", "ROLLBACK TO SAVEPOINT s", "COMMIT"},
+       "Asia/Kolkata"},
+      {{"BEGIN", "SAVEPOINT s", "SET TimeZone = 'Europe/Oslo'", "SAVEPOINT t", "RELEASE SAVEPOINT s", "COMMIT"},
+       "Europe/Oslo"},
+      {{"BEGIN", "SET TimeZone = 'Europe/Lisbon'", "SELECT 1/0", "COMMIT"}, "Europe/Oslo"},
+      {{"BEGIN; SET TimeZone = 'Asia/Seoul'; SAVEPOINT s; SET TimeZone = 'Asia/Dubai'; ROLLBACK TO s; COMMIT"},
+       "Asia/Seoul"},
+      {{"BEGIN", "SAVEPOINT s", "SET TimeZone = 'Africa/Cairo'", "SAVEPOINT s", "SET TimeZone = 'Asia/Dubai'",
+        "ROLLBACK TO s", "RELEASE s", "ROLLBACK TO s", "COMMIT"},
+       "Asia/Seoul"},
+  };
+  for (const Case& c : cases) {
+    INFO(c.statements.front() << " ... " << c.statements.back());
+    for (const std::string& statement : c.statements) (void)Exec(a.get(), statement);
+    CHECK(QueryValue(b.get(), "SHOW TimeZone") == b_zone);
+    CHECK(QueryValue(a.get(), "SHOW TimeZone") == c.zone);
+    CHECK(QueryValue(b.get(), "SHOW TimeZone") == b_zone);
+    CHECK(QueryValue(a.get(), "SELECT current_setting('TimeZone')") == c.zone);
+  }
+}
+
 TEST_CASE("RESET, RESET ALL, DISCARD ALL and asyncpg's reset query return to the startup values in both pool modes",
           "[session_state]") {
   const std::string mode = GENERATE(std::string("session"), std::string("transaction"));

@@ -60,6 +60,11 @@ TEST_CASE("RESET ALL, DISCARD ALL, DEALLOCATE ALL and ROLLBACK carry their effec
   CHECK(EffectsOf(engine, member, "DEALLOCATE ALL") == SessionEffects{{Kind::kDeallocateAll, "", ""}});
   CHECK(EffectsOf(engine, member, "SET TimeZone = 'UTC'; ROLLBACK") ==
         SessionEffects{{Kind::kSet, "timezone", "UTC"}, {Kind::kRollback, "", ""}});
+  CHECK(EffectsOf(engine, member, "SAVEPOINT a; RELEASE SAVEPOINT a; ROLLBACK TO b; ROLLBACK TO SAVEPOINT \"C\"") ==
+        SessionEffects{{Kind::kSavepoint, "a", ""},
+                       {Kind::kRelease, "a", ""},
+                       {Kind::kRollbackTo, "b", ""},
+                       {Kind::kRollbackTo, "C", ""}});
 }
 
 TEST_CASE("set_config(name, value, false) is a SET when context.set_config is off", "[policy][effects]") {

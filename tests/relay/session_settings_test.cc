@@ -152,5 +152,27 @@ TEST_CASE("DEALLOCATE name drops the client's statement only; the server keeps i
   CHECK(Tags(r.to_client) == "C Z(T) 1 Z(T) T D D C Z(T) E(26000) Z(E) E(26000) Z(E) C Z(I) E(26000) Z(I)");
 }
 
+TEST_CASE("what of a transaction's effects commits: ROLLBACK and ROLLBACK TO undo, RELEASE keeps", "[relay][settings]") {
+  using Kind = SessionEffect::Kind;
+  auto set = [](std::string value) { return SessionEffect{Kind::kSet, "timezone", std::move(value)}; };
+  auto mark = [](Kind kind, std::string name) { return SessionEffect{kind, std::move(name), ""}; };
+  CHECK(CommittedEffects({set("A"), mark(Kind::kSavepoint, "s"), set("B"), mark(Kind::kRollbackTo, "s")}) ==
+        SessionEffects{set("A")});
+  // ROLLBACK TO keeps the savepoint: a second ROLLBACK TO it undoes what came after the first.
+  CHECK(CommittedEffects({mark(Kind::kSavepoint, "s"), set("B"), mark(Kind::kRollbackTo, "s"), set("C"),
+                          mark(Kind::kRollbackTo, "s"), set("D")}) == SessionEffects{set("D")});
+  // RELEASE keeps what was set since, and releases the savepoints made after it.
+  CHECK(CommittedEffects({mark(Kind::kSavepoint, "s"), set("B"), mark(Kind::kSavepoint, "t"), set("C"),
+                          mark(Kind::kRelease, "s"), mark(Kind::kRollbackTo, "t")}) ==
+        SessionEffects{set("B"), set("C")});
+  // A repeated name: the newest savepoint of that name wins; RELEASE uncovers the older one.
+  CHECK(CommittedEffects({mark(Kind::kSavepoint, "s"), set("B"), mark(Kind::kSavepoint, "s"), set("C"),
+                          mark(Kind::kRollbackTo, "s"), mark(Kind::kRelease, "s"), mark(Kind::kRollbackTo, "s")})
+            .empty());
+  CHECK(CommittedEffects({set("A"), mark(Kind::kRollback, ""), set("B")}) == SessionEffects{set("B")});
+  // An unknown savepoint failed on the server: nothing to undo here.
+  CHECK(CommittedEffects({set("A"), mark(Kind::kRollbackTo, "nope")}) == SessionEffects{set("A")});
+}
+
 }  // namespace
 }  // namespace pgtenant::relay::testing
