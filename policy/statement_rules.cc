@@ -233,6 +233,7 @@ bool TreeInspector::CheckQueryStatement(std::string_view type, const JsonValue& 
   }
   if (type == "TransactionStmt") {
     if (StringField(body, "kind") == "TRANS_STMT_ROLLBACK") AddEffect(protocol::SessionEffect::Kind::kRollback);
+    CheckTwoPhaseCommit(StringField(body, "kind"));
     if (read_only && RequestsReadWrite(body.Find("options"))) {
       Report("readonly.write", std::string(kReadOnlyReason) + ": a READ WRITE transaction cannot be started");
     }
@@ -493,6 +494,7 @@ void TreeInspector::CheckSearchPath(const JsonValue& body) {
                "search_path names schema " + std::string(item) + ", which belongs to another tenant");
         return;
       }
+      CheckSearchPathSchema(item);
       start = comma + 1;
     }
   }
