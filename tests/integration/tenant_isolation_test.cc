@@ -170,7 +170,7 @@ TEST_CASE("the tenant context cannot be reset away: RESET and DISCARD ALL fall b
   }
 }
 
-TEST_CASE("no tenant, an unknown tenant and a tenant one is not a member of are refused with 28000", "[tenants]") {
+TEST_CASE("no tenant, an unknown tenant and a tenant one is not a member of are refused with 28000, a database not served with 3D000", "[tenants]") {
   TenantWorld world = TenantWorld::Create();
   ProxyProcess proxy(world.Config());
 
