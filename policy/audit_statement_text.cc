@@ -22,7 +22,7 @@ struct Piece {
 
 class Scanner {
  public:
-  explicit Scanner(std::string_view sql) : sql_(sql) {}
+  explicit Scanner(std::string_view sql) : sql_(sql) { pieces_.reserve(32); }
 
   // The pieces of the whole text, or nullopt when a token does not end.
   std::optional<std::vector<Piece>> Scan() {
@@ -36,7 +36,15 @@ class Scanner {
  private:
   unsigned char At(size_t i) const { return i < sql_.size() ? static_cast<unsigned char>(sql_[i]) : 0; }
 
-  void Keep(size_t from, size_t to) { pieces_.push_back({sql_.substr(from, to - from), false}); }
+  // Text kept as written; joins the piece before it when that one ends where this begins.
+  void Keep(size_t from, size_t to) {
+    if (!pieces_.empty() && !pieces_.back().constant && pieces_.back().text.data() + pieces_.back().text.size() ==
+                                                            sql_.data() + from) {
+      pieces_.back().text = std::string_view(pieces_.back().text.data(), pieces_.back().text.size() + (to - from));
+      return;
+    }
+    pieces_.push_back({sql_.substr(from, to - from), false});
+  }
   void Constant(size_t from, size_t to) { pieces_.push_back({sql_.substr(from, to - from), true}); }
 
   bool Step() {
