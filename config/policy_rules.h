@@ -44,6 +44,12 @@ inline constexpr std::array kPolicyRules = {
     PolicyRuleInfo{"protocol.function_call", "FunctionCall ('F') protocol messages"},
     PolicyRuleInfo{"tenant.denied_table", "a table listed in policy.deny_tables"},
     PolicyRuleInfo{"tenant.denied_function", "a function listed in policy.deny_functions"},
+    PolicyRuleInfo{"two_phase.prepared_transactions",
+                   "PREPARE TRANSACTION, COMMIT/ROLLBACK PREPARED, pg_prepared_xacts, for tenants sharing a database"},
+    PolicyRuleInfo{"catalog.statistics", "pg_stats, pg_stats_ext(_exprs): other tenants' column values, shared database"},
+    PolicyRuleInfo{"catalog.activity_counts",
+                   "pg_stat_*_tables/indexes/functions, pg_stat_xact_*, pg_statio_*, pg_stat_database(_conflicts)"},
+    PolicyRuleInfo{"catalog.information_schema", "information_schema views listing other schemas' objects"},
 };
 
 inline constexpr size_t kPolicyRuleCount = kPolicyRules.size();

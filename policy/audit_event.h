@@ -23,8 +23,10 @@
 //                          backend_failed | shutdown | protocol_error ...).
 //   statement_blocked      all common keys. fields: "rule" (stable rule id), "reason" (the text after
 //                          "blocked by rule <id>: "), "fingerprint" (libpg_query fingerprint, hex),
-//                          "statement" (normalized: every literal replaced by $n), "protocol"
-//                          ("simple"|"extended"|"function_call"). Never the original SQL text.
+//                          "statement" (normalized: every literal replaced by $n, comments dropped;
+//                          "" when that cannot be vouched for, the fingerprint alone naming it; see
+//                          audit_statement_text.h), "protocol" ("simple"|"extended"|"function_call").
+//                          Never the original SQL text, never a literal of it.
 //   statement              (only with audit.statements: true) all common keys. fields: "fingerprint",
 //                          "statement" (normalized, as above). Again no literals.
 //   config_reloaded        tenant/user "" unless an admin user asked for it. fields: "source" (file),

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <memory>
 
+#include "policy/audit_statement_text.h"
 #include "policy/effective_policy.h"
 #include "policy/json_tree.h"
 #include "policy/sql_parser.h"
@@ -53,11 +54,13 @@ void AddFingerprintAndNormalized(const std::string& text, PolicyVerdict& verdict
     verdict.fingerprint = fingerprint.fingerprint_str;
   }
   pg_query_free_fingerprint_result(fingerprint);
+  // normalize leaves the literals of utility statements (and comments) in place: audit events carry
+  // only what AuditStatementText makes of its output, or nothing.
   PgQueryNormalizeResult normalized = pg_query_normalize(text.c_str());
-  if (normalized.error == nullptr && normalized.normalized_query != nullptr) {
-    verdict.normalized = normalized.normalized_query;
-  }
+  const bool normalize_ok = normalized.error == nullptr && normalized.normalized_query != nullptr;
+  std::optional<std::string> audit_text = AuditStatementText(normalize_ok ? normalized.normalized_query : text);
   pg_query_free_normalize_result(normalized);
+  if (audit_text) verdict.normalized = std::move(*audit_text);
 }
 
 bool HoldsSetValue(const PolicyVerdict& verdict) {

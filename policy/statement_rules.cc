@@ -240,6 +240,7 @@ bool TreeInspector::CheckQueryStatement(std::string_view type, const JsonValue& 
       AddEffect(protocol::SessionEffect::Kind::kRelease, std::string(StringField(body, "savepoint_name")));
     if (kind == "TRANS_STMT_ROLLBACK_TO")
       AddEffect(protocol::SessionEffect::Kind::kRollbackTo, std::string(StringField(body, "savepoint_name")));
+    CheckTwoPhaseCommit(kind);
     if (read_only && RequestsReadWrite(body.Find("options"))) {
       Report("readonly.write", std::string(kReadOnlyReason) + ": a READ WRITE transaction cannot be started");
     }
@@ -500,6 +501,7 @@ void TreeInspector::CheckSearchPath(const JsonValue& body) {
                "search_path names schema " + std::string(item) + ", which belongs to another tenant");
         return;
       }
+      CheckSearchPathSchema(item);
       start = comma + 1;
     }
   }

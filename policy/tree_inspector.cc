@@ -274,6 +274,7 @@ void TreeInspector::CheckRangeVar(const JsonValue& body) {
   if (Contains(kLargeObjectRelations, lower)) {
     Report("server.large_objects", "large objects are shared by all tenants of a database");
   }
+  CheckSharedCatalogRelation(schema, relation);
   if (context_.session_state_matters &&
       (StringField(body, "relpersistence") == "t" || protocol::StartsWithIgnoreCase(schema, "pg_temp"))) {
     Report("pooling.session_state",
@@ -310,6 +311,7 @@ void TreeInspector::CheckFunctionCall(const JsonValue& body) {
     }
     break;
   }
+  CheckSharedCatalogFunction(name);
   // ts_rewrite(query, 'SELECT ...') runs its second argument; the three-argument form does not.
   if (name == "ts_rewrite" && arg_count == 2) {
     Report("dynamic_sql.executor", "ts_rewrite with a query string runs SQL given as a string; it is not allowed");

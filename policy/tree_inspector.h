@@ -83,6 +83,15 @@ class TreeInspector {
   void AddEffect(protocol::SessionEffect::Kind kind, std::string name = {}, std::string value = {});
   void CheckUtilityStatement(std::string_view type, const JsonValue& body);
 
+  // shared_catalog_rules.cc: what a database shares between its tenants (prepared transactions,
+  // statistics, activity counters, information_schema), for tenants that share a database. They take
+  // names only: `schema` may be "" (unqualified), `lower_name` is lowercase.
+  bool SharesDatabase() const;
+  void CheckSharedCatalogRelation(std::string_view schema, std::string_view relation);
+  void CheckSharedCatalogFunction(std::string_view lower_name);
+  void CheckTwoPhaseCommit(std::string_view transaction_kind);  // TransactionStmt's kind, "TRANS_STMT_..."
+  void CheckSearchPathSchema(std::string_view schema);
+
   // Records the finding if `rule_id` is enabled and nothing was found yet.
   void Report(std::string_view rule_id, std::string reason);
   bool done() const { return hit_.has_value(); }

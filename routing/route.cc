@@ -36,6 +36,14 @@ Status NotAMember(std::string_view user, std::string_view tenant) {
                            std::string(tenant) + "\"");
 }
 
+// A database the client may not use: one that is no tenant's, another user's tenant, or another
+// tenant's backend database. One text for every case, PostgreSQL's SQLSTATE for a missing database,
+// so probing names tells nothing about which tenants or databases exist.
+Status DatabaseNotServed(std::string_view database) {
+  return Status::Error(sqlstate::kInvalidCatalogName,
+                       "database \"" + std::string(database) + "\" does not exist or is not served to this user");
+}
+
 }  // namespace
 
 size_t Hash(const ClientIdentity& client) {
@@ -104,6 +112,7 @@ Result<Route> ResolveRoute(const config::Config& config, const config::UserConfi
   if (client.credential_tenant) {
     for (const auto& [method, name] : named) {
       if (name != *client.credential_tenant) {
+        if (method == IdentificationMethod::kDatabaseName) return DatabaseNotServed(client.database);
         return Status::Error(sqlstate::kInvalidAuthorizationSpecification,
                              "pgtenant: the credential names tenant \"" + *client.credential_tenant +
                                  "\" but the connection names \"" + name + "\" (by " +
@@ -118,6 +127,9 @@ Result<Route> ResolveRoute(const config::Config& config, const config::UserConfi
   }
   for (const auto& [method, name] : named) {
     if (name != named.front().second) {
+      if (method == IdentificationMethod::kDatabaseName || named.front().first == IdentificationMethod::kDatabaseName) {
+        return DatabaseNotServed(client.database);
+      }
       return Status::Error(sqlstate::kInvalidAuthorizationSpecification,
                            "pgtenant: the connection names more than one tenant (\"" + named.front().second +
                                "\" by " + std::string(config::ToString(named.front().first)) + ", \"" + name +
@@ -157,13 +169,18 @@ Result<Route> ResolveRoute(const config::Config& config, const config::UserConfi
 
   const config::TenantConfig* tenant = config.FindTenant(tenant_name);
   auto membership = user.tenants.find(tenant_name);
-  if (tenant == nullptr || membership == user.tenants.end()) return NotAMember(login.user, tenant_name);
+  if (tenant == nullptr || membership == user.tenants.end()) {
+    if (!named.empty() && named.front().first == IdentificationMethod::kDatabaseName) {
+      return DatabaseNotServed(client.database);
+    }
+    return NotAMember(login.user, tenant_name);
+  }
 
   const config::BackendConfig* backend = config.FindBackend(tenant->backend);
   // The client's database never picks another tenant's database.
   if (IsNeutralDatabase(config, client.database, client, login.user) && client.database != client.startup_user &&
       client.database != login.user && client.database != backend->name && client.database != backend->database) {
-    return NotAMember(login.user, client.database);
+    return DatabaseNotServed(client.database);
   }
 
   Route route;

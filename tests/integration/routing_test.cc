@@ -84,7 +84,9 @@ TEST_CASE("a client database that names another backend's database is refused", 
   } else {
     INFO(PQerrorMessage(conn.get()));
     const std::string state = StartupSqlstate(conn.get());
-    CHECK((state == "28000" || state == "3D000"));
+    CHECK(state == "3D000");
+    CHECK(PrimaryMessageOf(PQerrorMessage(conn.get())) ==
+          "database \"" + second.database + "\" does not exist or is not served to this user");
   }
 }
 

@@ -170,7 +170,7 @@ TEST_CASE("the tenant context cannot be reset away: RESET and DISCARD ALL fall b
   }
 }
 
-TEST_CASE("no tenant, an unknown tenant and a tenant one is not a member of are refused with 28000", "[tenants]") {
+TEST_CASE("no tenant, an unknown tenant and a tenant one is not a member of are refused with 28000, a database not served with 3D000", "[tenants]") {
   TenantWorld world = TenantWorld::Create();
   ProxyProcess proxy(world.Config());
 
@@ -210,12 +210,23 @@ TEST_CASE("no tenant, an unknown tenant and a tenant one is not a member of are 
     // bob is acme's: neither initech's real database name nor its tenant name reaches it.
     for (const std::string& database : {world.dedicated.database, std::string("initech")}) {
       INFO("dbname=" << database);
+      // PostgreSQL's answer for a missing database, one text whatever the database is.
+      const std::string expected = "database \"" + database + "\" does not exist or is not served to this user";
       Refusal refusal = MustBeRefused(ConnectAs(proxy, "bob", database));
       INFO(refusal.message);
-      CHECK(refusal.sqlstate == "28000");
+      CHECK(refusal.sqlstate == "3D000");
+      CHECK(PrimaryMessageOf(refusal.message) == expected);
       Refusal with_suffix = MustBeRefused(ConnectAs(proxy, "bob.acme", database));
       INFO(with_suffix.message);
-      CHECK(with_suffix.sqlstate == "28000");
+      CHECK(with_suffix.sqlstate == "3D000");
+      CHECK(PrimaryMessageOf(with_suffix.message) == expected);
+    }
+    // A database that is no tenant's reads the same.
+    for (const std::string login : {"bob", "bob.acme"}) {
+      Refusal heldout = MustBeRefused(ConnectAs(proxy, login, "heldout"));
+      INFO(heldout.message);
+      CHECK(heldout.sqlstate == "3D000");
+      CHECK(PrimaryMessageOf(heldout.message) == "database \"heldout\" does not exist or is not served to this user");
     }
     CHECK(PostgresServer::Shared().Exec("SELECT count(*) FROM pg_stat_activity WHERE datname = '" +
                                         world.dedicated.database + "'")

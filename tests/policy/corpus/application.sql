@@ -189,3 +189,13 @@ SELECT 'public.projects'::regclass::oid
 SELECT set_config_value FROM settings_audit WHERE id = $1
 --;
 SELECT "organization".* FROM organization WHERE id = current_setting('app.current_organization_id')::uuid
+--;
+-- catalog reads that stay allowed in a shared database (the catalog.* rules refuse statistics,
+-- activity counters and information_schema's object lists)
+SELECT tablename FROM pg_catalog.pg_tables WHERE schemaname = current_schema()
+--;
+SELECT feature_id, is_supported FROM information_schema.sql_features WHERE feature_id = $1
+--;
+SELECT character_set_name FROM information_schema.character_sets
+--;
+SELECT ssl, version FROM pg_stat_ssl WHERE pid = pg_backend_pid()
