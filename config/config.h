@@ -165,6 +165,10 @@ struct BackendConfig {
   bool shared_pool = false;
 };
 
+// Whether two backends reach the same database: the same first host and database name. Grants, schemas and
+// statistics are per database, so this is where server roles must differ.
+bool SameDatabase(const BackendConfig& a, const BackendConfig& b);
+
 // health_check: periodic login + SELECT 1 on every host of every backend. Off unless the section is present.
 struct HealthCheckConfig {
   bool enabled = false;

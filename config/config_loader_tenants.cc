@@ -135,15 +135,12 @@ ServerRoleConfig ConfigLoader::ReadServerRole(const Field& field) {
 // they reach, so two backend entries for one database do not hide a shared role.
 void ConfigLoader::CheckServerRoles() {
   if (reader_.failed()) return;
-  auto same_database = [](const BackendConfig& a, const BackendConfig& b) {
-    return a.hosts.front() == b.hosts.front() && a.database == b.database;
-  };
   for (const auto& [name, field] : tenant_server_roles_) {
     const TenantConfig& tenant = config_.tenants.at(name);
     const BackendConfig& backend = config_.backends.at(tenant.backend);
     const std::string& role = tenant.server_role.user;
     for (const auto& [backend_name, other_backend] : config_.backends) {
-      if (!same_database(backend, other_backend) || other_backend.user != role) continue;
+      if (!SameDatabase(backend, other_backend) || other_backend.user != role) continue;
       reader_.Fail(field, "role " + Quoted(role) + " is backends." + backend_name +
                               ".user, which other tenants of that database log in as; a schema tenant's "
                               "server_role must be a role of its own");
@@ -151,7 +148,7 @@ void ConfigLoader::CheckServerRoles() {
     }
     for (const auto& [other_name, other] : config_.tenants) {
       if (other_name == name || other.server_role.user != role) continue;
-      if (!same_database(backend, config_.backends.at(other.backend))) continue;
+      if (!SameDatabase(backend, config_.backends.at(other.backend))) continue;
       reader_.Fail(field, "role " + Quoted(role) + " is already the server_role of tenant " + other_name +
                               " on the same database; each schema tenant needs a role of its own, or the "
                               "database cannot keep them out of each other's schemas");

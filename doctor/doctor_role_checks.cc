@@ -28,8 +28,7 @@ constexpr char kForeignTableGrantees[] =
 
 bool BackendChecker::OnThisDatabase(const config::TenantConfig& tenant) const {
   const config::BackendConfig* backend = config_.FindBackend(tenant.backend);
-  return backend != nullptr && backend->hosts.front() == backend_.hosts.front() &&
-         backend->database == backend_.database;
+  return backend != nullptr && config::SameDatabase(*backend, backend_);
 }
 
 std::vector<const config::TenantConfig*> BackendChecker::TenantsSharingRole() const {
@@ -57,10 +56,7 @@ std::set<std::string> BackendChecker::OtherLoginRoles() const {
     if (OnThisDatabase(tenant) && config_.ServerUserOf(tenant) != backend_.user) others.insert(config_.ServerUserOf(tenant));
   }
   for (const auto& [name, backend] : config_.backends) {
-    if (backend.hosts.front() == backend_.hosts.front() && backend.database == backend_.database &&
-        backend.user != backend_.user) {
-      others.insert(backend.user);
-    }
+    if (config::SameDatabase(backend, backend_) && backend.user != backend_.user) others.insert(backend.user);
   }
   return others;
 }
