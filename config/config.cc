@@ -65,6 +65,15 @@ const TenantConfig* Config::FindTenantById(std::string_view id) const {
   return nullptr;
 }
 
+bool SameDatabase(const BackendConfig& a, const BackendConfig& b) {
+  return a.hosts.front() == b.hosts.front() && a.database == b.database;
+}
+
+const std::string& Config::ServerUserOf(const TenantConfig& tenant) const {
+  if (!tenant.server_role.user.empty()) return tenant.server_role.user;
+  return backends.at(tenant.backend).user;
+}
+
 PoolSettings Config::ResolvePool(const TenantConfig* tenant, const UserConfig* user) const {
   PoolSettings settings;
   Apply(pool, settings);

@@ -15,6 +15,8 @@
 //   - `schema` is non-empty iff isolation == kSchema, is a plain SQL identifier
 //     ([A-Za-z_][A-Za-z0-9_]*, at most 63 bytes, case kept as written: quote it when building SQL)
 //     and no two tenants share a schema; a kDatabase tenant is the only tenant on its backend;
+//   - `server_role.user` is set only for kSchema tenants; no two tenants whose backends reach the same
+//     database (hosts[0] and database) name the same server role, and none names such a backend's user;
 //   - `tenant_setting` is a dotted custom GUC name (ident.ident[...]), safe to put into `-c name=value`;
 //   - user passwords are a SCRAM-SHA-256 verifier when auth_method is kScramSha256, an "md5" + 32
 //     lowercase hex hash when kMd5, and empty or either form when kTrust;
@@ -163,6 +165,10 @@ struct BackendConfig {
   bool shared_pool = false;
 };
 
+// Whether two backends reach the same database: the same first host and database name. Grants, schemas and
+// statistics are per database, so this is where server roles must differ.
+bool SameDatabase(const BackendConfig& a, const BackendConfig& b);
+
 // health_check: periodic login + SELECT 1 on every host of every backend. Off unless the section is present.
 struct HealthCheckConfig {
   bool enabled = false;
@@ -224,12 +230,22 @@ struct PolicyConfig {
   std::map<TenantRole, PolicyOverrides> roles;  // per tenant role, applied after `base` of the same level
 };
 
+// tenants.NAME.server_role (schema tenants only): the role the tenant's server connections log in as
+// (the server session's session user, in the startup packet), instead of its backend's user, so that the
+// database itself keeps the tenant to its own schema. It is authenticated like the backend's user.
+struct ServerRoleConfig {
+  std::string user;      // empty: the tenant logs in as its backend's user
+  std::string password;  // may be empty (trust or peer authentication)
+  bool operator==(const ServerRoleConfig&) const = default;
+};
+
 struct TenantConfig {
   std::string name;
   std::string id;  // a UUID, stored lowercase
   IsolationMode isolation = IsolationMode::kRls;
   std::string schema;   // non-empty iff isolation == kSchema
   std::string backend;  // names an entry of Config::backends
+  ServerRoleConfig server_role;  // set only when isolation == kSchema
   PoolOverrides pool;
   int max_clients = 0;  // 0 = unlimited
   // Transactions started per second across the tenant's sessions; excess ones are delayed, not
@@ -317,6 +333,9 @@ struct Config {
   const UserConfig* FindUser(std::string_view name) const;
   // The tenant whose id is `id` (compared case-insensitively), or nullptr.
   const TenantConfig* FindTenantById(std::string_view id) const;
+  // The role `tenant`'s server connections log in as: its server_role, else its backend's user.
+  // REQUIRES: `tenant` is an entry of this config.
+  const std::string& ServerUserOf(const TenantConfig& tenant) const;
   // Defaults <- top-level pool <- tenant's pool <- user's pool. Either argument may be null.
   PoolSettings ResolvePool(const TenantConfig* tenant, const UserConfig* user) const;
   // limits.idle_transaction_timeout <- tenant's <- user's (most specific wins). Either may be null.

@@ -81,6 +81,7 @@ Result<std::shared_ptr<const Config>> ConfigLoader::Load(const YAML::Node& root)
   ReadBackends(*top.Get("backends"));
   ReadTenants(*top.Get("tenants"));
   CheckDedicatedBackends();
+  CheckServerRoles();
   AdminSection admin;
   if (auto field = top.Get("admin")) admin = ReadAdminSection(reader_, *field);
   config_.admin = admin.config;  // before users: an admin-only user may omit `tenants`

@@ -55,6 +55,10 @@ class ConfigLoader {
   // Canonical id into `tenant.id`; ids already taken are in `tenant_by_id` (id -> tenant name).
   void ReadTenantId(const Field& field, TenantConfig& tenant, std::map<std::string, std::string>& tenant_by_id);
   void CheckDedicatedBackends();
+  // tenants.NAME.server_role: a mapping of user (required) and password.
+  ServerRoleConfig ReadServerRole(const Field& field);
+  // No two schema tenants of one database log in as the same role (config.h).
+  void CheckServerRoles();
   void ReadUsers(const Field& field);
   void ReadUserPassword(const Mapping& map, const Field& user_field, UserConfig& user);
   void CheckResolvedPools();
@@ -65,6 +69,7 @@ class ConfigLoader {
   std::optional<Field> top_pool_;
   std::map<std::string, Field> tenant_pools_;     // tenant name -> its pool field
   std::map<std::string, Field> tenant_backends_;  // tenant name -> its backend field
+  std::map<std::string, Field> tenant_server_roles_;  // tenant name -> its server_role field
   std::map<std::string, Field> user_pools_;       // user name -> its pool field
 };
 

@@ -47,8 +47,8 @@ void ConfigLoader::ReadTenants(const Field& field) {
   const Mapping entries = ReadNamedEntries(field, "tenant");
   for (const MappingEntry& entry : entries.entries()) {
     const Mapping map = reader_.ReadMapping(
-        entry.value, {"id", "isolation", "schema", "backend", "pool", "max_clients", "max_transactions_per_second",
-                      "idle_transaction_timeout", "compliance", "policy"},
+        entry.value, {"id", "isolation", "schema", "backend", "server_role", "pool", "max_clients",
+                      "max_transactions_per_second", "idle_transaction_timeout", "compliance", "policy"},
         {"id", "backend"});
     TenantConfig tenant;
     tenant.name = entry.key;
@@ -82,6 +82,16 @@ void ConfigLoader::ReadTenants(const Field& field) {
       SetIfPresent(tenant.backend, backend);
       tenant_backends_.emplace(entry.key, *f);
     }
+    if (auto f = map.Get("server_role")) {
+      if (tenant.isolation != IsolationMode::kSchema) {
+        reader_.Fail(*f, "only allowed with isolation: schema (isolation is " + std::string(ToString(tenant.isolation)) +
+                             "; rls tenants are kept apart by row level security, a database tenant by its backend's "
+                             "own user)");
+      } else {
+        tenant.server_role = ReadServerRole(*f);
+        tenant_server_roles_.emplace(entry.key, *f);
+      }
+    }
     if (auto f = map.Get("pool")) {
       tenant.pool = ReadPool(*f);
       tenant_pools_.emplace(entry.key, *f);
@@ -107,6 +117,41 @@ void ConfigLoader::CheckDedicatedBackends() {
       if (field == tenant_backends_.end()) continue;
       reader_.Fail(field->second, "backend " + Quoted(tenant.backend) + " is also used by tenant " + other_name +
                                       "; a tenant with isolation: database needs a backend of its own");
+      return;
+    }
+  }
+}
+
+ServerRoleConfig ConfigLoader::ReadServerRole(const Field& field) {
+  ServerRoleConfig role;
+  const Mapping map = reader_.ReadMapping(field, {"user", "password"}, {"user"});
+  if (auto f = map.Get("user")) SetIfPresent(role.user, ReadPostgresName(*f));
+  if (auto f = map.Get("password")) SetIfPresent(role.password, reader_.ReadString(*f));
+  return role;
+}
+
+// A role is what the database tells tenants apart by: two schema tenants that log in as one role reach
+// each other's schemas (and statistics) whatever the parser says. Backends are compared by the database
+// they reach, so two backend entries for one database do not hide a shared role.
+void ConfigLoader::CheckServerRoles() {
+  if (reader_.failed()) return;
+  for (const auto& [name, field] : tenant_server_roles_) {
+    const TenantConfig& tenant = config_.tenants.at(name);
+    const BackendConfig& backend = config_.backends.at(tenant.backend);
+    const std::string& role = tenant.server_role.user;
+    for (const auto& [backend_name, other_backend] : config_.backends) {
+      if (!SameDatabase(backend, other_backend) || other_backend.user != role) continue;
+      reader_.Fail(field, "role " + Quoted(role) + " is backends." + backend_name +
+                              ".user, which other tenants of that database log in as; a schema tenant's "
+                              "server_role must be a role of its own");
+      return;
+    }
+    for (const auto& [other_name, other] : config_.tenants) {
+      if (other_name == name || other.server_role.user != role) continue;
+      if (!SameDatabase(backend, config_.backends.at(other.backend))) continue;
+      reader_.Fail(field, "role " + Quoted(role) + " is already the server_role of tenant " + other_name +
+                              " on the same database; each schema tenant needs a role of its own, or the "
+                              "database cannot keep them out of each other's schemas");
       return;
     }
   }

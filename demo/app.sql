@@ -1,15 +1,20 @@
 -- Demo database "app": one shared database for the rls tenant (acme) and the schema tenant (globex).
 --
 -- Run as the superuser on a fresh cluster:
---   psql -v ON_ERROR_STOP=1 -v app_tenant_password=... -v initech_password=... -f demo/app.sql
--- app_owner owns everything; app_tenant (the role pgtenant logs in as) owns nothing, is no superuser
--- and cannot bypass RLS, so the policies below hold even for SQL no parser sees.
+--   psql -v ON_ERROR_STOP=1 -v app_tenant_password=... -v globex_password=... -v initech_password=... -f demo/app.sql
+-- app_owner owns everything; app_tenant (the role pgtenant logs in as for the rls tenants) owns nothing,
+-- is no superuser and cannot bypass RLS, so the policies below hold even for SQL no parser sees. The schema
+-- tenant globex logs in as a role of its own, globex_app (tenants.globex.server_role), which reaches its
+-- schema org_globex and nothing else; app_tenant cannot reach org_globex. So the database itself keeps
+-- them apart, down to the column statistics of pg_stats (pgtenant doctor checks it).
 
 CREATE ROLE app_owner NOLOGIN;
 CREATE ROLE app_tenant LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE PASSWORD :'app_tenant_password';
 CREATE DATABASE app OWNER app_owner;
 REVOKE CONNECT, TEMPORARY ON DATABASE app FROM PUBLIC;
 GRANT CONNECT ON DATABASE app TO app_tenant;
+CREATE ROLE globex_app LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE PASSWORD :'globex_password';
+GRANT CONNECT ON DATABASE app TO globex_app;
 
 \connect app
 -- Tenant roles must not change settings by function call (pgtenant doctor: set-config).
@@ -57,7 +62,7 @@ INSERT INTO org_globex.projects (name) VALUES
   ('globex: hammock district'),
   ('globex: doomsday device'),
   ('globex: volcano lair');
-GRANT USAGE ON SCHEMA org_globex TO app_tenant;
-GRANT SELECT, INSERT, UPDATE, DELETE ON org_globex.projects TO app_tenant;
-GRANT USAGE, SELECT ON SEQUENCE org_globex.projects_id_seq TO app_tenant;
+GRANT USAGE ON SCHEMA org_globex TO globex_app;
+GRANT SELECT, INSERT, UPDATE, DELETE ON org_globex.projects TO globex_app;
+GRANT USAGE, SELECT ON SEQUENCE org_globex.projects_id_seq TO globex_app;
 RESET ROLE;

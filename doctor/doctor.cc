@@ -1,6 +1,8 @@
 // `pgtenant doctor`: one connection per backend, the checks (doctor_checks.h), the report, the exit code.
 #include "doctor/doctor.h"
 
+#include <set>
+
 #include "doctor/doctor_checks.h"
 #include "doctor/doctor_connection.h"
 
@@ -14,23 +16,51 @@ std::string TenantLabel(const config::TenantConfig& tenant) {
   return label + ")";
 }
 
+// One login per role pgtenant's server connections use: each backend's user (for the tenants that
+// have no server_role of their own, and for health checks), then each schema tenant's server_role.
+struct DoctorLogin {
+  config::BackendConfig backend;  // with the login's user and password
+  std::vector<const config::TenantConfig*> tenants;
+};
+
+std::vector<DoctorLogin> LoginsOf(const config::Config& config) {
+  std::vector<DoctorLogin> logins;
+  for (const auto& [name, backend] : config.backends) {
+    DoctorLogin own{backend, {}};
+    std::vector<DoctorLogin> tenant_logins;
+    for (const auto& [tenant_name, tenant] : config.tenants) {
+      if (tenant.backend != name) continue;
+      if (tenant.server_role.user.empty()) {
+        own.tenants.push_back(&tenant);
+        continue;
+      }
+      DoctorLogin login{backend, {&tenant}};
+      login.backend.user = tenant.server_role.user;
+      login.backend.password = tenant.server_role.password;
+      tenant_logins.push_back(std::move(login));
+    }
+    logins.push_back(std::move(own));
+    for (DoctorLogin& login : tenant_logins) logins.push_back(std::move(login));
+  }
+  return logins;
+}
+
 }  // namespace
 
 std::vector<BackendReport> RunDoctorChecks(const config::Config& config) {
   std::vector<BackendReport> reports;
-  for (const auto& [name, backend] : config.backends) {
+  for (const DoctorLogin& login : LoginsOf(config)) {
+    const config::BackendConfig& backend = login.backend;
     BackendReport report;
-    report.backend = name;
+    report.backend = backend.name;
     report.target = backend.user + "@" + config::DescribeAddress(backend.host, backend.port) + "/" + backend.database;
-    for (const auto& [tenant_name, tenant] : config.tenants) {
-      if (tenant.backend == name) report.tenants.push_back(TenantLabel(tenant));
-    }
+    for (const config::TenantConfig* tenant : login.tenants) report.tenants.push_back(TenantLabel(*tenant));
     Result<DoctorConnection> connection = DoctorConnection::Connect(backend);
     if (!connection.ok()) {
       report.error = "cannot connect as " + backend.user + " to " + config::DescribeAddress(backend.host, backend.port) +
                      "/" + backend.database + ": " + connection.status().message();
     } else {
-      BackendChecker(config, backend, *connection, report).Run();
+      BackendChecker(config, backend, login.tenants, *connection, report).Run();
     }
     reports.push_back(std::move(report));
   }
@@ -40,7 +70,9 @@ std::vector<BackendReport> RunDoctorChecks(const config::Config& config) {
 std::string FormatDoctorReport(const std::vector<BackendReport>& reports) {
   std::string out;
   size_t findings = 0;
+  std::set<std::string> backends;
   for (const BackendReport& report : reports) {
+    backends.insert(report.backend);
     out += "backend " + report.backend + ": " + report.target;
     out += report.tenants.empty() ? " (no tenants)" : "; tenants " + Join(report.tenants, ", ");
     out += "\n";
@@ -60,7 +92,7 @@ std::string FormatDoctorReport(const std::vector<BackendReport>& reports) {
     out += "\n";
     findings += report.findings.size();
   }
-  out += "doctor: " + std::to_string(findings) + " findings on " + std::to_string(reports.size()) + " backends\n";
+  out += "doctor: " + std::to_string(findings) + " findings on " + std::to_string(backends.size()) + " backends\n";
   return out;
 }
 

@@ -2,7 +2,9 @@
 // on (DESIGN.md, "the parser is defence in depth; the database is the wall") and prints the SQL that
 // fixes each weakness.
 //
-// For every backend, logged in as its configured role R (the role pgtenant's tenants run as):
+// One run per role pgtenant's server connections log in as: each backend's user (for its tenants that
+// have no server_role, and for health checks), then each schema tenant's server_role (tenants.NAME.
+// server_role) on that backend. Logged in as that role R:
 //   role-superuser, role-bypassrls, role-createrole   R's own attributes
 //   role-membership    R can become (SET ROLE) a superuser, BYPASSRLS or CREATEROLE role, or one of
 //                      pg_execute_server_program / pg_read_server_files / pg_write_server_files
@@ -14,16 +16,21 @@
 //   temp               R may create temporary objects in the database
 //   create-database    R may CREATE schemas in the database
 //   create-schema      R may CREATE objects in some schema
-// When the backend serves an rls tenant, for every table R can read or write that has the tenant
+// When R serves an rls tenant, for every table R can read or write that has the tenant
 // column (doctor.tenant_column) outside schema tenants' schemas:
 //   rls-enabled, rls-forced   ENABLE and FORCE ROW LEVEL SECURITY
 //   rls-policy         a policy that applies to R reads current_setting('<tenant_setting>'), and no
 //                      permissive policy that applies to R lets rows through without reading it
-// When it serves schema tenants:
+// When R serves schema tenants:
 //   schema-missing, schema-usage   each tenant's schema exists and R has USAGE on it
-//   schema-foreign     R cannot use the schema of a schema tenant served by another backend on the same
-//                      database (per-tenant roles)
-//   note schema-shared-role        tenants sharing R reach each other's schemas at the database level
+//   schema-shared-role R serves a schema tenant and any other tenant of the same database (first host
+//                      and database): the fix makes the tenant a role of its own (server_role)
+// When other schema tenants of the same database log in as other roles (for each such tenant T):
+//   schema-foreign     R cannot use T's schema
+//   table-foreign      R holds no privilege on a table (or column) in T's schema
+//   stats-foreign      pg_stats, pg_stats_ext and pg_stats_ext_exprs show R nothing of T's schema
+// When other roles log in to the same database (other tenants' server_roles, other backends' users):
+//   role-foreign       R cannot SET ROLE to any of them
 // When it serves a database tenant:
 //   db-public-connect  CONNECT on the database is not granted to PUBLIC
 // A superuser passes every privilege check, so for one only the role checks run.
@@ -52,7 +59,7 @@ struct DoctorNote {
 
 struct BackendReport {
   std::string backend;  // config name
-  std::string target;   // "user@host:port/database"
+  std::string target;   // "user@host:port/database": the role R the checks ran as
   std::vector<std::string> tenants;  // "acme (rls)", "globex (schema org_globex)"
   // Non-empty when the backend could not be reached or a check could not run: the reason.
   std::string error;
@@ -61,7 +68,8 @@ struct BackendReport {
   std::vector<DoctorNote> notes;
 };
 
-// Connects to every backend of `config` (one at a time, with its connect_timeout) and runs the checks.
+// Connects to every backend of `config` as each role above (one at a time, with the backend's
+// connect_timeout) and runs the checks; one report per role, in config order.
 std::vector<BackendReport> RunDoctorChecks(const config::Config& config);
 
 // One block per backend: a header, "FAIL <check>: <what>" + "  fix: <SQL>" per finding, "ok   <check>"

@@ -28,8 +28,9 @@ std::string Join(const std::vector<std::string>& items, const std::string& separ
 }
 
 BackendChecker::BackendChecker(const config::Config& config, const config::BackendConfig& backend,
-                               DoctorConnection& connection, BackendReport& report)
-    : config_(config), backend_(backend), connection_(connection), report_(report) {}
+                               const std::vector<const config::TenantConfig*>& tenants, DoctorConnection& connection,
+                               BackendReport& report)
+    : config_(config), backend_(backend), tenants_(tenants), connection_(connection), report_(report) {}
 
 void BackendChecker::Run() {
   if (!LoadRole()) return;
@@ -42,7 +43,8 @@ void BackendChecker::Run() {
   const std::vector<void (BackendChecker::*)()> checks = {
       &BackendChecker::CheckRoleMembership, &BackendChecker::CheckOwnership,     &BackendChecker::CheckTableOwnership,
       &BackendChecker::CheckRlsTables,      &BackendChecker::CheckPrivileges,    &BackendChecker::CheckSchemaCreate,
-      &BackendChecker::CheckTenantSchemas,  &BackendChecker::CheckForeignSchemas, &BackendChecker::CheckDedicatedDatabase,
+      &BackendChecker::CheckTenantSchemas,  &BackendChecker::CheckSharedRole,    &BackendChecker::CheckForeignSchemas,
+      &BackendChecker::CheckForeignTables,  &BackendChecker::CheckForeignRoles,  &BackendChecker::CheckDedicatedDatabase,
   };
   for (auto check : checks) {
     if (failed_) return;
@@ -116,8 +118,8 @@ void BackendChecker::Note(const std::string& check, std::string text) {
 }
 
 bool BackendChecker::HasTenant(config::IsolationMode mode) const {
-  for (const auto& [name, tenant] : config_.tenants) {
-    if (tenant.backend == backend_.name && tenant.isolation == mode) return true;
+  for (const config::TenantConfig* tenant : tenants_) {
+    if (tenant->isolation == mode) return true;
   }
   return false;
 }

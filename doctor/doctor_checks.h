@@ -3,10 +3,11 @@
 // Every query runs as the backend's own role R over a DoctorConnection and only reads catalogs and
 // privilege functions any role may call, so the doctor needs no superuser. Names in findings and fixes
 // are quoted by the server (quote_ident), so the fixes can be pasted into psql as they are.
-// Split over doctor_checks.cc (role, ownership and privilege checks) and doctor_tenant_checks.cc (RLS,
-// schema and dedicated-database checks). Single use: construct, call Run once.
+// Split over doctor_checks.cc (role, ownership and privilege checks), doctor_tenant_checks.cc (RLS,
+// schema and dedicated-database checks) and doctor_role_checks.cc (a role of its own per schema tenant). Single use: construct, call Run once.
 #pragma once
 
+#include <set>
 #include <string>
 #include <vector>
 
@@ -31,8 +32,11 @@ std::string Join(const std::vector<std::string>& items, const std::string& separ
 
 class BackendChecker {
  public:
-  // REQUIRES: every argument outlives the checker; `backend` is an entry of `config`.
-  BackendChecker(const config::Config& config, const config::BackendConfig& backend, DoctorConnection& connection,
+  // `backend`: an entry of `config`, or a copy of one with a schema tenant's server_role as its user and
+  // password; `tenants`: the tenants whose server connections log in as that user (the checker's R).
+  // REQUIRES: every argument outlives the checker.
+  BackendChecker(const config::Config& config, const config::BackendConfig& backend,
+                 const std::vector<const config::TenantConfig*>& tenants, DoctorConnection& connection,
                  BackendReport& report);
   BackendChecker(const BackendChecker&) = delete;
   BackendChecker& operator=(const BackendChecker&) = delete;
@@ -57,6 +61,21 @@ class BackendChecker {
   void CheckForeignSchemas();
   void CheckDedicatedDatabase();
 
+  // doctor_role_checks.cc: one role per schema tenant, kept to its schema.
+  void CheckSharedRole();
+  void CheckForeignTables();
+  void CheckForeignRoles();
+  // Schema tenants on this login's database (same first host and database) that log in as another role.
+  std::vector<const config::TenantConfig*> ForeignSchemaTenants() const;
+  // Tenants on this login's database that log in as R, this login's tenants included.
+  std::vector<const config::TenantConfig*> TenantsSharingRole() const;
+  bool OnThisDatabase(const config::TenantConfig& tenant) const;
+  // The roles other logins to this database use (other tenants' server_roles, other backends' users).
+  std::set<std::string> OtherLoginRoles() const;
+  // Removes (quoted) other login roles from `grantees`: a grant that reaches R through another tenant's
+  // role is that role's own, and revoking R's membership (role-foreign) is the fix, not revoking its grant.
+  bool DropOtherLoginRoles(std::vector<std::string>& grantees);
+
   // Runs `sql`; on error records it in report_.error and returns false.
   bool Query(const std::string& sql, const std::vector<std::string>& params, DoctorRows& rows);
   // The grantees ("PUBLIC" or a quoted role) through which R holds `privilege` (as aclexplode spells
@@ -79,6 +98,7 @@ class BackendChecker {
 
   const config::Config& config_;
   const config::BackendConfig& backend_;
+  const std::vector<const config::TenantConfig*>& tenants_;
   DoctorConnection& connection_;
   BackendReport& report_;
   bool failed_ = false;  // a query failed; report_.error says which

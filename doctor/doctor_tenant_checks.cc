@@ -146,63 +146,45 @@ void BackendChecker::CheckTenantSchemas() {
   if (!HasTenant(config::IsolationMode::kSchema)) return;
   Begin("schema-missing");
   Begin("schema-usage");
-  std::vector<std::string> sharing;
-  for (const auto& [tenant_name, tenant] : config_.tenants) {
-    if (tenant.backend != backend_.name) continue;
-    sharing.push_back(tenant_name + " (" + std::string(config::ToString(tenant.isolation)) + ")");
-    if (tenant.isolation != config::IsolationMode::kSchema) continue;
+  for (const config::TenantConfig* tenant : tenants_) {
+    if (tenant->isolation != config::IsolationMode::kSchema) continue;
     std::string schema;
     DoctorRows rows;
-    if (!QuoteIdent(tenant.schema, schema) ||
-        !Query("SELECT has_schema_privilege(oid, 'USAGE') FROM pg_namespace WHERE nspname = $1", {tenant.schema},
+    if (!QuoteIdent(tenant->schema, schema) ||
+        !Query("SELECT has_schema_privilege(oid, 'USAGE') FROM pg_namespace WHERE nspname = $1", {tenant->schema},
                rows)) {
       return;
     }
     if (rows.empty()) {
       const std::string owner = owns_database_ ? "owner_role" : database_owner_;
-      Fail("schema-missing", "schema " + schema + " of tenant " + tenant_name + " does not exist",
+      Fail("schema-missing", "schema " + schema + " of tenant " + tenant->name + " does not exist",
            "CREATE SCHEMA " + schema + " AUTHORIZATION " + owner + "; GRANT USAGE ON SCHEMA " + schema + " TO " +
                role_ + ";");
     } else if (rows[0][0] != "t") {
-      Fail("schema-usage", role_ + " has no USAGE on schema " + schema + " of tenant " + tenant_name,
+      Fail("schema-usage", role_ + " has no USAGE on schema " + schema + " of tenant " + tenant->name,
            "GRANT USAGE ON SCHEMA " + schema + " TO " + role_ + ";");
     }
   }
-  if (sharing.size() > 1) {
-    std::string list;
-    for (const std::string& tenant : sharing) list += (list.empty() ? "" : ", ") + tenant;
-    Note("schema-shared-role",
-         "tenants " + list + " all log in as " + role_ +
-             ", which can use each of their schemas: between them the database sees one role, and isolation "
-             "rests on pgtenant's cross_tenant.schema rule. For a wall in the database too, give each schema "
-             "tenant a backend with a role of its own that has USAGE on its own schema only");
-  }
 }
 
-// Per-tenant roles on one database: each must be kept out of the other tenants' schemas.
+// Schema tenants on the same database that log in as other roles: each must be kept out of R's reach.
 void BackendChecker::CheckForeignSchemas() {
-  bool begun = false;
-  for (const auto& [tenant_name, tenant] : config_.tenants) {
-    if (tenant.isolation != config::IsolationMode::kSchema || tenant.backend == backend_.name) continue;
-    const config::BackendConfig* other = config_.FindBackend(tenant.backend);
-    if (other == nullptr || other->host != backend_.host || other->port != backend_.port ||
-        other->database != backend_.database) {
-      continue;
-    }
-    if (!begun) Begin("schema-foreign");
-    begun = true;
+  const std::vector<const config::TenantConfig*> foreign = ForeignSchemaTenants();
+  if (foreign.empty()) return;
+  Begin("schema-foreign");
+  for (const config::TenantConfig* tenant : foreign) {
     DoctorRows rows;
     std::string schema;
-    if (!QuoteIdent(tenant.schema, schema) ||
-        !Query("SELECT oid, has_schema_privilege(oid, 'USAGE') FROM pg_namespace WHERE nspname = $1", {tenant.schema},
+    if (!QuoteIdent(tenant->schema, schema) ||
+        !Query("SELECT oid, has_schema_privilege(oid, 'USAGE') FROM pg_namespace WHERE nspname = $1", {tenant->schema},
                rows)) {
       return;
     }
     if (rows.empty() || rows[0][1] != "t") continue;
     std::vector<std::string> grantees;
-    if (!Grantees(kDoctorSchemaAcl, "USAGE", rows[0][0], grantees)) return;
+    if (!Grantees(kDoctorSchemaAcl, "USAGE", rows[0][0], grantees) || !DropOtherLoginRoles(grantees)) return;
     Fail("schema-foreign",
-         role_ + " can use schema " + schema + " of tenant " + tenant_name + " (backend " + tenant.backend + ")",
+         role_ + " can use schema " + schema + " of tenant " + tenant->name + " (backend " + tenant->backend + ")",
          RevokeFix("USAGE", "SCHEMA " + schema, grantees));
   }
 }

@@ -47,6 +47,8 @@ BackendTarget BackendTargetOf(const config::BackendConfig& backend);
 config::BackendConfig BackendConfigOf(const BackendTarget& target);
 
 struct PoolIdentity {
+  // The backend's settings, with the tenant's server_role (user and password) in place of the
+  // backend's user when it has one: the role its server connections log in as.
   BackendTarget backend;
   // The tenant whose context the connections carry; empty for a backend's shared pool (its
   // connections carry none of their own: the session sets it on checkout).

@@ -18,6 +18,7 @@ const std::map<std::string, std::string> kDemoEnvironment = {
     {"DEMO_PG_PORT", "54329"},
     {"DEMO_PROXY_PORT", "64329"},
     {"APP_TENANT_PASSWORD", "app-secret"},
+    {"GLOBEX_PASSWORD", "globex-secret"},
     {"INITECH_PASSWORD", "initech-secret"},
 };
 
@@ -73,6 +74,8 @@ TEST_CASE("demo.yaml is what ./scripts/demo expects", "[examples]") {
   CHECK(globex.isolation == IsolationMode::kSchema);
   CHECK(globex.schema == "org_globex");
   CHECK(globex.backend == "app");
+  CHECK(globex.server_role.user == "globex_app");  // a role of its own: pgtenant doctor passes the demo
+  CHECK(globex.server_role.password == "globex-secret");
   const TenantConfig& initech = *config->FindTenant("initech");
   CHECK(initech.id == "3d1a7b2c-8e9f-4a0b-b1c2-d3e4f5a6b7c8");
   CHECK(initech.isolation == IsolationMode::kDatabase);
@@ -106,6 +109,8 @@ TEST_CASE("full.yaml sets every key to a value that shows it was read", "[exampl
   CHECK(config->peers.size() == 2);
   CHECK(config->workers == 2);
   CHECK(config->FindTenant("acme")->max_clients == 100);
+  CHECK(config->FindTenant("globex")->server_role.user == "globex_app");
+  CHECK(config->FindTenant("globex")->server_role.password == "globex-secret");
   CHECK(config->ResolvePool(config->FindTenant("acme"), config->FindUser("alice")).size == 5);
   CHECK(config->ResolveIdleTransactionTimeout(config->FindTenant("acme"), nullptr) == std::chrono::minutes(5));
   CHECK(config->ResolveIdleTransactionTimeout(config->FindTenant("acme"), config->FindUser("alice")) ==

@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include <sstream>
+#include <tuple>
 #include <string>
 #include <vector>
 
@@ -26,8 +27,9 @@ struct DoctorBackend {
   int port = 0;  // 0: the shared server's
 };
 
-// backends shared (acme rls, globex schema org_globex) and dedicated (initech database).
-std::string DoctorYaml(const DoctorBackend& shared, const DoctorBackend& dedicated) {
+// backends shared (acme rls, globex schema org_globex) and dedicated (initech database). A non-empty
+// `globex_role` is globex's server_role (password kPassword).
+std::string DoctorYaml(const DoctorBackend& shared, const DoctorBackend& dedicated, const std::string& globex_role = "") {
   const int default_port = PostgresServer::Shared().port();
   std::ostringstream yaml;
   yaml << "backends:\n";
@@ -39,6 +41,7 @@ std::string DoctorYaml(const DoctorBackend& shared, const DoctorBackend& dedicat
   yaml << "tenants:\n"
        << "  acme: { id: " << kAcmeId << ", isolation: rls, backend: " << shared.name << " }\n"
        << "  globex: { id: " << kGlobexId << ", isolation: schema, schema: org_globex, backend: " << shared.name
+       << (globex_role.empty() ? "" : ", server_role: { user: " + globex_role + ", password: " + kPassword + " }")
        << " }\n"
        << "  initech: { id: " << kInitechId << ", isolation: database, backend: " << dedicated.name << " }\n"
        << "users:\n"
@@ -135,20 +138,29 @@ TEST_CASE("doctor names each weakness of a weak database with its fix, and the f
   CHECK(Has(run.output, "FAIL schema-missing: schema org_globex of tenant globex does not exist"));
   CHECK(Has(run.output, "ok   role-superuser"));
   CHECK(Has(run.output, "ok   create-database"));
-  CHECK(Has(run.output, "note schema-shared-role: tenants acme (rls), globex (schema)"));
+  // globex and acme log in as one role: the database cannot keep them apart.
+  CHECK(Has(run.output, "FAIL schema-shared-role: schema tenant globex logs in as " + role + " like acme (rls)"));
+  const std::string globex_role = db + "_globex";
+  CHECK(Has(run.output, "  fix: CREATE ROLE " + globex_role + " LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE; "
+                        "GRANT CONNECT ON DATABASE " + db + " TO " + globex_role + "; GRANT USAGE ON SCHEMA org_globex TO " +
+                        globex_role + ";"));
+  CHECK(Has(run.output, "REVOKE ALL ON SCHEMA org_globex FROM " + role + ";  -- then set its password"));
+  CHECK(Has(run.output, "tenants.globex.server_role: { user: " + globex_role + ", password: ... }"));
 
   CHECK(Has(run.output, "backend dedicated: " + dedicated_role + "@"));
   CHECK(Has(run.output, "FAIL db-public-connect: database " + dedicated_db));
   CHECK(Has(run.output, "  fix: REVOKE CONNECT ON DATABASE " + dedicated_db + " FROM PUBLIC; GRANT CONNECT ON DATABASE " +
                             dedicated_db + " TO " + dedicated_role + ";"));
-  CHECK(Has(run.output, "doctor: 16 findings on 2 backends"));
+  CHECK(Has(run.output, "doctor: 17 findings on 2 backends"));
 
-  // Every fix is SQL a superuser can run as printed, and together they leave nothing to report.
+  // Every fix is SQL a superuser can run as printed, and together (with globex's new role set as its
+  // server_role) they leave nothing to report.
   for (const auto& [database, fix] : Fixes(run.output)) {
     INFO(database << ": " << fix);
     REQUIRE_NOTHROW(server.Exec(fix, database));
   }
-  const CommandResult fixed = RunDoctor(DoctorYaml(shared, dedicated));
+  server.Exec("ALTER ROLE " + globex_role + " PASSWORD '" + kPassword + "'");
+  const CommandResult fixed = RunDoctor(DoctorYaml(shared, dedicated, globex_role));
   INFO(fixed.output);
   CHECK(fixed.exit_code == 0);
   CHECK(Has(fixed.output, "doctor: 0 findings on 2 backends"));
@@ -158,15 +170,18 @@ TEST_CASE("doctor passes a hardened database laid out like the demo's", "[doctor
   PostgresServer& server = PostgresServer::Shared();
   const std::string suffix = RandomHex(4);
   const std::string owner = "hard_owner_" + suffix, role = "hard_app_" + suffix, db = "hard_" + suffix;
+  const std::string globex_role = "hard_globex_" + suffix;
   const std::string ded_owner = "hard_ded_owner_" + suffix, ded_role = "hard_ded_app_" + suffix,
                     ded_db = "hard_ded_" + suffix;
 
   server.Exec("CREATE ROLE " + owner + " NOLOGIN");
   server.Exec("CREATE ROLE " + role + " LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE PASSWORD '" +
               kPassword + "'");
+  server.Exec("CREATE ROLE " + globex_role + " LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE PASSWORD '" +
+              kPassword + "'");
   server.Exec("CREATE DATABASE " + db + " OWNER " + owner);
   server.Exec("REVOKE CONNECT, TEMPORARY ON DATABASE " + db + " FROM PUBLIC; GRANT CONNECT ON DATABASE " + db +
-              " TO " + role);
+              " TO " + role + ", " + globex_role);
   server.Exec("REVOKE EXECUTE ON FUNCTION pg_catalog.set_config(text,text,boolean) FROM PUBLIC;"
               "SET ROLE " + owner + ";"
               "REVOKE CREATE ON SCHEMA public FROM PUBLIC;"
@@ -180,9 +195,11 @@ TEST_CASE("doctor passes a hardened database laid out like the demo's", "[doctor
               "GRANT USAGE, SELECT ON SEQUENCE public.projects_id_seq TO " + role + ";"
               "CREATE SCHEMA org_globex AUTHORIZATION " + owner + ";"
               "CREATE TABLE org_globex.projects (id serial PRIMARY KEY, org_id uuid, name text);"
-              "GRANT USAGE ON SCHEMA org_globex TO " + role + ";"
-              "GRANT SELECT, INSERT, UPDATE, DELETE ON org_globex.projects TO " + role + ";"
-              "RESET ROLE",
+              "INSERT INTO org_globex.projects (name) SELECT 'globex-' || (i % 3) FROM generate_series(1, 300) i;"
+              "GRANT USAGE ON SCHEMA org_globex TO " + globex_role + ";"
+              "GRANT SELECT, INSERT, UPDATE, DELETE ON org_globex.projects TO " + globex_role + ";"
+              "GRANT USAGE, SELECT ON SEQUENCE org_globex.projects_id_seq TO " + globex_role + ";"
+              "RESET ROLE; ANALYZE org_globex.projects",
               db);
 
   server.Exec("CREATE ROLE " + ded_owner + " NOLOGIN");
@@ -198,18 +215,21 @@ TEST_CASE("doctor passes a hardened database laid out like the demo's", "[doctor
               "RESET ROLE",
               ded_db);
 
-  const CommandResult run =
-      RunDoctor(DoctorYaml(DoctorBackend{"app", db, role}, DoctorBackend{"initech_db", ded_db, ded_role}));
+  const CommandResult run = RunDoctor(
+      DoctorYaml(DoctorBackend{"app", db, role}, DoctorBackend{"initech_db", ded_db, ded_role}, globex_role));
   INFO(run.output);
   CHECK(run.exit_code == 0);
   CHECK_FALSE(Has(run.output, "FAIL"));
   for (const char* check : {"role-superuser", "role-bypassrls", "role-membership", "db-owner", "table-owner",
                             "rls-enabled", "rls-forced", "rls-policy", "set-config", "temp", "create-database",
-                            "create-schema", "schema-missing", "schema-usage", "db-public-connect"}) {
+                            "create-schema", "schema-missing", "schema-usage", "schema-shared-role", "schema-foreign",
+                            "table-foreign", "stats-foreign", "role-foreign", "db-public-connect"}) {
     CHECK(Has(run.output, std::string("ok   ") + check + "\n"));
   }
-  // Not a failure, but said: globex and acme share the login role.
-  CHECK(Has(run.output, "note schema-shared-role:"));
+  // globex's role is checked logged in as itself, after the backend's own.
+  CHECK(Has(run.output, "backend app: " + role + "@"));
+  CHECK(Has(run.output, "backend app: " + globex_role + "@"));
+  CHECK_FALSE(Has(run.output, "note "));
   CHECK(Has(run.output, "doctor: 0 findings on 2 backends"));
 }
 
@@ -252,8 +272,101 @@ TEST_CASE("doctor keeps per-tenant roles out of each other's schemas and reads d
   CHECK_FALSE(Has(run.output, "can use schema org_a"));
   CHECK(Has(run.output, "FAIL rls-enabled: table public.items has tenant_id"));
   CHECK_FALSE(Has(run.output, "public.legacy"));
-  // One tenant per role: nothing to note.
-  CHECK_FALSE(Has(run.output, "schema-shared-role"));
+  // One tenant per role: no role is shared.
+  CHECK_FALSE(Has(run.output, "FAIL schema-shared-role"));
+}
+
+// Schema tenants a and b (each with a table of 300 analyzed rows) and rls tenant acme share database `db`.
+// With `roles`, a and b log in as server roles of their own; without, all three log in as `backend_role`.
+std::string SchemaTenantsYaml(const std::string& db, const std::string& backend_role, const std::string& role_a,
+                              const std::string& role_b, bool roles) {
+  std::ostringstream yaml;
+  yaml << "backends:\n  app: { host: 127.0.0.1, port: " << PostgresServer::Shared().port() << ", database: " << db
+       << ", user: " << backend_role << ", password: " << kPassword << " }\n"
+       << "tenants:\n"
+       << "  acme: { id: " << kAcmeId << ", isolation: rls, backend: app }\n";
+  for (const auto& [name, id, role] : {std::tuple{"a", kGlobexId, role_a}, std::tuple{"b", kInitechId, role_b}}) {
+    yaml << "  " << name << ": { id: " << id << ", isolation: schema, schema: org_" << name << ", backend: app";
+    if (roles) yaml << ", server_role: { user: " << role << ", password: " << kPassword << " }";
+    yaml << " }\n";
+  }
+  yaml << "users:\n  alice: { password: \"" << ScramVerifier("alice") << "\", tenants: { acme: admin } }\n";
+  return yaml.str();
+}
+
+TEST_CASE("doctor passes schema tenants with roles of their own, and fails with the fixing SQL when they share one",
+          "[doctor]") {
+  PostgresServer& server = PostgresServer::Shared();
+  const std::string suffix = RandomHex(4);
+  const std::string db = "roles_" + suffix, owner = "roles_owner_" + suffix, backend_role = "roles_app_" + suffix;
+  const std::string role_a = "roles_a_" + suffix, role_b = "roles_b_" + suffix;
+  server.Exec("CREATE ROLE " + owner + " NOLOGIN");
+  for (const std::string& role : {backend_role, role_a, role_b}) {
+    server.Exec("CREATE ROLE " + role + " LOGIN NOSUPERUSER NOBYPASSRLS PASSWORD '" + kPassword + "'");
+  }
+  server.Exec("CREATE DATABASE " + db + " OWNER " + owner);
+  server.Exec("REVOKE CONNECT, TEMPORARY ON DATABASE " + db + " FROM PUBLIC; GRANT CONNECT ON DATABASE " + db + " TO " +
+              backend_role + ", " + role_a + ", " + role_b);
+  std::string sql = "REVOKE EXECUTE ON FUNCTION pg_catalog.set_config(text,text,boolean) FROM PUBLIC; SET ROLE " +
+                    owner + "; REVOKE CREATE ON SCHEMA public FROM PUBLIC;";
+  for (const auto& [schema, role] : {std::pair{"org_a", role_a}, std::pair{"org_b", role_b}}) {
+    sql += std::string("CREATE SCHEMA ") + schema + "; CREATE TABLE " + schema + ".secrets (v text);" + "INSERT INTO " +
+           schema + ".secrets SELECT '" + schema + "-' || (i % 3) FROM generate_series(1, 300) i;" +
+           "GRANT USAGE ON SCHEMA " + schema + " TO " + role + "; GRANT SELECT, INSERT, UPDATE, DELETE ON " + schema +
+           ".secrets TO " + role + ";";
+  }
+  server.Exec(sql + "RESET ROLE; ANALYZE org_a.secrets; ANALYZE org_b.secrets", db);
+
+  // Each schema tenant with a role of its own that reaches only its schema: nothing to report.
+  const std::string per_role = SchemaTenantsYaml(db, backend_role, role_a, role_b, true);
+  const CommandResult clean = RunDoctor(per_role);
+  INFO(clean.output);
+  CHECK(clean.exit_code == 0);
+  CHECK(Has(clean.output, "backend app: " + role_a + "@"));
+  CHECK(Has(clean.output, "backend app: " + role_b + "@"));
+  CHECK(Has(clean.output, "ok   stats-foreign\n"));
+  CHECK(Has(clean.output, "doctor: 0 findings on 1 backends"));
+
+  // A copy where the two schema tenants (and acme) share the backend's role.
+  const CommandResult shared = RunDoctor(SchemaTenantsYaml(db, backend_role, role_a, role_b, false));
+  INFO(shared.output);
+  CHECK(shared.exit_code == 1);
+  for (const char* tenant : {"a", "b"}) {
+    const std::string schema = std::string("org_") + tenant;
+    const std::string new_role = db + "_" + tenant;
+    // The others in config order.
+    const std::string others = tenant == std::string("a") ? "acme (rls), b (schema)" : "a (schema), acme (rls)";
+    CHECK(Has(shared.output, "FAIL schema-shared-role: schema tenant " + std::string(tenant) + " logs in as " +
+                                 backend_role + " like " + others));
+    CHECK(Has(shared.output, "  fix: CREATE ROLE " + new_role + " LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE; "
+                             "GRANT CONNECT ON DATABASE " + db + " TO " + new_role + "; GRANT USAGE ON SCHEMA " + schema +
+                             " TO " + new_role + "; GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA " +
+                             schema + " TO " + new_role));
+    CHECK(Has(shared.output, "REVOKE ALL ON SCHEMA " + schema + " FROM " + backend_role + ";"));
+    CHECK(Has(shared.output, "FAIL schema-usage: " + backend_role + " has no USAGE on schema " + schema));
+  }
+
+  // A role of its own that was also granted another tenant's table: latent without USAGE on the schema,
+  // but pg_stats shows it the other tenant's values. And a role that can become another tenant's.
+  server.Exec("GRANT SELECT ON org_b.secrets TO " + role_a + "; GRANT " + role_b + " TO " + role_a, db);
+  const CommandResult leaky = RunDoctor(per_role);
+  INFO(leaky.output);
+  CHECK(leaky.exit_code == 1);
+  CHECK(Has(leaky.output, "FAIL table-foreign: " + role_a + " holds privileges on org_b.secrets in schema org_b of tenant b"));
+  CHECK(Has(leaky.output, "FAIL stats-foreign: " + role_a + " sees the statistics of org_b.secrets (tenant b) in pg_stats"));
+  CHECK(Has(leaky.output, "  fix: REVOKE ALL ON ALL TABLES IN SCHEMA org_b FROM " + role_a + ";"));
+  CHECK(Has(leaky.output, "FAIL role-foreign: " + role_a + " can SET ROLE to " + role_b));
+  CHECK(Has(leaky.output, "  fix: REVOKE " + role_b + " FROM " + role_a + ";"));
+  CHECK(Has(leaky.output, "FAIL schema-foreign: " + role_a + " can use schema org_b"));  // through role_b
+  // role_b's own grants are not role_a's to lose: the fixes revoke only what reaches role_a.
+  for (const auto& [database, fix] : Fixes(leaky.output)) {
+    if (fix.find(role_b + " FROM " + role_a) == std::string::npos && fix.find("FROM " + role_a) == std::string::npos) continue;
+    INFO(database << ": " << fix);
+    REQUIRE_NOTHROW(server.Exec(fix, database));
+  }
+  const CommandResult fixed = RunDoctor(per_role);
+  INFO(fixed.output);
+  CHECK(fixed.exit_code == 0);
 }
 
 TEST_CASE("doctor reports a superuser login role and skips the checks it would pass anyway", "[doctor]") {

@@ -210,5 +210,55 @@ TEST_CASE("the tenant context a pool's connections carry is part of its identity
   }
 }
 
+TEST_CASE("a schema tenant's server_role is the user of its pool, which no tenant with another role shares") {
+  const std::string yaml =
+      std::string() +
+      "backends:\n"
+      "  app: { host: 127.0.0.1, port: 5432, database: app, user: app_tenant, password: x }\n"
+      "tenants:\n"
+      "  acme: { id: 7c9e6679-7425-40de-944b-e07fc1f90ae7, isolation: rls, backend: app }\n"
+      "  globex: { id: 9b2f1c4e-5d6a-4e8b-9c0d-1e2f3a4b5c6d, isolation: schema, schema: org_globex, backend: app,\n"
+      "            server_role: { user: globex_app, password: g } }\n"
+      "  hooli: { id: 3d1a7b2c-8e9f-4a0b-b1c2-d3e4f5a6b7c8, isolation: schema, schema: org_hooli, backend: app,\n"
+      "           server_role: { user: hooli_app, password: h } }\n"
+      "users:\n"
+      "  alice: { password: \"" + kVerifier + "\", tenants: { acme: admin, globex: admin, hooli: admin } }\n";
+  auto loaded = config::LoadConfigString(yaml, "test.yaml", [](std::string_view) { return std::nullopt; });
+  INFO(loaded.status().message());
+  REQUIRE(loaded.ok());
+  const config::Config& config = **loaded;
+  const PoolIdentity acme = IdentityOf(config, "alice", "acme");
+  const PoolIdentity globex = IdentityOf(config, "alice", "globex");
+  const PoolIdentity hooli = IdentityOf(config, "alice", "hooli");
+  // The role logs in (startup packet user, its own password): it is the session user, not a SET ROLE.
+  CHECK(globex.backend.user == "globex_app");
+  CHECK(globex.backend.password == "g");
+  CHECK(BackendConfigOf(globex.backend).user == "globex_app");
+  CHECK(hooli.backend.user == "hooli_app");
+  CHECK(acme.backend.user == "app_tenant");
+  CHECK(PoolName(globex) == "globex/app/globex_app/rw");
+  CHECK(PoolName(hooli) == "hooli/app/hooli_app/rw");
+  // Same tenant context otherwise, different role: never the same pool.
+  PoolIdentity globex_as_backend_user = globex;
+  globex_as_backend_user.backend.user = "app_tenant";
+  globex_as_backend_user.backend.password = "x";
+  CHECK(globex_as_backend_user != globex);
+  CHECK(Hash(globex_as_backend_user) != Hash(globex));
+  CHECK(globex != hooli);
+
+  // A reload that changes the role or its password retires the tenant's pool, and only it.
+  for (const auto& change : std::vector<std::function<void(config::Config&)>>{
+           [](config::Config& c) { c.tenants.at("globex").server_role.user = "globex_app2"; },
+           [](config::Config& c) { c.tenants.at("globex").server_role.password = "g2"; },
+           [](config::Config& c) { c.tenants.at("globex").server_role = {}; }}) {
+    config::Config next = config;
+    change(next);
+    CHECK_FALSE(Survives(next, globex));
+    CHECK(Survives(next, hooli));
+    CHECK(Survives(next, acme));
+  }
+  CHECK(Survives(config, globex));
+}
+
 }  // namespace
 }  // namespace pgtenant::routing
