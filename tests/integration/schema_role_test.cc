@@ -18,7 +18,7 @@ constexpr char kIdB[] = "3d1a7b2c-8e9f-4a0b-b1c2-d3e4f5a6b7c8";
 constexpr char kIdC[] = "5e0c2b8a-1f3d-4c6e-9a7b-2d4f6e8a0c1b";
 // Only the database stands between the tenants: role changes and other schemas' names pass the policy.
 constexpr char kDatabaseWallOnly[] =
-    "policy: { rules: { context.role: off, context.search_path: off, cross_tenant.schema: off } }";
+    "policy: { rules: { context.role: off, context.search_path: off, cross_tenant.schema: off, catalog.statistics: off } }";
 
 // Schemas org_a, org_b, org_c of one database, each with a table `secrets` whose values name the schema
 // ("b-secret-0".."b-secret-2", 100 rows each), analyzed so that pg_stats holds them. Tenants a and b log
