@@ -3,6 +3,7 @@
 
 #include <pg_query.h>
 
+#include "policy/operator_chain.h"
 #include "protocol/sqlstate.h"
 
 namespace pgtenant::policy {
@@ -77,6 +78,20 @@ void ClassifyParserMessage(std::string_view message, std::string_view source_fil
 
 ParsedSql ParseSql(const std::string& sql) {
   ParsedSql parsed;
+  // Each operator takes at least two characters ("+1"): a shorter text cannot hold a longer chain.
+  if (sql.size() > 2 * kMaxOperatorChain) {
+    if (const size_t chain = OperatorChainLength(sql); chain > kMaxOperatorChain) {
+      // What PostgreSQL answers for expressions deeper than max_stack_depth allows.
+      SyntaxError error;
+      error.sqlstate = "54001";
+      error.message = "stack depth limit exceeded";
+      error.hint = "pgtenant reads expressions of up to " + std::to_string(kMaxOperatorChain) +
+                   " chained operators; this text has " + std::to_string(chain) +
+                   ". Split the expression, or send the values as parameters.";
+      parsed.error = std::move(error);
+      return parsed;
+    }
+  }
   PgQueryParseResult result = pg_query_parse(sql.c_str());
   if (result.error != nullptr) {
     const PgQueryError& failure = *result.error;

@@ -29,6 +29,11 @@ struct ParsedSql {
   std::optional<SyntaxError> error;  // set when the parser refused the text
 };
 
+// The longest chain of operators ParseSql hands to libpg_query (policy/operator_chain.h). Its
+// fingerprint and normalize functions overflow a 2 MB stack at about 6,000 `1+` (8 MB: 20,000-40,000);
+// a text with a longer chain gets PostgreSQL's 54001 "stack depth limit exceeded" without being parsed.
+inline constexpr size_t kMaxOperatorChain = 4000;
+
 // Parses `sql` (one or several statements; NUL-terminated, as libpg_query wants it).
 ParsedSql ParseSql(const std::string& sql);
 

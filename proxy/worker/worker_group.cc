@@ -2,6 +2,7 @@
 #include "proxy/worker/worker_group.h"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -16,6 +17,23 @@
 #include "proxy/session/jwt_verifier.h"
 
 namespace pgtenant::proxy {
+
+namespace {
+
+// Worker threads inspect SQL with libpg_query, whose output functions recurse once per level of a
+// parse tree (policy/sql_parser.h bounds the depth for 8 MB): new threads get at least 8 MB of stack
+// (glibc's default follows ulimit -s, and is 2 MB when that is unlimited).
+void EnsureThreadStack() {
+  constexpr size_t kStack = size_t{8} << 20;
+  pthread_attr_t attr;
+  if (pthread_getattr_default_np(&attr) != 0) return;
+  size_t size = 0;
+  if (pthread_attr_getstacksize(&attr, &size) == 0 && size < kStack && pthread_attr_setstacksize(&attr, kStack) == 0)
+    (void)pthread_setattr_default_np(&attr);
+  pthread_attr_destroy(&attr);
+}
+
+}  // namespace
 
 bool TenantLimits::Admit(const config::TenantConfig& tenant) {
   std::lock_guard<std::mutex> lock(mu_);
@@ -95,6 +113,7 @@ Status WorkerGroup::Run() {
   }
   // Workers that never started count as done.
   for (size_t i = started_workers; i < workers_.size(); ++i) SetIdle(static_cast<int>(i), true);
+  if (started_workers > 1) EnsureThreadStack();
   std::vector<std::thread> threads;
   for (size_t i = 1; i < started_workers; ++i) threads.emplace_back([worker = workers_[i].get()] { worker->Serve(); });
   workers_[0]->Serve();

@@ -141,6 +141,23 @@ TEST_CASE("in the extended protocol a Parse the parser refuses gets PostgreSQL's
   CHECK(QueryValue(both.proxied.get(), "SELECT 'still here'") == "still here");
 }
 
+TEST_CASE("an operator chain too long to inspect gets 54001 in both protocols, and pgtenant and the session go on",
+          "[policy][parse_error]") {
+  DirectAndProxied both;
+  std::string chain = "SELECT ";
+  for (int i = 0; i < 100000; ++i) chain += "1+";  // 200 KB: libpg_query's output overflowed its stack
+  chain += "1";
+  PgConn other = MustConnectProxy(both.proxy, "alice", kAlicePassword, "app");
+  PgResult simple = Exec(both.proxied.get(), chain);
+  CHECK(Sqlstate(simple.get()) == "54001");
+  CHECK(std::string(PQresultErrorField(simple.get(), PG_DIAG_MESSAGE_PRIMARY)) == "stack depth limit exceeded");
+  CHECK(QueryValue(both.proxied.get(), "SELECT 'still here'") == "still here");
+  PgResult prepared(PQprepare(both.proxied.get(), "", chain.c_str(), 0, nullptr));
+  CHECK(Sqlstate(prepared.get()) == "54001");
+  CHECK(QueryValue(both.proxied.get(), "SELECT 'still here'") == "still here");
+  CHECK(QueryValue(other.get(), "SELECT 'and so is the other client'") == "and so is the other client");
+}
+
 TEST_CASE("a multibyte syntax error has the same character Position through pgtenant as from PostgreSQL",
           "[policy][parse_error]") {
   DirectAndProxied both;
