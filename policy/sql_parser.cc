@@ -83,7 +83,7 @@ ParsedSql ParseSql(const std::string& sql) {
     if (const size_t chain = OperatorChainLength(sql); chain > kMaxOperatorChain) {
       // What PostgreSQL answers for expressions deeper than max_stack_depth allows.
       SyntaxError error;
-      error.sqlstate = "54001";
+      error.sqlstate = std::string(sqlstate::kStatementTooComplex);
       error.message = "stack depth limit exceeded";
       error.hint = "pgtenant reads expressions of up to " + std::to_string(kMaxOperatorChain) +
                    " chained operators; this text has " + std::to_string(chain) +

@@ -34,6 +34,7 @@ inline constexpr std::string_view kSyntaxError = "42601";
 inline constexpr std::string_view kTooManyConnections = "53300";
 // Class 54 — Program Limit Exceeded
 inline constexpr std::string_view kProgramLimitExceeded = "54000";
+inline constexpr std::string_view kStatementTooComplex = "54001";
 // Class 57 — Operator Intervention
 inline constexpr std::string_view kQueryCanceled = "57014";
 inline constexpr std::string_view kAdminShutdown = "57P01";
