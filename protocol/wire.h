@@ -79,5 +79,9 @@ inline constexpr int32_t kCancelRequestCode = 80877102;  // (1234 << 16) | 5678
 inline constexpr size_t kMaxStartupPacketLength = 10000;  // PostgreSQL's MAX_STARTUP_PACKET_LENGTH
 inline constexpr size_t kHeaderSize = 5;  // tag + int32 length
 inline constexpr uint32_t kMaxMessageLength = 0x3fffffff;  // PostgreSQL's own 1 GB cap (PQ_LARGE_MESSAGE_LIMIT)
+// PostgreSQL's PQ_SMALL_MESSAGE_LIMIT: the most a Close, Describe, Execute, Flush, Sync, Terminate,
+// CopyDone or CopyFail may announce in its length field. A backend reading a longer one drops the
+// connection without a word ("invalid message length" in its log only).
+inline constexpr uint32_t kMaxSmallMessageLength = 10000;
 
 }  // namespace pgtenant::protocol

@@ -25,23 +25,26 @@ using protocol::FrontendTag;
 // error in the statement's place (see SendBlockedMarker).
 constexpr const char* kBlockedMarker = "pgtenant blocked this statement";
 
-bool IsForwardableFrontendTag(uint8_t tag) {
+// The most a frontend message with this tag may announce in its length field, as PostgreSQL
+// reads it (SocketBackend); 0 for a tag no client may send in a session.
+uint32_t MaxFrontendLength(uint8_t tag) {
   switch (static_cast<FrontendTag>(tag)) {
     case FrontendTag::kBind:
-    case FrontendTag::kClose:
     case FrontendTag::kCopyData:
+    case FrontendTag::kFunctionCall:
+    case FrontendTag::kParse:
+    case FrontendTag::kQuery:
+      return protocol::kMaxMessageLength;
+    case FrontendTag::kClose:
     case FrontendTag::kCopyDone:
     case FrontendTag::kCopyFail:
     case FrontendTag::kDescribe:
     case FrontendTag::kExecute:
     case FrontendTag::kFlush:
-    case FrontendTag::kFunctionCall:
-    case FrontendTag::kParse:
-    case FrontendTag::kQuery:
     case FrontendTag::kSync:
-      return true;
+      return protocol::kMaxSmallMessageLength;
     default:
-      return false;
+      return 0;
   }
 }
 
@@ -322,8 +325,17 @@ Relay::Step Relay::OnClientBytes(std::span<const uint8_t> data) {
       if (!flush()) return End(Outcome::kServerGone, data.size());
       return End(Outcome::kClose, data.size());
     }
-    if (!IsForwardableFrontendTag(tag))
+    const uint32_t max_length = MaxFrontendLength(tag);
+    if (max_length == 0)
       return fail(Status::Error(sqlstate::kProtocolViolation, "invalid frontend message type " + TagName(tag)));
+    if (d.header.length > max_length) {
+      // Forwarded, it would end the server connection silently, maybe after the server went back to
+      // the pool (a Flush awaits no answer): the session ends here, the server stays sound.
+      return fail(Status::Error(sqlstate::kProtocolViolation,
+                                "invalid message length: a " + TagName(tag) + " message of " +
+                                    std::to_string(d.header.body_size()) + " bytes (PostgreSQL takes at most " +
+                                    std::to_string(max_length - 4) + ")"));
+    }
     const bool sql_bearing = Is(tag, FrontendTag::kQuery) || Is(tag, FrontendTag::kParse);
     const bool judged = sql_bearing || Is(tag, FrontendTag::kFunctionCall);
     if (judged) {

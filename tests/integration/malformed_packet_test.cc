@@ -135,5 +135,26 @@ TEST_CASE("after login, a message with length 2 gets FATAL 08P01", "[malformed]"
   CheckOthersUnaffected(proxy, bystander.get());
 }
 
+
+TEST_CASE("a Flush longer than PostgreSQL takes gets FATAL 08P01 and never reaches the pooled server", "[malformed]") {
+  // PostgreSQL drops a connection that announces a Flush over 10,000 bytes without a word. Forwarded
+  // after a Query in the same write, the server went back to the pool on the Query's ReadyForQuery
+  // and died there, under the tenant's next client.
+  TestDatabase db = PostgresServer::Shared().CreateTestDatabase("malformed");
+  ProxyConfig config = StandardConfig(db);
+  config.pool_mode = "transaction";
+  config.pool_size = 1;  // every client of the tenant gets the same server connection
+  ProxyProcess proxy(config);
+  PgConn bystander = MustConnectProxy(proxy, "alice", kAlicePassword, "app");
+  const std::string server_pid = QueryValue(bystander.get(), "SELECT pg_backend_pid()");
+
+  RawClient raw(proxy.port());
+  REQUIRE(raw.Login("bob", kBobPassword, "app").empty());
+  REQUIRE(raw.Send("H" + Int32(12004) + std::string(12000, 'x')));
+  CheckProtocolViolation(raw);  // not 08006 for a server connection lost under it
+  CHECK(QueryValue(bystander.get(), "SELECT pg_backend_pid()") == server_pid);
+  CheckOthersUnaffected(proxy, bystander.get());
+}
+
 }  // namespace
 }  // namespace pgtenant::integration

@@ -1,8 +1,8 @@
 // The three ways a client's messages end a session under transaction pooling (a Describe/Close
 // name over 1,024 bytes while not whole, a Bind with an unterminated name, a Parse past the
 // 10,000-statement limit), each after earlier messages of the same read: what came before reaches
-// the server that is still held, then the session ends. The same bytes under session pooling are
-// the server's to judge. (These once crashed pgtenant: issue 22.)
+// the server that is still held, then the session ends. Under session pooling a bad Bind is the
+// server's to judge. (These once crashed pgtenant: issue 22.)
 #include <catch2/catch.hpp>
 
 #include <string>
@@ -68,11 +68,14 @@ TEST_CASE("a Parse past the 10,000-statement limit ends the session with 54000 a
   CHECK_FALSE(driver.forwarded_without_server);
 }
 
-TEST_CASE("under session pooling the same bytes are forwarded for the server to judge", "[relay][failure]") {
+TEST_CASE("under session pooling a bad Bind goes to the server to judge; a Close longer than PostgreSQL takes ends "
+          "the session",
+          "[relay][failure]") {
+  // PostgreSQL itself drops a connection announcing such a Close ("invalid message length").
   RelayDriver driver(Mode::kSession);
   driver.ClientSends(Sync() + kHugeClose);
-  CHECK_FALSE(driver.ended);
-  CHECK(Tags(driver.to_client) == "Z(I)");
+  CHECK(driver.ended);
+  CHECK(driver.events.back() == "terminate 08P01");
   RelayDriver bind(Mode::kSession);
   bind.ClientSends(Query("select 1") + UnterminatedBind() + Sync());
   CHECK_FALSE(bind.ended);

@@ -140,6 +140,30 @@ TEST_CASE("a length beyond PostgreSQL's 1 GB message limit still ends the sessio
   CHECK(r.events == std::vector<std::string>{"terminate 08P01"});
 }
 
+// A message header: `tag` and the length field `length`.
+std::string Header(char tag, uint32_t length) {
+  return std::string{tag, static_cast<char>(length >> 24), static_cast<char>(length >> 16), static_cast<char>(length >> 8),
+                     static_cast<char>(length)};
+}
+
+TEST_CASE("a Flush, Sync, Describe, Close, Execute or Copy message longer than PostgreSQL takes ends the session "
+          "before it reaches the server",
+          "[relay][limits]") {
+  // A backend drops the connection without a word on such a length; after a Query's ReadyForQuery
+  // the server would already be back in the pool when it did.
+  const Mode mode = GENERATE(Mode::kSession, Mode::kTransaction);
+  const char tag = GENERATE('H', 'S', 'D', 'C', 'E', 'c', 'f');
+  INFO(Name(mode) << ", tag " << tag);
+  const std::string too_long = Header(tag, protocol::kMaxSmallMessageLength + 1) + std::string(100, 'x');
+  RunResult r = RunEverySplit(mode, {Query("select 1") + too_long}, false, Small());
+  CHECK(r.events == std::vector<std::string>{"terminate 08P01"});
+  // At the limit itself, the message passes (and the server answers what it answers).
+  const std::string at_limit =
+      Header('H', protocol::kMaxSmallMessageLength) + std::string(protocol::kMaxSmallMessageLength - 4, 'x');
+  RunResult fine = RunScenario(mode, {Query("select 1") + at_limit + Query("select 2")}, Small());
+  CHECK(fine.events.empty());
+}
+
 // A NotificationResponse as the server sends it.
 std::string Notification(int32_t pid, std::string_view channel, std::string_view payload) {
   std::string out;
