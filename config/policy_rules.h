@@ -50,6 +50,8 @@ inline constexpr std::array kPolicyRules = {
     PolicyRuleInfo{"catalog.activity_counts",
                    "pg_stat_*_tables/indexes/functions, pg_stat_xact_*, pg_statio_*, pg_stat_database(_conflicts)"},
     PolicyRuleInfo{"catalog.information_schema", "information_schema views listing other schemas' objects"},
+    PolicyRuleInfo{"notify.channel",
+                   "LISTEN/NOTIFY/pg_notify() channels pgtenant cannot keep in the tenant's namespace, shared database"},
 };
 
 inline constexpr size_t kPolicyRuleCount = kPolicyRules.size();

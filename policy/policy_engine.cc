@@ -10,6 +10,7 @@
 #include <memory>
 
 #include "policy/audit_statement_text.h"
+#include "policy/channel_namespace.h"
 #include "policy/effective_policy.h"
 #include "policy/json_tree.h"
 #include "policy/sql_parser.h"
@@ -63,7 +64,10 @@ void AddFingerprintAndNormalized(const std::string& text, PolicyVerdict& verdict
   if (audit_text) verdict.normalized = std::move(*audit_text);
 }
 
-bool HoldsSetValue(const PolicyVerdict& verdict) {
+// True for a verdict that holds for its own text only: one carrying a value SET takes (a number,
+// which the key folds), or the text rewritten (its edits are places in this text).
+bool HoldsForItsTextOnly(const PolicyVerdict& verdict) {
+  if (!verdict.rewritten.empty()) return true;
   for (const protocol::SessionEffect& effect : verdict.effects)
     if (effect.kind == protocol::SessionEffect::Kind::kSet) return true;
   return false;
@@ -95,8 +99,8 @@ SharedVerdict PolicyEngine::Inspect(VerdictMemo& memo, const SessionPolicy& sess
   }
   SharedVerdict verdict = InspectUncached(session, sql, key);
   // Text the parser could not read is not cached (refusing it again is cheap), so not remembered
-  // either; nor are verdicts that carry a value SET takes (see InspectUncached).
-  if (verdict->fingerprint.empty() || HoldsSetValue(*verdict)) return verdict;
+  // either; nor are verdicts that hold for their own text only (see InspectUncached).
+  if (verdict->fingerprint.empty() || HoldsForItsTextOnly(*verdict)) return verdict;
   return memo.Remember(memo_key, *verdict);
 }
 
@@ -128,6 +132,8 @@ SharedVerdict PolicyEngine::InspectUncached(const SessionPolicy& session, std::s
   context.session_state_matters = session.transaction_pooling || session.shared_pool;
   context.shared_pool = session.shared_pool;
   context.text = text;
+  const std::string channel_namespace = session.tenant != nullptr ? ChannelNamespace(*session.tenant) : std::string();
+  context.channel_namespace = channel_namespace;
   context.policy = ResolveEffectivePolicy(*session.config, session.tenant, session.role);
   TreeInspector inspector(context);
   auto verdict = std::make_shared<PolicyVerdict>();
@@ -137,10 +143,10 @@ SharedVerdict PolicyEngine::InspectUncached(const SessionPolicy& session, std::s
     verdict->reason = std::move(hit->reason);
   } else {
     verdict->effects = inspector.effects();
+    if (!inspector.edits().empty()) verdict->rewritten = ApplyEdits(text, inspector.edits());
   }
   AddFingerprintAndNormalized(text, *verdict);
-  // A value SET takes may be a number, which the key folds: such verdicts hold for their own text only.
-  if (HoldsSetValue(*verdict)) return verdict;
+  if (HoldsForItsTextOnly(*verdict)) return verdict;
   cache_.Insert(policy_class, key, verdict);
   return verdict;
 }

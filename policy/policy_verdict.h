@@ -27,6 +27,9 @@ struct PolicyVerdict {
   // gets in place of BlockedMessage. Quotes the text: never cached, audited or logged.
   std::shared_ptr<const SyntaxError> syntax_error;
   protocol::SessionEffects effects;  // what the allowed statements do to the session (SET, RESET ...), in order
+  // Not empty: the text the server gets in the client's (LISTEN/NOTIFY channels put in the tenant's
+  // namespace, policy/channel_namespace.h). Such a verdict holds for its own text only: not cached.
+  std::string rewritten;
 };
 
 // A verdict that is shared, never copied: copying the handle costs an atomic increment, no allocation.

@@ -184,14 +184,14 @@ void TreeInspector::CheckStatement(std::string_view type, const JsonValue& body,
     CheckVariableSet(body, top_level);
     return;
   }
-  if (CheckQueryStatement(type, body)) return;
+  if (CheckQueryStatement(type, body, top_level)) return;
   CheckUtilityStatement(type, body);
   // Statements with a rule of their own (roles, policies...) are writes too, if that rule is switched off.
   if (context_.policy.read_only) Report("readonly.write", std::string(kReadOnlyReason) + ": no schema changes");
 }
 
 // Statements that do not change the schema. False when `type` is none of them.
-bool TreeInspector::CheckQueryStatement(std::string_view type, const JsonValue& body) {
+bool TreeInspector::CheckQueryStatement(std::string_view type, const JsonValue& body, bool top_level) {
   const bool read_only = context_.policy.read_only;
   const bool pooling = context_.session_state_matters;
   if (type == "InsertStmt" || type == "UpdateStmt" || type == "DeleteStmt" || type == "MergeStmt") {
@@ -280,11 +280,12 @@ bool TreeInspector::CheckQueryStatement(std::string_view type, const JsonValue& 
     }
     return true;
   }
-  if (type == "ListenStmt" || type == "UnlistenStmt") {
+  if (type == "ListenStmt" || type == "UnlistenStmt" || type == "NotifyStmt") {
     // UNLISTEN changes nothing another client could see (asyncpg's reset query sends UNLISTEN *).
     if (pooling && type == "ListenStmt") {
       Report("pooling.session_state", "LISTEN needs a session of its own; it is not possible in transaction pooling");
     }
+    CheckChannelStatement(type, body, top_level);
     return true;
   }
   if (type == "DeclareCursorStmt") {
@@ -313,7 +314,7 @@ bool TreeInspector::CheckQueryStatement(std::string_view type, const JsonValue& 
     Report("server.files", "LOAD loads a library from the server's file system; it is not allowed");
     return true;
   }
-  return type == "VariableShowStmt" || type == "FetchStmt" || type == "ClosePortalStmt" || type == "NotifyStmt" ||
+  return type == "VariableShowStmt" || type == "FetchStmt" || type == "ClosePortalStmt" ||
          type == "ConstraintsSetStmt" || type == "ReturnStmt" || type == "SetOperationStmt" ||
          type == "PLAssignStmt";
 }

@@ -148,12 +148,20 @@ std::optional<std::string_view> StringNodeValue(const JsonValue& node) {
 std::optional<RuleHit> TreeInspector::Inspect(const JsonValue& tree) {
   hit_.reset();
   effects_.clear();
+  edits_.clear();
   const JsonValue* stmts = tree.Find("stmts");
   if (stmts == nullptr) return std::nullopt;  // an empty query
   statements_ = stmts->items().size();
   for (statement_ = 0; statement_ < statements_; ++statement_) {
-    const JsonValue* stmt = stmts->items()[statement_].Find("stmt");
+    const JsonValue& raw = stmts->items()[statement_];
+    const JsonValue* stmt = raw.Find("stmt");
     if (stmt == nullptr) continue;
+    // RawStmt: stmt_location and stmt_len (0, left out: to the end of the text).
+    const JsonValue* location = raw.Find("stmt_location");
+    const JsonValue* length = raw.Find("stmt_len");
+    statement_begin_ = std::min<size_t>(static_cast<size_t>(location ? location->AsInt().value_or(0) : 0), context_.text.size());
+    const size_t len = static_cast<size_t>(length ? length->AsInt().value_or(0) : 0);
+    statement_end_ = len == 0 ? context_.text.size() : std::min(statement_begin_ + len, context_.text.size());
     Visit(*stmt, "stmt", Walk{true, false});
     if (done()) break;
   }
@@ -312,6 +320,7 @@ void TreeInspector::CheckFunctionCall(const JsonValue& body) {
     break;
   }
   CheckSharedCatalogFunction(name);
+  if (name == "pg_notify") CheckNotifyCall(body);
   // ts_rewrite(query, 'SELECT ...') runs its second argument; the three-argument form does not.
   if (name == "ts_rewrite" && arg_count == 2) {
     Report("dynamic_sql.executor", "ts_rewrite with a query string runs SQL given as a string; it is not allowed");

@@ -15,8 +15,10 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "config/config.h"
+#include "policy/channel_namespace.h"
 #include "policy/effective_policy.h"
 #include "policy/json_tree.h"
 #include "protocol/session_effect.h"
@@ -31,6 +33,8 @@ struct InspectionContext {
   bool session_state_matters = false;  // transaction pooling or a shared pool: nothing may outlive a txn
   bool shared_pool = false;            // the tenant context is set with SET on shared server connections
   std::string_view text;               // the statement text the tree was parsed from
+  // The tenant's LISTEN/NOTIFY namespace (channel_namespace.h); "" when channels are left as they are.
+  std::string_view channel_namespace;
   EffectivePolicy policy;
 };
 
@@ -50,6 +54,9 @@ class TreeInspector {
   // What the text does to the session (meaningful when Inspect found nothing): SET and RESET of the
   // config's session_parameters, RESET ALL, DISCARD ALL, DEALLOCATE ALL, ROLLBACK, in text order.
   const protocol::SessionEffects& effects() const { return effects_; }
+  // The changes that put the text's channels in the tenant's namespace (meaningful when Inspect
+  // found nothing); empty when there are none or the context has no namespace.
+  const std::vector<TextEdit>& edits() const { return edits_; }
 
  private:
   struct Walk {
@@ -70,7 +77,7 @@ class TreeInspector {
 
   // statement_rules.cc: rules on statements.
   void CheckStatement(std::string_view type, const JsonValue& body, bool top_level);
-  bool CheckQueryStatement(std::string_view type, const JsonValue& body);
+  bool CheckQueryStatement(std::string_view type, const JsonValue& body, bool top_level);
   void CheckVariableSet(const JsonValue& body, bool top_level);
   void CheckSearchPath(const JsonValue& body);
   // RESET ALL or DISCARD ALL (`what`) reset the tenant context of a shared server connection, which
@@ -92,6 +99,10 @@ class TreeInspector {
   void CheckTwoPhaseCommit(std::string_view transaction_kind);  // TransactionStmt's kind, "TRANS_STMT_..."
   void CheckSearchPathSchema(std::string_view schema);
 
+  // channel_rules.cc: LISTEN, UNLISTEN, NOTIFY and pg_notify() in the tenant's channel namespace.
+  void CheckChannelStatement(std::string_view type, const JsonValue& body, bool top_level);
+  void CheckNotifyCall(const JsonValue& body);
+
   // Records the finding if `rule_id` is enabled and nothing was found yet.
   void Report(std::string_view rule_id, std::string reason);
   bool done() const { return hit_.has_value(); }
@@ -99,8 +110,11 @@ class TreeInspector {
   const InspectionContext& context_;
   std::optional<RuleHit> hit_;
   protocol::SessionEffects effects_;
+  std::vector<TextEdit> edits_;
   size_t statements_ = 0;  // statements in the text
   size_t statement_ = 0;   // the index of the statement being walked
+  size_t statement_begin_ = 0;  // where the statement being walked starts in the text
+  size_t statement_end_ = 0;    // and where it ends (before its semicolon)
 };
 
 // Helpers shared by the two halves of the inspector.

@@ -338,6 +338,10 @@ Relay::Step Relay::OnClientBytes(std::span<const uint8_t> data) {
     }
     const bool sql_bearing = Is(tag, FrontendTag::kQuery) || Is(tag, FrontendTag::kParse);
     const bool judged = sql_bearing || Is(tag, FrontendTag::kFunctionCall);
+    // The message as the server gets it: the client's bytes, or the host's rewrite of a judged one.
+    std::span<const uint8_t> message = data.subspan(pos);
+    protocol::FrameHeader header = d.header;
+    bool replaced = false;
     if (judged) {
       // Judged whole, so buffered whole: up to a limit. A larger message is skipped, never read.
       const size_t limit = sql_bearing ? max_query_size_ : max_function_call_size_;
@@ -348,8 +352,9 @@ Relay::Step Relay::OnClientBytes(std::span<const uint8_t> data) {
       if (data.size() - pos < d.header.total()) break;  // SQL is judged whole before it is forwarded
       std::string blocked_error;  // empty: no allocation unless blocked
       SessionEffects effects;     // likewise, unless the statement touches the session
+      std::string replacement;    // likewise, unless the statement is rewritten
       if (!host_.JudgeStatement(tag, data.subspan(pos + protocol::kHeaderSize, d.header.body_size()), blocked_error,
-                                effects)) {
+                                effects, replacement)) {
         if (!flush() || !SendBlockedMarker(tag, std::move(blocked_error))) return End(Outcome::kServerGone, data.size());
         pos += d.header.total();
         flushed = pos;
@@ -364,6 +369,14 @@ Relay::Step Relay::OnClientBytes(std::span<const uint8_t> data) {
         continue;
       }
       if (!effects.empty()) NoteEffects(effects);
+      if (!replacement.empty()) {
+        std::string& rewritten = exchange().rewritten;
+        rewritten.clear();
+        protocol::MessageBuilder(rewritten).Begin(tag).Bytes(replacement).End();
+        message = Bytes(rewritten);
+        header.length = static_cast<uint32_t>(rewritten.size() - 1);
+        replaced = true;
+      }
     }
     if (Is(tag, FrontendTag::kQuery) || Is(tag, FrontendTag::kSync) || Is(tag, FrontendTag::kFunctionCall))
       ++batches_sent_;
@@ -373,7 +386,7 @@ Relay::Step Relay::OnClientBytes(std::span<const uint8_t> data) {
       ex.to_client.clear();
       StatementRewriter::Output out{ex.to_server, ex.to_client};
       const StatementRewriter::Action action =
-          ex.rewriter.Rewrite(data.subspan(pos), d.header, server_->statements(), max_query_size_, out);
+          ex.rewriter.Rewrite(message, header, server_->statements(), max_query_size_, out);
       if (action == StatementRewriter::Action::kNeedMore) break;
       if (action == StatementRewriter::Action::kFailed) return fail(std::move(out.failure));
       if (action == StatementRewriter::Action::kRewritten) {
@@ -381,7 +394,7 @@ Relay::Step Relay::OnClientBytes(std::span<const uint8_t> data) {
         if (!flush() || !SendOwn(ex.to_server, /*to_server=*/true)) return End(Outcome::kServerGone, data.size());
         if (!ex.to_client.empty() && !SendOwn(ex.to_client, /*to_server=*/false))
           return End(Outcome::kClientGone, data.size());
-        pos += out.consumed;
+        pos += replaced ? d.header.total() : out.consumed;  // a rewritten message was whole
         flushed = pos;
         c2s_remaining_ = static_cast<uint32_t>(out.stream_rest);
         continue;
@@ -392,6 +405,14 @@ Relay::Step Relay::OnClientBytes(std::span<const uint8_t> data) {
       }
     }
     server_->NoteFrontendMessage(static_cast<FrontendTag>(tag));
+    if (replaced) {
+      if (!flush() || !SendOwn(std::string_view(reinterpret_cast<const char*>(message.data()), message.size()),
+                               /*to_server=*/true))
+        return End(Outcome::kServerGone, data.size());
+      pos += d.header.total();
+      flushed = pos;
+      continue;
+    }
     if (judged) {
       pos += d.header.total();
       continue;

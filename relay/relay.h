@@ -156,6 +156,7 @@ class Relay {
     uint64_t follow_up_after = 0;
     std::string to_server;  // reused: what a renamed message becomes
     std::string to_client;  // reused: what pgtenant answers itself
+    std::string rewritten;  // reused: a judged message as the host rewrote it
     std::unique_ptr<Status> end_status;  // set when the session must end
     bool empty() const {
       return rewriter.empty() && blocked_batches.empty() && end_status == nullptr && own_batches.empty() &&
@@ -182,6 +183,9 @@ class Relay {
   // server answers with an error exactly where the statement's answer belongs, and that error is
   // replaced by `error` on the way back.
   bool SendBlockedMarker(uint8_t tag, std::string error);
+  // A NotificationResponse (`body`) on a channel of namespace `ns`, as the client gets it (channel
+  // without the namespace, the client's process ID), appended to `out`; false when outside `ns`.
+  bool ClientNotification(std::span<const uint8_t> body, std::string_view ns, std::string& out);
   bool SendOwn(std::string_view bytes, bool to_server);
   // Sends `sql` as a Query of the relay's own; its answers are swallowed (OwnBatch).
   bool SendOwnQuery(std::string_view sql, bool show_parameters);

@@ -40,9 +40,10 @@ class RelayHost {
   // header). True: allowed, and what the statement does to the session is appended to `effects`
   // (SET, RESET, DISCARD ALL... in text order). False: blocked, and `blocked_error` holds the
   // ErrorResponse the client gets in the statement's place (the host does its own auditing,
-  // metrics and logging).
+  // metrics and logging). An allowed statement the server must get rewritten (LISTEN/NOTIFY
+  // channels in the tenant's namespace) leaves its new body in `replacement`.
   virtual bool JudgeStatement(uint8_t tag, std::span<const uint8_t> body, std::string& blocked_error,
-                              protocol::SessionEffects& effects) = 0;
+                              protocol::SessionEffects& effects, std::string& replacement) = 0;
 
   // A message is about to reach a clean server. `starts_transaction`: it is the first of a
   // transaction (not a message retried after a hold); `terminating`: it is the client's Terminate.
@@ -61,6 +62,9 @@ class RelayHost {
   // setting and of default_transaction_read_only), or "" when the server connection is the tenant's
   // own: its context is then in the server's startup packet and survives RESET ALL and DISCARD ALL.
   virtual std::string_view SharedContextSql() const = 0;
+  // The tenant's LISTEN/NOTIFY namespace (policy/channel_namespace.h): notifications on channels in
+  // it reach the client without it, others not at all. "" when channels pass as they are.
+  virtual std::string ChannelNamespace() const = 0;
 
  protected:
   ~RelayHost() = default;

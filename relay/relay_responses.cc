@@ -7,7 +7,9 @@
 #include <string>
 #include <utility>
 
+#include "policy/channel_namespace.h"
 #include "protocol/frame_reader.h"
+#include "protocol/message_builder.h"
 #include "protocol/message_reader.h"
 #include "protocol/sqlstate.h"
 #include "protocol/wire.h"
@@ -25,6 +27,9 @@ bool Is(uint8_t tag, BackendTag expected) { return tag == static_cast<uint8_t>(e
 // ErrorResponses up to this size are read whole for their severity. A larger one streams: a client
 // can make the server quote megabytes of its input in an ERROR, while a FATAL is a short fixed text.
 constexpr uint32_t kMaxInspectedErrorLength = 64 * 1024;
+// A NotificationResponse is read whole to take the tenant's namespace off its channel. PostgreSQL's
+// are under 8,100 bytes (a payload under 8,000, a channel under 64).
+constexpr uint32_t kMaxNotificationLength = 64 * 1024;
 
 // FATAL and PANIC end the server's session: the backend exits right after sending them. Read in
 // place, without copying fields: 'V' is never translated (PostgreSQL 9.6+), 'S' stands in without it.
@@ -112,6 +117,26 @@ Relay::Step Relay::OnServerBytes(std::span<const uint8_t> data) {
     const bool parameter = Is(tag, BackendTag::kParameterStatus);
     const bool error = Is(tag, BackendTag::kErrorResponse) && d.header.total() <= kMaxInspectedErrorLength;
     if (Is(tag, BackendTag::kNotificationResponse) && d.header.body_size() >= kPidSize) {
+      if (std::string ns = host_.ChannelNamespace(); !ns.empty()) {
+        // The tenant's channels lose their namespace; a notification outside it is not the client's.
+        if (d.header.body_size() > kMaxNotificationLength) {
+          (void)flush_to(pos, pos);
+          exchange().end_status = std::make_unique<Status>(
+              Status::Error(sqlstate::kProtocolViolation, "pgtenant: server sent an oversized notification"));
+          return End(Outcome::kServerBroken, data.size());
+        }
+        if (data.size() - pos < d.header.total()) break;
+        const size_t next = pos + d.header.total();
+        std::string& rewritten = exchange().to_client;
+        rewritten.clear();
+        const bool theirs = ClientNotification(data.subspan(pos + protocol::kHeaderSize, d.header.body_size()), ns, rewritten);
+        if (!flush_to(pos, next)) return End(Outcome::kClientGone, data.size());  // the server's message goes no further
+        if (theirs && !host_.SendToClient(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(rewritten.data()),
+                                                                   rewritten.size())))
+          return End(Outcome::kClientGone, data.size());
+        pos = next;
+        continue;
+      }
       // Its process ID first, in the client's terms; channel and payload stream on as they come.
       if (data.size() - pos < protocol::kHeaderSize + kPidSize) break;
       int32_t server_pid = 0;
@@ -179,6 +204,23 @@ Relay::Step Relay::OnServerBytes(std::span<const uint8_t> data) {
   }
   if (!flush_to(pos, pos)) return End(Outcome::kClientGone, data.size());
   return {pos, Outcome::kNeedMore};
+}
+
+bool Relay::ClientNotification(std::span<const uint8_t> body, std::string_view ns, std::string& out) {
+  protocol::MessageReader reader(body);
+  int32_t server_pid = 0;
+  std::string_view channel;
+  std::string_view payload;
+  if (!reader.Int32(server_pid) || !reader.CString(channel) || !reader.CString(payload)) return false;
+  const std::optional<std::string_view> client_channel = policy::ClientChannel(channel, ns);
+  if (!client_channel) return false;
+  protocol::MessageBuilder(out)
+      .Begin(BackendTag::kNotificationResponse)
+      .Int32(host_.NotifierPidForClient(server_pid))
+      .CString(*client_channel)
+      .CString(payload)
+      .End();
+  return true;
 }
 
 Relay::Outcome Relay::AfterReady() {

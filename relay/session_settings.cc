@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "protocol/sql_quote.h"
 #include "relay/session_wire.h"
 
 namespace pgtenant::relay {
@@ -23,20 +24,8 @@ auto FindName(List& list, std::string_view name) {
 
 }  // namespace
 
-std::string QuoteLiteral(std::string_view value) {
-  const bool backslash = value.find('\\') != std::string_view::npos;
-  std::string out = backslash ? "E'" : "'";
-  for (char c : value) {
-    if (c == '\'') out.push_back('\'');
-    if (c == '\\') out.push_back('\\');
-    out.push_back(c);
-  }
-  out.push_back('\'');
-  return out;
-}
-
 void AppendSet(std::string& sql, std::string_view name, std::string_view value) {
-  sql.append("SET ").append(name).append(" TO ").append(QuoteLiteral(value)).append(";");
+  sql.append("SET ").append(name).append(" TO ").append(protocol::QuoteLiteral(value)).append(";");
 }
 
 SessionEffects CommittedEffects(SessionEffects effects) {

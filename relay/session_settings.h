@@ -25,8 +25,6 @@ using protocol::SessionEffects;
 // Parameter name (lowercase) and value, in the order they were first set.
 using Settings = std::vector<std::pair<std::string, std::string>>;
 
-// `value` as a SQL string literal (E'...' when it holds a backslash).
-std::string QuoteLiteral(std::string_view value);
 // "SET name TO 'value';"
 void AppendSet(std::string& sql, std::string_view name, std::string_view value);
 

@@ -148,6 +148,8 @@ class ClientSession final : public ServerLink, public PoolClient, private relay:
     return {config_.get(), route_->tenant, route_->role, transaction_pooling_, route_->shared_pool};
   }
   void ReportBlocked(uint8_t tag, const policy::PolicyVerdict& verdict, std::string& error);
+  // The body of a Query or Parse (`body`) with its SQL replaced by `sql`, appended to `out`.
+  static void Rewrite(uint8_t tag, std::span<const uint8_t> body, const std::string& sql, std::string& out);
   // A DETAIL for the parser's syntax errors when the server's major version is not the parser's
   // (the server may read the text differently); empty when they agree or the version is unknown.
   std::string ParserVersionNote() const;
@@ -161,12 +163,13 @@ class ClientSession final : public ServerLink, public PoolClient, private relay:
   bool ForwardToClient(std::span<const uint8_t> bytes) override { return outbox_.Forward(bytes); }
   bool SendToClient(std::span<const uint8_t> bytes) override { return outbox_.Send(bytes); }
   bool JudgeStatement(uint8_t tag, std::span<const uint8_t> body, std::string& blocked_error,
-                      protocol::SessionEffects& effects) override;
+                      protocol::SessionEffects& effects, std::string& replacement) override;
   relay::Admission AdmitTransaction(bool starts_transaction, bool terminating) override;
   Status OnTransactionEnd() override;
   void OnServerParameterStatus(std::span<const uint8_t> body) override;
   int32_t NotifierPidForClient(int32_t server_pid) override;
   std::string_view SharedContextSql() const override;
+  std::string ChannelNamespace() const override;
   // limits.max_query_size and max_function_call_size of the config snapshot the session holds.
   relay::Relay::Limits RelayLimits() const;
   Status CheckStartupParameters(const protocol::StartupPacket& packet);

@@ -4,6 +4,7 @@
 #include <string>
 #include <utility>
 
+#include "policy/channel_namespace.h"
 #include "protocol/sqlstate.h"
 #include "proxy/session/client_session.h"
 
@@ -138,6 +139,10 @@ int32_t ClientSession::NotifierPidForClient(int32_t server_pid) {
 
 std::string_view ClientSession::SharedContextSql() const {
   return route_ != nullptr && route_->shared_pool ? std::string_view(route_->context_sql) : std::string_view();
+}
+
+std::string ClientSession::ChannelNamespace() const {
+  return route_ != nullptr && route_->tenant != nullptr ? policy::ChannelNamespace(*route_->tenant) : std::string();
 }
 
 relay::Relay::Limits ClientSession::RelayLimits() const {

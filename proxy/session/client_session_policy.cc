@@ -40,7 +40,7 @@ policy::SharedVerdict ClientSession::Judge(uint8_t tag, std::span<const uint8_t>
 }
 
 bool ClientSession::JudgeStatement(uint8_t tag, std::span<const uint8_t> body, std::string& blocked_error,
-                                   protocol::SessionEffects& effects) {
+                                   protocol::SessionEffects& effects, std::string& replacement) {
   // The verdict is used here and nowhere else: nothing of it reaches the relay but allowed-or-error.
   const policy::SharedVerdict judged = Judge(tag, body);
   const policy::PolicyVerdict& verdict = *judged;
@@ -50,6 +50,7 @@ bool ClientSession::JudgeStatement(uint8_t tag, std::span<const uint8_t> body, s
       tag == static_cast<uint8_t>(FrontendTag::kQuery) || tag == static_cast<uint8_t>(FrontendTag::kParse);
   if (verdict.allowed) {
     effects = verdict.effects;  // SET, RESET, DISCARD ALL...: the relay keeps the client's session
+    if (!verdict.rewritten.empty()) Rewrite(tag, body, verdict.rewritten, replacement);
     if (sql_bearing && config_->audit.statements && host_->auditing()) {
       policy::AuditEvent event = NewAuditEvent(policy::AuditEventType::kStatement);
       event.fields = {{"fingerprint", verdict.fingerprint}, {"statement", verdict.normalized}};
@@ -59,6 +60,18 @@ bool ClientSession::JudgeStatement(uint8_t tag, std::span<const uint8_t> body, s
   }
   ReportBlocked(tag, verdict, blocked_error);
   return false;
+}
+
+void ClientSession::Rewrite(uint8_t tag, std::span<const uint8_t> body, const std::string& sql, std::string& out) {
+  // A Query is its text; a Parse is its name, its text and what follows (parameter types).
+  const std::string_view message(reinterpret_cast<const char*>(body.data()), body.size());
+  size_t start = 0;
+  if (tag == static_cast<uint8_t>(FrontendTag::kParse)) start = message.find('\0') + 1;  // Judge found both NULs
+  const size_t end = message.find('\0', start);
+  out.reserve(body.size() + sql.size());
+  out.append(message.substr(0, start));
+  out.append(sql);
+  out.append(message.substr(end));
 }
 
 void ClientSession::ReportBlocked(uint8_t tag, const policy::PolicyVerdict& verdict, std::string& error) {

@@ -1,5 +1,6 @@
-// LISTEN/NOTIFY through pgtenant: notifications cross the proxy unchanged, except that a client's own carry
-// the process ID it was given at login (BackendKeyData), as with PostgreSQL itself.
+// LISTEN/NOTIFY through pgtenant for a tenant with a database of its own (StandardConfig; tenants that
+// share one: notify_namespace_test.cc): notifications cross the proxy unchanged, except that a
+// client's own carry the process ID it was given at login (BackendKeyData), as with PostgreSQL itself.
 #include <catch2/catch.hpp>
 #include <libpq-fe.h>
 
@@ -12,27 +13,6 @@
 
 namespace pgtenant::integration {
 namespace {
-
-struct Notification {
-  std::string channel;
-  std::string payload;
-  int sender_pid = 0;
-};
-
-// Waits for the next notification on an idle connection (nothing sent), at most `timeout`.
-std::optional<Notification> AwaitNotification(PGconn* conn, std::chrono::milliseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  for (;;) {
-    if (PGnotify* notify = PQnotifies(conn)) {
-      Notification n{notify->relname, notify->extra, notify->be_pid};
-      PQfreemem(notify);
-      return n;
-    }
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0 || !WaitReadable(conn, left)) return std::nullopt;
-    if (PQconsumeInput(conn) == 0) return std::nullopt;
-  }
-}
 
 TEST_CASE("a NOTIFY from one proxied client reaches another that LISTENs", "[notify]") {
   TestDatabase db = PostgresServer::Shared().CreateTestDatabase("notify");

@@ -25,12 +25,15 @@ class CountingHost final : public RelayHost {
   bool SendToServer(std::span<const uint8_t> bytes) override { return Count(to_server, bytes); }
   bool ForwardToClient(std::span<const uint8_t> bytes) override { return Count(to_client, bytes); }
   bool SendToClient(std::span<const uint8_t> bytes) override { return Count(to_client, bytes); }
-  bool JudgeStatement(uint8_t, std::span<const uint8_t>, std::string&, SessionEffects&) override { return true; }
+  bool JudgeStatement(uint8_t, std::span<const uint8_t>, std::string&, SessionEffects&, std::string&) override {
+    return true;
+  }
   Admission AdmitTransaction(bool, bool) override { return Admission(); }
   Status OnTransactionEnd() override { return Status(); }
   void OnServerParameterStatus(std::span<const uint8_t>) override {}
   int32_t NotifierPidForClient(int32_t server_pid) override { return server_pid; }
   std::string_view SharedContextSql() const override { return {}; }
+  std::string ChannelNamespace() const override { return {}; }
 
  private:
   static bool Count(size_t& total, std::span<const uint8_t> bytes) {

@@ -39,6 +39,10 @@ class RelayDriver final : public RelayHost {
   std::string to_servers;           // every byte the server connections received, in order
   std::vector<std::string> judged;  // the SQL bodies the host was asked about
   std::string blocked_word = "forbidden";  // SQL containing this is blocked
+  // Allowed SQL containing `rewrite_from` reaches the server with it replaced by `rewrite_to`.
+  std::string rewrite_from;
+  std::string rewrite_to;
+  std::string channel_namespace;  // the tenant's LISTEN/NOTIFY namespace ("" : none)
   int hold_transactions = 0;       // AdmitTransaction says hold this many times
   bool shutdown_requested = false;  // OnTransactionEnd ends the session
   bool ended = false;
@@ -116,11 +120,13 @@ class RelayDriver final : public RelayHost {
   bool SendToServer(std::span<const uint8_t> bytes) override { return ToServer(bytes); }
   bool ForwardToClient(std::span<const uint8_t> bytes) override { return ToClient(bytes); }
   bool SendToClient(std::span<const uint8_t> bytes) override { return ToClient(bytes); }
-  bool JudgeStatement(uint8_t tag, std::span<const uint8_t> body, std::string& blocked_error,
-                      SessionEffects& effects) override {
+  bool JudgeStatement(uint8_t tag, std::span<const uint8_t> body, std::string& blocked_error, SessionEffects& effects,
+                      std::string& replacement) override {
     std::string sql(reinterpret_cast<const char*>(body.data()), body.size());
     judged.push_back(sql);
     if (sql.find(blocked_word) == std::string::npos) {
+      if (const size_t at = rewrite_from.empty() ? std::string::npos : sql.find(rewrite_from); at != std::string::npos)
+        replacement = sql.substr(0, at) + rewrite_to + sql.substr(at + rewrite_from.size());
       if (tag == 'P') sql = sql.substr(sql.find('\0') + 1);  // after the statement name
       effects = EffectsOf(sql.substr(0, sql.find('\0')));
       return true;
@@ -153,6 +159,7 @@ class RelayDriver final : public RelayHost {
     return held_ >= 0 && server_pid == kServerPid + held_ ? kClientPid : server_pid;
   }
   std::string_view SharedContextSql() const override { return shared_context_sql; }
+  std::string ChannelNamespace() const override { return channel_namespace; }
 
  private:
   struct Server {

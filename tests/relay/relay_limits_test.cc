@@ -218,5 +218,42 @@ TEST_CASE("under transaction pooling a notification raised in the client's trans
   CHECK(first_is_mine != second_is_mine);
 }
 
+TEST_CASE("a statement the host rewrites reaches the server rewritten, in a Query or a named Parse, in both modes",
+          "[relay][notify]") {
+  for (const Mode mode : {Mode::kSession, Mode::kTransaction}) {
+    INFO(Name(mode));
+    RelayDriver driver(mode);
+    driver.rewrite_from = "select 41";
+    driver.rewrite_to = "select 42";
+    driver.ClientSends(Query("select 41") + Parse("s1", "select 41") + Bind("", "s1") + Execute() + Sync());
+    CHECK(driver.to_servers.find("select 41") == std::string::npos);
+    CHECK(driver.to_servers.find(Query("select 42")) != std::string::npos);
+    CHECK(driver.to_servers.find("select 42") != driver.to_servers.rfind("select 42"));  // the Parse too
+    CHECK(Tags(driver.to_client) == "T D D C Z(I) 1 2 D D C Z(I)");
+    // The prepared statement runs again without a Parse from the client (transaction pooling
+    // prepares it anew on whatever server the next transaction gets).
+    driver.ClientSends(Bind("", "s1") + Execute() + Sync());
+    CHECK(Tags(driver.to_client) == "T D D C Z(I) 1 2 D D C Z(I) 2 D D C Z(I)");
+    CHECK_FALSE(driver.ended);
+  }
+}
+
+TEST_CASE("with a channel namespace a notification loses it, and one outside it never reaches the client",
+          "[relay][notify]") {
+  const std::string ours = Notification(5555, "tabc.orders", "p1");
+  const std::string outside = Notification(5555, "orders", "p2");
+  const std::string other_tenant = Notification(5555, "tdef.orders", "p3");
+  const std::string own = Notification(RelayDriver::kServerPid, "tabc.orders", "p4");
+  const std::string all = ours + outside + other_tenant + own;
+  for (size_t piece = 1; piece <= all.size(); piece += 7) {
+    INFO("server bytes in pieces of " << piece);
+    RelayDriver driver(Mode::kSession);
+    driver.channel_namespace = "tabc.";
+    ServerSendsInPieces(driver, all, piece);
+    CHECK(driver.to_client ==
+          Notification(5555, "orders", "p1") + Notification(RelayDriver::kClientPid, "orders", "p4"));
+  }
+}
+
 }  // namespace
 }  // namespace pgtenant::relay::testing

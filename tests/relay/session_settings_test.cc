@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "protocol/sql_quote.h"
 #include "relay/prepared_statements.h"
 #include "relay/relay.h"
 #include "relay/session_settings.h"
@@ -122,7 +123,7 @@ TEST_CASE("SyncServer resets what another client left and sets only what differs
   CHECK(utc.SyncServer(server, reported).empty());  // the server's default is the value already
   server.MarkUnknown("timezone");                     // another client's SET went out
   CHECK(utc.SyncServer(server, reported) == "SET timezone TO 'UTC';");
-  CHECK(QuoteLiteral("it's a\\b") == "E'it''s a\\\\b'");
+  CHECK(protocol::QuoteLiteral("it's a\\b") == "E'it''s a\\\\b'");
 }
 
 TEST_CASE("DEALLOCATE ALL drops the client's statements; the server's are prepared again", "[relay][settings]") {

@@ -74,6 +74,7 @@ inline const std::vector<MarkerStatement>& MarkerStatements() {
        "SELECT * FROM pg_stats WHERE tablename = 'mk_s7q2z' AND null_frac > 918273645"},
       {"catalog.activity_counts", kMember,
        "SELECT * FROM pg_stat_user_tables WHERE relname = 'mk_s7q2z' AND n_live_tup > 918273645"},
+      {"notify.channel", kMember, "SELECT pg_notify(lower('mk_s7q2z'), 'x'), 918273645"},
       {"catalog.information_schema", kSchema,
        "SELECT * FROM information_schema.columns WHERE table_name = U&'mk_s7q2z' LIMIT 918273645"},
   };

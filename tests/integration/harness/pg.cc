@@ -119,6 +119,20 @@ bool WaitReadable(PGconn* conn, std::chrono::milliseconds timeout) {
   return WaitSocket(PQsocket(conn), POLLIN, std::chrono::steady_clock::now() + timeout);
 }
 
+std::optional<Notification> AwaitNotification(PGconn* conn, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    if (PGnotify* notify = PQnotifies(conn)) {
+      Notification n{notify->relname, notify->extra, notify->be_pid};
+      PQfreemem(notify);
+      return n;
+    }
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0 || !WaitReadable(conn, left)) return std::nullopt;
+    if (PQconsumeInput(conn) == 0) return std::nullopt;
+  }
+}
+
 std::optional<std::vector<PgResult>> ExecWithTimeout(PGconn* conn, const std::string& sql,
                                                      std::chrono::milliseconds timeout) {
   if (PQsendQuery(conn, sql.c_str()) == 0) {

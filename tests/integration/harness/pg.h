@@ -68,4 +68,13 @@ std::string SendCancel(PGconn* conn);
 // Waits for input on the connection's socket for at most `timeout`; false on timeout.
 bool WaitReadable(PGconn* conn, std::chrono::milliseconds timeout);
 
+// A NotificationResponse as libpq hands it over (PQnotifies).
+struct Notification {
+  std::string channel;
+  std::string payload;
+  int sender_pid = 0;
+};
+// The next notification on a connection that has nothing in flight, waiting at most `timeout`.
+std::optional<Notification> AwaitNotification(PGconn* conn, std::chrono::milliseconds timeout);
+
 }  // namespace pgtenant::integration
