@@ -22,7 +22,8 @@ namespace {
 
 // Worker threads inspect SQL with libpg_query, whose output functions recurse once per level of a
 // parse tree (policy/sql_parser.h bounds the depth for 8 MB): new threads get at least 8 MB of stack
-// (glibc's default follows ulimit -s, and is 2 MB when that is unlimited).
+// (glibc's default follows ulimit -s, and is 2 MB when that is unlimited; a thread's stack is mapped
+// at its start, whatever the limit).
 void EnsureThreadStack() {
   constexpr size_t kStack = size_t{8} << 20;
   pthread_attr_t attr;
@@ -113,10 +114,11 @@ Status WorkerGroup::Run() {
   }
   // Workers that never started count as done.
   for (size_t i = started_workers; i < workers_.size(); ++i) SetIdle(static_cast<int>(i), true);
-  if (started_workers > 1) EnsureThreadStack();
+  // Every worker runs on a thread of its own, worker 0 included: the main thread's stack follows
+  // ulimit -s, which may be too small for libpg_query, and a thread's does not.
+  EnsureThreadStack();
   std::vector<std::thread> threads;
-  for (size_t i = 1; i < started_workers; ++i) threads.emplace_back([worker = workers_[i].get()] { worker->Serve(); });
-  workers_[0]->Serve();
+  for (size_t i = 0; i < started_workers; ++i) threads.emplace_back([worker = workers_[i].get()] { worker->Serve(); });
   for (std::thread& t : threads) t.join();
   if (shared_.audit && !shared_.audit->FlushFor(workers_[0]->config()->shutdown_timeout))
     LogWarning("audit", "audit events still queued at shutdown were not all written");

@@ -158,6 +158,23 @@ TEST_CASE("an operator chain too long to inspect gets 54001 in both protocols, a
   CHECK(QueryValue(other.get(), "SELECT 'and so is the other client'") == "and so is the other client");
 }
 
+TEST_CASE("with ulimit -s at 256 KB the deepest statements pgtenant inspects leave it running", "[policy][parse_error]") {
+  // Worker 0 ran on the main thread, whose stack follows ulimit -s: libpg_query overflowed it.
+  TestDatabase db = PostgresServer::Shared().CreateTestDatabase("parseerror");
+  ProxyConfig config = StandardConfig(db);
+  config.stack_limit = 256 << 10;
+  ProxyProcess proxy(config);
+  PgConn conn = MustConnectProxy(proxy, "alice", kAlicePassword, "app");
+  std::string chain = "SELECT 1";
+  for (int i = 0; i < 3990; ++i) chain += "+1";  // under the operator-chain limit: parsed and inspected
+  const std::string nested = "SELECT " + std::string(900, '(') + "1" + std::string(900, ')');
+  for (const std::string& sql : {chain, nested}) {
+    PgResult result = Exec(conn.get(), sql);  // an answer or a refusal, whichever: not a crash
+    CHECK(QueryValue(conn.get(), "SELECT 'still here'") == "still here");
+  }
+  CHECK_FALSE(proxy.WaitForExit(std::chrono::milliseconds(0)).has_value());
+}
+
 TEST_CASE("a multibyte syntax error has the same character Position through pgtenant as from PostgreSQL",
           "[policy][parse_error]") {
   DirectAndProxied both;

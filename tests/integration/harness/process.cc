@@ -7,6 +7,7 @@
 #include <pwd.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -109,6 +110,10 @@ pid_t Spawn(const SpawnOptions& options) {
   if (prctl(PR_SET_PDEATHSIG, options.death_signal) != 0) ChildFail("prctl");
   if (getppid() != parent) _exit(127);  // the parent died before prctl
   if (!options.working_directory.empty() && chdir(options.working_directory.c_str()) != 0) ChildFail("chdir");
+  if (options.stack_limit != 0) {
+    const rlimit limit{options.stack_limit, options.stack_limit};
+    if (setrlimit(RLIMIT_STACK, &limit) != 0) ChildFail("setrlimit");
+  }
   execve(argv.pointers[0], argv.data(), envp.data());
   ChildFail(argv.pointers[0]);
 }

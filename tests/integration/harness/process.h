@@ -24,6 +24,7 @@ struct SpawnOptions {
   std::string working_directory;  // empty: unchanged
   bool as_postgres_user = false;  // when the test runs as root (initdb/postgres refuse root)
   int death_signal = 9;           // sent to the child when the test process dies
+  size_t stack_limit = 0;         // bytes: the child's RLIMIT_STACK (soft and hard, as ulimit -s); 0: inherited
 };
 
 // Starts the child; throws std::runtime_error when fork fails. The exec failure shows as exit 127.

@@ -117,6 +117,7 @@ ProxyConfig StandardConfig(const TestDatabase& db) {
 ProxyProcess::ProxyProcess(ProxyConfig config, std::vector<std::string> args) : dir_("pgtenant-proxy-") {
   if (config.port == 0) config.port = FreePort();
   port_ = config.port;
+  stack_limit_ = config.stack_limit;
   Launch(config.ToYaml(), args);
 }
 
@@ -133,6 +134,7 @@ void ProxyProcess::Launch(const std::string& yaml, const std::vector<std::string
   options.argv = {PGTENANT_BINARY, "--config", config_path_};
   options.argv.insert(options.argv.end(), args.begin(), args.end());
   options.output_path = log_path_;
+  options.stack_limit = stack_limit_;
   pid_ = Spawn(options);
 
   const auto deadline = std::chrono::steady_clock::now() + kListenTimeout;

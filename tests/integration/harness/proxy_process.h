@@ -63,6 +63,7 @@ struct ProxyConfig {
   std::string pool_mode = "session";
   int pool_size = 10;
   std::string pool_wait_timeout = "5s";
+  size_t stack_limit = 0;  // not YAML: the process's stack limit (ulimit -s), in bytes; 0: inherited
   std::map<std::string, BackendConfig> backends;
   // tenant_identification, e.g. "[username_suffix, single_tenant]"; empty: the proxy's default.
   std::string tenant_identification;
@@ -120,6 +121,7 @@ class ProxyProcess {
 
  private:
   void Launch(const std::string& yaml, const std::vector<std::string>& args);
+  size_t stack_limit_ = 0;
 
   TempDir dir_;
   int port_ = 0;
