@@ -63,6 +63,9 @@ PgConn ConnectTenant(const ProxyProcess& proxy, const std::string& login) {
 int WorkerOf(PGconn* conn) { return (PQbackendPID(conn) >> kWorkerShift) & 63; }
 
 // pgbench -T `duration_s` on every tenant at once, `clients` each; each run's output.
+// pgbench on every tenant at once for `duration_s` seconds. The runs are checked for failures, not for
+// how much they did: that depends on how loaded the machine is (a loaded CI run managed 24
+// transactions in 2 s).
 std::vector<CommandResult> PgbenchAllTenants(const ProxyProcess& proxy, const std::string& script, int duration_s,
                                              int clients = 4) {
   std::vector<std::future<CommandResult>> runs;
@@ -184,7 +187,7 @@ TEST_CASE("workers: 4 under pgbench on four tenants at once: no failed transacti
   const std::string script = dir.File("count.sql");
   WriteFile(script, "SELECT count(*) FROM projects;\n");
 
-  for (const CommandResult& ran : PgbenchAllTenants(proxy, script, 4)) CheckPgbenchClean(ran, 100);
+  for (const CommandResult& ran : PgbenchAllTenants(proxy, script, 4)) CheckPgbenchClean(ran);
   proxy.Signal(SIGTERM);
   auto status = proxy.WaitForExit(seconds(10));
   REQUIRE(status.has_value());
@@ -262,7 +265,7 @@ TEST_CASE("workers: 2 adaptive: pools start on worker 0; a busy worker passes po
 
   SECTION("at the default threshold, light load keeps every pool on worker 0") {
     ProxyProcess proxy(WorkersConfig(world, 2, "adaptive"));
-    for (const CommandResult& ran : PgbenchAllTenants(proxy, script, 2, 1)) CheckPgbenchClean(ran, 100);
+    for (const CommandResult& ran : PgbenchAllTenants(proxy, script, 2, 1)) CheckPgbenchClean(ran);
     for (const auto& [tenant, login] : kLogins) {
       PgConn conn = ConnectTenant(proxy, login);
       INFO(login);
@@ -286,7 +289,7 @@ TEST_CASE("workers: 2 adaptive: pools start on worker 0; a busy worker passes po
       issued_by[tenant] = WorkerOf(clients.at(tenant).get());
     }
 
-    for (const CommandResult& ran : PgbenchAllTenants(proxy, script, 5)) CheckPgbenchClean(ran, 100);
+    for (const CommandResult& ran : PgbenchAllTenants(proxy, script, 5)) CheckPgbenchClean(ran);
     INFO(proxy.Log());
     REQUIRE(proxy.Log().find("moves from worker") != std::string::npos);
     CHECK(ListenDescriptors(proxy) == 2);  // worker 1 holds pools (or worker 0 is busy): it accepts
@@ -329,7 +332,7 @@ TEST_CASE("workers: 2 adaptive: pools start on worker 0; a busy worker passes po
 
   SECTION("spread: every worker takes connections") {
     ProxyProcess proxy(WorkersConfig(world, 2));
-    for (const CommandResult& ran : PgbenchAllTenants(proxy, script, 2, 1)) CheckPgbenchClean(ran, 100);
+    for (const CommandResult& ran : PgbenchAllTenants(proxy, script, 2, 1)) CheckPgbenchClean(ran);
     CHECK(ListenDescriptors(proxy) == 2);
   }
 }
