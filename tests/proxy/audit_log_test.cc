@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <set>
 #include <sstream>
 #include <string>
@@ -171,6 +172,25 @@ class StalledFifo {
       }
     });
   }
+  // True when a thread of this process sleeps in write(2) on the FIFO (/proc/self/task/*/syscall
+  // and stat): with nobody reading, it stays there until Drain().
+  bool WriterBlocked() const {
+    namespace fs = std::filesystem;
+    std::error_code error;
+    for (const fs::directory_entry& task : fs::directory_iterator("/proc/self/task", error)) {
+      std::ifstream syscall(task.path() / "syscall");
+      long number = -1;
+      std::string fd_arg;
+      if (!(syscall >> number >> fd_arg) || number != 1) continue;  // 1: write on x86-64
+      const std::string fd = std::to_string(std::strtol(fd_arg.c_str(), nullptr, 16));
+      if (fs::read_symlink("/proc/self/fd/" + fd, error) != fs::absolute(path_)) continue;
+      std::ifstream stat(task.path() / "stat");
+      const std::string line((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+      const size_t after_name = line.rfind(')');
+      if (after_name != std::string::npos && line.size() > after_name + 2 && line[after_name + 2] == 'S') return true;
+    }
+    return false;
+  }
   // REQUIRES: Drain() was called and the writer has closed the FIFO.
   std::string Received() {
     reader_.join();
@@ -194,13 +214,16 @@ TEST_CASE("with on_overflow: drop, a stalled sink costs dropped events, counted,
   {
     auto log = MustOpen(FileSinks({dir.File("audit.fifo")}, 10, config::AuditOverflow::kDrop));
     // Emit in bursts until the writer is stuck in write(2) on the full pipe. How many bursts that takes
-    // depends on how fast the writer thread drains the queue, so the loop asks rather than guesses.
+    // depends on how fast the writer thread drains the queue, so the loop asks rather than guesses:
+    // events still queued, and the writer asleep in write(2). (A flush that times out alone may only
+    // mean that the writer thread was not scheduled, on a loaded machine.)
     bool stuck = false;
     const auto start = std::chrono::steady_clock::now();
     for (int burst = 0; burst < 400 && !stuck; ++burst) {
       for (int i = 0; i < 100; ++i) log->Emit(Event("s" + std::to_string(events++)));
-      stuck = !log->FlushFor(std::chrono::milliseconds(20));
+      stuck = !log->FlushFor(std::chrono::milliseconds(20)) && fifo.WriterBlocked();
     }
+    if (!stuck) fifo.Drain();  // so that the log can close before the test reports
     REQUIRE(stuck);  // 40,000 events are ~8 MB: far more than any pipe buffer holds
     const auto stuck_after = std::chrono::steady_clock::now() - start;
     // A stuck writer never stalls the caller: another burst returns at once, dropping.
