@@ -13,9 +13,12 @@
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
+#include <limits>
+#include <optional>
 #include <sstream>
 
-#include "policy/json_tree.h"
+#include <nlohmann/json.hpp>
+
 #include "protocol/base64.h"
 #include "protocol/sqlstate.h"
 #include "proxy/io/tls_context.h"
@@ -27,6 +30,37 @@ namespace {
 constexpr size_t kMaxTokenBytes = 16 * 1024;
 constexpr size_t kEs256CoordinateBytes = 32;
 constexpr int kJsonDepth = 16;
+
+using Json = nlohmann::json;
+
+// The JSON value in `text`, or nullopt when it is not JSON or nests deeper than `max_depth` (nothing is
+// built past that depth). nlohmann's exceptions stay inside this function.
+std::optional<Json> ParseJson(std::string_view text, int max_depth) {
+  struct TooDeep {};
+  try {
+    return Json::parse(text, [max_depth](int depth, Json::parse_event_t event, Json&) {
+      if ((event == Json::parse_event_t::object_start || event == Json::parse_event_t::array_start) &&
+          depth >= max_depth) {
+        throw TooDeep{};
+      }
+      return true;
+    });
+  } catch (const Json::exception&) {
+    return std::nullopt;
+  } catch (const TooDeep&) {
+    return std::nullopt;
+  }
+}
+
+// The member `key` of an object, or nullptr (also when `value` is not an object).
+const Json* Find(const Json& value, std::string_view key) {
+  if (!value.is_object()) return nullptr;
+  auto it = value.find(key);
+  return it == value.end() ? nullptr : &*it;
+}
+
+// A string value's text, or "" for any other value.
+std::string Text(const Json* value) { return value != nullptr && value->is_string() ? value->get<std::string>() : ""; }
 
 Status Rejected(const std::string& why) {
   return Status::Error(sqlstate::kInvalidPassword, "pgtenant: JWT rejected: " + why);
@@ -46,18 +80,24 @@ std::optional<std::string> ReadWholeFile(const std::string& path) {
 }
 
 // A NumericDate (seconds, possibly fractional) as whole seconds; nullopt when not a number.
-std::optional<int64_t> NumericDate(const policy::JsonValue& value) {
-  if (value.kind() != policy::JsonValue::Kind::kNumber) return std::nullopt;
-  if (auto whole = value.AsInt()) return whole;
-  char* end = nullptr;
-  double d = std::strtod(value.text().c_str(), &end);
-  if (end == value.text().c_str() || !std::isfinite(d)) return std::nullopt;
+std::optional<int64_t> NumericDate(const Json& value) {
+  if (value.is_number_integer() && !value.is_number_unsigned()) return value.get<int64_t>();
+  if (value.is_number_unsigned()) {
+    const uint64_t whole = value.get<uint64_t>();
+    return whole > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()) ? std::numeric_limits<int64_t>::max()
+                                                                             : static_cast<int64_t>(whole);
+  }
+  if (!value.is_number_float()) return std::nullopt;
+  const double d = value.get<double>();
+  if (!std::isfinite(d)) return std::nullopt;
+  if (d >= 9.2e18) return std::numeric_limits<int64_t>::max();
+  if (d <= -9.2e18) return std::numeric_limits<int64_t>::min();
   return static_cast<int64_t>(d);
 }
 
-BIGNUM* BignumFromBase64Url(const policy::JsonValue* value) {
+BIGNUM* BignumFromBase64Url(const Json* value) {
   if (value == nullptr || !value->is_string()) return nullptr;
-  Result<std::string> bytes = protocol::Base64UrlDecode(value->text());
+  Result<std::string> bytes = protocol::Base64UrlDecode(Text(value));
   if (!bytes.ok() || bytes->empty()) return nullptr;
   return BN_bin2bn(reinterpret_cast<const unsigned char*>(bytes->data()), static_cast<int>(bytes->size()), nullptr);
 }
@@ -73,9 +113,9 @@ EVP_PKEY* KeyFromParams(const char* type, OSSL_PARAM_BLD* builder) {
   return key;
 }
 
-EVP_PKEY* RsaFromJwk(const policy::JsonValue& jwk) {
-  BIGNUM* n = BignumFromBase64Url(jwk.Find("n"));
-  BIGNUM* e = BignumFromBase64Url(jwk.Find("e"));
+EVP_PKEY* RsaFromJwk(const Json& jwk) {
+  BIGNUM* n = BignumFromBase64Url(Find(jwk, "n"));
+  BIGNUM* e = BignumFromBase64Url(Find(jwk, "e"));
   EVP_PKEY* key = nullptr;
   OSSL_PARAM_BLD* builder = OSSL_PARAM_BLD_new();
   if (n != nullptr && e != nullptr && builder != nullptr && OSSL_PARAM_BLD_push_BN(builder, OSSL_PKEY_PARAM_RSA_N, n) &&
@@ -87,14 +127,13 @@ EVP_PKEY* RsaFromJwk(const policy::JsonValue& jwk) {
   return key;
 }
 
-EVP_PKEY* EcFromJwk(const policy::JsonValue& jwk) {
-  const policy::JsonValue* crv = jwk.Find("crv");
-  if (crv == nullptr || crv->text() != "P-256") return nullptr;
-  const policy::JsonValue* x_field = jwk.Find("x");
-  const policy::JsonValue* y_field = jwk.Find("y");
+EVP_PKEY* EcFromJwk(const Json& jwk) {
+  if (Text(Find(jwk, "crv")) != "P-256") return nullptr;
+  const Json* x_field = Find(jwk, "x");
+  const Json* y_field = Find(jwk, "y");
   if (x_field == nullptr || y_field == nullptr) return nullptr;
-  Result<std::string> x = protocol::Base64UrlDecode(x_field->text());
-  Result<std::string> y = protocol::Base64UrlDecode(y_field->text());
+  Result<std::string> x = protocol::Base64UrlDecode(Text(x_field));
+  Result<std::string> y = protocol::Base64UrlDecode(Text(y_field));
   if (!x.ok() || !y.ok() || x->size() != kEs256CoordinateBytes || y->size() != kEs256CoordinateBytes) return nullptr;
   std::string point = "\x04" + *x + *y;  // uncompressed SEC1 point
   char group[] = "prime256v1";
@@ -182,29 +221,28 @@ Status JwtVerifier::LoadPem(const std::string& path) {
 Status JwtVerifier::LoadJwks(const std::string& path) {
   auto text = ReadWholeFile(path);
   if (!text) return KeyError("auth.jwt.jwks: cannot read \"" + path + "\"");
-  auto json = policy::ParseJson(*text, kJsonDepth);
-  if (!json.ok()) return KeyError("auth.jwt.jwks: \"" + path + "\" is not JSON: " + json.status().message());
-  const policy::JsonValue* keys = json->Find("keys");
+  std::optional<Json> json = ParseJson(*text, kJsonDepth);
+  if (!json) return KeyError("auth.jwt.jwks: \"" + path + "\" is not JSON");
+  const Json* keys = Find(*json, "keys");
   if (keys == nullptr || !keys->is_array()) return KeyError("auth.jwt.jwks: \"" + path + "\" has no \"keys\" array");
   size_t index = 0;
-  for (const policy::JsonValue& jwk : keys->items()) {
-    const policy::JsonValue* kty = jwk.Find("kty");
-    const policy::JsonValue* use = jwk.Find("use");
-    const policy::JsonValue* kid = jwk.Find("kid");
+  for (const Json& jwk : *keys) {
+    const Json* use = Find(jwk, "use");
+    const std::string kty = Text(Find(jwk, "kty"));
     std::string where = "auth.jwt.jwks: \"" + path + "\" key " + std::to_string(index++);
-    if (use != nullptr && use->text() != "sig") continue;  // encryption keys are not for us
+    if (use != nullptr && Text(use) != "sig") continue;  // encryption keys are not for us
     EVP_PKEY* key = nullptr;
     bool rsa = false;
-    if (kty != nullptr && kty->text() == "RSA") {
+    if (kty == "RSA") {
       key = RsaFromJwk(jwk);
       rsa = true;
-    } else if (kty != nullptr && kty->text() == "EC") {
+    } else if (kty == "EC") {
       key = EcFromJwk(jwk);
     } else {
       continue;  // other key types (oct, OKP) are not used for RS256/ES256
     }
     if (key == nullptr) return KeyError(where + " is malformed");
-    keys_.push_back({kid != nullptr ? kid->text() : "", key, rsa});
+    keys_.push_back({Text(Find(jwk, "kid")), key, rsa});
   }
   if (keys_.empty()) return KeyError("auth.jwt.jwks: \"" + path + "\" holds no RSA or EC P-256 signing key");
   return Status::Ok();
@@ -246,55 +284,54 @@ Result<JwtClaims> JwtVerifier::Verify(std::string_view token, int64_t now) const
   Result<std::string> payload_json = protocol::Base64UrlDecode(token.substr(first + 1, second - first - 1));
   Result<std::string> signature = protocol::Base64UrlDecode(token.substr(second + 1));
   if (!header_json.ok() || !payload_json.ok() || !signature.ok()) return Rejected("malformed token (invalid base64url)");
-  auto header = policy::ParseJson(*header_json, kJsonDepth);
-  if (!header.ok() || !header->is_object()) return Rejected("malformed token header");
-  const policy::JsonValue* alg = header->Find("alg");
-  const policy::JsonValue* kid = header->Find("kid");
+  std::optional<Json> header = ParseJson(*header_json, kJsonDepth);
+  if (!header || !header->is_object()) return Rejected("malformed token header");
+  const Json* alg = Find(*header, "alg");
   if (alg == nullptr || !alg->is_string()) return Rejected("the token header names no algorithm");
-  const std::string& algorithm = alg->text();
+  const std::string algorithm = Text(alg);
+  const std::string kid = Text(Find(*header, "kid"));
   if (algorithm != "HS256" && algorithm != "RS256" && algorithm != "ES256")
     return Rejected("unsupported algorithm \"" + algorithm.substr(0, 16) + "\" (HS256, RS256 and ES256 are accepted)");
   if (algorithm == "HS256" && config_.secret.empty()) return Rejected("HS256 tokens are not accepted (no auth.jwt.secret)");
   if (algorithm != "HS256" && keys_.empty()) return Rejected(algorithm + " tokens are not accepted (no public keys)");
-  if (!CheckSignature(algorithm, kid != nullptr && kid->is_string() ? std::string_view(kid->text()) : "",
-                      token.substr(0, second), *signature))
+  if (!CheckSignature(algorithm, kid, token.substr(0, second), *signature))
     return Rejected("bad signature");
 
-  auto payload = policy::ParseJson(*payload_json, kJsonDepth);
-  if (!payload.ok() || !payload->is_object()) return Rejected("malformed token payload");
+  std::optional<Json> payload = ParseJson(*payload_json, kJsonDepth);
+  if (!payload || !payload->is_object()) return Rejected("malformed token payload");
   const int64_t skew = std::chrono::duration_cast<std::chrono::seconds>(config_.clock_skew).count();
-  const policy::JsonValue* exp = payload->Find("exp");
+  const Json* exp = Find(*payload, "exp");
   if (exp == nullptr) return Rejected("the token has no expiry (exp)");
   auto expires = NumericDate(*exp);
   if (!expires) return Rejected("exp is not a number");
   if (now > *expires + skew) return Rejected("token expired");
-  if (const policy::JsonValue* nbf = payload->Find("nbf")) {
+  if (const Json* nbf = Find(*payload, "nbf")) {
     auto not_before = NumericDate(*nbf);
     if (!not_before) return Rejected("nbf is not a number");
     if (now + skew < *not_before) return Rejected("token not yet valid (nbf)");
   }
   if (!config_.issuer.empty()) {
-    const policy::JsonValue* iss = payload->Find("iss");
-    if (iss == nullptr || !iss->is_string() || iss->text() != config_.issuer)
+    const Json* iss = Find(*payload, "iss");
+    if (iss == nullptr || !iss->is_string() || Text(iss) != config_.issuer)
       return Rejected("wrong issuer (expected \"" + config_.issuer + "\")");
   }
   if (!config_.audience.empty()) {
-    const policy::JsonValue* aud = payload->Find("aud");
-    bool found = aud != nullptr && aud->is_string() && aud->text() == config_.audience;
+    const Json* aud = Find(*payload, "aud");
+    bool found = aud != nullptr && aud->is_string() && Text(aud) == config_.audience;
     if (aud != nullptr && aud->is_array())
-      for (const policy::JsonValue& item : aud->items()) found |= item.is_string() && item.text() == config_.audience;
+      for (const Json& item : *aud) found |= item.is_string() && Text(&item) == config_.audience;
     if (!found) return Rejected("wrong audience (expected \"" + config_.audience + "\")");
   }
   JwtClaims claims;
-  const policy::JsonValue* user = payload->Find(config_.user_claim);
-  if (user == nullptr || !user->is_string() || user->text().empty())
+  const Json* user = Find(*payload, config_.user_claim);
+  if (user == nullptr || !user->is_string() || Text(user).empty())
     return Rejected("the token has no user claim \"" + config_.user_claim + "\"");
-  claims.user = user->text();
+  claims.user = Text(user);
   if (!config_.tenant_claim.empty()) {
-    const policy::JsonValue* tenant = payload->Find(config_.tenant_claim);
+    const Json* tenant = Find(*payload, config_.tenant_claim);
     if (tenant != nullptr && !tenant->is_string())
       return Rejected("claim \"" + config_.tenant_claim + "\" is not a string");
-    if (tenant != nullptr) claims.tenant = tenant->text();
+    if (tenant != nullptr) claims.tenant = Text(tenant);
   }
   return claims;
 }
