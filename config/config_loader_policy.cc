@@ -64,8 +64,8 @@ void ReadRules(YamlReader& reader, const Field& field, std::map<std::string, boo
     }
     std::optional<bool> on = ReadSwitch(reader, entry.value);
     if (!on) return;
-    if (!*on && entry.key == "parse.error") {
-      reader.Fail(entry.value, "parse.error cannot be switched off: SQL the parser cannot read is never forwarded");
+    if (!*on && (entry.key == "parse.error" || entry.key == "parse.unknown_node")) {
+      reader.Fail(entry.value, entry.key + " cannot be switched off: SQL pgtenant cannot inspect is never forwarded");
       return;
     }
     rules[entry.key] = *on;

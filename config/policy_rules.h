@@ -20,6 +20,7 @@ struct PolicyRuleInfo {
 
 inline constexpr std::array kPolicyRules = {
     PolicyRuleInfo{"parse.error", "SQL the parser cannot parse (fail closed)"},
+    PolicyRuleInfo{"parse.unknown_node", "a parse-tree node or field the inspector does not know (fail closed)"},
     PolicyRuleInfo{"context.tenant_setting", "SET/RESET/RESET ALL/DISCARD of the tenant setting"},
     PolicyRuleInfo{"context.search_path", "SET/RESET search_path in schema isolation"},
     PolicyRuleInfo{"context.role", "SET/RESET ROLE and SESSION AUTHORIZATION"},

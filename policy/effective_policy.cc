@@ -44,8 +44,10 @@ EffectivePolicy ResolveEffectivePolicy(const config::Config& config, const confi
   ApplyConfig(config.policy, role, policy, read_only);
   if (tenant != nullptr) ApplyConfig(tenant->policy, role, policy, read_only);
   policy.read_only = role == config::TenantRole::kViewer || read_only.value_or(false);
-  // parse.error is never switched off (the loader refuses it; this keeps the engine safe regardless).
+  // parse.error and parse.unknown_node are never switched off (the loader refuses it; this keeps the
+  // engine safe regardless).
   policy.disabled.reset(*config::PolicyRuleIndex("parse.error"));
+  policy.disabled.reset(*config::PolicyRuleIndex("parse.unknown_node"));
   return policy;
 }
 

@@ -1,9 +1,8 @@
-// PolicyEngine: cache lookup, parsing, the rules (tree_inspector.h), fingerprint and normalized text.
+// PolicyEngine: cache lookup, one parse, the rules (tree_inspector.h), fingerprint and normalized text
+// (statement_digest.h) from the same tree.
 #include "policy/policy_engine.h"
 
 #include "policy/cache_key.h"
-
-#include <pg_query.h>
 
 #include <charconv>
 #include <cstdint>
@@ -12,8 +11,8 @@
 #include "policy/audit_statement_text.h"
 #include "policy/channel_namespace.h"
 #include "policy/effective_policy.h"
-#include "policy/json_tree.h"
 #include "policy/sql_parser.h"
+#include "policy/statement_digest.h"
 #include "policy/tree_inspector.h"
 
 namespace pgtenant::policy {
@@ -47,21 +46,6 @@ std::string ParseErrorReason(const SyntaxError& error) {
   if (at_end != std::string::npos) message.resize(at_end);
   return "the statement cannot be parsed (" + message + " at position " + std::to_string(error.position) +
          "); pgtenant forwards only SQL it can inspect";
-}
-
-void AddFingerprintAndNormalized(const std::string& text, PolicyVerdict& verdict) {
-  PgQueryFingerprintResult fingerprint = pg_query_fingerprint(text.c_str());
-  if (fingerprint.error == nullptr && fingerprint.fingerprint_str != nullptr) {
-    verdict.fingerprint = fingerprint.fingerprint_str;
-  }
-  pg_query_free_fingerprint_result(fingerprint);
-  // normalize leaves the literals of utility statements (and comments) in place: audit events carry
-  // only what AuditStatementText makes of its output, or nothing.
-  PgQueryNormalizeResult normalized = pg_query_normalize(text.c_str());
-  const bool normalize_ok = normalized.error == nullptr && normalized.normalized_query != nullptr;
-  std::optional<std::string> audit_text = AuditStatementText(normalize_ok ? normalized.normalized_query : text);
-  pg_query_free_normalize_result(normalized);
-  if (audit_text) verdict.normalized = std::move(*audit_text);
 }
 
 // True for a verdict that holds for its own text only: one carrying a value SET takes (a number,
@@ -118,12 +102,15 @@ SharedVerdict PolicyEngine::InspectUncached(const SessionPolicy& session, std::s
     verdict->syntax_error = std::make_shared<const SyntaxError>(std::move(*parsed.error));
     return verdict;  // not cached: refusing it again is cheap, and the error quotes the text
   }
-  Result<JsonValue> tree = ParseJson(parsed.tree_json.empty() ? "{}" : parsed.tree_json);
-  parsed.tree_json = std::string();  // the tree is read; its JSON text is not needed any more
-  if (!tree.ok()) {
+  if (parsed.tree.state() == ParseTree::State::kTooDeep) {
     return BlockedVerdict("parse.error", "the statement is nested too deeply to inspect; pgtenant forwards only SQL it "
-                                  "can inspect");
+                                         "can inspect");
   }
+  if (!parsed.tree.ok()) {
+    return BlockedVerdict("parse.unknown_node", "libpg_query's parse tree could not be read; pgtenant forwards only SQL "
+                                                "it can inspect");
+  }
+  const PgQuery__ParseResult& tree = parsed.tree.result();
 
   InspectionContext context;
   context.config = session.config;
@@ -137,7 +124,7 @@ SharedVerdict PolicyEngine::InspectUncached(const SessionPolicy& session, std::s
   context.policy = ResolveEffectivePolicy(*session.config, session.tenant, session.role);
   TreeInspector inspector(context);
   auto verdict = std::make_shared<PolicyVerdict>();
-  if (std::optional<RuleHit> hit = inspector.Inspect(*tree)) {
+  if (std::optional<RuleHit> hit = inspector.Inspect(tree)) {
     verdict->allowed = false;
     verdict->rule_id = std::move(hit->rule_id);
     verdict->reason = std::move(hit->reason);
@@ -145,7 +132,9 @@ SharedVerdict PolicyEngine::InspectUncached(const SessionPolicy& session, std::s
     verdict->effects = inspector.effects();
     if (!inspector.edits().empty()) verdict->rewritten = ApplyEdits(text, inspector.edits());
   }
-  AddFingerprintAndNormalized(text, *verdict);
+  StatementDigest digest = DigestStatement(tree, text);
+  verdict->fingerprint = std::move(digest.fingerprint);
+  verdict->normalized = std::move(digest.normalized);
   if (HoldsForItsTextOnly(*verdict)) return verdict;
   cache_.Insert(policy_class, key, verdict);
   return verdict;

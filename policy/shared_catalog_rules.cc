@@ -3,7 +3,7 @@
 // tenants that share a database with others (rls and schema isolation). A tenant with a database of
 // its own keeps them all: there, everything the database holds is its own.
 //
-// The checks take names, not tree nodes, so any parse-tree reader can call them: CheckRangeVar for
+// The checks take names (and TransactionStmt's kind), not tree nodes: CheckRangeVar calls them for
 // every relation, CheckFunctionCall for every function name, the TransactionStmt rule for its kind,
 // CheckSearchPath for every schema it sets. The tables below are the whole of the rules' knowledge.
 #include <algorithm>
@@ -129,10 +129,11 @@ void TreeInspector::CheckSharedCatalogFunction(std::string_view lower_name) {
   }
 }
 
-void TreeInspector::CheckTwoPhaseCommit(std::string_view transaction_kind) {
+void TreeInspector::CheckTwoPhaseCommit(PgQuery__TransactionStmtKind kind) {
   if (!SharesDatabase()) return;
-  if (transaction_kind == "TRANS_STMT_PREPARE" || transaction_kind == "TRANS_STMT_COMMIT_PREPARED" ||
-      transaction_kind == "TRANS_STMT_ROLLBACK_PREPARED") {
+  if (kind == PG_QUERY__TRANSACTION_STMT_KIND__TRANS_STMT_PREPARE ||
+      kind == PG_QUERY__TRANSACTION_STMT_KIND__TRANS_STMT_COMMIT_PREPARED ||
+      kind == PG_QUERY__TRANSACTION_STMT_KIND__TRANS_STMT_ROLLBACK_PREPARED) {
     Report(kTwoPhaseRule, std::string(kTwoPhaseReason));
   }
 }

@@ -1,4 +1,4 @@
-// SqlParser: pg_query_parse, and its errors completed with what libpg_query leaves out (SQLSTATE, hint).
+// SqlParser: pg_query_parse_protobuf, and its errors completed with what libpg_query leaves out (SQLSTATE, hint).
 #include "policy/sql_parser.h"
 
 #include <pg_query.h>
@@ -92,7 +92,7 @@ ParsedSql ParseSql(const std::string& sql) {
       return parsed;
     }
   }
-  PgQueryParseResult result = pg_query_parse(sql.c_str());
+  PgQueryProtobufParseResult result = pg_query_parse_protobuf(sql.c_str());
   if (result.error != nullptr) {
     const PgQueryError& failure = *result.error;
     SyntaxError error;
@@ -103,9 +103,9 @@ ParsedSql ParseSql(const std::string& sql) {
     error.position = failure.cursorpos > 0 ? static_cast<uint32_t>(failure.cursorpos) : 0;
     parsed.error = std::move(error);
   } else {
-    parsed.tree_json = result.parse_tree != nullptr ? result.parse_tree : "";
+    parsed.tree = ParseTree::Unpack(result.parse_tree.data, result.parse_tree.len, kMaxTreeDepth);
   }
-  pg_query_free_parse_result(result);
+  pg_query_free_protobuf_parse_result(result);
   return parsed;
 }
 

@@ -12,6 +12,8 @@
 #include <string>
 #include <string_view>
 
+#include "policy/parse_tree.h"
+
 namespace pgtenant::policy {
 
 // What PostgreSQL's parser says about a text it cannot read, field for field as the server sends it
@@ -25,16 +27,18 @@ struct SyntaxError {
 };
 
 struct ParsedSql {
-  std::string tree_json;             // the parse tree as libpg_query's JSON; empty when `error` is set
+  ParseTree tree;                    // libpg_query's typed tree (see its state()); empty when `error` is set
   std::optional<SyntaxError> error;  // set when the parser refused the text
 };
 
-// The longest chain of operators ParseSql hands to libpg_query (policy/operator_chain.h). Its
-// fingerprint and normalize functions overflow a 2 MB stack at about 6,000 `1+` (8 MB: 20,000-40,000);
-// a text with a longer chain gets PostgreSQL's 54001 "stack depth limit exceeded" without being parsed.
+// The longest chain of operators ParseSql hands to libpg_query (policy/operator_chain.h). libpg_query's
+// parser and its recursive output overflow a 2 MB stack at about 6,000 `1+` (8 MB: about 20,000 with
+// the protobuf output); a text with a longer chain gets PostgreSQL's 54001 "stack depth limit
+// exceeded" without being parsed.
 inline constexpr size_t kMaxOperatorChain = 4000;
 
-// Parses `sql` (one or several statements; NUL-terminated, as libpg_query wants it).
+// Parses `sql` (one or several statements; NUL-terminated, as libpg_query wants it): one run of the
+// parser, whose tree is all the policy reads (rules, fingerprint, normalized text).
 ParsedSql ParseSql(const std::string& sql);
 
 // The SQLSTATE and hint PostgreSQL sends with a parser message (libpg_query reports neither):

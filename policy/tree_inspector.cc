@@ -1,33 +1,69 @@
-// TreeInspector, first half: the generic walk, and the rules that look at names wherever they appear
-// (relations, functions, type and operator names, column references, string literals).
+// TreeInspector, first half: the generic walk over libpg_query's structs, and the rules that look at
+// names wherever they appear (relations, functions, type and operator names, column references,
+// string literals).
 #include "policy/tree_inspector.h"
 
 #include <algorithm>
 #include <array>
+#include <cstddef>
+#include <cstring>
 
+#include "policy/node_catalog.h"
 #include "protocol/ascii_case.h"
 
 namespace pgtenant::policy {
 
 namespace {
 
-// Keys whose lists of String nodes are column names, not qualified object names.
-constexpr std::array<std::string_view, 14> kColumnListKeys = {
-    "fields",   "colnames", "aliascolnames", "usingClause", "attlist", "keys",    "including",
-    "fk_attrs", "pk_attrs", "fk_del_set_cols", "columns",   "va_cols", "colNames", "cols"};
+// A field of a libpg_query struct, by its struct's descriptor and its offset: a renamed field fails
+// the build (offsetof), never a rule.
+struct FieldRef {
+  const ProtobufCMessageDescriptor* message;
+  size_t offset;
+};
 
-// Keys that hold a schema name as a plain string.
-constexpr std::array<std::string_view, 3> kSchemaNameKeys = {"schemaname", "newschema", "local_schema"};
+// Lists of String nodes that are column names, not qualified object names.
+const std::array<FieldRef, 21> kColumnLists = {{
+    {&pg_query__column_ref__descriptor, offsetof(PgQuery__ColumnRef, fields)},
+    {&pg_query__alias__descriptor, offsetof(PgQuery__Alias, colnames)},
+    {&pg_query__table_func__descriptor, offsetof(PgQuery__TableFunc, colnames)},
+    {&pg_query__row_expr__descriptor, offsetof(PgQuery__RowExpr, colnames)},
+    {&pg_query__common_table_expr__descriptor, offsetof(PgQuery__CommonTableExpr, aliascolnames)},
+    {&pg_query__join_expr__descriptor, offsetof(PgQuery__JoinExpr, using_clause)},
+    {&pg_query__delete_stmt__descriptor, offsetof(PgQuery__DeleteStmt, using_clause)},
+    {&pg_query__copy_stmt__descriptor, offsetof(PgQuery__CopyStmt, attlist)},
+    {&pg_query__constraint__descriptor, offsetof(PgQuery__Constraint, keys)},
+    {&pg_query__constraint__descriptor, offsetof(PgQuery__Constraint, including)},
+    {&pg_query__constraint__descriptor, offsetof(PgQuery__Constraint, fk_attrs)},
+    {&pg_query__constraint__descriptor, offsetof(PgQuery__Constraint, pk_attrs)},
+    {&pg_query__constraint__descriptor, offsetof(PgQuery__Constraint, fk_del_set_cols)},
+    {&pg_query__create_trig_stmt__descriptor, offsetof(PgQuery__CreateTrigStmt, columns)},
+    {&pg_query__range_table_func__descriptor, offsetof(PgQuery__RangeTableFunc, columns)},
+    {&pg_query__publication_table__descriptor, offsetof(PgQuery__PublicationTable, columns)},
+    {&pg_query__vacuum_relation__descriptor, offsetof(PgQuery__VacuumRelation, va_cols)},
+    {&pg_query__into_clause__descriptor, offsetof(PgQuery__IntoClause, col_names)},
+    {&pg_query__grouping_func__descriptor, offsetof(PgQuery__GroupingFunc, cols)},
+    {&pg_query__insert_stmt__descriptor, offsetof(PgQuery__InsertStmt, cols)},
+    {&pg_query__access_priv__descriptor, offsetof(PgQuery__AccessPriv, cols)},
+}};
 
-// Keys whose OBJECT_SCHEMA value makes the statement's plain names schema names.
-constexpr std::array<std::string_view, 4> kObjectTypeKeys = {"objtype", "removeType", "renameType", "objectType"};
+bool IsColumnList(const ProtobufCMessageDescriptor* message, size_t offset) {
+  return std::any_of(kColumnLists.begin(), kColumnLists.end(),
+                     [&](const FieldRef& ref) { return ref.message == message && ref.offset == offset; });
+}
 
 template <size_t N>
 bool Contains(const std::array<std::string_view, N>& set, std::string_view word) {
   return std::find(set.begin(), set.end(), word) != set.end();
 }
 
-bool IsUpper(char c) { return c >= 'A' && c <= 'Z'; }
+// The value of a field of `message` at `offset`, as protobuf-c lays it out.
+template <typename T>
+T FieldValue(const ProtobufCMessage& message, size_t offset) {
+  T value;
+  std::memcpy(&value, reinterpret_cast<const char*>(&message) + offset, sizeof value);
+  return value;
+}
 
 struct FunctionRule {
   std::string_view name;  // lowercase
@@ -134,36 +170,30 @@ std::vector<std::string> SplitDottedName(std::string_view text) {
 
 }  // namespace
 
-std::string_view StringField(const JsonValue& body, std::string_view key) {
-  const JsonValue* value = body.Find(key);
-  return value != nullptr && value->is_string() ? std::string_view(value->text()) : std::string_view();
+std::optional<std::string_view> StringNodeValue(const PgQuery__Node* node) {
+  if (node == nullptr || node->node_case != PG_QUERY__NODE__NODE_STRING || node->string == nullptr) return std::nullopt;
+  return Text(node->string->sval);
 }
 
-std::optional<std::string_view> StringNodeValue(const JsonValue& node) {
-  const JsonValue* string = node.Find("String");
-  if (string == nullptr || node.members().size() != 1) return std::nullopt;
-  return StringField(*string, "sval");
-}
-
-std::optional<RuleHit> TreeInspector::Inspect(const JsonValue& tree) {
+std::optional<RuleHit> TreeInspector::Inspect(const PgQuery__ParseResult& tree) {
   hit_.reset();
   effects_.clear();
   edits_.clear();
-  const JsonValue* stmts = tree.Find("stmts");
-  if (stmts == nullptr) return std::nullopt;  // an empty query
-  statements_ = stmts->items().size();
-  for (statement_ = 0; statement_ < statements_; ++statement_) {
-    const JsonValue& raw = stmts->items()[statement_];
-    const JsonValue* stmt = raw.Find("stmt");
-    if (stmt == nullptr) continue;
-    // RawStmt: stmt_location and stmt_len (0, left out: to the end of the text).
-    const JsonValue* location = raw.Find("stmt_location");
-    const JsonValue* length = raw.Find("stmt_len");
-    statement_begin_ = std::min<size_t>(static_cast<size_t>(location ? location->AsInt().value_or(0) : 0), context_.text.size());
-    const size_t len = static_cast<size_t>(length ? length->AsInt().value_or(0) : 0);
+  statements_ = tree.n_stmts;
+  if (tree.base.n_unknown_fields > 0) {
+    Report("parse.unknown_node", "the parse tree has fields pgtenant does not know; it cannot be inspected");
+  }
+  for (statement_ = 0; statement_ < statements_ && !done(); ++statement_) {
+    const PgQuery__RawStmt* raw = tree.stmts[statement_];
+    if (raw == nullptr || raw->stmt == nullptr) continue;
+    if (raw->base.n_unknown_fields > 0) {
+      Report("parse.unknown_node", "the parse tree has fields pgtenant does not know; it cannot be inspected");
+    }
+    // stmt_location and stmt_len (0: to the end of the text), in bytes of the text.
+    statement_begin_ = std::min(static_cast<size_t>(std::max(raw->stmt_location, 0)), context_.text.size());
+    const auto len = static_cast<size_t>(std::max(raw->stmt_len, 0));
     statement_end_ = len == 0 ? context_.text.size() : std::min(statement_begin_ + len, context_.text.size());
-    Visit(*stmt, "stmt", Walk{true, false});
-    if (done()) break;
+    VisitNode(*raw->stmt, Walk{true, false, 0});
   }
   return hit_;
 }
@@ -182,93 +212,164 @@ bool TreeInspector::IsOtherTenantSchema(std::string_view name) const {
   return false;
 }
 
-void TreeInspector::Visit(const JsonValue& value, std::string_view key, Walk walk) {
-  if (done()) return;
-  if (value.is_array()) {
-    const auto& items = value.items();
-    const bool names = items.size() >= 2 && std::all_of(items.begin(), items.end(), [](const JsonValue& item) {
-                         return StringNodeValue(item).has_value();
-                       });
-    if (names && !Contains(kColumnListKeys, key)) CheckQualifiedName(value);
-    for (const JsonValue& item : items) Visit(item, key, walk);
+void TreeInspector::VisitNode(const PgQuery__Node& node, Walk walk) {
+  if (done() || node.node_case == PG_QUERY__NODE__NODE__NOT_SET) return;  // an empty node: NIL in a list
+  if (walk.depth >= kMaxNodeDepth) {
+    Report("parse.error", "the statement is nested too deeply to inspect; pgtenant forwards only SQL it can inspect");
     return;
   }
-  if (!value.is_object()) return;
-  const auto& members = value.members();
-  if (members.size() == 1 && !members[0].key.empty() && IsUpper(members[0].key[0]) && members[0].value.is_object()) {
-    VisitNode(members[0].key, members[0].value, walk);
-  } else {
-    VisitStruct(value, walk);
+  const NodeRole role = RoleOf(node.node_case);
+  const ProtobufCMessage* message = NodeMessage(node);
+  if (role == NodeRole::kUnknown || role == NodeRole::kAbsent || message == nullptr) {
+    Report("parse.unknown_node", "the parse tree holds a node pgtenant does not know (" + NodeTypeName(node.node_case) +
+                                     "); pgtenant forwards only SQL it can inspect");
+    return;
   }
-}
-
-void TreeInspector::VisitNode(std::string_view type, const JsonValue& body, Walk walk) {
-  if (type.size() > 4 && type.substr(type.size() - 4) == "Stmt") CheckStatement(type, body, walk.top_level);
-  if (type == "String" && walk.schema_objects && IsOtherTenantSchema(StringField(body, "sval"))) {
-    Report("cross_tenant.schema", "schema " + std::string(StringField(body, "sval")) + " belongs to another tenant");
-  } else if (type == "A_Const") {
-    if (const JsonValue* sval = body.Find("sval")) CheckLiteral(StringField(*sval, "sval"));
-  } else if (type == "ColumnRef") {
-    CheckColumnRef(body);
+  if (role == NodeRole::kStatement) CheckStatement(node, walk.top_level);
+  if (node.node_case == PG_QUERY__NODE__NODE_STRING) {
+    const std::string_view name = Text(node.string->sval);
+    if (walk.schema_objects && IsOtherTenantSchema(name)) {
+      Report("cross_tenant.schema", "schema " + std::string(name) + " belongs to another tenant");
+    }
+  } else if (node.node_case == PG_QUERY__NODE__NODE_A_CONST) {
+    if (node.a_const->val_case == PG_QUERY__A__CONST__VAL_SVAL && node.a_const->sval != nullptr) {
+      CheckLiteral(Text(node.a_const->sval->sval));
+    }
+  } else if (node.node_case == PG_QUERY__NODE__NODE_COLUMN_REF) {
+    CheckColumnRef(*node.column_ref);
   }
   walk.top_level = false;
-  VisitStruct(body, walk);
+  ++walk.depth;
+  VisitMessage(*message, walk);
 }
 
-void TreeInspector::VisitStruct(const JsonValue& body, Walk walk) {
+void TreeInspector::VisitMessage(const ProtobufCMessage& message, Walk walk) {
   if (done()) return;
-  if (body.Find("relname") != nullptr) {
-    CheckRangeVar(body);
-  } else {
-    for (std::string_view key : kSchemaNameKeys) {
-      std::string_view schema = StringField(body, key);
-      if (IsOtherTenantSchema(schema)) {
-        Report("cross_tenant.schema", "schema " + std::string(schema) + " belongs to another tenant");
-      }
+  const ProtobufCMessageDescriptor* type = message.descriptor;
+  if (message.n_unknown_fields > 0) {
+    Report("parse.unknown_node", std::string("the parse tree has fields pgtenant does not know (in ") +
+                                     type->short_name + "); pgtenant forwards only SQL it can inspect");
+    return;
+  }
+  std::string_view schema;
+  if (type == &pg_query__range_var__descriptor) {
+    CheckRangeVar(reinterpret_cast<const PgQuery__RangeVar&>(message));
+  } else if (type == &pg_query__create_schema_stmt__descriptor) {
+    schema = Text(reinterpret_cast<const PgQuery__CreateSchemaStmt&>(message).schemaname);
+  } else if (type == &pg_query__alter_object_schema_stmt__descriptor) {
+    schema = Text(reinterpret_cast<const PgQuery__AlterObjectSchemaStmt&>(message).newschema);
+  } else if (type == &pg_query__import_foreign_schema_stmt__descriptor) {
+    schema = Text(reinterpret_cast<const PgQuery__ImportForeignSchemaStmt&>(message).local_schema);
+  } else if (type == &pg_query__func_call__descriptor) {
+    CheckFunctionCall(reinterpret_cast<const PgQuery__FuncCall&>(message));
+  }
+  if (IsOtherTenantSchema(schema)) {
+    Report("cross_tenant.schema", "schema " + std::string(schema) + " belongs to another tenant");
+  }
+  // A statement about schemas (DROP SCHEMA, ALTER SCHEMA ... RENAME, GRANT ... ON SCHEMA, COMMENT ON
+  // SCHEMA ...): its plain names are schema names.
+  for (unsigned i = 0; i < type->n_fields; ++i) {
+    const ProtobufCFieldDescriptor& field = type->fields[i];
+    if (field.type == PROTOBUF_C_TYPE_ENUM && field.descriptor == &pg_query__object_type__descriptor &&
+        field.label != PROTOBUF_C_LABEL_REPEATED &&
+        FieldValue<int>(message, field.offset) == PG_QUERY__OBJECT_TYPE__OBJECT_SCHEMA) {
+      walk.schema_objects = true;
     }
   }
-  if (body.Find("funcname") != nullptr && body.Find("funcformat") != nullptr) CheckFunctionCall(body);
-  for (std::string_view key : kObjectTypeKeys) {
-    if (StringField(body, key) == "OBJECT_SCHEMA") walk.schema_objects = true;
-  }
   walk.top_level = false;
-  for (const JsonMember& member : body.members()) {
-    Visit(member.value, member.key, walk);
-    if (done()) return;
+  for (unsigned i = 0; i < type->n_fields && !done(); ++i) VisitField(message, type->fields[i], walk);
+}
+
+void TreeInspector::VisitField(const ProtobufCMessage& message, const ProtobufCFieldDescriptor& field, Walk walk) {
+  switch (field.type) {
+    case PROTOBUF_C_TYPE_MESSAGE: {
+      if (field.label == PROTOBUF_C_LABEL_REPEATED) {
+        VisitList(message, field, walk);
+        return;
+      }
+      if ((field.flags & PROTOBUF_C_FIELD_FLAG_ONEOF) != 0 &&
+          FieldValue<uint32_t>(message, field.quantifier_offset) != field.id) {
+        return;  // another member of the oneof is set
+      }
+      const auto* child = FieldValue<const ProtobufCMessage*>(message, field.offset);
+      if (child == nullptr) return;
+      if (field.descriptor == &pg_query__node__descriptor) {
+        VisitNode(*reinterpret_cast<const PgQuery__Node*>(child), walk);
+      } else {
+        VisitMessage(*child, walk);
+      }
+      return;
+    }
+    // Scalars hold no nodes; the rules that read one read it by name (statement_rules.cc).
+    case PROTOBUF_C_TYPE_INT32:
+    case PROTOBUF_C_TYPE_SINT32:
+    case PROTOBUF_C_TYPE_SFIXED32:
+    case PROTOBUF_C_TYPE_INT64:
+    case PROTOBUF_C_TYPE_SINT64:
+    case PROTOBUF_C_TYPE_SFIXED64:
+    case PROTOBUF_C_TYPE_UINT32:
+    case PROTOBUF_C_TYPE_FIXED32:
+    case PROTOBUF_C_TYPE_UINT64:
+    case PROTOBUF_C_TYPE_FIXED64:
+    case PROTOBUF_C_TYPE_FLOAT:
+    case PROTOBUF_C_TYPE_DOUBLE:
+    case PROTOBUF_C_TYPE_BOOL:
+    case PROTOBUF_C_TYPE_ENUM:
+    case PROTOBUF_C_TYPE_STRING:
+    case PROTOBUF_C_TYPE_BYTES:
+      return;
+  }
+  Report("parse.unknown_node", std::string("field ") + field.name + " of " + message.descriptor->short_name +
+                                   " has a type pgtenant cannot read; pgtenant forwards only SQL it can inspect");
+}
+
+void TreeInspector::VisitList(const ProtobufCMessage& message, const ProtobufCFieldDescriptor& field, Walk walk) {
+  const auto count = FieldValue<size_t>(message, field.quantifier_offset);
+  const auto items = FieldValue<ProtobufCMessage* const*>(message, field.offset);
+  if (count == 0 || items == nullptr) return;
+  if (field.descriptor != &pg_query__node__descriptor) {
+    for (size_t i = 0; i < count && !done(); ++i) {
+      if (items[i] != nullptr) VisitMessage(*items[i], walk);
+    }
+    return;
+  }
+  const auto nodes = reinterpret_cast<PgQuery__Node* const*>(items);
+  const bool names = count >= 2 && std::all_of(nodes, nodes + count, [](const PgQuery__Node* item) {
+                       return StringNodeValue(item).has_value();
+                     });
+  if (names && !IsColumnList(message.descriptor, field.offset)) CheckQualifiedName(nodes, count);
+  for (size_t i = 0; i < count && !done(); ++i) {
+    if (nodes[i] != nullptr) VisitNode(*nodes[i], walk);
   }
 }
 
 // [schema, name] or [database, schema, name]: type names, function and operator names, DROP/COMMENT
 // targets. A two-part column reference is table.column, so ColumnRef is handled on its own.
-void TreeInspector::CheckQualifiedName(const JsonValue& items) {
-  const auto& list = items.items();
-  std::string_view first = *StringNodeValue(list[0]);
-  std::string_view second = *StringNodeValue(list[1]);
+void TreeInspector::CheckQualifiedName(PgQuery__Node* const* items, size_t count) {
+  std::string_view first = *StringNodeValue(items[0]);
+  std::string_view second = *StringNodeValue(items[1]);
   std::string_view schema = IsOtherTenantSchema(first) ? first : std::string_view();
-  if (schema.empty() && list.size() >= 3 && IsOtherTenantSchema(second)) schema = second;
+  if (schema.empty() && count >= 3 && IsOtherTenantSchema(second)) schema = second;
   if (schema.empty()) return;
   std::string name;
-  for (const JsonValue& item : list) name += (name.empty() ? "" : ".") + std::string(*StringNodeValue(item));
+  for (size_t i = 0; i < count; ++i) name += (name.empty() ? "" : ".") + std::string(*StringNodeValue(items[i]));
   Report("cross_tenant.schema", name + " is in schema " + std::string(schema) + ", which belongs to another tenant");
 }
 
 // schema.table.column (3 parts) or database.schema.table.column (4 parts).
-void TreeInspector::CheckColumnRef(const JsonValue& body) {
-  const JsonValue* fields = body.Find("fields");
-  if (fields == nullptr) return;
-  const auto& list = fields->items();
+void TreeInspector::CheckColumnRef(const PgQuery__ColumnRef& ref) {
   std::optional<std::string_view> schema;
-  if (list.size() >= 3) schema = StringNodeValue(list[0]);
-  if (list.size() >= 4 && !(schema && IsOtherTenantSchema(*schema))) schema = StringNodeValue(list[1]);
+  if (ref.n_fields >= 3) schema = StringNodeValue(ref.fields[0]);
+  if (ref.n_fields >= 4 && !(schema && IsOtherTenantSchema(*schema))) schema = StringNodeValue(ref.fields[1]);
   if (schema && IsOtherTenantSchema(*schema)) {
     Report("cross_tenant.schema",
            "a column of schema " + std::string(*schema) + " is referenced, which belongs to another tenant");
   }
 }
 
-void TreeInspector::CheckRangeVar(const JsonValue& body) {
-  const std::string_view schema = StringField(body, "schemaname");
-  const std::string_view relation = StringField(body, "relname");
+void TreeInspector::CheckRangeVar(const PgQuery__RangeVar& relation_var) {
+  const std::string_view schema = Text(relation_var.schemaname);
+  const std::string_view relation = Text(relation_var.relname);
   const std::string qualified =
       schema.empty() ? std::string(relation) : std::string(schema) + "." + std::string(relation);
   if (IsOtherTenantSchema(schema)) {
@@ -284,7 +385,7 @@ void TreeInspector::CheckRangeVar(const JsonValue& body) {
   }
   CheckSharedCatalogRelation(schema, relation);
   if (context_.session_state_matters &&
-      (StringField(body, "relpersistence") == "t" || protocol::StartsWithIgnoreCase(schema, "pg_temp"))) {
+      (Text(relation_var.relpersistence) == "t" || protocol::StartsWithIgnoreCase(schema, "pg_temp"))) {
     Report("pooling.session_state",
            "temporary objects outlive the transaction in transaction pooling; use a regular table or a CTE");
   }
@@ -293,16 +394,13 @@ void TreeInspector::CheckRangeVar(const JsonValue& body) {
   }
 }
 
-void TreeInspector::CheckFunctionCall(const JsonValue& body) {
-  const auto& names = body.Find("funcname")->items();
-  if (names.empty()) return;
-  const std::optional<std::string_view> last = StringNodeValue(names.back());
+void TreeInspector::CheckFunctionCall(const PgQuery__FuncCall& call) {
+  if (call.n_funcname == 0) return;
+  const std::optional<std::string_view> last = StringNodeValue(call.funcname[call.n_funcname - 1]);
   if (!last) return;
   const std::string name = protocol::AsciiLower(*last);
   std::string_view schema;
-  if (names.size() >= 2) schema = StringNodeValue(names[names.size() - 2]).value_or("");
-  const JsonValue* args = body.Find("args");
-  const size_t arg_count = args == nullptr ? 0 : args->items().size();
+  if (call.n_funcname >= 2) schema = StringNodeValue(call.funcname[call.n_funcname - 2]).value_or("");
 
   for (const FunctionRule& rule : kFunctionRules) {
     const bool match = rule.prefix ? name.compare(0, rule.name.size(), rule.name) == 0 : name == rule.name;
@@ -315,14 +413,14 @@ void TreeInspector::CheckFunctionCall(const JsonValue& body) {
       }
     } else {
       Report(rule.rule_id, std::string(rule.reason));
-      if (rule.rule_id == "context.set_config" && !done()) CheckSetConfig(args);
+      if (rule.rule_id == "context.set_config" && !done()) CheckSetConfig(call);
     }
     break;
   }
   CheckSharedCatalogFunction(name);
-  if (name == "pg_notify") CheckNotifyCall(body);
+  if (name == "pg_notify") CheckNotifyCall(call);
   // ts_rewrite(query, 'SELECT ...') runs its second argument; the three-argument form does not.
-  if (name == "ts_rewrite" && arg_count == 2) {
+  if (name == "ts_rewrite" && call.n_args == 2) {
     Report("dynamic_sql.executor", "ts_rewrite with a query string runs SQL given as a string; it is not allowed");
   }
   if (MatchesDenied(context_.policy.deny_functions, schema, name)) {
@@ -332,19 +430,18 @@ void TreeInspector::CheckFunctionCall(const JsonValue& body) {
 
 namespace {
 // A string constant ('x'), or nullopt.
-std::optional<std::string_view> ConstantString(const JsonValue& node) {
-  const JsonValue* constant = node.Find("A_Const");
-  const JsonValue* sval = constant == nullptr ? nullptr : constant->Find("sval");
-  if (sval == nullptr) return std::nullopt;
-  return StringField(*sval, "sval");
+std::optional<std::string_view> ConstantString(const PgQuery__Node* node) {
+  if (node == nullptr || node->node_case != PG_QUERY__NODE__NODE_A_CONST) return std::nullopt;
+  const PgQuery__AConst& constant = *node->a_const;
+  if (constant.val_case != PG_QUERY__A__CONST__VAL_SVAL || constant.sval == nullptr) return std::nullopt;
+  return Text(constant.sval->sval);
 }
 // A boolean constant (true, 'off', ...), or nullopt.
-std::optional<bool> ConstantBool(const JsonValue& node) {
-  const JsonValue* constant = node.Find("A_Const");
-  if (constant == nullptr) return std::nullopt;
-  if (const JsonValue* boolval = constant->Find("boolval")) {
-    const JsonValue* flag = boolval->Find("boolval");
-    return flag != nullptr && flag->boolean();
+std::optional<bool> ConstantBool(const PgQuery__Node* node) {
+  if (node == nullptr || node->node_case != PG_QUERY__NODE__NODE_A_CONST) return std::nullopt;
+  const PgQuery__AConst& constant = *node->a_const;
+  if (constant.val_case == PG_QUERY__A__CONST__VAL_BOOLVAL) {
+    return constant.boolval != nullptr && constant.boolval->boolval;
   }
   const std::optional<std::string_view> text = ConstantString(node);
   if (!text) return std::nullopt;
@@ -355,15 +452,14 @@ std::optional<bool> ConstantBool(const JsonValue& node) {
 }
 }  // namespace
 
-void TreeInspector::CheckSetConfig(const JsonValue* args) {
+void TreeInspector::CheckSetConfig(const PgQuery__FuncCall& call) {
   // With context.set_config switched off, set_config(name, value, false) is a SET: under transaction
   // pooling it must name a session parameter, with constant arguments, so that pgtenant keeps it.
-  if (args == nullptr || args->items().size() != 3) return;  // PostgreSQL refuses other arities
-  const auto& items = args->items();
-  const std::optional<bool> local = ConstantBool(items[2]);
+  if (call.n_args != 3) return;  // PostgreSQL refuses other arities
+  const std::optional<bool> local = ConstantBool(call.args[2]);
   if (local == true) return;  // transaction-local: gone at the transaction's end
-  const std::optional<std::string_view> name = ConstantString(items[0]);
-  const std::optional<std::string_view> value = ConstantString(items[1]);
+  const std::optional<std::string_view> name = ConstantString(call.args[0]);
+  const std::optional<std::string_view> value = ConstantString(call.args[1]);
   if (local == false && name && value && context_.config->IsSessionParameter(*name) &&
       !protocol::EqualsIgnoreCase(*name, context_.config->tenant_setting)) {
     AddEffect(protocol::SessionEffect::Kind::kSet, protocol::AsciiLower(*name), std::string(*value));

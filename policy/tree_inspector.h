@@ -1,17 +1,22 @@
-// TreeInspector: the policy rules, applied to one libpg_query parse tree.
+// TreeInspector: the policy rules, applied to one libpg_query parse tree (its typed protobuf structs).
 //
-// The tree is walked generically, in document order (pre-order), so a rule finds what it looks for
-// in any expression position: a select list, WHERE, FROM, VALUES, a CTE, a subquery, a DEFAULT,
-// CALL arguments, arguments of other functions, EXPLAIN, PREPARE, CREATE TABLE AS ... Nodes are
-// recognized by their JSON key when libpg_query wraps them ({"FuncCall": {...}}) and by their shape
-// where a typed field holds them unwrapped (a RangeVar has "relname", a FuncCall "funcname" and
-// "funcformat", a TypeName "names").
+// The tree is walked generically, in document order (pre-order), through protobuf-c's descriptors,
+// so a rule finds what it looks for in any expression position: a select list, WHERE, FROM, VALUES,
+// a CTE, a subquery, a DEFAULT, CALL arguments, arguments of other functions, EXPLAIN, PREPARE,
+// CREATE TABLE AS ... The nodes the rules care about are read as their own structs (RangeVar,
+// FuncCall, ColumnRef, A_Const, VariableSetStmt, TransactionStmt ...), found by their descriptor.
+//
+// Fail closed: a node type the catalog (node_catalog.h) does not know or does not expect, a field
+// the library's descriptor does not know (unknown_fields) or of a type the walk cannot read, blocks
+// the statement with rule parse.unknown_node; a tree nested deeper than kMaxNodeDepth with
+// parse.error (ParseTree refuses deeper trees before they are unpacked).
 //
 // The first finding of an enabled rule wins; findings of rules switched off are ignored and the walk
 // goes on. Rule ids are those of config/policy_rules.h.
 // Thread-safety: one inspector per call; it only reads the context and the tree.
 #pragma once
 
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -20,7 +25,7 @@
 #include "config/config.h"
 #include "policy/channel_namespace.h"
 #include "policy/effective_policy.h"
-#include "policy/json_tree.h"
+#include "policy/parse_tree.h"
 #include "protocol/session_effect.h"
 
 namespace pgtenant::policy {
@@ -48,9 +53,8 @@ class TreeInspector {
   // REQUIRES: `context` outlives the inspector.
   explicit TreeInspector(const InspectionContext& context) : context_(context) {}
 
-  // REQUIRES: `tree` is pg_query_parse's document ({"version": N, "stmts": [...]}).
   // The first enabled rule that blocks, or nullopt when the whole text is allowed.
-  std::optional<RuleHit> Inspect(const JsonValue& tree);
+  std::optional<RuleHit> Inspect(const PgQuery__ParseResult& tree);
   // What the text does to the session (meaningful when Inspect found nothing): SET and RESET of the
   // config's session_parameters, RESET ALL, DISCARD ALL, DEALLOCATE ALL, ROLLBACK, in text order.
   const protocol::SessionEffects& effects() const { return effects_; }
@@ -62,46 +66,51 @@ class TreeInspector {
   struct Walk {
     bool top_level = false;       // the node is a statement of the text, not nested in one
     bool schema_objects = false;  // inside a statement about schemas: plain names are schema names
+    size_t depth = 0;             // Node levels above this one
   };
 
   // tree_inspector.cc: the walk and the rules on names, relations, functions and literals.
-  void Visit(const JsonValue& value, std::string_view key, Walk walk);
-  void VisitNode(std::string_view type, const JsonValue& body, Walk walk);
-  void VisitStruct(const JsonValue& body, Walk walk);
-  void CheckQualifiedName(const JsonValue& items);
-  void CheckColumnRef(const JsonValue& body);
-  void CheckRangeVar(const JsonValue& body);
-  void CheckFunctionCall(const JsonValue& body);
+  void VisitNode(const PgQuery__Node& node, Walk walk);
+  void VisitMessage(const ProtobufCMessage& message, Walk walk);
+  void VisitField(const ProtobufCMessage& message, const ProtobufCFieldDescriptor& field, Walk walk);
+  void VisitList(const ProtobufCMessage& message, const ProtobufCFieldDescriptor& field, Walk walk);
+  void CheckQualifiedName(PgQuery__Node* const* items, size_t count);
+  void CheckColumnRef(const PgQuery__ColumnRef& ref);
+  void CheckRangeVar(const PgQuery__RangeVar& relation);
+  void CheckFunctionCall(const PgQuery__FuncCall& call);
   void CheckLiteral(std::string_view text);
   bool IsOtherTenantSchema(std::string_view name) const;
 
   // statement_rules.cc: rules on statements.
-  void CheckStatement(std::string_view type, const JsonValue& body, bool top_level);
-  bool CheckQueryStatement(std::string_view type, const JsonValue& body, bool top_level);
-  void CheckVariableSet(const JsonValue& body, bool top_level);
-  void CheckSearchPath(const JsonValue& body);
+  void CheckStatement(const PgQuery__Node& node, bool top_level);
+  bool CheckQueryStatement(const PgQuery__Node& node, bool top_level);
+  void CheckVariableSet(const PgQuery__VariableSetStmt& set, bool top_level);
+  void CheckSearchPath(const PgQuery__VariableSetStmt& set);
   // RESET ALL or DISCARD ALL (`what`) reset the tenant context of a shared server connection, which
   // the relay sets again once the text has run: false (and reported) when statements follow it.
   bool CheckSharedContextReset(std::string_view what);
   // SET/RESET of a session parameter; false when `name` is not one (the other rules then apply).
-  bool CheckSessionParameter(const JsonValue& body, std::string_view kind, const std::string& name, bool is_local);
+  bool CheckSessionParameter(const PgQuery__VariableSetStmt& set, const std::string& name);
   // set_config(name, value, is_local) with the rule context.set_config switched off.
-  void CheckSetConfig(const JsonValue* args);
+  void CheckSetConfig(const PgQuery__FuncCall& call);
   void AddEffect(protocol::SessionEffect::Kind kind, std::string name = {}, std::string value = {});
-  void CheckUtilityStatement(std::string_view type, const JsonValue& body);
+  void CheckUtilityStatement(const PgQuery__Node& node);
 
   // shared_catalog_rules.cc: what a database shares between its tenants (prepared transactions,
   // statistics, activity counters, information_schema), for tenants that share a database. They take
-  // names only: `schema` may be "" (unqualified), `lower_name` is lowercase.
+  // names (and TransactionStmt's kind) only: `schema` may be "" (unqualified), `lower_name` is lowercase.
   bool SharesDatabase() const;
   void CheckSharedCatalogRelation(std::string_view schema, std::string_view relation);
   void CheckSharedCatalogFunction(std::string_view lower_name);
-  void CheckTwoPhaseCommit(std::string_view transaction_kind);  // TransactionStmt's kind, "TRANS_STMT_..."
+  void CheckTwoPhaseCommit(PgQuery__TransactionStmtKind kind);
   void CheckSearchPathSchema(std::string_view schema);
 
   // channel_rules.cc: LISTEN, UNLISTEN, NOTIFY and pg_notify() in the tenant's channel namespace.
-  void CheckChannelStatement(std::string_view type, const JsonValue& body, bool top_level);
-  void CheckNotifyCall(const JsonValue& body);
+  // `channel` "" is UNLISTEN *; `payload` "" is none.
+  enum class ChannelStatement { kListen, kUnlisten, kNotify };
+  void CheckChannelStatement(ChannelStatement kind, std::string_view channel, std::string_view payload,
+                             bool top_level);
+  void CheckNotifyCall(const PgQuery__FuncCall& call);
 
   // Records the finding if `rule_id` is enabled and nothing was found yet.
   void Report(std::string_view rule_id, std::string reason);
@@ -117,10 +126,13 @@ class TreeInspector {
   size_t statement_end_ = 0;    // and where it ends (before its semicolon)
 };
 
+// A guard of the walk's own recursion; ParseTree refuses deeper trees (kMaxTreeDepth) before this.
+inline constexpr size_t kMaxNodeDepth = kMaxTreeDepth;
+
 // Helpers shared by the two halves of the inspector.
-// body[key] as a string, or "" when absent or not a string.
-std::string_view StringField(const JsonValue& body, std::string_view key);
-// The sval of a {"String": {"sval": ...}} node, or nullopt.
-std::optional<std::string_view> StringNodeValue(const JsonValue& node);
+// A string field of a libpg_query struct ("" for protobuf-c's empty string or null).
+inline std::string_view Text(const char* text) { return text == nullptr ? std::string_view() : std::string_view(text); }
+// The sval of a String node, or nullopt.
+std::optional<std::string_view> StringNodeValue(const PgQuery__Node* node);
 
 }  // namespace pgtenant::policy

@@ -2,6 +2,7 @@
 // Position in characters of the whole text), and the policy engine hands that error to the session.
 #include <catch2/catch.hpp>
 
+#include <cstdint>
 #include <string>
 
 #include "policy/policy_engine.h"
@@ -14,7 +15,7 @@ namespace {
 SyntaxError MustFail(const std::string& sql) {
   ParsedSql parsed = ParseSql(sql);
   REQUIRE(parsed.error.has_value());
-  CHECK(parsed.tree_json.empty());
+  CHECK_FALSE(parsed.tree.ok());
   return *parsed.error;
 }
 
@@ -29,7 +30,11 @@ TEST_CASE("a syntax error is PostgreSQL's message, 42601 and the 1-based positio
 TEST_CASE("text that parses has a tree and no error", "[policy][parser]") {
   ParsedSql parsed = ParseSql("SELECT 1; SELECT 2");
   CHECK_FALSE(parsed.error.has_value());
-  CHECK(parsed.tree_json.find("SelectStmt") != std::string::npos);
+  REQUIRE(parsed.tree.ok());
+  const PgQuery__ParseResult& tree = parsed.tree.result();
+  REQUIRE(tree.n_stmts == 2);
+  CHECK(tree.stmts[0]->stmt->node_case == PG_QUERY__NODE__NODE_SELECT_STMT);
+  CHECK(tree.stmts[1]->stmt->node_case == PG_QUERY__NODE__NODE_SELECT_STMT);
 }
 
 TEST_CASE("the position counts from the start of the whole text, over every statement", "[policy][parser]") {
@@ -132,6 +137,31 @@ TEST_CASE("the parser reads PostgreSQL 15's grammar; a server of another major v
                         Catch::Contains("rule parse.error"));
   CHECK_THAT(ParserVersionDetail("16.2"), Catch::Contains("PostgreSQL 16"));
   CHECK_THAT(ParserVersionDetail("9.6.24"), Catch::Contains("PostgreSQL 9"));
+}
+
+
+TEST_CASE("a tree nested deeper than the inspector reads is measured, not unpacked", "[policy][parser]") {
+  // 8000 chained additions: libpg_query's parser reads them (left recursion costs it no stack), and
+  // unpacking the tree recursively would take ~16 MB of stack.
+  std::string sql = "SELECT 1";
+  for (int i = 0; i < 8000; ++i) sql += "+1";
+  ParsedSql deep = ParseSql(sql);
+  REQUIRE_FALSE(deep.error.has_value());
+  CHECK(deep.tree.state() == ParseTree::State::kTooDeep);
+
+  ParsedSql shallow = ParseSql("SELECT 1+1+1");
+  CHECK(shallow.tree.state() == ParseTree::State::kTree);
+}
+
+TEST_CASE("the depth of serialized bytes is read without recursion, and malformed bytes are refused",
+          "[policy][parser]") {
+  const uint8_t truncated[] = {0x12, 0x05, 0x0a};  // stmts: 5 bytes announced, 1 present
+  CHECK(SerializedDepth(truncated, sizeof truncated, pg_query__parse_result__descriptor, 100) == 0);
+  const uint8_t bad_wire_type[] = {0x0f};
+  CHECK(SerializedDepth(bad_wire_type, sizeof bad_wire_type, pg_query__parse_result__descriptor, 100) == 0);
+  CHECK(ParseTree::Unpack(truncated, sizeof truncated, 100).state() == ParseTree::State::kUnreadable);
+  const uint8_t version_only[] = {0x08, 0x96, 0x01};  // version: 150
+  CHECK(SerializedDepth(version_only, sizeof version_only, pg_query__parse_result__descriptor, 100) == 1);
 }
 
 }  // namespace

@@ -1,0 +1,294 @@
+// NodeCatalog: the role of every node case, and reading a Node's oneof through its descriptor.
+#include "policy/node_catalog.h"
+
+#include <cstring>
+
+namespace pgtenant::policy {
+
+namespace {
+
+// The Node oneof's member for `node_case`, or nullptr. protobuf-c sorts a message's fields by
+// number, and libpg_query numbers the node cases 1..N, so this is an index, checked.
+const ProtobufCFieldDescriptor* NodeField(int node_case) {
+  const ProtobufCMessageDescriptor& node = pg_query__node__descriptor;
+  if (node_case <= 0 || static_cast<unsigned>(node_case) > node.n_fields) return nullptr;
+  const ProtobufCFieldDescriptor& field = node.fields[node_case - 1];
+  return field.id == static_cast<uint32_t>(node_case) ? &field : nullptr;
+}
+
+}  // namespace
+
+NodeRole RoleOf(PgQuery__Node__NodeCase node_case) {
+  // No default: the compiler names a node case of a newer libpg_query that is missing here.
+  switch (node_case) {
+    case PG_QUERY__NODE__NODE__NOT_SET:
+      return NodeRole::kUnknown;
+    // Statements: statement_rules.cc judges each.
+    case PG_QUERY__NODE__NODE_INSERT_STMT:
+    case PG_QUERY__NODE__NODE_DELETE_STMT:
+    case PG_QUERY__NODE__NODE_UPDATE_STMT:
+    case PG_QUERY__NODE__NODE_MERGE_STMT:
+    case PG_QUERY__NODE__NODE_SELECT_STMT:
+    case PG_QUERY__NODE__NODE_RETURN_STMT:
+    case PG_QUERY__NODE__NODE_PLASSIGN_STMT:
+    case PG_QUERY__NODE__NODE_ALTER_TABLE_STMT:
+    case PG_QUERY__NODE__NODE_ALTER_DOMAIN_STMT:
+    case PG_QUERY__NODE__NODE_SET_OPERATION_STMT:
+    case PG_QUERY__NODE__NODE_GRANT_STMT:
+    case PG_QUERY__NODE__NODE_GRANT_ROLE_STMT:
+    case PG_QUERY__NODE__NODE_ALTER_DEFAULT_PRIVILEGES_STMT:
+    case PG_QUERY__NODE__NODE_CLOSE_PORTAL_STMT:
+    case PG_QUERY__NODE__NODE_CLUSTER_STMT:
+    case PG_QUERY__NODE__NODE_COPY_STMT:
+    case PG_QUERY__NODE__NODE_CREATE_STMT:
+    case PG_QUERY__NODE__NODE_DEFINE_STMT:
+    case PG_QUERY__NODE__NODE_DROP_STMT:
+    case PG_QUERY__NODE__NODE_TRUNCATE_STMT:
+    case PG_QUERY__NODE__NODE_COMMENT_STMT:
+    case PG_QUERY__NODE__NODE_FETCH_STMT:
+    case PG_QUERY__NODE__NODE_INDEX_STMT:
+    case PG_QUERY__NODE__NODE_CREATE_FUNCTION_STMT:
+    case PG_QUERY__NODE__NODE_ALTER_FUNCTION_STMT:
+    case PG_QUERY__NODE__NODE_DO_STMT:
+    case PG_QUERY__NODE__NODE_RENAME_STMT:
+    case PG_QUERY__NODE__NODE_RULE_STMT:
+    case PG_QUERY__NODE__NODE_NOTIFY_STMT:
+    case PG_QUERY__NODE__NODE_LISTEN_STMT:
+    case PG_QUERY__NODE__NODE_UNLISTEN_STMT:
+    case PG_QUERY__NODE__NODE_TRANSACTION_STMT:
+    case PG_QUERY__NODE__NODE_VIEW_STMT:
+    case PG_QUERY__NODE__NODE_LOAD_STMT:
+    case PG_QUERY__NODE__NODE_CREATE_DOMAIN_STMT:
+    case PG_QUERY__NODE__NODE_CREATEDB_STMT:
+    case PG_QUERY__NODE__NODE_DROPDB_STMT:
+    case PG_QUERY__NODE__NODE_VACUUM_STMT:
+    case PG_QUERY__NODE__NODE_EXPLAIN_STMT:
+    case PG_QUERY__NODE__NODE_CREATE_TABLE_AS_STMT:
+    case PG_QUERY__NODE__NODE_CREATE_SEQ_STMT:
+    case PG_QUERY__NODE__NODE_ALTER_SEQ_STMT:
+    case PG_QUERY__NODE__NODE_VARIABLE_SET_STMT:
+    case PG_QUERY__NODE__NODE_VARIABLE_SHOW_STMT:
+    case PG_QUERY__NODE__NODE_DISCARD_STMT:
+    case PG_QUERY__NODE__NODE_CREATE_TRIG_STMT:
+    case PG_QUERY__NODE__NODE_CREATE_PLANG_STMT:
+    case PG_QUERY__NODE__NODE_CREATE_ROLE_STMT:
+    case PG_QUERY__NODE__NODE_ALTER_ROLE_STMT:
+    case PG_QUERY__NODE__NODE_DROP_ROLE_STMT:
+    case PG_QUERY__NODE__NODE_LOCK_STMT:
+    case PG_QUERY__NODE__NODE_CONSTRAINTS_SET_STMT:
+    case PG_QUERY__NODE__NODE_REINDEX_STMT:
+    case PG_QUERY__NODE__NODE_CHECK_POINT_STMT:
+    case PG_QUERY__NODE__NODE_CREATE_SCHEMA_STMT:
+    case PG_QUERY__NODE__NODE_ALTER_DATABASE_STMT:
+    case PG_QUERY__NODE__NODE_ALTER_DATABASE_REFRESH_COLL_STMT:
+    case PG_QUERY__NODE__NODE_ALTER_DATABASE_SET_STMT:
+    case PG_QUERY__NODE__NODE_ALTER_ROLE_SET_STMT:
+    case PG_QUERY__NODE__NODE_CREATE_CONVERSION_STMT:
+    case PG_QUERY__NODE__NODE_CREATE_CAST_STMT:
+    case PG_QUERY__NODE__NODE_CREATE_OP_CLASS_STMT:
+    case PG_QUERY__NODE__NODE_CREATE_OP_FAMILY_STMT:
+    case PG_QUERY__NODE__NODE_ALTER_OP_FAMILY_STMT:
+    case PG_QUERY__NODE__NODE_PREPARE_STMT:
+    case PG_QUERY__NODE__NODE_EXECUTE_STMT:
+    case PG_QUERY__NODE__NODE_DEALLOCATE_STMT:
+    case PG_QUERY__NODE__NODE_DECLARE_CURSOR_STMT:
+    case PG_QUERY__NODE__NODE_CREATE_TABLE_SPACE_STMT:
+    case PG_QUERY__NODE__NODE_DROP_TABLE_SPACE_STMT:
+    case PG_QUERY__NODE__NODE_ALTER_OBJECT_DEPENDS_STMT:
+    case PG_QUERY__NODE__NODE_ALTER_OBJECT_SCHEMA_STMT:
+    case PG_QUERY__NODE__NODE_ALTER_OWNER_STMT:
+    case PG_QUERY__NODE__NODE_ALTER_OPERATOR_STMT:
+    case PG_QUERY__NODE__NODE_ALTER_TYPE_STMT:
+    case PG_QUERY__NODE__NODE_DROP_OWNED_STMT:
+    case PG_QUERY__NODE__NODE_REASSIGN_OWNED_STMT:
+    case PG_QUERY__NODE__NODE_COMPOSITE_TYPE_STMT:
+    case PG_QUERY__NODE__NODE_CREATE_ENUM_STMT:
+    case PG_QUERY__NODE__NODE_CREATE_RANGE_STMT:
+    case PG_QUERY__NODE__NODE_ALTER_ENUM_STMT:
+    case PG_QUERY__NODE__NODE_ALTER_TSDICTIONARY_STMT:
+    case PG_QUERY__NODE__NODE_ALTER_TSCONFIGURATION_STMT:
+    case PG_QUERY__NODE__NODE_CREATE_FDW_STMT:
+    case PG_QUERY__NODE__NODE_ALTER_FDW_STMT:
+    case PG_QUERY__NODE__NODE_CREATE_FOREIGN_SERVER_STMT:
+    case PG_QUERY__NODE__NODE_ALTER_FOREIGN_SERVER_STMT:
+    case PG_QUERY__NODE__NODE_CREATE_USER_MAPPING_STMT:
+    case PG_QUERY__NODE__NODE_ALTER_USER_MAPPING_STMT:
+    case PG_QUERY__NODE__NODE_DROP_USER_MAPPING_STMT:
+    case PG_QUERY__NODE__NODE_ALTER_TABLE_SPACE_OPTIONS_STMT:
+    case PG_QUERY__NODE__NODE_ALTER_TABLE_MOVE_ALL_STMT:
+    case PG_QUERY__NODE__NODE_SEC_LABEL_STMT:
+    case PG_QUERY__NODE__NODE_CREATE_FOREIGN_TABLE_STMT:
+    case PG_QUERY__NODE__NODE_IMPORT_FOREIGN_SCHEMA_STMT:
+    case PG_QUERY__NODE__NODE_CREATE_EXTENSION_STMT:
+    case PG_QUERY__NODE__NODE_ALTER_EXTENSION_STMT:
+    case PG_QUERY__NODE__NODE_ALTER_EXTENSION_CONTENTS_STMT:
+    case PG_QUERY__NODE__NODE_CREATE_EVENT_TRIG_STMT:
+    case PG_QUERY__NODE__NODE_ALTER_EVENT_TRIG_STMT:
+    case PG_QUERY__NODE__NODE_REFRESH_MAT_VIEW_STMT:
+    case PG_QUERY__NODE__NODE_REPLICA_IDENTITY_STMT:
+    case PG_QUERY__NODE__NODE_ALTER_SYSTEM_STMT:
+    case PG_QUERY__NODE__NODE_CREATE_POLICY_STMT:
+    case PG_QUERY__NODE__NODE_ALTER_POLICY_STMT:
+    case PG_QUERY__NODE__NODE_CREATE_TRANSFORM_STMT:
+    case PG_QUERY__NODE__NODE_CREATE_AM_STMT:
+    case PG_QUERY__NODE__NODE_CREATE_PUBLICATION_STMT:
+    case PG_QUERY__NODE__NODE_ALTER_PUBLICATION_STMT:
+    case PG_QUERY__NODE__NODE_CREATE_SUBSCRIPTION_STMT:
+    case PG_QUERY__NODE__NODE_ALTER_SUBSCRIPTION_STMT:
+    case PG_QUERY__NODE__NODE_DROP_SUBSCRIPTION_STMT:
+    case PG_QUERY__NODE__NODE_CREATE_STATS_STMT:
+    case PG_QUERY__NODE__NODE_ALTER_COLLATION_STMT:
+    case PG_QUERY__NODE__NODE_CALL_STMT:
+    case PG_QUERY__NODE__NODE_ALTER_STATS_STMT:
+      return NodeRole::kStatement;
+    // Read by a rule (names, literals, options), and walked.
+    case PG_QUERY__NODE__NODE_RANGE_VAR:
+    case PG_QUERY__NODE__NODE_ALTER_TABLE_CMD:
+    case PG_QUERY__NODE__NODE_COLUMN_REF:
+    case PG_QUERY__NODE__NODE_FUNC_CALL:
+    case PG_QUERY__NODE__NODE_DEF_ELEM:
+    case PG_QUERY__NODE__NODE_INTEGER:
+    case PG_QUERY__NODE__NODE_STRING:
+    case PG_QUERY__NODE__NODE_LIST:
+    case PG_QUERY__NODE__NODE_A_CONST:
+      return NodeRole::kChecked;
+    // Expressions, clauses and parts of statements that no rule reads by themselves: walked.
+    case PG_QUERY__NODE__NODE_ALIAS:
+    case PG_QUERY__NODE__NODE_GROUPING_FUNC:
+    case PG_QUERY__NODE__NODE_NAMED_ARG_EXPR:
+    case PG_QUERY__NODE__NODE_BOOL_EXPR:
+    case PG_QUERY__NODE__NODE_SUB_LINK:
+    case PG_QUERY__NODE__NODE_CASE_EXPR:
+    case PG_QUERY__NODE__NODE_CASE_WHEN:
+    case PG_QUERY__NODE__NODE_ROW_EXPR:
+    case PG_QUERY__NODE__NODE_COALESCE_EXPR:
+    case PG_QUERY__NODE__NODE_MIN_MAX_EXPR:
+    case PG_QUERY__NODE__NODE_SQLVALUE_FUNCTION:
+    case PG_QUERY__NODE__NODE_XML_EXPR:
+    case PG_QUERY__NODE__NODE_NULL_TEST:
+    case PG_QUERY__NODE__NODE_BOOLEAN_TEST:
+    case PG_QUERY__NODE__NODE_SET_TO_DEFAULT:
+    case PG_QUERY__NODE__NODE_CURRENT_OF_EXPR:
+    case PG_QUERY__NODE__NODE_JOIN_EXPR:
+    case PG_QUERY__NODE__NODE_INTO_CLAUSE:
+    case PG_QUERY__NODE__NODE_A_EXPR:
+    case PG_QUERY__NODE__NODE_PARAM_REF:
+    case PG_QUERY__NODE__NODE_A_STAR:
+    case PG_QUERY__NODE__NODE_A_INDICES:
+    case PG_QUERY__NODE__NODE_A_INDIRECTION:
+    case PG_QUERY__NODE__NODE_A_ARRAY_EXPR:
+    case PG_QUERY__NODE__NODE_RES_TARGET:
+    case PG_QUERY__NODE__NODE_MULTI_ASSIGN_REF:
+    case PG_QUERY__NODE__NODE_TYPE_CAST:
+    case PG_QUERY__NODE__NODE_COLLATE_CLAUSE:
+    case PG_QUERY__NODE__NODE_SORT_BY:
+    case PG_QUERY__NODE__NODE_WINDOW_DEF:
+    case PG_QUERY__NODE__NODE_RANGE_SUBSELECT:
+    case PG_QUERY__NODE__NODE_RANGE_FUNCTION:
+    case PG_QUERY__NODE__NODE_RANGE_TABLE_SAMPLE:
+    case PG_QUERY__NODE__NODE_RANGE_TABLE_FUNC:
+    case PG_QUERY__NODE__NODE_RANGE_TABLE_FUNC_COL:
+    case PG_QUERY__NODE__NODE_TYPE_NAME:
+    case PG_QUERY__NODE__NODE_COLUMN_DEF:
+    case PG_QUERY__NODE__NODE_INDEX_ELEM:
+    case PG_QUERY__NODE__NODE_STATS_ELEM:
+    case PG_QUERY__NODE__NODE_CONSTRAINT:
+    case PG_QUERY__NODE__NODE_GROUPING_SET:
+    case PG_QUERY__NODE__NODE_OBJECT_WITH_ARGS:
+    case PG_QUERY__NODE__NODE_ACCESS_PRIV:
+    case PG_QUERY__NODE__NODE_CREATE_OP_CLASS_ITEM:
+    case PG_QUERY__NODE__NODE_TABLE_LIKE_CLAUSE:
+    case PG_QUERY__NODE__NODE_FUNCTION_PARAMETER:
+    case PG_QUERY__NODE__NODE_LOCKING_CLAUSE:
+    case PG_QUERY__NODE__NODE_XML_SERIALIZE:
+    case PG_QUERY__NODE__NODE_WITH_CLAUSE:
+    case PG_QUERY__NODE__NODE_INFER_CLAUSE:
+    case PG_QUERY__NODE__NODE_ON_CONFLICT_CLAUSE:
+    case PG_QUERY__NODE__NODE_CTESEARCH_CLAUSE:
+    case PG_QUERY__NODE__NODE_CTECYCLE_CLAUSE:
+    case PG_QUERY__NODE__NODE_COMMON_TABLE_EXPR:
+    case PG_QUERY__NODE__NODE_MERGE_WHEN_CLAUSE:
+    case PG_QUERY__NODE__NODE_ROLE_SPEC:
+    case PG_QUERY__NODE__NODE_TRIGGER_TRANSITION:
+    case PG_QUERY__NODE__NODE_PARTITION_ELEM:
+    case PG_QUERY__NODE__NODE_PARTITION_SPEC:
+    case PG_QUERY__NODE__NODE_PARTITION_BOUND_SPEC:
+    case PG_QUERY__NODE__NODE_PARTITION_RANGE_DATUM:
+    case PG_QUERY__NODE__NODE_PARTITION_CMD:
+    case PG_QUERY__NODE__NODE_VACUUM_RELATION:
+    case PG_QUERY__NODE__NODE_PUBLICATION_OBJ_SPEC:
+    case PG_QUERY__NODE__NODE_PUBLICATION_TABLE:
+    case PG_QUERY__NODE__NODE_FLOAT:
+    case PG_QUERY__NODE__NODE_BOOLEAN:
+    case PG_QUERY__NODE__NODE_BIT_STRING:
+    case PG_QUERY__NODE__NODE_INT_LIST:
+    case PG_QUERY__NODE__NODE_OID_LIST:
+      return NodeRole::kWalked;
+    // Nodes of analysed or planned trees (parse analysis and the planner make them; raw_parser never
+    // does), and RawStmt, which libpg_query gives as the statement list, never as a node.
+    case PG_QUERY__NODE__NODE_TABLE_FUNC:
+    case PG_QUERY__NODE__NODE_VAR:
+    case PG_QUERY__NODE__NODE_PARAM:
+    case PG_QUERY__NODE__NODE_AGGREF:
+    case PG_QUERY__NODE__NODE_WINDOW_FUNC:
+    case PG_QUERY__NODE__NODE_SUBSCRIPTING_REF:
+    case PG_QUERY__NODE__NODE_FUNC_EXPR:
+    case PG_QUERY__NODE__NODE_OP_EXPR:
+    case PG_QUERY__NODE__NODE_DISTINCT_EXPR:
+    case PG_QUERY__NODE__NODE_NULL_IF_EXPR:
+    case PG_QUERY__NODE__NODE_SCALAR_ARRAY_OP_EXPR:
+    case PG_QUERY__NODE__NODE_SUB_PLAN:
+    case PG_QUERY__NODE__NODE_ALTERNATIVE_SUB_PLAN:
+    case PG_QUERY__NODE__NODE_FIELD_SELECT:
+    case PG_QUERY__NODE__NODE_FIELD_STORE:
+    case PG_QUERY__NODE__NODE_RELABEL_TYPE:
+    case PG_QUERY__NODE__NODE_COERCE_VIA_IO:
+    case PG_QUERY__NODE__NODE_ARRAY_COERCE_EXPR:
+    case PG_QUERY__NODE__NODE_CONVERT_ROWTYPE_EXPR:
+    case PG_QUERY__NODE__NODE_COLLATE_EXPR:
+    case PG_QUERY__NODE__NODE_CASE_TEST_EXPR:
+    case PG_QUERY__NODE__NODE_ARRAY_EXPR:
+    case PG_QUERY__NODE__NODE_ROW_COMPARE_EXPR:
+    case PG_QUERY__NODE__NODE_COERCE_TO_DOMAIN:
+    case PG_QUERY__NODE__NODE_COERCE_TO_DOMAIN_VALUE:
+    case PG_QUERY__NODE__NODE_NEXT_VALUE_EXPR:
+    case PG_QUERY__NODE__NODE_INFERENCE_ELEM:
+    case PG_QUERY__NODE__NODE_TARGET_ENTRY:
+    case PG_QUERY__NODE__NODE_RANGE_TBL_REF:
+    case PG_QUERY__NODE__NODE_FROM_EXPR:
+    case PG_QUERY__NODE__NODE_ON_CONFLICT_EXPR:
+    case PG_QUERY__NODE__NODE_MERGE_ACTION:
+    case PG_QUERY__NODE__NODE_RAW_STMT:
+    case PG_QUERY__NODE__NODE_QUERY:
+    case PG_QUERY__NODE__NODE_RANGE_TBL_ENTRY:
+    case PG_QUERY__NODE__NODE_RANGE_TBL_FUNCTION:
+    case PG_QUERY__NODE__NODE_TABLE_SAMPLE_CLAUSE:
+    case PG_QUERY__NODE__NODE_WITH_CHECK_OPTION:
+    case PG_QUERY__NODE__NODE_SORT_GROUP_CLAUSE:
+    case PG_QUERY__NODE__NODE_WINDOW_CLAUSE:
+    case PG_QUERY__NODE__NODE_ROW_MARK_CLAUSE:
+    case PG_QUERY__NODE__NODE_INLINE_CODE_BLOCK:
+    case PG_QUERY__NODE__NODE_CALL_CONTEXT:
+      return NodeRole::kAbsent;
+    case _PG_QUERY__NODE__NODE__CASE_IS_INT_SIZE:
+      break;
+  }
+  return NodeRole::kUnknown;
+}
+
+std::string NodeTypeName(PgQuery__Node__NodeCase node_case) {
+  const ProtobufCFieldDescriptor* field = NodeField(node_case);
+  if (field == nullptr || field->descriptor == nullptr) return "node " + std::to_string(static_cast<int>(node_case));
+  return static_cast<const ProtobufCMessageDescriptor*>(field->descriptor)->short_name;
+}
+
+const ProtobufCMessage* NodeMessage(const PgQuery__Node& node) {
+  const ProtobufCFieldDescriptor* field = NodeField(node.node_case);
+  if (field == nullptr || field->type != PROTOBUF_C_TYPE_MESSAGE) return nullptr;
+  // Every member of the oneof is a message pointer at the same offset.
+  const ProtobufCMessage* message = nullptr;
+  std::memcpy(&message, reinterpret_cast<const char*>(&node) + field->offset, sizeof message);
+  return message;
+}
+
+}  // namespace pgtenant::policy
