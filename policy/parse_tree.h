@@ -4,9 +4,11 @@
 // statements are PgQuery__Node oneofs. Its memory comes from one arena that the ParseTree frees
 // whole: unpacking allocates a struct per node, and a bump arena makes that a pointer increment.
 //
-// protobuf-c unpacks recursively, about 1 KB of stack per level: a tree nested deeper than
-// `max_depth` messages is not unpacked at all (its depth is measured on the serialized bytes first,
-// without recursion), so no client text can exhaust the stack here.
+// The bytes are decoded into protobuf-c's structs with libpg_query's descriptors, like
+// protobuf_c_message_unpack but without recursion (protobuf-c's takes about 1 KB of stack per level:
+// 'SELECT 1+1+...' with 5000 terms exhausted an 8 MB stack) and in one pass per message; a tree nested
+// deeper than `max_depth` messages is refused, so no client text can exhaust the stack here or in the
+// walks over the tree.
 // Thread-safety: a plain value; nothing is shared between trees.
 #pragma once
 
@@ -39,7 +41,7 @@ class ParseTree {
   // REQUIRES: ok().
   const PgQuery__ParseResult& result() const { return *result_; }
 
- private:
+ public:
   // The arena: blocks that only grow; freed with the tree.
   struct Arena {
     std::vector<std::unique_ptr<std::byte[]>> blocks;
@@ -49,14 +51,10 @@ class ParseTree {
     void* Allocate(size_t size);
   };
 
+ private:
   State state_ = State::kEmpty;
   std::unique_ptr<Arena> arena_;  // its address is the allocator's data: it must not move
   const PgQuery__ParseResult* result_ = nullptr;
 };
-
-// How deep messages nest in serialized bytes of `message` (1: no sub-message), read with the
-// descriptors and an explicit stack; stops counting past `limit` (returns limit + 1). 0 when the
-// bytes are malformed.
-size_t SerializedDepth(const uint8_t* data, size_t size, const ProtobufCMessageDescriptor& message, size_t limit);
 
 }  // namespace pgtenant::policy

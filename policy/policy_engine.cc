@@ -107,8 +107,8 @@ SharedVerdict PolicyEngine::InspectUncached(const SessionPolicy& session, std::s
                                          "can inspect");
   }
   if (!parsed.tree.ok()) {
-    return BlockedVerdict("parse.unknown_node", "libpg_query's parse tree could not be read; pgtenant forwards only SQL "
-                                                "it can inspect");
+    return BlockedVerdict("parse.unknown_node", "the parse tree holds a field pgtenant does not know or cannot read; "
+                                                "pgtenant forwards only SQL it can inspect");
   }
   const PgQuery__ParseResult& tree = parsed.tree.result();
 

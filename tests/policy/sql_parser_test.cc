@@ -7,6 +7,8 @@
 
 #include "policy/policy_engine.h"
 #include "policy/sql_parser.h"
+
+#include <pg_query.h>
 #include "tests/policy/policy_fixture.h"
 
 namespace pgtenant::policy {
@@ -153,15 +155,40 @@ TEST_CASE("a tree nested deeper than the inspector reads is measured, not unpack
   CHECK(shallow.tree.state() == ParseTree::State::kTree);
 }
 
-TEST_CASE("the depth of serialized bytes is read without recursion, and malformed bytes are refused",
-          "[policy][parser]") {
+TEST_CASE("serialized bytes that are not a parse tree are refused, not guessed at", "[policy][parser]") {
   const uint8_t truncated[] = {0x12, 0x05, 0x0a};  // stmts: 5 bytes announced, 1 present
-  CHECK(SerializedDepth(truncated, sizeof truncated, pg_query__parse_result__descriptor, 100) == 0);
-  const uint8_t bad_wire_type[] = {0x0f};
-  CHECK(SerializedDepth(bad_wire_type, sizeof bad_wire_type, pg_query__parse_result__descriptor, 100) == 0);
   CHECK(ParseTree::Unpack(truncated, sizeof truncated, 100).state() == ParseTree::State::kUnreadable);
+  const uint8_t bad_wire_type[] = {0x0f};
+  CHECK(ParseTree::Unpack(bad_wire_type, sizeof bad_wire_type, 100).state() == ParseTree::State::kUnreadable);
+  const uint8_t unknown_field[] = {0x48, 0x01};  // field 9, which ParseResult does not have
+  CHECK(ParseTree::Unpack(unknown_field, sizeof unknown_field, 100).state() == ParseTree::State::kUnreadable);
   const uint8_t version_only[] = {0x08, 0x96, 0x01};  // version: 150
-  CHECK(SerializedDepth(version_only, sizeof version_only, pg_query__parse_result__descriptor, 100) == 1);
+  const ParseTree tree = ParseTree::Unpack(version_only, sizeof version_only, 100);
+  REQUIRE(tree.ok());
+  CHECK(tree.result().version == 150);
+  CHECK(tree.result().n_stmts == 0);
+}
+
+TEST_CASE("the decoded tree holds what protobuf-c's own unpacking holds", "[policy][parser]") {
+  const std::string sql = "SELECT a, -2, 'x' FROM s.t WHERE b IN (1, 2) AND c IS NULL; SET x = 1";
+  PgQueryProtobufParseResult raw = pg_query_parse_protobuf(sql.c_str());
+  REQUIRE(raw.error == nullptr);
+  PgQuery__ParseResult* reference = pg_query__parse_result__unpack(
+      nullptr, raw.parse_tree.len, reinterpret_cast<const uint8_t*>(raw.parse_tree.data));
+  REQUIRE(reference != nullptr);
+  const ParseTree tree = ParseTree::Unpack(raw.parse_tree.data, raw.parse_tree.len, kMaxTreeDepth);
+  REQUIRE(tree.ok());
+  // Packing both again gives the same bytes: every field was decoded to the same value.
+  const size_t size = pg_query__parse_result__get_packed_size(reference);
+  CHECK(pg_query__parse_result__get_packed_size(&tree.result()) == size);
+  std::string mine(size, '\0');
+  std::string theirs(size, '\0');
+  pg_query__parse_result__pack(&tree.result(), reinterpret_cast<uint8_t*>(mine.data()));
+  pg_query__parse_result__pack(reference, reinterpret_cast<uint8_t*>(theirs.data()));
+  CHECK(mine == theirs);
+  CHECK(mine == std::string(raw.parse_tree.data, raw.parse_tree.len));
+  pg_query__parse_result__free_unpacked(reference, nullptr);
+  pg_query_free_protobuf_parse_result(raw);
 }
 
 }  // namespace
