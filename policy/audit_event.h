@@ -22,10 +22,10 @@
 //                          "bytes_out", "blocked". fields: "reason" (client_closed | idle_timeout |
 //                          backend_failed | shutdown | protocol_error ...).
 //   statement_blocked      all common keys. fields: "rule" (stable rule id), "reason" (the text after
-//                          "blocked by rule <id>: "), "fingerprint" (libpg_query fingerprint, hex),
+//                          "blocked by rule <id>: "), "fingerprint" (pgtenant's, hex: statement_digest.h),
 //                          "statement" (normalized: every literal replaced by $n, comments dropped;
 //                          "" when that cannot be vouched for, the fingerprint alone naming it; see
-//                          audit_statement_text.h), "protocol" ("simple"|"extended"|"function_call").
+//                          statement_digest.h), "protocol" ("simple"|"extended"|"function_call").
 //                          Never the original SQL text, never a literal of it.
 //   statement              (only with audit.statements: true) all common keys. fields: "fingerprint",
 //                          "statement" (normalized, as above). Again no literals.

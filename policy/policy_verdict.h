@@ -18,10 +18,10 @@ struct PolicyVerdict {
   bool allowed = true;
   std::string rule_id;      // stable id of the first rule that blocked, e.g. "context.tenant_setting"
   std::string reason;       // one sentence a person can act on; never holds literal values from the SQL
-  std::string fingerprint;  // pg_query fingerprint (hex) of the whole text, empty if unparseable
-  // The text with every literal replaced by $n and comments dropped (pg_query_normalize, then
-  // AuditStatementText for what normalize leaves); empty if unparseable or if that cannot be vouched
-  // for (the fingerprint alone then names the statement). Never holds a literal.
+  std::string fingerprint;  // of the whole text (statement_digest.h), 16 hex digits; empty if unparseable
+  // The text with every literal replaced by $n and comments dropped (statement_digest.h); empty if
+  // unparseable or if that cannot be vouched for (the fingerprint alone then names the statement).
+  // Never holds a literal.
   std::string normalized;
   // Rule parse.error when the parser refused the text: PostgreSQL's own error for it, which the client
   // gets in place of BlockedMessage. Quotes the text: never cached, audited or logged.
