@@ -8,7 +8,6 @@
 #include <cstdint>
 #include <memory>
 
-#include "policy/audit_statement_text.h"
 #include "policy/channel_namespace.h"
 #include "policy/effective_policy.h"
 #include "policy/sql_parser.h"

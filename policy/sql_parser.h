@@ -31,10 +31,10 @@ struct ParsedSql {
   std::optional<SyntaxError> error;  // set when the parser refused the text
 };
 
-// The longest chain of operators ParseSql hands to libpg_query (policy/operator_chain.h). libpg_query's
-// parser and its recursive output overflow a 2 MB stack at about 6,000 `1+` (8 MB: about 20,000 with
-// the protobuf output); a text with a longer chain gets PostgreSQL's 54001 "stack depth limit
-// exceeded" without being parsed.
+// The longest chain of operators ParseSql hands to libpg_query (policy/operator_chain.h).
+// pg_query_parse_protobuf's recursive output overflows a 2 MB stack between 4,000 and 6,000 `1+`
+// (8 MB: between 20,000 and 30,000); a text with a longer chain gets PostgreSQL's 54001 "stack depth
+// limit exceeded" without being parsed.
 inline constexpr size_t kMaxOperatorChain = 4000;
 
 // Parses `sql` (one or several statements; NUL-terminated, as libpg_query wants it): one run of the

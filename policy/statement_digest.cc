@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <cstring>
 
+#include "policy/audit_statement_text.h"
 #include "policy/node_catalog.h"
 
 namespace pgtenant::policy {
@@ -174,166 +175,56 @@ class TreeDigest {
   uint64_t hash_ = 0xcbf29ce484222325ULL;
 };
 
-// ---- the literals of the text -----------------------------------------------------------------
+// ---- the normalized text ----------------------------------------------------------------------
 
 bool IsIdentStart(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || (c & 0x80); }
 bool IsIdentChar(char c) { return IsIdentStart(c) || (c >= '0' && c <= '9') || c == '$'; }
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
 
-struct Span {
-  size_t begin;
-  size_t end;
-};
-
-// End of the string whose opening quote is at text[i]; `escapes`: backslashes escape (E'...').
-size_t QuotedEnd(std::string_view text, size_t i, char quote, bool escapes) {
-  size_t j = i + 1;
-  while (j < text.size()) {
-    if (escapes && text[j] == '\\' && j + 1 < text.size()) {
-      j += 2;
-    } else if (text[j] == quote) {
-      if (j + 1 < text.size() && text[j + 1] == quote) {
-        j += 2;
-      } else {
-        return j + 1;
-      }
-    } else {
-      ++j;
-    }
-  }
-  return text.size();
-}
-
-// The literals of `text` in order, and the highest parameter number ($n) it uses.
-std::vector<Span> ScanLiterals(std::string_view text, int& highest_parameter) {
-  std::vector<Span> literals;
-  const size_t n = text.size();
-  size_t i = 0;
-  while (i < n) {
-    const char c = text[i];
-    if (c == '-' && i + 1 < n && text[i + 1] == '-') {  // -- comment
-      while (i < n && text[i] != '\n') ++i;
-    } else if (c == '/' && i + 1 < n && text[i + 1] == '*') {  // /* nested comments */
-      size_t depth = 0;
-      do {
-        if (i + 1 < n && text[i] == '/' && text[i + 1] == '*') {
-          ++depth;
-          i += 2;
-        } else if (i + 1 < n && text[i] == '*' && text[i + 1] == '/') {
-          --depth;
-          i += 2;
-        } else {
-          ++i;
-        }
-      } while (i < n && depth > 0);
-    } else if (c == '"') {  // a quoted identifier
-      i = QuotedEnd(text, i, '"', false);
-    } else if (c == '\'') {
-      literals.push_back({i, QuotedEnd(text, i, '\'', false)});
-      i = literals.back().end;
-    } else if (c == '$') {
-      size_t j = i + 1;
-      if (j < n && IsDigit(text[j])) {  // a parameter
-        int number = 0;
-        while (j < n && IsDigit(text[j])) {
-          if (number < 100000000) number = number * 10 + (text[j] - '0');
-          ++j;
-        }
-        highest_parameter = std::max(highest_parameter, number);
-        i = j;
-        continue;
-      }
-      while (j < n && IsIdentStart(text[j])) ++j;
-      while (j < n && IsIdentChar(text[j]) && text[j] != '$') ++j;
-      if (j < n && text[j] == '$') {  // $tag$ ... $tag$
-        const std::string_view tag = text.substr(i, j + 1 - i);
-        const size_t close = text.find(tag, j + 1);
-        const size_t end = close == std::string_view::npos ? n : close + tag.size();
-        literals.push_back({i, end});
-        i = end;
-      } else {
-        ++i;
-      }
-    } else if (IsDigit(c) || (c == '.' && i + 1 < n && IsDigit(text[i + 1]))) {
-      size_t j = i;
-      while (j < n && IsDigit(text[j])) ++j;
-      if (j < n && text[j] == '.' && !(j + 1 < n && text[j + 1] == '.')) {
-        ++j;
-        while (j < n && IsDigit(text[j])) ++j;
-      }
-      if (j < n && (text[j] == 'e' || text[j] == 'E')) {
-        size_t k = j + 1;
-        if (k < n && (text[k] == '+' || text[k] == '-')) ++k;
-        if (k < n && IsDigit(text[k])) {
-          j = k;
-          while (j < n && IsDigit(text[j])) ++j;
-        }
-      }
-      literals.push_back({i, j});
-      i = j;
-    } else if (IsIdentStart(c)) {
-      size_t j = i;
-      while (j < n && IsIdentChar(text[j])) ++j;
-      // A one-letter word right before a quote is a string's prefix: E'..', B'..', X'..', N'..'; and U&'..'.
-      const bool prefix = j - i == 1 && j < n && text[j] == '\'' && std::strchr("EeBbXxNn", c) != nullptr;
-      const bool unicode = j - i == 1 && (c == 'U' || c == 'u') && j + 1 < n && text[j] == '&' && text[j + 1] == '\'';
-      if (prefix || unicode) {
-        const size_t quote = unicode ? j + 1 : j;
-        const size_t end = QuotedEnd(text, quote, '\'', c == 'E' || c == 'e');
-        literals.push_back({i, end});
-        i = end;
-      } else if (j < n && text[j] == '"' && j - i == 1 && (c == 'U' || c == 'u')) {
-        i = j;  // U&"..." is an identifier; the quote is read next
-      } else {
-        i = j;
-      }
-    } else {
-      ++i;
-    }
-  }
-  return literals;
+// TRUE, FALSE, NULL: the constants that are keywords.
+bool IsKeywordConstant(std::string_view word) {
+  if (word.size() != 4 && word.size() != 5) return false;
+  char lower[5];
+  for (size_t i = 0; i < word.size(); ++i) lower[i] = static_cast<char>(word[i] | 0x20);
+  const std::string_view folded(lower, word.size());
+  return folded == "true" || folded == "false" || folded == "null";
 }
 
 }  // namespace
 
 std::string NormalizeStatement(std::string_view text, std::vector<int> constant_locations) {
-  int highest_parameter = 0;
-  std::vector<Span> spans = ScanLiterals(text, highest_parameter);
-  // Constants the scanner does not see as literals: TRUE, FALSE, NULL, and the sign of -1.
+  // The scanner cannot tell TRUE, FALSE and NULL from names, nor a negative number's sign from an
+  // operator: the tree's A_Const locations mark them, and each becomes the constant 0 (a negative
+  // number loses its sign), which the scanner then replaces like any other.
   std::sort(constant_locations.begin(), constant_locations.end());
+  std::string marked;
+  size_t copied = 0;
   for (int location : constant_locations) {
-    if (location < 0 || static_cast<size_t>(location) >= text.size()) continue;
+    if (location < 0 || static_cast<size_t>(location) < copied || static_cast<size_t>(location) >= text.size()) {
+      continue;
+    }
     const size_t at = static_cast<size_t>(location);
     if (text[at] == '-') {
-      auto next = std::lower_bound(spans.begin(), spans.end(), at, [](const Span& s, size_t pos) { return s.begin < pos; });
       size_t gap = at + 1;
       while (gap < text.size() && IsSpace(text[gap])) ++gap;
-      if (next != spans.end() && next->begin == gap) next->begin = at;
+      if (gap < text.size() && (IsDigit(text[gap]) || text[gap] == '.')) {
+        marked.append(text.substr(copied, at - copied));
+        copied = gap;
+      }
     } else if (IsIdentStart(text[at])) {
       size_t end = at;
       while (end < text.size() && IsIdentChar(text[end])) ++end;
-      spans.push_back({at, end});
+      if (IsKeywordConstant(text.substr(at, end - at))) {
+        marked.append(text.substr(copied, at - copied));
+        marked += '0';
+        copied = end;
+      }
     }
   }
-  std::sort(spans.begin(), spans.end(),
-            [](const Span& a, const Span& b) { return a.begin != b.begin ? a.begin < b.begin : a.end > b.end; });
-  std::string out;
-  out.reserve(text.size() + 8);
-  size_t copied = 0;
-  int next_parameter = highest_parameter;
-  for (const Span& span : spans) {
-    if (span.begin < copied) {  // overlaps a literal already replaced (B'1' seen by the tree as B)
-      copied = std::max(copied, span.end);
-      continue;
-    }
-    out.append(text.substr(copied, span.begin - copied));
-    out += '$';
-    out += std::to_string(++next_parameter);
-    copied = span.end;
-  }
-  out.append(text.substr(std::min(copied, text.size())));
-  return out;
+  if (copied == 0) return AuditStatementText(text).value_or(std::string());
+  marked.append(text.substr(copied));
+  return AuditStatementText(marked).value_or(std::string());
 }
 
 StatementDigest DigestStatement(const PgQuery__ParseResult& tree, std::string_view text) {

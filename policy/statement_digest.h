@@ -2,11 +2,10 @@
 // its fingerprint and its normalized text, both derived from the one parse of the text.
 //
 //  - normalized: the text with every literal replaced by $n (n counting on from the text's highest
-//    parameter): string constants in every form ('...', E'...', B'...', X'...', N'...', U&'...',
-//    dollar-quoted bodies), numbers, and the keyword constants TRUE, FALSE and NULL (found through
-//    the tree's A_Const locations, as is the sign of a negative number). The literals are found by
-//    scanning the text, so none survives in any position of any statement (COPY file names, COMMENT
-//    texts, passwords, function bodies ...). Names, keywords, comments and layout are kept.
+//    parameter) and comments dropped, by AuditStatementText's scanner (audit_statement_text.h), so
+//    none survives in any statement (COPY file names, COMMENT texts, passwords, function bodies ...);
+//    TRUE, FALSE and NULL, and the sign of a negative number, are found through the tree's A_Const
+//    locations first. "" when the scanner cannot vouch for the text (the fingerprint then names it).
 //  - fingerprint: 16 hex digits of a 64-bit FNV-1a hash of the tree, without locations, constants
 //    (a constant and a parameter hash alike), option values (DefElem arguments) and the string
 //    fields that hold literals: texts that differ only in those share it. It is pgtenant's own (libpg_query's differs), stable
@@ -30,8 +29,7 @@ struct StatementDigest {
 // REQUIRES: `tree` is the parse of `text` (its locations are byte offsets into `text`).
 StatementDigest DigestStatement(const PgQuery__ParseResult& tree, std::string_view text);
 
-// `text` with its literals replaced by $n; `constant_locations` are the tree's A_Const locations
-// (any order). Exposed for tests.
+// `text` normalized as above; `constant_locations` are the tree's A_Const locations (any order).
 std::string NormalizeStatement(std::string_view text, std::vector<int> constant_locations);
 
 }  // namespace pgtenant::policy

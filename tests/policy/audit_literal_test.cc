@@ -37,6 +37,9 @@ TEST_CASE("every rule that can block SQL has marker statements", "[policy][audit
   for (const markers::MarkerStatement& statement : markers::MarkerStatements()) covered.insert(statement.rule);
   for (const config::PolicyRuleInfo& rule : config::kPolicyRules) {
     if (rule.id == "protocol.function_call") continue;  // a FunctionCall message carries no SQL text
+    // No text the parser in use reads holds a node or field the inspector does not know (every one
+    // is in policy/node_catalog.cc); node_catalog_test.cc checks its reason with hand-made trees.
+    if (rule.id == "parse.unknown_node") continue;
     INFO("rule " << std::string(rule.id) << " has no statement in tests/support/marker_statements.h");
     CHECK(covered.count(rule.id) == 1);
   }

@@ -5,7 +5,9 @@
 #include <string>
 
 #include "policy/operator_chain.h"
+#include "policy/policy_engine.h"
 #include "policy/sql_parser.h"
+#include "tests/policy/policy_fixture.h"
 
 namespace pgtenant::policy {
 namespace {
@@ -51,6 +53,25 @@ TEST_CASE("a text with a longer operator chain than libpg_query can take gets 54
   // A long flat list is no chain: a 100,000-row VALUES and a 20,000-term OR parse.
   CHECK_FALSE(ParseSql("INSERT INTO t VALUES " + Repeat("(1, 'x'), ", 100000) + "(1, 'x')").error.has_value());
   CHECK_FALSE(ParseSql("SELECT * FROM t WHERE " + Repeat("a = 1 OR ", 20000) + "a = 2").error.has_value());
+}
+
+TEST_CASE("a 70,000-term chain reaches the policy engine as 54001, and the engine stays usable", "[policy][parser]") {
+  // pg_query_parse_protobuf itself overflows an 8 MB stack at 20,000-30,000 terms: only the chain
+  // guard stands between such a text and the parser.
+  auto config = testing::LoadTestConfig(testing::BaseYaml());
+  const SessionPolicy member = testing::Session(*config, "acme", config::TenantRole::kMember, true);
+  PolicyEngine engine;
+  VerdictMemo memo;
+  for (const std::string& unit : {std::string("1+"), std::string("'a'||")}) {
+    INFO(unit);
+    const SharedVerdict verdict =
+        engine.Inspect(memo, member, "SELECT " + Repeat(unit, 70000) + "1", StatementSource::kSimpleQuery);
+    CHECK_FALSE(verdict->allowed);
+    CHECK(verdict->rule_id == "parse.error");
+    REQUIRE(verdict->syntax_error != nullptr);
+    CHECK(verdict->syntax_error->sqlstate == "54001");
+  }
+  CHECK(engine.Inspect(memo, member, "SELECT " + Repeat("1+", 100) + "1", StatementSource::kSimpleQuery)->allowed);
 }
 
 }  // namespace

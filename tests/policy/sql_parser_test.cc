@@ -143,10 +143,11 @@ TEST_CASE("the parser reads PostgreSQL 15's grammar; a server of another major v
 
 
 TEST_CASE("a tree nested deeper than the inspector reads is measured, not unpacked", "[policy][parser]") {
-  // 8000 chained additions: libpg_query's parser reads them (left recursion costs it no stack), and
-  // unpacking the tree recursively would take ~16 MB of stack.
+  // 3000 chained additions: within the operator chain ParseSql hands to libpg_query
+  // (kMaxOperatorChain), but 6000 levels of messages, three times what the policy walks.
+  static_assert(3000 <= kMaxOperatorChain && 2 * 3000 > kMaxTreeDepth);
   std::string sql = "SELECT 1";
-  for (int i = 0; i < 8000; ++i) sql += "+1";
+  for (int i = 0; i < 3000; ++i) sql += "+1";
   ParsedSql deep = ParseSql(sql);
   REQUIRE_FALSE(deep.error.has_value());
   CHECK(deep.tree.state() == ParseTree::State::kTooDeep);
