@@ -27,6 +27,8 @@ bool ReadVarint(const uint8_t* data, size_t end, size_t& pos, uint64_t& value) {
 
 // The field numbered `id` (fields are sorted by number), or nullptr.
 const ProtobufCFieldDescriptor* FieldById(const ProtobufCMessageDescriptor& message, uint64_t id) {
+  // pg_query.proto numbers most messages' fields 1..n (Node's 238 among them): then it is an index.
+  if (id >= 1 && id <= message.n_fields && message.fields[id - 1].id == id) return &message.fields[id - 1];
   size_t low = 0;
   size_t high = message.n_fields;
   while (low < high) {
@@ -122,7 +124,6 @@ class Decoder {
   // Counts the repeated fields of the message in [begin, end) and gives each its array.
   bool Prepare(ProtobufCMessage& message, size_t begin, size_t end) {
     const ProtobufCMessageDescriptor& type = *message.descriptor;
-    counts_.assign(type.n_fields, 0);
     size_t pos = begin;
     bool repeated = false;
     while (pos < end) {
@@ -132,6 +133,9 @@ class Decoder {
       if (field == nullptr) return false;
       if (field->label == PROTOBUF_C_LABEL_REPEATED) {
         if (field->type != PROTOBUF_C_TYPE_MESSAGE) return false;  // packed scalars: analysed trees only
+        // Counted only in messages that have a repeated field: a Node (half of all messages, 238
+        // fields, one set) never does.
+        if (!repeated) counts_.assign(type.n_fields, 0);
         ++counts_[static_cast<size_t>(field - type.fields)];
         repeated = true;
       }
