@@ -4,6 +4,7 @@
 #include <openssl/crypto.h>
 
 #include <algorithm>
+#include <malloc.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -418,6 +419,7 @@ Status ProxyServer::Reload(std::string_view admin_user) {
   group_->RunOnAll(*this, [&next, generation](ProxyServer& worker) { worker.ApplyConfig(next, generation); });
   group_->ConfigurePlacement(*next);
   shared.policy.ClearCache();  // cached verdicts are keyed by the old snapshot
+  malloc_trim(0);              // the parse's YAML tree, freed but still mapped (see main.cc)
   metrics().CountReload(true);
   LogInfo("config", "reloaded " + shared.config_path + ": " + std::to_string(next->tenants.size()) + " tenants, " +
                         std::to_string(next->backends.size()) + " backends, " + std::to_string(next->users.size()) +
