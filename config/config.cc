@@ -70,15 +70,15 @@ bool SameDatabase(const BackendConfig& a, const BackendConfig& b) {
 }
 
 const std::string& Config::ServerUserOf(const TenantConfig& tenant) const {
-  if (!tenant.server_role.user.empty()) return tenant.server_role.user;
+  if (!tenant.server_role->user.empty()) return tenant.server_role->user;
   return backends.at(tenant.backend).user;
 }
 
 PoolSettings Config::ResolvePool(const TenantConfig* tenant, const UserConfig* user) const {
   PoolSettings settings;
   Apply(pool, settings);
-  if (tenant != nullptr) Apply(tenant->pool, settings);
-  if (user != nullptr) Apply(user->pool, settings);
+  if (tenant != nullptr) Apply(*tenant->pool, settings);
+  if (user != nullptr) Apply(*user->pool, settings);
   return settings;
 }
 

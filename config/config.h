@@ -39,6 +39,7 @@
 #include <string_view>
 #include <vector>
 
+#include "config/sparse.h"
 #include "protocol/scram.h"
 #include "protocol/status.h"
 
@@ -245,26 +246,26 @@ struct TenantConfig {
   IsolationMode isolation = IsolationMode::kRls;
   std::string schema;   // non-empty iff isolation == kSchema
   std::string backend;  // names an entry of Config::backends
-  ServerRoleConfig server_role;  // set only when isolation == kSchema
-  PoolOverrides pool;
+  Sparse<ServerRoleConfig> server_role;  // set only when isolation == kSchema
+  Sparse<PoolOverrides> pool;
   int max_clients = 0;  // 0 = unlimited
   // Transactions started per second across the tenant's sessions; excess ones are delayed, not
   // refused. 0 = unlimited.
   int max_transactions_per_second = 0;
   std::optional<Duration> idle_transaction_timeout;  // overrides limits.idle_transaction_timeout
-  ComplianceConfig compliance;
-  PolicyConfig policy;  // tenants.NAME.policy
+  Sparse<ComplianceConfig> compliance;
+  Sparse<PolicyConfig> policy;  // tenants.NAME.policy
 };
 
 struct UserConfig {
   std::string name;
-  // "SCRAM-SHA-256$<iter>:<salt>$<stored>:<server>" or "md5<32 hex>"; empty only if auth method is trust.
+  // "md5<32 hex>"; empty if auth method is trust, or if the password is a SCRAM verifier (`scram`).
   std::string password;
-  // `password` parsed, when it is a SCRAM-SHA-256 verifier: a handshake needs its salt and keys, and
-  // decoding them once at load keeps that off every new connection.
+  // users.NAME.password, when it is a SCRAM-SHA-256 verifier ("SCRAM-SHA-256$<iter>:<salt>$<stored>:
+  // <server>"), decoded once at load: a handshake needs its salt and keys. Its text is not kept.
   std::optional<protocol::ScramVerifier> scram;
   std::map<std::string, TenantRole> tenants;  // tenant name -> role; each names an entry of Config::tenants
-  PoolOverrides pool;
+  Sparse<PoolOverrides> pool;
   std::optional<Duration> idle_transaction_timeout;  // overrides the tenant's and limits.idle_transaction_timeout
 };
 

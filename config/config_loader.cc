@@ -1,5 +1,5 @@
 // ConfigLoader, first half: the document, top-level settings, pools and backends; and the public
-// entry points LoadConfigString / LoadConfigFile, where yaml-cpp exceptions are caught.
+// entry points LoadConfigString / LoadConfigFile, where the text is parsed (yaml_document.h).
 #include "config/config_loader.h"
 
 #include <algorithm>
@@ -9,9 +9,6 @@
 #include <cstdio>
 #include <cstring>
 #include <exception>
-#include <sstream>
-
-#include <yaml-cpp/eventhandler.h>
 
 #include "config/config_enum_names.h"
 #include "config/config_loader_admin.h"
@@ -33,7 +30,7 @@ constexpr Duration kPositive{1};
 constexpr uint64_t kMaxQuerySizeLimit = uint64_t{1} << 30;  // PostgreSQL's MaxAllocSize is just under 1GB
 constexpr size_t kMaxPostgresNameBytes = 63;                // NAMEDATALEN - 1
 
-std::string Location(std::string_view source, const YAML::Mark& mark) {
+std::string Location(std::string_view source, const YamlMark& mark) {
   const int line = mark.is_null() ? 1 : mark.line + 1;
   const int column = mark.is_null() ? 1 : mark.column + 1;
   return std::string(source) + ":" + std::to_string(line) + ":" + std::to_string(column) + ": ";
@@ -50,8 +47,8 @@ ConfigLoader::ConfigLoader(std::string source, const EnvLookup& env) : reader_(s
   config_.source = std::move(source);
 }
 
-Result<std::shared_ptr<const Config>> ConfigLoader::Load(const YAML::Node& root) {
-  const Field root_field{"", root, root.Mark()};
+Result<std::shared_ptr<const Config>> ConfigLoader::Load(const YamlNode& root) {
+  const Field root_field{"", root, root.mark()};
   const Mapping top =
       reader_.ReadMapping(root_field,
                           {"listen", "auth", "limits", "pool", "tenant_setting", "session_parameters", "tenant_identification",
@@ -291,64 +288,23 @@ void ConfigLoader::ReadBackends(const Field& field) {
   }
 }
 
-namespace {
-
-// Notes where a YAML document's first node starts; the parser's events are otherwise ignored.
-class FirstNodeMark : public YAML::EventHandler {
- public:
-  std::optional<YAML::Mark> mark;
-
-  void OnDocumentStart(const YAML::Mark&) override {}
-  void OnDocumentEnd() override {}
-  void OnNull(const YAML::Mark& at, YAML::anchor_t) override { Note(at); }
-  void OnAlias(const YAML::Mark& at, YAML::anchor_t) override { Note(at); }
-  void OnScalar(const YAML::Mark& at, const std::string&, YAML::anchor_t, const std::string&) override { Note(at); }
-  void OnSequenceStart(const YAML::Mark& at, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {
-    Note(at);
-  }
-  void OnSequenceEnd() override {}
-  void OnMapStart(const YAML::Mark& at, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {
-    Note(at);
-  }
-  void OnMapEnd() override {}
-
- private:
-  void Note(const YAML::Mark& at) {
-    if (!mark) mark = at;
-  }
-};
-
-// Where a second document starts, if the text has one. Never YAML::LoadAll: yaml-cpp 0.7 yields empty
-// documents forever after a stray ',' at document level (found by fuzz/config_fuzz), so at most two
-// documents are ever asked for.
-std::optional<YAML::Mark> SecondDocument(std::string_view yaml) {
-  std::istringstream in{std::string(yaml)};
-  YAML::Parser parser(in);
-  FirstNodeMark first;
-  if (!parser.HandleNextDocument(first)) return std::nullopt;
-  FirstNodeMark second;
-  if (!parser.HandleNextDocument(second)) return std::nullopt;
-  return second.mark.value_or(YAML::Mark());
-}
-
-}  // namespace
-
 Result<std::shared_ptr<const Config>> LoadConfigString(std::string_view yaml, std::string_view source_name,
                                                        const EnvLookup& env) {
   try {
-    const YAML::Node document = YAML::Load(std::string(yaml));
-    if (document.IsNull()) {
+    YamlDocument document;
+    if (std::optional<YamlSyntaxError> error = document.Parse(yaml)) {
+      return Status::Error(Location(source_name, error->mark) + "YAML syntax error: " + error->message);
+    }
+    if (document.root().IsNull()) {
       return Status::Error(std::string(source_name) +
                            ":1:1: the configuration is empty; expected a mapping with at least backends, "
                            "tenants and users (see config/examples/minimal.yaml)");
     }
-    if (std::optional<YAML::Mark> second = SecondDocument(yaml)) {
+    if (const std::optional<YamlMark>& second = document.second_document()) {
       return Status::Error(Location(source_name, *second) + "expected one YAML document; a second one starts here");
     }
     ConfigLoader loader{std::string(source_name), env};
-    return loader.Load(document);
-  } catch (const YAML::Exception& e) {
-    return Status::Error(Location(source_name, e.mark) + "YAML syntax error: " + e.msg);
+    return loader.Load(document.root());
   } catch (const std::exception& e) {
     return Status::Error(std::string(source_name) + ": cannot load configuration: " + e.what());
   }

@@ -1,14 +1,12 @@
 // ConfigLoader: one YAML document -> validated Config (the schema; reference: examples/full.yaml).
 //
-// Internal to config/ (exposes yaml-cpp); everyone else calls LoadConfigFile / LoadConfigString
+// Internal to config/ (exposes YamlDocument's nodes); everyone else calls LoadConfigFile / LoadConfigString
 // from config.h. Sections are read in dependency order (auth, backends, tenants, users), not
 // document order, so cross-references are checked where they are written and errors point at the
 // offending value. The first error wins (yaml_reader.h). Split over two files:
 // config_loader.cc (document, settings, pools, backends) and config_loader_tenants.cc (tenants,
 // users and the checks across them). Single use: construct, call Load once.
 #pragma once
-
-#include <yaml-cpp/yaml.h>
 
 #include <map>
 #include <memory>
@@ -30,8 +28,8 @@ class ConfigLoader {
   ConfigLoader(const ConfigLoader&) = delete;
   ConfigLoader& operator=(const ConfigLoader&) = delete;
 
-  // REQUIRES: `root` is the document's root node; called once. May throw yaml-cpp exceptions.
-  Result<std::shared_ptr<const Config>> Load(const YAML::Node& root);
+  // REQUIRES: `root` is the document's root node, and its document outlives the call; called once.
+  Result<std::shared_ptr<const Config>> Load(const YamlNode& root);
 
  private:
   // config_loader.cc

@@ -1,7 +1,7 @@
 // Reader for the admin: section of the YAML (who may open the admin console), and the check that
 // ties it to users:.
 //
-// Internal to config/ (exposes yaml-cpp through yaml_reader.h). Errors are located and the first
+// Internal to config/ (exposes YamlDocument nodes through yaml_reader.h). Errors are located and the first
 // one wins, as everywhere in the loader.
 #pragma once
 

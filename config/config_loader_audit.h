@@ -1,6 +1,6 @@
 // Readers for the audit-related sections of the YAML: audit:, doctor: and tenants.NAME.compliance:.
 //
-// Internal to config/ (exposes yaml-cpp through yaml_reader.h). Each reads one section with the
+// Internal to config/ (exposes YamlDocument nodes through yaml_reader.h). Each reads one section with the
 // loader's reader, so errors are located and the first one wins like everywhere else in the loader.
 #pragma once
 

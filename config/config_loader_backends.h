@@ -1,6 +1,6 @@
 // Readers for where backends and instances live: backends.NAME.hosts, health_check: and peers:.
 //
-// Internal to config/ (exposes yaml-cpp through yaml_reader.h). Each reads one value with the
+// Internal to config/ (exposes YamlDocument nodes through yaml_reader.h). Each reads one value with the
 // loader's reader, so errors are located and the first one wins like everywhere else in the loader.
 #pragma once
 

@@ -23,7 +23,7 @@ std::string DidYouMeanRule(std::string_view word) {
   return match ? " (did you mean '" + *match + "'?)" : "; rule ids are listed in config/examples/full.yaml";
 }
 
-// on/off as YAML 1.1 spells them, and true/false; yaml-cpp hands us the scalar text.
+// on/off as YAML 1.1 spells them, and true/false; the reader hands us the scalar text.
 std::optional<bool> ReadSwitch(YamlReader& reader, const Field& field) {
   std::optional<std::string> text = reader.ReadString(field);
   if (!text) return std::nullopt;

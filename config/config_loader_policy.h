@@ -1,6 +1,6 @@
 // Reader for the `policy:` sections of the YAML: top-level policy: and tenants.NAME.policy:.
 //
-// Internal to config/ (exposes yaml-cpp through yaml_reader.h). Errors are located and the first one
+// Internal to config/ (exposes YamlDocument nodes through yaml_reader.h). Errors are located and the first one
 // wins, like everywhere else in the loader. Rule ids are checked against config/policy_rules.h.
 #pragma once
 

@@ -138,7 +138,7 @@ void ConfigLoader::CheckServerRoles() {
   for (const auto& [name, field] : tenant_server_roles_) {
     const TenantConfig& tenant = config_.tenants.at(name);
     const BackendConfig& backend = config_.backends.at(tenant.backend);
-    const std::string& role = tenant.server_role.user;
+    const std::string& role = tenant.server_role->user;
     for (const auto& [backend_name, other_backend] : config_.backends) {
       if (!SameDatabase(backend, other_backend) || other_backend.user != role) continue;
       reader_.Fail(field, "role " + Quoted(role) + " is backends." + backend_name +
@@ -147,7 +147,7 @@ void ConfigLoader::CheckServerRoles() {
       return;
     }
     for (const auto& [other_name, other] : config_.tenants) {
-      if (other_name == name || other.server_role.user != role) continue;
+      if (other_name == name || other.server_role->user != role) continue;
       if (!SameDatabase(backend, config_.backends.at(other.backend))) continue;
       reader_.Fail(field, "role " + Quoted(role) + " is already the server_role of tenant " + other_name +
                               " on the same database; each schema tenant needs a role of its own, or the "
@@ -231,7 +231,10 @@ void ConfigLoader::ReadUserPassword(const Mapping& map, const Field& user_field,
   }
   if (scram) {
     auto parsed = protocol::ScramVerifier::Parse(*password);
-    if (parsed.ok()) user.scram = std::move(parsed).value();
+    if (parsed.ok()) {
+      user.scram = std::move(parsed).value();
+      return;  // the verifier's text is not kept: 150 bytes per user that nothing reads
+    }
   }
   user.password = std::move(*password);
 }

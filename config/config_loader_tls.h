@@ -1,7 +1,7 @@
 // Readers for the TLS and token sections of the YAML: tls: and auth.jwt:, and the checks that tie
 // them to auth.method.
 //
-// Internal to config/ (exposes yaml-cpp through yaml_reader.h). Errors are located and the first
+// Internal to config/ (exposes YamlDocument nodes through yaml_reader.h). Errors are located and the first
 // one wins, as everywhere in the loader.
 #pragma once
 

@@ -1,8 +1,9 @@
-// YamlReader: typed, located reads from a yaml-cpp tree (contract in yaml_reader.h).
+// YamlReader: typed, located reads from a YamlDocument's tree (contract in yaml_reader.h).
 #include "config/yaml_reader.h"
 
+#include <algorithm>
 #include <climits>
-#include <set>
+#include <unordered_set>
 
 #include "config/env_expansion.h"
 
@@ -10,22 +11,21 @@ namespace pgtenant::config {
 
 namespace {
 
-std::string Describe(const YAML::Node& node) {
-  switch (node.Type()) {
-    case YAML::NodeType::Null: return "an empty value";
-    case YAML::NodeType::Scalar: return Quoted(node.Scalar());
-    case YAML::NodeType::Sequence: return "a sequence";
-    case YAML::NodeType::Map: return "a mapping";
-    case YAML::NodeType::Undefined: break;
+std::string Describe(const YamlNode& node) {
+  switch (node.kind()) {
+    case YamlNode::Kind::kNull: return "an empty value";
+    case YamlNode::Kind::kScalar: return Quoted(node.scalar());
+    case YamlNode::Kind::kSequence: return "a sequence";
+    case YamlNode::Kind::kMapping: return "a mapping";
   }
   return "nothing";
 }
 
-// Where an error about `value` should point: at it, unless it is empty (yaml-cpp then reports the
-// position of whatever follows it).
-YAML::Mark ValueMark(const YAML::Node& value, const YAML::Mark& fallback) {
-  if (value.IsNull() || value.Mark().is_null()) return fallback;
-  return value.Mark();
+// Where an error about `value` should point: at it, unless it is empty (its position is then that of
+// whatever follows it).
+YamlMark ValueMark(const YamlNode& value, const YamlMark& fallback) {
+  if (value.IsNull() || value.mark().is_null()) return fallback;
+  return value.mark();
 }
 
 std::string JoinKeys(std::initializer_list<std::string_view> keys) {
@@ -46,12 +46,12 @@ std::optional<Field> Mapping::Get(std::string_view key) const {
   return std::nullopt;
 }
 
-Field ChildField(const Field& parent, std::string_view key, const YAML::Node& value, const YAML::Mark& key_mark) {
+Field ChildField(const Field& parent, std::string_view key, const YamlNode& value, const YamlMark& key_mark) {
   std::string path = parent.path.empty() ? std::string(key) : parent.path + "." + std::string(key);
   return Field{std::move(path), value, ValueMark(value, key_mark)};
 }
 
-void YamlReader::Fail(const YAML::Mark& mark, std::string_view path, std::string_view message) {
+void YamlReader::Fail(const YamlMark& mark, std::string_view path, std::string_view message) {
   if (failed()) return;
   const int line = mark.is_null() ? 1 : mark.line + 1;
   const int column = mark.is_null() ? 1 : mark.column + 1;
@@ -70,36 +70,30 @@ Mapping YamlReader::ReadMapping(const Field& field, std::optional<std::initializ
     return Mapping();
   }
   std::vector<MappingEntry> entries;
-  std::set<std::string> seen;
-  // Copies, not references: yaml-cpp's iterator yields a temporary pair.
-  for (auto it = field.node.begin(); it != field.node.end(); ++it) {
-    const YAML::Node key = it->first;
-    const YAML::Node value = it->second;
+  entries.reserve(field.node.size());
+  std::unordered_set<std::string_view> seen;  // views into the document's text
+  seen.reserve(field.node.size());
+  for (size_t i = 0; i < field.node.size(); ++i) {
+    const YamlNode key = field.node.key(i);
+    const YamlNode value = field.node.value(i);
     if (!key.IsScalar()) {
       Fail(ValueMark(key, field.mark), field.path, "keys must be plain strings, got " + Describe(key));
       return Mapping();
     }
-    const std::string& name = key.Scalar();
+    const std::string_view name = key.scalar();
     if (!seen.insert(name).second) {
-      Fail(key.Mark(), field.path, "duplicate key '" + name + "'");
+      Fail(key.mark(), field.path, "duplicate key '" + std::string(name) + "'");
       return Mapping();
     }
-    if (allowed) {
-      bool known = false;
-      std::vector<std::string> candidates;
-      for (std::string_view allowed_key : *allowed) {
-        known = known || allowed_key == name;
-        candidates.emplace_back(allowed_key);
-      }
-      if (!known) {
-        std::optional<std::string> suggestion = ClosestMatch(name, candidates);
-        Fail(key.Mark(), field.path,
-             "unknown key '" + name + "'" +
-                 (suggestion ? " (did you mean '" + *suggestion + "'?)" : "; expected one of " + JoinKeys(*allowed)));
-        return Mapping();
-      }
+    if (allowed && std::find(allowed->begin(), allowed->end(), name) == allowed->end()) {
+      std::vector<std::string> candidates(allowed->begin(), allowed->end());
+      std::optional<std::string> suggestion = ClosestMatch(name, candidates);
+      Fail(key.mark(), field.path,
+           "unknown key '" + std::string(name) + "'" +
+               (suggestion ? " (did you mean '" + *suggestion + "'?)" : "; expected one of " + JoinKeys(*allowed)));
+      return Mapping();
     }
-    entries.push_back(MappingEntry{name, key.Mark(), ChildField(field, name, value, key.Mark())});
+    entries.push_back(MappingEntry{std::string(name), key.mark(), ChildField(field, name, value, key.mark())});
   }
   return Mapping(std::move(entries));
 }
@@ -124,7 +118,7 @@ std::vector<Field> YamlReader::ReadSequence(const Field& field) {
   }
   std::vector<Field> items;
   for (size_t i = 0; i < field.node.size(); ++i) {
-    const YAML::Node item = field.node[i];
+    const YamlNode item = field.node.item(i);
     items.push_back(Field{field.path + "[" + std::to_string(i) + "]", item, ValueMark(item, field.mark)});
   }
   return items;
@@ -135,7 +129,7 @@ std::optional<std::string> YamlReader::Scalar(const Field& field, std::string_vi
     Fail(field, "expected " + std::string(expected) + ", got " + Describe(field.node));
     return std::nullopt;
   }
-  Result<std::string> expanded = ExpandEnvironment(field.node.Scalar(), env_);
+  Result<std::string> expanded = ExpandEnvironment(field.node.scalar(), env_);
   if (!expanded.ok()) {
     Fail(field, expanded.status().message());
     return std::nullopt;

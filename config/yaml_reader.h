@@ -1,7 +1,7 @@
-// YamlReader: typed, located reads from a yaml-cpp tree, where the first error wins.
+// YamlReader: typed, located reads from a YamlDocument's tree, where the first error wins.
 //
-// Internal to config/: it exposes yaml-cpp types, and pgtenant_config links yaml-cpp privately, so
-// only config/*.cc may include this header.
+// Internal to config/: it exposes YamlDocument's types, and pgtenant_config links libyaml privately,
+// so only config/*.cc may include this header.
 //
 // Every error becomes "SOURCE:LINE:COLUMN: key.path: message" (1-based) and only the first one is
 // kept: readers return nullopt / empty after reporting, callers may carry on without checking each
@@ -10,8 +10,6 @@
 // durations, sizes and enum spellings are quoted back.
 // Not thread-safe; one reader per load.
 #pragma once
-
-#include <yaml-cpp/yaml.h>
 
 #include <array>
 #include <cstdint>
@@ -23,6 +21,7 @@
 
 #include "config/config.h"
 #include "config/value_parsers.h"
+#include "config/yaml_document.h"
 #include "protocol/enum_names.h"
 #include "protocol/status.h"
 
@@ -31,14 +30,14 @@ namespace pgtenant::config {
 // One value in the tree and where to point at it.
 struct Field {
   std::string path;  // "tenants.acme.isolation"; empty for the document root
-  YAML::Node node;   // the value
-  YAML::Mark mark;   // the value's position, or its key's when the value is empty
+  YamlNode node;     // the value
+  YamlMark mark;     // the value's position, or its key's when the value is empty
 };
 
 // One entry of a mapping.
 struct MappingEntry {
   std::string key;
-  YAML::Mark key_mark;
+  YamlMark key_mark;
   Field value;
 };
 
@@ -70,7 +69,7 @@ class YamlReader {
   const Status& status() const { return status_; }
 
   // Records "SOURCE:LINE:COLUMN: PATH: MESSAGE" unless an error is already recorded.
-  void Fail(const YAML::Mark& mark, std::string_view path, std::string_view message);
+  void Fail(const YamlMark& mark, std::string_view path, std::string_view message);
   void Fail(const Field& field, std::string_view message) { Fail(field.mark, field.path, message); }
 
   // `field` as a mapping. With `allowed`, any other key is an error (with a did-you-mean); without,
@@ -112,7 +111,7 @@ class YamlReader {
 };
 
 // A field under `parent`: path "parent.key".
-Field ChildField(const Field& parent, std::string_view key, const YAML::Node& value, const YAML::Mark& key_mark);
+Field ChildField(const Field& parent, std::string_view key, const YamlNode& value, const YamlMark& key_mark);
 
 template <typename E, size_t N>
 std::optional<E> YamlReader::ReadEnum(const Field& field, const std::array<EnumName<E>, N>& names) {

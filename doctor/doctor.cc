@@ -30,13 +30,13 @@ std::vector<DoctorLogin> LoginsOf(const config::Config& config) {
     std::vector<DoctorLogin> tenant_logins;
     for (const auto& [tenant_name, tenant] : config.tenants) {
       if (tenant.backend != name) continue;
-      if (tenant.server_role.user.empty()) {
+      if (tenant.server_role->user.empty()) {
         own.tenants.push_back(&tenant);
         continue;
       }
       DoctorLogin login{backend, {&tenant}};
-      login.backend.user = tenant.server_role.user;
-      login.backend.password = tenant.server_role.password;
+      login.backend.user = tenant.server_role->user;
+      login.backend.password = tenant.server_role->password;
       tenant_logins.push_back(std::move(login));
     }
     logins.push_back(std::move(own));

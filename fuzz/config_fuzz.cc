@@ -1,4 +1,4 @@
-// Fuzz target: the YAML config loader (yaml-cpp, ${VAR} expansion, every section's validation).
+// Fuzz target: the YAML config loader (libyaml via config/yaml_document.h, ${VAR} expansion, every section's validation).
 //
 // Input: YAML text. The environment is fixed (APP_TENANT_PASSWORD and PORT are set, nothing else).
 // Invariant: the loader returns a config or an error with a message; it never throws or crashes.

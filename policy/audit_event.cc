@@ -87,7 +87,7 @@ void AppendCompliance(std::string& out, const config::ComplianceConfig& complian
 void SetTenant(AuditEvent& event, const config::TenantConfig& tenant) {
   event.tenant = tenant.name;
   event.tenant_id = tenant.id;
-  event.compliance = tenant.compliance;
+  event.compliance = *tenant.compliance;
 }
 
 std::string_view ToString(AuditEventType type) { return NameOf(kAuditEventTypeNames, type); }

@@ -42,7 +42,7 @@ EffectivePolicy ResolveEffectivePolicy(const config::Config& config, const confi
   EffectivePolicy policy;
   std::optional<bool> read_only;
   ApplyConfig(config.policy, role, policy, read_only);
-  if (tenant != nullptr) ApplyConfig(tenant->policy, role, policy, read_only);
+  if (tenant != nullptr) ApplyConfig(*tenant->policy, role, policy, read_only);
   policy.read_only = role == config::TenantRole::kViewer || read_only.value_or(false);
   // parse.error and parse.unknown_node are never switched off (the loader refuses it; this keeps the
   // engine safe regardless).

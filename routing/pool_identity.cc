@@ -26,7 +26,7 @@ std::string QuoteIdentifierIfNeeded(const std::string& name) {
 }
 
 bool HasOwnPoolSettings(const config::UserConfig& user) {
-  const config::PoolOverrides& o = user.pool;
+  const config::PoolOverrides& o = *user.pool;
   return o.mode || o.size || o.min_idle || o.wait_timeout || o.idle_timeout || o.lifetime;
 }
 
@@ -45,9 +45,9 @@ PoolIdentity Build(const config::Config& config, const config::BackendConfig& ba
   // A schema tenant's own role is the server session's session user, authenticated at login: RESET ROLE
   // and SET SESSION AUTHORIZATION fall back to it, never to the backend's user. Being part of the
   // target, it keys the pool, so tenants with different roles never share a server connection.
-  if (!tenant->server_role.user.empty()) {
-    identity.backend.user = tenant->server_role.user;
-    identity.backend.password = tenant->server_role.password;
+  if (!tenant->server_role->user.empty()) {
+    identity.backend.user = tenant->server_role->user;
+    identity.backend.password = tenant->server_role->password;
   }
   // The tenant id is a validated UUID and the setting a validated dotted name: safe to inline.
   std::string options = "-c " + config.tenant_setting + "=" + tenant->id;

@@ -51,8 +51,8 @@ TEST_CASE("without audit:, doctor: or compliance: the defaults hold", "[config][
   CHECK_FALSE(config->audit.statements);
   CHECK(config->doctor.tenant_column == "org_id");
   const TenantConfig& acme = *config->FindTenant("acme");
-  CHECK(acme.compliance.regulations.empty());
-  CHECK_FALSE(acme.compliance.retention_days.has_value());
+  CHECK(acme.compliance->regulations.empty());
+  CHECK_FALSE(acme.compliance->retention_days.has_value());
 }
 
 TEST_CASE("audit: reads sinks, queue size, overflow and statements", "[config][audit]") {
@@ -94,12 +94,12 @@ TEST_CASE("audit: errors point at the offending value", "[config][audit]") {
 TEST_CASE("compliance: reads regulations and a retention in days", "[config][audit]") {
   auto config = LoadOk(Document("", ", compliance: { regulations: [GDPR, LGPD], retention: 365d }"));
   const TenantConfig& acme = *config->FindTenant("acme");
-  CHECK(acme.compliance.regulations == std::vector<std::string>{"GDPR", "LGPD"});
-  CHECK(acme.compliance.retention_days == 365);
+  CHECK(acme.compliance->regulations == std::vector<std::string>{"GDPR", "LGPD"});
+  CHECK(acme.compliance->retention_days == 365);
 
   auto bare = LoadOk(Document("", ", compliance: { retention: 2190 }"));
-  CHECK(bare->FindTenant("acme")->compliance.retention_days == 2190);
-  CHECK(bare->FindTenant("acme")->compliance.regulations.empty());
+  CHECK(bare->FindTenant("acme")->compliance->retention_days == 2190);
+  CHECK(bare->FindTenant("acme")->compliance->regulations.empty());
 }
 
 TEST_CASE("compliance: errors point at the offending value", "[config][audit]") {

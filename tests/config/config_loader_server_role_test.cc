@@ -49,11 +49,11 @@ TEST_CASE("a schema tenant's server_role is read with its password, and is the u
   REQUIRE(result.ok());
   const Config& config = **result;
   const TenantConfig& globex = *config.FindTenant("globex");
-  CHECK(globex.server_role.user == "globex_app");
-  CHECK(globex.server_role.password == "s3cret");
+  CHECK(globex.server_role->user == "globex_app");
+  CHECK(globex.server_role->password == "s3cret");
   CHECK(config.ServerUserOf(globex) == "globex_app");
   // Without one, a tenant logs in as its backend's user.
-  CHECK(config.FindTenant("hooli")->server_role.user.empty());
+  CHECK(config.FindTenant("hooli")->server_role->user.empty());
   CHECK(config.ServerUserOf(*config.FindTenant("hooli")) == "app_tenant");
   CHECK(config.ServerUserOf(*config.FindTenant("acme")) == "app_tenant");
 }

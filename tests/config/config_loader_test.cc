@@ -141,16 +141,18 @@ TEST_CASE("an empty file is an error at 1:1", "[config_loader]") {
   CHECK(ErrorOf("---\n") == expected);
 }
 
-TEST_CASE("a YAML syntax error reports yaml-cpp's position", "[config_loader]") {
+TEST_CASE("a YAML syntax error reports libyaml's position and what it was parsing", "[config_loader]") {
   CHECK(ErrorOf(Yaml({"listen:", "  port: [6432", "auth: {}"})) ==
-        "t.yaml:3:5: YAML syntax error: end of sequence flow not found");
+        "t.yaml:3:5: YAML syntax error: did not find expected ',' or ']' (while parsing a flow sequence that starts "
+        "at 2:9)");
   CHECK(ErrorOf(Yaml({"listen: { port: 1", "a: *nowhere"})).find("t.yaml:2:") == 0);
 }
 
 TEST_CASE("the document must be one mapping", "[config_loader]") {
   CHECK(ErrorOf("- listen\n") == "t.yaml:1:1: expected a mapping, got a sequence");
   CHECK(ErrorOf("just text\n") == "t.yaml:1:1: expected a mapping, got \"just text\"");
-  CHECK(ErrorOf(ValidBody() + "---\nlisten: {}\n") == "t.yaml:10:1: expected one YAML document; a second one starts here");
+  // The second document starts at its `---` (line 9: ValidBody() has 8 lines).
+  CHECK(ErrorOf(ValidBody() + "---\nlisten: {}\n") == "t.yaml:9:1: expected one YAML document; a second one starts here");
 }
 
 TEST_CASE("backends, tenants and users are required", "[config_loader]") {

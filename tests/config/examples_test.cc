@@ -74,8 +74,8 @@ TEST_CASE("demo.yaml is what ./scripts/demo expects", "[examples]") {
   CHECK(globex.isolation == IsolationMode::kSchema);
   CHECK(globex.schema == "org_globex");
   CHECK(globex.backend == "app");
-  CHECK(globex.server_role.user == "globex_app");  // a role of its own: pgtenant doctor passes the demo
-  CHECK(globex.server_role.password == "globex-secret");
+  CHECK(globex.server_role->user == "globex_app");  // a role of its own: pgtenant doctor passes the demo
+  CHECK(globex.server_role->password == "globex-secret");
   const TenantConfig& initech = *config->FindTenant("initech");
   CHECK(initech.id == "3d1a7b2c-8e9f-4a0b-b1c2-d3e4f5a6b7c8");
   CHECK(initech.isolation == IsolationMode::kDatabase);
@@ -89,7 +89,7 @@ TEST_CASE("demo.yaml is what ./scripts/demo expects", "[examples]") {
   CHECK(config->FindUser("carol")->tenants == Roles{{"initech", TenantRole::kAdmin}});
   for (const auto& [name, user] : config->users) {
     INFO(name);
-    CHECK(user.password.rfind("SCRAM-SHA-256$4096:", 0) == 0);
+    CHECK(user.scram.has_value());
   }
 }
 
@@ -109,8 +109,8 @@ TEST_CASE("full.yaml sets every key to a value that shows it was read", "[exampl
   CHECK(config->peers.size() == 2);
   CHECK(config->workers == 2);
   CHECK(config->FindTenant("acme")->max_clients == 100);
-  CHECK(config->FindTenant("globex")->server_role.user == "globex_app");
-  CHECK(config->FindTenant("globex")->server_role.password == "globex-secret");
+  CHECK(config->FindTenant("globex")->server_role->user == "globex_app");
+  CHECK(config->FindTenant("globex")->server_role->password == "globex-secret");
   CHECK(config->ResolvePool(config->FindTenant("acme"), config->FindUser("alice")).size == 5);
   CHECK(config->ResolveIdleTransactionTimeout(config->FindTenant("acme"), nullptr) == std::chrono::minutes(5));
   CHECK(config->ResolveIdleTransactionTimeout(config->FindTenant("acme"), config->FindUser("alice")) ==

@@ -187,13 +187,13 @@ TEST_CASE("the tenant context a pool's connections carry is part of its identity
       {"the tenant setting", [](config::Config& c) { c.tenant_setting = "app.org"; },
        {&pools.tenant_rw, &pools.tenant_ro, &pools.schema_tenant, &pools.shared, &pools.user_own}},
       {"dave removed", [](config::Config& c) { c.users.erase("dave"); }, {&pools.user_own}},
-      {"dave's own pool settings removed", [](config::Config& c) { c.users.at("dave").pool = {}; }, {&pools.user_own}},
+      {"dave's own pool settings removed", [](config::Config& c) { c.users.at("dave").pool = config::PoolOverrides{}; }, {&pools.user_own}},
       {"pool sizes, modes and timeouts",
        [](config::Config& c) {
          c.pool.size = 50;
          c.pool.mode = config::PoolMode::kTransaction;
          c.pool.wait_timeout = config::Duration(1234);
-         c.users.at("dave").pool.size = 4;
+         c.users.at("dave").pool.Mutable().size = 4;
        },
        {}},
   };
@@ -248,9 +248,9 @@ TEST_CASE("a schema tenant's server_role is the user of its pool, which no tenan
 
   // A reload that changes the role or its password retires the tenant's pool, and only it.
   for (const auto& change : std::vector<std::function<void(config::Config&)>>{
-           [](config::Config& c) { c.tenants.at("globex").server_role.user = "globex_app2"; },
-           [](config::Config& c) { c.tenants.at("globex").server_role.password = "g2"; },
-           [](config::Config& c) { c.tenants.at("globex").server_role = {}; }}) {
+           [](config::Config& c) { c.tenants.at("globex").server_role.Mutable().user = "globex_app2"; },
+           [](config::Config& c) { c.tenants.at("globex").server_role.Mutable().password = "g2"; },
+           [](config::Config& c) { c.tenants.at("globex").server_role = config::ServerRoleConfig{}; }}) {
     config::Config next = config;
     change(next);
     CHECK_FALSE(Survives(next, globex));
