@@ -59,10 +59,36 @@ bool Config::IsSessionParameter(std::string_view name) const {
 const TenantConfig* Config::FindTenantById(std::string_view id) const {
   Result<std::string> canonical = ParseUuid(id);
   if (!canonical.ok()) return nullptr;
+  if (tenant_index.built) {
+    auto it = tenant_index.by_id.find(*canonical);
+    return it == tenant_index.by_id.end() ? nullptr : it->second;
+  }
   for (const auto& [name, tenant] : tenants) {
     if (tenant.id == *canonical) return &tenant;
   }
   return nullptr;
+}
+
+const TenantConfig* Config::FindTenantBySchema(std::string_view schema) const {
+  if (schema.empty()) return nullptr;
+  if (tenant_index.built) {
+    auto it = tenant_index.by_schema.find(protocol::AsciiLower(schema));
+    return it == tenant_index.by_schema.end() ? nullptr : it->second;
+  }
+  for (const auto& [name, tenant] : tenants) {
+    if (tenant.isolation == IsolationMode::kSchema && protocol::EqualsIgnoreCase(tenant.schema, schema)) return &tenant;
+  }
+  return nullptr;
+}
+
+void Config::BuildTenantIndex() {
+  tenant_index = TenantIndex();
+  tenant_index.by_id.reserve(tenants.size());
+  for (const auto& [name, tenant] : tenants) {
+    tenant_index.by_id.emplace(tenant.id, &tenant);  // ids are unique (the loader checks); first wins anyway
+    if (tenant.isolation == IsolationMode::kSchema) tenant_index.by_schema.emplace(protocol::AsciiLower(tenant.schema), &tenant);
+  }
+  tenant_index.built = true;
 }
 
 bool SameDatabase(const BackendConfig& a, const BackendConfig& b) {

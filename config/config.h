@@ -40,6 +40,7 @@
 #include <vector>
 
 #include "config/sparse.h"
+#include "config/tenant_index.h"
 #include "protocol/scram.h"
 #include "protocol/status.h"
 
@@ -322,6 +323,7 @@ struct Config {
   DoctorConfig doctor;
   PolicyConfig policy;  // top-level policy: defaults for every tenant
   AdminConfig admin;
+  TenantIndex tenant_index;
 
   // True if `user` is listed under admin.users.
   bool IsAdmin(std::string_view user) const;
@@ -334,6 +336,11 @@ struct Config {
   const UserConfig* FindUser(std::string_view name) const;
   // The tenant whose id is `id` (compared case-insensitively), or nullptr.
   const TenantConfig* FindTenantById(std::string_view id) const;
+  // The schema-isolated tenant whose schema is `schema` (compared in ASCII case-insensitively), or nullptr.
+  const TenantConfig* FindTenantBySchema(std::string_view schema) const;
+  // Indexes `tenants` for the two lookups above (the loader calls it on the Config it returns; see
+  // tenant_index.h for what a copy does).
+  void BuildTenantIndex();
   // The role `tenant`'s server connections log in as: its server_role, else its backend's user.
   // REQUIRES: `tenant` is an entry of this config.
   const std::string& ServerUserOf(const TenantConfig& tenant) const;

@@ -91,7 +91,9 @@ Result<std::shared_ptr<const Config>> ConfigLoader::Load(const YamlNode& root) {
   CheckTlsAndAuth(reader_, config_, top.Get("auth").value_or(root_field), top.Get("tls").value_or(root_field));
   CheckResolvedPools();
   if (reader_.failed()) return reader_.status();
-  return std::shared_ptr<const Config>(std::make_shared<Config>(std::move(config_)));
+  auto config = std::make_shared<Config>(std::move(config_));
+  config->BuildTenantIndex();  // on the Config that is returned: the index points into its tenants
+  return std::shared_ptr<const Config>(std::move(config));
 }
 
 void ConfigLoader::ReadAuth(const Field& field) {

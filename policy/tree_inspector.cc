@@ -204,12 +204,8 @@ void TreeInspector::Report(std::string_view rule_id, std::string reason) {
 }
 
 bool TreeInspector::IsOtherTenantSchema(std::string_view name) const {
-  if (name.empty()) return false;
-  for (const auto& [tenant_name, tenant] : context_.config->tenants) {
-    if (&tenant == context_.tenant || tenant.isolation != config::IsolationMode::kSchema) continue;
-    if (protocol::EqualsIgnoreCase(tenant.schema, name)) return true;
-  }
-  return false;
+  const config::TenantConfig* owner = context_.config->FindTenantBySchema(name);
+  return owner != nullptr && owner != context_.tenant;
 }
 
 void TreeInspector::VisitNode(const PgQuery__Node& node, Walk walk) {

@@ -496,9 +496,10 @@ void ProxyServer::OnTick(uv_timer_t* timer) noexcept {
 }
 
 void ProxyServer::UpdateMetrics() {
-  // The gauges are shared by the workers: each adds what changed in its own counts.
+  // The gauges are shared by the workers: each adds what changed in its own counts. Only tenants
+  // with sessions or pools here, and those it last reported non-zero (to bring them back to zero),
+  // are visited: once a second, the cost follows the work, not the number of configured tenants.
   std::map<std::string, GaugeCounts> counts;
-  for (const auto& [name, tenant] : config_->tenants) counts[name];
   for (const auto& [name, c] : reported_) counts[name];
   for (ClientSession* s : sessions_) {
     if (s->tenant_name().empty()) continue;
@@ -521,7 +522,11 @@ void ProxyServer::UpdateMetrics() {
     series->clients_waiting->Increment(c.clients_waiting - before.clients_waiting);
     series->servers_active->Increment(c.servers_active - before.servers_active);
     series->servers_idle->Increment(c.servers_idle - before.servers_idle);
-    before = c;
+    if (c.clients_active == 0 && c.clients_waiting == 0 && c.servers_active == 0 && c.servers_idle == 0) {
+      reported_.erase(name);  // this worker's share is back to zero: nothing to undo next time
+    } else {
+      before = c;
+    }
   }
   if (index_ != 0) return;
   policy::PolicyEngine::CacheStats cache = policy().cache_stats();

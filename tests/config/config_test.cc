@@ -150,6 +150,32 @@ TEST_CASE("a tenant can be found by its id in either case", "[config]") {
   CHECK(config->FindTenantById("acme") == nullptr);
 }
 
+TEST_CASE("id and schema lookups: indexed on a loaded config, scanned on an edited copy, same answers", "[config]") {
+  auto loaded = LoadOk(Yaml({"backends: { db: { host: h, database: d, user: u } }",
+                             "tenants:",
+                             "  acme: { id: 7c9e6679-7425-40de-944b-e07fc1f90ae7, backend: db }",
+                             "  globex: { id: 9b2f1c4e-5d6a-4e8b-9c0d-1e2f3a4b5c6d, backend: db, isolation: schema, "
+                             "schema: Org_Globex, server_role: { user: globex_app } }",
+                             "users: { bob: { password: \"" + std::string(kVerifier) + "\", tenants: { acme: member } } }"}));
+  REQUIRE(loaded->tenant_index.built);
+  Config copy = *loaded;
+  CHECK_FALSE(copy.tenant_index.built);  // it would point into `loaded`'s tenants
+  for (const Config* config : {loaded.get(), static_cast<const Config*>(&copy)}) {
+    INFO((config == loaded.get() ? "indexed" : "scanned"));
+    CHECK(config->FindTenantBySchema("org_globex") == config->FindTenant("globex"));
+    CHECK(config->FindTenantBySchema("ORG_GLOBEX") == config->FindTenant("globex"));
+    CHECK(config->FindTenantBySchema("public") == nullptr);
+    CHECK(config->FindTenantBySchema("") == nullptr);
+    CHECK(config->FindTenantById("9B2F1C4E-5D6A-4E8B-9C0D-1E2F3A4B5C6D") == config->FindTenant("globex"));
+    CHECK(config->FindTenantById("7c9e6679-7425-40de-944b-e07fc1f90ae7") == config->FindTenant("acme"));
+  }
+  // An edit to the copy is seen by its lookups (no stale index), and not by the original's.
+  copy.tenants.at("globex").schema = "org_renamed";
+  CHECK(copy.FindTenantBySchema("org_renamed") == copy.FindTenant("globex"));
+  CHECK(copy.FindTenantBySchema("org_globex") == nullptr);
+  CHECK(loaded->FindTenantBySchema("org_globex") == loaded->FindTenant("globex"));
+}
+
 TEST_CASE("enums print as they are spelt in the YAML", "[config]") {
   CHECK(ToString(PoolMode::kSession) == "session");
   CHECK(ToString(PoolMode::kTransaction) == "transaction");

@@ -64,8 +64,8 @@ TEST_CASE("a blocked statement serializes with its tenant, compliance, fields an
   config::TenantConfig acme;
   acme.name = "acme";
   acme.id = "7c9e6679-7425-40de-944b-e07fc1f90ae7";
-  acme.compliance.regulations = {"GDPR", "LGPD"};
-  acme.compliance.retention_days = 365;
+  acme.compliance.Mutable().regulations = {"GDPR", "LGPD"};
+  acme.compliance.Mutable().retention_days = 365;
 
   AuditEvent event;
   event.type = AuditEventType::kStatementBlocked;

@@ -146,8 +146,8 @@ TEST_CASE("the loader keeps every policy level", "[policy][config]") {
   CHECK(config->policy.base.rules.at("dynamic_sql.do"));
   CHECK_FALSE(config->policy.roles.at(TenantRole::kAdmin).rules.at("ddl.schema_change"));
   const config::TenantConfig& acme = *config->FindTenant("acme");
-  CHECK(acme.policy.base.read_only == true);
-  CHECK(acme.policy.roles.at(TenantRole::kViewer).deny_tables == std::vector<std::string>{"x"});
+  CHECK(acme.policy->base.read_only == true);
+  CHECK(acme.policy->roles.at(TenantRole::kViewer).deny_tables == std::vector<std::string>{"x"});
 }
 
 }  // namespace
