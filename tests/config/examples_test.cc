@@ -121,7 +121,7 @@ TEST_CASE("full.yaml sets every key to a value that shows it was read", "[exampl
   CHECK(config->metrics.enabled);
   CHECK(config->metrics.port == 9187);
   CHECK(config->audit.sinks.size() == 2);
-  CHECK(config->FindTenant("acme")->compliance.retention_days == 365);
+  CHECK(config->FindTenant("acme")->compliance->retention_days == 365);
   CHECK(config->policy.roles.count(TenantRole::kViewer) == 1);
 }
 
