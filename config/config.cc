@@ -131,5 +131,7 @@ std::string_view ToString(IdentificationMethod method) { return NameOf(kIdentifi
 std::string_view ToString(WorkerPlacement placement) { return NameOf(kWorkerPlacementNames, placement); }
 std::string_view ToString(AuditSinkType type) { return NameOf(kAuditSinkTypeNames, type); }
 std::string_view ToString(AuditOverflow overflow) { return NameOf(kAuditOverflowNames, overflow); }
+std::string_view ToString(LogLevel level) { return NameOf(kLogLevelNames, level); }
+std::string_view ToString(LogFormat format) { return NameOf(kLogFormatNames, format); }
 
 }  // namespace pgtenant::config

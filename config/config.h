@@ -39,6 +39,7 @@
 #include <string_view>
 #include <vector>
 
+#include "config/log_config.h"
 #include "config/sparse.h"
 #include "config/tenant_index.h"
 #include "protocol/scram.h"
@@ -315,6 +316,7 @@ struct Config {
   std::map<std::string, TenantConfig> tenants;
   std::map<std::string, UserConfig> users;
   MetricsConfig metrics;
+  LogConfig log;  // log: level and line format of pgtenant's own log (PGTENANT_LOG_LEVEL overrides the level)
   HealthCheckConfig health_check;
   std::vector<PeerConfig> peers;  // ids and addresses unique
   TlsConfig tls;
@@ -373,5 +375,7 @@ std::string_view ToString(IdentificationMethod method);
 std::string_view ToString(WorkerPlacement placement);
 std::string_view ToString(AuditSinkType type);
 std::string_view ToString(AuditOverflow overflow);
+std::string_view ToString(LogLevel level);
+std::string_view ToString(LogFormat format);
 
 }  // namespace pgtenant::config

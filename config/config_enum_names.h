@@ -64,4 +64,16 @@ inline constexpr std::array<EnumName<AuditOverflow>, 2> kAuditOverflowNames = {{
     {AuditOverflow::kDrop, "drop"},
 }};
 
+inline constexpr std::array<EnumName<LogLevel>, 4> kLogLevelNames = {{
+    {LogLevel::kDebug, "debug"},
+    {LogLevel::kInfo, "info"},
+    {LogLevel::kWarning, "warning"},
+    {LogLevel::kError, "error"},
+}};
+
+inline constexpr std::array<EnumName<LogFormat>, 2> kLogFormatNames = {{
+    {LogFormat::kText, "text"},
+    {LogFormat::kJson, "json"},
+}};
+
 }  // namespace pgtenant::config

@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstring>
 #include <exception>
+#include <set>
 
 #include "config/config_enum_names.h"
 #include "config/config_loader_admin.h"
@@ -49,45 +50,56 @@ ConfigLoader::ConfigLoader(std::string source, const EnvLookup& env) : reader_(s
 
 Result<std::shared_ptr<const Config>> ConfigLoader::Load(const YamlNode& root) {
   const Field root_field{"", root, root.mark()};
-  const Mapping top =
-      reader_.ReadMapping(root_field,
-                          {"listen", "auth", "limits", "pool", "tenant_setting", "session_parameters", "tenant_identification",
-                           "username_separator", "backends", "tenants", "users", "audit", "doctor", "policy", "metrics",
-                           "tls", "admin", "health_check", "peers", "workers", "worker_placement",
-                           "worker_busy_percent"},
-                          {"backends", "tenants", "users"});
+  const Mapping top = reader_.ReadMapping(root_field, ConfigSection::kTop, {"backends", "tenants", "users"});
+  if (!root.IsMap()) return reader_.status();
+
+  // Each top-level key is read in an error scope of its own, so that one run reports an error in
+  // each of them. What a later key checks against an earlier one (a tenant's backend, a user's
+  // tenants, password forms against auth.method) is checked only where the earlier one read cleanly:
+  // anything else could only repeat the earlier error.
+  auto read = [&](std::string_view key, auto&& reader) -> bool {
+    const std::optional<Field> field = top.Get(key);
+    if (!field) return true;
+    ErrorScope scope(reader_);
+    reader(*field);
+    return !scope.failed();
+  };
+  sections_ok_.auth = read("auth", [&](const Field& f) { ReadAuth(f); });
+  sections_ok_.username_separator = read("username_separator", [&](const Field& f) { ReadUsernameSeparator(f); });
+  read("tenant_setting", [&](const Field& f) { ReadTenantSetting(f); });
+  read("session_parameters", [&](const Field& f) { ReadSessionParameters(f); });
+  read("tenant_identification", [&](const Field& f) { ReadTenantIdentification(f); });
+  read("listen", [&](const Field& f) { ReadListen(f); });
+  read("metrics", [&](const Field& f) { ReadMetrics(f); });
+  read("log", [&](const Field& f) { ReadLog(f); });
+  read("health_check", [&](const Field& f) { config_.health_check = ReadHealthCheckSection(reader_, f); });
+  read("peers", [&](const Field& f) { config_.peers = ReadPeersSection(reader_, f); });
+  read("limits", [&](const Field& f) { ReadLimits(f); });
+  read("workers", [&](const Field& f) { SetIfPresent(config_.workers, reader_.ReadInt(f, 1, kMaxWorkers)); });
+  read("worker_placement",
+       [&](const Field& f) { SetIfPresent(config_.worker_placement, reader_.ReadEnum(f, kWorkerPlacementNames)); });
+  read("worker_busy_percent",
+       [&](const Field& f) { SetIfPresent(config_.worker_busy_percent, reader_.ReadInt(f, 1, 100)); });
+  read("pool", [&](const Field& f) {
+    top_pool_ = f;
+    config_.pool = ReadPool(f);
+  });
+  read("backends", [&](const Field& f) { ReadBackends(f); });
+  read("tenants", [&](const Field& f) { ReadTenants(f); });
+  AdminSection admin;
+  sections_ok_.admin = read("admin", [&](const Field& f) { admin = ReadAdminSection(reader_, f); });
+  config_.admin = admin.config;  // before users: an admin-only user may omit `tenants`
+  read("users", [&](const Field& f) { ReadUsers(f); });
+  read("audit", [&](const Field& f) { config_.audit = ReadAuditSection(reader_, f); });
+  read("doctor", [&](const Field& f) { config_.doctor = ReadDoctorSection(reader_, f); });
+  read("policy", [&](const Field& f) { config_.policy = ReadPolicySection(reader_, f); });
+  read("tls", [&](const Field& f) { config_.tls = ReadTlsSection(reader_, f); });
   if (reader_.failed()) return reader_.status();
 
-  if (auto field = top.Get("auth")) ReadAuth(*field);
-  if (auto field = top.Get("username_separator")) ReadUsernameSeparator(*field);
-  if (auto field = top.Get("tenant_setting")) ReadTenantSetting(*field);
-  if (auto field = top.Get("session_parameters")) ReadSessionParameters(*field);
-  if (auto field = top.Get("tenant_identification")) ReadTenantIdentification(*field);
-  if (auto field = top.Get("listen")) ReadListen(*field);
-  if (auto field = top.Get("metrics")) ReadMetrics(*field);
-  if (auto field = top.Get("health_check")) config_.health_check = ReadHealthCheckSection(reader_, *field);
-  if (auto field = top.Get("peers")) config_.peers = ReadPeersSection(reader_, *field);
-  if (auto field = top.Get("limits")) ReadLimits(*field);
-  if (auto field = top.Get("workers")) SetIfPresent(config_.workers, reader_.ReadInt(*field, 1, kMaxWorkers));
-  if (auto field = top.Get("worker_placement")) SetIfPresent(config_.worker_placement, reader_.ReadEnum(*field, kWorkerPlacementNames));
-  if (auto field = top.Get("worker_busy_percent")) SetIfPresent(config_.worker_busy_percent, reader_.ReadInt(*field, 1, 100));
-  if (auto field = top.Get("pool")) {
-    top_pool_ = *field;
-    config_.pool = ReadPool(*field);
-  }
-  ReadBackends(*top.Get("backends"));
-  ReadTenants(*top.Get("tenants"));
+  // Checks across sections: only on a document whose every part read cleanly.
   CheckDedicatedBackends();
   CheckServerRoles();
-  AdminSection admin;
-  if (auto field = top.Get("admin")) admin = ReadAdminSection(reader_, *field);
-  config_.admin = admin.config;  // before users: an admin-only user may omit `tenants`
-  ReadUsers(*top.Get("users"));
   CheckAdminUsers(reader_, config_, admin);
-  if (auto field = top.Get("audit")) config_.audit = ReadAuditSection(reader_, *field);
-  if (auto field = top.Get("doctor")) config_.doctor = ReadDoctorSection(reader_, *field);
-  if (auto field = top.Get("policy")) config_.policy = ReadPolicySection(reader_, *field);
-  if (auto field = top.Get("tls")) config_.tls = ReadTlsSection(reader_, *field);
   CheckTlsAndAuth(reader_, config_, top.Get("auth").value_or(root_field), top.Get("tls").value_or(root_field));
   CheckResolvedPools();
   if (reader_.failed()) return reader_.status();
@@ -97,7 +109,7 @@ Result<std::shared_ptr<const Config>> ConfigLoader::Load(const YamlNode& root) {
 }
 
 void ConfigLoader::ReadAuth(const Field& field) {
-  const Mapping auth = reader_.ReadMapping(field, {"method", "jwt"}, {"method"});
+  const Mapping auth = reader_.ReadMapping(field, ConfigSection::kAuth, {"method"});
   if (auto method = auth.Get("method")) SetIfPresent(config_.auth_method, reader_.ReadEnum(*method, kAuthMethodNames));
   if (auto jwt = auth.Get("jwt")) config_.jwt = ReadJwtSection(reader_, *jwt);
 }
@@ -162,7 +174,7 @@ void ConfigLoader::ReadTenantIdentification(const Field& field) {
 }
 
 void ConfigLoader::ReadListen(const Field& field) {
-  const Mapping listen = reader_.ReadMapping(field, {"address", "port", "reuse_port"}, {});
+  const Mapping listen = reader_.ReadMapping(field, ConfigSection::kListen);
   if (auto f = listen.Get("address")) SetIfPresent(config_.listen.address, reader_.ReadNonEmptyString(*f));
   if (auto f = listen.Get("port")) SetIfPresent(config_.listen.port, reader_.ReadInt(*f, 1, 65535));
   if (auto f = listen.Get("reuse_port")) {
@@ -173,17 +185,20 @@ void ConfigLoader::ReadListen(const Field& field) {
 }
 
 void ConfigLoader::ReadMetrics(const Field& field) {
-  const Mapping map = reader_.ReadMapping(field, {"address", "port"}, {"port"});
+  const Mapping map = reader_.ReadMapping(field, ConfigSection::kMetrics, {"port"});
   config_.metrics.enabled = true;
   if (auto f = map.Get("address")) SetIfPresent(config_.metrics.address, reader_.ReadNonEmptyString(*f));
   if (auto f = map.Get("port")) SetIfPresent(config_.metrics.port, reader_.ReadInt(*f, 1, 65535));
 }
 
+void ConfigLoader::ReadLog(const Field& field) {
+  const Mapping map = reader_.ReadMapping(field, ConfigSection::kLog);
+  if (auto f = map.Get("level")) SetIfPresent(config_.log.level, reader_.ReadEnum(*f, kLogLevelNames));
+  if (auto f = map.Get("format")) SetIfPresent(config_.log.format, reader_.ReadEnum(*f, kLogFormatNames));
+}
+
 void ConfigLoader::ReadLimits(const Field& field) {
-  const Mapping limits = reader_.ReadMapping(
-      field, {"max_client_connections", "max_query_size", "max_function_call_size", "client_idle_timeout",
-              "idle_transaction_timeout", "startup_timeout", "shutdown_timeout"},
-      {});
+  const Mapping limits = reader_.ReadMapping(field, ConfigSection::kLimits);
   if (auto f = limits.Get("max_client_connections")) {
     SetIfPresent(config_.max_client_connections, reader_.ReadInt(*f, 1, INT_MAX));
   }
@@ -211,7 +226,7 @@ void ConfigLoader::ReadLimits(const Field& field) {
 
 PoolOverrides ConfigLoader::ReadPool(const Field& field) {
   const Mapping pool =
-      reader_.ReadMapping(field, {"mode", "size", "min_idle", "wait_timeout", "idle_timeout", "lifetime"}, {});
+      reader_.ReadMapping(field, ConfigSection::kPool);
   PoolOverrides overrides;
   if (auto f = pool.Get("mode")) overrides.mode = reader_.ReadEnum(*f, kPoolModeNames);
   if (auto f = pool.Get("size")) overrides.size = reader_.ReadInt(*f, 1, INT_MAX);
@@ -223,17 +238,17 @@ PoolOverrides ConfigLoader::ReadPool(const Field& field) {
 }
 
 Mapping ConfigLoader::ReadNamedEntries(const Field& field, std::string_view what) {
-  Mapping entries = reader_.ReadMapping(field, std::nullopt);
-  if (reader_.failed()) return Mapping();
-  if (entries.empty()) reader_.Fail(field, "must define at least one " + std::string(what));
-  for (const MappingEntry& entry : entries.entries()) {
-    if (!IsValidName(entry.key)) {
-      reader_.Fail(entry.key_mark, field.path,
-                   "invalid " + std::string(what) + " name " + Quoted(entry.key) +
-                       "; names use only letters, digits, '_' and '-'");
-    }
-  }
+  Mapping entries = reader_.ReadMapping(field);
+  if (!field.node.IsMap()) return Mapping();
+  if (entries.empty() && !reader_.failed()) reader_.Fail(field, "must define at least one " + std::string(what));
   return entries;
+}
+
+void ConfigLoader::CheckEntryName(const Field& field, const MappingEntry& entry, std::string_view what) {
+  if (IsValidName(entry.key)) return;
+  reader_.Fail(entry.key_mark, field.path,
+               "invalid " + std::string(what) + " name " + Quoted(entry.key) +
+                   "; names use only letters, digits, '_' and '-'");
 }
 
 std::optional<std::string> ConfigLoader::ReadPostgresName(const Field& field) {
@@ -247,11 +262,11 @@ std::optional<std::string> ConfigLoader::ReadPostgresName(const Field& field) {
 
 void ConfigLoader::ReadBackends(const Field& field) {
   const Mapping entries = ReadNamedEntries(field, "backend");
+  backend_names_known_ = field.node.IsMap();
   for (const MappingEntry& entry : entries.entries()) {
-    const Mapping map = reader_.ReadMapping(
-        entry.value, {"host", "port", "database", "user", "password", "sslmode", "max_connections", "connect_timeout",
-                      "shared_pool", "sslrootcert", "hosts"},
-        {"database", "user"});
+    ErrorScope entry_scope(reader_);  // each backend on its own
+    CheckEntryName(field, entry, "backend");
+    const Mapping map = reader_.ReadMapping(entry.value, ConfigSection::kBackend, {"database", "user"});
     BackendConfig backend;
     backend.name = entry.key;
     // Either host (+ port): one address; or hosts: the primary and its alternates, in order.
@@ -290,8 +305,11 @@ void ConfigLoader::ReadBackends(const Field& field) {
   }
 }
 
-Result<std::shared_ptr<const Config>> LoadConfigString(std::string_view yaml, std::string_view source_name,
-                                                       const EnvLookup& env) {
+namespace {
+
+// LoadConfigString, and the keys the loader read into `keys_read` when it is not null.
+Result<std::shared_ptr<const Config>> LoadDocument(std::string_view yaml, std::string_view source_name,
+                                                   const EnvLookup& env, std::set<std::string>* keys_read) {
   try {
     YamlDocument document;
     if (std::optional<YamlSyntaxError> error = document.Parse(yaml)) {
@@ -306,10 +324,25 @@ Result<std::shared_ptr<const Config>> LoadConfigString(std::string_view yaml, st
       return Status::Error(Location(source_name, *second) + "expected one YAML document; a second one starts here");
     }
     ConfigLoader loader{std::string(source_name), env};
-    return loader.Load(document.root());
+    Result<std::shared_ptr<const Config>> config = loader.Load(document.root());
+    if (keys_read != nullptr) *keys_read = loader.keys_read();
+    return config;
   } catch (const std::exception& e) {
     return Status::Error(std::string(source_name) + ": cannot load configuration: " + e.what());
   }
+}
+
+}  // namespace
+
+Result<std::shared_ptr<const Config>> LoadConfigString(std::string_view yaml, std::string_view source_name,
+                                                       const EnvLookup& env) {
+  return LoadDocument(yaml, source_name, env, nullptr);
+}
+
+std::set<std::string> KeysReadFrom(std::string_view yaml, const EnvLookup& env) {
+  std::set<std::string> keys;
+  (void)LoadDocument(yaml, "keys", env, &keys);
+  return keys;
 }
 
 Result<std::shared_ptr<const Config>> LoadConfigFile(const std::string& path, const EnvLookup& env) {

@@ -3,7 +3,8 @@
 // Internal to config/ (exposes YamlDocument's nodes); everyone else calls LoadConfigFile / LoadConfigString
 // from config.h. Sections are read in dependency order (auth, backends, tenants, users), not
 // document order, so cross-references are checked where they are written and errors point at the
-// offending value. The first error wins (yaml_reader.h). Split over two files:
+// offending value. Every part that can be read on its own (a top-level key, a backend, a tenant, a
+// user) reports its first error, so one run lists them all (yaml_reader.h). Split over two files:
 // config_loader.cc (document, settings, pools, backends) and config_loader_tenants.cc (tenants,
 // users and the checks across them). Single use: construct, call Load once.
 #pragma once
@@ -11,6 +12,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -30,6 +32,8 @@ class ConfigLoader {
 
   // REQUIRES: `root` is the document's root node, and its document outlives the call; called once.
   Result<std::shared_ptr<const Config>> Load(const YamlNode& root);
+  // The keys read so far (YamlReader::keys_read).
+  const std::set<std::string>& keys_read() const { return reader_.keys_read(); }
 
  private:
   // config_loader.cc
@@ -40,11 +44,14 @@ class ConfigLoader {
   void ReadTenantIdentification(const Field& field);
   void ReadListen(const Field& field);
   void ReadMetrics(const Field& field);
+  void ReadLog(const Field& field);
   void ReadLimits(const Field& field);
   PoolOverrides ReadPool(const Field& field);
   void ReadBackends(const Field& field);
-  // The entries of backends, tenants, users or a user's tenants: a non-empty mapping of valid names.
+  // The entries of backends, tenants or users: a non-empty mapping (names: CheckEntryName).
   Mapping ReadNamedEntries(const Field& field, std::string_view what);
+  // Reports an entry of `field` whose name is not letters, digits, '_' and '-'.
+  void CheckEntryName(const Field& field, const MappingEntry& entry, std::string_view what);
   // A PostgreSQL role or database name: non-empty and short enough not to be truncated.
   std::optional<std::string> ReadPostgresName(const Field& field);
 
@@ -63,6 +70,15 @@ class ConfigLoader {
 
   YamlReader reader_;
   Config config_;
+  // Top-level sections that later ones are checked against, and whether they read without error.
+  struct SectionsOk {
+    bool auth = true;
+    bool username_separator = true;
+    bool admin = true;
+  };
+  SectionsOk sections_ok_;
+  bool backend_names_known_ = false;  // backends: was a mapping (its names are in config_.backends)
+  bool tenant_names_known_ = false;   // tenants: likewise
   // Positions for checks that span sections.
   std::optional<Field> top_pool_;
   std::map<std::string, Field> tenant_pools_;     // tenant name -> its pool field

@@ -10,7 +10,7 @@ namespace pgtenant::config {
 
 AdminSection ReadAdminSection(YamlReader& reader, const Field& field) {
   AdminSection section;
-  const Mapping map = reader.ReadMapping(field, {"users"}, {"users"});
+  const Mapping map = reader.ReadMapping(field, ConfigSection::kAdmin, {"users"});
   const std::optional<Field> users = map.Get("users");
   if (reader.failed() || !users) return section;
   const std::vector<Field> items = reader.ReadSequence(*users);

@@ -17,7 +17,7 @@ constexpr int kMaxQueueSize = 10'000'000;
 constexpr int kMaxRetentionDays = 36500;  // a century: anything longer is a typo
 
 std::optional<AuditSinkConfig> ReadSink(YamlReader& reader, const Field& field) {
-  const Mapping map = reader.ReadMapping(field, {"type", "path"}, {"type"});
+  const Mapping map = reader.ReadMapping(field, ConfigSection::kAuditSink, {"type"});
   if (reader.failed()) return std::nullopt;
   AuditSinkConfig sink;
   if (auto f = map.Get("type")) SetIfPresent(sink.type, reader.ReadEnum(*f, kAuditSinkTypeNames));
@@ -38,7 +38,7 @@ std::optional<AuditSinkConfig> ReadSink(YamlReader& reader, const Field& field) 
 
 AuditConfig ReadAuditSection(YamlReader& reader, const Field& field) {
   AuditConfig audit;
-  const Mapping map = reader.ReadMapping(field, {"sinks", "queue_size", "on_overflow", "statements"}, {});
+  const Mapping map = reader.ReadMapping(field, ConfigSection::kAudit);
   if (auto sinks = map.Get("sinks")) {
     std::set<std::string> paths;
     bool has_stdout = false;
@@ -65,7 +65,7 @@ AuditConfig ReadAuditSection(YamlReader& reader, const Field& field) {
 
 DoctorConfig ReadDoctorSection(YamlReader& reader, const Field& field) {
   DoctorConfig doctor;
-  const Mapping map = reader.ReadMapping(field, {"tenant_column"}, {});
+  const Mapping map = reader.ReadMapping(field, ConfigSection::kDoctor);
   if (auto f = map.Get("tenant_column")) {
     std::optional<std::string> column = reader.ReadNonEmptyString(*f);
     if (column && !IsSqlIdentifier(*column)) {
@@ -79,7 +79,7 @@ DoctorConfig ReadDoctorSection(YamlReader& reader, const Field& field) {
 
 ComplianceConfig ReadComplianceSection(YamlReader& reader, const Field& field) {
   ComplianceConfig compliance;
-  const Mapping map = reader.ReadMapping(field, {"regulations", "retention"}, {});
+  const Mapping map = reader.ReadMapping(field, ConfigSection::kCompliance);
   if (auto f = map.Get("regulations")) {
     for (const Field& item : reader.ReadSequence(*f)) {
       std::optional<std::string> name = reader.ReadNonEmptyString(item);

@@ -45,7 +45,7 @@ std::vector<BackendHost> ReadBackendHosts(YamlReader& reader, const Field& field
   if (!reader.failed() && items.empty()) reader.Fail(field, "must list at least one host");
   std::vector<BackendHost> hosts;
   for (const Field& item : items) {
-    const Mapping map = reader.ReadMapping(item, {"host", "port"}, {"host"});
+    const Mapping map = reader.ReadMapping(item, ConfigSection::kBackendHost, {"host"});
     if (reader.failed()) break;
     BackendHost host;
     host.port = kDefaultPostgresPort;
@@ -82,7 +82,7 @@ HealthCheckConfig ReadHealthCheckSection(YamlReader& reader, const Field& field)
   HealthCheckConfig health;
   health.enabled = true;
   if (field.node.IsNull()) return health;  // `health_check:` alone: on, with the defaults
-  const Mapping map = reader.ReadMapping(field, {"interval", "timeout"}, {});
+  const Mapping map = reader.ReadMapping(field, ConfigSection::kHealthCheck);
   if (auto f = map.Get("interval")) SetIfPresent(health.interval, reader.ReadDuration(*f, kPositive));
   if (auto f = map.Get("timeout")) SetIfPresent(health.timeout, reader.ReadDuration(*f, kPositive));
   return health;
@@ -92,7 +92,7 @@ std::vector<PeerConfig> ReadPeersSection(YamlReader& reader, const Field& field)
   const std::vector<Field> items = reader.ReadSequence(field);
   std::vector<PeerConfig> peers;
   for (const Field& item : items) {
-    const Mapping map = reader.ReadMapping(item, {"id", "address"}, {"id", "address"});
+    const Mapping map = reader.ReadMapping(item, ConfigSection::kPeer, {"id", "address"});
     if (reader.failed()) break;
     PeerConfig peer;
     const Field id_field = *map.Get("id");

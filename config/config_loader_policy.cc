@@ -55,7 +55,7 @@ std::vector<std::string> ReadNameList(YamlReader& reader, const Field& field) {
 }
 
 void ReadRules(YamlReader& reader, const Field& field, std::map<std::string, bool>& rules) {
-  const Mapping map = reader.ReadMapping(field, std::nullopt);
+  const Mapping map = reader.ReadMapping(field);
   for (const MappingEntry& entry : map.entries()) {
     if (!PolicyRuleIndex(entry.key)) {
       reader.Fail(entry.key_mark, field.path,
@@ -85,13 +85,13 @@ PolicyOverrides ReadOverrides(YamlReader& reader, const Mapping& map) {
 
 PolicyConfig ReadPolicySection(YamlReader& reader, const Field& field) {
   PolicyConfig policy;
-  const Mapping map = reader.ReadMapping(field, {"rules", "deny_tables", "deny_functions", "read_only", "roles"}, {});
+  const Mapping map = reader.ReadMapping(field, ConfigSection::kPolicy);
   policy.base = ReadOverrides(reader, map);
   if (auto roles_field = map.Get("roles")) {
-    const Mapping roles = reader.ReadMapping(*roles_field, {"admin", "member", "viewer"}, {});
+    const Mapping roles = reader.ReadMapping(*roles_field, ConfigSection::kPolicyRoles);
     for (const MappingEntry& entry : roles.entries()) {
       const Mapping role_map =
-          reader.ReadMapping(entry.value, {"rules", "deny_tables", "deny_functions", "read_only"}, {});
+          reader.ReadMapping(entry.value, ConfigSection::kPolicyRole);
       if (std::optional<TenantRole> role = ValueNamed(kTenantRoleNames, entry.key))
         policy.roles[*role] = ReadOverrides(reader, role_map);
     }

@@ -45,11 +45,11 @@ void ConfigLoader::ReadTenants(const Field& field) {
   std::map<std::string, std::string> tenant_by_id;
   std::map<std::string, std::string> tenant_by_schema;
   const Mapping entries = ReadNamedEntries(field, "tenant");
+  tenant_names_known_ = field.node.IsMap();
   for (const MappingEntry& entry : entries.entries()) {
-    const Mapping map = reader_.ReadMapping(
-        entry.value, {"id", "isolation", "schema", "backend", "server_role", "pool", "max_clients",
-                      "max_transactions_per_second", "idle_transaction_timeout", "compliance", "policy"},
-        {"id", "backend"});
+    ErrorScope entry_scope(reader_);  // each tenant on its own
+    CheckEntryName(field, entry, "tenant");
+    const Mapping map = reader_.ReadMapping(entry.value, ConfigSection::kTenant, {"id", "backend"});
     TenantConfig tenant;
     tenant.name = entry.key;
 
@@ -76,7 +76,7 @@ void ConfigLoader::ReadTenants(const Field& field) {
 
     if (auto f = map.Get("backend")) {
       std::optional<std::string> backend = reader_.ReadNonEmptyString(*f);
-      if (backend && config_.FindBackend(*backend) == nullptr) {
+      if (backend && backend_names_known_ && config_.FindBackend(*backend) == nullptr) {
         reader_.Fail(*f, "no backend named " + Quoted(*backend) + DidYouMean(*backend, KeysOf(config_.backends)));
       }
       SetIfPresent(tenant.backend, backend);
@@ -109,6 +109,7 @@ void ConfigLoader::ReadTenants(const Field& field) {
 
 // Database isolation means the tenant's data lives in a database no other tenant reaches.
 void ConfigLoader::CheckDedicatedBackends() {
+  if (reader_.failed()) return;
   for (const auto& [name, tenant] : config_.tenants) {
     if (tenant.isolation != IsolationMode::kDatabase) continue;
     for (const auto& [other_name, other] : config_.tenants) {
@@ -124,7 +125,7 @@ void ConfigLoader::CheckDedicatedBackends() {
 
 ServerRoleConfig ConfigLoader::ReadServerRole(const Field& field) {
   ServerRoleConfig role;
-  const Mapping map = reader_.ReadMapping(field, {"user", "password"}, {"user"});
+  const Mapping map = reader_.ReadMapping(field, ConfigSection::kServerRole, {"user"});
   if (auto f = map.Get("user")) SetIfPresent(role.user, ReadPostgresName(*f));
   if (auto f = map.Get("password")) SetIfPresent(role.password, reader_.ReadString(*f));
   return role;
@@ -160,26 +161,28 @@ void ConfigLoader::CheckServerRoles() {
 void ConfigLoader::ReadUsers(const Field& field) {
   const Mapping entries = ReadNamedEntries(field, "user");
   for (const MappingEntry& entry : entries.entries()) {
-    if (entry.key.find(config_.username_separator) != std::string::npos) {
+    ErrorScope entry_scope(reader_);  // each user on its own
+    CheckEntryName(field, entry, "user");
+    if (sections_ok_.username_separator && entry.key.find(config_.username_separator) != std::string::npos) {
       reader_.Fail(entry.key_mark, field.path,
                    "user name " + Quoted(entry.key) + " contains the username_separator " +
                        Quoted(config_.username_separator) + ", so user" + config_.username_separator +
                        "tenant would be ambiguous");
     }
-    // An admin user (admin.users) may exist only for the admin console, without tenants.
-    const Mapping map = config_.IsAdmin(entry.key)
-                            ? reader_.ReadMapping(entry.value, {"password", "tenants", "pool", "idle_transaction_timeout"}, {})
-                            : reader_.ReadMapping(entry.value, {"password", "tenants", "pool", "idle_transaction_timeout"},
-                                                  {"tenants"});
+    // An admin user (admin.users) may exist only for the admin console, without tenants; while
+    // admin: has errors, nobody is known not to be one.
+    const bool tenants_required = sections_ok_.admin && !config_.IsAdmin(entry.key);
+    const Mapping map = tenants_required ? reader_.ReadMapping(entry.value, ConfigSection::kUser, {"tenants"})
+                                         : reader_.ReadMapping(entry.value, ConfigSection::kUser);
     UserConfig user;
     user.name = entry.key;
     ReadUserPassword(map, entry.value, user);
 
     if (auto tenants_field = map.Get("tenants")) {
-      const Mapping tenants = reader_.ReadMapping(*tenants_field, std::nullopt);
+      const Mapping tenants = reader_.ReadMapping(*tenants_field);
       if (!reader_.failed() && tenants.empty()) reader_.Fail(*tenants_field, "must list at least one tenant");
       for (const MappingEntry& membership : tenants.entries()) {
-        if (config_.FindTenant(membership.key) == nullptr) {
+        if (tenant_names_known_ && config_.FindTenant(membership.key) == nullptr) {
           reader_.Fail(
               membership.key_mark, tenants_field->path,
               "no tenant named " + Quoted(membership.key) + DidYouMean(membership.key, KeysOf(config_.tenants)));
@@ -203,13 +206,17 @@ void ConfigLoader::ReadUserPassword(const Mapping& map, const Field& user_field,
   const std::string method_name(ToString(method));
   const std::optional<Field> field = map.Get("password");
   if (!field) {
-    if (NeedsPassword(method)) {
+    if (sections_ok_.auth && NeedsPassword(method)) {
       reader_.Fail(user_field, "missing required key 'password' (auth.method is " + method_name + ")");
     }
     return;
   }
   std::optional<std::string> password = reader_.ReadString(*field);
   if (!password) return;
+  if (!sections_ok_.auth) {  // the form a password must have is not known
+    user.password = std::move(*password);
+    return;
+  }
   if (password->empty()) {
     if (NeedsPassword(method)) reader_.Fail(*field, "must not be empty (auth.method is " + method_name + ")");
     return;

@@ -17,7 +17,7 @@ constexpr Duration kNoSkew{0};
 TlsClientConfig ReadTlsClient(YamlReader& reader, const Field& field) {
   TlsClientConfig client;
   const Mapping map =
-      reader.ReadMapping(field, {"mode", "certificate", "key", "ca", "min_version", "direct", "cert_users"}, {});
+      reader.ReadMapping(field, ConfigSection::kTlsClient);
   client.mode = TlsClientMode::kAllow;  // a tls.client section turns TLS on unless it says otherwise
   if (auto f = map.Get("mode")) SetIfPresent(client.mode, reader.ReadEnum(*f, kTlsClientModeNames));
   if (auto f = map.Get("certificate")) SetIfPresent(client.certificate, reader.ReadNonEmptyString(*f));
@@ -31,7 +31,7 @@ TlsClientConfig ReadTlsClient(YamlReader& reader, const Field& field) {
   }
   if (auto f = map.Get("direct")) SetIfPresent(client.direct, reader.ReadBool(*f));
   if (auto f = map.Get("cert_users")) {
-    const Mapping users = reader.ReadMapping(*f, std::nullopt);
+    const Mapping users = reader.ReadMapping(*f);
     for (const MappingEntry& entry : users.entries()) {
       std::optional<std::string> login = reader.ReadNonEmptyString(entry.value);
       if (login) client.cert_users.emplace(entry.key, *login);
@@ -48,7 +48,7 @@ TlsClientConfig ReadTlsClient(YamlReader& reader, const Field& field) {
 
 TlsConfig ReadTlsSection(YamlReader& reader, const Field& field) {
   TlsConfig tls;
-  const Mapping map = reader.ReadMapping(field, {"client", "sni_suffix"}, {});
+  const Mapping map = reader.ReadMapping(field, ConfigSection::kTls);
   if (auto f = map.Get("client")) tls.client = ReadTlsClient(reader, *f);
   if (auto f = map.Get("sni_suffix")) {
     std::optional<std::string> suffix = reader.ReadNonEmptyString(*f);
@@ -61,9 +61,7 @@ TlsConfig ReadTlsSection(YamlReader& reader, const Field& field) {
 
 JwtConfig ReadJwtSection(YamlReader& reader, const Field& field) {
   JwtConfig jwt;
-  const Mapping map = reader.ReadMapping(field, {"secret", "public_keys", "jwks", "issuer", "audience", "user_claim",
-                                                 "tenant_claim", "clock_skew"},
-                                         {});
+  const Mapping map = reader.ReadMapping(field, ConfigSection::kJwt);
   if (auto f = map.Get("secret")) SetIfPresent(jwt.secret, reader.ReadNonEmptyString(*f));
   if (auto f = map.Get("public_keys")) {
     for (const Field& item : reader.ReadSequence(*f)) {

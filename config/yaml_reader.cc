@@ -28,7 +28,7 @@ YamlMark ValueMark(const YamlNode& value, const YamlMark& fallback) {
   return value.mark();
 }
 
-std::string JoinKeys(std::initializer_list<std::string_view> keys) {
+std::string JoinKeys(std::span<const std::string_view> keys) {
   std::string out;
   for (std::string_view key : keys) {
     if (!out.empty()) out += ", ";
@@ -52,7 +52,8 @@ Field ChildField(const Field& parent, std::string_view key, const YamlNode& valu
 }
 
 void YamlReader::Fail(const YamlMark& mark, std::string_view path, std::string_view message) {
-  if (failed()) return;
+  if (scope_failed_) return;
+  scope_failed_ = true;
   const int line = mark.is_null() ? 1 : mark.line + 1;
   const int column = mark.is_null() ? 1 : mark.column + 1;
   std::string text = source_ + ":" + std::to_string(line) + ":" + std::to_string(column) + ": ";
@@ -61,10 +62,26 @@ void YamlReader::Fail(const YamlMark& mark, std::string_view path, std::string_v
     text += ": ";
   }
   text += message;
-  status_ = Status::Error(std::move(text));
+  errors_.push_back(Error{line, column, std::move(text)});
 }
 
-Mapping YamlReader::ReadMapping(const Field& field, std::optional<std::initializer_list<std::string_view>> allowed) {
+Status YamlReader::status() const {
+  if (errors_.empty()) return Status::Ok();
+  std::vector<const Error*> ordered;
+  for (const Error& error : errors_) ordered.push_back(&error);
+  std::stable_sort(ordered.begin(), ordered.end(), [](const Error* a, const Error* b) {
+    return a->line != b->line ? a->line < b->line : a->column < b->column;
+  });
+  std::string message;
+  for (const Error* error : ordered) {
+    if (!message.empty()) message += '\n';
+    message += error->text;
+  }
+  return Status::Error(std::move(message));
+}
+
+Mapping YamlReader::ReadEntries(const Field& field, const ConfigSectionKeys* section, bool& unknown_key) {
+  unknown_key = false;
   if (!field.node.IsMap()) {
     Fail(field, "expected a mapping, got " + Describe(field.node));
     return Mapping();
@@ -76,36 +93,49 @@ Mapping YamlReader::ReadMapping(const Field& field, std::optional<std::initializ
   for (size_t i = 0; i < field.node.size(); ++i) {
     const YamlNode key = field.node.key(i);
     const YamlNode value = field.node.value(i);
+    // Each bad key is an error of its own: the entry is left out, the others are read.
+    ErrorScope key_scope(*this);
     if (!key.IsScalar()) {
       Fail(ValueMark(key, field.mark), field.path, "keys must be plain strings, got " + Describe(key));
-      return Mapping();
+      continue;
     }
     const std::string_view name = key.scalar();
     if (!seen.insert(name).second) {
       Fail(key.mark(), field.path, "duplicate key '" + std::string(name) + "'");
-      return Mapping();
+      continue;
     }
-    if (allowed && std::find(allowed->begin(), allowed->end(), name) == allowed->end()) {
-      std::vector<std::string> candidates(allowed->begin(), allowed->end());
-      std::optional<std::string> suggestion = ClosestMatch(name, candidates);
-      Fail(key.mark(), field.path,
-           "unknown key '" + std::string(name) + "'" +
-               (suggestion ? " (did you mean '" + *suggestion + "'?)" : "; expected one of " + JoinKeys(*allowed)));
-      return Mapping();
+    if (section != nullptr) {
+      const std::span<const std::string_view> allowed = section->keys;
+      if (std::find(allowed.begin(), allowed.end(), name) == allowed.end()) {
+        std::vector<std::string> candidates(allowed.begin(), allowed.end());
+        std::optional<std::string> suggestion = ClosestMatch(name, candidates);
+        Fail(key.mark(), field.path,
+             "unknown key '" + std::string(name) + "'" +
+                 (suggestion ? " (did you mean '" + *suggestion + "'?)" : "; expected one of " + JoinKeys(allowed)));
+        unknown_key = true;
+        continue;
+      }
+      keys_read_.insert(section->path.empty() ? std::string(name) : std::string(section->path) + "." + std::string(name));
     }
     entries.push_back(MappingEntry{std::string(name), key.mark(), ChildField(field, name, value, key.mark())});
   }
   return Mapping(std::move(entries));
 }
 
-Mapping YamlReader::ReadMapping(const Field& field, std::initializer_list<std::string_view> allowed,
+Mapping YamlReader::ReadMapping(const Field& field) {
+  bool unknown_key = false;
+  return ReadEntries(field, nullptr, unknown_key);
+}
+
+Mapping YamlReader::ReadMapping(const Field& field, ConfigSection section,
                                 std::initializer_list<std::string_view> required) {
-  Mapping mapping = ReadMapping(field, std::optional(allowed));
-  if (failed()) return mapping;
+  bool unknown_key = false;
+  Mapping mapping = ReadEntries(field, &SectionKeys(section), unknown_key);
+  if (unknown_key || !field.node.IsMap()) return mapping;
   for (std::string_view key : required) {
     if (!mapping.Get(key)) {
+      ErrorScope missing_scope(*this);
       Fail(field, "missing required key '" + std::string(key) + "'");
-      break;
     }
   }
   return mapping;

@@ -1,13 +1,16 @@
-// YamlReader: typed, located reads from a YamlDocument's tree, where the first error wins.
+// YamlReader: typed, located reads from a YamlDocument's tree, collecting every independent error.
 //
 // Internal to config/: it exposes YamlDocument's types, and pgtenant_config links libyaml privately,
 // so only config/*.cc may include this header.
 //
-// Every error becomes "SOURCE:LINE:COLUMN: key.path: message" (1-based) and only the first one is
-// kept: readers return nullopt / empty after reporting, callers may carry on without checking each
-// step, and the loader returns status() at the end. Scalars are ${VAR}-expanded (env_expansion.h)
-// before they are interpreted. Values read here are never secrets in messages: only integers,
-// durations, sizes and enum spellings are quoted back.
+// Every error becomes "SOURCE:LINE:COLUMN: key.path: message" (1-based). Errors are kept per
+// ErrorScope: the first error of a scope is kept and later ones in the same scope are dropped (they
+// may only follow from the first), so readers return nullopt / empty after reporting and callers may
+// carry on without checking each step. The loader opens a scope for each part it can read on its own
+// (a top-level key, a backend, a tenant, a user), so one run reports every part that is wrong;
+// status() holds them all, in document order, one per line. Scalars are ${VAR}-expanded
+// (env_expansion.h) before they are interpreted. Values read here are never secrets in messages: only
+// integers, durations, sizes and enum spellings are quoted back.
 // Not thread-safe; one reader per load.
 #pragma once
 
@@ -15,11 +18,13 @@
 #include <cstdint>
 #include <initializer_list>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "config/config.h"
+#include "config/config_keys.h"
 #include "config/value_parsers.h"
 #include "config/yaml_document.h"
 #include "protocol/enum_names.h"
@@ -64,20 +69,25 @@ class YamlReader {
   YamlReader& operator=(const YamlReader&) = delete;
 
   const std::string& source() const { return source_; }
-  bool failed() const { return !status_.ok(); }
-  // The first error reported, or ok.
-  const Status& status() const { return status_; }
+  // True once an error was reported in the innermost open ErrorScope (or in a scope inside it); at the
+  // outermost level, once any error was reported.
+  bool failed() const { return scope_failed_; }
+  // Every error kept, one per line in document order (line, then column), or ok.
+  Status status() const;
+  // The keys ReadMapping accepted, as "PATH.KEY" (config_keys.h).
+  const std::set<std::string>& keys_read() const { return keys_read_; }
 
-  // Records "SOURCE:LINE:COLUMN: PATH: MESSAGE" unless an error is already recorded.
+  // Records "SOURCE:LINE:COLUMN: PATH: MESSAGE" unless the innermost scope has failed already.
   void Fail(const YamlMark& mark, std::string_view path, std::string_view message);
   void Fail(const Field& field, std::string_view message) { Fail(field.mark, field.path, message); }
 
-  // `field` as a mapping. With `allowed`, any other key is an error (with a did-you-mean); without,
-  // keys are free (names of backends, tenants, users). Duplicate and non-scalar keys are errors.
-  Mapping ReadMapping(const Field& field, std::optional<std::initializer_list<std::string_view>> allowed);
-  // Like ReadMapping with `allowed`, and reports a missing key from `required` (at the mapping).
-  Mapping ReadMapping(const Field& field, std::initializer_list<std::string_view> allowed,
-                      std::initializer_list<std::string_view> required);
+  // `field` as a mapping whose keys are names (of backends, tenants, users ...). Duplicate and
+  // non-scalar keys are errors (each reported, and the entry left out).
+  Mapping ReadMapping(const Field& field);
+  // `field` as the mapping `section`: any key that section does not list is an error (each one
+  // reported, with a did-you-mean, and left out); then a missing key from `required` is reported (at
+  // the mapping) unless a key was unknown (likely the same key misspelled).
+  Mapping ReadMapping(const Field& field, ConfigSection section, std::initializer_list<std::string_view> required = {});
   // The items of a sequence (paths "key[0]", "key[1]", ...).
   std::vector<Field> ReadSequence(const Field& field);
 
@@ -97,6 +107,15 @@ class YamlReader {
   std::optional<E> ReadEnum(const Field& field, const std::array<EnumName<E>, N>& names);
 
  private:
+  friend class ErrorScope;
+  struct Error {
+    int line;
+    int column;
+    std::string text;
+  };
+
+  // The entries of the mapping `field`; with `section`, only its keys.
+  Mapping ReadEntries(const Field& field, const ConfigSectionKeys* section, bool& unknown_key);
   // The scalar text of `field` for a value described as `expected` ("an integer"), or an error.
   std::optional<std::string> Scalar(const Field& field, std::string_view expected);
   // The scalar of `field` as `parse` reads it. A parse error, or the message `range_error(value, text)`
@@ -107,7 +126,29 @@ class YamlReader {
 
   std::string source_;
   const EnvLookup& env_;
-  Status status_;
+  std::vector<Error> errors_;
+  bool scope_failed_ = false;
+  std::set<std::string> keys_read_;
+};
+
+// While it lives, errors are independent of those reported before it: its first error is kept even
+// if the enclosing scope has failed. When it ends, the enclosing scope counts as failed if it did.
+// Scopes nest strictly (a local in a block).
+class ErrorScope {
+ public:
+  explicit ErrorScope(YamlReader& reader) : reader_(reader), outer_failed_(reader.scope_failed_) {
+    reader_.scope_failed_ = false;
+  }
+  ~ErrorScope() { reader_.scope_failed_ = outer_failed_ || reader_.scope_failed_; }
+  ErrorScope(const ErrorScope&) = delete;
+  ErrorScope& operator=(const ErrorScope&) = delete;
+
+  // True if an error was reported in this scope. REQUIRES: it is the innermost scope.
+  bool failed() const { return reader_.scope_failed_; }
+
+ private:
+  YamlReader& reader_;
+  const bool outer_failed_;
 };
 
 // A field under `parent`: path "parent.key".

@@ -14,9 +14,11 @@
 #include <CLI/CLI.hpp>
 
 #include "config/config.h"
+#include "config/config_enum_names.h"
 #include "doctor/doctor.h"
 #include "protocol/md5_auth.h"
 #include "protocol/scram.h"
+#include "proxy/build_info.h"
 #include "proxy/io/tls_context.h"
 #include "proxy/telemetry/log.h"
 #include "proxy/worker/proxy_server.h"
@@ -24,19 +26,19 @@
 
 namespace {
 
-constexpr std::string_view kVersion = "pgtenant 0.1.0";
-
 constexpr std::string_view kUsage =
     "usage:\n"
     "  pgtenant --config FILE [--instance-id N]\n"
     "                                    run the proxy in the foreground; N (0..1023, or the environment's\n"
     "                                    PGTENANT_INSTANCE_ID) is this instance's id under peers\n"
-    "  pgtenant --check-config FILE      validate FILE; exit 0 if valid, 1 otherwise\n"
+    "  pgtenant --check-config FILE      validate FILE: every error found, one per line; exit 0 if valid,\n"
+    "                                    1 otherwise\n"
     "  pgtenant doctor --config FILE     check every backend's database baseline; print fixes; exit 0 if\n"
     "                                    clean, 1 on findings, 2 if a backend cannot be checked\n"
     "  pgtenant --hash-password [--md5 USER]\n"
     "                                    read a password from stdin, print a verifier for users.NAME.password\n"
-    "  pgtenant --version\n";
+    "  pgtenant --version                print the version and the git revision built from\n"
+    "environment: PGTENANT_LOG_LEVEL=debug|info|warning|error overrides log.level (also after a reload)\n";
 
 int Usage(int code) {
   std::fputs(std::string(kUsage).c_str(), code == 0 ? stdout : stderr);
@@ -46,6 +48,7 @@ int Usage(int code) {
 int CheckConfig(const std::string& path) {
   auto config = pgtenant::config::LoadConfigFile(path);
   if (!config.ok()) {
+    // One error per line (FILE:LINE:COLUMN: key.path: message), every one the loader found.
     std::fprintf(stderr, "%s\n", config.status().message().c_str());
     return 1;
   }
@@ -92,11 +95,24 @@ bool ParseInstanceId(const char* flag, std::optional<int>& id) {
   return true;
 }
 
+// PGTENANT_LOG_LEVEL: when set, it overrides log.level for the process's lifetime. Returns false
+// (after saying why) for a value that is not a level.
+bool ReadLogLevelOverride() {
+  const char* text = std::getenv("PGTENANT_LOG_LEVEL");
+  if (text == nullptr || *text == '\0') return true;
+  const std::optional<pgtenant::config::LogLevel> level = ValueNamed(pgtenant::config::kLogLevelNames, text);
+  if (!level) {
+    std::fprintf(stderr, "pgtenant: PGTENANT_LOG_LEVEL must be debug, info, warning or error, got \"%s\"\n", text);
+    return false;
+  }
+  pgtenant::proxy::SetLogLevelOverride(*level);
+  return true;
+}
+
 int Run(const std::string& path, const char* instance_id_flag) {
   std::optional<int> instance_id;
   if (!ParseInstanceId(instance_id_flag, instance_id)) return 2;
-  if (const char* level = std::getenv("PGTENANT_LOG_LEVEL"); level && std::string_view(level) == "debug")
-    pgtenant::proxy::SetLogLevel(pgtenant::proxy::LogLevel::kDebug);
+  if (!ReadLogLevelOverride()) return 2;
   auto config = pgtenant::config::LoadConfigFile(path);
   if (!config.ok()) {
     std::fprintf(stderr, "%s\n", config.status().message().c_str());
@@ -105,6 +121,7 @@ int Run(const std::string& path, const char* instance_id_flag) {
   // Parsing left the YAML tree's memory free but mapped (about 5 KB per tenant and user): give it
   // back, or RSS stays at the parse's peak for the life of the process.
   malloc_trim(0);
+  pgtenant::proxy::ApplyLogConfig((*config)->log);
   const int workers = (*config)->workers > 0 ? (*config)->workers : pgtenant::proxy::DefaultWorkers();
   pgtenant::proxy::WorkerGroup group(*config, path, workers);
   group.set_instance_id(instance_id);
@@ -153,7 +170,8 @@ int main(int argc, char** argv) {
   }
   if (help) return Usage(0);
   if (version) {
-    std::printf("%s\n", std::string(kVersion).c_str());
+    std::printf("pgtenant %s (revision %s)\n", std::string(pgtenant::proxy::kBuildVersion).c_str(),
+                std::string(pgtenant::proxy::kBuildRevision).c_str());
     return 0;
   }
   if (doctor->parsed()) return pgtenant::doctor::RunDoctor(doctor_config, stdout);

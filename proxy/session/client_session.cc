@@ -411,8 +411,9 @@ void ClientSession::ReportBytes() {
 void ClientSession::OnServerLost(const Status& why) {
   server_ = nullptr;  // the server connection is closing itself
   relay_.DetachServer();
-  LogWarning("session", "tenant " + (route_->tenant ? route_->tenant->name : std::string("-")) + " user " +
-                            login().username + ": server connection lost: " + why.message());
+  const std::string tenant = route_->tenant ? route_->tenant->name : std::string("-");
+  LogWarning("session", "tenant " + tenant + " user " + login().username + ": server connection lost: " + why.message(),
+             {{"tenant", tenant}, {"user", login().username}});
   Terminate(Status::Error(sqlstate::kConnectionFailure,
                           "pgtenant: server connection to backend \"" + (route_->backend ? route_->backend->name : "") +
                               "\" was lost: " + why.message(),

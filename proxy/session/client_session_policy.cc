@@ -77,8 +77,11 @@ void ClientSession::Rewrite(uint8_t tag, std::span<const uint8_t> body, const st
 void ClientSession::ReportBlocked(uint8_t tag, const policy::PolicyVerdict& verdict, std::string& error) {
   ++statements_blocked_;
   host_->metrics().CountBlocked(route_->tenant->name, verdict.rule_id);
-  LogInfo("policy", "tenant " + route_->tenant->name + " user " + login().username + ": blocked by rule " + verdict.rule_id +
-                        " (fingerprint " + verdict.fingerprint + ")");
+  // The verdict's reason never holds a literal of the statement (policy_verdict.h); the fingerprint
+  // names the statement for the audit trail.
+  LogInfo("policy", "blocked by rule " + verdict.rule_id + ": " + verdict.reason,
+          {{"tenant", route_->tenant->name}, {"user", login().username}, {"rule", verdict.rule_id},
+           {"fingerprint", verdict.fingerprint}});
   if (host_->auditing()) {
     policy::AuditEvent event = NewAuditEvent(policy::AuditEventType::kStatementBlocked);
     event.fields = {{"rule", verdict.rule_id},

@@ -177,7 +177,8 @@ size_t ClientSession::HandleAuthentication(std::span<const uint8_t> data) {
   std::string out;
   auto step = handshake_->auth->OnPasswordMessage(data.subspan(protocol::kHeaderSize, d.header.body_size()), out);
   if (!step.ok()) {
-    LogInfo("auth", "authentication failed for user \"" + login().username + "\": " + step.status().message());
+    LogInfo("auth", "authentication failed for user \"" + login().username + "\": " + step.status().message(),
+            {{"user", login().username}});
     if (host_->auditing()) {
       policy::AuditEvent event = NewAuditEvent(policy::AuditEventType::kAuthenticationFailed);
       event.fields = {{"method", std::string(config::ToString(config_->auth_method))},
@@ -215,7 +216,7 @@ void ClientSession::Authenticated() {
   }
   auto route = host_->RouteFor(login_->identity, *config_, *user);
   if (!route.ok()) {
-    LogInfo("session", "refused user \"" + username + "\": " + route.status().message());
+    LogInfo("session", "refused user \"" + username + "\": " + route.status().message(), {{"user", username}});
     AuditTenantRefused(route.status().message() == "pgtenant: tenant required" ? "no_tenant" : "not_a_member",
                        route.status());
     end_reason_ = "tenant_refused";
@@ -223,7 +224,8 @@ void ClientSession::Authenticated() {
     return;
   }
   if (Status open = host_->admin().CheckNewConnection((*route)->tenant->name); !open.ok()) {  // DISABLE
-    LogInfo("session", "refused user \"" + username + "\": " + open.message());
+    LogInfo("session", "refused user \"" + username + "\": " + open.message(),
+            {{"tenant", (*route)->tenant->name}, {"user", username}});
     AuditTenantRefused("disabled", open);
     end_reason_ = "tenant_refused";
     Terminate(open);

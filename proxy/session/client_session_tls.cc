@@ -108,7 +108,8 @@ Status ClientSession::CheckTransport() const {
 }
 
 void ClientSession::FailAuthentication(const Status& why) {
-  LogInfo("auth", "authentication failed for user \"" + login().username + "\": " + why.message());
+  LogInfo("auth", "authentication failed for user \"" + login().username + "\": " + why.message(),
+          {{"user", login().username}});
   if (host_->auditing()) {
     policy::AuditEvent event = NewAuditEvent(policy::AuditEventType::kAuthenticationFailed);
     event.fields = {{"method", std::string(config::ToString(config_->auth_method))},

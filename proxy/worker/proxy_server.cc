@@ -424,6 +424,9 @@ Status ProxyServer::Reload(std::string_view admin_user) {
   LogInfo("config", "reloaded " + shared.config_path + ": " + std::to_string(next->tenants.size()) + " tenants, " +
                         std::to_string(next->backends.size()) + " backends, " + std::to_string(next->users.size()) +
                         " users");
+  // log.level (unless PGTENANT_LOG_LEVEL is set) and log.format, for the lines after "reloaded" (which
+  // is written as the reload was asked for: seen even when the new level is above info).
+  ApplyLogConfig(next->log);
   event.fields.emplace_back("result", "ok");
   event.numbers = {{"tenants", static_cast<int64_t>(next->tenants.size())},
                    {"backends", static_cast<int64_t>(next->backends.size())},

@@ -50,6 +50,8 @@ TEST_CASE("every config enum has one table naming each enumerator once, uniquely
   CheckTable(kTlsClientModeNames);
   CheckTable(kAuditSinkTypeNames);
   CheckTable(kAuditOverflowNames);
+  CheckTable(kLogLevelNames);
+  CheckTable(kLogFormatNames);
 }
 
 TEST_CASE("the enumerator probe tells enumerators from other values", "[config_enum_names]") {
@@ -133,6 +135,12 @@ TEST_CASE("the loader reads every name of every config enum as its value", "[con
   CheckLoaderReadsEachName(
       kAuditOverflowNames, [](const std::string& name) { return Document("audit: { on_overflow: " + name + " }"); },
       [](const Config& config) { return config.audit.on_overflow; });
+  CheckLoaderReadsEachName(
+      kLogLevelNames, [](const std::string& name) { return Document("log: { level: " + name + " }"); },
+      [](const Config& config) { return config.log.level; });
+  CheckLoaderReadsEachName(
+      kLogFormatNames, [](const std::string& name) { return Document("log: { format: " + name + " }"); },
+      [](const Config& config) { return config.log.format; });
   CheckLoaderReadsEachName(
       kAuthMethodNames,
       [](const std::string& name) {

@@ -156,9 +156,14 @@ TEST_CASE("the document must be one mapping", "[config_loader]") {
 }
 
 TEST_CASE("backends, tenants and users are required", "[config_loader]") {
-  CHECK(ErrorOf(Yaml({"listen: { port: 6432 }"})) == "t.yaml:1:1: missing required key 'backends'");
+  CHECK(ErrorOf(Yaml({"listen: { port: 6432 }"})) ==
+        "t.yaml:1:1: missing required key 'backends'\n"
+        "t.yaml:1:1: missing required key 'tenants'\n"
+        "t.yaml:1:1: missing required key 'users'");
   CHECK(ErrorOf(Yaml({"backends: {}", "tenants: {}", "users: {}"})) ==
-        "t.yaml:1:11: backends: must define at least one backend");
+        "t.yaml:1:11: backends: must define at least one backend\n"
+        "t.yaml:2:10: tenants: must define at least one tenant\n"
+        "t.yaml:3:8: users: must define at least one user");
 }
 
 TEST_CASE("an unknown key is an error, with a suggestion when one is close", "[config_loader]") {
@@ -274,7 +279,8 @@ TEST_CASE("a backend needs host, database and user; the rest has defaults", "[co
   CHECK(ErrorOf(Yaml({"backends:", "  db: { host: h, database: " + std::string(64, 'd') + ", user: u }"}) + rest) ==
         "t.yaml:2:28: backends.db.database: is longer than 63 bytes; PostgreSQL would truncate it");
   CHECK(ErrorOf(Yaml({"backends:", "  \"db 1\": { host: h, database: d, user: u }"}) + rest) ==
-        "t.yaml:2:3: backends: invalid backend name \"db 1\"; names use only letters, digits, '_' and '-'");
+        "t.yaml:2:3: backends: invalid backend name \"db 1\"; names use only letters, digits, '_' and '-'\n"
+        "t.yaml:4:62: tenants.acme.backend: no backend named \"db\"");
 
   auto config = LoadOk(Yaml({"backends:",
                              "  db:",

@@ -118,6 +118,11 @@ TEST_CASE("full.yaml sets every key to a value that shows it was read", "[exampl
   CHECK(config->max_function_call_size == 16 << 20);
   CHECK(config->IsAdmin("ops"));
   CHECK(config->FindUser("ops")->tenants.empty());
+  CHECK(config->metrics.enabled);
+  CHECK(config->metrics.port == 9187);
+  CHECK(config->audit.sinks.size() == 2);
+  CHECK(config->FindTenant("acme")->compliance->retention_days == 365);
+  CHECK(config->policy.roles.count(TenantRole::kViewer) == 1);
 }
 
 TEST_CASE("full.yaml's ${INITECH_PASSWORD:-} leaves the password empty when the variable is unset", "[examples]") {
