@@ -171,10 +171,12 @@ void ConfigLoader::ReadListen(const Field& field) {
 }
 
 void ConfigLoader::ReadMetrics(const Field& field) {
-  const Mapping map = reader_.ReadMapping(field, {"address", "port"}, {"port"});
+  const Mapping map = reader_.ReadMapping(field, {"address", "port", "port_per_instance", "reuse_port"}, {"port"});
   config_.metrics.enabled = true;
   if (auto f = map.Get("address")) SetIfPresent(config_.metrics.address, reader_.ReadNonEmptyString(*f));
   if (auto f = map.Get("port")) SetIfPresent(config_.metrics.port, reader_.ReadInt(*f, 1, 65535));
+  if (auto f = map.Get("port_per_instance")) SetIfPresent(config_.metrics.port_per_instance, reader_.ReadBool(*f));
+  if (auto f = map.Get("reuse_port")) SetIfPresent(config_.metrics.reuse_port, reader_.ReadBool(*f));
 }
 
 void ConfigLoader::ReadLimits(const Field& field) {
