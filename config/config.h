@@ -93,6 +93,9 @@ struct MetricsConfig {
   bool enabled = false;
   std::string address = "127.0.0.1";
   int port = 9187;
+  // Several instances on one host: port + the instance id (--instance-id) is this instance's port.
+  bool port_per_instance = false;
+  bool reuse_port = false;  // SO_REUSEPORT: several processes share the port (a scrape reaches any one)
 };
 
 // tls: client-facing TLS, read by config_loader_tls.cc. Files are read by the proxy (at start and

@@ -12,7 +12,7 @@ constexpr std::string_view kTopKeys[] = {
     "username_separator", "backends", "tenants", "users", "audit", "doctor", "policy", "metrics", "log",
     "tls",     "admin",  "health_check", "peers", "workers", "worker_placement", "worker_busy_percent"};
 constexpr std::string_view kListenKeys[] = {"address", "port", "reuse_port"};
-constexpr std::string_view kMetricsKeys[] = {"address", "port"};
+constexpr std::string_view kMetricsKeys[] = {"address", "port", "port_per_instance", "reuse_port"};
 constexpr std::string_view kLogKeys[] = {"level", "format"};
 constexpr std::string_view kAuthKeys[] = {"method", "jwt"};
 constexpr std::string_view kJwtKeys[] = {"secret",     "public_keys",  "jwks",      "issuer",

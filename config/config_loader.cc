@@ -189,6 +189,8 @@ void ConfigLoader::ReadMetrics(const Field& field) {
   config_.metrics.enabled = true;
   if (auto f = map.Get("address")) SetIfPresent(config_.metrics.address, reader_.ReadNonEmptyString(*f));
   if (auto f = map.Get("port")) SetIfPresent(config_.metrics.port, reader_.ReadInt(*f, 1, 65535));
+  if (auto f = map.Get("port_per_instance")) SetIfPresent(config_.metrics.port_per_instance, reader_.ReadBool(*f));
+  if (auto f = map.Get("reuse_port")) SetIfPresent(config_.metrics.reuse_port, reader_.ReadBool(*f));
 }
 
 void ConfigLoader::ReadLog(const Field& field) {

@@ -29,6 +29,9 @@ using protocol::FrontendTag;
 constexpr size_t kMaxPendingClientBytes = 256 * 1024;
 // A closing session whose client does not read its last error is dropped after this.
 constexpr auto kCloseFlushTimeout = std::chrono::seconds(5);
+// Shutdown: a client accepted this recently that has not sent a statement yet may still send the one
+// it connected for (DrainWaitsForTransaction); after it, a silent one is idle and ends.
+constexpr auto kDrainFirstStatementGrace = std::chrono::seconds(1);
 // A session idle this long gives back its per-request state (TrimIdle); busy ones keep it between requests.
 constexpr auto kTrimIdleAfter = std::chrono::seconds(1);
 
@@ -386,9 +389,20 @@ Status ClientSession::AdoptLatestConfig() {
   return Status();
 }
 
+bool ClientSession::DrainWaitsForTransaction() const {
+  if (state_ == State::kClosing) return false;
+  // Connections a restart's old process had accepted when SIGTERM came: ending them while they log in
+  // or just before their first statement failed connects that had every reason to work (issue 25).
+  const bool fresh = statements_seen_ == 0 && admin_console_ == nullptr &&
+                     (!handshake_done_ || LoopNow() - accepted_at_ < kDrainFirstStatementGrace);
+  const bool request_waiting =
+      handshake_done_ && (state_ == State::kWaitingForServer || state_ == State::kPreparingServer);
+  const bool in_transaction = state_ == State::kActive && server_ != nullptr && !server_->IsClean();
+  return fresh || request_waiting || in_transaction;
+}
+
 void ClientSession::BeginShutdown() {
-  bool between_transactions = state_ != State::kActive || server_ == nullptr || server_->IsClean();
-  if (between_transactions) {
+  if (!DrainWaitsForTransaction()) {
     end_reason_ = "shutdown";
     Terminate(Status::Error(sqlstate::kAdminShutdown, "terminating connection due to administrator command"));
     return;
@@ -488,6 +502,11 @@ void ClientSession::CheckTimeouts(Clock::time_point now) {
     return;
   }
   if (state_ != State::kActive) return;
+  if (shutdown_requested_ && statements_seen_ == 0 && !DrainWaitsForTransaction()) {  // logged in, silent
+    end_reason_ = "shutdown";
+    Terminate(Status::Error(sqlstate::kAdminShutdown, "terminating connection due to administrator command"));
+    return;
+  }
   // As in PostgreSQL, a session is idle from its last ReadyForQuery (state_since_ while active),
   // unless the client spoke since.
   const Clock::duration idle_for = now - std::max(last_activity_, state_since_);
@@ -555,6 +574,11 @@ void ClientSession::Terminate(const Status& why) {
   protocol::AppendErrorResponse(out, e);
   bool sent = outbox_.Send(out) && outbox_.Uncork();
   close_after_flush_ = sent && outbox_.HasBacklog();
+  Close();
+}
+
+void ClientSession::CloseNow() {
+  close_after_flush_ = false;
   Close();
 }
 

@@ -62,6 +62,9 @@ class ClientSession final : public ServerLink, public PoolClient, private relay:
   void Start();
   // Sends FATAL `why` and closes. Idempotent.
   void Terminate(const Status& why);
+  // Closes the socket now, even with output the client has not read yet (its last error included):
+  // the end of a shutdown's deadline. Idempotent.
+  void CloseNow();
   // A CancelRequest matched this session: cancel whatever its server is running, or answer a request
   // still waiting for a pooled server connection with ERROR 57014.
   void CancelRunningQuery();
@@ -69,7 +72,10 @@ class ClientSession final : public ServerLink, public PoolClient, private relay:
   void CheckTimeouts(Clock::time_point now);
   // The tenant's transaction rate has room for this session's next transaction.
   void OnThrottleLifted();
-  // SIGTERM: end now if between transactions, otherwise at the end of the current one.
+  // SIGTERM: end now if between transactions, otherwise at the end of the current one. A client
+  // accepted before the drain that has not sent a statement yet (still logging in, or just logged
+  // in) and one whose request waits for a pooled server are inside their first transaction in all
+  // but name: they too end at its end (or at the shutdown deadline), not with a 57P01 in its place.
   void BeginShutdown();
   // Moving between workers: called by the new worker (SessionHost::HandOver) once it has adopted the
   // session, with `fd`, the socket's duplicate.
@@ -289,6 +295,8 @@ class ClientSession final : public ServerLink, public PoolClient, private relay:
   bool admin_held_ = false;           // the next transaction waits for RESUME (AdminState)
   bool cancel_pending_ = false;       // a cancel came while the server was prepared (Activate answers it)
   bool shutdown_requested_ = false;
+  // BeginShutdown: the drain waits for this session's current (or first) transaction.
+  bool DrainWaitsForTransaction() const;
   bool rejoining_ = false;  // moving with its pool (Migrate), not for the first time (Routed)
 
   static inline const std::string kNoTenant;

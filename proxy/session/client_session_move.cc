@@ -54,11 +54,12 @@ void ClientSession::Arrive(SessionHost& home, int fd) {
                             std::string("pgtenant: could not take over the connection: ") + uv_strerror(rc)));
     return;
   }
-  if (home.shutting_down()) {
+  if (home.shutting_down() && !DrainWaitsForTransaction()) {
     end_reason_ = "shutdown";
     Terminate(Status::Error(sqlstate::kAdminShutdown, "terminating connection due to administrator command"));
     return;
   }
+  if (home.shutting_down()) shutdown_requested_ = true;  // its transaction first (BeginShutdown)
   if (rejoining_) {
     Rejoin();
     return;

@@ -154,8 +154,8 @@ Metrics::Metrics()
   last_reload_success_.Set(1);
 }
 
-Status Metrics::Serve(uv_loop_t* loop, const config::MetricsConfig& config) {
-  return http_.Listen(loop, config.address, config.port, registry_);
+Status Metrics::Serve(uv_loop_t* loop, const config::MetricsConfig& config, int port, ProbeSource* probes) {
+  return http_.Listen(loop, config.address, port, config.reuse_port, registry_, probes);
 }
 
 Metrics::TenantSeries* Metrics::ForTenant(const std::string& tenant) {

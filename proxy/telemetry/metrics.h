@@ -50,8 +50,9 @@ class Metrics {
   };
 
   Metrics();
-  // Serves GET /metrics on address:port from `loop`. Errors name the address.
-  Status Serve(uv_loop_t* loop, const config::MetricsConfig& config);
+  // Serves GET /metrics (and /healthz, /readyz from `probes`) on config.address:port from `loop`
+  // (`port`: config.port, or this instance's under metrics.port_per_instance). Errors name the address.
+  Status Serve(uv_loop_t* loop, const config::MetricsConfig& config, int port, ProbeSource* probes);
   void StopServing() { http_.Close(); }
 
   TenantSeries* ForTenant(const std::string& tenant);

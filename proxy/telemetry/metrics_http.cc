@@ -1,9 +1,13 @@
-// MetricsHttp: a minimal HTTP/1.x responder for Prometheus scrapes.
+// MetricsHttp: a minimal HTTP/1.x responder for Prometheus scrapes and health probes.
 #include "proxy/telemetry/metrics_http.h"
 
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <string_view>
 
 namespace pgtenant::proxy {
@@ -41,10 +45,11 @@ struct MetricsHttp::Connection {
   bool responded = false;
 };
 
-Status MetricsHttp::Listen(uv_loop_t* loop, const std::string& address, int port,
-                           std::shared_ptr<prometheus::Registry> registry) {
+Status MetricsHttp::Listen(uv_loop_t* loop, const std::string& address, int port, bool reuse_port,
+                           std::shared_ptr<prometheus::Registry> registry, ProbeSource* probes) {
   loop_ = loop;
   registry_ = std::move(registry);
+  probes_ = probes;
   const std::string where = address + ":" + std::to_string(port);
   struct sockaddr_storage addr{};
   int rc = uv_ip4_addr(address.c_str(), port, reinterpret_cast<sockaddr_in*>(&addr));
@@ -53,11 +58,26 @@ Status MetricsHttp::Listen(uv_loop_t* loop, const std::string& address, int port
   uv_tcp_init(loop_, &listener_);
   listener_.data = this;
   listening_ = true;
+  if (reuse_port) {  // libuv binds without SO_REUSEPORT: the socket is made here
+    const int fd = ::socket(addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    const int one = 1;
+    if (fd < 0 || ::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0 ||
+        ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0) {
+      const std::string why = std::strerror(errno);
+      if (fd >= 0) ::close(fd);
+      Close();
+      return Status::Error("cannot serve metrics on " + where + ": SO_REUSEPORT: " + why);
+    }
+    uv_tcp_open(&listener_, fd);
+  }
   rc = uv_tcp_bind(&listener_, reinterpret_cast<const sockaddr*>(&addr), 0);
   if (rc == 0) rc = uv_listen(reinterpret_cast<uv_stream_t*>(&listener_), 64, &MetricsHttp::OnConnection);
   if (rc != 0) {
     Close();
-    return Status::Error("cannot serve metrics on " + where + ": " + uv_strerror(rc));
+    const std::string hint = rc == UV_EADDRINUSE && !reuse_port
+                                 ? " (several instances on one host: set metrics.port_per_instance or metrics.reuse_port)"
+                                 : "";
+    return Status::Error("cannot serve metrics on " + where + ": " + uv_strerror(rc) + hint);
   }
   return Status::Ok();
 }
@@ -124,18 +144,21 @@ void MetricsHttp::Respond(Connection* connection) {
     connection->response = PlainResponse("431 Request Header Fields Too Large", "request too large");
   } else if (method_end == std::string_view::npos || target_end == std::string_view::npos ||
              line.substr(target_end + 1).rfind("HTTP/1.", 0) != 0) {
-    connection->response = PlainResponse("400 Bad Request", "expected GET /metrics HTTP/1.1");
+    connection->response = PlainResponse("400 Bad Request", "expected GET /metrics, /healthz or /readyz HTTP/1.1");
   } else if (line.substr(0, method_end) != "GET") {
-    connection->response = PlainResponse("405 Method Not Allowed", "only GET /metrics is served");
+    connection->response = PlainResponse("405 Method Not Allowed", "only GET is served");
   } else {
     std::string_view target = line.substr(method_end + 1, target_end - method_end - 1);
     target = target.substr(0, target.find('?'));
-    if (target != "/metrics") {
-      connection->response = PlainResponse("404 Not Found", "pgtenant serves only /metrics");
-    } else {
+    if (target == "/metrics") {
       const prometheus::TextSerializer serializer;
       connection->response =
           HttpResponse("200 OK", "text/plain; version=0.0.4; charset=utf-8", serializer.Serialize(registry_->Collect()));
+    } else if (probes_ != nullptr && (target == "/healthz" || target == "/readyz")) {
+      const ProbeAnswer answer = target == "/healthz" ? probes_->Liveness() : probes_->Readiness();
+      connection->response = PlainResponse(answer.ok ? "200 OK" : "503 Service Unavailable", answer.reason);
+    } else {
+      connection->response = PlainResponse("404 Not Found", "pgtenant serves /metrics, /healthz and /readyz");
     }
   }
   uv_buf_t buf = uv_buf_init(connection->response.data(), static_cast<unsigned>(connection->response.size()));

@@ -1,5 +1,6 @@
 // MetricsHttp: GET /metrics on the event loop, in Prometheus' text format (prometheus-cpp's registry
-// and TextSerializer; no web server library and no threads of its own).
+// and TextSerializer; no web server library and no threads of its own), and the probes GET /healthz
+// (liveness) and GET /readyz (readiness), answered 200 or 503 with a line saying why.
 //
 // One request per connection (the response says Connection: close). A request must arrive whole
 // within 5 s and 8 KB; anything else is answered 400/404/405/431 or closed. Scrapes are rare and
@@ -24,15 +25,32 @@ class Registry;
 
 namespace pgtenant::proxy {
 
+// What /healthz or /readyz says: 200 when `ok`, 503 otherwise; `reason` is the body's one line.
+struct ProbeAnswer {
+  bool ok = false;
+  std::string reason;
+};
+
+// Where the endpoint's probes come from (the process's workers: proxy/worker/process_probes.h).
+// Called on the endpoint's loop thread.
+class ProbeSource {
+ public:
+  virtual ~ProbeSource() = default;
+  virtual ProbeAnswer Liveness() = 0;
+  virtual ProbeAnswer Readiness() = 0;
+};
+
 class MetricsHttp {
  public:
   MetricsHttp() = default;
   MetricsHttp(const MetricsHttp&) = delete;
   MetricsHttp& operator=(const MetricsHttp&) = delete;
 
-  // Listens on address:port. Errors name the address.
-  Status Listen(uv_loop_t* loop, const std::string& address, int port,
-                std::shared_ptr<prometheus::Registry> registry);
+  // Listens on address:port (with SO_REUSEPORT when `reuse_port`: several processes on one port).
+  // `probes` (may be null: /healthz and /readyz are then 404) outlives the endpoint. Errors name the
+  // address.
+  Status Listen(uv_loop_t* loop, const std::string& address, int port, bool reuse_port,
+                std::shared_ptr<prometheus::Registry> registry, ProbeSource* probes);
   // Stops listening and closes open connections. Idempotent.
   void Close();
 
@@ -46,6 +64,7 @@ class MetricsHttp {
   uv_tcp_t listener_{};
   bool listening_ = false;
   std::shared_ptr<prometheus::Registry> registry_;
+  ProbeSource* probes_ = nullptr;
   std::unordered_set<Connection*> connections_;
 };
 

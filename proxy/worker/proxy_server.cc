@@ -1,4 +1,4 @@
-// ProxyServer: accept, tick, signals, shutdown.
+// ProxyServer: start, accept, tick, reload, cancel keys (signals and shutdown: proxy_server_shutdown.cc).
 #include "proxy/worker/proxy_server.h"
 
 #include <openssl/crypto.h>
@@ -156,18 +156,37 @@ int ProxyServer::OwnPeerPort() const {
   return 0;
 }
 
+Status ProxyServer::ServeMetrics() {
+  const config::MetricsConfig& wanted = config_->metrics;
+  if (!wanted.enabled) return Status::Ok();
+  int port = wanted.port;
+  if (wanted.port_per_instance) {
+    const std::optional<int> id = group_->instance_id();
+    if (!id) {
+      return Status::Error("metrics.port_per_instance needs this instance's id: start pgtenant with --instance-id N "
+                           "(or PGTENANT_INSTANCE_ID)");
+    }
+    port += *id;
+    if (port > 65535) {
+      return Status::Error("metrics.port_per_instance: metrics.port " + std::to_string(wanted.port) + " + instance id " +
+                           std::to_string(*id) + " is above 65535");
+    }
+  }
+  probes_ = std::make_unique<ProcessProbes>(group_, this);
+  if (Status serving = metrics().Serve(&loop_, wanted, port, probes_.get()); !serving.ok()) return serving;
+  const std::string base = "http://" + config::DescribeAddress(wanted.address, port);
+  LogInfo("metrics", "serving Prometheus metrics on " + base + "/metrics, probes on " + base + "/healthz and " + base +
+                         "/readyz" + (wanted.reuse_port ? " (port shared with SO_REUSEPORT)" : ""));
+  return Status::Ok();
+}
+
 Status ProxyServer::Start(int listen_fd) {
   const std::string& host = config_->listen.address;
   if (index_ == 0) {  // one list for all workers
     if (Status peers = peer_cancel().Configure(config_->peers); !peers.ok()) return peers;
   }
   if (index_ == 0) {
-    if (config_->metrics.enabled) {
-      Status serving = metrics().Serve(&loop_, config_->metrics);
-      if (!serving.ok()) return serving;
-      LogInfo("metrics", "serving Prometheus metrics on http://" + config_->metrics.address + ":" +
-                             std::to_string(config_->metrics.port) + "/metrics");
-    }
+    if (Status serving = ServeMetrics(); !serving.ok()) return serving;
     Status listening = Listen(&listener_, host, config_->listen.port, config_->listen.reuse_port);
     if (listening.ok()) {
       listening_ = true;
@@ -200,6 +219,7 @@ Status ProxyServer::Start(int listen_fd) {
     listening_ = true;
   }
 
+  last_tick_ = std::chrono::steady_clock::now().time_since_epoch().count();
   uv_timer_init(&loop_, &tick_);
   tick_.data = this;
   uv_timer_start(&tick_, &ProxyServer::OnTick, kTickMs, kTickMs);
@@ -378,17 +398,6 @@ void ProxyServer::CancelThrottleWait(const std::string& tenant, ClientSession* s
   queue.erase(std::remove(queue.begin(), queue.end(), session), queue.end());
 }
 
-void ProxyServer::OnSignal(uv_signal_t* handle, int signum) noexcept {
-  auto* self = static_cast<ProxyServer*>(handle->data);
-  const char* name = signum == SIGINT ? "SIGINT" : "SIGTERM";
-  if (self->shutting_down_) {
-    LogInfo("proxy", std::string("received ") + name + " again: closing every session now");
-    for (int i = 0; i < self->group_->size(); ++i) self->group_->Post(i, [](ProxyServer& w) { w.ShutdownNow(); });
-    return;
-  }
-  self->group_->RequestShutdown(std::string("received ") + name);
-}
-
 Status ProxyServer::Reload(std::string_view admin_user) {
   SharedState& shared = group_->shared();
   auto loaded = config::LoadConfigFile(shared.config_path);
@@ -471,6 +480,7 @@ void ProxyServer::ApplyConfig(std::shared_ptr<const config::Config> next, uint64
 void ProxyServer::OnTick(uv_timer_t* timer) noexcept {
   auto* self = static_cast<ProxyServer*>(timer->data);
   Clock::time_point now = Clock::now();
+  self->last_tick_ = std::chrono::steady_clock::now().time_since_epoch().count();
   for (auto& [key, pool] : self->pools_) pool->Tick(now);
   for (auto it = self->retired_pools_.begin(); it != self->retired_pools_.end();) {
     if ((*it)->empty()) {
@@ -547,55 +557,6 @@ void ProxyServer::LogPolicyCacheStats() {
   LogInfo("policy", "verdict cache: hits " + std::to_string(stats.hits) + ", misses " + std::to_string(stats.misses) +
                         ", hit ratio " + ratio + ", entries " + std::to_string(stats.entries) + ", bytes " +
                         std::to_string(stats.bytes));
-}
-
-void ProxyServer::BeginShutdown() {
-  if (shutting_down_) return;
-  shutting_down_ = true;
-  shutdown_deadline_ = Clock::now() + config_->shutdown_timeout;
-  if (pending_listen_fd_ >= 0) ::close(std::exchange(pending_listen_fd_, -1));
-  if (listening_) uv_close(reinterpret_cast<uv_handle_t*>(&listener_), nullptr);
-  if (peer_listening_) uv_close(reinterpret_cast<uv_handle_t*>(&peer_listener_), nullptr);
-  listening_ = peer_listening_ = false;
-  if (signals_) uv_close(reinterpret_cast<uv_handle_t*>(&sighup_), nullptr);
-  // Sessions between transactions end now; those inside one end at its ReadyForQuery, or at
-  // the deadline (the tick enforces it).
-  std::vector<ClientSession*> sessions(sessions_.begin(), sessions_.end());
-  for (ClientSession* s : sessions) s->BeginShutdown();
-  MaybeFinishShutdown();
-}
-
-void ProxyServer::ShutdownNow() {
-  shutdown_deadline_ = Clock::now();
-  MaybeFinishShutdown();
-}
-
-void ProxyServer::MaybeFinishShutdown() {
-  if (stopped_) return;
-  if (!sessions_.empty() && Clock::now() >= shutdown_deadline_) {
-    std::vector<ClientSession*> sessions(sessions_.begin(), sessions_.end());
-    for (ClientSession* s : sessions)
-      s->Terminate(Status::Error(sqlstate::kAdminShutdown, "terminating connection due to administrator command"));
-  }
-  bool idle = sessions_.empty();
-  for (auto& [key, pool] : pools_) {
-    if (!idle) break;
-    pool->CloseAll();
-    idle = pool->empty();
-  }
-  // The loops end together: a session may still be on its way here from another worker.
-  if (!group_->SetIdle(index_, idle)) return;
-  stopped_ = true;
-  Metrics::FlushThreadTally();
-  if (signals_) {
-    uv_close(reinterpret_cast<uv_handle_t*>(&sigint_), nullptr);
-    uv_close(reinterpret_cast<uv_handle_t*>(&sigterm_), nullptr);
-    uv_close(reinterpret_cast<uv_handle_t*>(&sigpipe_), nullptr);
-  }
-  health_.Stop();
-  if (index_ == 0) metrics().StopServing();
-  uv_close(reinterpret_cast<uv_handle_t*>(&tick_), nullptr);
-  CloseMail();
 }
 
 }  // namespace pgtenant::proxy

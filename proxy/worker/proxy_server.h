@@ -10,6 +10,8 @@
 
 #include <uv.h>
 
+#include <atomic>
+#include <chrono>
 #include <deque>
 #include <functional>
 #include <map>
@@ -31,6 +33,7 @@
 #include "proxy/server/health_checker.h"
 #include "proxy/telemetry/metrics.h"
 #include "proxy/worker/peer_cancel.h"
+#include "proxy/worker/process_probes.h"
 #include "proxy/server/server_pool.h"
 #include "proxy/worker/worker_group.h"
 #include "routing/route.h"
@@ -56,6 +59,12 @@ class ProxyServer final : public SessionHost {
   void Serve();
   // The listening socket's descriptor (worker 0, after Start).
   int listen_fd() const;
+  // Whether this worker accepts on listen.port (loop thread).
+  bool listening() const { return listening_; }
+  // When this worker's loop last ran its tick (every 100 ms): liveness, for /healthz. Any thread.
+  std::chrono::steady_clock::time_point last_tick() const {
+    return std::chrono::steady_clock::time_point(std::chrono::steady_clock::duration(last_tick_.load()));
+  }
 
   uv_loop_t* loop() override { return &loop_; }
   int index() const override { return index_; }
@@ -176,6 +185,8 @@ class ProxyServer final : public SessionHost {
  private:
 
   static constexpr int kListenBacklog = 1024;
+  // Worker 0: the metrics endpoint (metrics.port, or this instance's under port_per_instance).
+  Status ServeMetrics();
   Status Listen(uv_tcp_t* handle, const std::string& host, int port, bool reuse_port);
   int OwnPeerPort() const;
 
@@ -211,6 +222,8 @@ class ProxyServer final : public SessionHost {
   uv_signal_t sigterm_{};
   uv_signal_t sigpipe_{};
   uv_timer_t tick_{};
+  std::atomic<std::chrono::steady_clock::rep> last_tick_{0};  // steady_clock ticks; see last_tick()
+  std::unique_ptr<ProcessProbes> probes_;  // worker 0: /healthz and /readyz
   bool shutting_down_ = false;
   bool stopped_ = false;
   uint64_t next_session_id_ = 1;

@@ -112,6 +112,7 @@ Status WorkerGroup::Run() {
     }
     ++started_workers;
   }
+  running_workers_ = started_workers;
   // Workers that never started count as done.
   for (size_t i = started_workers; i < workers_.size(); ++i) SetIdle(static_cast<int>(i), true);
   // Every worker runs on a thread of its own, worker 0 included: the main thread's stack follows
@@ -120,11 +121,31 @@ Status WorkerGroup::Run() {
   std::vector<std::thread> threads;
   for (size_t i = 0; i < started_workers; ++i) threads.emplace_back([worker = workers_[i].get()] { worker->Serve(); });
   for (std::thread& t : threads) t.join();
-  if (shared_.audit && !shared_.audit->FlushFor(workers_[0]->config()->shutdown_timeout))
+  if (shared_.audit && !shared_.audit->FlushFor(AuditFlushBudget()))
     LogWarning("audit", "audit events still queued at shutdown were not all written");
   workers_[0]->LogPolicyCacheStats();
   LogInfo("proxy", "stopped");
   return Status::Ok();
+}
+
+std::chrono::milliseconds WorkerGroup::AuditFlushBudget() {
+  using std::chrono::milliseconds;
+  const milliseconds timeout = workers_[0]->config()->shutdown_timeout;
+  std::lock_guard<std::mutex> lock(idle_mu_);
+  if (!shutdown_requested_) return timeout;
+  // The process exits within shutdown_timeout + 1 s of SIGTERM: the audit log gets what is left of
+  // that, less a margin for the rest of the exit, and at least kMinAuditFlush.
+  constexpr milliseconds kExitMargin{500};
+  constexpr milliseconds kMinAuditFlush{100};
+  const auto left = std::chrono::duration_cast<milliseconds>(shutdown_requested_at_ + timeout + kExitMargin -
+                                                             std::chrono::steady_clock::now());
+  return std::max(left, kMinAuditFlush);
+}
+
+std::vector<std::chrono::steady_clock::time_point> WorkerGroup::LastTicks() const {
+  std::vector<std::chrono::steady_clock::time_point> ticks;
+  for (size_t i = 0; i < running_workers_; ++i) ticks.push_back(workers_[i]->last_tick());
+  return ticks;
 }
 
 bool WorkerGroup::Post(int index, std::function<void(ProxyServer&)> task) {
@@ -263,7 +284,9 @@ void WorkerGroup::RequestShutdown(const std::string& why) {
     std::lock_guard<std::mutex> lock(idle_mu_);
     if (shutdown_requested_) return;
     shutdown_requested_ = true;
+    shutdown_requested_at_ = std::chrono::steady_clock::now();
   }
+  draining_ = true;  // /readyz says so from now on
   LogInfo("proxy", why + ": no new connections; open transactions may finish within " +
                        std::to_string(workers_[0]->config()->shutdown_timeout.count()) + " ms");
   for (int i = 0; i < size(); ++i) Post(i, [](ProxyServer& worker) { worker.BeginShutdown(); });

@@ -108,6 +108,12 @@ class WorkerGroup {
   SharedState& shared() { return shared_; }
   // The instance id in cancel keys (set before Run).
   void set_instance_id(std::optional<int> id) { instance_id_ = id; }
+  // --instance-id / PGTENANT_INSTANCE_ID, if given.
+  std::optional<int> instance_id() const { return instance_id_; }
+  // Each running worker's last tick, by index (liveness: process_probes.h). Any thread.
+  std::vector<std::chrono::steady_clock::time_point> LastTicks() const;
+  // Shutdown has been asked for (SIGTERM, SIGINT, SHUTDOWN): the process is draining. Any thread.
+  bool draining() const { return draining_.load(); }
 
   // Queues `task` for worker `index`'s loop thread. False once that worker has stopped.
   bool Post(int index, std::function<void(ProxyServer&)> task);
@@ -157,6 +163,11 @@ class WorkerGroup {
 
   std::mutex run_on_all_mu_;  // one RunOnAll at a time
   bool shutdown_requested_ = false;  // GUARDED_BY(idle_mu_)
+  std::chrono::steady_clock::time_point shutdown_requested_at_{};  // GUARDED_BY(idle_mu_)
+  // How long Run waits for the audit log at exit: the rest of shutdown_timeout + 1 s after SIGTERM.
+  std::chrono::milliseconds AuditFlushBudget();
+  std::atomic<bool> draining_{false};
+  size_t running_workers_ = 0;  // started by Run, before any loop runs
 };
 
 // The default of `workers`: one per CPU core.

@@ -81,7 +81,8 @@ TEST_CASE("a scrape shows per-tenant series that move with traffic", "[metrics]"
   CHECK(after.find("tenant=\"nosuch\"") == std::string::npos);
 }
 
-TEST_CASE("the metrics endpoint answers only GET /metrics, and a silent client blocks no one", "[metrics]") {
+TEST_CASE("the metrics endpoint answers only GET /metrics, /healthz and /readyz, and a silent client blocks no one",
+          "[metrics]") {
   TestDatabase db = PostgresServer::Shared().CreateTestDatabase("metricshttp");
   ProxyConfig config = StandardConfig(db);
   const int metrics_port = FreePort();
@@ -99,7 +100,13 @@ TEST_CASE("the metrics endpoint answers only GET /metrics, and a silent client b
   CHECK_THAT(RawHttp(metrics_port, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n"),
              Catch::StartsWith("HTTP/1.1 200 OK") && Catch::Contains("pgtenant_build_info"));
   CHECK_THAT(RawHttp(metrics_port, "GET /metrics?x=1 HTTP/1.1\r\n\r\n"), Catch::StartsWith("HTTP/1.1 200 OK"));
+  CHECK_THAT(RawHttp(metrics_port, "GET /healthz HTTP/1.1\r\n\r\n"),
+             Catch::StartsWith("HTTP/1.1 200 OK") && Catch::Contains("alive: "));
+  CHECK_THAT(RawHttp(metrics_port, "GET /readyz HTTP/1.1\r\n\r\n"),
+             Catch::StartsWith("HTTP/1.1 200 OK") && Catch::Contains("ready: "));
   CHECK_THAT(RawHttp(metrics_port, "GET /secrets HTTP/1.1\r\n\r\n"), Catch::StartsWith("HTTP/1.1 404"));
+  CHECK_THAT(RawHttp(metrics_port, "GET / HTTP/1.1\r\n\r\n"), Catch::StartsWith("HTTP/1.1 404"));
+  CHECK_THAT(RawHttp(metrics_port, "POST /readyz HTTP/1.1\r\n\r\n"), Catch::StartsWith("HTTP/1.1 405"));
   CHECK_THAT(RawHttp(metrics_port, "POST /metrics HTTP/1.1\r\n\r\n"), Catch::StartsWith("HTTP/1.1 405"));
   CHECK_THAT(RawHttp(metrics_port, "\x16\x03\x01 garbage\r\n\r\n"), Catch::StartsWith("HTTP/1.1 400"));
   CHECK_THAT(RawHttp(metrics_port, "GET /" + std::string(10000, 'a')), Catch::StartsWith("HTTP/1.1 431"));

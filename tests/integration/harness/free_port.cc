@@ -17,6 +17,7 @@
 #include <random>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace pgtenant::integration {
 namespace {
@@ -76,7 +77,9 @@ Leases& Held() {
 
 }  // namespace
 
-int FreePort() {
+int FreePort() { return FreePorts(1); }
+
+int FreePorts(int count_wanted) {
   // World-writable and sticky like /tmp, so root and other users share it.
   if (mkdir(kLeaseDirectory, 01777) == 0) chmod(kLeaseDirectory, 01777);
   const auto [first, last] = PortRange();
@@ -86,16 +89,24 @@ int FreePort() {
   const int start = std::uniform_int_distribution<int>(0, count - 1)(leases.random);
   for (int i = 0; i < count; ++i) {
     const int port = first + (start + i) % count;
-    const int fd = TryLease(port);
-    if (fd < 0) continue;
-    if (!CanBind(port)) {
-      close(fd);
+    if (port + count_wanted - 1 > last) continue;
+    std::vector<int> fds;
+    bool free = true;
+    for (int p = port; free && p < port + count_wanted; ++p) {
+      const int fd = TryLease(p);
+      if (fd >= 0) fds.push_back(fd);
+      free = fd >= 0 && CanBind(p);
+    }
+    if (!free) {
+      for (int fd : fds) close(fd);
       continue;
     }
-    leases.fds.push_back(fd);
-    if (leases.fds.size() > static_cast<size_t>(kMaxPortLeases)) {
-      close(leases.fds.front());
-      leases.fds.pop_front();
+    for (int fd : fds) {
+      leases.fds.push_back(fd);
+      if (leases.fds.size() > static_cast<size_t>(kMaxPortLeases)) {
+        close(leases.fds.front());
+        leases.fds.pop_front();
+      }
     }
     return port;
   }

@@ -14,5 +14,7 @@ inline constexpr int kMaxPortLeases = 256;
 // A TCP port on 127.0.0.1 that nothing listens on now and no other test process has been given.
 // Thread-safe. Throws std::runtime_error when none is left in the range.
 int FreePort();
+// The first of `count` consecutive such ports (for a port plus an instance id: metrics.port_per_instance).
+int FreePorts(int count);
 
 }  // namespace pgtenant::integration

@@ -1,0 +1,69 @@
+// SIGTERM's deadline: a transaction left open past limits.shutdown_timeout is rolled back and its
+// client told 57P01 at the deadline, and the process has exited within one second of it. It used to
+// linger five more seconds (issue 25) when a client did not read: its last error waited for a flush.
+#include <catch2/catch.hpp>
+#include <libpq-fe.h>
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <chrono>
+#include <string>
+
+#include "tests/integration/harness/net.h"
+#include "tests/integration/harness/pg.h"
+#include "tests/integration/harness/postgres_server.h"
+#include "tests/integration/harness/proxy_process.h"
+
+namespace pgtenant::integration {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+TEST_CASE("SIGTERM with a transaction left open past limits.shutdown_timeout exits within the timeout plus one "
+          "second", "[lifecycle][shutdown]") {
+  PostgresServer& server = PostgresServer::Shared();
+  TestDatabase db = server.CreateTestDatabase("deadline");
+  server.Exec("CREATE TABLE kept (x int); ALTER TABLE kept OWNER TO " + db.role, db.database);
+  ProxyConfig config = StandardConfig(db);
+  config.limits_extra = "shutdown_timeout: 2s";
+  const milliseconds shutdown_timeout = seconds(2);
+  ProxyProcess proxy(config);
+  PgConn open = MustConnectProxy(proxy, "alice", kAlicePassword, "app");
+  PgConn idle = MustConnectProxy(proxy, "bob", kBobPassword, "app");
+  MustExec(open.get(), "BEGIN");
+  MustExec(open.get(), "INSERT INTO kept VALUES (1)");
+  // A client inside a transaction whose result it does not read: pgtenant's output to it backs up.
+  RawClient deaf(proxy.port());
+  REQUIRE(deaf.Login("alice", kAlicePassword, "app").empty());
+  REQUIRE(deaf.Send(Message('Q', std::string("BEGIN") + '\0')));
+  auto ready = deaf.Read(seconds(5));
+  while (ready && ready->type != 'Z') ready = deaf.Read(seconds(5));
+  REQUIRE(ready.has_value());
+  const std::string flood = "SELECT repeat('x', 1000) FROM generate_series(1, 500000)";
+  REQUIRE(deaf.Send(Message('Q', flood + '\0')));
+  REQUIRE(server.AwaitActiveQuery(db.database, flood, seconds(5)));
+
+  const auto signalled = std::chrono::steady_clock::now();
+  proxy.Signal(SIGTERM);
+  std::optional<int> status = proxy.WaitForExit(shutdown_timeout + seconds(10));
+  const auto exited_after = std::chrono::duration_cast<milliseconds>(std::chrono::steady_clock::now() - signalled);
+  INFO("exited " << exited_after.count() << " ms after SIGTERM; log:\n" << proxy.Log());
+  REQUIRE(status.has_value());
+  CHECK(WIFEXITED(*status));
+  CHECK(WEXITSTATUS(*status) == 0);
+  CHECK(exited_after >= shutdown_timeout);  // the transaction had its time
+  CHECK(exited_after < shutdown_timeout + seconds(1));
+
+  // The open transaction was told 57P01 and rolled back; the idle client was told at once.
+  PgResult after = Exec(open.get(), "COMMIT");
+  CHECK(PQresultStatus(after.get()) == PGRES_FATAL_ERROR);
+  const char* code = PQresultErrorField(after.get(), PG_DIAG_SQLSTATE);
+  CHECK(std::string(code == nullptr ? "" : code) == "57P01");
+  CHECK(server.Exec("SELECT count(*) FROM kept", db.database).at(0).at(0) == "0");
+  PgResult idle_result = Exec(idle.get(), "SELECT 1");
+  CHECK(PQresultStatus(idle_result.get()) == PGRES_FATAL_ERROR);
+}
+
+}  // namespace
+}  // namespace pgtenant::integration
