@@ -103,7 +103,7 @@ TEST_CASE("build_info carries the revision and the instance id; the process coll
 
   const std::string scrape = AwaitScrape(metrics_port, [](const std::string& s) { return MetricSample(s, "process_open_fds") > 0; });
   INFO(scrape);
-  static const std::regex kBuildInfo(R"(pgtenant_build_info\{instance_id="7",revision="([0-9a-f]{7,}(-dirty)?|unknown)",version="[0-9.]+"\} 1)");
+  static const std::regex kBuildInfo(R"re(pgtenant_build_info\{instance_id="7",revision="([0-9a-f]{7,}(-dirty)?|unknown)",version="[0-9.]+"\} 1)re");
   CHECK(std::regex_search(scrape, kBuildInfo));
   const double start_time = MetricSample(scrape, "process_start_time_seconds");
   const double launched = std::chrono::duration<double>(started.time_since_epoch()).count();
