@@ -101,7 +101,10 @@ TEST_CASE("build_info carries the revision and the instance id; the process coll
   const auto started = std::chrono::system_clock::now();
   ProxyProcess proxy(config, {"--instance-id", "7"});
 
-  const std::string scrape = AwaitScrape(metrics_port, [](const std::string& s) { return MetricSample(s, "process_open_fds") > 0; });
+  // The worker series come with the first refresh of the gauges (once a second).
+  const std::string scrape = AwaitScrape(metrics_port, [](const std::string& s) {
+    return MetricSample(s, "process_open_fds") > 0 && MetricSample(s, "pgtenant_worker_cpu_seconds_total{worker=\"0\"}") >= 0;
+  });
   INFO(scrape);
   static const std::regex kBuildInfo(R"re(pgtenant_build_info\{instance_id="7",revision="([0-9a-f]{7,}(-dirty)?|unknown)",version="[0-9.]+"\} 1)re");
   CHECK(std::regex_search(scrape, kBuildInfo));
