@@ -152,7 +152,11 @@ Relay::Step Relay::OnServerBytes(std::span<const uint8_t> data) {
       s2c_remaining_ = static_cast<uint32_t>(d.header.body_size() - kPidSize);
       continue;
     }
+    // Statement outcomes, counted once: as a streamed message starts, or once a whole one is here.
+    const bool completes = Is(tag, BackendTag::kCommandComplete) || Is(tag, BackendTag::kEmptyQueryResponse);
     if (!queued && !substitute && !ready && !parameter && !error) {
+      statements_completed_ += completes;
+      statements_failed_ += Is(tag, BackendTag::kErrorResponse);  // one too long to inspect
       s2c_remaining_ = static_cast<uint32_t>(d.header.total());  // streamed as it comes: DataRow, CopyData, notices, ...
       continue;
     }
@@ -167,6 +171,10 @@ Relay::Step Relay::OnServerBytes(std::span<const uint8_t> data) {
       return End(Outcome::kServerEnded, data.size());
     }
     bool swallow = queued && exchange_->rewriter.responses().OnServerMessage(tag, server_->statements());
+    if (!swallow) {
+      statements_completed_ += completes;
+      statements_failed_ += error && !substitute;
+    }
     if (substitute) {
       // The marker failed on the server exactly where the blocked statement would have: the
       // client gets pgtenant's verdict in its place.

@@ -115,6 +115,8 @@ class ServerConnection {
   // statement be the one canceled (PostgreSQL cannot tell them apart).
   void NoteCancelForwarded() { cancel_forwarded_ = true; }
   bool cancel_forwarded() const { return cancel_forwarded_; }
+  // The TLS handshake with the server failed (metrics: pgtenant_backend_tls_handshake_failures_total).
+  bool tls_handshake_failed() const { return tls_handshake_failed_; }
 
   // Shared pools: which tenant context the server session carries now ("" = none).
   const std::string& context_tag() const { return context_tag_; }
@@ -199,6 +201,7 @@ class ServerConnection {
   int32_t backend_pid_ = 0;
   int32_t backend_key_ = 0;
   bool cancel_forwarded_ = false;
+  bool tls_handshake_failed_ = false;
   Clock::time_point created_at_ = LoopNow();
   Clock::time_point idle_since_ = LoopNow();
 };

@@ -69,7 +69,10 @@ void ServerConnection::HandleSslResponse(std::span<const uint8_t> data) {
   std::string hello;
   Status started = tls_->Start(hello);
   if (!hello.empty()) outbox_.SendRaw(hello);
-  if (!started.ok()) Fail(started);
+  if (!started.ok()) {
+    tls_handshake_failed_ = true;
+    Fail(started);
+  }
 }
 
 void ServerConnection::OnTlsBytes(std::span<const uint8_t> ciphertext) {
@@ -81,6 +84,7 @@ void ServerConnection::OnTlsBytes(std::span<const uint8_t> ciphertext) {
   auto progress = tls_->Receive(ciphertext, plain, to_peer);
   if (!to_peer.empty()) outbox_.SendRaw(to_peer);
   if (!progress.ok()) {
+    tls_handshake_failed_ = !was_established;
     Lost(progress.status());  // during login this is Fail: the pool reports it naming the backend
     return;
   }

@@ -99,6 +99,7 @@ void ServerPool::OnServerFailed(ServerConnection* server, const Status& why) {
   connecting_.erase(server);
   all_.erase(server);
   if (backend_series_ != nullptr) backend_series_->connect_errors->Increment();
+  if (backend_series_ != nullptr && server->tls_handshake_failed()) backend_series_->tls_handshake_failures->Increment();
   LogWarning("pool", "cannot connect to backend \"" + backend_.name + "\": " + why.message());
   if (health_ != nullptr && health_->ReportConnectFailed({server->backend().host, server->backend().port}, why)) {
     Dispatch();  // failover: another host is not down, try it now

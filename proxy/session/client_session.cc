@@ -220,10 +220,12 @@ void ClientSession::OnServerAssigned(ServerConnection* server) {
 void ClientSession::OnServerUnavailable(const Status& why) {
   if (state_ != State::kWaitingForServer) return;
   if (!handshake_done_) {
+    end_reason_ = Metrics::NoServerReason(why.sqlstate());
     Terminate(why);
     return;
   }
   // Transaction pooling: only this request fails; the session stays usable.
+  host_->metrics().CountRefusal(tenant_name(), Metrics::NoServerReason(why.sqlstate()), why.sqlstate());
   TransitionTo(State::kActive);
   RejectRequest(why);
 }
@@ -560,6 +562,7 @@ void ClientSession::Terminate(const Status& why) {
                   : code == sqlstate::kTooManyConnections   ? "no_server"
                                                             : "error";
   }
+  host_->metrics().CountRefusal(tenant_name(), end_reason_, why.sqlstate().empty() ? sqlstate::kInternalError : why.sqlstate());
   if (tls_ != nullptr && !tls_->established()) {  // mid-handshake: the client could not read an error
     LogInfo("tls", "client " + client_address_ + ": " + why.message());
     Close();

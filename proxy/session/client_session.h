@@ -82,6 +82,10 @@ class ClientSession final : public ServerLink, public PoolClient, private relay:
   void Arrive(SessionHost& home, int fd);
 
   State state() const { return state_; }
+  // Metrics' client states: active (a server being prepared, a transaction open or a request in flight),
+  // otherwise idle once logged in; waiting is kWaitingForServer, since waiting_since().
+  bool busy() const { return state_ == State::kPreparingServer || (state_ == State::kActive && relay_.in_transaction()); }
+  Clock::time_point waiting_since() const { return state_since_; }
   uint64_t id() const { return id_; }
   // The key of the BackendKeyData this session's client got (CancelRequest checks it).
   int32_t cancel_key() const { return cancel_key_; }
@@ -270,6 +274,7 @@ class ClientSession final : public ServerLink, public PoolClient, private relay:
   // Metrics (proxy/telemetry/metrics.h): the tenant's series, and what is measured between events.
   Metrics::TenantSeries* series_ = nullptr;
   Clock::time_point transaction_started_{};
+  Clock::time_point request_started_{};  // the first request in flight reached the server (query latency)
   // When the session entered kWaitingForServer (the pool wait) or kClosing (the flush deadline); while
   // kActive, the server's last ReadyForQuery (idle timeouts count from it).
   Clock::time_point state_since_{};

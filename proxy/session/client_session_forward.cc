@@ -18,7 +18,10 @@ size_t ClientSession::ForwardClientMessages(std::span<const uint8_t> data) {
   // No server: the rest of a rejected request is skipped (the relay answers its end itself).
   ServerConnection* server = server_;
   if (server != nullptr) server->Cork();  // what this read forwards reaches the server in one write
+  const uint64_t requests_sent = relay_.requests_sent();
   const relay::Relay::Step step = relay_.OnClientBytes(data);
+  // Query latency runs from the first request sent while none was in flight (metrics.h).
+  if (requests_sent == relay_.requests_done() && relay_.requests_sent() != requests_sent) request_started_ = LoopNow();
   const bool sent = server == nullptr || server->Uncork();
   if (!sent && server_ == server && (step.outcome == Outcome::kNeedMore || step.outcome == Outcome::kHold)) {
     OnServerLost(Status::Error(sqlstate::kConnectionFailure, "could not send data to the server"));
@@ -55,9 +58,18 @@ size_t ClientSession::OnServerBytes(std::span<const uint8_t> data) {
   // What this read brings goes to the client in one write, swallowed and synthesized parts and all.
   outbox_.Cork();
   const uint64_t requests_done = relay_.requests_done();
+  const uint64_t completed = relay_.statements_completed();
+  const uint64_t failed = relay_.statements_failed();
   const relay::Relay::Step step = relay_.OnServerBytes(data);
   // While active, state_since_ is the server's last ReadyForQuery: idle timeouts count from it.
-  if (relay_.requests_done() != requests_done) state_since_ = LoopNow();
+  if (relay_.requests_done() != requests_done) {
+    state_since_ = LoopNow();
+    if (relay_.requests_done() == relay_.requests_sent())
+      Metrics::TallyQuery(series_, std::chrono::duration<double>(state_since_ - request_started_).count());
+  }
+  if (relay_.statements_completed() != completed || relay_.statements_failed() != failed)
+    Metrics::TallyStatements(series_, static_cast<uint32_t>(relay_.statements_completed() - completed),
+                             static_cast<uint32_t>(relay_.statements_failed() - failed));
   switch (step.outcome) {
     case Outcome::kNeedMore:
       bytes_out_ += step.consumed;

@@ -45,7 +45,6 @@ bool ClientSession::JudgeStatement(uint8_t tag, std::span<const uint8_t> body, s
   const policy::SharedVerdict judged = Judge(tag, body);
   const policy::PolicyVerdict& verdict = *judged;
   ++statements_seen_;
-  Metrics::TallyStatement(series_);
   const bool sql_bearing =
       tag == static_cast<uint8_t>(FrontendTag::kQuery) || tag == static_cast<uint8_t>(FrontendTag::kParse);
   if (verdict.allowed) {

@@ -82,6 +82,7 @@ size_t ClientSession::HandleStartup(std::span<const uint8_t> data) {
     return data.size();
   }
   if (over_capacity_) {
+    end_reason_ = "max_client_connections";
     Terminate(Status::Error(sqlstate::kTooManyConnections, "sorry, too many clients already",
                             "pgtenant's limits.max_client_connections is reached."));
     return data.size();
@@ -242,7 +243,7 @@ void ClientSession::Authenticated() {
 
 void ClientSession::Routed() {
   if (!host_->AdmitTenantClient(*route_->tenant)) {
-    end_reason_ = "tenant_refused";
+    end_reason_ = "max_clients";
     AuditTenantRefused("over_limit", Status::Error(sqlstate::kTooManyConnections, "max_clients reached"));
     Terminate(Status::Error(sqlstate::kTooManyConnections,
                             "pgtenant: too many clients for tenant \"" + route_->tenant->name + "\" (max_clients " +

@@ -77,6 +77,7 @@ void ClientSession::OnTlsBytes(std::span<const uint8_t> ciphertext) {
   if (!progress.ok() || *progress == TlsChannel::Progress::kClosed) {
     if (!progress.ok()) LogInfo("tls", "client " + client_address_ + ": " + progress.status().message());
     if (!progress.ok()) end_reason_ = "protocol_error";
+    if (!progress.ok() && !was_established) host_->metrics().CountClientTlsHandshakeFailure();
     close_after_flush_ = outbox_.HasBacklog();  // let the alert reach the client
     Close();
     return;
@@ -93,6 +94,7 @@ void ClientSession::OnTlsBytes(std::span<const uint8_t> ciphertext) {
 void ClientSession::OnTlsEstablished() {
   if (handshake_->tls_direct && tls_->alpn() != "postgresql") {
     LogInfo("tls", "client " + client_address_ + ": direct TLS without ALPN \"postgresql\", closing");
+    host_->metrics().CountClientTlsHandshakeFailure();
     end_reason_ = "protocol_error";
     Close();
     return;

@@ -123,6 +123,11 @@ uint64_t AuditLog::written() const {
   return written_;
 }
 
+size_t AuditLog::pending() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return pending_;
+}
+
 uint64_t AuditLog::dropped() const {
   std::lock_guard<std::mutex> lock(mu_);
   return dropped_;

@@ -63,6 +63,8 @@ class AuditLog {
   uint64_t written() const;  // events the writer is done with
   uint64_t dropped() const;  // events refused because the queue was full (on_overflow: drop)
   uint64_t failed() const;   // events that at least one sink could not take
+  size_t pending() const;    // events queued or being written now (the queue's depth)
+  size_t capacity() const { return capacity_; }
 
  private:
   struct Sink {

@@ -1,6 +1,8 @@
 // Metrics: families, per-tenant and per-backend series, and their HTTP endpoint (metrics_http.h).
 #include "proxy/telemetry/metrics.h"
 
+#include "proxy/build_info.h"
+
 #include <algorithm>
 #include <array>
 #include <unordered_map>
@@ -44,8 +46,8 @@ struct HistogramTally {
 };
 
 struct SeriesTally {
-  uint64_t transactions = 0, statements = 0, bytes_in = 0, bytes_out = 0;
-  HistogramTally transaction_seconds, pool_wait_seconds;
+  uint64_t transactions = 0, statements = 0, statement_errors = 0, bytes_in = 0, bytes_out = 0;
+  HistogramTally transaction_seconds, pool_wait_seconds, query_seconds;
 };
 
 // This thread's tallies since its last flush, which empties it (a thread that stopped flushing holds
@@ -80,7 +82,13 @@ void Metrics::TallyTransaction(TenantSeries* series, double seconds) {
 
 void Metrics::TallyPoolWait(TenantSeries* series, double seconds) { thread_tally.For(series).pool_wait_seconds.Add(seconds); }
 
-void Metrics::TallyStatement(TenantSeries* series) { ++thread_tally.For(series).statements; }
+void Metrics::TallyStatements(TenantSeries* series, uint32_t completed, uint32_t failed) {
+  SeriesTally& t = thread_tally.For(series);
+  t.statements += completed;
+  t.statement_errors += failed;
+}
+
+void Metrics::TallyQuery(TenantSeries* series, double seconds) { thread_tally.For(series).query_seconds.Add(seconds); }
 
 void Metrics::TallyBytes(TenantSeries* series, uint64_t in, uint64_t out) {
   SeriesTally& t = thread_tally.For(series);
@@ -92,10 +100,12 @@ void Metrics::FlushThreadTally() {
   for (auto& [series, t] : thread_tally.series) {
     AddCount(*series->transactions, t.transactions);
     AddCount(*series->statements, t.statements);
+    AddCount(*series->statement_errors, t.statement_errors);
     AddCount(*series->bytes_in, t.bytes_in);
     AddCount(*series->bytes_out, t.bytes_out);
     t.transaction_seconds.FlushTo(*series->transaction_seconds);
     t.pool_wait_seconds.FlushTo(*series->pool_wait_seconds);
+    t.query_seconds.FlushTo(*series->query_seconds);
   }
   thread_tally.series.clear();
   thread_tally.last = nullptr;
@@ -106,14 +116,18 @@ Metrics::Metrics()
     : registry_(std::make_shared<prometheus::Registry>()),
       client_connections_(RegisterFamily(
           *registry_, prometheus::BuildGauge(), "pgtenant_client_connections",
-          "Client connections by tenant and state (active: holding or using a server; waiting: queued for one)")),
+          "Client connections by tenant and state (active: in a transaction or with a request in flight; idle: "
+          "logged in, nothing in flight; waiting: queued for a server connection)")),
       server_connections_(
           RegisterFamily(*registry_, prometheus::BuildGauge(), "pgtenant_server_connections",
                          "Server connections by tenant and state (active: assigned to a client; idle)")),
       transactions_(RegisterFamily(*registry_, prometheus::BuildCounter(), "pgtenant_transactions_total",
                                    "Transactions completed (ReadyForQuery idle with nothing in flight)")),
       statements_(RegisterFamily(*registry_, prometheus::BuildCounter(), "pgtenant_statements_total",
-                                 "Query and Parse messages inspected")),
+                                 "Statements the server executed for clients: CommandComplete or EmptyQueryResponse (each Execute, "
+                                 "each statement of a simple Query)")),
+      statement_errors_(RegisterFamily(*registry_, prometheus::BuildCounter(), "pgtenant_statement_errors_total",
+                                       "ErrorResponses the server sent for client requests (failed statements)")),
       blocked_(RegisterFamily(*registry_, prometheus::BuildCounter(), "pgtenant_statements_blocked_total",
                               "Statements refused by the policy, by rule")),
       auth_failures_(RegisterFamily(*registry_, prometheus::BuildCounter(), "pgtenant_authentication_failures_total",
@@ -127,6 +141,33 @@ Metrics::Metrics()
                                           "Time from a transaction's first message to its final ReadyForQuery")),
       pool_wait_seconds_(RegisterFamily(*registry_, prometheus::BuildHistogram(), "pgtenant_pool_wait_seconds",
                                         "Time a client waited for a server connection")),
+      query_seconds_(RegisterFamily(*registry_, prometheus::BuildHistogram(), "pgtenant_query_duration_seconds",
+                                    "Time from a request (a Query, or the messages up to Sync) reaching the server "
+                                    "to its ReadyForQuery; pipelined requests are measured together")),
+      pool_size_(RegisterFamily(*registry_, prometheus::BuildGauge(), "pgtenant_pool_size",
+                                "Server connections the tenant's pools may open (pool size, summed over its pools)")),
+      pool_max_wait_(RegisterFamily(*registry_, prometheus::BuildGauge(), "pgtenant_pool_max_wait_seconds",
+                                    "How long the tenant's longest-waiting client has waited for a server connection")),
+      throttled_(RegisterFamily(*registry_, prometheus::BuildCounter(), "pgtenant_throttled_transactions_total",
+                                "Transactions that waited for max_transactions_per_second")),
+      throttle_delay_(RegisterFamily(*registry_, prometheus::BuildCounter(), "pgtenant_throttle_delay_seconds_total",
+                                     "Time transactions waited for max_transactions_per_second")),
+      refusals_(RegisterFamily(*registry_, prometheus::BuildCounter(), "pgtenant_refusals_total",
+                               "Clients and requests refused or ended by pgtenant with an error of its own, by reason "
+                               "and SQLSTATE class")),
+      backend_tls_failures_(RegisterFamily(*registry_, prometheus::BuildCounter(),
+                                           "pgtenant_backend_tls_handshake_failures_total",
+                                           "TLS handshakes with the backend's servers that failed")),
+      cancels_(RegisterFamily(*registry_, prometheus::BuildCounter(), "pgtenant_cancel_requests_total",
+                              "CancelRequests by result (matched a session here, forwarded to a peer, unmatched)")),
+      server_connections_by_host_(RegisterFamily(*registry_, prometheus::BuildGauge(),
+                                                 "pgtenant_backend_server_connections",
+                                                 "Server connections by backend, host and state (active, idle, "
+                                                 "connecting)")),
+      worker_cpu_(RegisterFamily(*registry_, prometheus::BuildCounter(), "pgtenant_worker_cpu_seconds_total",
+                                 "CPU time of each worker's event-loop thread (rate() is the loop's load)")),
+      build_info_(RegisterFamily(*registry_, prometheus::BuildGauge(), "pgtenant_build_info",
+                                 "pgtenant's version, git revision and instance id (1)")),
       backend_up_(
           RegisterFamily(*registry_, prometheus::BuildGauge(), "pgtenant_backend_up",
                          "1 if a host of the backend is up (last health check or connection attempt succeeded)")),
@@ -147,15 +188,82 @@ Metrics::Metrics()
       cache_hits_(RegisterSeries(*registry_, prometheus::BuildCounter(), "pgtenant_policy_cache_hits_total",
                                  "Policy verdicts served from the cache")),
       cache_misses_(RegisterSeries(*registry_, prometheus::BuildCounter(), "pgtenant_policy_cache_misses_total",
-                                   "Policy verdicts that needed the parser")) {
-  RegisterFamily(*registry_, prometheus::BuildGauge(), "pgtenant_build_info", "pgtenant's version")
-      .Add({{"version", "0.1.0"}})
-      .Set(1);
+                                   "Policy verdicts that needed the parser")),
+      audit_failed_(RegisterSeries(*registry_, prometheus::BuildCounter(), "pgtenant_audit_events_failed_total",
+                                   "Audit events that at least one sink could not take")),
+      client_tls_failures_(RegisterSeries(*registry_, prometheus::BuildCounter(),
+                                          "pgtenant_client_tls_handshake_failures_total",
+                                          "TLS handshakes with clients that failed (or ended refused: direct TLS without "
+                                          "ALPN postgresql)")),
+      audit_queue_depth_(RegisterSeries(*registry_, prometheus::BuildGauge(), "pgtenant_audit_queue_depth",
+                                        "Audit events queued for the writer")),
+      audit_queue_capacity_(RegisterSeries(*registry_, prometheus::BuildGauge(), "pgtenant_audit_queue_capacity",
+                                           "Audit events the queue holds before it drops or blocks (audit.queue_size)")),
+      process_(*registry_) {
+  SetInstanceId(std::nullopt);
   last_reload_success_.Set(1);
 }
 
-Status Metrics::Serve(uv_loop_t* loop, const config::MetricsConfig& config, int port, ProbeSource* probes) {
-  return http_.Listen(loop, config.address, port, config.reuse_port, registry_, probes);
+void Metrics::SetInstanceId(std::optional<int> id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (build_info_series_ != nullptr) build_info_.Remove(build_info_series_);
+  std::map<std::string, std::string> labels = {{"version", std::string(kBuildVersion)}, {"revision", std::string(kBuildRevision)}};
+  if (id) labels["instance_id"] = std::to_string(*id);
+  build_info_series_ = &build_info_.Add(labels);
+  build_info_series_->Set(1);
+}
+
+void Metrics::UpdateProcess() { process_.Update(); }
+
+void Metrics::SetAuditQueue(size_t depth, size_t capacity, uint64_t failed) {
+  audit_queue_depth_.Set(static_cast<double>(depth));
+  audit_queue_capacity_.Set(static_cast<double>(capacity));
+  Advance(audit_failed_, failed);
+}
+
+void Metrics::CountRefusal(const std::string& tenant, std::string_view reason, std::string_view sqlstate) {
+  refusals_
+      .Add({{"tenant", tenant.empty() ? "unknown" : tenant},
+            {"reason", std::string(reason)},
+            {"sqlstate_class", std::string(sqlstate.substr(0, 2))}})
+      .Increment();
+}
+
+
+void Metrics::CountCancel(std::string_view result) { cancels_.Add({{"result", std::string(result)}}).Increment(); }
+
+void Metrics::CountThrottled(TenantSeries* series, double seconds) {
+  series->throttled->Increment();
+  series->throttle_delay_seconds->Increment(std::max(seconds, 0.0));
+}
+
+prometheus::Gauge* Metrics::ForServerConnections(const std::string& backend, const std::string& host,
+                                                 std::string_view state) {
+  return &server_connections_by_host_.Add({{"backend", backend}, {"host", host}, {"state", std::string(state)}});
+}
+
+void Metrics::SetPoolMaxWait(int worker, TenantSeries* series, double seconds) {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::map<int, double>& by_worker = pool_max_wait_by_worker_[series];
+  by_worker[worker] = seconds;
+  double longest = 0;
+  for (const auto& [w, s] : by_worker) longest = std::max(longest, s);
+  series->pool_max_wait_seconds->Set(longest);
+}
+
+void Metrics::SetWorkerCpuSeconds(int worker, double seconds) {
+  prometheus::Counter* series;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    prometheus::Counter*& s = worker_cpu_series_[worker];
+    if (s == nullptr) s = &worker_cpu_.Add({{"worker", std::to_string(worker)}});
+    series = s;
+  }
+  if (seconds > series->Value()) series->Increment(seconds - series->Value());
+}
+
+Status Metrics::Serve(uv_loop_t* loop, const config::MetricsConfig& config) {
+  return http_.Listen(loop, config.address, config.port, registry_);
 }
 
 Metrics::TenantSeries* Metrics::ForTenant(const std::string& tenant) {
@@ -165,16 +273,23 @@ Metrics::TenantSeries* Metrics::ForTenant(const std::string& tenant) {
   const std::map<std::string, std::string> t = {{"tenant", tenant}};
   TenantSeries series{
       &client_connections_.Add({{"tenant", tenant}, {"state", "active"}}),
+      &client_connections_.Add({{"tenant", tenant}, {"state", "idle"}}),
       &client_connections_.Add({{"tenant", tenant}, {"state", "waiting"}}),
       &server_connections_.Add({{"tenant", tenant}, {"state", "active"}}),
       &server_connections_.Add({{"tenant", tenant}, {"state", "idle"}}),
       &transactions_.Add(t),
       &statements_.Add(t),
+      &statement_errors_.Add(t),
       &auth_failures_.Add(t),
       &bytes_in_.Add(t),
       &bytes_out_.Add(t),
       &transaction_seconds_.Add(t, kLatencyBuckets),
       &pool_wait_seconds_.Add(t, kLatencyBuckets),
+      &query_seconds_.Add(t, kLatencyBuckets),
+      &pool_size_.Add(t),
+      &pool_max_wait_.Add(t),
+      &throttled_.Add(t),
+      &throttle_delay_.Add(t),
   };
   return &tenants_.emplace(tenant, series).first->second;
 }
@@ -184,7 +299,7 @@ Metrics::BackendSeries* Metrics::ForBackend(const std::string& backend) {
   auto it = backends_.find(backend);
   if (it != backends_.end()) return &it->second;
   const std::map<std::string, std::string> b = {{"backend", backend}};
-  BackendSeries series{&backend_up_.Add(b), &backend_connect_errors_.Add(b)};
+  BackendSeries series{&backend_up_.Add(b), &backend_connect_errors_.Add(b), &backend_tls_failures_.Add(b)};
   return &backends_.emplace(backend, series).first->second;
 }
 

@@ -1,10 +1,13 @@
 // Metrics: pgtenant's Prometheus series and the HTTP endpoint that serves them (prometheus-cpp).
 //
 // Per tenant (label `tenant`, configured tenants only, so cardinality stays bounded): client
-// connections by state, server connections by state, transactions, statements, blocked
-// statements by rule, authentication failures, bytes in and out, transaction and pool-wait
-// duration histograms. Per backend: up, connect errors. Process: build info, config reloads,
-// audit events written and dropped, policy verdict cache hits and misses.
+// connections by state, server connections by state, pool size and longest wait, transactions,
+// statements executed and failed, blocked statements by rule, authentication failures, refusals by
+// reason and SQLSTATE class, throttling, bytes in and out, transaction, query and pool-wait duration
+// histograms. Per backend: up, connect errors, server connections by host and state. Per worker:
+// event-loop CPU time. Process: build info (version, revision, instance id), the standard process_*
+// series (process_metrics.h), config reloads, audit events and queue depth, TLS handshake
+// failures, cancel requests, policy verdict cache hits and misses. README.md, "Metrics", lists them all.
 //
 // Series are created once and then updated with atomic operations; hold the TenantSeries
 // pointer instead of looking it up per event. Thread-safety: every method may be called from
@@ -21,11 +24,15 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include "config/config.h"
+#include "protocol/sqlstate.h"
 #include "protocol/status.h"
 #include "proxy/telemetry/metrics_http.h"
+#include "proxy/telemetry/process_metrics.h"
 
 namespace pgtenant::proxy {
 
@@ -33,20 +40,28 @@ class Metrics {
  public:
   struct TenantSeries {
     prometheus::Gauge* clients_active;
+    prometheus::Gauge* clients_idle;
     prometheus::Gauge* clients_waiting;
     prometheus::Gauge* servers_active;
     prometheus::Gauge* servers_idle;
     prometheus::Counter* transactions;
-    prometheus::Counter* statements;
+    prometheus::Counter* statements;        // executions the server completed (CommandComplete, EmptyQueryResponse)
+    prometheus::Counter* statement_errors;  // ErrorResponse to a client request
     prometheus::Counter* auth_failures;
     prometheus::Counter* bytes_in;
     prometheus::Counter* bytes_out;
     prometheus::Histogram* transaction_seconds;
     prometheus::Histogram* pool_wait_seconds;
+    prometheus::Histogram* query_seconds;  // a request (Query, or up to Sync) to its ReadyForQuery
+    prometheus::Gauge* pool_size;
+    prometheus::Gauge* pool_max_wait_seconds;
+    prometheus::Counter* throttled;
+    prometheus::Counter* throttle_delay_seconds;
   };
   struct BackendSeries {
     prometheus::Gauge* up;
     prometheus::Counter* connect_errors;
+    prometheus::Counter* tls_handshake_failures;
   };
 
   Metrics();
@@ -62,6 +77,34 @@ class Metrics {
   prometheus::Gauge* ForBackendHost(const std::string& backend, const std::string& host);
   void RemoveBackendHost(prometheus::Gauge* series);
   void CountBlocked(const std::string& tenant, const std::string& rule);
+  // pgtenant_refusals_total: a client or a request pgtenant refused or ended with an error of its own.
+  // `reason` is one of a fixed set of literals (README); `tenant` "" before routing.
+  void CountRefusal(const std::string& tenant, std::string_view reason, std::string_view sqlstate);
+  // The reason of a login or request that got no server connection (the pool's SQLSTATE): pool_timeout
+  // (53300), shutdown (57P01) or backend_unavailable. A literal.
+  static const char* NoServerReason(std::string_view code) {
+    return code == sqlstate::kTooManyConnections ? "pool_timeout"
+           : code == sqlstate::kAdminShutdown    ? "shutdown"
+                                                 : "backend_unavailable";
+  }
+  // pgtenant_client_tls_handshake_failures_total (the server side is in BackendSeries).
+  void CountClientTlsHandshakeFailure() { client_tls_failures_.Increment(); }
+  // pgtenant_cancel_requests_total{result="matched"|"forwarded"|"unmatched"}.
+  void CountCancel(std::string_view result);
+  // A throttled transaction of `series` waited `seconds` for a token.
+  static void CountThrottled(TenantSeries* series, double seconds);
+  // pgtenant_server_connections_by_host{backend, host, state}: a worker adds what changed in its counts.
+  prometheus::Gauge* ForServerConnections(const std::string& backend, const std::string& host, std::string_view state);
+  // pgtenant_pool_max_wait_seconds{tenant}: each worker reports its longest waiter; the gauge is the
+  // longest of all workers.
+  void SetPoolMaxWait(int worker, TenantSeries* series, double seconds);
+  // pgtenant_worker_cpu_seconds_total{worker}: the worker thread's CPU time so far.
+  void SetWorkerCpuSeconds(int worker, double seconds);
+  // The instance id (--instance-id) in build_info, when set.
+  void SetInstanceId(std::optional<int> id);
+  // Process collector (process_*) and audit queue depth, refreshed by worker 0 once a second.
+  void UpdateProcess();
+  void SetAuditQueue(size_t depth, size_t capacity, uint64_t failed);
 
   // Per-transaction updates (transactions, statements, bytes, the two duration histograms) are summed
   // per thread and added to the series by FlushThreadTally: a worker flushes on its tick (every 100 ms),
@@ -70,7 +113,10 @@ class Metrics {
   // pgtenant's user CPU under pgbench -S).
   static void TallyTransaction(TenantSeries* series, double seconds);
   static void TallyPoolWait(TenantSeries* series, double seconds);
-  static void TallyStatement(TenantSeries* series);
+  // Statements the server answered for a client: `completed` CommandComplete/EmptyQueryResponse,
+  // `failed` ErrorResponse.
+  static void TallyStatements(TenantSeries* series, uint32_t completed, uint32_t failed);
+  static void TallyQuery(TenantSeries* series, double seconds);
   static void TallyBytes(TenantSeries* series, uint64_t in, uint64_t out);
   static void FlushThreadTally();
 
@@ -88,12 +134,25 @@ class Metrics {
   prometheus::Family<prometheus::Gauge>& server_connections_;
   prometheus::Family<prometheus::Counter>& transactions_;
   prometheus::Family<prometheus::Counter>& statements_;
+  prometheus::Family<prometheus::Counter>& statement_errors_;
   prometheus::Family<prometheus::Counter>& blocked_;
   prometheus::Family<prometheus::Counter>& auth_failures_;
   prometheus::Family<prometheus::Counter>& bytes_in_;
   prometheus::Family<prometheus::Counter>& bytes_out_;
   prometheus::Family<prometheus::Histogram>& transaction_seconds_;
   prometheus::Family<prometheus::Histogram>& pool_wait_seconds_;
+  prometheus::Family<prometheus::Histogram>& query_seconds_;
+  prometheus::Family<prometheus::Gauge>& pool_size_;
+  prometheus::Family<prometheus::Gauge>& pool_max_wait_;
+  prometheus::Family<prometheus::Counter>& throttled_;
+  prometheus::Family<prometheus::Counter>& throttle_delay_;
+  prometheus::Family<prometheus::Counter>& refusals_;
+  prometheus::Family<prometheus::Counter>& backend_tls_failures_;
+  prometheus::Family<prometheus::Counter>& cancels_;
+  prometheus::Family<prometheus::Gauge>& server_connections_by_host_;
+  prometheus::Family<prometheus::Counter>& worker_cpu_;
+  prometheus::Family<prometheus::Gauge>& build_info_;
+  prometheus::Gauge* build_info_series_ = nullptr;
   prometheus::Family<prometheus::Gauge>& backend_up_;
   prometheus::Family<prometheus::Counter>& backend_connect_errors_;
   prometheus::Family<prometheus::Gauge>& backend_host_up_;
@@ -103,10 +162,17 @@ class Metrics {
   prometheus::Counter& audit_dropped_;
   prometheus::Counter& cache_hits_;
   prometheus::Counter& cache_misses_;
+  prometheus::Counter& audit_failed_;
+  prometheus::Counter& client_tls_failures_;
+  prometheus::Gauge& audit_queue_depth_;
+  prometheus::Gauge& audit_queue_capacity_;
+  ProcessMetrics process_;
 
   std::mutex mu_;
   std::map<std::string, TenantSeries> tenants_;    // GUARDED_BY(mu_)
   std::map<std::string, BackendSeries> backends_;  // GUARDED_BY(mu_)
+  std::map<TenantSeries*, std::map<int, double>> pool_max_wait_by_worker_;  // GUARDED_BY(mu_)
+  std::map<int, prometheus::Counter*> worker_cpu_series_;                   // GUARDED_BY(mu_)
 };
 
 }  // namespace pgtenant::proxy

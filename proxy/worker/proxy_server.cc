@@ -341,6 +341,7 @@ void ProxyServer::HandleCancelRequest(int32_t pid, int32_t key, bool asked_all) 
   for (auto it = first; it != last; ++it) {
     const int32_t expected = it->second->cancel_key();
     if (CRYPTO_memcmp(&expected, &key, sizeof(key)) == 0) {
+      metrics().CountCancel("matched");
       it->second->CancelRunningQuery();
       return;
     }
@@ -352,7 +353,11 @@ void ProxyServer::HandleCancelRequest(int32_t pid, int32_t key, bool asked_all) 
     }
     return;
   }
-  if (first == last && peer_cancel().Forward(&loop_, pid, key)) return;  // another instance's
+  if (first == last && peer_cancel().Forward(&loop_, pid, key)) {  // another instance's
+    metrics().CountCancel("forwarded");
+    return;
+  }
+  metrics().CountCancel("unmatched");
   LogInfo("cancel", "cancel request with an unknown key ignored");
 }
 
@@ -374,6 +379,7 @@ bool ProxyServer::TakeTransactionToken(const config::TenantConfig& tenant, Clien
   std::deque<ClientSession*>& queue = throttled_[tenant.name];
   if (queue.empty() && group_->shared().limits.TakeTokens(tenant, 1, Clock::now()) == 1) return true;
   queue.push_back(session);
+  throttled_since_[session] = LoopNow();
   return false;
 }
 
@@ -386,6 +392,7 @@ void ProxyServer::WakeThrottled(Clock::time_point now) {
     while (granted-- > 0 && !queue.empty()) {
       ClientSession* session = queue.front();
       queue.pop_front();
+      NoteThrottleLifted(session, now);
       session->OnThrottleLifted();
     }
   }
@@ -396,6 +403,7 @@ void ProxyServer::CancelThrottleWait(const std::string& tenant, ClientSession* s
   if (it == throttled_.end()) return;
   auto& queue = it->second;
   queue.erase(std::remove(queue.begin(), queue.end(), session), queue.end());
+  throttled_since_.erase(session);
 }
 
 Status ProxyServer::Reload(std::string_view admin_user) {
@@ -506,45 +514,6 @@ void ProxyServer::OnTick(uv_timer_t* timer) noexcept {
     self->LogPolicyCacheStats();
   }
   if (self->shutting_down_) self->MaybeFinishShutdown();
-}
-
-void ProxyServer::UpdateMetrics() {
-  // The gauges are shared by the workers: each adds what changed in its own counts. Only tenants
-  // with sessions or pools here, and those it last reported non-zero (to bring them back to zero),
-  // are visited: once a second, the cost follows the work, not the number of configured tenants.
-  std::map<std::string, GaugeCounts> counts;
-  for (const auto& [name, c] : reported_) counts[name];
-  for (ClientSession* s : sessions_) {
-    if (s->tenant_name().empty()) continue;
-    GaugeCounts& c = counts[s->tenant_name()];
-    if (s->state() == ClientSession::State::kWaitingForServer) {
-      ++c.clients_waiting;
-    } else if (s->state() == ClientSession::State::kActive || s->state() == ClientSession::State::kPreparingServer) {
-      ++c.clients_active;
-    }
-  }
-  for (const auto& [key, pool] : pools_) {
-    GaugeCounts& c = counts[std::string(pool->tenant_label())];
-    c.servers_idle += static_cast<int>(pool->idle_count());
-    c.servers_active += static_cast<int>(pool->total() - pool->idle_count());
-  }
-  for (const auto& [name, c] : counts) {
-    GaugeCounts& before = reported_[name];
-    Metrics::TenantSeries* series = metrics().ForTenant(name);
-    series->clients_active->Increment(c.clients_active - before.clients_active);
-    series->clients_waiting->Increment(c.clients_waiting - before.clients_waiting);
-    series->servers_active->Increment(c.servers_active - before.servers_active);
-    series->servers_idle->Increment(c.servers_idle - before.servers_idle);
-    if (c.clients_active == 0 && c.clients_waiting == 0 && c.servers_active == 0 && c.servers_idle == 0) {
-      reported_.erase(name);  // this worker's share is back to zero: nothing to undo next time
-    } else {
-      before = c;
-    }
-  }
-  if (index_ != 0) return;
-  policy::PolicyEngine::CacheStats cache = policy().cache_stats();
-  metrics().SetPolicyCacheTotals(cache.hits, cache.misses);
-  if (auditing()) metrics().SetAuditTotals(group_->shared().audit->written(), group_->shared().audit->dropped());
 }
 
 void ProxyServer::LogPolicyCacheStats() {

@@ -18,6 +18,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <tuple>
 #include <unordered_map>
 #include <vector>
 
@@ -190,7 +191,8 @@ class ProxyServer final : public SessionHost {
   Status Listen(uv_tcp_t* handle, const std::string& host, int port, bool reuse_port);
   int OwnPeerPort() const;
 
-  // Sets the gauges that describe the present (connections by state) and mirrors other totals.
+  // proxy_server_metrics.cc: sets the gauges that describe the present (connections by state, pools,
+  // this worker's CPU time) and, on worker 0, mirrors process-wide totals.
   void UpdateMetrics();
   void MaybeFinishShutdown();
 
@@ -250,9 +252,14 @@ class ProxyServer final : public SessionHost {
   void WakeThrottled(Clock::time_point now);
   // What UpdateMetrics added to the shared per-tenant gauges, so it adds only the difference.
   struct GaugeCounts {
-    int clients_active = 0, clients_waiting = 0, servers_active = 0, servers_idle = 0;
+    int clients_active = 0, clients_idle = 0, clients_waiting = 0, servers_active = 0, servers_idle = 0, pool_size = 0;
   };
   std::map<std::string, GaugeCounts> reported_;
+  // The same for pgtenant_backend_server_connections, by (backend, host, state).
+  std::map<std::tuple<std::string, std::string, std::string_view>, int> reported_servers_;
+  // When each throttled session queued (proxy_server_metrics.cc: the throttle delay).
+  std::unordered_map<const ClientSession*, Clock::time_point> throttled_since_;
+  void NoteThrottleLifted(const ClientSession* session, Clock::time_point now);
 
   // Every session of this worker (ClientSession::worker_slot is its index).
   std::vector<ClientSession*> sessions_;

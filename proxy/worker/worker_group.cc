@@ -92,6 +92,7 @@ Status WorkerGroup::Run() {
     shared_.audit = std::move(audit.value());
   }
   shared_.peer_cancel.set_instance_id(instance_id_);
+  shared_.metrics.SetInstanceId(instance_id_);  // build_info carries it
   Status started = workers_[0]->Start(-1);
   if (!started.ok()) {
     for (size_t i = 1; i < workers_.size(); ++i) workers_[i]->StopLoop();

@@ -61,9 +61,10 @@ TEST_CASE("SIGHUP adds a tenant while 50 clients run pgbench, with no failed tra
   run.push_back("app");
   auto load = std::async(std::launch::async, [&] { return RunCommand(run, ClientEnv(kAlicePassword), "",
                                                                      std::chrono::seconds(60)); });
-  // The reload comes once all 50 clients are in (connected, or waiting for a server connection).
+  // The reload comes once all 50 clients are in (in a transaction, between two, or waiting for a server connection).
   const auto clients_in = [](const std::string& scrape) {
     return MetricSample(scrape, "pgtenant_client_connections{state=\"active\",tenant=\"acme\"}") +
+           MetricSample(scrape, "pgtenant_client_connections{state=\"idle\",tenant=\"acme\"}") +
            MetricSample(scrape, "pgtenant_client_connections{state=\"waiting\",tenant=\"acme\"}");
   };
   const std::string loaded =

@@ -2,6 +2,7 @@
 // clock (proxy/io/loop_clock.h) holds one reading per turn of a loop.
 #include <catch2/catch.hpp>
 
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -21,11 +22,14 @@ TEST_CASE("tallied transactions reach the series as direct observations would, a
   for (double s : seconds) {
     Metrics::TallyTransaction(t, s);
     Metrics::TallyPoolWait(t, s / 2);
-    Metrics::TallyStatement(t);
+    Metrics::TallyStatements(t, 2, 1);
+    Metrics::TallyQuery(t, s / 4);
     d->transactions->Increment();
     d->transaction_seconds->Observe(s);
     d->pool_wait_seconds->Observe(s / 2);
-    d->statements->Increment();
+    d->statements->Increment(2);
+    d->statement_errors->Increment();
+    d->query_seconds->Observe(s / 4);
   }
   Metrics::TallyBytes(t, 100, 2000);
   Metrics::TallyBytes(t, 23, 0);
@@ -35,11 +39,13 @@ TEST_CASE("tallied transactions reach the series as direct observations would, a
   Metrics::FlushThreadTally();
 
   CHECK(t->transactions->Value() == static_cast<double>(seconds.size()));
-  CHECK(t->statements->Value() == static_cast<double>(seconds.size()));
+  CHECK(t->statements->Value() == static_cast<double>(2 * seconds.size()));
+  CHECK(t->statement_errors->Value() == static_cast<double>(seconds.size()));
   CHECK(t->bytes_in->Value() == 123);
   CHECK(t->bytes_out->Value() == 2000);
   for (auto [mine, theirs] : {std::pair{t->transaction_seconds, d->transaction_seconds},
-                              std::pair{t->pool_wait_seconds, d->pool_wait_seconds}}) {
+                              std::pair{t->pool_wait_seconds, d->pool_wait_seconds},
+                              std::pair{t->query_seconds, d->query_seconds}}) {
     const auto a = mine->Collect().histogram;
     const auto b = theirs->Collect().histogram;
     CHECK(a.sample_count == b.sample_count);
@@ -67,6 +73,31 @@ TEST_CASE("each thread flushes its own tally", "[metrics]") {
   Metrics::TallyTransaction(s, 0.001);
   Metrics::FlushThreadTally();
   CHECK(s->transactions->Value() == 1);
+}
+
+TEST_CASE("the longest pool wait is the longest of every worker's, and falls back when it ends", "[metrics]") {
+  Metrics metrics;
+  Metrics::TenantSeries* s = metrics.ForTenant("acme");
+  metrics.SetPoolMaxWait(0, s, 0.5);
+  metrics.SetPoolMaxWait(1, s, 2.0);
+  CHECK(s->pool_max_wait_seconds->Value() == 2.0);
+  metrics.SetPoolMaxWait(0, s, 1.0);
+  CHECK(s->pool_max_wait_seconds->Value() == 2.0);
+  metrics.SetPoolMaxWait(1, s, 0);
+  CHECK(s->pool_max_wait_seconds->Value() == 1.0);
+}
+
+TEST_CASE("a request with no server is refused for the pool's reason; throttling sums its delay", "[metrics]") {
+  CHECK(std::string(Metrics::NoServerReason("53300")) == "pool_timeout");
+  CHECK(std::string(Metrics::NoServerReason("57P01")) == "shutdown");
+  CHECK(std::string(Metrics::NoServerReason("08006")) == "backend_unavailable");
+  CHECK(std::string(Metrics::NoServerReason("57P03")) == "backend_unavailable");
+  Metrics metrics;
+  Metrics::TenantSeries* s = metrics.ForTenant("acme");
+  Metrics::CountThrottled(s, 0.25);
+  Metrics::CountThrottled(s, -1);  // a clock read before the queueing one counts as no delay
+  CHECK(s->throttled->Value() == 2);
+  CHECK(s->throttle_delay_seconds->Value() == 0.25);
 }
 
 TEST_CASE("LoopNow reads the clock once per turn on a loop thread and every time elsewhere", "[metrics]") {
