@@ -13,6 +13,14 @@ include(GNUInstallDirs)
 
 install(TARGETS pgtenant RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 
+# /etc for the /usr prefix (GNUInstallDirs' rule); otherwise etc/ under the prefix, kept relative so that
+# `cmake --install --prefix DIR` and DESTDIR put it under DIR.
+if(IS_ABSOLUTE "${CMAKE_INSTALL_SYSCONFDIR}" OR CMAKE_INSTALL_FULL_SYSCONFDIR STREQUAL "/etc")
+  set(PGTENANT_SYSCONFDIR "${CMAKE_INSTALL_FULL_SYSCONFDIR}")
+else()
+  set(PGTENANT_SYSCONFDIR "${CMAKE_INSTALL_SYSCONFDIR}")
+endif()
+
 # The man page, gzipped as Debian ships them; -n keeps the archive free of a time stamp.
 set(PGTENANT_VERSION ${PROJECT_VERSION})
 configure_file(${CMAKE_SOURCE_DIR}/man/pgtenant.8 ${CMAKE_BINARY_DIR}/man/pgtenant.8 @ONLY)
@@ -27,8 +35,8 @@ install(FILES ${CMAKE_SOURCE_DIR}/config/examples/minimal.yaml ${CMAKE_SOURCE_DI
               ${CMAKE_SOURCE_DIR}/config/examples/demo.yaml
         DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples)
 install(FILES ${CMAKE_SOURCE_DIR}/config/examples/minimal.yaml
-        DESTINATION ${CMAKE_INSTALL_FULL_SYSCONFDIR}/pgtenant RENAME pgtenant.yaml)
-install(FILES ${CMAKE_SOURCE_DIR}/ops/logrotate/pgtenant DESTINATION ${CMAKE_INSTALL_FULL_SYSCONFDIR}/logrotate.d)
+        DESTINATION ${PGTENANT_SYSCONFDIR}/pgtenant RENAME pgtenant.yaml)
+install(FILES ${CMAKE_SOURCE_DIR}/ops/logrotate/pgtenant DESTINATION ${PGTENANT_SYSCONFDIR}/logrotate.d)
 
 # The unit names /usr/bin/pgtenant and /etc/...: under another prefix, the paths it is installed with.
 set(PGTENANT_SYSTEMD_UNIT_DIR "lib/systemd/system" CACHE STRING
