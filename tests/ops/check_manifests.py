@@ -381,6 +381,12 @@ def check_kubernetes(binary, readme, source, config_path, image_uid, version):
         rules = docs.get("PrometheusRule", [])
         check(rules and rules[0]["spec"] == alerts,
               "prometheusrule.yaml differs from ops/prometheus/alerts.yml (run ops/kubernetes/render-prometheusrule)")
+        # The job label a ServiceMonitor gives its targets is the Service's name (or its jobLabel's value):
+        # an alert on up{job=~"..."} must match it, or "instance down" never fires.
+        for service in scraped:
+            job = service["metadata"]["labels"].get(monitor["spec"].get("jobLabel", ""), service["metadata"]["name"])
+            for pattern in re.findall(r'job=~?"([^"]+)"', yaml.safe_dump(alerts)):
+                check(re.fullmatch(pattern, job), f"alerts.yml selects job {pattern!r}, the ServiceMonitor's job is {job!r}")
 
 
 def main():
