@@ -60,8 +60,10 @@ fi
 root="$work/root"
 dpkg-deb -x "$deb" "$root"
 binary="$root/usr/bin/pgtenant"
-# Depends names the Debian package of every shared library the binary loads.
-for library in $(ldd "$binary" | awk '$3 ~ /^\// {print $3}'); do
+# Depends names the Debian package of every shared library the binary links directly (NEEDED).
+for soname in $(objdump -p "$binary" | awk '$1 == "NEEDED" {print $2}'); do
+  library="$(ldd "$binary" | awk -v soname="$soname" '$1 == soname {print $3}')"
+  [[ -n "$library" ]] || fail "ldd does not find $soname"
   owner="$(dpkg -S "$(readlink -f "$library")" 2>/dev/null || dpkg -S "$library" 2>/dev/null || true)"
   [[ -n "$owner" ]] || fail "no Debian package owns $library"
   package="${owner%%:*}"
