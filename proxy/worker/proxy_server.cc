@@ -19,6 +19,7 @@
 #include "proxy/worker/cancel_forwarder.h"
 #include "proxy/session/client_session.h"
 #include "proxy/telemetry/log.h"
+#include "proxy/telemetry/service_notify.h"
 #include "proxy/io/loop_clock.h"
 #include "proxy/io/tls_context.h"
 
@@ -246,8 +247,10 @@ void ProxyServer::StartSignals() {
     auto* self = static_cast<ProxyServer*>(handle->data);
     LogInfo("proxy", "received SIGHUP: reloading " + self->group_->shared().config_path +
                          " and reopening audit files");
+    NotifyServiceManagerOrLog(ReloadingState());
     if (self->auditing()) self->group_->shared().audit->Reopen();
     (void)self->Reload();  // a bad file is logged, audited and counted; the running config stays
+    NotifyServiceManagerOrLog("READY=1");
   }, SIGHUP);
   // A peer that vanishes mid-write must not kill the process.
   uv_signal_init(&loop_, &sigpipe_);

@@ -11,6 +11,7 @@
 
 #include "protocol/random.h"
 #include "proxy/telemetry/log.h"
+#include "proxy/telemetry/service_notify.h"
 #include "proxy/server/pool_placement.h"
 #include "proxy/worker/proxy_server.h"
 #include "proxy/io/tls_context.h"
@@ -116,6 +117,8 @@ Status WorkerGroup::Run() {
   running_workers_ = started_workers;
   // Workers that never started count as done.
   for (size_t i = started_workers; i < workers_.size(); ++i) SetIdle(static_cast<int>(i), true);
+  // Listening and configured: systemd (Type=notify) may start what comes after pgtenant.service.
+  if (started_workers == workers_.size()) NotifyServiceManagerOrLog("READY=1");
   // Every worker runs on a thread of its own, worker 0 included: the main thread's stack follows
   // ulimit -s, which may be too small for libpg_query, and a thread's does not.
   EnsureThreadStack();
@@ -288,6 +291,7 @@ void WorkerGroup::RequestShutdown(const std::string& why) {
     shutdown_requested_at_ = std::chrono::steady_clock::now();
   }
   draining_ = true;  // /readyz says so from now on
+  NotifyServiceManagerOrLog("STOPPING=1");
   LogInfo("proxy", why + ": no new connections; open transactions may finish within " +
                        std::to_string(workers_[0]->config()->shutdown_timeout.count()) + " ms");
   for (int i = 0; i < size(); ++i) Post(i, [](ProxyServer& worker) { worker.BeginShutdown(); });
