@@ -1,6 +1,8 @@
 // A tool written for PgBouncer reads pgtenant's console (issue 25 item 7): Debian 12's
 // prometheus-pgbouncer-exporter (1.7, scripts/deps) connects to database "pgbouncer" as an admin,
 // reads SHOW STATS, POOLS, DATABASES and LISTS by column name, and exports one series per tenant.
+// Its 1.7 names the SHOW STATS series pgbouncer_requests_total, ..._query_microseconds_total (the
+// later Go exporter's pgbouncer_stats_* and pgbouncer_pools_* are other names for the same columns).
 #include <catch2/catch.hpp>
 #include <libpq-fe.h>
 #include <sys/stat.h>
@@ -79,8 +81,8 @@ TEST_CASE("prometheus-pgbouncer-exporter reads pgtenant's console: pool and stat
   RunQueries(carol.get(), 3);
 
   Exporter exporter(proxy, dir);
-  const std::string acme_requests = "pgbouncer_stats_requests_total{database=\"acme\"}";
-  const std::string beta_requests = "pgbouncer_stats_requests_total{database=\"beta\"}";
+  const std::string acme_requests = "pgbouncer_requests_total{database=\"acme\"}";
+  const std::string beta_requests = "pgbouncer_requests_total{database=\"beta\"}";
   std::string scrape = AwaitScrape(
       exporter.port(), [&](const std::string& s) { return MetricSample(s, beta_requests) >= 3; },
       std::chrono::seconds(30));
@@ -92,9 +94,9 @@ TEST_CASE("prometheus-pgbouncer-exporter reads pgtenant's console: pool and stat
   CHECK(MetricSample(scrape, beta_requests) >= 3);
   for (const char* tenant : {"acme", "beta"}) {
     const std::string label = std::string("{database=\"") + tenant + "\"}";
-    CHECK(MetricSample(scrape, "pgbouncer_stats_received_bytes_total" + label) > 0);
-    CHECK(MetricSample(scrape, "pgbouncer_stats_sent_bytes_total" + label) > 0);
-    CHECK(MetricSample(scrape, "pgbouncer_stats_query_microseconds_total" + label) > 0);
+    CHECK(MetricSample(scrape, "pgbouncer_received_bytes_total" + label) > 0);
+    CHECK(MetricSample(scrape, "pgbouncer_sent_bytes_total" + label) > 0);
+    CHECK(MetricSample(scrape, "pgbouncer_query_microseconds_total" + label) > 0);
     // Pools (SHOW POOLS): each tenant's pool, one client active on it.
     const std::string pool = std::string("{database=\"") + tenant + "\",user=\"" + db.role + "\"}";
     CHECK(MetricSample(scrape, "pgbouncer_active_clients" + pool) == 1);
