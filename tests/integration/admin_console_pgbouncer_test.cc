@@ -119,15 +119,24 @@ TEST_CASE("RECONNECT closes a tenant's server connections once released; other t
   CHECK(backend_pid("alice", kAlicePassword, "app") == acme_first);
   const std::string beta_first = backend_pid("carol", kCarolPassword, "app2");
 
-  // One client holds a server across the RECONNECT: it is marked, keeps working, and closes on release.
+  // One client holds a server across the RECONNECT: it is marked, keeps working, and closes on
+  // release. Another server connection sits idle: it closes at once.
   PgConn bob = MustConnectProxy(proxy, "bob", kBobPassword, "app");
   const std::string bob_pid = QueryValue(bob.get(), "SELECT pg_backend_pid()");
-  CHECK(bob_pid != acme_first);
+  std::string idle_pid;
+  {
+    PgConn alice = MustConnectProxy(proxy, "alice", kAlicePassword, "app");
+    idle_pid = QueryValue(alice.get(), "SELECT pg_backend_pid()");
+  }
+  REQUIRE(idle_pid != bob_pid);
+  REQUIRE(PollUntil(
+      [&] { return CellWhere(MustExec(console.get(), "SHOW SERVERS").get(), "remote_pid", idle_pid, "state") == "idle"; },
+      std::chrono::seconds(10)));
   PgResult reconnect = MustExec(console.get(), "RECONNECT acme");
   CHECK(std::string(PQcmdStatus(reconnect.get())) == "RECONNECT");
   PgResult servers = MustExec(console.get(), "SHOW SERVERS");
   CHECK(CellWhere(servers.get(), "remote_pid", bob_pid, "close_needed") == "1");
-  CHECK(CellWhere(servers.get(), "remote_pid", acme_first, "state") == "<no row>");  // idle: closed at once
+  CHECK(CellWhere(servers.get(), "remote_pid", idle_pid, "state") == "<no row>");  // idle: closed at once
   CHECK(QueryValue(bob.get(), "SELECT 'still here'") == "still here");
   bob.reset();
   CHECK(PollUntil(
@@ -137,6 +146,7 @@ TEST_CASE("RECONNECT closes a tenant's server connections once released; other t
   const std::string acme_after = backend_pid("alice", kAlicePassword, "app");
   CHECK(acme_after != acme_first);
   CHECK(acme_after != bob_pid);
+  CHECK(acme_after != idle_pid);
   CHECK(backend_pid("carol", kCarolPassword, "app2") == beta_first);  // beta was not reconnected
 
   // RECONNECT alone: every pool.
