@@ -243,7 +243,7 @@ void ShowUsers(ProxyServer& proxy, Table& rows) {
   for (const auto& [name, user] : config.users) {
     std::vector<std::string> tenants;
     for (const auto& [tenant, role] : user.tenants) tenants.push_back(tenant);
-    rows.Add({name, user.pool.mode ? std::optional<std::string>(config::ToString(*user.pool.mode)) : std::nullopt,
+    rows.Add({name, user.pool->mode ? std::optional<std::string>(config::ToString(*user.pool->mode)) : std::nullopt,
               Num(clients[name]), Num(config.IsAdmin(name)), Join(tenants)});
   }
 }
