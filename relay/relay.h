@@ -104,6 +104,8 @@ class Relay {
 
   State state() const { return state_; }
   bool in_transaction() const { return state_ == State::kInTransaction; }
+  // The client's named prepared statements tracked for transaction pooling (SHOW CLIENTS).
+  size_t client_statement_count() const { return exchange_ != nullptr ? exchange_->rewriter.statements().size() : 0; }
   // A server is needed before the client's next bytes can be handled.
   bool needs_server() const { return state_ == State::kNoServer; }
   bool discarding() const { return state_ == State::kDiscarding || state_ == State::kDiscardingLast; }

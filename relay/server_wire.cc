@@ -5,6 +5,7 @@ namespace pgtenant::relay {
 
 void ServerWire::NoteFrontendMessage(protocol::FrontendTag tag) {
   using protocol::FrontendTag;
+  const bool was_busy = awaiting_ready_ > 0;
   switch (tag) {
     case FrontendTag::kQuery:
     case FrontendTag::kFunctionCall:
@@ -25,10 +26,14 @@ void ServerWire::NoteFrontendMessage(protocol::FrontendTag tag) {
     default:
       break;
   }
+  if (!was_busy && awaiting_ready_ > 0) busy_since_ = std::chrono::steady_clock::now();
 }
 
 void ServerWire::NoteReadyForQuery(protocol::TransactionStatus status) {
-  if (awaiting_ready_ > 0) --awaiting_ready_;
+  if (awaiting_ready_ > 0) {  // not pgtenant's own internal queries (ServerConnection::RunInternalQuery)
+    ++requests_answered_;
+    if (--awaiting_ready_ == 0) busy_time_ += std::chrono::steady_clock::now() - busy_since_;
+  }
   txn_status_ = status;
 }
 

@@ -8,6 +8,9 @@
 // the connection feeds it. No I/O; loop thread only.
 #pragma once
 
+#include <chrono>
+#include <cstdint>
+
 #include "protocol/wire.h"
 #include "relay/prepared_statements.h"
 #include "relay/session_settings.h"
@@ -25,6 +28,11 @@ class ServerWire {
   bool IsClean() const { return awaiting_ready_ == 0 && !unsynced_ && txn_status_ == protocol::TransactionStatus::kIdle; }
   protocol::TransactionStatus txn_status() const { return txn_status_; }
   int awaiting_ready() const { return awaiting_ready_; }
+  // For the admin console's SHOW STATS (PgBouncer's query time): the ReadyForQuery answers to
+  // requests noted here, and how long the server was busy answering them, from a request sent with
+  // none in flight to the ReadyForQuery that leaves none.
+  uint64_t requests_answered() const { return requests_answered_; }
+  std::chrono::steady_clock::duration busy_time() const { return busy_time_; }
   // Whether extended-protocol messages went out since the last Sync.
   bool unsynced() const { return unsynced_; }
   ServerStatementCache& statements() { return statements_; }
@@ -41,6 +49,9 @@ class ServerWire {
   int awaiting_ready_ = 0;  // Query/Sync/FunctionCall sent minus ReadyForQuery received
   bool unsynced_ = false;   // extended-protocol messages sent since the last Sync
   protocol::TransactionStatus txn_status_ = protocol::TransactionStatus::kIdle;
+  uint64_t requests_answered_ = 0;
+  std::chrono::steady_clock::time_point busy_since_{};  // while awaiting_ready_ > 0
+  std::chrono::steady_clock::duration busy_time_{};
 };
 
 }  // namespace pgtenant::relay

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cctype>
+#include <charconv>
 #include <vector>
 
 #include "protocol/ascii_case.h"
@@ -230,11 +231,20 @@ AdminConsole::Outcome AdminConsole::Execute(const std::string& statement) {
     static const std::vector<Item> kShows = {
         {"HELP", &ShowHelp, false, 0, {}, {}},
         {"TENANTS", &ShowTenants, true, 1, {"current_clients"}, {}},
-        {"POOLS", &ShowPools, true, 0, {}, {}},
+        {"POOLS",
+         &ShowPools,
+         true,
+         2,
+         {"cl_active", "cl_waiting", "sv_active", "sv_idle", "sv_used", "sv_login", "pools"},
+         {"maxwait", "maxwait_us"}},
         {"CLIENTS", &ShowClients, true, 0, {}, {}},
         {"SERVERS", &ShowServers, true, 0, {}, {}},
         {"BACKENDS", &ShowBackends, true, 2, {"sv_open"}, {"current"}},
+        {"DATABASES", &ShowDatabases, true, 1, {"current_connections"}, {}},
+        {"USERS", &ShowUsers, true, 1, {"current_client_connections"}, {}},
+        {"LISTS", &ShowLists, true, 1, {"items"}, {}},
         {"STATS", &ShowStats, false, 0, {}, {}},
+        {"TOTALS", &ShowTotals, false, 0, {}, {}},
         {"CONFIG", &ShowConfig, false, 0, {}, {}},
         {"VERSION", &ShowVersion, false, 0, {}, {}}};
     const std::string what = args.size() == 1 ? protocol::AsciiUpper(args[0]) : "";
@@ -254,13 +264,11 @@ AdminConsole::Outcome AdminConsole::Execute(const std::string& statement) {
       Audit(command, "ok", "");
       return Outcome::kDone;
     }
-    if (args.empty()) {
-      return Fail("SHOW", sqlstate::kSyntaxError, "pgtenant: SHOW needs an item",
-                  "Items: HELP, TENANTS, POOLS, CLIENTS, SERVERS, STATS, CONFIG, VERSION.");
-    }
+    if (args.empty())
+      return Fail("SHOW", sqlstate::kSyntaxError, "pgtenant: SHOW needs an item", "Items: " + ShowItemList() + ".");
     return Fail("SHOW (unknown)", sqlstate::kSyntaxError,
                 "pgtenant: unknown SHOW item \"" + args[0].substr(0, kMaxRecordedWord) + "\"",
-                "Items: HELP, TENANTS, POOLS, CLIENTS, SERVERS, STATS, CONFIG, VERSION.");
+                "Items: " + ShowItemList() + ".");
   }
   std::optional<std::string> tenant;
   Outcome failed = Outcome::kFailed;
@@ -323,9 +331,57 @@ AdminConsole::Outcome AdminConsole::Execute(const std::string& statement) {
     protocol::AppendNoticeResponse(out_, notice);
     return Done(command, "KILL", note);
   }
+  if (verb == "RECONNECT") {
+    if (!tenant_argument(true, tenant, failed)) return failed;
+    std::atomic<size_t> pools{0};
+    proxy_->group().RunOnAll(*proxy_, [&](ProxyServer& worker) {
+      for (const auto& [identity, pool] : worker.pools()) {
+        // A shared pool serves every tenant: only RECONNECT without a tenant closes its connections.
+        if (tenant ? identity.shared() || identity.tenant != *tenant : false) continue;
+        pool->Reconnect();
+        ++pools;
+      }
+    });
+    return Done(command, "RECONNECT",
+                std::to_string(pools.load()) + " pool" + (pools.load() == 1 ? "" : "s") + " reconnecting");
+  }
+  if (verb == "KILL_CLIENT") return KillClient(command, args);
   std::string first = words[0].substr(0, kMaxRecordedWord);
   return Fail("(unknown) " + protocol::AsciiUpper(first), sqlstate::kSyntaxError,
               "pgtenant: unknown admin command \"" + first + "\"", "Commands: " + CommandList() + ".");
+}
+
+AdminConsole::Outcome AdminConsole::KillClient(const std::string& command, const std::vector<std::string>& args) {
+  uint64_t id = 0;
+  const std::string_view text = args.size() == 1 ? std::string_view(args[0]) : std::string_view();
+  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), id);
+  if (args.size() != 1 || error != std::errc() || end != text.data() + text.size() || id == 0) {
+    return Fail(command, sqlstate::kSyntaxError, "pgtenant: KILL_CLIENT takes the id of one client connection",
+                "SHOW CLIENTS prints each client's id; example: KILL_CLIENT 42.");
+  }
+  std::atomic<bool> killed{false};
+  std::string user;  // of the client closed, for the note
+  proxy_->group().RunOnAll(*proxy_, [&](ProxyServer& worker) {
+    for (ClientSession* s : worker.sessions()) {
+      if (s->id() != id || s->state() == ClientSession::State::kClosing) continue;
+      if (s == session_) return;  // not the console asking
+      user = s->Describe().user;
+      s->KillByAdmin(command);
+      killed = true;
+      return;
+    }
+  });
+  if (!killed) {
+    return Fail(command, kUndefinedObject, "pgtenant: no client connection with id " + std::to_string(id),
+                "SHOW CLIENTS lists the open client connections and their ids (your own console cannot be killed).");
+  }
+  const std::string note = "closed client connection " + std::to_string(id) + " of user \"" + user + "\"";
+  protocol::ErrorFields notice;
+  notice.severity = "NOTICE";
+  notice.sqlstate = std::string(sqlstate::kSuccessfulCompletion);
+  notice.message = "pgtenant: " + note;
+  protocol::AppendNoticeResponse(out_, notice);
+  return Done(command, "KILL_CLIENT", note);
 }
 
 AdminConsole::Outcome AdminConsole::Fail(const std::string& command, std::string_view sqlstate,

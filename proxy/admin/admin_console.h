@@ -1,10 +1,11 @@
 // AdminConsole: the virtual database "pgtenant", where an admin user (admin.users) runs SHOW,
-// RELOAD, PAUSE/RESUME, DISABLE/ENABLE, KILL and SHUTDOWN with psql, close to PgBouncer's console.
+// RELOAD, PAUSE/RESUME, DISABLE/ENABLE, KILL, KILL_CLIENT, RECONNECT and SHUTDOWN with psql, close
+// to PgBouncer's console.
 //
 // The console speaks the simple query protocol only: each Query may hold several commands
 // separated by ';', each answered with rows (RowDescription, DataRow, CommandComplete, text
 // format) or a CommandComplete, then one ReadyForQuery. The first failing command ends the
-// Query with an ERROR (42601 unknown command, 42704 unknown tenant, 55000 wrong state, F0000 bad
+// Query with an ERROR (42601 unknown command, 42704 unknown tenant or client, 55000 wrong state, F0000 bad
 // configuration file); the session stays usable. The extended protocol is refused with 0A000
 // (skipping to Sync). Every command is logged and audited (admin_command).
 //
@@ -19,6 +20,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "protocol/status.h"
 #include "proxy/session/admin_state.h"
@@ -58,6 +60,8 @@ class AdminConsole final : public AdminState::Waiter, public SessionConsole {
   Outcome Fail(const std::string& command, std::string_view sqlstate, const std::string& message,
                const std::string& hint = "");
   Outcome Done(const std::string& command, std::string_view tag, const std::string& note = "");
+  // KILL_CLIENT id: one client connection, by the id SHOW CLIENTS prints, on whichever worker.
+  Outcome KillClient(const std::string& command, const std::vector<std::string>& args);
   // True when some session of `tenant` (every tenant when nullopt) is inside a transaction.
   // Applies an AdminState change on every worker (they keep equal copies).
   Status OnEveryWorker(const std::function<Status(AdminState&)>& change);

@@ -1,4 +1,6 @@
-// SHOW TENANTS, POOLS, CLIENTS, SERVERS, STATS, CONFIG, VERSION and HELP for the admin console.
+// SHOW HELP, VERSION, TENANTS, DATABASES, USERS, BACKENDS and CONFIG for the admin console, and the
+// Table they are written with. POOLS, CLIENTS, SERVERS and LISTS are in admin_show_connections.cc,
+// STATS and TOTALS in admin_show_stats.cc.
 #include "proxy/admin/admin_show.h"
 
 #include <chrono>
@@ -31,11 +33,22 @@ constexpr int32_t kInt8Oid = 20;
 constexpr int16_t kInt8Size = 8;
 constexpr int16_t kVariableSize = -1;
 
+std::string Millis(config::Duration d) { return std::to_string(d.count()) + "ms"; }
+
+std::string Join(const std::vector<std::string>& items) {
+  std::string out;
+  for (const std::string& item : items) out += (out.empty() ? "" : ", ") + item;
+  return out;
+}
+
+}  // namespace
+
+namespace admin_text {
+
 std::string Num(int64_t n) { return std::to_string(n); }
 
 int64_t Number(const std::optional<std::string>& text) { return text ? std::stoll(*text) : 0; }
 
-// A steady-clock instant as wall time, "2026-01-31 12:00:00" (UTC), as PgBouncer shows times.
 std::optional<std::string> WallTime(Clock::time_point t) {
   if (t == Clock::time_point{}) return std::nullopt;
   auto wall = std::chrono::system_clock::now() -
@@ -50,23 +63,11 @@ std::optional<std::string> WallTime(Clock::time_point t) {
 
 int64_t Micros(Clock::duration d) { return std::chrono::duration_cast<std::chrono::microseconds>(d).count(); }
 
-std::string Millis(config::Duration d) { return std::to_string(d.count()) + "ms"; }
+}  // namespace admin_text
 
-std::string Join(const std::vector<std::string>& items) {
-  std::string out;
-  for (const std::string& item : items) out += (out.empty() ? "" : ", ") + item;
-  return out;
-}
-
-std::vector<ClientView> Clients(ProxyServer& proxy) {
-  std::vector<ClientView> views;
-  for (ClientSession* s : proxy.sessions()) views.push_back(s->Describe());
-  std::sort(views.begin(), views.end(),
-            [](const ClientView& a, const ClientView& b) { return a.connected_at < b.connected_at; });
-  return views;
-}
-
-}  // namespace
+using admin_text::Num;
+using admin_text::Number;
+using admin_text::WallTime;
 
 void Table::Write(std::string& out) const {
   protocol::MessageBuilder b(out);
@@ -109,7 +110,13 @@ Table Table::Merge(std::vector<Table> parts, size_t key_columns, std::vector<std
       }
       Row& into = merged.rows_[it->second];
       for (size_t c : sums) into[c] = Num(Number(into[c]) + Number(row[c]));
-      for (size_t c : maxes) into[c] = Num(std::max(Number(into[c]), Number(row[c])));
+      std::vector<int64_t> kept, offered;
+      for (size_t c : maxes) {
+        kept.push_back(Number(into[c]));
+        offered.push_back(Number(row[c]));
+      }
+      if (offered > kept)
+        for (size_t c : maxes) into[c] = std::move(row[c]);
     }
   }
   return merged;
@@ -123,7 +130,11 @@ const std::vector<std::pair<std::string, std::string>>& AdminCommandHelp() {
       {"SHOW CLIENTS", "client connections"},
       {"SHOW SERVERS", "server connections"},
       {"SHOW BACKENDS", "backend hosts: up or down (why, since when), where new server connections go"},
-      {"SHOW STATS", "totals per tenant since pgtenant started"},
+      {"SHOW DATABASES", "tenants as PgBouncer lists databases: backend host, pool size, server connections"},
+      {"SHOW USERS", "configured users: pool mode, client connections"},
+      {"SHOW LISTS", "how many tenants, users, pools, clients and servers there are"},
+      {"SHOW STATS", "totals and averages per tenant since pgtenant started"},
+      {"SHOW TOTALS", "SHOW STATS summed over every tenant"},
       {"SHOW CONFIG", "the running settings (no secrets)"},
       {"SHOW VERSION", "pgtenant's version"},
       {"RELOAD", "read the configuration file again (a bad file changes nothing)"},
@@ -132,9 +143,20 @@ const std::vector<std::pair<std::string, std::string>>& AdminCommandHelp() {
       {"DISABLE tenant", "refuse new connections of the tenant (open ones keep working)"},
       {"ENABLE tenant", "accept new connections of the tenant again"},
       {"KILL tenant", "close every client connection of the tenant now"},
+      {"KILL_CLIENT id", "close one client connection now (the id SHOW CLIENTS prints)"},
+      {"RECONNECT [tenant]", "close server connections once released (idle ones now); new ones open as needed"},
       {"SHUTDOWN", "stop like SIGTERM: open transactions may finish, then pgtenant exits"},
   };
   return kHelp;
+}
+
+std::string ShowItemList() {
+  std::string list;
+  for (const auto& [command, description] : AdminCommandHelp()) {
+    if (command.rfind("SHOW ", 0) != 0) continue;
+    list += (list.empty() ? "" : ", ") + command.substr(5);
+  }
+  return list;
 }
 
 void ShowHelp(ProxyServer&, Table& rows) {
@@ -174,138 +196,55 @@ void ShowTenants(ProxyServer& proxy, Table& rows) {
   }
 }
 
-void ShowPools(ProxyServer& proxy, Table& rows) {
-  struct ClientCounts {
-    int64_t active = 0, waiting = 0;
-    Clock::duration maxwait{};
-  };
-  std::map<std::string, ClientCounts> by_pool;
-  const Clock::time_point now = Clock::now();
-  for (const ClientView& c : Clients(proxy)) {
-    if (c.pool.empty() || c.state == "closing") continue;
-    ClientCounts& counts = by_pool[c.pool];
-    if (c.waiting) {
-      ++counts.waiting;
-      counts.maxwait = std::max(counts.maxwait, now - c.waiting_since);
-    } else {
-      ++counts.active;
-    }
-  }
-  rows.SetColumns({{"tenant"},
-                    {"backend"},
+void ShowDatabases(ProxyServer& proxy, Table& rows) {
+  const config::Config& config = *proxy.config();
+  std::map<std::string, int64_t> servers;  // tenant -> server connections of its own pools here
+  for (const auto& [identity, pool] : proxy.pools())
+    if (!identity.shared()) servers[identity.tenant] += static_cast<int64_t>(pool->total());
+  rows.SetColumns({{"name"},
+                    {"host"},
+                    {"port", true},
                     {"database"},
-                    {"user"},
-                    {"cl_active", true},
-                    {"cl_waiting", true},
-                    {"sv_active", true},
-                    {"sv_idle", true},
-                    {"sv_login", true},
-                    {"maxwait", true},
-                    {"maxwait_us", true},
-                    {"pool_mode"},
+                    {"force_user"},
                     {"pool_size", true},
-                    {"paused", true}});
-  std::map<std::string, const ServerPool*> pools;  // sorted by name
-  for (const auto& [identity, pool] : proxy.pools()) pools.emplace(pool->name(), pool.get());
-  for (const auto& [name, pool] : pools) {
-    const ClientCounts& counts = by_pool[name];
-    // A pool that moved to another worker shows there, once nothing of it is left here.
-    if (pool->moved_to() >= 0 && pool->empty() && counts.active == 0 && counts.waiting == 0) continue;
-    int64_t login = 0;
-    for (const ServerConnection* server : pool->connections()) {
-      if (server->state() == ServerConnection::State::kConnecting ||
-          server->state() == ServerConnection::State::kLoggingIn)
-        ++login;
-    }
-    const int64_t idle = static_cast<int64_t>(pool->idle_count());
-    const int64_t active = static_cast<int64_t>(pool->total()) - idle - login;
-    const int64_t wait_us = Micros(counts.maxwait);
-    const bool paused = pool->identity().shared() ? proxy.admin().paused_all()
-                                                  : proxy.admin().IsPaused(pool->identity().tenant);
-    rows.Add({std::string(pool->tenant_label()), pool->backend().name, pool->backend().database, pool->backend().user,
-              Num(counts.active), Num(counts.waiting), Num(active), Num(idle), Num(login), Num(wait_us / 1000000),
-              Num(wait_us % 1000000), std::string(config::ToString(pool->settings().mode)),
-              Num(pool->settings().size), Num(paused)});
-  }
-}
-
-void ShowClients(ProxyServer& proxy, Table& rows) {
-  const Clock::time_point now = Clock::now();
-  rows.SetColumns({{"type"},
-                    {"user"},
-                    {"tenant"},
-                    {"database"},
-                    {"state"},
-                    {"addr"},
-                    {"port", true},
-                    {"connect_time"},
-                    {"request_time"},
-                    {"wait", true},
-                    {"wait_us", true},
-                    {"in_transaction", true},
-                    {"tls", true},
-                    {"application_name"},
-                    {"pool"},
-                    {"session_id"},
-                    {"worker", true}});
-  for (const ClientView& c : Clients(proxy)) {
-    std::string host = c.address;
-    std::optional<std::string> port;
-    if (size_t colon = c.address.rfind(':'); colon != std::string::npos) {
-      host = c.address.substr(0, colon);
-      port = c.address.substr(colon + 1);
-    }
-    const int64_t wait_us = c.waiting ? Micros(now - c.waiting_since) : 0;
-    rows.Add({c.admin ? "A" : "C", c.user, c.tenant, c.database, c.state, host, port, WallTime(c.connected_at),
-              WallTime(c.last_request), Num(wait_us / 1000000), Num(wait_us % 1000000), Num(c.in_transaction),
-              Num(c.tls), c.application_name, c.pool, c.session_id, Num(proxy.index())});
-  }
-}
-
-void ShowServers(ProxyServer& proxy, Table& rows) {
-  rows.SetColumns({{"type"},
-                    {"user"},
-                    {"database"},
-                    {"tenant"},
+                    {"min_pool_size", true},
+                    {"reserve_pool", true},
+                    {"pool_mode"},
+                    {"max_connections", true},
+                    {"current_connections", true},
+                    {"paused", true},
+                    {"disabled", true},
                     {"backend"},
-                    {"state"},
-                    {"addr"},
-                    {"port", true},
-                    {"connect_time"},
-                    {"idle_since"},
-                    {"remote_pid", true},
-                    {"pool"}});
-  std::map<std::string, const ServerPool*> pools;
-  for (const auto& [identity, pool] : proxy.pools()) pools.emplace(pool->name(), pool.get());
-  for (const auto& [name, pool] : pools) {
-    std::vector<const ServerConnection*> servers(pool->connections().begin(), pool->connections().end());
-    std::sort(servers.begin(), servers.end(),
-              [](const ServerConnection* a, const ServerConnection* b) { return a->id() < b->id(); });
-    for (const ServerConnection* server : servers) {
-      const char* state = "closing";
-      switch (server->state()) {
-        case ServerConnection::State::kConnecting:
-        case ServerConnection::State::kLoggingIn:
-          state = "login";
-          break;
-        case ServerConnection::State::kIdle:
-          state = "idle";
-          break;
-        case ServerConnection::State::kLinked:
-          state = "active";
-          break;
-        case ServerConnection::State::kInternalQuery:
-          state = "used";  // PgBouncer's word for a connection being reset or prepared
-          break;
-        case ServerConnection::State::kClosing:
-          break;
-      }
-      const config::BackendConfig& backend = server->backend();
-      rows.Add({"S", backend.user, backend.database, std::string(pool->tenant_label()), backend.name, std::string(state),
-                backend.host, Num(backend.port), WallTime(server->created_at()),
-                server->state() == ServerConnection::State::kIdle ? WallTime(server->idle_since()) : std::nullopt,
-                Num(server->backend_pid()), name});
-    }
+                    {"backend_database"}});
+  for (const auto& [name, tenant] : config.tenants) {
+    const config::BackendConfig* backend = config.FindBackend(tenant.backend);
+    const config::PoolSettings pool = config.ResolvePool(&tenant, nullptr);
+    auto of_backend = [&](auto field) -> std::optional<std::string> {
+      if (backend == nullptr) return std::nullopt;
+      return field(*backend);
+    };
+    rows.Add({name, of_backend([](const config::BackendConfig& b) { return b.host; }),
+              of_backend([](const config::BackendConfig& b) { return Num(b.port); }),
+              name,  // the tenant: see the header
+              of_backend([](const config::BackendConfig& b) { return b.user; }), Num(pool.size), Num(pool.min_idle),
+              Num(0), std::string(config::ToString(pool.mode)),
+              of_backend([](const config::BackendConfig& b) { return Num(b.max_connections); }), Num(servers[name]),
+              Num(proxy.admin().IsPaused(name)), Num(proxy.admin().IsDisabled(name)), tenant.backend,
+              of_backend([](const config::BackendConfig& b) { return b.database; })});
+  }
+}
+
+void ShowUsers(ProxyServer& proxy, Table& rows) {
+  const config::Config& config = *proxy.config();
+  std::map<std::string, int64_t> clients;
+  for (ClientSession* s : proxy.sessions())
+    if (s->state() != ClientSession::State::kClosing) ++clients[s->Describe().user];
+  rows.SetColumns({{"name"}, {"pool_mode"}, {"current_client_connections", true}, {"admin", true}, {"tenants"}});
+  for (const auto& [name, user] : config.users) {
+    std::vector<std::string> tenants;
+    for (const auto& [tenant, role] : user.tenants) tenants.push_back(tenant);
+    rows.Add({name, user.pool->mode ? std::optional<std::string>(config::ToString(*user.pool->mode)) : std::nullopt,
+              Num(clients[name]), Num(config.IsAdmin(name)), Join(tenants)});
   }
 }
 
@@ -332,35 +271,6 @@ void ShowBackends(ProxyServer& proxy, Table& rows) {
                 Num(health->last_picked() == i), Num(health->checks_enabled()), Num(open),
                 Num(health->backend().max_connections)});
     }
-  }
-}
-
-void ShowStats(ProxyServer& proxy, Table& rows) {
-  // What the workers counted since their last tick is in the figures.
-  proxy.group().RunOnAll(proxy, [](ProxyServer&) { Metrics::FlushThreadTally(); });
-  const config::Config& config = *proxy.config();
-  rows.SetColumns({{"tenant"},
-                    {"total_xact_count", true},
-                    {"total_query_count", true},
-                    {"total_received", true},
-                    {"total_sent", true},
-                    {"total_xact_time", true},
-                    {"total_wait_time", true},
-                    {"avg_xact_time", true},
-                    {"avg_wait_time", true},
-                    {"auth_failures", true}});
-  for (const auto& [name, tenant] : config.tenants) {
-    Metrics::TenantSeries* series = proxy.metrics().ForTenant(name);
-    auto count = [](const prometheus::Counter* c) { return static_cast<int64_t>(c->Value()); };
-    const auto xact = series->transaction_seconds->Collect().histogram;
-    const auto wait = series->pool_wait_seconds->Collect().histogram;
-    const int64_t xact_us = static_cast<int64_t>(xact.sample_sum * 1e6);
-    const int64_t wait_us = static_cast<int64_t>(wait.sample_sum * 1e6);
-    rows.Add({name, Num(count(series->transactions)), Num(count(series->statements)), Num(count(series->bytes_in)),
-              Num(count(series->bytes_out)), Num(xact_us), Num(wait_us),
-              Num(xact.sample_count ? xact_us / static_cast<int64_t>(xact.sample_count) : 0),
-              Num(wait.sample_count ? wait_us / static_cast<int64_t>(wait.sample_count) : 0),
-              Num(count(series->auth_failures))});
   }
 }
 

@@ -28,6 +28,7 @@
 #include "proxy/io/backend_socket.h"
 #include "proxy/io/loop_clock.h"
 #include "proxy/io/outbox.h"
+#include "proxy/io/socket_address.h"
 #include "proxy/io/tls_channel.h"
 #include "relay/server_wire.h"
 
@@ -134,6 +135,9 @@ class ServerConnection {
   const std::string& ParameterStatusMessages();
   const config::BackendConfig& backend() const { return backend_; }
   Clock::time_point created_at() const { return created_at_; }
+  bool tls() const { return tls_ != nullptr; }
+  // The TCP socket's local end (SHOW SERVERS local_addr); nullopt for a Unix-domain socket.
+  std::optional<std::pair<std::string, int>> local_address() const { return LocalAddress(&socket_.tcp); }
   Clock::time_point idle_since() const { return idle_since_; }
   protocol::TransactionStatus txn_status() const { return wire_.txn_status(); }
 

@@ -33,7 +33,7 @@ ServerConnection* ServerPool::Acquire(PoolClient* client, std::string_view prefe
   while (!idle_.empty()) {
     ServerConnection* server = idle_.back();
     idle_.pop_back();
-    if (LoopNow() - server->created_at() >= settings_.lifetime || !OnPreferredHost(server)) {
+    if (Expired(server, LoopNow()) || !OnPreferredHost(server)) {
       Retire(server);
       continue;
     }
@@ -57,7 +57,7 @@ void ServerPool::CancelWait(PoolClient* client) {
 
 void ServerPool::Release(ServerConnection* server, bool reset) {
   if (closing_ || !server->IsClean() || server->cancel_forwarded() ||
-      server->state() != ServerConnection::State::kIdle || LoopNow() - server->created_at() >= settings_.lifetime) {
+      server->state() != ServerConnection::State::kIdle || Expired(server, LoopNow())) {
     Retire(server);
     Dispatch();
     return;
@@ -82,7 +82,8 @@ void ServerPool::Release(ServerConnection* server, bool reset) {
 void ServerPool::OnServerReady(ServerConnection* server) {
   bool fresh = connecting_.erase(server) > 0;
   if (fresh && health_ != nullptr) health_->ReportConnected({server->backend().host, server->backend().port});
-  if (closing_ || (moved_to_ >= 0 && waiters_.empty()) || (!fresh && budget_ != nullptr && budget_->ShouldYield(this))) {
+  if (closing_ || (moved_to_ >= 0 && waiters_.empty()) || (!fresh && budget_ != nullptr && budget_->ShouldYield(this)) ||
+      Expired(server, LoopNow())) {  // e.g. a RECONNECT while it was being reset
     Retire(server);  // its slot goes to a pool of another tenant that is waiting, or to the pool's new worker
     return;
   }
@@ -124,12 +125,23 @@ void ServerPool::FailWaiters(const Status& why) {
 }
 
 void ServerPool::OnServerClosed(ServerConnection* server) {
+  closed_totals_.requests += server->wire().requests_answered();
+  closed_totals_.busy += server->wire().busy_time();
   connecting_.erase(server);
   all_.erase(server);
   auto it = std::find(idle_.begin(), idle_.end(), server);
   if (it != idle_.end()) idle_.erase(it);
   Dispatch();
   if (budget_ != nullptr) budget_->Return();
+}
+
+ServerPool::QueryTotals ServerPool::query_totals() const {
+  QueryTotals totals = closed_totals_;
+  for (ServerConnection* server : all_) {
+    totals.requests += server->wire().requests_answered();
+    totals.busy += server->wire().busy_time();
+  }
+  return totals;
 }
 
 void ServerPool::RetireIdle() {
@@ -201,7 +213,7 @@ void ServerPool::Tick(Clock::time_point now) {
   // idle_ is LIFO: the longest idle sit at the front.
   for (size_t i = 0; i < idle_.size();) {
     ServerConnection* server = idle_[i];
-    bool too_old = now - server->created_at() >= settings_.lifetime;
+    bool too_old = Expired(server, now);
     bool idle_too_long = settings_.idle_timeout.count() > 0 && now - server->idle_since() >= settings_.idle_timeout &&
                          all_.size() > static_cast<size_t>(settings_.min_idle);
     if (too_old || idle_too_long) {

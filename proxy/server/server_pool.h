@@ -81,6 +81,19 @@ class ServerPool final : public ServerConnectionOwner {
   int moved_to() const { return moved_to_; }
   // Connections handed out so far (the pool's transactions, under transaction pooling).
   uint64_t acquisitions() const { return acquisitions_; }
+  // Admin RECONNECT: every connection open now closes, idle ones at once and the others when they
+  // come back, even before their lifetime is up; new ones are made as usual.
+  void Reconnect() { reconnect_below_id_ = next_id_; Tick(LoopNow()); }
+  // What the pool's connections, live and closed, answered (relay::ServerWire): SHOW STATS.
+  struct QueryTotals {
+    uint64_t requests = 0;
+    Clock::duration busy{};
+  };
+  QueryTotals query_totals() const;
+  // Past its lifetime, or open at the last RECONNECT: closes rather than serve again.
+  bool Expired(const ServerConnection* server, Clock::time_point now) const {
+    return now - server->created_at() >= settings_.lifetime || server->id() < reconnect_below_id_;
+  }
 
   // From ServerConnection.
   void OnServerReady(ServerConnection* server) override;
@@ -137,6 +150,8 @@ class ServerPool final : public ServerConnectionOwner {
   int moved_to_ = -1;
   uint64_t next_id_ = 1;
   uint64_t acquisitions_ = 0;
+  uint64_t reconnect_below_id_ = 0;  // connections with a smaller id close (RECONNECT)
+  QueryTotals closed_totals_;        // of connections already closed
 
   std::unordered_set<ServerConnection*> all_;         // live: connecting, idle, assigned, resetting
   std::unordered_set<ServerConnection*> connecting_;  // subset of all_: not logged in yet

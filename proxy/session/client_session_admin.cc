@@ -5,6 +5,7 @@
 #include "protocol/message_builder.h"
 #include "protocol/random.h"
 #include "protocol/sqlstate.h"
+#include "proxy/io/socket_address.h"
 #include "proxy/session/client_session.h"
 #include "proxy/telemetry/log.h"
 #include "proxy/session/admin_state.h"
@@ -94,6 +95,11 @@ void ClientSession::OnAdminCommandDone() {
 
 ClientView ClientSession::Describe() const {
   ClientView view;
+  view.id = id();
+  view.ptr = this;
+  view.server_ptr = server_;
+  view.prepared_statements = relay_.client_statement_count();
+  view.local_address = LocalAddress(&socket_);
   view.session_id = session_id();
   view.user = login().username;
   view.tenant = tenant_name();

@@ -211,7 +211,8 @@ void ClientSession::Authenticated() {
                             "role \"" + username + "\" is not known to pgtenant"));
     return;
   }
-  if (login_->identity.database == kAdminDatabase) {
+  if (login_->identity.database == kAdminDatabase ||
+      (login_->identity.database == kPgBouncerAdminDatabase && config_->IsAdmin(username))) {
     OpenAdminConsole();
     return;
   }

@@ -33,6 +33,9 @@ class ServerPool;
 
 // The name of the admin console's virtual database.
 inline constexpr std::string_view kAdminDatabase = "pgtenant";
+// PgBouncer's name for it, which tools written for PgBouncer hard-code (prometheus-pgbouncer-exporter):
+// it opens the console for an admin user; for anyone else it is an ordinary database name.
+inline constexpr std::string_view kPgBouncerAdminDatabase = "pgbouncer";
 
 // An admin console as its session sees it (proxy/admin/admin_console.h).
 class SessionConsole {

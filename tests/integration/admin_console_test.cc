@@ -76,21 +76,53 @@ TEST_CASE("an admin reads SHOW TENANTS, POOLS, CLIENTS, SERVERS, BACKENDS, STATS
   CommandResult pools = Psql(proxy, "show pools");  // keywords are case-insensitive
   INFO(pools.output);
   REQUIRE(pools.exit_code == 0);
-  CHECK_THAT(pools.output, Catch::StartsWith("tenant|backend|database|user|cl_active|cl_waiting|sv_active|sv_idle|"
-                                             "sv_login|maxwait|maxwait_us|pool_mode"));
-  CHECK_THAT(pools.output, Catch::Contains("acme|app|" + db.database + "|" + db.role + "|1|0|1|0|0|0|0|session"));
+  // PgBouncer's columns first; "database" is the tenant (admin_show.h), the PostgreSQL database is further on.
+  CHECK_THAT(pools.output, Catch::StartsWith("database|user|cl_active|cl_waiting|cl_active_cancel_req|"
+                                             "cl_waiting_cancel_req|sv_active|sv_active_cancel|sv_being_canceled|"
+                                             "sv_idle|sv_used|sv_tested|sv_login|maxwait|maxwait_us|pool_mode|"
+                                             "pool_size|paused|backend|backend_database|pools\n"));
+  CHECK_THAT(pools.output,
+             Catch::Contains("acme|" + db.role + "|1|0|0|0|1|0|0|0|0|0|0|0|0|session|10|0|app|" + db.database + "|1\n"));
 
   CommandResult clients = Psql(proxy, "SHOW CLIENTS");
   INFO(clients.output);
   REQUIRE(clients.exit_code == 0);
-  CHECK_THAT(clients.output, Catch::Contains("C|alice|acme|app|idle|127.0.0.1|"));
-  CHECK_THAT(clients.output, Catch::Contains("|shop|"));
-  CHECK_THAT(clients.output, Catch::Contains("A|ops||pgtenant|admin|127.0.0.1|"));  // the console itself
+  CHECK_THAT(clients.output, Catch::StartsWith("type|user|database|state|addr|port|local_addr|local_port|"
+                                               "connect_time|request_time|wait|wait_us|close_needed|ptr|link|"
+                                               "remote_pid|tls|application_name|prepared_statements|id|"
+                                               "client_database|in_transaction|pool|session_id|worker\n"));
+  // local_addr/local_port: pgtenant's end of the connection, its listening port.
+  CHECK_THAT(clients.output, Catch::Contains("C|alice|acme|idle|127.0.0.1|"));
+  CHECK_THAT(clients.output, Catch::Contains("|127.0.0.1|" + std::to_string(proxy.port()) + "|"));
+  CHECK_THAT(clients.output, Catch::Contains("|shop|0|"));
+  CHECK_THAT(clients.output, Catch::Contains("A|ops|pgtenant|admin|127.0.0.1|"));  // the console itself
 
   CommandResult servers = Psql(proxy, "SHOW SERVERS");
   INFO(servers.output);
   REQUIRE(servers.exit_code == 0);
-  CHECK_THAT(servers.output, Catch::Contains("S|" + db.role + "|" + db.database + "|acme|app|active|127.0.0.1|"));
+  CHECK_THAT(servers.output, Catch::StartsWith("type|user|database|state|addr|port|local_addr|local_port|"
+                                               "connect_time|request_time|wait|wait_us|close_needed|ptr|link|"
+                                               "remote_pid|tls|application_name|prepared_statements|backend|"
+                                               "backend_database|idle_since|pool\n"));
+  CHECK_THAT(servers.output, Catch::Contains("S|" + db.role + "|acme|active|127.0.0.1|"));
+  CHECK_THAT(servers.output, Catch::Contains("|shop|0|app|" + db.database + "||acme/"));  // the holder's application
+  {
+    // link: the client's ptr on the server's row, the server's ptr on the client's row.
+    PgConn console = Console(proxy);
+    PgResult client_rows = MustExec(console.get(), "SHOW CLIENTS");
+    PgResult server_rows = MustExec(console.get(), "SHOW SERVERS");
+    REQUIRE(PQntuples(server_rows.get()) == 1);
+    std::string alice_ptr, alice_link;
+    for (int row = 0; row < PQntuples(client_rows.get()); ++row) {
+      if (std::string(PQgetvalue(client_rows.get(), row, 1)) != "alice") continue;
+      alice_ptr = PQgetvalue(client_rows.get(), row, PQfnumber(client_rows.get(), "ptr"));
+      alice_link = PQgetvalue(client_rows.get(), row, PQfnumber(client_rows.get(), "link"));
+    }
+    CHECK(!alice_ptr.empty());
+    CHECK(alice_link == PQgetvalue(server_rows.get(), 0, PQfnumber(server_rows.get(), "ptr")));
+    CHECK(alice_ptr == PQgetvalue(server_rows.get(), 0, PQfnumber(server_rows.get(), "link")));
+    CHECK(std::string(PQgetvalue(server_rows.get(), 0, PQfnumber(server_rows.get(), "local_addr"))) == "127.0.0.1");
+  }
 
   CommandResult backends = Psql(proxy, "SHOW BACKENDS");
   INFO(backends.output);
@@ -104,7 +136,10 @@ TEST_CASE("an admin reads SHOW TENANTS, POOLS, CLIENTS, SERVERS, BACKENDS, STATS
   CommandResult stats = Psql(proxy, "SHOW STATS");
   INFO(stats.output);
   REQUIRE(stats.exit_code == 0);
-  CHECK_THAT(stats.output, Catch::StartsWith("tenant|total_xact_count|total_query_count|total_received|total_sent|"));
+  CHECK_THAT(stats.output, Catch::StartsWith("database|total_xact_count|total_query_count|total_received|total_sent|"
+                                             "total_xact_time|total_query_time|total_wait_time|avg_xact_count|"
+                                             "avg_query_count|avg_recv|avg_sent|avg_xact_time|avg_query_time|"
+                                             "avg_wait_time|total_requests|auth_failures\n"));
   CHECK_THAT(stats.output, Catch::Contains("acme|1|1|"));
 
   CommandResult config = Psql(proxy, "SHOW CONFIG");

@@ -206,8 +206,8 @@ std::map<std::string, int> WorkersOfClients(const ProxyProcess& proxy, const std
       if (bar == std::string::npos) break;
       start = bar + 1;
     }
-    REQUIRE(fields.size() == 17);  // ..., application_name (13), pool, session_id, worker (16)
-    if (fields[13] == app) workers[fields[2]] = std::stoi(fields[16]);
+    REQUIRE(fields.size() == 25);  // type, user, database (the tenant, 2), ..., application_name (17), ..., worker (24)
+    if (fields[17] == app) workers[fields[2]] = std::stoi(fields[24]);
   }
   return workers;
 }
