@@ -39,7 +39,7 @@ ServerConnection* ServerPool::Acquire(PoolClient* client, std::string_view prefe
     }
     return server;
   }
-  waiters_.push_back({client, LoopNow() + settings_.wait_timeout});
+  waiters_.Push(client, preferred_tag, LoopNow() + settings_.wait_timeout);
   Dispatch();
   return nullptr;
 }
@@ -51,8 +51,7 @@ bool ServerPool::OnPreferredHost(ServerConnection* server) {
 }
 
 void ServerPool::CancelWait(PoolClient* client) {
-  auto it = std::find_if(waiters_.begin(), waiters_.end(), [&](const Waiter& w) { return w.client == client; });
-  if (it != waiters_.end()) waiters_.erase(it);
+  waiters_.Remove(client);
 }
 
 void ServerPool::Release(ServerConnection* server, bool reset) {
@@ -87,10 +86,8 @@ void ServerPool::OnServerReady(ServerConnection* server) {
     Retire(server);  // its slot goes to a pool of another tenant that is waiting, or to the pool's new worker
     return;
   }
-  if (!waiters_.empty()) {
-    PoolClient* client = waiters_.front().client;
-    waiters_.pop_front();
-    client->OnServerAssigned(server);
+  if (std::optional<WaiterQueue::Waiter> next = waiters_.PopNext()) {
+    next->client->OnServerAssigned(server);
     return;
   }
   idle_.push_back(server);
@@ -119,9 +116,7 @@ void ServerPool::OnServerFailed(ServerConnection* server, const Status& why) {
 }
 
 void ServerPool::FailWaiters(const Status& why) {
-  std::deque<Waiter> failed;
-  failed.swap(waiters_);
-  for (const Waiter& w : failed) w.client->OnServerUnavailable(why);
+  for (const WaiterQueue::Waiter& w : waiters_.TakeAll()) w.client->OnServerUnavailable(why);
 }
 
 void ServerPool::OnServerClosed(ServerConnection* server) {
@@ -160,9 +155,7 @@ void ServerPool::Dispatch() {
   while (!waiters_.empty() && !idle_.empty()) {
     ServerConnection* server = idle_.back();
     idle_.pop_back();
-    PoolClient* client = waiters_.front().client;
-    waiters_.pop_front();
-    client->OnServerAssigned(server);
+    waiters_.PopNext()->client->OnServerAssigned(server);
   }
   if (Clock::now() < retry_after_) return;  // the backend just failed: Tick retries later
   if (!waiters_.empty() && connecting_.empty() && health_ != nullptr && !health_->PickHost()) {
@@ -200,10 +193,8 @@ void ServerPool::Retire(ServerConnection* server) {
 }
 
 void ServerPool::Tick(Clock::time_point now) {
-  while (!waiters_.empty() && waiters_.front().deadline <= now) {
-    PoolClient* client = waiters_.front().client;
-    waiters_.pop_front();
-    client->OnServerUnavailable(Status::Error(
+  for (const WaiterQueue::Waiter& expired : waiters_.PopExpired(now)) {
+    expired.client->OnServerUnavailable(Status::Error(
         sqlstate::kTooManyConnections,
         "pgtenant: no server connection available for \"" + name_ + "\" within " +
             std::to_string(settings_.wait_timeout.count()) + " ms (pool size " + std::to_string(settings_.size) + ")",
@@ -237,9 +228,7 @@ void ServerPool::CloseAll() {
   for (ServerConnection* s : idle) Retire(s);
   std::vector<ServerConnection*> connecting(connecting_.begin(), connecting_.end());
   for (ServerConnection* s : connecting) Retire(s);
-  std::deque<Waiter> waiting;
-  waiting.swap(waiters_);
-  for (const Waiter& w : waiting)
+  for (const WaiterQueue::Waiter& w : waiters_.TakeAll())
     w.client->OnServerUnavailable(Status::Error(sqlstate::kAdminShutdown, "pgtenant is shutting down"));
 }
 

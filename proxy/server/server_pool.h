@@ -4,7 +4,9 @@
 //
 // Clients Acquire a connection (now, or later through PoolClient) and Release it when done;
 // the pool resets it (DISCARD ALL) before anyone else gets it, or closes it if it comes back
-// dirty. Waiters are served first come, first served; a waiter past wait_timeout gets 53300.
+// dirty. Waiters are served round robin over their context tags (WaiterQueue: on a shared pool, one
+// tenant's flood of waiters does not starve another tenant), first come, first served within one
+// tag (and so on a pool of one tenant); a waiter past wait_timeout gets 53300.
 // When the backend cannot be reached and the pool has no live connection, every waiter gets
 // 08006 naming the backend instead of waiting. New connections go to the host BackendHealth
 // picks (the first of the backend's hosts that is not down); a host failing to connect is
@@ -18,7 +20,6 @@
 
 #include <uv.h>
 
-#include <deque>
 #include <memory>
 #include <string>
 #include <unordered_set>
@@ -29,6 +30,7 @@
 #include "proxy/server/backend_budget.h"
 #include "proxy/server/backend_health.h"
 #include "proxy/server/server_connection.h"
+#include "proxy/server/waiter_queue.h"
 #include "proxy/telemetry/metrics.h"
 #include "routing/pool_identity.h"
 
@@ -56,7 +58,8 @@ class ServerPool final : public ServerConnectionOwner {
 
   // Returns an idle connection at once, or nullptr after queueing `client`, which then hears
   // exactly one of OnServerAssigned / OnServerUnavailable unless it calls CancelWait first.
-  // An idle connection whose context_tag() equals `preferred_tag` is taken first (shared pools).
+  // An idle connection whose context_tag() equals `preferred_tag` is taken first (shared pools);
+  // a client that has to wait waits in the queue of that tag.
   ServerConnection* Acquire(PoolClient* client, std::string_view preferred_tag = {});
   void CancelWait(PoolClient* client);
   // The client is done with `server` (unlinked). Clean connections are reused, after DISCARD ALL
@@ -123,11 +126,6 @@ class ServerPool final : public ServerConnectionOwner {
   const std::unordered_set<ServerConnection*>& connections() const { return all_; }
 
  private:
-  struct Waiter {
-    PoolClient* client;
-    Clock::time_point deadline;
-  };
-
   bool Open();
   void FailWaiters(const Status& why);  // every waiter hears `why`
   // False for an idle connection to a host other than the one new connections go to (after a
@@ -156,7 +154,7 @@ class ServerPool final : public ServerConnectionOwner {
   std::unordered_set<ServerConnection*> all_;         // live: connecting, idle, assigned, resetting
   std::unordered_set<ServerConnection*> connecting_;  // subset of all_: not logged in yet
   std::vector<ServerConnection*> idle_;               // LIFO: warmest at the back
-  std::deque<Waiter> waiters_;
+  WaiterQueue waiters_;
 };
 
 }  // namespace pgtenant::proxy

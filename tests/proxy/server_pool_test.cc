@@ -235,6 +235,24 @@ TEST_CASE("waiters are served first come, first served; one that stops waiting i
   CHECK(f.pool().waiting_count() == 0);
 }
 
+TEST_CASE("on a shared pool, waiting tenants take turns: one tenant's flood does not hold back another's waiter",
+          "[server_pool]") {
+  PoolFixture f(Settings(1));
+  FakeClient &a = f.Client("a"), &f1 = f.Client("f1"), &f2 = f.Client("f2"), &f3 = f.Client("f3"),
+             &q = f.Client("q");
+  f.Checkout(a);
+  for (FakeClient* client : {&f1, &f2, &f3}) CHECK(f.Acquire(*client, "flood/rw") == nullptr);
+  CHECK(f.Acquire(q, "quiet/rw") == nullptr);  // last in, but the first of its tenant
+  CHECK(f.pool().waiting_count() == 4);
+  f.pool().Release(a.TakeServer(), false);
+  f.pool().Release(f1.TakeServer(), false);
+  f.pool().Release(q.TakeServer(), false);
+  f.pool().Release(f2.TakeServer(), false);
+  CHECK(f3.server() != nullptr);
+  CHECK(f.log() == std::vector<std::string>{"a", "f1", "q", "f2", "f3"});
+  CHECK(f.pool().waiting_count() == 0);
+}
+
 TEST_CASE("a waiter past wait_timeout gets 53300 naming the pool; a holder is not disturbed", "[server_pool]") {
   PoolFixture f(Settings(1));
   FakeClient &a = f.Client("a"), &b = f.Client("b");
