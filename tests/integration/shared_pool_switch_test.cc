@@ -8,6 +8,8 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
+#include <tuple>
 #include <string>
 #include <vector>
 
@@ -109,7 +111,9 @@ TEST_CASE("the switch holds inside the client's first statement, whatever it is"
 TEST_CASE("nothing of one tenant's session reaches the next on a shared connection without DISCARD ALL",
           "[tenants][shared_pool][switch]") {
   TenantWorld world = TenantWorld::Create();
-  ProxyProcess proxy(OneSharedConnection(world));
+  ProxyConfig config = OneSharedConnection(world);
+  config.extra_yaml = "session_parameters: [work_mem, statement_timeout]\n";
+  ProxyProcess proxy(config);
   PgConn acme = MustConnectAs(proxy, "bob.acme");
   PgConn umbrella = MustConnectAs(proxy, "uma.umbrella");
   const std::string pid = QueryValue(acme.get(), "SELECT pg_backend_pid()");
@@ -123,8 +127,10 @@ TEST_CASE("nothing of one tenant's session reaches the next on a shared connecti
     CHECK(PQresultStatus(r.get()) == PGRES_FATAL_ERROR);
   }
   // What it lets through is the client's alone.
+  PgResult unlisted = Exec(acme.get(), "SET enable_seqscan = off");  // not in session_parameters
+  CHECK(Sqlstate(unlisted.get()) == "42501");
   MustExec(acme.get(), "SET work_mem = '9MB'");
-  MustExec(acme.get(), "SELECT set_config('statement_timeout', '12345', false)");
+  MustExec(acme.get(), "SET statement_timeout = 12345");
   MustExec(acme.get(), "INSERT INTO projects (org_id, name) VALUES ('" + TenantWorld::IdOf("acme") + "', 'seq')");
   CHECK_FALSE(QueryValue(acme.get(), "SELECT currval('projects_id_seq')").empty());
   MustExec(acme.get(), "BEGIN");
@@ -138,33 +144,35 @@ TEST_CASE("nothing of one tenant's session reaches the next on a shared connecti
   CHECK(Sqlstate(currval.get()) == "55000");  // not yet defined in this session: DISCARD SEQUENCES ran
   PgResult lastval = Exec(umbrella.get(), "SELECT lastval()");
   CHECK(Sqlstate(lastval.get()) == "55000");
-  CHECK(QueryValue(umbrella.get(), "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = " + pid) == "0");
+  CHECK(world.ExecShared("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = " + pid).at(0).at(0) == "0");
   CHECK(QueryValue(umbrella.get(), "SELECT count(*) FROM pg_cursors") == "0");
   CHECK(QueryValue(umbrella.get(), "SELECT count(*) FROM pg_listening_channels()") == "0");
   CHECK(QueryValue(umbrella.get(), "SELECT count(*) FROM pg_class WHERE relname = 'acme_scratch'") == "0");
   // The server's prepared statements are named by their text: none is the client's by name.
-  PgResult foreign = PQexecPrepared(umbrella.get(), "pgt_1", 0, nullptr, nullptr, nullptr, 0);
+  PgResult foreign(PQexecPrepared(umbrella.get(), "pgt_1", 0, nullptr, nullptr, nullptr, 0));
   CHECK(PQresultStatus(foreign.get()) == PGRES_FATAL_ERROR);
   ExpectOwnRows(umbrella.get(), "umbrella");
   // acme's own parameters come back with it.
   CHECK(QueryValue(acme.get(), "SHOW work_mem") == "9MB");
+  world.ExecShared("DELETE FROM projects WHERE name = 'seq'");
   ExpectOwnRows(acme.get(), "acme");
-  CHECK(world.ExecShared("DELETE FROM projects WHERE name = 'seq'").empty());
 }
 
 TEST_CASE("a statement prepared under one tenant and executed under another sees the other's rows only",
           "[tenants][shared_pool][switch][prepared]") {
   TenantWorld world = TenantWorld::Create();
-  ProxyProcess proxy(OneSharedConnection(world));
+  ProxyConfig config = OneSharedConnection(world);
+  config.extra_yaml = "session_parameters: [plan_cache_mode]\n";
+  ProxyProcess proxy(config);
   PgConn acme = MustConnectAs(proxy, "bob.acme");
   PgConn umbrella = MustConnectAs(proxy, "uma.umbrella");
   const std::string plan_mode = GENERATE(std::string("auto"), std::string("force_generic_plan"));
   INFO("plan_cache_mode " << plan_mode);
   for (PGconn* conn : {acme.get(), umbrella.get()}) MustExec(conn, "SET plan_cache_mode = " + plan_mode);
   const char* sql = "SELECT org_id::text, name FROM projects WHERE id > $1 ORDER BY name";
-  PgResult prepared = PQprepare(acme.get(), "by_id", sql, 1, nullptr);
+  PgResult prepared(PQprepare(acme.get(), "by_id", sql, 1, nullptr));
   REQUIRE(PQresultStatus(prepared.get()) == PGRES_COMMAND_OK);
-  PgResult prepared_too = PQprepare(umbrella.get(), "other_name", sql, 1, nullptr);
+  PgResult prepared_too(PQprepare(umbrella.get(), "other_name", sql, 1, nullptr));
   REQUIRE(PQresultStatus(prepared_too.get()) == PGRES_COMMAND_OK);
   const char* zero[] = {"0"};
   // More than five executions: PostgreSQL's plan cache may go generic (and must, when forced).
@@ -172,7 +180,7 @@ TEST_CASE("a statement prepared under one tenant and executed under another sees
     INFO("execution " << i);
     for (const auto& [conn, name, tenant] :
          {std::tuple{acme.get(), "by_id", "acme"}, std::tuple{umbrella.get(), "other_name", "umbrella"}}) {
-      PgResult rows = PQexecPrepared(conn, name, 1, zero, nullptr, nullptr, 0);
+      PgResult rows(PQexecPrepared(conn, name, 1, zero, nullptr, nullptr, 0));
       REQUIRE(PQresultStatus(rows.get()) == PGRES_TUPLES_OK);
       std::vector<std::string> names;
       for (int r = 0; r < PQntuples(rows.get()); ++r) {
@@ -205,7 +213,7 @@ TEST_CASE("tenant switch throughput on one shared connection", "[.switch_bench]"
     int n = 0;
     while (std::chrono::steady_clock::now() - start < std::chrono::duration<double>(seconds)) {
       PGconn* conn = turns[static_cast<size_t>(n) % turns.size()];
-      PgResult r = PQexec(conn, "SELECT count(*) FROM projects");
+      PgResult r(PQexec(conn, "SELECT count(*) FROM projects"));
       REQUIRE(PQresultStatus(r.get()) == PGRES_TUPLES_OK);
       ++n;
     }
