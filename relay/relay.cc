@@ -91,6 +91,8 @@ void Relay::AttachServer(ServerWire& server) {
 
 void Relay::DetachServer() {
   server_ = nullptr;
+  // A switch not sent, or not settled, is dropped: the host left the connection's context unknown.
+  if (exchange_ != nullptr) exchange_->context.Reset();
   if (state_ == State::kIdle || state_ == State::kInTransaction) TransitionTo(State::kNoServer);
 }
 
@@ -100,7 +102,7 @@ Relay::Step Relay::End(Outcome outcome, size_t consumed) {
 }
 
 bool Relay::Quiescent() const {
-  return !AwaitsResponses() && !HasBlockedBatch() && c2s_remaining_ == 0 && c2s_skip_ == 0 && !discarding() &&
+  return !AwaitsResponses() && !(exchange_ != nullptr && exchange_->context.phase() != TenantContextSwitch::Phase::kNone) && !HasBlockedBatch() && c2s_remaining_ == 0 && c2s_skip_ == 0 && !discarding() &&
          state_ != State::kInTransaction;
 }
 
@@ -156,8 +158,23 @@ bool Relay::SendOwnQuery(std::string_view sql, bool show_parameters) {
 }
 
 bool Relay::SyncServerSettings() {
-  const std::string sql = settings_.SyncServer(server_->settings(), server_->reported());
+  std::string sql = settings_.SyncServer(server_->settings(), server_->reported());
+  // A tenant switch: currval() and lastval() are session state that no policy rule blocks. Here, in
+  // a transaction of its own: DISCARD takes a snapshot, which would fix the isolation level of the
+  // client's transaction before its BEGIN could choose it.
+  if (exchange_ != nullptr && exchange_->context.armed()) sql += "DISCARD SEQUENCES;";
   return sql.empty() || SendOwnQuery(sql, /*show_parameters=*/false);
+}
+
+bool Relay::SendContextSwitch() {
+  Exchange& ex = exchange();
+  std::string& messages = ex.to_server;
+  messages.clear();
+  ex.context.AppendMessages(messages);
+  ex.context_after = batches_sent_;
+  // Not noted in the ServerWire: the client's first request (a Query, or its own Parse ... Sync) is
+  // what the server answers with ReadyForQuery, and it ends the context's segment too.
+  return SendOwn(messages, /*to_server=*/true);
 }
 
 void Relay::NoteEffects(SessionEffects& effects) {
@@ -305,6 +322,12 @@ Relay::Step Relay::OnClientBytes(std::span<const uint8_t> data) {
       continue;
     }
     if (PassStreamed(c2s_remaining_, data.size(), pos)) continue;
+    if (exchange_ != nullptr && exchange_->context.awaiting() && batches_sent_ > exchange_->context_after) {
+      // The client's first request went out behind the tenant context; nothing more of the client
+      // reaches the server before the context is known to be set (tenant_context_switch.h).
+      if (!flush()) return End(Outcome::kServerGone, data.size());
+      return {pos, Outcome::kAwaitContext};
+    }
     if (FollowUpDue() && (!flush() || !SendDueFollowUp())) return End(Outcome::kServerGone, data.size());
     const protocol::FrameDecode d = protocol::DecodeFrameHeader(data.subspan(pos), protocol::kMaxMessageLength);
     if (d.status == DecodeStatus::kNeedMoreData) break;
@@ -319,6 +342,8 @@ Relay::Step Relay::OnClientBytes(std::span<const uint8_t> data) {
       if (state_ == State::kIdle && !terminating) {
         TransitionTo(State::kInTransaction);
         if (transaction_pooling_ && !SyncServerSettings()) return End(Outcome::kServerGone, data.size());
+        if (exchange_ != nullptr && exchange_->context.armed() && !SendContextSwitch())
+          return End(Outcome::kServerGone, data.size());
       }
     }
     if (terminating) {

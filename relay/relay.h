@@ -38,6 +38,7 @@
 #include "relay/server_wire.h"
 #include "relay/session_settings.h"
 #include "relay/statement_rewriter.h"
+#include "relay/tenant_context_switch.h"
 
 namespace pgtenant::relay {
 
@@ -47,6 +48,7 @@ class Relay {
   enum class Outcome : uint8_t {
     kNeedMore,       // everything consumed that could be; offer the rest again with more bytes
     kHold,           // AdmitTransaction said hold: offer the rest again when the host resumes
+    kAwaitContext,   // the tenant context's answers are not in: offer the rest again once !awaiting_context()
     kReleaseServer,  // the transaction is over and nothing is in flight: give the server back
     kTerminate,      // end the session with FATAL end_status() (what was forwarded goes first)
     kServerBroken,   // the server broke the protocol: close it, then terminate with end_status()
@@ -101,6 +103,15 @@ class Relay {
   // client gets ERROR `why`, the rest of the request is skipped and its end answered with
   // ReadyForQuery. False: the client is gone. REQUIRES: state() == kNoServer.
   bool Reject(const Status& why);
+
+  // A shared server connection that carries another tenant's context (or an unknown one): the
+  // client's next transaction sets `statements` first, unsynced, in the same write as its first
+  // message (tenant_context_switch.h); the host hears OnContextSettled when that transaction ends.
+  // The host arms it only when TenantContextSwitch::MayPipeline holds for that first message.
+  // REQUIRES: state() == kIdle.
+  void ArmContextSwitch(std::vector<std::string> statements) { exchange().context.Arm(std::move(statements)); }
+  // The context was sent and its answers have not all come: the client's next request waits.
+  bool awaiting_context() const { return exchange_ != nullptr && exchange_->context.awaiting(); }
 
   State state() const { return state_; }
   bool in_transaction() const { return state_ == State::kInTransaction; }
@@ -165,9 +176,12 @@ class Relay {
     std::string to_client;  // reused: what pgtenant answers itself
     std::string rewritten;  // reused: a judged message as the host rewrote it
     std::unique_ptr<Status> end_status;  // set when the session must end
+    TenantContextSwitch context;          // a shared connection changing tenants
+    uint64_t context_after = 0;           // client requests sent before the context was
     bool empty() const {
       return rewriter.empty() && blocked_batches.empty() && end_status == nullptr && own_batches.empty() &&
-             effects_in_flight.empty() && transaction_effects.empty() && follow_up.empty();
+             effects_in_flight.empty() && transaction_effects.empty() && follow_up.empty() &&
+             context.phase() == TenantContextSwitch::Phase::kNone;
     }
   };
   Exchange& exchange() {
@@ -177,7 +191,7 @@ class Relay {
   bool HasBlockedBatch() const { return exchange_ != nullptr && !exchange_->blocked_batches.empty(); }
   bool AwaitsResponses() const {
     return exchange_ != nullptr && (!exchange_->rewriter.responses().empty() || !exchange_->own_batches.empty() ||
-                                    !exchange_->follow_up.empty());
+                                    !exchange_->follow_up.empty() || exchange_->context.awaiting());
   }
   bool OwnBatchDue() const {
     return exchange_ != nullptr && !exchange_->own_batches.empty() && exchange_->own_batches.front().after == batches_done_;
@@ -198,6 +212,11 @@ class Relay {
   bool SendOwnQuery(std::string_view sql, bool show_parameters);
   // The client's next transaction starts on this server: the server gets the client's parameters.
   bool SyncServerSettings();
+  // The armed tenant context goes out, ahead of the client's first message. False: the server is gone.
+  bool SendContextSwitch();
+  // A whole server message while the context's answers are awaited (`body`: after its header).
+  // kNeedMore: swallowed, go on; kServerBroken: the context failed (end_status() says why).
+  Outcome OnContextAnswer(uint8_t tag, std::span<const uint8_t> body);
   // DEALLOCATE name under transaction pooling (the Query or Parse `body` holds it alone): the
   // client's statement is forgotten and the server's content-named one kept for other clients; the
   // client gets PostgreSQL's answer from a stand-in statement prepared and deallocated on the spot.

@@ -62,6 +62,10 @@ class RelayHost {
   // setting and of default_transaction_read_only), or "" when the server connection is the tenant's
   // own: its context is then in the server's startup packet and survives RESET ALL and DISCARD ALL.
   virtual std::string_view SharedContextSql() const = 0;
+  // The transaction that carried a context switch (Relay::ArmContextSwitch) ended: `holds` when it
+  // committed with no error and no ROLLBACK, so the server connection now carries this client's
+  // context; otherwise what it carries is unknown.
+  virtual void OnContextSettled(bool holds) = 0;
   // The tenant's LISTEN/NOTIFY namespace (policy/channel_namespace.h): notifications on channels in
   // it reach the client without it, others not at all. "" when channels pass as they are.
   virtual std::string ChannelNamespace() const = 0;

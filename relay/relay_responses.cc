@@ -95,6 +95,8 @@ Relay::Step Relay::OnServerBytes(std::span<const uint8_t> data) {
         if (!flush_to(next, next)) return End(Outcome::kClientGone, data.size());
         return End(Outcome::kServerEnded, data.size());
       }
+      // A query of pgtenant's own that failed (a follow-up after RESET ALL) may have left the context unset.
+      if (Is(tag, BackendTag::kErrorResponse) && exchange_->context.watching()) exchange_->context.NoteError();
       const bool parameter = Is(tag, BackendTag::kParameterStatus);
       if (parameter) host_.OnServerParameterStatus(body);
       if (!(parameter && exchange_->own_batches.front().show_parameters) && !flush_to(pos, next))
@@ -108,7 +110,22 @@ Relay::Step Relay::OnServerBytes(std::span<const uint8_t> data) {
       if (after != Outcome::kNeedMore) return stop_after_ready(after);
       continue;
     }
+    if (exchange_ != nullptr && exchange_->context.awaiting()) {
+      // The tenant context's answers come before the client's (it went out first).
+      if (data.size() - pos < d.header.total()) break;
+      const size_t next = pos + d.header.total();
+      if (!flush_to(pos, pos)) return End(Outcome::kClientGone, data.size());
+      const Outcome outcome = OnContextAnswer(tag, data.subspan(pos + protocol::kHeaderSize, d.header.body_size()));
+      if (outcome != Outcome::kNeedMore) return End(outcome, data.size());
+      pos = next;
+      flushed = next;
+      continue;
+    }
     if (Is(tag, BackendTag::kErrorResponse)) batch_failed_ = true;  // the request's transaction is undone
+    // The transaction that carried a context switch: an error or a ROLLBACK may undo the context.
+    const bool watching = exchange_ != nullptr && exchange_->context.watching();
+    if (watching && Is(tag, BackendTag::kErrorResponse)) exchange_->context.NoteError();
+    const bool context_watched = watching && Is(tag, BackendTag::kCommandComplete);  // a short message
     const bool queued = transaction_pooling_ && exchange_ != nullptr && exchange_->rewriter.responses().Completes(tag);
     const bool substitute = Is(tag, BackendTag::kErrorResponse) && HasBlockedBatch() &&
                             exchange_->blocked_batches.front().batch == batches_done_ &&
@@ -154,7 +171,7 @@ Relay::Step Relay::OnServerBytes(std::span<const uint8_t> data) {
     }
     // Statement outcomes, counted once: as a streamed message starts, or once a whole one is here.
     const bool completes = Is(tag, BackendTag::kCommandComplete) || Is(tag, BackendTag::kEmptyQueryResponse);
-    if (!queued && !substitute && !ready && !parameter && !error) {
+    if (!queued && !substitute && !ready && !parameter && !error && !context_watched) {
       statements_completed_ += completes;
       statements_failed_ += Is(tag, BackendTag::kErrorResponse);  // one too long to inspect
       s2c_remaining_ = static_cast<uint32_t>(d.header.total());  // streamed as it comes: DataRow, CopyData, notices, ...
@@ -163,6 +180,7 @@ Relay::Step Relay::OnServerBytes(std::span<const uint8_t> data) {
     if (data.size() - pos < d.header.total()) break;
     const auto body = data.subspan(pos + protocol::kHeaderSize, d.header.body_size());
     const size_t next = pos + d.header.total();
+    if (context_watched) exchange_->context.NoteCommandComplete(body);
     if (error && EndsServerSession(body)) {
       // The server ends the session (pg_terminate_backend, shutdown, a lost client_connection_check):
       // its FATAL is the last thing the client hears, as from PostgreSQL itself, never replaced by a
@@ -214,6 +232,34 @@ Relay::Step Relay::OnServerBytes(std::span<const uint8_t> data) {
   return {pos, Outcome::kNeedMore};
 }
 
+Relay::Outcome Relay::OnContextAnswer(uint8_t tag, std::span<const uint8_t> body) {
+  switch (exchange_->context.OnAnswer(tag)) {
+    case TenantContextSwitch::Answer::kSwallow:
+      if (Is(tag, BackendTag::kParameterStatus)) host_.OnServerParameterStatus(body);
+      return Outcome::kNeedMore;
+    case TenantContextSwitch::Answer::kExecuted:
+      return Outcome::kNeedMore;
+    case TenantContextSwitch::Answer::kFailed: {
+      // The server now skips the client's messages up to its Sync, and the session ends before
+      // anything after that Sync is sent: closing the connection undoes the transaction, and no
+      // statement of the client's ran (tenant_context_switch.h).
+      Result<protocol::ErrorFields> fields = protocol::ParseErrorResponse(body);
+      const std::string code = fields.ok() && !fields->sqlstate.empty() ? fields->sqlstate
+                                                                        : std::string(sqlstate::kConnectionFailure);
+      exchange_->end_status = std::make_unique<Status>(Status::Error(
+          code, "pgtenant: could not set the tenant context on a shared server connection: " +
+                    (fields.ok() ? fields->message : std::string("unreadable error"))));
+      return Outcome::kServerBroken;
+    }
+    case TenantContextSwitch::Answer::kUnexpected:
+      break;
+  }
+  exchange_->context.Reset();
+  exchange_->end_status = std::make_unique<Status>(
+      Status::Error(sqlstate::kProtocolViolation, "pgtenant: server sent an unexpected answer to the tenant context"));
+  return Outcome::kServerBroken;
+}
+
 bool Relay::ClientNotification(std::span<const uint8_t> body, std::string_view ns, std::string& out) {
   protocol::MessageReader reader(body);
   int32_t server_pid = 0;
@@ -235,6 +281,7 @@ Relay::Outcome Relay::AfterReady() {
   if (!server_->IsClean()) return Outcome::kNeedMore;
   if (state_ == State::kInTransaction) {
     TransitionTo(State::kIdle);
+    if (exchange_ != nullptr && exchange_->context.watching()) host_.OnContextSettled(exchange_->context.Settle());
     if (Status why = host_.OnTransactionEnd(); !why.ok()) {
       exchange().end_status = std::make_unique<Status>(std::move(why));
       return Outcome::kTerminate;

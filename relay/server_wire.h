@@ -35,6 +35,12 @@ class ServerWire {
   std::chrono::steady_clock::duration busy_time() const { return busy_time_; }
   // Whether extended-protocol messages went out since the last Sync.
   bool unsynced() const { return unsynced_; }
+  // A client whose policy lets session state through (the rule pooling.session_state off, or session
+  // pooling) used the connection since its last DISCARD ALL: temporary tables, advisory locks, LISTEN,
+  // cursors WITH HOLD may be there. A shared connection changing tenants is reset first then.
+  void NoteSessionStateUnguarded() { may_hold_session_state_ = true; }
+  void NoteDiscarded() { may_hold_session_state_ = false; }
+  bool may_hold_session_state() const { return may_hold_session_state_; }
   ServerStatementCache& statements() { return statements_; }
   // Parameters pgtenant or its clients set on the server over its defaults.
   ServerSettings& settings() { return settings_; }
@@ -48,6 +54,7 @@ class ServerWire {
   Settings reported_;
   int awaiting_ready_ = 0;  // Query/Sync/FunctionCall sent minus ReadyForQuery received
   bool unsynced_ = false;   // extended-protocol messages sent since the last Sync
+  bool may_hold_session_state_ = false;
   protocol::TransactionStatus txn_status_ = protocol::TransactionStatus::kIdle;
   uint64_t requests_answered_ = 0;
   std::chrono::steady_clock::time_point busy_since_{};  // while awaiting_ready_ > 0

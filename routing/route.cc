@@ -198,6 +198,10 @@ Result<Route> ResolveRoute(const config::Config& config, const config::UserConfi
     route.context_tag = tenant->id + (read_only ? "/ro" : "/rw");
     route.context_sql = "SET " + config.tenant_setting + " = '" + tenant->id + "'; SET default_transaction_read_only = " +
                         (read_only ? "on" : "off");
+    const std::string read_only_value = read_only ? "on" : "off";
+    route.context_statements = {"SET " + config.tenant_setting + " = '" + tenant->id + "'",
+                                "SET default_transaction_read_only = " + read_only_value,
+                                "SET transaction_read_only = " + read_only_value};
   }
   return route;
 }

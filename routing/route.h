@@ -67,6 +67,10 @@ struct Route {
   bool shared_pool = false;
   std::string context_tag;
   std::string context_sql;
+  // The same context as single statements (a Parse holds one), for setting it inside the client's
+  // first transaction (relay/tenant_context_switch.h): they also make that transaction itself
+  // read-only or not, since default_transaction_read_only applies from the next one.
+  std::vector<std::string> context_statements;
   bool operator==(const Route&) const = default;
 };
 

@@ -16,6 +16,8 @@
 #include "proxy/session/admin_state.h"
 #include "proxy/io/read_buffer.h"
 #include "relay/session_wire.h"
+#include "relay/tenant_context_switch.h"
+#include "policy/effective_policy.h"
 #include "policy/policy_engine.h"
 
 namespace pgtenant::proxy {
@@ -32,6 +34,9 @@ constexpr auto kCloseFlushTimeout = std::chrono::seconds(5);
 // Shutdown: a client accepted this recently that has not sent a statement yet may still send the one
 // it connected for (DrainWaitsForTransaction); after it, a silent one is idle and ends.
 constexpr auto kDrainFirstStatementGrace = std::chrono::seconds(1);
+// The first message of a transaction on a shared pool is awaited whole up to this size, to judge
+// whether a tenant switch may ride along with it (a larger one takes the round trip).
+constexpr size_t kMaxJudgedFirstMessage = 64 * 1024;
 // A session idle this long gives back its per-request state (TrimIdle); busy ones keep it between requests.
 constexpr auto kTrimIdleAfter = std::chrono::seconds(1);
 
@@ -241,6 +246,11 @@ bool ClientSession::StartTransaction(std::span<const uint8_t> data) {
     Close();
     return false;
   }
+  // A shared pool judges the first message whole (below): a short Query or Parse is awaited whole.
+  const bool sql_bearing = d.header.tag == static_cast<uint8_t>(FrontendTag::kQuery) ||
+                           d.header.tag == static_cast<uint8_t>(FrontendTag::kParse);
+  if (route_->shared_pool && sql_bearing && data.size() < d.header.total() && d.header.total() <= kMaxJudgedFirstMessage)
+    return false;
   if (Status why = AdoptLatestConfig(); !why.ok()) {
     Terminate(why);
     return false;
@@ -252,6 +262,11 @@ bool ClientSession::StartTransaction(std::span<const uint8_t> data) {
   }
   if (HeldByAdmin()) return false;
   if (!TakeTransactionToken()) return false;
+  // Whether a tenant switch may ride along unsynced with this request: judged on its first message,
+  // whole (a Query or Parse; anything else, or one not read whole yet, takes the round trip).
+  first_message_pipelinable_ =
+      route_->shared_pool && sql_bearing && data.size() >= d.header.total() &&
+      relay::TenantContextSwitch::MayPipeline(d.header.tag, data.subspan(protocol::kHeaderSize, d.header.body_size()));
   TransitionTo(State::kWaitingForServer);
   state_since_ = LoopNow();
   ServerConnection* server = pool_->Acquire(this, route_->context_tag);
@@ -287,36 +302,52 @@ void ClientSession::RejectRequest(const Status& why) {
 
 void ClientSession::PrepareServer() {
   TransitionTo(State::kPreparingServer);
-  if (route_->shared_pool && server_->context_tag() != route_->context_tag) {
-    if (!server_->context_tag().empty()) {
-      // Another tenant used this connection: nothing of its session may remain.
-      server_->statements().Clear();
-      server_->wire().settings().Clear();
-      server_->set_context_tag("");
-      server_->RunInternalQuery("DISCARD ALL", [this](ServerConnection*, const Status& result) {
-        if (!result.ok()) {
-          ReleaseServer();
-          Terminate(Status::Error(sqlstate::kConnectionFailure, "pgtenant: could not reset a shared server connection: " +
-                                                                   result.message()));
-          return;
-        }
-        PrepareServer();
-      });
-      return;
-    }
+  const bool switch_context = route_->shared_pool && server_->context_tag() != route_->context_tag;
+  // Session pooling resets at release; in transaction pooling the policy keeps session state from
+  // outliving a transaction (pooling.session_state), so a reset protects against nothing unless a
+  // client without that rule used the connection (README: "What a shared connection keeps").
+  const bool reset = switch_context && (transaction_pooling_ ? server_->wire().may_hold_session_state()
+                                                             : !server_->context_tag().empty());
+  if (reset) {
+    // Another tenant used this connection: nothing of its session may remain.
+    server_->statements().Clear();
+    server_->wire().settings().Clear();
+    server_->wire().NoteDiscarded();
+    server_->set_context_tag("");
+    server_->RunInternalQuery("DISCARD ALL", [this](ServerConnection*, const Status& result) {
+      if (!result.ok()) {
+        ReleaseServer();
+        Terminate(Status::Error(sqlstate::kConnectionFailure, "pgtenant: could not reset a shared server connection: " +
+                                                                 result.message()));
+        return;
+      }
+      PrepareServer();
+    });
+    return;
+  }
+  if (switch_context && handshake_done_ && transaction_pooling_ && first_message_pipelinable_ &&
+      !route_->context_statements.empty()) {
+    // No round trip: the context goes with the client's first message (relay/tenant_context_switch.h).
+    // Until that transaction commits, what the connection carries is unknown.
+    server_->set_context_tag("");
+    switching_to_context_ = route_->context_tag;
+    relay_.ArmContextSwitch(route_->context_statements);
+    Activate();
+    return;
   }
   std::string sql;
-  bool set_context = route_->shared_pool && server_->context_tag() != route_->context_tag;
-  if (set_context) sql = route_->context_sql + ";";
+  if (switch_context) sql = route_->context_sql + ";";
+  // currval() and lastval() of the previous tenant (no DISCARD ALL ran).
+  if (switch_context && handshake_done_) sql += "DISCARD SEQUENCES;";
   // The client's parameters (startup values, and what it SET since) replace whatever the previous
   // client left. Before the handshake this runs here (the client's ParameterStatus block comes from
   // the server after it); later the relay sends it with the client's first message.
-  if (!handshake_done_ || set_context) sql += relay_.settings().SyncServer(server_->wire().settings(), server_->params());
+  if (!handshake_done_ || switch_context) sql += relay_.settings().SyncServer(server_->wire().settings(), server_->params());
   if (sql.empty()) {
     Activate();
     return;
   }
-  if (set_context) server_->set_context_tag(route_->context_tag);  // cleared again below on failure
+  if (switch_context) server_->set_context_tag(route_->context_tag);  // cleared again below on failure
   server_->RunInternalQuery(std::move(sql), [this](ServerConnection* server, const Status& result) {
     if (!result.ok()) {
       server->set_context_tag("");
@@ -330,6 +361,20 @@ void ClientSession::PrepareServer() {
     }
     Activate();
   });
+}
+
+bool ClientSession::SessionStateGuarded() {
+  if (session_state_generation_ != config_generation_) {
+    session_state_guarded_ =
+        policy::ResolveEffectivePolicy(*config_, route_->tenant, route_->role).Enabled("pooling.session_state");
+    session_state_generation_ = config_generation_;
+  }
+  return session_state_guarded_;
+}
+
+void ClientSession::OnContextSettled(bool holds) {
+  if (holds && server_ != nullptr) server_->set_context_tag(std::move(switching_to_context_));
+  switching_to_context_.clear();
 }
 
 void ClientSession::Activate() {
@@ -361,6 +406,7 @@ void ClientSession::Activate() {
   }
   relay_.AttachServer(server_->wire());
   server_->Link(this);
+  if (route_->shared_pool && transaction_pooling_ && !SessionStateGuarded()) server_->wire().NoteSessionStateUnguarded();
   // Transaction pooling: the server only served the handshake; idle clients hold none.
   if (first && transaction_pooling_ && server_->IsClean()) ReleaseServer();
   Resume(kPausePending);

@@ -124,6 +124,7 @@ class ClientSession final : public ServerLink, public PoolClient, private relay:
     kPauseThrottle = 4,
     kPauseAdmin = 8,
     kPauseMoving = 16,
+    kPauseContext = 32,  // the tenant context's answers are awaited (Relay::kAwaitContext)
   };
 
   // tenants.NAME.max_transactions_per_second: true if a transaction may start now; otherwise the
@@ -179,6 +180,7 @@ class ClientSession final : public ServerLink, public PoolClient, private relay:
   void OnServerParameterStatus(std::span<const uint8_t> body) override;
   int32_t NotifierPidForClient(int32_t server_pid) override;
   std::string_view SharedContextSql() const override;
+  void OnContextSettled(bool holds) override;
   std::string ChannelNamespace() const override;
   // limits.max_query_size and max_function_call_size of the config snapshot the session holds.
   relay::Relay::Limits RelayLimits() const;
@@ -303,6 +305,16 @@ class ClientSession final : public ServerLink, public PoolClient, private relay:
   // BeginShutdown: the drain waits for this session's current (or first) transaction.
   bool DrainWaitsForTransaction() const;
   bool rejoining_ = false;  // moving with its pool (Migrate), not for the first time (Routed)
+  // The request that starts the next transaction may carry a tenant switch unsynced
+  // (relay::TenantContextSwitch::MayPipeline), as StartTransaction found it.
+  bool first_message_pipelinable_ = false;
+  // Whether this session's policy blocks session state that outlives a transaction
+  // (pooling.session_state), for the config generation it was resolved for.
+  bool session_state_guarded_ = false;
+  uint64_t session_state_generation_ = UINT64_MAX;
+  bool SessionStateGuarded();
+  // The context a switch armed in the relay gives the server once its transaction commits.
+  std::string switching_to_context_;
 
   static inline const std::string kNoTenant;
   static std::shared_ptr<const routing::Route> NoRoute();

@@ -23,7 +23,8 @@ size_t ClientSession::ForwardClientMessages(std::span<const uint8_t> data) {
   // Query latency runs from the first request sent while none was in flight (metrics.h).
   if (requests_sent == relay_.requests_done() && relay_.requests_sent() != requests_sent) request_started_ = LoopNow();
   const bool sent = server == nullptr || server->Uncork();
-  if (!sent && server_ == server && (step.outcome == Outcome::kNeedMore || step.outcome == Outcome::kHold)) {
+  if (!sent && server_ == server && (step.outcome == Outcome::kNeedMore || step.outcome == Outcome::kHold ||
+                                     step.outcome == Outcome::kAwaitContext)) {
     OnServerLost(Status::Error(sqlstate::kConnectionFailure, "could not send data to the server"));
     return data.size();
   }
@@ -33,6 +34,10 @@ size_t ClientSession::ForwardClientMessages(std::span<const uint8_t> data) {
     case Outcome::kHold:
       // PAUSE under transaction pooling: a held client keeps no server (as in PgBouncer).
       if (admin_held_ && transaction_pooling_ && server_ != nullptr && server_->IsClean()) ReleaseServer();
+      return step.consumed;
+    case Outcome::kAwaitContext:
+      // The rest waits in carry until the server has answered the tenant context (OnServerBytes).
+      Pause(kPauseContext);
       return step.consumed;
     case Outcome::kTerminate:
       Terminate(relay_.end_status());
@@ -98,6 +103,7 @@ size_t ClientSession::OnServerBytes(std::span<const uint8_t> data) {
       ServerEnded();
       return data.size();
     case Outcome::kHold:
+    case Outcome::kAwaitContext:
     case Outcome::kClose:
     case Outcome::kClientGone:
     case Outcome::kServerGone:
@@ -109,6 +115,8 @@ size_t ClientSession::OnServerBytes(std::span<const uint8_t> data) {
     return data.size();
   }
   if (outbox_.HasBacklog() && server_ != nullptr) server_->PauseReading();
+  // The tenant context is set: the client's requests after its first one go on.
+  if ((paused_ & kPauseContext) != 0 && !relay_.awaiting_context()) Resume(kPauseContext);
   return step.consumed;
 }
 

@@ -33,6 +33,7 @@ class CountingHost final : public RelayHost {
   void OnServerParameterStatus(std::span<const uint8_t>) override {}
   int32_t NotifierPidForClient(int32_t server_pid) override { return server_pid; }
   std::string_view SharedContextSql() const override { return {}; }
+  void OnContextSettled(bool) override {}
   std::string ChannelNamespace() const override { return {}; }
 
  private:

@@ -49,6 +49,13 @@ class RelayDriver final : public RelayHost {
   // Invariant checks for the fuzzer: bytes reached a server the session did not hold.
   bool forwarded_without_server = false;
   std::string shared_context_sql;  // set: the pool is shared, and this SQL sets the tenant context
+  // Set: a shared pool whose server connections change tenants. Each connection carries a context
+  // tag; one that does not carry `context_tag` gets these statements armed as ClientSession does
+  // (TenantContextSwitch::MayPipeline on the first message), or, for any other first message, the
+  // context "in a round trip" (event "context-round-trip": nothing is sent, the tag is set).
+  std::vector<std::string> context_statements;
+  std::string context_tag = "tenant-b";
+  std::string server_context[2] = {"tenant-a", "tenant-a"};
   size_t servers_acquired = 0;
 
   // The client sends `bytes`; the session handles them and the servers answer until quiet.
@@ -159,6 +166,10 @@ class RelayDriver final : public RelayHost {
     return held_ >= 0 && server_pid == kServerPid + held_ ? kClientPid : server_pid;
   }
   std::string_view SharedContextSql() const override { return shared_context_sql; }
+  void OnContextSettled(bool holds) override {
+    events.push_back(holds ? "context-held" : "context-unknown");
+    if (holds && held_ >= 0) server_context[held_] = context_tag;
+  }
   std::string ChannelNamespace() const override { return channel_namespace; }
 
  private:
@@ -184,7 +195,11 @@ class RelayDriver final : public RelayHost {
   }
 
   void Acquire() {
-    // Round robin over clean servers: each transaction may land on the other connection.
+    // Round robin over clean servers: each transaction may land on the other connection. A shared
+    // pool prefers one that carries the client's context, as ServerPool::Acquire does.
+    if (!context_statements.empty())
+      for (int i = 0; i < 2; ++i)
+        if (server_context[i] == context_tag && backends_[i].wire.IsClean()) next_ = i;
     for (int i = 0; i < 2; ++i) {
       int candidate = (next_ + i) % 2;
       if (backends_[candidate].wire.IsClean()) {
@@ -192,9 +207,22 @@ class RelayDriver final : public RelayHost {
         next_ = candidate + 1;
         ++servers_acquired;
         relay_.AttachServer(backends_[held_].wire);
+        if (!context_statements.empty() && server_context[held_] != context_tag) ArmContext();
         return;
       }
     }
+  }
+  void ArmContext() {
+    auto d = protocol::DecodeFrameHeader(AsBytes(carry_), protocol::kMaxMessageLength);
+    const bool whole = d.status == protocol::DecodeStatus::kReady && carry_.size() >= d.header.total();
+    if (whole && TenantContextSwitch::MayPipeline(
+                     d.header.tag, AsBytes(std::string_view(carry_).substr(protocol::kHeaderSize, d.header.body_size())))) {
+      server_context[held_] = "";
+      relay_.ArmContextSwitch(context_statements);
+      return;
+    }
+    events.push_back("context-round-trip");
+    server_context[held_] = context_tag;
   }
   void Release() {
     relay_.DetachServer();
@@ -212,6 +240,9 @@ class RelayDriver final : public RelayHost {
       case Relay::Outcome::kHold:
         events.push_back("hold");
         return false;
+      case Relay::Outcome::kAwaitContext:
+        events.push_back("await-context");  // the server's answers come next in Pump
+        return true;
       case Relay::Outcome::kReleaseServer:
         events.push_back("release");
         Release();
@@ -254,7 +285,9 @@ class RelayDriver final : public RelayHost {
             End("close");
             return;
           }
-          if (d.status == protocol::DecodeStatus::kReady) Acquire();
+          // A shared pool awaits the first message whole, as ClientSession::StartTransaction does.
+          const bool whole = d.status == protocol::DecodeStatus::kReady && carry_.size() >= d.header.total();
+          if (d.status == protocol::DecodeStatus::kReady && (context_statements.empty() || whole)) Acquire();
         }
         if (!relay_.needs_server()) {
           const std::string input = carry_;  // the relay may hold views into it until it returns

@@ -26,11 +26,13 @@ struct RunOptions {
   bool shutdown_requested = false;
   Settings startup;  // the client's startup parameters
   Relay::Limits limits;
+  std::vector<std::string> context_statements;  // a shared pool changing tenants (RelayDriver)
 };
 
 inline RunResult RunScenario(Relay::PoolMode mode, const std::vector<std::string>& writes, RunOptions options = {}) {
   RelayDriver driver(mode, options.server_split, options.limits);
   driver.shutdown_requested = options.shutdown_requested;
+  driver.context_statements = options.context_statements;
   if (!options.startup.empty()) driver.Startup(options.startup);
   size_t offset = 0;
   for (const std::string& write : writes) {
@@ -46,7 +48,7 @@ inline RunResult RunScenario(Relay::PoolMode mode, const std::vector<std::string
   RunResult result;
   result.to_client = driver.to_client;
   for (const std::string& e : driver.events)
-    if (e != "release" && e != "end-of-transaction") result.events.push_back(e);
+    if (e != "release" && e != "end-of-transaction" && e != "await-context") result.events.push_back(e);
   result.forwarded_without_server = driver.forwarded_without_server;
   return result;
 }

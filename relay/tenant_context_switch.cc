@@ -1,0 +1,116 @@
+// TenantContextSwitch: the context statements as unsynced extended-protocol messages, the
+// allow-list of first statements they may precede, and reading their answers.
+#include "relay/tenant_context_switch.h"
+
+#include <array>
+
+#include "protocol/message_builder.h"
+#include "protocol/wire.h"
+#include "relay/session_wire.h"
+
+namespace pgtenant::relay {
+
+namespace {
+
+using protocol::BackendTag;
+using protocol::FrontendTag;
+
+bool Is(uint8_t tag, BackendTag expected) { return tag == static_cast<uint8_t>(expected); }
+
+bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
+
+// The statement's first keyword (or "(" ), past white space and comments; "" when there is none.
+std::string_view FirstWord(std::string_view sql) {
+  size_t i = 0;
+  while (i < sql.size()) {
+    if (IsSpace(sql[i])) {
+      ++i;
+    } else if (sql.compare(i, 2, "--") == 0) {
+      const size_t end = sql.find('\n', i);
+      i = end == std::string_view::npos ? sql.size() : end + 1;
+    } else if (sql.compare(i, 2, "/*") == 0) {
+      // Nested comments are rare in a first line; an unclosed or nested one is "unsure": no word.
+      const size_t end = sql.find("*/", i + 2);
+      if (end == std::string_view::npos || sql.substr(i + 2, end - i - 2).find("/*") != std::string_view::npos)
+        return {};
+      i = end + 2;
+    } else {
+      break;
+    }
+  }
+  if (i < sql.size() && sql[i] == '(') return sql.substr(i, 1);
+  size_t end = i;
+  while (end < sql.size() && ((sql[end] >= 'a' && sql[end] <= 'z') || (sql[end] >= 'A' && sql[end] <= 'Z'))) ++end;
+  // A keyword stands alone: "SELECT(1)" and "SELECT 1" are, "SELECTx" is not a keyword at all.
+  if (end < sql.size() && (sql[end] == '_' || sql[end] == '$' || (sql[end] >= '0' && sql[end] <= '9') ||
+                           static_cast<unsigned char>(sql[end]) >= 0x80))
+    return {};
+  return sql.substr(i, end - i);
+}
+
+// Statements that never call PreventInTransactionBlock (PostgreSQL's "cannot be executed within a
+// pipeline"): the DML, transaction starts and parameter statements that make up nearly all traffic.
+constexpr std::array<std::string_view, 12> kPipelinable = {"SELECT", "INSERT", "UPDATE", "DELETE", "MERGE", "WITH",
+                                                           "VALUES", "TABLE",  "BEGIN",  "START",  "SET",   "SHOW"};
+
+}  // namespace
+
+bool TenantContextSwitch::MayPipeline(uint8_t tag, std::span<const uint8_t> body) {
+  std::string_view text(reinterpret_cast<const char*>(body.data()), body.size());
+  if (tag == static_cast<uint8_t>(FrontendTag::kParse)) {
+    const size_t name_end = text.find('\0');
+    if (name_end == std::string_view::npos) return false;
+    text.remove_prefix(name_end + 1);
+  } else if (tag != static_cast<uint8_t>(FrontendTag::kQuery)) {
+    return false;
+  }
+  text = text.substr(0, text.find('\0'));
+  const std::string_view word = FirstWord(text);
+  if (word == "(") return true;
+  for (std::string_view allowed : kPipelinable)
+    if (EqualsIgnoreCase(word, allowed)) return true;
+  return false;
+}
+
+void TenantContextSwitch::AppendMessages(std::string& out) {
+  // The unnamed statement and portal: a client's next Parse or Bind replaces them, and a client
+  // cannot rely on its own unnamed ones across transactions under transaction pooling.
+  for (const std::string& sql : statements_) {
+    protocol::MessageBuilder(out).Begin(FrontendTag::kParse).CString("").CString(sql).Int16(0).End();
+    protocol::MessageBuilder(out).Begin(FrontendTag::kBind).CString("").CString("").Int16(0).Int16(0).Int16(0).End();
+    protocol::MessageBuilder(out).Begin(FrontendTag::kExecute).CString("").Int32(0).End();
+  }
+  executed_ = 0;
+  undone_ = false;
+  phase_ = Phase::kAwaiting;
+}
+
+TenantContextSwitch::Answer TenantContextSwitch::OnAnswer(uint8_t tag) {
+  if (Is(tag, BackendTag::kParseComplete) || Is(tag, BackendTag::kBindComplete) ||
+      Is(tag, BackendTag::kNoticeResponse) || Is(tag, BackendTag::kParameterStatus) ||
+      Is(tag, BackendTag::kNotificationResponse))  // a previous client's LISTEN (policy off): not this client's
+    return Answer::kSwallow;
+  if (Is(tag, BackendTag::kErrorResponse)) {
+    Reset();
+    return Answer::kFailed;
+  }
+  if (!Is(tag, BackendTag::kCommandComplete)) return Answer::kUnexpected;
+  if (++executed_ < statements_.size()) return Answer::kSwallow;
+  phase_ = Phase::kWatching;
+  return Answer::kExecuted;
+}
+
+void TenantContextSwitch::NoteCommandComplete(std::span<const uint8_t> body) {
+  // "ROLLBACK" is the tag of ROLLBACK, ABORT, ROLLBACK TO SAVEPOINT and a COMMIT of an aborted transaction.
+  constexpr std::string_view kRollback = "ROLLBACK";
+  const std::string_view command(reinterpret_cast<const char*>(body.data()), body.size());
+  if (command.substr(0, kRollback.size()) == kRollback) undone_ = true;
+}
+
+bool TenantContextSwitch::Settle() {
+  const bool holds = !undone_;
+  Reset();
+  return holds;
+}
+
+}  // namespace pgtenant::relay

@@ -1,0 +1,91 @@
+// TenantContextSwitch: a shared server connection (backends.NAME.shared_pool) taken over by another
+// tenant gets the new tenant context in the same write as the client's first message, not in a round
+// trip of its own, with two guarantees:
+//
+// 1. The client's statements never run if setting the context failed. The context statements go as
+//    Parse/Bind/Execute with no Sync ahead of the client's first message. An error in them makes the
+//    server skip every message up to the next Sync, the client's simple Query included (protocol
+//    section 55.2.3; postgres.c: `if (ignore_till_sync && firstchar != EOF) continue;`). The relay
+//    forwards nothing of the client after its first request (the first Query or Sync) until the
+//    context's answers are in, and a failed context ends the session and closes the server
+//    connection: nothing the client sent after that error ever reaches a server.
+// 2. pgtenant never believes a connection carries a context it does not. The context statements join
+//    the client's first transaction, so a ROLLBACK (or an error) undoes them and leaves the server on
+//    the previous tenant's context. The connection's context is confirmed only when that transaction
+//    ends with no ErrorResponse and no ROLLBACK command tag on the way (ROLLBACK TO SAVEPOINT counts,
+//    conservatively); otherwise it stays unknown and the next client sets it again.
+//
+// The context statements run without a Sync, which marks the transaction a pipeline: statements
+// that refuse to run in one (VACUUM, CREATE DATABASE, CREATE INDEX CONCURRENTLY, ALTER SYSTEM,
+// DISCARD ALL...) would fail. MayPipeline says which first messages are safe; for the others the
+// session sets the context in a round trip of its own, as before.
+//
+// No I/O; owned by the Relay (relay.h), loop thread only.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace pgtenant::relay {
+
+class TenantContextSwitch {
+ public:
+  enum class Phase : uint8_t {
+    kNone,       // nothing to do: the connection carries the client's context
+    kArmed,      // sent with the client's first message of its next transaction
+    kAwaiting,   // sent; its answers have not all come
+    kWatching,   // it ran; confirmed if the client's transaction commits
+  };
+  // What a server message is while the context's answers are awaited.
+  enum class Answer : uint8_t {
+    kSwallow,   // the context's own answer: the client does not see it
+    kExecuted,  // the last statement ran: swallowed, and the client's answers come next
+    kFailed,    // ErrorResponse: the context is not set
+    kUnexpected,  // anything else: the server broke the protocol
+  };
+
+  // Whether a transaction starting with this message (a whole Query or Parse: `tag` and its body)
+  // may carry the context unsynced. Conservative: an allow-list of first keywords (SELECT, INSERT,
+  // UPDATE, DELETE, MERGE, WITH, VALUES, TABLE, BEGIN, START, SET, SHOW, and a parenthesis).
+  static bool MayPipeline(uint8_t tag, std::span<const uint8_t> body);
+
+  // The next transaction sets these statements first (each one statement, no ';').
+  void Arm(std::vector<std::string> statements) {
+    statements_ = std::move(statements);
+    phase_ = statements_.empty() ? Phase::kNone : Phase::kArmed;
+  }
+  // The connection was given back or lost: nothing more is owed, nothing is confirmed.
+  void Reset() {
+    statements_.clear();
+    phase_ = Phase::kNone;
+    executed_ = 0;
+    undone_ = false;
+  }
+  Phase phase() const { return phase_; }
+  bool armed() const { return phase_ == Phase::kArmed; }
+  bool awaiting() const { return phase_ == Phase::kAwaiting; }
+  bool watching() const { return phase_ == Phase::kWatching; }
+
+  // The messages that set the context (Parse, Bind, Execute of each statement; no Sync), appended to
+  // `out`; the switch then awaits their answers. REQUIRES: armed().
+  void AppendMessages(std::string& out);
+  // A whole server message while awaiting(). Moves to kWatching on kExecuted.
+  Answer OnAnswer(uint8_t tag);
+  // While watching(): an ErrorResponse or a CommandComplete (`body`) was seen.
+  void NoteError() { undone_ = true; }
+  void NoteCommandComplete(std::span<const uint8_t> body);
+  // The transaction that carried the context ended (the server is clean). True: the context holds.
+  // The switch is done either way. REQUIRES: watching().
+  bool Settle();
+
+ private:
+  std::vector<std::string> statements_;
+  Phase phase_ = Phase::kNone;
+  size_t executed_ = 0;  // CommandComplete received for the context statements
+  bool undone_ = false;  // an error or a ROLLBACK since: the context may not hold
+};
+
+}  // namespace pgtenant::relay

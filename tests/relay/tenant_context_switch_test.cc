@@ -1,0 +1,161 @@
+// A shared server connection changing tenants (relay/tenant_context_switch.h): the context rides
+// unsynced with the client's first message, the client sees exactly what it would without it, its
+// statements never run when the context fails, and the connection's context is confirmed only when
+// the transaction that carried it commits. Every scenario fed whole and split at every byte.
+#include <catch2/catch.hpp>
+
+#include <string>
+#include <vector>
+
+#include "relay/relay.h"
+#include "relay/tenant_context_switch.h"
+#include "tests/relay/client_messages.h"
+#include "tests/relay/relay_split.h"
+
+namespace pgtenant::relay::testing {
+namespace {
+
+using Mode = Relay::PoolMode;
+
+const std::vector<std::string> kContext = {"set app.org = 'b'", "set default_transaction_read_only = off"};
+
+RunOptions Switching(std::vector<std::string> statements = kContext) {
+  RunOptions options;
+  options.context_statements = std::move(statements);
+  return options;
+}
+
+bool MayPipeline(const std::string& message) {
+  return TenantContextSwitch::MayPipeline(static_cast<uint8_t>(message[0]), AsBytes(message).subspan(5));
+}
+
+TEST_CASE("only first statements that may run in a pipeline carry the context unsynced", "[relay][shared_pool]") {
+  for (const char* sql : {"SELECT 1", "select abalance from t", "  \n\tINSERT INTO t VALUES (1)", "update t set x = 1",
+                          "DELETE FROM t", "WITH x AS (SELECT 1) SELECT * FROM x", "BEGIN", "begin isolation level serializable",
+                          "START TRANSACTION", "SET work_mem = '8MB'", "SHOW work_mem", "(SELECT 1)", "VALUES (1)",
+                          "TABLE t", "MERGE INTO t USING s ON true WHEN MATCHED THEN DO NOTHING",
+                          "-- a comment\nSELECT 1", "/* a comment */ SELECT 1", "SELECT(1)"}) {
+    INFO(sql);
+    CHECK(MayPipeline(Query(sql)));
+    CHECK(MayPipeline(Parse("s1", sql)));
+  }
+  // What calls PreventInTransactionBlock ("cannot be executed within a pipeline"), what may commit
+  // (CALL, DO), and whatever is not known: the round trip.
+  for (const char* sql : {"VACUUM t", "vacuum", "CREATE INDEX CONCURRENTLY i ON t (x)", "CREATE DATABASE d",
+                          "DROP DATABASE d", "ALTER SYSTEM SET work_mem = '1MB'", "REINDEX TABLE CONCURRENTLY t",
+                          "DISCARD ALL", "CLUSTER", "COMMIT PREPARED 'x'", "ROLLBACK PREPARED 'x'", "CALL p()",
+                          "DO $$ BEGIN COMMIT; END $$", "COPY t FROM STDIN", "", "   ", "/* unclosed SELECT 1",
+                          "/* /* nested */ */ SELECT 1", "SELECTx 1", "select_1()", "\"SELECT\" 1"}) {
+    INFO(sql);
+    CHECK_FALSE(MayPipeline(Query(sql)));
+    CHECK_FALSE(MayPipeline(Parse("", sql)));
+  }
+  CHECK_FALSE(MayPipeline(Bind("", "s1")));
+  CHECK_FALSE(MayPipeline(Sync()));
+}
+
+TEST_CASE("a tenant switch costs the client nothing it can see, simple or extended", "[relay][shared_pool]") {
+  const std::vector<std::vector<std::string>> scenarios = {
+      {Query("select 1")},
+      {Query("select 1"), Query("select 2")},
+      {Query("select 1") + Query("select 2") + Query("select 3")},  // pipelined: the rest waits for the context
+      {Parse("", "select 1") + Bind("", "") + Execute() + Sync()},
+      {Parse("s", "select 1") + Bind("", "s") + Execute() + Sync() + Bind("", "s") + Execute() + Sync()},
+      {Parse("s", "select 1") + Flush(), Bind("", "s") + Execute() + Sync()},
+      {Query("begin"), Query("select 1"), Query("commit")},
+  };
+  for (const std::vector<std::string>& writes : scenarios) {
+    const RunResult plain = RunEverySplit(Mode::kTransaction, writes);
+    const RunResult switched = RunEverySplit(Mode::kTransaction, writes, true, Switching());
+    INFO(Tags(plain.to_client));
+    CHECK(switched.to_client == plain.to_client);
+    REQUIRE_FALSE(switched.events.empty());
+    CHECK(switched.events.front() == "context-held");
+  }
+}
+
+TEST_CASE("the context reaches the server ahead of the client's first message, in the same write",
+          "[relay][shared_pool]") {
+  RelayDriver driver(Mode::kTransaction);
+  driver.context_statements = kContext;
+  driver.ClientSends(Query("select 1"));
+  const std::string& sent = driver.to_servers;
+  const size_t discard = sent.find("DISCARD SEQUENCES");
+  const size_t context = sent.find("set app.org = 'b'");
+  const size_t read_only = sent.find("set default_transaction_read_only = off");
+  const size_t client = sent.find("select 1");
+  REQUIRE(discard != std::string::npos);
+  REQUIRE(context != std::string::npos);
+  REQUIRE(client != std::string::npos);
+  CHECK(discard < context);
+  CHECK(context < read_only);
+  CHECK(read_only < client);
+  // No Sync between the context and the client's message: an error in the context skips it.
+  CHECK(sent.substr(context, client - context).find(std::string("S\0\0\0\4", 5)) == std::string::npos);
+  CHECK(driver.server_context[0] == "tenant-b");
+  CHECK(driver.backend(0).setting("app.org") == "b");
+}
+
+TEST_CASE("when the context fails, no statement of the client's runs and the session ends", "[relay][shared_pool]") {
+  const std::vector<std::vector<std::string>> scenarios = {
+      {Query("set x = 1")},
+      {Query("set x = 1") + Query("set y = 2")},
+      {Parse("", "set x = 1") + Bind("", "") + Execute() + Sync() + Query("set y = 2")},
+      {Query("begin") + Query("set x = 1"), Query("set y = 2")},
+  };
+  for (const std::vector<std::string>& writes : scenarios) {
+    const RunResult r = RunEverySplit(Mode::kTransaction, writes, false, Switching({"set app.org = 'b'", "fail"}));
+    CHECK(r.events == std::vector<std::string>{"server-broken"});
+    // Driven once more to look at the server: nothing of the client's ran there.
+    RelayDriver driver(Mode::kTransaction);
+    driver.context_statements = {"set app.org = 'b'", "fail"};
+    for (const std::string& w : writes) driver.ClientSends(w);
+    CHECK(driver.backend(0).setting("x") == "default");
+    CHECK(driver.backend(0).setting("y") == "default");
+    CHECK(driver.to_servers.find("set y = 2") == std::string::npos);  // never even sent
+    CHECK(driver.server_context[0] == "");                            // unknown: the next client sets it
+    CHECK(driver.to_client.empty());  // the session sends its FATAL (ClientSession::Terminate)
+  }
+}
+
+TEST_CASE("the context is confirmed only when the transaction that carried it commits", "[relay][shared_pool]") {
+  struct Case {
+    std::vector<std::string> writes;
+    const char* settled;
+  };
+  const std::vector<Case> cases = {
+      {{Query("select 1")}, "context-held"},
+      {{Query("begin"), Query("select 1"), Query("commit")}, "context-held"},
+      {{Query("begin"), Query("select 1"), Query("rollback")}, "context-unknown"},  // ROLLBACK undoes the SET
+      {{Query("begin;select 1;rollback")}, "context-unknown"},
+      {{Query("begin"), Query("abort")}, "context-unknown"},
+      {{Query("begin"), Query("fail"), Query("commit")}, "context-unknown"},  // COMMIT of an aborted transaction
+      {{Query("select 1;fail")}, "context-unknown"},  // an implicit transaction that failed
+      {{Parse("", "select 1") + Bind("", "") + Execute() + Parse("", "fail") + Bind("", "") + Execute() + Sync()},
+       "context-unknown"},
+  };
+  for (const Case& c : cases) {
+    const RunResult r = RunEverySplit(Mode::kTransaction, c.writes, true, Switching());
+    INFO(Tags(r.to_client));
+    REQUIRE_FALSE(r.events.empty());
+    CHECK(r.events.front() == c.settled);
+    // Once confirmed, the next transaction switches nothing; once unknown, it sets the context again.
+    RelayDriver driver(Mode::kTransaction);
+    driver.context_statements = kContext;
+    for (const std::string& w : c.writes) driver.ClientSends(w);
+    const bool held = std::string(c.settled) == "context-held";
+    CHECK(driver.server_context[0] == (held ? "tenant-b" : ""));
+  }
+}
+
+TEST_CASE("a first statement that cannot run in a pipeline takes the round trip", "[relay][shared_pool]") {
+  const RunResult r = RunEverySplit(Mode::kTransaction, {Query("vacuum"), Query("select 1")}, true, Switching());
+  CHECK(r.events == std::vector<std::string>{"context-round-trip"});
+  RelayDriver driver(Mode::kTransaction);
+  driver.context_statements = kContext;
+  driver.ClientSends(Query("vacuum"));
+  CHECK(driver.to_servers.find("set app.org") == std::string::npos);
+}
+
+}  // namespace
+}  // namespace pgtenant::relay::testing
