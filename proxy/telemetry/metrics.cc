@@ -262,8 +262,8 @@ void Metrics::SetWorkerCpuSeconds(int worker, double seconds) {
   if (seconds > series->Value()) series->Increment(seconds - series->Value());
 }
 
-Status Metrics::Serve(uv_loop_t* loop, const config::MetricsConfig& config) {
-  return http_.Listen(loop, config.address, config.port, registry_);
+Status Metrics::Serve(uv_loop_t* loop, const config::MetricsConfig& config, int port, ProbeSource* probes) {
+  return http_.Listen(loop, config.address, port, config.reuse_port, registry_, probes);
 }
 
 Metrics::TenantSeries* Metrics::ForTenant(const std::string& tenant) {
