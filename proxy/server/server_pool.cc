@@ -82,7 +82,8 @@ void ServerPool::OnServerReady(ServerConnection* server) {
   bool fresh = connecting_.erase(server) > 0;
   if (fresh && health_ != nullptr) health_->ReportConnected({server->backend().host, server->backend().port});
   if (closing_ || (moved_to_ >= 0 && waiters_.empty()) || (!fresh && budget_ != nullptr && budget_->ShouldYield(this)) ||
-      Expired(server, LoopNow())) {  // e.g. a RECONNECT while it was being reset
+      (!fresh && Expired(server, LoopNow()))) {  // e.g. a RECONNECT while it was being reset; a new
+                                                  // connection serves once even with lifetime 0
     Retire(server);  // its slot goes to a pool of another tenant that is waiting, or to the pool's new worker
     return;
   }
