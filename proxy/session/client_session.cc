@@ -1,6 +1,7 @@
-// ClientSession: reading the client, getting and preparing a server (transaction pooling: per
-// transaction), timeouts, and closing. Startup and authentication (protocol section 55.2.1) are in
-// client_session_startup.cc, forwarding (55.2.2-55.2.7) in client_session_forward.cc.
+// ClientSession: reading the client, getting a server (transaction pooling: per transaction),
+// timeouts, and closing. Startup and authentication (protocol section 55.2.1) are in
+// client_session_startup.cc, forwarding (55.2.2-55.2.7) in client_session_forward.cc, preparing the
+// server it gets in client_session_server.cc.
 #include "proxy/session/client_session.h"
 
 #include <algorithm>
@@ -298,83 +299,6 @@ void ClientSession::RejectRequest(const Status& why) {
     return;
   }
   Resume(kPausePending);
-}
-
-void ClientSession::PrepareServer() {
-  TransitionTo(State::kPreparingServer);
-  const bool switch_context = route_->shared_pool && server_->context_tag() != route_->context_tag;
-  // Session pooling resets at release; in transaction pooling the policy keeps session state from
-  // outliving a transaction (pooling.session_state), so a reset protects against nothing unless a
-  // client without that rule used the connection (README: "What a shared connection keeps").
-  const bool reset = switch_context && (transaction_pooling_ ? server_->wire().may_hold_session_state()
-                                                             : !server_->context_tag().empty());
-  if (reset) {
-    // Another tenant used this connection: nothing of its session may remain.
-    server_->statements().Clear();
-    server_->wire().settings().Clear();
-    server_->wire().NoteDiscarded();
-    server_->set_context_tag("");
-    server_->RunInternalQuery("DISCARD ALL", [this](ServerConnection*, const Status& result) {
-      if (!result.ok()) {
-        ReleaseServer();
-        Terminate(Status::Error(sqlstate::kConnectionFailure, "pgtenant: could not reset a shared server connection: " +
-                                                                 result.message()));
-        return;
-      }
-      PrepareServer();
-    });
-    return;
-  }
-  if (switch_context && handshake_done_ && transaction_pooling_ && first_message_pipelinable_ &&
-      !route_->context_statements.empty()) {
-    // No round trip: the context goes with the client's first message (relay/tenant_context_switch.h).
-    // Until that transaction commits, what the connection carries is unknown.
-    server_->set_context_tag("");
-    switching_to_context_ = route_->context_tag;
-    relay_.ArmContextSwitch(route_->context_statements);
-    Activate();
-    return;
-  }
-  std::string sql;
-  if (switch_context) sql = route_->context_sql + ";";
-  // currval() and lastval() of the previous tenant (no DISCARD ALL ran).
-  if (switch_context && handshake_done_) sql += "DISCARD SEQUENCES;";
-  // The client's parameters (startup values, and what it SET since) replace whatever the previous
-  // client left. Before the handshake this runs here (the client's ParameterStatus block comes from
-  // the server after it); later the relay sends it with the client's first message.
-  if (!handshake_done_ || switch_context) sql += relay_.settings().SyncServer(server_->wire().settings(), server_->params());
-  if (sql.empty()) {
-    Activate();
-    return;
-  }
-  if (switch_context) server_->set_context_tag(route_->context_tag);  // cleared again below on failure
-  server_->RunInternalQuery(std::move(sql), [this](ServerConnection* server, const Status& result) {
-    if (!result.ok()) {
-      server->set_context_tag("");
-      // The query ran as one transaction and none of it holds: DISCARD ALL takes the server back
-      // to its defaults, whatever pgtenant believed it carries.
-      server_ = nullptr;
-      pool_->Release(server, /*reset=*/true);
-      Terminate(Status::Error(result.sqlstate().empty() ? sqlstate::kInvalidParameterValue : result.sqlstate(),
-                              "invalid startup parameter: " + result.message()));
-      return;
-    }
-    Activate();
-  });
-}
-
-bool ClientSession::SessionStateGuarded() {
-  if (session_state_generation_ != config_generation_) {
-    session_state_guarded_ =
-        policy::ResolveEffectivePolicy(*config_, route_->tenant, route_->role).Enabled("pooling.session_state");
-    session_state_generation_ = config_generation_;
-  }
-  return session_state_guarded_;
-}
-
-void ClientSession::OnContextSettled(bool holds) {
-  if (holds && server_ != nullptr) server_->set_context_tag(std::move(switching_to_context_));
-  switching_to_context_.clear();
 }
 
 void ClientSession::Activate() {
