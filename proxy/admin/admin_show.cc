@@ -13,15 +13,12 @@
 #include "protocol/message_builder.h"
 #include "protocol/wire.h"
 #include "proxy/admin/admin_console.h"
+#include "proxy/build_info.h"
 #include "proxy/server/backend_health.h"
 #include "proxy/session/client_session.h"
 #include "proxy/worker/proxy_server.h"
 #include "proxy/server/server_pool.h"
 #include "proxy/worker/worker_group.h"
-
-#ifndef PGTENANT_VERSION
-#define PGTENANT_VERSION "unknown"
-#endif
 
 namespace pgtenant::proxy {
 
@@ -166,7 +163,7 @@ void ShowHelp(ProxyServer&, Table& rows) {
 
 void ShowVersion(ProxyServer&, Table& rows) {
   rows.SetColumns({{"version"}});
-  rows.Add({std::string("pgtenant ") + PGTENANT_VERSION});
+  rows.Add({"pgtenant " + std::string(kBuildVersion)});
 }
 
 void ShowTenants(ProxyServer& proxy, Table& rows) {

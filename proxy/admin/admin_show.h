@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <initializer_list>
 #include <optional>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -39,6 +40,11 @@ class Table {
   using Row = std::vector<std::optional<std::string>>;
 
   void SetColumns(std::initializer_list<Column> columns) { columns_.assign(columns); }
+  // The columns of one list followed by those of another (a head several SHOWs share, then their own).
+  void SetColumns(std::span<const Column> head, std::initializer_list<Column> tail) {
+    columns_.assign(head.begin(), head.end());
+    columns_.insert(columns_.end(), tail);
+  }
   void Add(Row values) {
     values.resize(columns_.size());
     rows_.push_back(std::move(values));

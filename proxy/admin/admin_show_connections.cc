@@ -52,6 +52,14 @@ std::optional<std::string> LocalPort(const std::optional<std::pair<std::string, 
   return local ? std::optional<std::string>(Num(local->second)) : std::nullopt;
 }
 
+// PgBouncer's columns of SHOW CLIENTS and SHOW SERVERS, which both start with these; each adds its own.
+constexpr Table::Column kConnectionColumns[] = {
+    {"type"},          {"user"},         {"database"},         {"state"},
+    {"addr"},          {"port", true},   {"local_addr"},       {"local_port", true},
+    {"connect_time"},  {"request_time"}, {"wait", true},       {"wait_us", true},
+    {"close_needed", true}, {"ptr"},     {"link"},             {"remote_pid", true},
+    {"tls"},           {"application_name"}, {"prepared_statements", true}};
+
 // Pools by name, so that every SHOW lists them in the same order.
 std::map<std::string, const ServerPool*> PoolsByName(ProxyServer& proxy) {
   std::map<std::string, const ServerPool*> pools;
@@ -126,31 +134,12 @@ void ShowPools(ProxyServer& proxy, Table& rows) {
 
 void ShowClients(ProxyServer& proxy, Table& rows) {
   const Clock::time_point now = Clock::now();
-  rows.SetColumns({{"type"},
-                    {"user"},
-                    {"database"},
-                    {"state"},
-                    {"addr"},
-                    {"port", true},
-                    {"local_addr"},
-                    {"local_port", true},
-                    {"connect_time"},
-                    {"request_time"},
-                    {"wait", true},
-                    {"wait_us", true},
-                    {"close_needed", true},
-                    {"ptr"},
-                    {"link"},
-                    {"remote_pid", true},
-                    {"tls"},
-                    {"application_name"},
-                    {"prepared_statements", true},
-                    {"id", true},
-                    {"client_database"},
-                    {"in_transaction", true},
-                    {"pool"},
-                    {"session_id"},
-                    {"worker", true}});
+  rows.SetColumns(kConnectionColumns, {{"id", true},
+                                       {"client_database"},
+                                       {"in_transaction", true},
+                                       {"pool"},
+                                       {"session_id"},
+                                       {"worker", true}});
   for (const ClientView& c : Clients(proxy)) {
     const auto [host, port] = SplitAddress(c.address);
     const int64_t wait_us = c.waiting ? Micros(now - c.waiting_since) : 0;
@@ -166,29 +155,7 @@ void ShowClients(ProxyServer& proxy, Table& rows) {
 }
 
 void ShowServers(ProxyServer& proxy, Table& rows) {
-  rows.SetColumns({{"type"},
-                    {"user"},
-                    {"database"},
-                    {"state"},
-                    {"addr"},
-                    {"port", true},
-                    {"local_addr"},
-                    {"local_port", true},
-                    {"connect_time"},
-                    {"request_time"},
-                    {"wait", true},
-                    {"wait_us", true},
-                    {"close_needed", true},
-                    {"ptr"},
-                    {"link"},
-                    {"remote_pid", true},
-                    {"tls"},
-                    {"application_name"},
-                    {"prepared_statements", true},
-                    {"backend"},
-                    {"backend_database"},
-                    {"idle_since"},
-                    {"pool"}});
+  rows.SetColumns(kConnectionColumns, {{"backend"}, {"backend_database"}, {"idle_since"}, {"pool"}});
   std::map<const void*, const ClientView*> holders;  // server connection -> the client holding it
   const std::vector<ClientView> clients = Clients(proxy);
   for (const ClientView& c : clients)

@@ -5,14 +5,11 @@
 #include "protocol/message_builder.h"
 #include "protocol/random.h"
 #include "protocol/sqlstate.h"
+#include "proxy/build_info.h"
 #include "proxy/io/socket_address.h"
 #include "proxy/session/client_session.h"
 #include "proxy/telemetry/log.h"
 #include "proxy/session/admin_state.h"
-
-#ifndef PGTENANT_VERSION
-#define PGTENANT_VERSION "unknown"
-#endif
 
 namespace pgtenant::proxy {
 
@@ -34,7 +31,7 @@ void ClientSession::OpenAdminConsole() {
   // What psql and libpq expect of a server (section 55.2.1); the console talks UTF8 and ISO dates.
   std::string out;
   const std::pair<const char*, std::string> params[] = {
-      {"server_version", std::string("15.0 (pgtenant ") + PGTENANT_VERSION + " admin console)"},
+      {"server_version", "15.0 (pgtenant " + std::string(kBuildVersion) + " admin console)"},
       {"server_encoding", "UTF8"},
       {"client_encoding", "UTF8"},
       {"DateStyle", "ISO, MDY"},
