@@ -27,10 +27,9 @@ void CheckCutForIdleTransaction(PGconn* stuck) {
   CHECK(PQstatus(stuck) == CONNECTION_BAD);
 }
 
-TEST_CASE("a client idle in a transaction gets FATAL 25P03 and its one server connection serves the next client",
-          "[lifecycle][limits]") {
+// One test case per pool mode, so that ctest runs them side by side: each waits for the timeout twice.
+void CheckIdleTransactionCut(const std::string& mode) {
   TestDatabase db = PostgresServer::Shared().CreateTestDatabase("idletx");
-  const std::string mode = GENERATE(std::string("session"), std::string("transaction"));
   const bool failed_transaction = GENERATE(false, true);
   INFO("pool mode " << mode << (failed_transaction ? ", transaction failed ('E')" : ", transaction open ('T')"));
   ProxyConfig config = StandardConfig(db);
@@ -58,10 +57,18 @@ TEST_CASE("a client idle in a transaction gets FATAL 25P03 and its one server co
   CHECK(PQtransactionStatus(next.get()) == PQTRANS_IDLE);
 }
 
-TEST_CASE("idle_transaction_timeout spares a client busy with a long query and one idle between transactions",
-          "[lifecycle][limits]") {
+TEST_CASE("a client idle in a transaction gets FATAL 25P03 and its one server connection serves the next client "
+          "(session pooling)", "[lifecycle][limits]") {
+  CheckIdleTransactionCut("session");
+}
+
+TEST_CASE("a client idle in a transaction gets FATAL 25P03 and its one server connection serves the next client "
+          "(transaction pooling)", "[lifecycle][limits]") {
+  CheckIdleTransactionCut("transaction");
+}
+
+void CheckBusyAndBetweenSpared(const std::string& mode) {
   TestDatabase db = PostgresServer::Shared().CreateTestDatabase("idletx");
-  const std::string mode = GENERATE(std::string("session"), std::string("transaction"));
   INFO("pool mode " << mode);
   ProxyConfig config = StandardConfig(db);
   config.pool_mode = mode;
@@ -87,6 +94,16 @@ TEST_CASE("idle_transaction_timeout spares a client busy with a long query and o
   CheckCutForIdleTransaction(stuck.get());
   CHECK(QueryValue(between.get(), "SELECT 'between still'") == "between still");
   CHECK(QueryValue(busy.get(), "SELECT 'busy still'") == "busy still");
+}
+
+TEST_CASE("idle_transaction_timeout spares a client busy with a long query and one idle between transactions "
+          "(session pooling)", "[lifecycle][limits]") {
+  CheckBusyAndBetweenSpared("session");
+}
+
+TEST_CASE("idle_transaction_timeout spares a client busy with a long query and one idle between transactions "
+          "(transaction pooling)", "[lifecycle][limits]") {
+  CheckBusyAndBetweenSpared("transaction");
 }
 
 }  // namespace
