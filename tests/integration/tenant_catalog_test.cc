@@ -7,6 +7,7 @@
 #include <libpq-fe.h>
 
 #include <chrono>
+#include <cstdio>
 #include <csignal>
 #include <string>
 
@@ -106,7 +107,8 @@ TEST_CASE("a tenant inserted into the catalog serves its first query within a se
       },
       std::chrono::seconds(10), milliseconds(10)));
   const auto elapsed = std::chrono::duration_cast<milliseconds>(served - inserted);
-  INFO("first query of the new tenant " << elapsed.count() << " ms after its insert");
+  std::printf("tenant_catalog: the new tenant's first query ran %lld ms after its insert\n",
+              static_cast<long long>(elapsed.count()));
   CHECK(elapsed < milliseconds(1000));
   CHECK(SettingAs(proxy, "dora.globex", kDoraPassword) == kGlobexId);  // a user from the catalog
   CHECK(SettingAs(proxy, "alice.acme", kAlicePassword) == kAcmeId);    // the YAML's tenant is unchanged
@@ -169,7 +171,7 @@ TEST_CASE("a tenant deleted from the catalog is refused at its clients' next tra
   MustExec(globex.get(), "COMMIT");
   PgResult next = Exec(globex.get(), "SELECT 2");
   CHECK(PQresultStatus(next.get()) == PGRES_FATAL_ERROR);
-  CHECK(Sqlstate(next.get()) == "57P01");
+  CHECK(SqlstateOf(PQerrorMessage(globex.get())) == "57P01");
   CHECK_THAT(PQerrorMessage(globex.get()), Catch::Contains("configuration reload"));
   CHECK(QueryValue(acme.get(), "SELECT 'unaffected'") == "unaffected");
   CHECK(SettingAs(proxy, "alice.globex", kAlicePassword).empty());  // and new logins too
