@@ -31,6 +31,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
@@ -245,10 +246,14 @@ struct ServerRoleConfig {
   bool operator==(const ServerRoleConfig&) const = default;
 };
 
+// Where a tenant was described: the YAML file, or a row of the tenant catalog (tenant_catalog.h).
+enum class TenantSource : uint8_t { kYaml, kCatalog };
+
 struct TenantConfig {
   std::string name;
   std::string id;  // a UUID, stored lowercase
   IsolationMode isolation = IsolationMode::kRls;
+  TenantSource source = TenantSource::kYaml;  // in the padding after `isolation`: costs no byte
   std::string schema;   // non-empty iff isolation == kSchema
   std::string backend;  // names an entry of Config::backends
   Sparse<ServerRoleConfig> server_role;  // set only when isolation == kSchema
@@ -277,6 +282,20 @@ struct UserConfig {
 // admin: who may open the admin console (the virtual database "pgtenant", proxy/admin/admin_console.h).
 struct AdminConfig {
   std::vector<std::string> users;  // each names an entry of Config::users; no duplicates
+};
+
+// tenant_catalog: tenants, memberships and users read at run time from queries on a backend
+// (catalog/catalog_reader.h), merged with the YAML (config/tenant_catalog.h). Off unless present.
+struct TenantCatalogConfig {
+  bool enabled = false;
+  std::string backend;  // names an entry of Config::backends: where the queries run, as its user
+  // Each returns the named columns (any order, more are ignored); NULL reads as "".
+  std::string tenants_query = "SELECT name, id, isolation, schema, backend FROM pgtenant_catalog.tenants";
+  std::string memberships_query = "SELECT user_name, tenant, role FROM pgtenant_catalog.memberships";
+  std::string users_query;  // columns name, password (a verifier); "" = users come only from the YAML
+  std::string channel = "pgtenant_catalog";  // LISTEN channel: a lowercase SQL identifier
+  Duration refresh_interval{30000};
+  bool operator==(const TenantCatalogConfig&) const = default;
 };
 
 struct Config {
@@ -328,6 +347,7 @@ struct Config {
   DoctorConfig doctor;
   PolicyConfig policy;  // top-level policy: defaults for every tenant
   AdminConfig admin;
+  TenantCatalogConfig tenant_catalog;
   TenantIndex tenant_index;
 
   // True if `user` is listed under admin.users.

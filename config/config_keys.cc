@@ -10,7 +10,8 @@ namespace {
 constexpr std::string_view kTopKeys[] = {
     "listen",  "auth",   "limits", "pool",  "tenant_setting", "session_parameters", "tenant_identification",
     "username_separator", "backends", "tenants", "users", "audit", "doctor", "policy", "metrics", "log",
-    "tls",     "admin",  "health_check", "peers", "workers", "worker_placement", "worker_busy_percent"};
+    "tls",     "admin",  "health_check", "peers", "workers", "worker_placement", "worker_busy_percent",
+    "tenant_catalog"};
 constexpr std::string_view kListenKeys[] = {"address", "port", "reuse_port"};
 constexpr std::string_view kMetricsKeys[] = {"address", "port", "port_per_instance", "reuse_port"};
 constexpr std::string_view kLogKeys[] = {"level", "format"};
@@ -43,8 +44,10 @@ constexpr std::string_view kAuditKeys[] = {"sinks", "queue_size", "on_overflow",
 constexpr std::string_view kAuditSinkKeys[] = {"type", "path"};
 constexpr std::string_view kAdminKeys[] = {"users"};
 constexpr std::string_view kDoctorKeys[] = {"tenant_column"};
+constexpr std::string_view kTenantCatalogKeys[] = {"backend", "tenants_query", "memberships_query",
+                                                   "users_query", "channel", "refresh_interval"};
 
-constexpr std::array<ConfigSectionKeys, 25> kSections = {{
+constexpr std::array<ConfigSectionKeys, 26> kSections = {{
     {ConfigSection::kTop, "", kTopKeys},
     {ConfigSection::kListen, "listen", kListenKeys},
     {ConfigSection::kMetrics, "metrics", kMetricsKeys},
@@ -70,6 +73,7 @@ constexpr std::array<ConfigSectionKeys, 25> kSections = {{
     {ConfigSection::kAuditSink, "audit.sinks[]", kAuditSinkKeys},
     {ConfigSection::kAdmin, "admin", kAdminKeys},
     {ConfigSection::kDoctor, "doctor", kDoctorKeys},
+    {ConfigSection::kTenantCatalog, "tenant_catalog", kTenantCatalogKeys},
 }};
 
 constexpr bool InEnumOrder() {
@@ -79,7 +83,7 @@ constexpr bool InEnumOrder() {
   return true;
 }
 static_assert(InEnumOrder(), "kSections lists every ConfigSection once, in the order of the enum");
-static_assert(static_cast<size_t>(ConfigSection::kDoctor) + 1 == kSections.size(), "a ConfigSection has no keys");
+static_assert(static_cast<size_t>(ConfigSection::kTenantCatalog) + 1 == kSections.size(), "a ConfigSection has no keys");
 
 }  // namespace
 

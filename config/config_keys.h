@@ -42,6 +42,7 @@ enum class ConfigSection {
   kAuditSink,
   kAdmin,
   kDoctor,
+  kTenantCatalog,
 };
 
 struct ConfigSectionKeys {

@@ -15,6 +15,7 @@
 #include "config/config_loader_admin.h"
 #include "config/config_loader_audit.h"
 #include "config/config_loader_backends.h"
+#include "config/config_loader_catalog.h"
 #include "config/config_loader_policy.h"
 #include "config/config_loader_tls.h"
 #include "config/value_parsers.h"
@@ -94,6 +95,9 @@ Result<std::shared_ptr<const Config>> ConfigLoader::Load(const YamlNode& root) {
   read("doctor", [&](const Field& f) { config_.doctor = ReadDoctorSection(reader_, f); });
   read("policy", [&](const Field& f) { config_.policy = ReadPolicySection(reader_, f); });
   read("tls", [&](const Field& f) { config_.tls = ReadTlsSection(reader_, f); });
+  TenantCatalogSection catalog;
+  read("tenant_catalog", [&](const Field& f) { catalog = ReadTenantCatalogSection(reader_, f); });
+  config_.tenant_catalog = catalog.config;
   if (reader_.failed()) return reader_.status();
 
   // Checks across sections: only on a document whose every part read cleanly.
@@ -102,6 +106,7 @@ Result<std::shared_ptr<const Config>> ConfigLoader::Load(const YamlNode& root) {
   CheckAdminUsers(reader_, config_, admin);
   CheckTlsAndAuth(reader_, config_, top.Get("auth").value_or(root_field), top.Get("tls").value_or(root_field));
   CheckResolvedPools();
+  CheckTenantCatalogBackend(reader_, config_, catalog);
   if (reader_.failed()) return reader_.status();
   auto config = std::make_shared<Config>(std::move(config_));
   config->BuildTenantIndex();  // on the Config that is returned: the index points into its tenants

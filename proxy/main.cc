@@ -7,12 +7,14 @@
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 
 #include <CLI/CLI.hpp>
 
+#include "catalog/catalog_reader.h"
 #include "config/config.h"
 #include "config/config_enum_names.h"
 #include "doctor/doctor.h"
@@ -109,6 +111,28 @@ bool ReadLogLevelOverride() {
   return true;
 }
 
+// tenant_catalog: the reader's thread, whose rows worker 0 applies (ProxyServer::ApplyCatalog). Its
+// settings are the YAML's at start: a reload that changes them says it takes a restart. Null when off.
+std::unique_ptr<pgtenant::catalog::CatalogReader> StartTenantCatalog(const pgtenant::config::Config& config,
+                                                                    pgtenant::proxy::WorkerGroup& group) {
+  if (!config.tenant_catalog.enabled) return nullptr;
+  auto reader = std::make_unique<pgtenant::catalog::CatalogReader>(
+      config.tenant_catalog, *config.FindBackend(config.tenant_catalog.backend),
+      [&group](pgtenant::config::CatalogRows rows) {
+        group.Post(0, [rows = std::move(rows)](pgtenant::proxy::ProxyServer& worker) mutable {
+          worker.ApplyCatalog(std::move(rows));
+        });
+      },
+      [](pgtenant::config::LogLevel level, const std::string& message) {
+        pgtenant::proxy::Log(level, "catalog", message);
+      });
+  if (pgtenant::Status started = reader->Start(); !started.ok()) {
+    pgtenant::proxy::LogError("catalog", started.message());
+    return nullptr;
+  }
+  return reader;
+}
+
 int Run(const std::string& path, const char* instance_id_flag) {
   std::optional<int> instance_id;
   if (!ParseInstanceId(instance_id_flag, instance_id)) return 2;
@@ -125,7 +149,9 @@ int Run(const std::string& path, const char* instance_id_flag) {
   const int workers = (*config)->workers > 0 ? (*config)->workers : pgtenant::proxy::DefaultWorkers();
   pgtenant::proxy::WorkerGroup group(*config, path, workers);
   group.set_instance_id(instance_id);
+  std::unique_ptr<pgtenant::catalog::CatalogReader> catalog = StartTenantCatalog(**config, group);
   pgtenant::Status s = group.Run();
+  if (catalog) catalog->Stop();
   if (!s.ok()) {
     pgtenant::proxy::LogError("proxy", s.message());
     return 1;

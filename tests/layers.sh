@@ -14,6 +14,7 @@ declare -A may_use=(
   [policy]="policy routing config protocol"
   [relay]="relay policy routing config protocol"
   [doctor]="doctor config routing protocol"
+  [catalog]="catalog config protocol"
   [proxy/io]="proxy/io config protocol"
   [proxy/telemetry]="proxy/telemetry config policy protocol"
   [proxy/server]="proxy/server proxy/io proxy/telemetry relay routing config protocol"

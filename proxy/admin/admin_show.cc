@@ -10,6 +10,7 @@
 #include <optional>
 
 #include "config/config.h"
+#include "config/tenant_catalog.h"
 #include "protocol/message_builder.h"
 #include "protocol/wire.h"
 #include "proxy/admin/admin_console.h"
@@ -122,7 +123,7 @@ Table Table::Merge(std::vector<Table> parts, size_t key_columns, std::vector<std
 const std::vector<std::pair<std::string, std::string>>& AdminCommandHelp() {
   static const std::vector<std::pair<std::string, std::string>> kHelp = {
       {"SHOW HELP", "this list"},
-      {"SHOW TENANTS", "tenants: isolation, backend, pool, clients, paused, disabled"},
+      {"SHOW TENANTS", "tenants: isolation, backend, pool, clients, paused, disabled, source (yaml or catalog)"},
       {"SHOW POOLS", "server pools: clients active and waiting, servers active, idle and logging in"},
       {"SHOW CLIENTS", "client connections"},
       {"SHOW SERVERS", "server connections"},
@@ -182,14 +183,15 @@ void ShowTenants(ProxyServer& proxy, Table& rows) {
                     {"max_transactions_per_second", true},
                     {"current_clients", true},
                     {"paused", true},
-                    {"disabled", true}});
+                    {"disabled", true},
+                    {"source"}});
   for (const auto& [name, tenant] : config.tenants) {
     config::PoolSettings pool = config.ResolvePool(&tenant, nullptr);
     rows.Add({name, tenant.id, std::string(config::ToString(tenant.isolation)),
               tenant.schema.empty() ? std::nullopt : std::optional<std::string>(tenant.schema), tenant.backend,
               std::string(config::ToString(pool.mode)), Num(pool.size), Num(tenant.max_clients),
               Num(tenant.max_transactions_per_second), Num(clients[name]), Num(proxy.admin().IsPaused(name)),
-              Num(proxy.admin().IsDisabled(name))});
+              Num(proxy.admin().IsDisabled(name)), std::string(config::ToString(tenant.source))});
   }
 }
 

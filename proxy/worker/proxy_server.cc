@@ -429,7 +429,7 @@ Status ProxyServer::Reload(std::string_view admin_user) {
     Audit(std::move(event));
     return loaded.status();
   }
-  std::shared_ptr<const config::Config> next = *loaded;
+  std::shared_ptr<const config::Config> next = shared.catalog.WithYaml(*loaded);  // catalog tenants stay
   if (next->workers != config_->workers) {
     LogWarning("config", "workers changed from " + std::to_string(config_->workers) + " to " +
                              std::to_string(next->workers) + ": that takes a restart; " +

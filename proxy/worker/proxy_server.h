@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "config/config.h"
+#include "config/tenant_catalog.h"
 #include "protocol/status.h"
 #include "policy/audit_event.h"
 #include "policy/policy_engine.h"
@@ -138,6 +139,9 @@ class ProxyServer final : public SessionHost {
   Status Reload(std::string_view admin_user = {});
   // This worker's part of a reload: pools, budgets, health checks and peers under `next`.
   void ApplyConfig(std::shared_ptr<const config::Config> next, uint64_t generation);
+  // tenant_catalog: the catalog's rows as last read (catalog/catalog_reader.h), merged with the YAML
+  // and applied on every worker as a reload is (proxy_server_catalog.cc). Worker 0's loop thread.
+  void ApplyCatalog(config::CatalogRows rows);
   bool shutting_down() const override { return shutting_down_; }
 
   // Admin console (proxy/admin/admin_console.h): what it switches, what it shows, and SHUTDOWN (like

@@ -53,6 +53,7 @@
 #include "proxy/telemetry/audit_log.h"
 #include "proxy/telemetry/metrics.h"
 #include "proxy/worker/peer_cancel.h"
+#include "proxy/worker/tenant_catalog_state.h"
 #include "routing/route.h"
 
 namespace pgtenant::proxy {
@@ -91,6 +92,7 @@ struct SharedState {
   PeerCancel peer_cancel;  // the instance id, the peers, and the forwards of every worker
   std::atomic<size_t> clients{0};   // client connections of all workers, against max_client_connections
   std::atomic<uint64_t> generation{0};  // of the newest config snapshot
+  TenantCatalogState catalog;  // the last YAML and tenant catalog rows (tenant_catalog:)
 };
 
 class WorkerGroup {
