@@ -160,9 +160,10 @@ bool Relay::SendOwnQuery(std::string_view sql, bool show_parameters) {
 bool Relay::SyncServerSettings() {
   std::string sql = settings_.SyncServer(server_->settings(), server_->reported());
   // A tenant switch: currval() and lastval() are session state that no policy rule blocks. Here, in
-  // a transaction of its own: DISCARD takes a snapshot, which would fix the isolation level of the
-  // client's transaction before its BEGIN could choose it.
-  if (exchange_ != nullptr && exchange_->context.armed()) sql += "DISCARD SEQUENCES;";
+  // a transaction of its own, unless the switch carries it: DISCARD takes a snapshot, which would fix
+  // the isolation level of the client's transaction before its BEGIN could choose it.
+  if (exchange_ != nullptr && exchange_->context.armed() && !exchange_->context.resets_sequences())
+    sql += "DISCARD SEQUENCES;";
   return sql.empty() || SendOwnQuery(sql, /*show_parameters=*/false);
 }
 

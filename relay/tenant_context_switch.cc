@@ -50,26 +50,31 @@ std::string_view FirstWord(std::string_view sql) {
 
 // Statements that never call PreventInTransactionBlock (PostgreSQL's "cannot be executed within a
 // pipeline"): the DML, transaction starts and parameter statements that make up nearly all traffic.
-constexpr std::array<std::string_view, 12> kPipelinable = {"SELECT", "INSERT", "UPDATE", "DELETE", "MERGE", "WITH",
-                                                           "VALUES", "TABLE",  "BEGIN",  "START",  "SET",   "SHOW"};
+// These take a snapshot as they start (postgres.c: analyze_requires_snapshot) ...
+constexpr std::array<std::string_view, 8> kTakeSnapshot = {"SELECT", "INSERT", "UPDATE", "DELETE",
+                                                           "MERGE",  "WITH",   "VALUES", "TABLE"};
+// ... and these do not, and may choose what a snapshot would fix (isolation level, read-write).
+constexpr std::array<std::string_view, 4> kBeforeSnapshot = {"BEGIN", "START", "SET", "SHOW"};
 
 }  // namespace
 
-bool TenantContextSwitch::MayPipeline(uint8_t tag, std::span<const uint8_t> body) {
+TenantContextSwitch::FirstMessage TenantContextSwitch::Classify(uint8_t tag, std::span<const uint8_t> body) {
   std::string_view text(reinterpret_cast<const char*>(body.data()), body.size());
   if (tag == static_cast<uint8_t>(FrontendTag::kParse)) {
     const size_t name_end = text.find('\0');
-    if (name_end == std::string_view::npos) return false;
+    if (name_end == std::string_view::npos) return FirstMessage::kRoundTrip;
     text.remove_prefix(name_end + 1);
   } else if (tag != static_cast<uint8_t>(FrontendTag::kQuery)) {
-    return false;
+    return FirstMessage::kRoundTrip;
   }
   text = text.substr(0, text.find('\0'));
   const std::string_view word = FirstWord(text);
-  if (word == "(") return true;
-  for (std::string_view allowed : kPipelinable)
-    if (EqualsIgnoreCase(word, allowed)) return true;
-  return false;
+  if (word == "(") return FirstMessage::kTakesSnapshot;
+  for (std::string_view allowed : kTakeSnapshot)
+    if (EqualsIgnoreCase(word, allowed)) return FirstMessage::kTakesSnapshot;
+  for (std::string_view allowed : kBeforeSnapshot)
+    if (EqualsIgnoreCase(word, allowed)) return FirstMessage::kBeforeSnapshot;
+  return FirstMessage::kRoundTrip;
 }
 
 void TenantContextSwitch::AppendMessages(std::string& out) {

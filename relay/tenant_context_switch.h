@@ -17,8 +17,16 @@
 //
 // The context statements run without a Sync, which marks the transaction a pipeline: statements
 // that refuse to run in one (VACUUM, CREATE DATABASE, CREATE INDEX CONCURRENTLY, ALTER SYSTEM,
-// DISCARD ALL...) would fail. MayPipeline says which first messages are safe; for the others the
+// DISCARD ALL...) would fail. Classify says which first messages are safe; for the others the
 // session sets the context in a round trip of its own, as before.
+//
+// A switch also resets the previous tenant's currval()/lastval() (DISCARD SEQUENCES). DISCARD takes
+// a snapshot, after which a BEGIN or SET TRANSACTION could no longer choose the isolation level, nor
+// SET transaction_read_only make the transaction read-write. So it joins the context statements,
+// after them, only when the client's first statement takes a snapshot itself (FirstMessage::
+// kTakesSnapshot: SELECT, INSERT, ...): then it changes nothing the client could see, and the switch
+// costs the server no transaction of its own. Otherwise it goes ahead in a query of its own
+// (Relay::SyncServerSettings).
 //
 // No I/O; owned by the Relay (relay.h), loop thread only.
 #pragma once
@@ -47,22 +55,38 @@ class TenantContextSwitch {
     kUnexpected,  // anything else: the server broke the protocol
   };
 
-  // Whether a transaction starting with this message (a whole Query or Parse: `tag` and its body)
-  // may carry the context unsynced. Conservative: an allow-list of first keywords (SELECT, INSERT,
-  // UPDATE, DELETE, MERGE, WITH, VALUES, TABLE, BEGIN, START, SET, SHOW, and a parenthesis).
-  static bool MayPipeline(uint8_t tag, std::span<const uint8_t> body);
+  // What a transaction's first message (a whole Query or Parse) allows the switch.
+  enum class FirstMessage : uint8_t {
+    kRoundTrip,       // the context takes a round trip of its own (not pipelinable, or not known)
+    kBeforeSnapshot,  // pipelinable, and must run before any snapshot: BEGIN, START, SET, SHOW
+    kTakesSnapshot,   // pipelinable, and takes a snapshot itself: SELECT, INSERT, UPDATE, DELETE,
+                      // MERGE, WITH, VALUES, TABLE, a parenthesis
+  };
+  // Conservative: an allow-list of first keywords; anything else is kRoundTrip.
+  static FirstMessage Classify(uint8_t tag, std::span<const uint8_t> body);
+  // Whether a transaction starting with this message may carry the context unsynced.
+  static bool MayPipeline(uint8_t tag, std::span<const uint8_t> body) {
+    return Classify(tag, body) != FirstMessage::kRoundTrip;
+  }
 
-  // The next transaction sets these statements first (each one statement, no ';').
-  void Arm(std::vector<std::string> statements) {
-    statements_ = std::move(statements);
+  // The next transaction sets these statements first (each one statement, no ';'); with
+  // `resets_sequences`, DISCARD SEQUENCES follows them in the same pipeline (allowed when the
+  // first message is FirstMessage::kTakesSnapshot; see above).
+  void Arm(std::span<const std::string> statements, bool resets_sequences) {
+    statements_.assign(statements.begin(), statements.end());
+    if (resets_sequences) statements_.emplace_back(kDiscardSequences);
+    resets_sequences_ = resets_sequences;
     phase_ = statements_.empty() ? Phase::kNone : Phase::kArmed;
   }
+  // Whether the armed switch resets the sequences itself; if not, the relay's own query does.
+  bool resets_sequences() const { return resets_sequences_; }
   // The connection was given back or lost: nothing more is owed, nothing is confirmed.
   void Reset() {
     statements_.clear();
     phase_ = Phase::kNone;
     executed_ = 0;
     undone_ = false;
+    resets_sequences_ = false;
   }
   Phase phase() const { return phase_; }
   bool armed() const { return phase_ == Phase::kArmed; }
@@ -81,11 +105,14 @@ class TenantContextSwitch {
   // The switch is done either way. REQUIRES: watching().
   bool Settle();
 
+  static constexpr std::string_view kDiscardSequences = "DISCARD SEQUENCES";
+
  private:
   std::vector<std::string> statements_;
   Phase phase_ = Phase::kNone;
   size_t executed_ = 0;  // CommandComplete received for the context statements
   bool undone_ = false;  // an error or a ROLLBACK since: the context may not hold
+  bool resets_sequences_ = false;
 };
 
 }  // namespace pgtenant::relay

@@ -202,6 +202,7 @@ Result<Route> ResolveRoute(const config::Config& config, const config::UserConfi
     route.context_statements = {"SET " + config.tenant_setting + " = '" + tenant->id + "'",
                                 "SET default_transaction_read_only = " + read_only_value,
                                 "SET transaction_read_only = " + read_only_value};
+    route.context_read_only = read_only;
   }
   return route;
 }

@@ -68,9 +68,11 @@ struct Route {
   std::string context_tag;
   std::string context_sql;
   // The same context as single statements (a Parse holds one), for setting it inside the client's
-  // first transaction (relay/tenant_context_switch.h): they also make that transaction itself
-  // read-only or not, since default_transaction_read_only applies from the next one.
+  // first transaction (relay/tenant_context_switch.h): the first sets the tenant; the others make
+  // the session and that transaction itself read-only or not (default_transaction_read_only applies
+  // from the next one), and may be left out where the connection is known to be so already.
   std::vector<std::string> context_statements;
+  bool context_read_only = false;  // what those others set
   bool operator==(const Route&) const = default;
 };
 

@@ -119,9 +119,15 @@ class ServerConnection {
   // The TLS handshake with the server failed (metrics: pgtenant_backend_tls_handshake_failures_total).
   bool tls_handshake_failed() const { return tls_handshake_failed_; }
 
-  // Shared pools: which tenant context the server session carries now ("" = none).
+  // Shared pools: which tenant context the server session carries now ("" = none or unknown), and
+  // whether that context made it read-only (default_transaction_read_only; meaningful with a tag).
   const std::string& context_tag() const { return context_tag_; }
-  void set_context_tag(std::string tag) { context_tag_ = std::move(tag); }
+  bool context_read_only() const { return context_read_only_; }
+  void set_context(std::string_view tag, bool read_only) {
+    context_tag_.assign(tag);  // into the storage the last tag had: a switch allocates nothing
+    context_read_only_ = read_only;
+  }
+  void forget_context() { context_tag_.clear(); }
   // Content-named prepared statements that exist on this server (transaction pooling).
   relay::ServerStatementCache& statements() { return wire_.statements(); }
   State state() const { return state_; }
@@ -201,6 +207,7 @@ class ServerConnection {
 
   relay::ServerWire wire_;  // what is in flight, the transaction status, the prepared statements
   std::string context_tag_;
+  bool context_read_only_ = false;
   std::string params_messages_;  // ParameterStatusMessages(); empty: to be built
   int32_t backend_pid_ = 0;
   int32_t backend_key_ = 0;

@@ -265,9 +265,10 @@ bool ClientSession::StartTransaction(std::span<const uint8_t> data) {
   if (!TakeTransactionToken()) return false;
   // Whether a tenant switch may ride along unsynced with this request: judged on its first message,
   // whole (a Query or Parse; anything else, or one not read whole yet, takes the round trip).
-  first_message_pipelinable_ =
-      route_->shared_pool && sql_bearing && data.size() >= d.header.total() &&
-      relay::TenantContextSwitch::MayPipeline(d.header.tag, data.subspan(protocol::kHeaderSize, d.header.body_size()));
+  first_message_ =
+      route_->shared_pool && sql_bearing && data.size() >= d.header.total()
+          ? relay::TenantContextSwitch::Classify(d.header.tag, data.subspan(protocol::kHeaderSize, d.header.body_size()))
+          : relay::TenantContextSwitch::FirstMessage::kRoundTrip;
   TransitionTo(State::kWaitingForServer);
   state_since_ = LoopNow();
   ServerConnection* server = pool_->Acquire(this, route_->context_tag);

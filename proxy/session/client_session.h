@@ -305,9 +305,9 @@ class ClientSession final : public ServerLink, public PoolClient, private relay:
   // BeginShutdown: the drain waits for this session's current (or first) transaction.
   bool DrainWaitsForTransaction() const;
   bool rejoining_ = false;  // moving with its pool (Migrate), not for the first time (Routed)
-  // The request that starts the next transaction may carry a tenant switch unsynced
-  // (relay::TenantContextSwitch::MayPipeline), as StartTransaction found it.
-  bool first_message_pipelinable_ = false;
+  // What the request that starts the next transaction allows a tenant switch (unsynced, with
+  // DISCARD SEQUENCES or not: relay::TenantContextSwitch::Classify), as StartTransaction found it.
+  relay::TenantContextSwitch::FirstMessage first_message_ = relay::TenantContextSwitch::FirstMessage::kRoundTrip;
   // Whether this session's policy blocks session state that outlives a transaction
   // (pooling.session_state), for the config generation it was resolved for.
   bool session_state_guarded_ = false;
@@ -315,6 +315,7 @@ class ClientSession final : public ServerLink, public PoolClient, private relay:
   bool SessionStateGuarded();
   // The context a switch armed in the relay gives the server once its transaction commits.
   std::string switching_to_context_;
+  bool switching_to_read_only_ = false;
 
   static inline const std::string kNoTenant;
   static std::shared_ptr<const routing::Route> NoRoute();

@@ -3,6 +3,7 @@
 // (relay/tenant_context_switch.h). The rest of the session's life is in client_session.cc.
 #include "proxy/session/client_session.h"
 
+#include <span>
 #include <string>
 #include <utility>
 
@@ -24,7 +25,7 @@ void ClientSession::PrepareServer() {
     server_->statements().Clear();
     server_->wire().settings().Clear();
     server_->wire().NoteDiscarded();
-    server_->set_context_tag("");
+    server_->forget_context();
     server_->RunInternalQuery("DISCARD ALL", [this](ServerConnection*, const Status& result) {
       if (!result.ok()) {
         ReleaseServer();
@@ -36,13 +37,21 @@ void ClientSession::PrepareServer() {
     });
     return;
   }
-  if (switch_context && handshake_done_ && transaction_pooling_ && first_message_pipelinable_ &&
+  using FirstMessage = relay::TenantContextSwitch::FirstMessage;
+  if (switch_context && handshake_done_ && transaction_pooling_ && first_message_ != FirstMessage::kRoundTrip &&
       !route_->context_statements.empty()) {
     // No round trip: the context goes with the client's first message (relay/tenant_context_switch.h).
+    // A connection known to be read-only, or not, as this client needs gets the tenant alone: the
+    // policy keeps clients from changing that (readonly.write, pooling.session_state), and a
+    // connection that let session state through was reset above and carries no known context.
+    std::span<const std::string> statements = route_->context_statements;
+    if (!server_->context_tag().empty() && server_->context_read_only() == route_->context_read_only)
+      statements = statements.first(1);
     // Until that transaction commits, what the connection carries is unknown.
-    server_->set_context_tag("");
-    switching_to_context_ = route_->context_tag;
-    relay_.ArmContextSwitch(route_->context_statements);
+    server_->forget_context();
+    switching_to_context_.assign(route_->context_tag);
+    switching_to_read_only_ = route_->context_read_only;
+    relay_.ArmContextSwitch(statements, /*resets_sequences=*/first_message_ == FirstMessage::kTakesSnapshot);
     Activate();
     return;
   }
@@ -58,10 +67,10 @@ void ClientSession::PrepareServer() {
     Activate();
     return;
   }
-  if (switch_context) server_->set_context_tag(route_->context_tag);  // cleared again below on failure
+  if (switch_context) server_->set_context(route_->context_tag, route_->context_read_only);  // forgotten below on failure
   server_->RunInternalQuery(std::move(sql), [this](ServerConnection* server, const Status& result) {
     if (!result.ok()) {
-      server->set_context_tag("");
+      server->forget_context();
       // The query ran as one transaction and none of it holds: DISCARD ALL takes the server back
       // to its defaults, whatever pgtenant believed it carries.
       server_ = nullptr;
@@ -84,7 +93,7 @@ bool ClientSession::SessionStateGuarded() {
 }
 
 void ClientSession::OnContextSettled(bool holds) {
-  if (holds && server_ != nullptr) server_->set_context_tag(std::move(switching_to_context_));
+  if (holds && server_ != nullptr) server_->set_context(switching_to_context_, switching_to_read_only_);
   switching_to_context_.clear();
 }
 

@@ -371,8 +371,8 @@ TEST_CASE("a shared pool hands out the idle connection that already carries the 
   FakeClient &a = f.Client("a"), &b = f.Client("b"), &c = f.Client("c"), &d = f.Client("d");
   ServerConnection* tagged_one = f.Checkout(a);
   ServerConnection* tagged_two = f.Checkout(b);
-  tagged_one->set_context_tag("tenant-1/rw");
-  tagged_two->set_context_tag("tenant-2/rw");
+  tagged_one->set_context("tenant-1/rw", false);
+  tagged_two->set_context("tenant-2/rw", false);
   f.pool().Release(a.TakeServer(), false);
   f.pool().Release(b.TakeServer(), false);  // the warmest: handed out first without a preference
   CHECK(f.Acquire(c, "tenant-1/rw") == tagged_one);

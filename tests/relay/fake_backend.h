@@ -168,6 +168,8 @@ class FakeBackend {
         it = settings_.erase(it);
       }
       protocol::AppendCommandComplete(out, "RESET");
+    } else if (verb == "discard") {  // DISCARD SEQUENCES, TEMP, PLANS: no row, nothing the fake keeps
+      protocol::AppendCommandComplete(out, "DISCARD " + std::string(Word(sql, 1)));
     } else if (verb == "show") {
       auto it = settings_.find(Word(sql, 1));
       if (describe_rows) protocol::AppendRowDescription(out, {Word(sql, 1)});

@@ -51,7 +51,7 @@ class RelayDriver final : public RelayHost {
   std::string shared_context_sql;  // set: the pool is shared, and this SQL sets the tenant context
   // Set: a shared pool whose server connections change tenants. Each connection carries a context
   // tag; one that does not carry `context_tag` gets these statements armed as ClientSession does
-  // (TenantContextSwitch::MayPipeline on the first message), or, for any other first message, the
+  // (TenantContextSwitch::Classify on the first message), or, for any other first message, the
   // context "in a round trip" (event "context-round-trip": nothing is sent, the tag is set).
   std::vector<std::string> context_statements;
   std::string context_tag = "tenant-b";
@@ -215,10 +215,14 @@ class RelayDriver final : public RelayHost {
   void ArmContext() {
     auto d = protocol::DecodeFrameHeader(AsBytes(carry_), protocol::kMaxMessageLength);
     const bool whole = d.status == protocol::DecodeStatus::kReady && carry_.size() >= d.header.total();
-    if (whole && TenantContextSwitch::MayPipeline(
-                     d.header.tag, AsBytes(std::string_view(carry_).substr(protocol::kHeaderSize, d.header.body_size())))) {
+    using FirstMessage = TenantContextSwitch::FirstMessage;
+    const FirstMessage first =
+        whole ? TenantContextSwitch::Classify(
+                    d.header.tag, AsBytes(std::string_view(carry_).substr(protocol::kHeaderSize, d.header.body_size())))
+              : FirstMessage::kRoundTrip;
+    if (first != FirstMessage::kRoundTrip) {
       server_context[held_] = "";
-      relay_.ArmContextSwitch(context_statements);
+      relay_.ArmContextSwitch(context_statements, first == FirstMessage::kTakesSnapshot);
       return;
     }
     events.push_back("context-round-trip");

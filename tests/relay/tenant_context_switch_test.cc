@@ -54,6 +54,46 @@ TEST_CASE("only first statements that may run in a pipeline carry the context un
   CHECK_FALSE(MayPipeline(Sync()));
 }
 
+TenantContextSwitch::FirstMessage Classify(const std::string& message) {
+  return TenantContextSwitch::Classify(static_cast<uint8_t>(message[0]), AsBytes(message).subspan(5));
+}
+
+TEST_CASE("DISCARD SEQUENCES rides with the context only ahead of a first statement that takes a snapshot",
+          "[relay][shared_pool]") {
+  using FirstMessage = TenantContextSwitch::FirstMessage;
+  for (const char* sql : {"SELECT 1", "insert into t values (1)", "UPDATE t SET x = 1", "DELETE FROM t", "WITH x AS (SELECT 1) SELECT 1",
+                          "VALUES (1)", "TABLE t", "(SELECT 1)", "MERGE INTO t USING s ON true WHEN MATCHED THEN DO NOTHING"}) {
+    INFO(sql);
+    CHECK(Classify(Query(sql)) == FirstMessage::kTakesSnapshot);
+    CHECK(Classify(Parse("s1", sql)) == FirstMessage::kTakesSnapshot);
+  }
+  // These may choose the isolation level or read-write mode, which a snapshot taken before them fixes.
+  for (const char* sql : {"BEGIN", "begin isolation level serializable", "START TRANSACTION READ WRITE",
+                          "SET TRANSACTION ISOLATION LEVEL SERIALIZABLE", "SET work_mem = '8MB'", "SHOW work_mem"}) {
+    INFO(sql);
+    CHECK(Classify(Query(sql)) == FirstMessage::kBeforeSnapshot);
+  }
+  CHECK(Classify(Query("VACUUM")) == FirstMessage::kRoundTrip);
+  CHECK(Classify(Bind("", "s1")) == FirstMessage::kRoundTrip);
+
+  // Ahead of a BEGIN: DISCARD SEQUENCES in a query (and transaction) of its own, before the context.
+  RelayDriver driver(Mode::kTransaction);
+  driver.context_statements = kContext;
+  driver.ClientSends(Query("begin isolation level serializable"));
+  const std::string& sent = driver.to_servers;
+  const size_t discard = sent.find("DISCARD SEQUENCES");
+  const size_t context = sent.find("set app.org = 'b'");
+  const size_t client = sent.find("begin isolation level serializable");
+  REQUIRE(discard != std::string::npos);
+  REQUIRE(context != std::string::npos);
+  CHECK(discard < context);
+  CHECK(context < client);
+  CHECK(sent[discard - 5] == 'Q');  // the DISCARD is a Query of its own
+  CHECK(sent.find("DISCARD SEQUENCES", discard + 1) == std::string::npos);     // once
+  driver.ClientSends(Query("commit"));
+  CHECK(driver.server_context[0] == "tenant-b");
+}
+
 TEST_CASE("a tenant switch costs the client nothing it can see, simple or extended", "[relay][shared_pool]") {
   const std::vector<std::vector<std::string>> scenarios = {
       {Query("select 1")},
@@ -87,9 +127,14 @@ TEST_CASE("the context reaches the server ahead of the client's first message, i
   REQUIRE(discard != std::string::npos);
   REQUIRE(context != std::string::npos);
   REQUIRE(client != std::string::npos);
-  CHECK(discard < context);
+  // The first statement takes a snapshot anyway: DISCARD SEQUENCES joins the context, after the
+  // SETs (once it took a snapshot, SET transaction_read_only = off would fail), in no query of its own.
   CHECK(context < read_only);
-  CHECK(read_only < client);
+  CHECK(read_only < discard);
+  CHECK(discard < client);
+  CHECK(sent.find("DISCARD SEQUENCES", discard + 1) == std::string::npos);
+  CHECK(sent[discard - 6] == 'P');  // a Parse of the context, not a Query of its own
+  CHECK(sent.front() == 'P');        // nothing ahead of the context
   // No Sync between the context and the client's message: an error in the context skips it.
   CHECK(sent.substr(context, client - context).find(std::string("S\0\0\0\4", 5)) == std::string::npos);
   CHECK(driver.server_context[0] == "tenant-b");
