@@ -3,7 +3,7 @@
 //
 // Usage: tenant_load --host H --port P --dbname D --password PW --tenants N --seconds S
 //                    [--user PATTERN] [--set-context SETTING] [--threads T] [--rows-per-tenant K]
-//                    [--protocol simple|extended]
+//                    [--protocol simple|extended] [--cpu-of PID]
 // Tenant i (1..N) has the id 00000000-0000-4000-8000-<i in 12 digits> and owns the rows
 // aid (i-1)*K+1 .. i*K of tenant_accounts(aid, org_id, abalance) (bench/run creates it, with an RLS
 // policy on org_id = current_setting('app.current_organization_id')). Client i logs in as PATTERN
@@ -16,10 +16,14 @@
 // in the same Query message, before its SELECT ("SET SETTING = '<id>'; SELECT ..."): one round trip,
 // and correct under transaction pooling, where a SET made once at connect would stay on whichever
 // server connection ran it and never follow the client.
-// Prints one line: tenants, transactions, tps, mean latency (ms), foreign and missing rows, errors.
+// Prints one line: tenants, transactions, tps, mean latency (ms), foreign and missing rows, errors;
+// with --cpu-of PID also cpu_seconds: the CPU time (user + system) process PID used from the start
+// of the timed run to its end, the window the transactions are counted in (logins are not in it).
 // Connections are spread over T threads (default 2), each driving its share with non-blocking libpq.
 #include <libpq-fe.h>
 #include <poll.h>
+#include <sys/epoll.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -51,7 +55,25 @@ struct Options {
   int threads = 2;
   int rows_per_tenant = 10;
   bool extended = false;
+  int cpu_of = 0;  // a process whose CPU time over the timed run is printed (0: none)
 };
+
+// User + system CPU seconds of process `pid` so far (/proc/PID/stat), or -1.
+double CpuSeconds(int pid) {
+  const std::string path = "/proc/" + std::to_string(pid) + "/stat";
+  FILE* file = std::fopen(path.c_str(), "r");
+  if (file == nullptr) return -1;
+  char buffer[1024];
+  const size_t n = std::fread(buffer, 1, sizeof buffer - 1, file);
+  std::fclose(file);
+  buffer[n] = '\0';
+  const char* fields = std::strrchr(buffer, ')');  // the command name may hold spaces
+  if (fields == nullptr) return -1;
+  unsigned long long utime = 0, stime = 0;
+  // After ") ": state, then fields 4..13, then utime (14) and stime (15).
+  if (std::sscanf(fields + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime, &stime) != 2) return -1;
+  return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
 
 std::string TenantId(int tenant) {
   char id[64];
@@ -127,35 +149,45 @@ class Driver {
     return true;
   }
 
-  // Sends, reads and checks until `deadline`, then lets what is in flight finish.
+  // Sends, reads and checks until `deadline`, then lets what is in flight finish. epoll, not poll:
+  // with a thousand clients and a pool of 8, a wakeup finds a few ready, and a pass over every
+  // connection per wakeup would cost the driver more than the proxy it measures.
   void Run(Clock::time_point start, Clock::time_point deadline) {
     start_ = start;
     deadline_ = deadline;
     std::mt19937 random(static_cast<unsigned>(std::random_device{}()));
-    if (Clock::now() < deadline_)
-      for (Client& c : clients_) Send(c, random);
-    std::vector<pollfd> fds(clients_.size());
-    const Clock::time_point drain_limit = deadline + std::chrono::seconds(30);
-    while (true) {
-      size_t waiting = 0;
-      for (size_t i = 0; i < clients_.size(); ++i) {
-        fds[i] = {PQsocket(clients_[i].conn), 0, 0};
-        if (clients_[i].in_flight) {
-          fds[i].events = POLLIN;
-          ++waiting;
-        } else {
-          fds[i].fd = -1;
-        }
-      }
-      if (waiting == 0 || Clock::now() > drain_limit) break;
-      if (poll(fds.data(), fds.size(), 1000) < 0) continue;
-      for (size_t i = 0; i < clients_.size(); ++i) {
-        if (fds[i].fd < 0 || fds[i].revents == 0) continue;
-        Client& c = clients_[i];
-        Read(c);
-        if (!c.in_flight && !c.broken && Clock::now() < deadline_) Send(c, random);
+    const int epoll = epoll_create1(EPOLL_CLOEXEC);
+    if (epoll < 0) {
+      std::perror("tenant_load: epoll_create1");
+      std::exit(1);
+    }
+    for (size_t i = 0; i < clients_.size(); ++i) {
+      epoll_event event{};
+      event.events = EPOLLIN;
+      event.data.u64 = i;
+      if (epoll_ctl(epoll, EPOLL_CTL_ADD, PQsocket(clients_[i].conn), &event) != 0) {
+        std::perror("tenant_load: epoll_ctl");
+        std::exit(1);
       }
     }
+    if (Clock::now() < deadline_)
+      for (Client& c : clients_) Send(c, random);
+    std::vector<epoll_event> ready(std::max<size_t>(clients_.size(), 1));
+    const Clock::time_point drain_limit = deadline + std::chrono::seconds(30);
+    while (in_flight_ > 0 && Clock::now() <= drain_limit) {
+      const int n = epoll_wait(epoll, ready.data(), static_cast<int>(ready.size()), 1000);
+      for (int k = 0; k < n; ++k) {
+        Client& c = clients_[ready[k].data.u64];
+        if (c.in_flight) Read(c);
+        else if (!c.broken && !PQconsumeInput(c.conn)) c.broken = true;  // between queries: nothing is owed
+        if (c.broken) {
+          epoll_ctl(epoll, EPOLL_CTL_DEL, PQsocket(c.conn), nullptr);  // a closed socket would wake every turn
+          continue;
+        }
+        if (!c.in_flight && Clock::now() < deadline_) Send(c, random);
+      }
+    }
+    close(epoll);
     for (Client& c : clients_) PQfinish(c.conn);
   }
 
@@ -164,7 +196,13 @@ class Driver {
     ++totals_->errors;
     totals_->Sample("tenant t" + std::to_string(c.tenant) + ": " + what);
     c.broken = true;
-    c.in_flight = false;
+    SetInFlight(c, false);
+  }
+
+  void SetInFlight(Client& c, bool in_flight) {
+    if (c.in_flight == in_flight) return;
+    c.in_flight = in_flight;
+    in_flight_ += in_flight ? 1 : -1;
   }
 
   void Send(Client& c, std::mt19937& random) {
@@ -198,7 +236,7 @@ class Driver {
       pollfd out{PQsocket(c.conn), POLLOUT, 0};
       poll(&out, 1, 1000);
     }
-    c.in_flight = true;
+    SetInFlight(c, true);
   }
 
   void Read(Client& c) {
@@ -229,7 +267,7 @@ class Driver {
   }
 
   void Finish(Client& c) {
-    c.in_flight = false;
+    SetInFlight(c, false);
     const Clock::time_point now = Clock::now();
     if (!c.own_seen && !c.errored) {
       ++totals_->missing_rows;
@@ -245,6 +283,7 @@ class Driver {
   const Options& options_;
   Totals* totals_;
   std::vector<Client> clients_;
+  size_t in_flight_ = 0;  // clients with a query out
   Clock::time_point start_, deadline_;
 };
 
@@ -252,7 +291,7 @@ class Driver {
   std::fprintf(stderr,
                "tenant_load: %s\nusage: tenant_load --host H --port P --dbname D --password PW --tenants N --seconds S "
                "[--user PATTERN] [--set-context SETTING] [--threads T] [--rows-per-tenant K] "
-               "[--protocol simple|extended]\n",
+               "[--protocol simple|extended] [--cpu-of PID]\n",
                why);
   std::exit(2);
 }
@@ -274,6 +313,7 @@ Options Parse(int argc, char** argv) {
     else if (flag == "--threads") o.threads = std::atoi(value.c_str());
     else if (flag == "--rows-per-tenant") o.rows_per_tenant = std::atoi(value.c_str());
     else if (flag == "--protocol" && (value == "simple" || value == "extended")) o.extended = value == "extended";
+    else if (flag == "--cpu-of") o.cpu_of = std::atoi(value.c_str());
     else Usage(("unknown option or value: " + flag + " " + value).c_str());
   }
   if (o.port <= 0 || o.dbname.empty() || o.tenants <= 0 || o.seconds <= 0 || o.threads <= 0 || o.rows_per_tenant <= 0)
@@ -297,9 +337,14 @@ int main(int argc, char** argv) {
   // Every thread logs its clients in; the clock starts when all are in.
   std::atomic<bool> login_failed{false};
   Clock::time_point start, deadline;
+  std::atomic<bool> started{false};
+  double cpu_at_start = -1, cpu_at_deadline = -1;
   std::barrier logged_in(options.threads, [&]() noexcept {
+    if (options.cpu_of > 0) cpu_at_start = CpuSeconds(options.cpu_of);
     start = Clock::now();
     deadline = start + std::chrono::microseconds(static_cast<int64_t>(options.seconds * 1e6));
+    started = true;
+    started.notify_all();
   });
   std::vector<std::thread> threads;
   for (int t = 0; t < options.threads; ++t) {
@@ -313,18 +358,26 @@ int main(int argc, char** argv) {
       drivers[t].Run(start, deadline);
     });
   }
+  if (options.cpu_of > 0) {
+    started.wait(false);
+    std::this_thread::sleep_until(deadline);
+    cpu_at_deadline = CpuSeconds(options.cpu_of);
+  }
   for (std::thread& t : threads) t.join();
   if (login_failed) return 1;
 
   const uint64_t tx = totals.transactions;
   std::printf("tenant_load: tenants=%d clients=%d seconds=%.2f transactions=%llu tps=%.0f latency_ms=%.3f "
-              "foreign_rows=%llu missing_rows=%llu errors=%llu\n",
+              "foreign_rows=%llu missing_rows=%llu errors=%llu",
               options.tenants, options.tenants, options.seconds, static_cast<unsigned long long>(tx),
               static_cast<double>(tx) / options.seconds,
               tx > 0 ? static_cast<double>(totals.latency_us.load()) / 1000.0 / static_cast<double>(tx) : 0.0,
               static_cast<unsigned long long>(totals.foreign_rows.load()),
               static_cast<unsigned long long>(totals.missing_rows.load()),
               static_cast<unsigned long long>(totals.errors.load()));
+  if (options.cpu_of > 0 && cpu_at_start >= 0 && cpu_at_deadline >= 0)
+    std::printf(" cpu_seconds=%.3f", cpu_at_deadline - cpu_at_start);
+  std::printf("\n");
   for (const std::string& sample : totals.samples) std::fprintf(stderr, "tenant_load: %s\n", sample.c_str());
   if (totals.foreign_rows > 0) std::fprintf(stderr, "tenant_load: FAILED: %llu rows of another tenant were read\n",
                                             static_cast<unsigned long long>(totals.foreign_rows.load()));
