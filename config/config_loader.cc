@@ -50,7 +50,7 @@ ConfigLoader::ConfigLoader(std::string source, const EnvLookup& env) : reader_(s
 }
 
 Result<std::shared_ptr<const Config>> ConfigLoader::Load(const YamlNode& root) {
-  const Field root_field{"", root, root.mark()};
+  const Field root_field{FieldPath{}, root, root.mark()};
   const Mapping top = reader_.ReadMapping(root_field, ConfigSection::kTop, {"backends", "tenants", "users"});
   if (!root.IsMap()) return reader_.status();
 
