@@ -58,8 +58,10 @@ class ConfigLoader {
 
   // config_loader_tenants.cc
   void ReadTenants(const Field& field);
-  // Canonical id into `tenant.id`; ids already taken are in `tenant_by_id` (id -> tenant name).
-  void ReadTenantId(const Field& field, TenantConfig& tenant, std::unordered_map<std::string, std::string_view>& tenant_by_id);
+  // Canonical id into `tenant.id`; ids already taken are in `tenant_by_id` (id -> tenant name, a view
+  // of `name`, which outlives the map).
+  void ReadTenantId(const Field& field, std::string_view name, TenantConfig& tenant,
+                    std::unordered_map<std::string, std::string_view>& tenant_by_id);
   void CheckDedicatedBackends();
   // tenants.NAME.server_role: a mapping of user (required) and password.
   ServerRoleConfig ReadServerRole(const Field& field);

@@ -28,7 +28,7 @@ std::vector<std::string> KeysOf(const std::map<std::string, T>& map) {
 
 }  // namespace
 
-void ConfigLoader::ReadTenantId(const Field& field, TenantConfig& tenant,
+void ConfigLoader::ReadTenantId(const Field& field, std::string_view name, TenantConfig& tenant,
                                 std::unordered_map<std::string, std::string_view>& tenant_by_id) {
   std::optional<std::string> text = reader_.ReadNonEmptyString(field);
   if (!text) return;
@@ -37,7 +37,7 @@ void ConfigLoader::ReadTenantId(const Field& field, TenantConfig& tenant,
     reader_.Fail(field, id.status().message());
     return;
   }
-  auto [it, inserted] = tenant_by_id.emplace(*id, tenant.name);
+  auto [it, inserted] = tenant_by_id.emplace(*id, name);
   if (!inserted) reader_.Fail(field, "id " + *id + " is already used by tenant " + std::string(it->second));
   tenant.id = std::move(*id);
 }
@@ -55,7 +55,7 @@ void ConfigLoader::ReadTenants(const Field& field) {
     TenantConfig tenant;
     tenant.name = entry.key;
 
-    if (auto f = map.Get("id")) ReadTenantId(*f, tenant, tenant_by_id);
+    if (auto f = map.Get("id")) ReadTenantId(*f, entry.key, tenant, tenant_by_id);
 
     if (auto f = map.Get("isolation")) SetIfPresent(tenant.isolation, reader_.ReadEnum(*f, kIsolationModeNames));
     const std::optional<Field> schema = map.Get("schema");

@@ -3,7 +3,6 @@
 
 #include <algorithm>
 #include <climits>
-#include <unordered_set>
 
 #include "config/env_expansion.h"
 
@@ -129,13 +128,25 @@ Mapping YamlReader::ReadEntries(const Field& field, const ConfigSectionKeys* sec
   }
   std::vector<MappingEntry> entries;
   entries.reserve(field.node.size());
-  // Views into the document's text. Most mappings are a few keys: a scan beats hashing them.
+  // Most mappings are a few keys: a scan finds a repeated one. In a large one (tenants, users) the
+  // repeated keys are found up front, by sorting views of them: cheaper than a hash set of 100,000.
   constexpr size_t kScanKeys = 16;
-  const bool hashed = field.node.size() > kScanKeys;
-  std::unordered_set<std::string_view> seen;
-  if (hashed) seen.reserve(field.node.size());
-  auto first_time = [&](std::string_view name) {
-    if (hashed) return seen.insert(name).second;
+  const bool large = field.node.size() > kScanKeys;
+  std::vector<bool> repeated;  // by entry index: the key came earlier in the mapping
+  if (large) {
+    std::vector<std::pair<std::string_view, size_t>> keys;
+    keys.reserve(field.node.size());
+    for (size_t i = 0; i < field.node.size(); ++i) {
+      const YamlNode key = field.node.key(i);
+      if (key.IsScalar()) keys.emplace_back(key.scalar(), i);
+    }
+    std::sort(keys.begin(), keys.end());
+    repeated.resize(field.node.size());
+    for (size_t i = 1; i < keys.size(); ++i)
+      if (keys[i].first == keys[i - 1].first) repeated[keys[i].second] = true;
+  }
+  auto first_time = [&](std::string_view name, size_t index) {
+    if (large) return !repeated[index];
     for (const MappingEntry& entry : entries)
       if (entry.key == name) return false;
     return true;
@@ -152,7 +163,7 @@ Mapping YamlReader::ReadEntries(const Field& field, const ConfigSectionKeys* sec
       continue;
     }
     const std::string_view name = key.scalar();
-    if (!first_time(name)) {
+    if (!first_time(name, i)) {
       Fail(key.mark(), field.path, "duplicate key '" + std::string(name) + "'");
       continue;
     }
