@@ -147,8 +147,10 @@ Mapping YamlReader::ReadEntries(const Field& field, const ConfigSectionKeys* sec
   }
   auto first_time = [&](std::string_view name, size_t index) {
     if (large) return !repeated[index];
-    for (const MappingEntry& entry : entries)
-      if (entry.key == name) return false;
+    for (size_t j = 0; j < index; ++j) {
+      const YamlNode earlier = field.node.key(j);
+      if (earlier.IsScalar() && earlier.scalar() == name) return false;
+    }
     return true;
   };
   // The step naming this mapping in paths, made once for all its entries (not for the root's).
