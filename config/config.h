@@ -70,6 +70,7 @@ struct PoolOverrides {
   std::optional<Duration> wait_timeout;
   std::optional<Duration> idle_timeout;
   std::optional<Duration> lifetime;
+  bool operator==(const PoolOverrides&) const = default;
 };
 
 // Resolved: defaults <- top <- tenant <- user (most specific wins).
@@ -170,6 +171,7 @@ struct BackendConfig {
   // Opt-in: RLS tenants on this backend share server connections; pgtenant sets the tenant
   // context on checkout and resets session state when the previous user was another tenant.
   bool shared_pool = false;
+  bool operator==(const BackendConfig&) const = default;
 };
 
 // Whether two backends reach the same database: the same first host and database name. Grants, schemas and
@@ -199,6 +201,7 @@ struct PeerConfig {
 struct ComplianceConfig {
   std::vector<std::string> regulations;  // e.g. GDPR, LGPD, HIPAA, SOX; as written, in order
   std::optional<int> retention_days;     // how long the tenant's audit trail is kept; unset = unspecified
+  bool operator==(const ComplianceConfig&) const = default;
 };
 
 enum class AuditSinkType { kFile, kStdout };
@@ -230,11 +233,13 @@ struct PolicyOverrides {
   std::vector<std::string> deny_tables;     // "name" or "schema.name", as written
   std::vector<std::string> deny_functions;  // "name" or "schema.name", as written
   std::optional<bool> read_only;            // true: writes are refused (viewers always are)
+  bool operator==(const PolicyOverrides&) const = default;
 };
 
 struct PolicyConfig {
   PolicyOverrides base;
   std::map<TenantRole, PolicyOverrides> roles;  // per tenant role, applied after `base` of the same level
+  bool operator==(const PolicyConfig&) const = default;
 };
 
 // tenants.NAME.server_role (schema tenants only): the role the tenant's server connections log in as
@@ -265,6 +270,8 @@ struct TenantConfig {
   std::optional<Duration> idle_transaction_timeout;  // overrides limits.idle_transaction_timeout
   Sparse<ComplianceConfig> compliance;
   Sparse<PolicyConfig> policy;  // tenants.NAME.policy
+  // Every field (a reload compares entries by name: config_change.h).
+  bool operator==(const TenantConfig&) const = default;
 };
 
 struct UserConfig {
@@ -277,6 +284,7 @@ struct UserConfig {
   std::map<std::string, TenantRole> tenants;  // tenant name -> role; each names an entry of Config::tenants
   Sparse<PoolOverrides> pool;
   std::optional<Duration> idle_transaction_timeout;  // overrides the tenant's and limits.idle_transaction_timeout
+  bool operator==(const UserConfig&) const = default;
 };
 
 // admin: who may open the admin console (the virtual database "pgtenant", proxy/admin/admin_console.h).

@@ -50,7 +50,7 @@ ConfigLoader::ConfigLoader(std::string source, const EnvLookup& env) : reader_(s
 }
 
 Result<std::shared_ptr<const Config>> ConfigLoader::Load(const YamlNode& root) {
-  const Field root_field{"", root, root.mark()};
+  const Field root_field{FieldPath{}, root, root.mark()};
   const Mapping top = reader_.ReadMapping(root_field, ConfigSection::kTop, {"backends", "tenants", "users"});
   if (!root.IsMap()) return reader_.status();
 
@@ -357,8 +357,15 @@ Result<std::shared_ptr<const Config>> LoadConfigFile(const std::string& path, co
   if (file == nullptr) {
     return Status::Error(path + ": cannot open configuration file: " + std::strerror(errno));
   }
+  // Sized once from the file's length (a 100,000-tenant file is 26 MB: grown 8 KB at a time it was
+  // copied a dozen times, a tenth of the load); read on to the end whatever the length said.
   std::string text;
-  char buffer[8192];
+  if (std::fseek(file, 0, SEEK_END) == 0) {
+    const long size = std::ftell(file);
+    if (size > 0) text.reserve(static_cast<size_t>(size) + 1);
+    std::rewind(file);
+  }
+  char buffer[65536];
   size_t n = 0;
   while ((n = std::fread(buffer, 1, sizeof(buffer), file)) > 0) text.append(buffer, n);
   const bool read_failed = std::ferror(file) != 0;

@@ -15,6 +15,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "config/config.h"
@@ -33,7 +34,7 @@ class ConfigLoader {
   // REQUIRES: `root` is the document's root node, and its document outlives the call; called once.
   Result<std::shared_ptr<const Config>> Load(const YamlNode& root);
   // The keys read so far (YamlReader::keys_read).
-  const std::set<std::string>& keys_read() const { return reader_.keys_read(); }
+  std::set<std::string> keys_read() const { return reader_.keys_read(); }
 
  private:
   // config_loader.cc
@@ -57,8 +58,10 @@ class ConfigLoader {
 
   // config_loader_tenants.cc
   void ReadTenants(const Field& field);
-  // Canonical id into `tenant.id`; ids already taken are in `tenant_by_id` (id -> tenant name).
-  void ReadTenantId(const Field& field, TenantConfig& tenant, std::map<std::string, std::string>& tenant_by_id);
+  // Canonical id into `tenant.id`; ids already taken are in `tenant_by_id` (id -> tenant name, a view
+  // of `name`, which outlives the map).
+  void ReadTenantId(const Field& field, std::string_view name, TenantConfig& tenant,
+                    std::unordered_map<std::string, std::string_view>& tenant_by_id);
   void CheckDedicatedBackends();
   // tenants.NAME.server_role: a mapping of user (required) and password.
   ServerRoleConfig ReadServerRole(const Field& field);
@@ -82,7 +85,7 @@ class ConfigLoader {
   // Positions for checks that span sections.
   std::optional<Field> top_pool_;
   std::map<std::string, Field> tenant_pools_;     // tenant name -> its pool field
-  std::map<std::string, Field> tenant_backends_;  // tenant name -> its backend field
+  std::map<std::string, Field> tenant_backends_;  // database tenant's name -> its backend field
   std::map<std::string, Field> tenant_server_roles_;  // tenant name -> its server_role field
   std::map<std::string, Field> user_pools_;       // user name -> its pool field
 };

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <climits>
+#include <unordered_map>
 
 #include "config/config_enum_names.h"
 #include "config/config_loader.h"
@@ -27,8 +28,8 @@ std::vector<std::string> KeysOf(const std::map<std::string, T>& map) {
 
 }  // namespace
 
-void ConfigLoader::ReadTenantId(const Field& field, TenantConfig& tenant,
-                                std::map<std::string, std::string>& tenant_by_id) {
+void ConfigLoader::ReadTenantId(const Field& field, std::string_view name, TenantConfig& tenant,
+                                std::unordered_map<std::string, std::string_view>& tenant_by_id) {
   std::optional<std::string> text = reader_.ReadNonEmptyString(field);
   if (!text) return;
   Result<std::string> id = ParseUuid(*text);
@@ -36,15 +37,16 @@ void ConfigLoader::ReadTenantId(const Field& field, TenantConfig& tenant,
     reader_.Fail(field, id.status().message());
     return;
   }
-  auto [it, inserted] = tenant_by_id.emplace(*id, tenant.name);
-  if (!inserted) reader_.Fail(field, "id " + *id + " is already used by tenant " + it->second);
+  auto [it, inserted] = tenant_by_id.emplace(*id, name);
+  if (!inserted) reader_.Fail(field, "id " + *id + " is already used by tenant " + std::string(it->second));
   tenant.id = std::move(*id);
 }
 
 void ConfigLoader::ReadTenants(const Field& field) {
-  std::map<std::string, std::string> tenant_by_id;
-  std::map<std::string, std::string> tenant_by_schema;
   const Mapping entries = ReadNamedEntries(field, "tenant");
+  std::unordered_map<std::string, std::string_view> tenant_by_id;  // names: views into `entries`
+  tenant_by_id.reserve(entries.entries().size());
+  std::map<std::string, std::string> tenant_by_schema;
   tenant_names_known_ = field.node.IsMap();
   for (const MappingEntry& entry : entries.entries()) {
     ErrorScope entry_scope(reader_);  // each tenant on its own
@@ -53,7 +55,7 @@ void ConfigLoader::ReadTenants(const Field& field) {
     TenantConfig tenant;
     tenant.name = entry.key;
 
-    if (auto f = map.Get("id")) ReadTenantId(*f, tenant, tenant_by_id);
+    if (auto f = map.Get("id")) ReadTenantId(*f, entry.key, tenant, tenant_by_id);
 
     if (auto f = map.Get("isolation")) SetIfPresent(tenant.isolation, reader_.ReadEnum(*f, kIsolationModeNames));
     const std::optional<Field> schema = map.Get("schema");
@@ -80,7 +82,7 @@ void ConfigLoader::ReadTenants(const Field& field) {
         reader_.Fail(*f, "no backend named " + Quoted(*backend) + DidYouMean(*backend, KeysOf(config_.backends)));
       }
       SetIfPresent(tenant.backend, backend);
-      tenant_backends_.emplace(entry.key, *f);
+      if (tenant.isolation == IsolationMode::kDatabase) tenant_backends_.emplace(entry.key, *f);
     }
     if (auto f = map.Get("server_role")) {
       if (tenant.isolation != IsolationMode::kSchema) {
@@ -109,17 +111,29 @@ void ConfigLoader::ReadTenants(const Field& field) {
 
 // Database isolation means the tenant's data lives in a database no other tenant reaches.
 void ConfigLoader::CheckDedicatedBackends() {
-  if (reader_.failed()) return;
+  if (reader_.failed() || tenant_backends_.empty()) return;
+  // The first two tenants (by name) of each backend that a database tenant names: one pass, not one
+  // per database tenant.
+  std::unordered_map<std::string_view, std::pair<const std::string*, const std::string*>> users_of;
+  for (const auto& [name, field] : tenant_backends_) users_of.emplace(config_.tenants.at(name).backend, std::pair{nullptr, nullptr});
   for (const auto& [name, tenant] : config_.tenants) {
-    if (tenant.isolation != IsolationMode::kDatabase) continue;
-    for (const auto& [other_name, other] : config_.tenants) {
-      if (other_name == name || other.backend != tenant.backend) continue;
-      auto field = tenant_backends_.find(name);
-      if (field == tenant_backends_.end()) continue;
-      reader_.Fail(field->second, "backend " + Quoted(tenant.backend) + " is also used by tenant " + other_name +
-                                      "; a tenant with isolation: database needs a backend of its own");
-      return;
+    auto it = users_of.find(tenant.backend);
+    if (it == users_of.end()) continue;
+    auto& [first, second] = it->second;
+    if (first == nullptr) {
+      first = &name;
+    } else if (second == nullptr) {
+      second = &name;
     }
+  }
+  for (const auto& [name, field] : tenant_backends_) {
+    const TenantConfig& tenant = config_.tenants.at(name);
+    const auto& [first, second] = users_of.at(tenant.backend);
+    const std::string* other = *first != name ? first : second;
+    if (other == nullptr) continue;
+    reader_.Fail(field, "backend " + Quoted(tenant.backend) + " is also used by tenant " + *other +
+                            "; a tenant with isolation: database needs a backend of its own");
+    return;
   }
 }
 
@@ -135,7 +149,14 @@ ServerRoleConfig ConfigLoader::ReadServerRole(const Field& field) {
 // each other's schemas (and statistics) whatever the parser says. Backends are compared by the database
 // they reach, so two backend entries for one database do not hide a shared role.
 void ConfigLoader::CheckServerRoles() {
-  if (reader_.failed()) return;
+  if (reader_.failed() || tenant_server_roles_.empty()) return;
+  // The tenants with a server role, by role, in name order: each tenant is compared with those that
+  // share its role, not with every tenant.
+  std::unordered_map<std::string_view, std::vector<const TenantConfig*>> by_role;
+  for (const auto& [name, field] : tenant_server_roles_) {
+    const TenantConfig& tenant = config_.tenants.at(name);
+    by_role[tenant.server_role->user].push_back(&tenant);
+  }
   for (const auto& [name, field] : tenant_server_roles_) {
     const TenantConfig& tenant = config_.tenants.at(name);
     const BackendConfig& backend = config_.backends.at(tenant.backend);
@@ -147,10 +168,10 @@ void ConfigLoader::CheckServerRoles() {
                               "server_role must be a role of its own");
       return;
     }
-    for (const auto& [other_name, other] : config_.tenants) {
-      if (other_name == name || other.server_role->user != role) continue;
-      if (!SameDatabase(backend, config_.backends.at(other.backend))) continue;
-      reader_.Fail(field, "role " + Quoted(role) + " is already the server_role of tenant " + other_name +
+    for (const TenantConfig* other : by_role.at(role)) {
+      if (other->name == name) continue;
+      if (!SameDatabase(backend, config_.backends.at(other->backend))) continue;
+      reader_.Fail(field, "role " + Quoted(role) + " is already the server_role of tenant " + other->name +
                               " on the same database; each schema tenant needs a role of its own, or the "
                               "database cannot keep them out of each other's schemas");
       return;
@@ -250,10 +271,11 @@ void ConfigLoader::ReadUserPassword(const Mapping& map, const Field& user_field,
 // points at the most specific pool mapping involved.
 void ConfigLoader::CheckResolvedPools() {
   if (reader_.failed()) return;
-  auto check = [this](const PoolSettings& pool, const Field* at, const std::string& context) {
+  // `context` is spelled out only for a pool that is wrong.
+  auto check = [this](const PoolSettings& pool, const Field* at, auto context) {
     if (pool.min_idle <= pool.size || at == nullptr) return;
     reader_.Fail(*at, "min_idle (" + std::to_string(pool.min_idle) + ") is larger than size (" +
-                          std::to_string(pool.size) + ")" + context);
+                          std::to_string(pool.size) + ")" + context());
   };
   auto pool_field = [](const std::map<std::string, Field>& fields, const std::string& name,
                        const Field* fallback) -> const Field* {
@@ -261,17 +283,23 @@ void ConfigLoader::CheckResolvedPools() {
     return it == fields.end() ? fallback : &it->second;
   };
   const Field* top = top_pool_ ? &*top_pool_ : nullptr;
-  check(config_.ResolvePool(nullptr, nullptr), top, "");
-  for (const auto& [name, tenant] : config_.tenants) {
-    check(config_.ResolvePool(&tenant, nullptr), pool_field(tenant_pools_, name, top),
-          " in the pool resolved for tenant " + name);
+  check(config_.ResolvePool(nullptr, nullptr), top, [] { return std::string(); });
+  // A tenant or user without a pool of its own resolves to the pool above it, checked already.
+  for (const auto& [name, field] : tenant_pools_) {
+    const TenantConfig* tenant = config_.FindTenant(name);
+    if (tenant == nullptr) continue;
+    check(config_.ResolvePool(tenant, nullptr), &field,
+          [&name] { return " in the pool resolved for tenant " + name; });
   }
   for (const auto& [user_name, user] : config_.users) {
+    const bool own_pool = user_pools_.count(user_name) != 0;
     for (const auto& [tenant_name, role] : user.tenants) {
+      if (!own_pool && tenant_pools_.count(tenant_name) == 0) continue;
       const TenantConfig* tenant = config_.FindTenant(tenant_name);
       const Field* at = pool_field(user_pools_, user_name, pool_field(tenant_pools_, tenant_name, top));
-      check(config_.ResolvePool(tenant, &user), at,
-            " in the pool resolved for user " + user_name + " in tenant " + tenant_name);
+      check(config_.ResolvePool(tenant, &user), at, [&user_name, &tenant_name] {
+        return " in the pool resolved for user " + user_name + " in tenant " + tenant_name;
+      });
     }
   }
 }

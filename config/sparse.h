@@ -29,6 +29,9 @@ class Sparse {
 
   const T& operator*() const { return value_ ? *value_ : Defaults(); }
   const T* operator->() const { return &**this; }
+  // Equal when what they read is equal (unset equals set to the defaults).
+  friend bool operator==(const Sparse& a, const Sparse& b) { return *a == *b; }
+
   T& Mutable() {
     if (!value_) value_ = std::make_unique<T>();
     return *value_;

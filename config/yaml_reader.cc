@@ -3,7 +3,6 @@
 
 #include <algorithm>
 #include <climits>
-#include <unordered_set>
 
 #include "config/env_expansion.h"
 
@@ -11,7 +10,9 @@ namespace pgtenant::config {
 
 namespace {
 
-std::string Describe(const YamlNode& node) {
+}  // namespace
+
+std::string DescribeNode(const YamlNode& node) {
   switch (node.kind()) {
     case YamlNode::Kind::kNull: return "an empty value";
     case YamlNode::Kind::kScalar: return Quoted(node.scalar());
@@ -20,6 +21,8 @@ std::string Describe(const YamlNode& node) {
   }
   return "nothing";
 }
+
+namespace {
 
 // Where an error about `value` should point: at it, unless it is empty (its position is then that of
 // whatever follows it).
@@ -46,9 +49,46 @@ std::optional<Field> Mapping::Get(std::string_view key) const {
   return std::nullopt;
 }
 
-Field ChildField(const Field& parent, std::string_view key, const YamlNode& value, const YamlMark& key_mark) {
-  std::string path = parent.path.empty() ? std::string(key) : parent.path + "." + std::string(key);
-  return Field{std::move(path), value, ValueMark(value, key_mark)};
+std::string FieldPath::str() const {
+  if (steps == nullptr) return "";
+  // Innermost first: the field itself, then each container up to the root.
+  std::vector<const PathStep*> chain;
+  const PathStep own{container, key, index};
+  chain.push_back(&own);
+  for (uint32_t step = container; step != 0; step = (*steps)[step].container) chain.push_back(&(*steps)[step]);
+  std::string path;
+  for (auto it = chain.rbegin(); it != chain.rend(); ++it) {
+    const PathStep& part = **it;
+    if (part.index >= 0) {
+      path += "[" + std::to_string(part.index) + "]";
+    } else {
+      if (!path.empty()) path += '.';
+      path += part.key;
+    }
+  }
+  return path;
+}
+
+FieldPath YamlReader::ChildPath(const Field& container, std::string_view key, int64_t index) {
+  uint32_t step = 0;  // the root's own
+  if (!container.path.empty()) {
+    step = static_cast<uint32_t>(path_steps_.size());
+    path_steps_.push_back(PathStep{container.path.container, container.path.key, container.path.index});
+  }
+  return FieldPath{&path_steps_, step, key, index};
+}
+
+std::set<std::string> YamlReader::keys_read() const {
+  std::set<std::string> keys;
+  for (size_t s = 0; s < keys_read_.size(); ++s) {
+    const ConfigSectionKeys& section = SectionKeys(static_cast<ConfigSection>(s));
+    for (size_t k = 0; k < keys_read_[s].size(); ++k) {
+      if (!keys_read_[s][k]) continue;
+      const std::string key(section.keys[k]);
+      keys.insert(section.path.empty() ? key : std::string(section.path) + "." + key);
+    }
+  }
+  return keys;
 }
 
 void YamlReader::Fail(const YamlMark& mark, std::string_view path, std::string_view message) {
@@ -83,30 +123,56 @@ Status YamlReader::status() const {
 Mapping YamlReader::ReadEntries(const Field& field, const ConfigSectionKeys* section, bool& unknown_key) {
   unknown_key = false;
   if (!field.node.IsMap()) {
-    Fail(field, "expected a mapping, got " + Describe(field.node));
+    Fail(field, "expected a mapping, got " + DescribeNode(field.node));
     return Mapping();
   }
   std::vector<MappingEntry> entries;
   entries.reserve(field.node.size());
-  std::unordered_set<std::string_view> seen;  // views into the document's text
-  seen.reserve(field.node.size());
+  // Most mappings are a few keys: a scan finds a repeated one. In a large one (tenants, users) the
+  // repeated keys are found up front, by sorting views of them: cheaper than a hash set of 100,000.
+  constexpr size_t kScanKeys = 16;
+  const bool large = field.node.size() > kScanKeys;
+  std::vector<bool> repeated;  // by entry index: the key came earlier in the mapping
+  if (large) {
+    std::vector<std::pair<std::string_view, size_t>> keys;
+    keys.reserve(field.node.size());
+    for (size_t i = 0; i < field.node.size(); ++i) {
+      const YamlNode key = field.node.key(i);
+      if (key.IsScalar()) keys.emplace_back(key.scalar(), i);
+    }
+    std::sort(keys.begin(), keys.end());
+    repeated.resize(field.node.size());
+    for (size_t i = 1; i < keys.size(); ++i)
+      if (keys[i].first == keys[i - 1].first) repeated[keys[i].second] = true;
+  }
+  auto first_time = [&](std::string_view name, size_t index) {
+    if (large) return !repeated[index];
+    for (size_t j = 0; j < index; ++j) {
+      const YamlNode earlier = field.node.key(j);
+      if (earlier.IsScalar() && earlier.scalar() == name) return false;
+    }
+    return true;
+  };
+  // The step naming this mapping in paths, made once for all its entries (not for the root's).
+  FieldPath entry_path = ChildPath(field, {}, -1);
   for (size_t i = 0; i < field.node.size(); ++i) {
     const YamlNode key = field.node.key(i);
     const YamlNode value = field.node.value(i);
     // Each bad key is an error of its own: the entry is left out, the others are read.
     ErrorScope key_scope(*this);
     if (!key.IsScalar()) {
-      Fail(ValueMark(key, field.mark), field.path, "keys must be plain strings, got " + Describe(key));
+      Fail(ValueMark(key, field.mark), field.path, "keys must be plain strings, got " + DescribeNode(key));
       continue;
     }
     const std::string_view name = key.scalar();
-    if (!seen.insert(name).second) {
+    if (!first_time(name, i)) {
       Fail(key.mark(), field.path, "duplicate key '" + std::string(name) + "'");
       continue;
     }
     if (section != nullptr) {
       const std::span<const std::string_view> allowed = section->keys;
-      if (std::find(allowed.begin(), allowed.end(), name) == allowed.end()) {
+      const auto known = std::find(allowed.begin(), allowed.end(), name);
+      if (known == allowed.end()) {
         std::vector<std::string> candidates(allowed.begin(), allowed.end());
         std::optional<std::string> suggestion = ClosestMatch(name, candidates);
         Fail(key.mark(), field.path,
@@ -115,9 +181,13 @@ Mapping YamlReader::ReadEntries(const Field& field, const ConfigSectionKeys* sec
         unknown_key = true;
         continue;
       }
-      keys_read_.insert(section->path.empty() ? std::string(name) : std::string(section->path) + "." + std::string(name));
+      const size_t s = static_cast<size_t>(section->section);
+      if (keys_read_.size() <= s) keys_read_.resize(s + 1);
+      if (keys_read_[s].empty()) keys_read_[s].resize(allowed.size());
+      keys_read_[s][static_cast<size_t>(known - allowed.begin())] = true;
     }
-    entries.push_back(MappingEntry{std::string(name), key.mark(), ChildField(field, name, value, key.mark())});
+    entry_path.key = name;
+    entries.push_back(MappingEntry{std::string(name), key.mark(), Field{entry_path, value, ValueMark(value, key.mark())}});
   }
   return Mapping(std::move(entries));
 }
@@ -143,22 +213,21 @@ Mapping YamlReader::ReadMapping(const Field& field, ConfigSection section,
 
 std::vector<Field> YamlReader::ReadSequence(const Field& field) {
   if (!field.node.IsSequence()) {
-    Fail(field, "expected a sequence such as [a, b], got " + Describe(field.node));
+    Fail(field, "expected a sequence such as [a, b], got " + DescribeNode(field.node));
     return {};
   }
   std::vector<Field> items;
+  items.reserve(field.node.size());
+  FieldPath item_path = ChildPath(field, {}, -1);
   for (size_t i = 0; i < field.node.size(); ++i) {
     const YamlNode item = field.node.item(i);
-    items.push_back(Field{field.path + "[" + std::to_string(i) + "]", item, ValueMark(item, field.mark)});
+    item_path.index = static_cast<int64_t>(i);
+    items.push_back(Field{item_path, item, ValueMark(item, field.mark)});
   }
   return items;
 }
 
-std::optional<std::string> YamlReader::Scalar(const Field& field, std::string_view expected) {
-  if (!field.node.IsScalar()) {
-    Fail(field, "expected " + std::string(expected) + ", got " + Describe(field.node));
-    return std::nullopt;
-  }
+std::optional<std::string> YamlReader::ExpandedScalar(const Field& field) {
   Result<std::string> expanded = ExpandEnvironment(field.node.scalar(), env_);
   if (!expanded.ok()) {
     Fail(field, expanded.status().message());
@@ -191,17 +260,11 @@ std::optional<int> YamlReader::ReadInt(const Field& field, int min, int max) {
   std::optional<std::string> text = Scalar(field, "an integer");
   if (!text) return std::nullopt;
   Result<int64_t> value = ParseInteger(*text);
+  if (value.ok() && *value >= min && *value <= max) return static_cast<int>(*value);
   const std::string range =
       max == INT_MAX ? ">= " + std::to_string(min) : "from " + std::to_string(min) + " to " + std::to_string(max);
-  if (!value.ok()) {
-    Fail(field, "expected an integer " + range + ", got " + Quoted(*text));
-    return std::nullopt;
-  }
-  if (*value < min || *value > max) {
-    Fail(field, "expected an integer " + range + ", got " + *text);
-    return std::nullopt;
-  }
-  return static_cast<int>(*value);
+  Fail(field, "expected an integer " + range + ", got " + (value.ok() ? *text : Quoted(*text)));
+  return std::nullopt;
 }
 
 template <typename T, typename RangeError>

@@ -32,11 +32,34 @@
 
 namespace pgtenant::config {
 
+// Where a field is, as "tenants.acme.isolation" ("" for the document root), spelled out only when an
+// error names it (str()): a load reads about five fields per tenant and user, and a string for each
+// was a tenth of the load's time at 100,000 tenants (issue 26). It names its container by a step in
+// its YamlReader's path table and holds its own key (a view into the document's text) or item
+// index. Valid while that reader and the document live.
+struct PathStep;
+struct FieldPath {
+  const std::vector<PathStep>* steps = nullptr;  // the reader's table; null for the document root
+  uint32_t container = 0;                        // a step of `steps`; 0: the document root
+  std::string_view key;                          // the field's key in its mapping, or
+  int64_t index = -1;                            // its index in its sequence (when >= 0)
+
+  bool empty() const { return steps == nullptr; }
+  std::string str() const;
+};
+
+// One container that a path passes through: its own path, relative to its container.
+struct PathStep {
+  uint32_t container = 0;
+  std::string_view key;
+  int64_t index = -1;
+};
+
 // One value in the tree and where to point at it.
 struct Field {
-  std::string path;  // "tenants.acme.isolation"; empty for the document root
-  YamlNode node;     // the value
-  YamlMark mark;     // the value's position, or its key's when the value is empty
+  FieldPath path;  // "tenants.acme.isolation"; empty for the document root
+  YamlNode node;   // the value
+  YamlMark mark;   // the value's position, or its key's when the value is empty
 };
 
 // One entry of a mapping.
@@ -64,7 +87,9 @@ class Mapping {
 class YamlReader {
  public:
   // `source` prefixes every message. REQUIRES: `env` outlives the reader.
-  YamlReader(std::string source, const EnvLookup& env) : source_(std::move(source)), env_(env) {}
+  YamlReader(std::string source, const EnvLookup& env) : source_(std::move(source)), env_(env) {
+    path_steps_.emplace_back();  // step 0: the document root
+  }
   YamlReader(const YamlReader&) = delete;
   YamlReader& operator=(const YamlReader&) = delete;
 
@@ -75,10 +100,13 @@ class YamlReader {
   // Every error kept, one per line in document order (line, then column), or ok.
   Status status() const;
   // The keys ReadMapping accepted, as "PATH.KEY" (config_keys.h).
-  const std::set<std::string>& keys_read() const { return keys_read_; }
+  std::set<std::string> keys_read() const;
 
   // Records "SOURCE:LINE:COLUMN: PATH: MESSAGE" unless the innermost scope has failed already.
   void Fail(const YamlMark& mark, std::string_view path, std::string_view message);
+  void Fail(const YamlMark& mark, const FieldPath& path, std::string_view message) {
+    if (!scope_failed_) Fail(mark, std::string_view(path.str()), message);
+  }
   void Fail(const Field& field, std::string_view message) { Fail(field.mark, field.path, message); }
 
   // `field` as a mapping whose keys are names (of backends, tenants, users ...). Duplicate and
@@ -114,10 +142,19 @@ class YamlReader {
     std::string text;
   };
 
+  // Scalar's text of a field known to be a scalar, after ${VAR} expansion.
+  std::optional<std::string> ExpandedScalar(const Field& field);
   // The entries of the mapping `field`; with `section`, only its keys.
   Mapping ReadEntries(const Field& field, const ConfigSectionKeys* section, bool& unknown_key);
-  // The scalar text of `field` for a value described as `expected` ("an integer"), or an error.
-  std::optional<std::string> Scalar(const Field& field, std::string_view expected);
+  // The scalar text of `field`, or an error that says it should have been `expected()` ("an integer"):
+  // called only then, so that nothing is spelled out for the values that are right.
+  template <typename Expected>
+  std::optional<std::string> ScalarDescribed(const Field& field, Expected expected);
+  std::optional<std::string> Scalar(const Field& field, std::string_view expected) {
+    return ScalarDescribed(field, [expected] { return std::string(expected); });
+  }
+  // The path of a field under `container`, whose own path gets a step in path_steps_.
+  FieldPath ChildPath(const Field& container, std::string_view key, int64_t index);
   // The scalar of `field` as `parse` reads it. A parse error, or the message `range_error(value, text)`
   // returns for a value out of range, is reported and gives nullopt. Defined in yaml_reader.cc.
   template <typename T, typename RangeError>
@@ -128,7 +165,9 @@ class YamlReader {
   const EnvLookup& env_;
   std::vector<Error> errors_;
   bool scope_failed_ = false;
-  std::set<std::string> keys_read_;
+  // Keys read, per section (config_keys.h), by their index in the section's list.
+  std::vector<std::vector<bool>> keys_read_;
+  std::vector<PathStep> path_steps_;
 };
 
 // While it lives, errors are independent of those reported before it: its first error is kept even
@@ -151,21 +190,33 @@ class ErrorScope {
   const bool outer_failed_;
 };
 
-// A field under `parent`: path "parent.key".
-Field ChildField(const Field& parent, std::string_view key, const YamlNode& value, const YamlMark& key_mark);
+// "an empty value", a quoted scalar, "a sequence", "a mapping": what a field was, for messages.
+std::string DescribeNode(const YamlNode& node);
 
 template <typename E, size_t N>
 std::optional<E> YamlReader::ReadEnum(const Field& field, const std::array<EnumName<E>, N>& names) {
-  std::string choices;
-  for (const EnumName<E>& entry : names) {
-    if (!choices.empty()) choices += ", ";
-    choices += entry.name;
-  }
-  std::optional<std::string> text = Scalar(field, "one of " + choices);
+  auto choices = [&names] {
+    std::string text;
+    for (const EnumName<E>& entry : names) {
+      if (!text.empty()) text += ", ";
+      text += entry.name;
+    }
+    return text;
+  };
+  std::optional<std::string> text = ScalarDescribed(field, [&choices] { return "one of " + choices(); });
   if (!text) return std::nullopt;
   if (std::optional<E> value = ValueNamed(names, *text)) return value;
-  Fail(field, "expected one of " + choices + ", got " + Quoted(*text));
+  Fail(field, "expected one of " + choices() + ", got " + Quoted(*text));
   return std::nullopt;
+}
+
+template <typename Expected>
+std::optional<std::string> YamlReader::ScalarDescribed(const Field& field, Expected expected) {
+  if (!field.node.IsScalar()) {
+    Fail(field, "expected " + expected() + ", got " + DescribeNode(field.node));
+    return std::nullopt;
+  }
+  return ExpandedScalar(field);
 }
 
 }  // namespace pgtenant::config

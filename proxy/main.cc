@@ -145,9 +145,12 @@ int Run(const std::string& path, const char* instance_id_flag) {
   // Parsing left the YAML tree's memory free but mapped (about 5 KB per tenant and user): give it
   // back, or RSS stays at the parse's peak for the life of the process.
   malloc_trim(0);
-  pgtenant::proxy::ApplyLogConfig((*config)->log);
-  const int workers = (*config)->workers > 0 ? (*config)->workers : pgtenant::proxy::DefaultWorkers();
-  pgtenant::proxy::WorkerGroup group(*config, path, workers);
+  // The workers hold the running config from here on: a reference kept here would pin the first
+  // config for the life of the process, one more config's worth of RSS after the first reload.
+  std::shared_ptr<const pgtenant::config::Config> running = std::move(*config);
+  pgtenant::proxy::ApplyLogConfig(running->log);
+  const int workers = running->workers > 0 ? running->workers : pgtenant::proxy::DefaultWorkers();
+  pgtenant::proxy::WorkerGroup group(std::move(running), path, workers);
   group.set_instance_id(instance_id);
   std::unique_ptr<pgtenant::catalog::CatalogReader> catalog = StartTenantCatalog(**config, group);
   pgtenant::Status s = group.Run();

@@ -12,8 +12,10 @@
 #include <csignal>
 #include <cstring>
 #include <map>
+#include <optional>
 #include <utility>
 
+#include "config/config_change.h"
 #include "protocol/random.h"
 #include "protocol/sqlstate.h"
 #include "proxy/worker/cancel_forwarder.h"
@@ -430,20 +432,13 @@ Status ProxyServer::Reload(std::string_view admin_user) {
     return loaded.status();
   }
   std::shared_ptr<const config::Config> next = shared.catalog.WithYaml(*loaded);  // catalog tenants stay
-  if (next->workers != config_->workers) {
-    LogWarning("config", "workers changed from " + std::to_string(config_->workers) + " to " +
-                             std::to_string(next->workers) + ": that takes a restart; " +
-                             std::to_string(group_->size()) + " workers keep running");
-  }
-  const uint64_t generation = ++shared.generation;
-  group_->RunOnAll(*this, [&next, generation](ProxyServer& worker) { worker.ApplyConfig(next, generation); });
-  group_->ConfigurePlacement(*next);
-  shared.policy.ClearCache();  // cached verdicts are keyed by the old snapshot
-  malloc_trim(0);              // the parse's YAML tree, freed but still mapped (see main.cc)
+  const config::ConfigChange change = ApplyNewConfig(next);
   metrics().CountReload(true);
   LogInfo("config", "reloaded " + shared.config_path + ": " + std::to_string(next->tenants.size()) + " tenants, " +
                         std::to_string(next->backends.size()) + " backends, " + std::to_string(next->users.size()) +
-                        " users");
+                        " users; changed: " + std::to_string(change.tenants.size()) + " tenants, " +
+                        std::to_string(change.backends.size()) + " backends, " + std::to_string(change.users.size()) +
+                        " users" + (change.all_pools ? ", settings of every pool" : ""));
   // log.level (unless PGTENANT_LOG_LEVEL is set) and log.format, for the lines after "reloaded" (which
   // is written as the reload was asked for: seen even when the new level is above info).
   ApplyLogConfig(next->log);
@@ -455,13 +450,52 @@ Status ProxyServer::Reload(std::string_view admin_user) {
   return Status::Ok();
 }
 
-void ProxyServer::ApplyConfig(std::shared_ptr<const config::Config> next, uint64_t generation) {
+config::ConfigChange ProxyServer::ApplyNewConfig(std::shared_ptr<const config::Config> next) {
+  SharedState& shared = group_->shared();
+  if (next->workers != config_->workers) {
+    LogWarning("config", "workers changed from " + std::to_string(config_->workers) + " to " +
+                             std::to_string(next->workers) + ": that takes a restart; " +
+                             std::to_string(group_->size()) + " workers keep running");
+  }
+  // Compared once here, not on every worker.
+  config::ConfigChange change = config::CompareConfigs(*config_, *next);
+  const uint64_t generation = ++shared.generation;
+  group_->RunOnAll(*this, [&next, generation, &change](ProxyServer& worker) {
+    worker.ApplyConfig(next, generation, &change);
+  });
+  group_->ConfigurePlacement(*next);
+  shared.policy.ClearCache();  // cached verdicts are keyed by the old snapshot
+  malloc_trim(0);              // the parse's YAML tree, freed but still mapped (see main.cc)
+  return change;
+}
+
+namespace {
+
+// Whether `change` can give the pool `identity` another identity or other settings: its identity and
+// settings are read from its backend, tenant and settings user, the tenant setting and the top pool.
+bool Touches(const config::ConfigChange& change, const routing::PoolIdentity& identity) {
+  return change.all_pools || change.backends.count(identity.backend.backend) != 0 ||
+         (!identity.shared() && change.tenants.count(identity.tenant) != 0) ||
+         (!identity.settings_user.empty() && change.users.count(identity.settings_user) != 0);
+}
+
+}  // namespace
+
+void ProxyServer::ApplyConfig(std::shared_ptr<const config::Config> next, uint64_t generation,
+                              const config::ConfigChange* change) {
+  std::optional<config::ConfigChange> compared;
+  if (change == nullptr) change = &compared.emplace(config::CompareConfigs(*config_, *next));
   // A pool keeps its server connections when the new config gives it the same identity (the
   // backend's connection settings, the tenant context, ...); otherwise it closes, and sessions find
-  // the pool of their new route at their next transaction. Pool settings apply to live pools.
+  // the pool of their new route at their next transaction. Pool settings apply to live pools. Pools
+  // of entries the change does not name are left as they are, without a look.
   for (auto it = pools_.begin(); it != pools_.end();) {
     ServerPool& pool = *it->second;
     const routing::PoolIdentity& identity = pool.identity();
+    if (!Touches(*change, identity)) {
+      ++it;
+      continue;
+    }
     if (routing::PoolIdentityUnder(*next, identity) == identity) {
       const config::TenantConfig* tenant = identity.shared() ? nullptr : next->FindTenant(identity.tenant);
       const config::UserConfig* user = identity.settings_user.empty() ? nullptr : next->FindUser(identity.settings_user);

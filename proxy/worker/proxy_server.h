@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "config/config.h"
+#include "config/config_change.h"
 #include "config/tenant_catalog.h"
 #include "protocol/status.h"
 #include "policy/audit_event.h"
@@ -133,14 +134,25 @@ class ProxyServer final : public SessionHost {
   // The newest config snapshot and its generation; sessions adopt it at transaction boundaries.
   const std::shared_ptr<const config::Config>& config() const override { return config_; }
   uint64_t config_generation() const override { return config_generation_; }
-  // Reads the config file again and applies it on every worker. A bad file leaves the running
-  // config untouched (and says why). `admin_user`: the admin who asked (console RELOAD), recorded
-  // in the config_reloaded event.
+  // Reads the config file again and applies it on every worker (ApplyNewConfig). A bad file leaves
+  // the running config untouched (and says why). `admin_user`: the admin who asked (console RELOAD),
+  // recorded in the config_reloaded event.
   Status Reload(std::string_view admin_user = {});
-  // This worker's part of a reload: pools, budgets, health checks and peers under `next`.
-  void ApplyConfig(std::shared_ptr<const config::Config> next, uint64_t generation);
+  // The one way a new, validated config takes effect, whatever built it (a reload, a merge with the
+  // tenant catalog): compares it with the running one (config_change.h), gives it a new generation,
+  // applies it on every worker (ApplyConfig) and process-wide (placement, the policy's cache), and
+  // returns what changed. Costs what changed, plus one comparison of the two configs' entries: pools
+  // of unchanged tenants, users and backends are not looked at, and their sessions keep their server
+  // connections. Call on this worker's loop thread. REQUIRES: certificate and key files were checked
+  // (PreloadConfigFiles).
+  config::ConfigChange ApplyNewConfig(std::shared_ptr<const config::Config> next);
+  // This worker's part of it: pools, budgets, health checks and peers under `next`. `change`: what
+  // differs from this worker's running config; null: compared here.
+  void ApplyConfig(std::shared_ptr<const config::Config> next, uint64_t generation,
+                   const config::ConfigChange* change = nullptr);
   // tenant_catalog: the catalog's rows as last read (catalog/catalog_reader.h), merged with the YAML
-  // and applied on every worker as a reload is (proxy_server_catalog.cc). Worker 0's loop thread.
+  // and applied on every worker through ApplyNewConfig, as a reload is (proxy_server_catalog.cc).
+  // Worker 0's loop thread.
   void ApplyCatalog(config::CatalogRows rows);
   bool shutting_down() const override { return shutting_down_; }
 

@@ -2,8 +2,8 @@
 //
 // The catalog's reader (catalog/catalog_reader.h, on a thread of its own) posts each new set of rows to
 // worker 0. The rows are merged with the YAML as last loaded (TenantCatalogState), and the result goes
-// through the reload's own path: a new generation, ApplyConfig on every worker, the verdict cache
-// cleared. A tenant the catalog no longer lists is then what a tenant removed from the YAML is: its
+// through the reload's own path (ApplyNewConfig): a new generation, ApplyConfig on every worker for
+// what changed, the verdict cache cleared. A tenant the catalog no longer lists is then what a tenant removed from the YAML is: its
 // sessions are refused at their next transaction boundary.
 #include "proxy/telemetry/log.h"
 #include "proxy/worker/proxy_server.h"
@@ -14,9 +14,7 @@ void ProxyServer::ApplyCatalog(config::CatalogRows rows) {
   if (shutting_down_) return;
   SharedState& shared = group_->shared();
   std::shared_ptr<const config::Config> next = shared.catalog.WithRows(std::move(rows), config_);
-  const uint64_t generation = ++shared.generation;
-  group_->RunOnAll(*this, [&next, generation](ProxyServer& worker) { worker.ApplyConfig(next, generation); });
-  shared.policy.ClearCache();  // cached verdicts are keyed by the old snapshot
+  ApplyNewConfig(next);  // what changed, on every worker (the reload's path)
   LogInfo("catalog", "tenant_catalog applied: " + std::to_string(next->tenants.size()) + " tenants, " +
                          std::to_string(next->users.size()) + " users in the running configuration");
 }
