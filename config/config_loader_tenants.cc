@@ -288,8 +288,9 @@ void ConfigLoader::CheckResolvedPools() {
   for (const auto& [name, field] : tenant_pools_) {
     const TenantConfig* tenant = config_.FindTenant(name);
     if (tenant == nullptr) continue;
+    const std::string& tenant_name = name;  // clang 14 cannot capture a structured binding
     check(config_.ResolvePool(tenant, nullptr), &field,
-          [&name] { return " in the pool resolved for tenant " + name; });
+          [&tenant_name] { return " in the pool resolved for tenant " + tenant_name; });
   }
   for (const auto& [user_name, user] : config_.users) {
     const bool own_pool = user_pools_.count(user_name) != 0;
@@ -297,8 +298,10 @@ void ConfigLoader::CheckResolvedPools() {
       if (!own_pool && tenant_pools_.count(tenant_name) == 0) continue;
       const TenantConfig* tenant = config_.FindTenant(tenant_name);
       const Field* at = pool_field(user_pools_, user_name, pool_field(tenant_pools_, tenant_name, top));
-      check(config_.ResolvePool(tenant, &user), at, [&user_name, &tenant_name] {
-        return " in the pool resolved for user " + user_name + " in tenant " + tenant_name;
+      const std::string& user_ref = user_name;  // clang 14 cannot capture a structured binding
+      const std::string& tenant_ref = tenant_name;
+      check(config_.ResolvePool(tenant, &user), at, [&user_ref, &tenant_ref] {
+        return " in the pool resolved for user " + user_ref + " in tenant " + tenant_ref;
       });
     }
   }
