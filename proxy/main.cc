@@ -150,9 +150,11 @@ int Run(const std::string& path, const char* instance_id_flag) {
   std::shared_ptr<const pgtenant::config::Config> running = std::move(*config);
   pgtenant::proxy::ApplyLogConfig(running->log);
   const int workers = running->workers > 0 ? running->workers : pgtenant::proxy::DefaultWorkers();
+  const pgtenant::config::Config& first = *running;  // alive until the workers start (group.Run)
   pgtenant::proxy::WorkerGroup group(std::move(running), path, workers);
   group.set_instance_id(instance_id);
-  std::unique_ptr<pgtenant::catalog::CatalogReader> catalog = StartTenantCatalog(**config, group);
+  // The reader copies its settings: the first config may be gone after the first reload.
+  std::unique_ptr<pgtenant::catalog::CatalogReader> catalog = StartTenantCatalog(first, group);
   pgtenant::Status s = group.Run();
   if (catalog) catalog->Stop();
   if (!s.ok()) {
