@@ -2,6 +2,8 @@
 // entry points LoadConfigString / LoadConfigFile, where the text is parsed (yaml_document.h).
 #include "config/config_loader.h"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <array>
 #include <cerrno>
@@ -359,12 +361,11 @@ Result<std::shared_ptr<const Config>> LoadConfigFile(const std::string& path, co
   }
   // Sized once from the file's length (a 100,000-tenant file is 26 MB: grown 8 KB at a time it was
   // copied a dozen times, a tenth of the load); read on to the end whatever the length said.
+  // Only a regular file's length means anything (a directory's ftell is LONG_MAX).
   std::string text;
-  if (std::fseek(file, 0, SEEK_END) == 0) {
-    const long size = std::ftell(file);
-    if (size > 0) text.reserve(static_cast<size_t>(size) + 1);
-    std::rewind(file);
-  }
+  struct stat info {};
+  if (::fstat(::fileno(file), &info) == 0 && S_ISREG(info.st_mode) && info.st_size > 0)
+    text.reserve(static_cast<size_t>(info.st_size) + 1);
   char buffer[65536];
   size_t n = 0;
   while ((n = std::fread(buffer, 1, sizeof(buffer), file)) > 0) text.append(buffer, n);

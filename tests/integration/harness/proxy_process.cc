@@ -1,10 +1,14 @@
 // pgtenant as a child process of a test: its config, its log, its port, and clients connected to it.
 #include "tests/integration/harness/proxy_process.h"
 
+#include <mutex>
+#include <map>
 #include <signal.h>
 #include <sys/wait.h>
 
 #include <cstdio>
+#include <map>
+#include <mutex>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -32,8 +36,15 @@ std::string Quoted(const std::string& value) {
 
 }  // namespace
 
+// One verifier per password for the life of the test process: a config written again for a reload
+// then names the same users (a fresh salt would make every user a changed one).
 std::string ScramVerifier(const std::string& password) {
-  return pgtenant::protocol::MakeScramVerifier(password).ToString();
+  static std::mutex mu;
+  static std::map<std::string, std::string> made;
+  std::lock_guard<std::mutex> lock(mu);
+  auto [it, fresh] = made.try_emplace(password);
+  if (fresh) it->second = pgtenant::protocol::MakeScramVerifier(password).ToString();
+  return it->second;
 }
 
 std::string ProxyConfig::ToYaml() const {
