@@ -1,8 +1,6 @@
 // pgtenant as a child process of a test: its config, its log, its port, and clients connected to it.
 #include "tests/integration/harness/proxy_process.h"
 
-#include <mutex>
-#include <map>
 #include <signal.h>
 #include <sys/wait.h>
 
