@@ -168,7 +168,7 @@ TEST_CASE("workers: 4 spreads four tenants' pools over four workers; each client
   CHECK(CountStartingWith(Show(proxy, "TENANTS"), "acme|") == 1);  // one row per tenant, counts summed
   bool acme_two = false;
   for (const std::string& row : tenants_shown)
-    if (row.rfind("acme|", 0) == 0) acme_two = std::regex_search(row, std::regex("\\|2\\|0\\|0$"));
+    if (row.rfind("acme|", 0) == 0) acme_two = std::regex_search(row, std::regex("\\|2\\|0\\|0\\|yaml$"));
   CHECK(acme_two);  // current_clients 2 (bob twice), not paused, not disabled
 
   // KILL reaches the worker of the tenant's sessions.
