@@ -22,6 +22,7 @@ ServerPool::ServerPool(uv_loop_t* loop, routing::PoolIdentity identity, config::
 
 ServerConnection* ServerPool::Acquire(PoolClient* client, std::string_view preferred_tag) {
   ++acquisitions_;
+  if (drained_) closing_ = drained_ = false;
   if (!preferred_tag.empty()) {
     for (auto it = idle_.rbegin(); it != idle_.rend(); ++it) {
       if ((*it)->context_tag() == preferred_tag) {
@@ -231,6 +232,11 @@ void ServerPool::CloseAll() {
   for (ServerConnection* s : connecting) Retire(s);
   for (const WaiterQueue::Waiter& w : waiters_.TakeAll())
     w.client->OnServerUnavailable(Status::Error(sqlstate::kAdminShutdown, "pgtenant is shutting down"));
+}
+
+void ServerPool::Drain() {
+  CloseAll();
+  drained_ = true;
 }
 
 }  // namespace pgtenant::proxy

@@ -70,6 +70,10 @@ class ServerPool final : public ServerConnectionOwner {
   void Tick(Clock::time_point now);
   // Closes idle connections and stops opening new ones. Linked ones close on Release.
   void CloseAll();
+  // CloseAll for a drain (shutdown, this worker has no session left). Unlike a retired pool, a drained
+  // one opens again for a client that still comes (a login accepted before SIGTERM, moved here from a
+  // worker that is still draining): it would otherwise wait out pool.wait_timeout for nothing.
+  void Drain();
 
   // Serves waiters from idle connections and opens connections for the rest, budget allowing.
   void Dispatch();
@@ -145,6 +149,7 @@ class ServerPool final : public ServerConnectionOwner {
   static constexpr std::chrono::milliseconds kRetryDelay{500};
   Clock::time_point retry_after_{};
   bool closing_ = false;
+  bool drained_ = false;  // closing_ by Drain: Acquire reopens
   int moved_to_ = -1;
   uint64_t next_id_ = 1;
   uint64_t acquisitions_ = 0;

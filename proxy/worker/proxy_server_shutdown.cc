@@ -66,7 +66,7 @@ void ProxyServer::MaybeFinishShutdown() {
   bool idle = sessions_.empty();
   for (auto& [key, pool] : pools_) {
     if (!idle) break;
-    pool->CloseAll();
+    pool->Drain();
     idle = pool->empty();
   }
   // The loops end together: a session may still be on its way here from another worker.

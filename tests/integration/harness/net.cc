@@ -15,6 +15,7 @@
 #include <cerrno>
 #include <cstring>
 #include <stdexcept>
+#include <utility>
 
 namespace pgtenant::integration {
 namespace {
@@ -26,6 +27,7 @@ constexpr uint32_t kAuthSasl = 10;
 constexpr uint32_t kAuthSaslContinue = 11;
 constexpr uint32_t kAuthSaslFinal = 12;
 constexpr size_t kHeaderSize = 5;
+constexpr auto kLoginStep = std::chrono::seconds(10);  // the longest wait for each answer while logging in
 constexpr size_t kScramKeySize = 32;
 
 sockaddr_in Loopback(int port) {
@@ -223,10 +225,22 @@ BackendMessage RawClient::Expect(char type, std::chrono::milliseconds timeout) {
 
 std::map<char, std::string> RawClient::Login(const std::string& user, const std::string& password,
                                              const std::string& database) {
-  constexpr auto kStep = std::chrono::seconds(10);
+  std::map<char, std::string> refused = BeginLogin(user, database);
+  if (!refused.empty()) return refused;
+  return FinishLogin(password);
+}
+
+std::map<char, std::string> RawClient::BeginLogin(const std::string& user, const std::string& database) {
   if (!Send(StartupPacket({{"user", user}, {"database", database}}))) throw std::runtime_error("send startup failed");
-  BackendMessage auth = Expect('R', kStep);
+  BackendMessage auth = Expect('R', kLoginStep);
   if (auth.type == 'E') return ParseErrorFields(auth.body);
+  login_request_ = std::move(auth);
+  return {};
+}
+
+std::map<char, std::string> RawClient::FinishLogin(const std::string& password) {
+  if (!login_request_) throw std::runtime_error("FinishLogin without a BeginLogin that was answered");
+  BackendMessage auth = *std::exchange(login_request_, std::nullopt);
   if (ReadInt32(auth.body, 0) == kAuthSasl) {
     unsigned char nonce_bytes[18];
     RAND_bytes(nonce_bytes, sizeof nonce_bytes);
@@ -236,7 +250,7 @@ std::map<char, std::string> RawClient::Login(const std::string& user, const std:
     std::string initial = std::string("SCRAM-SHA-256") + '\0' + Int32(static_cast<uint32_t>(client_first.size())) + client_first;
     if (!Send(Message('p', initial))) throw std::runtime_error("send SASLInitialResponse failed");
 
-    BackendMessage server_first_message = Expect('R', kStep);
+    BackendMessage server_first_message = Expect('R', kLoginStep);
     if (server_first_message.type == 'E') return ParseErrorFields(server_first_message.body);
     if (ReadInt32(server_first_message.body, 0) != kAuthSaslContinue) throw std::runtime_error("expected SASLContinue");
     const std::string server_first = server_first_message.body.substr(4);
@@ -260,17 +274,17 @@ std::map<char, std::string> RawClient::Login(const std::string& user, const std:
       throw std::runtime_error("send SASLResponse failed");
     }
 
-    BackendMessage final_message = Expect('R', kStep);
+    BackendMessage final_message = Expect('R', kLoginStep);
     if (final_message.type == 'E') return ParseErrorFields(final_message.body);
     if (ReadInt32(final_message.body, 0) != kAuthSaslFinal) throw std::runtime_error("expected SASLFinal");
-    auth = Expect('R', kStep);
+    auth = Expect('R', kLoginStep);
     if (auth.type == 'E') return ParseErrorFields(auth.body);
   }
   if (ReadInt32(auth.body, 0) != kAuthOk) {
     throw std::runtime_error("unsupported authentication request " + std::to_string(ReadInt32(auth.body, 0)));
   }
   for (;;) {
-    auto message = Read(kStep);
+    auto message = Read(kLoginStep);
     if (!message) throw std::runtime_error("no ReadyForQuery after AuthenticationOk");
     if (message->type == 'E') return ParseErrorFields(message->body);
     if (message->type == 'K' && message->body.size() == 8) {

@@ -57,6 +57,11 @@ class RawClient {
   // Startup + SCRAM-SHA-256 (or trust) until ReadyForQuery. Returns the ErrorResponse fields if the
   // server refused, an empty map on success; throws on a protocol surprise or a timeout.
   std::map<char, std::string> Login(const std::string& user, const std::string& password, const std::string& database);
+  // Login in two steps, for a test that acts in between: BeginLogin sends the startup packet and waits
+  // for the first authentication request (the connection is accepted and logging in); FinishLogin
+  // answers it and reads on to ReadyForQuery. Each returns what Login returns.
+  std::map<char, std::string> BeginLogin(const std::string& user, const std::string& database);
+  std::map<char, std::string> FinishLogin(const std::string& password);
   // The socket, for a test that drives it itself after Login (e.g. non-blocking, with poll).
   int fd() const { return fd_; }
   // The (process id, secret key) of the BackendKeyData the last successful Login received.
@@ -69,6 +74,7 @@ class RawClient {
   bool closed_ = false;
   std::string buffer_;
   std::optional<std::pair<int32_t, int32_t>> backend_key_;
+  std::optional<BackendMessage> login_request_;  // BeginLogin's authentication request
 };
 
 }  // namespace pgtenant::integration
