@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The Debian package end to end, short of installing it: scripts/package builds it; its control data and
+# The Debian package end to end, short of installing it: scripts/package makes it (from PACKAGE_BINARY, the
+# binary the test command built, when set); its control data and
 # file list are checked (dpkg-deb -I / -c); it is unpacked into a temporary directory, where the binary
 # runs (--version, --check-config on the shipped configs), tells a fake systemd READY/RELOADING/STOPPING
 # (notify_check.py), the man page renders without warnings, `systemd-analyze verify` accepts the unit
