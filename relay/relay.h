@@ -141,8 +141,8 @@ class Relay {
   // Statements the server answered for the client (metrics): CommandComplete or EmptyQueryResponse
   // (an execution completed: each Execute, each statement of a simple Query), and ErrorResponse
   // (one failed). Neither counts the relay's own queries, a blocked statement's error, nor a FATAL.
-  uint64_t statements_completed() const { return statements_completed_; }
-  uint64_t statements_failed() const { return statements_failed_; }
+  uint32_t statements_completed() const { return statements_completed_; }
+  uint32_t statements_failed() const { return statements_failed_; }
 
  private:
   // A request (ending in Query, Sync or FunctionCall) that held a blocked statement: the first
@@ -249,8 +249,9 @@ class Relay {
   std::unique_ptr<Exchange> exchange_;
   uint64_t batches_sent_ = 0;  // requests forwarded (each ends with one ReadyForQuery)
   uint64_t batches_done_ = 0;  // ReadyForQuery received
-  uint64_t statements_completed_ = 0;
-  uint64_t statements_failed_ = 0;
+  // Counters the host reads before and after a step and tallies the difference: 32 bits wrap harmlessly.
+  uint32_t statements_completed_ = 0;
+  uint32_t statements_failed_ = 0;
   // Sizes in 32 bits (a message's length is an int32): every idle client holds a relay.
   uint32_t c2s_remaining_ = 0;  // bytes of a streamed client message still to forward (or skip)
   uint32_t c2s_skip_ = 0;       // bytes of a client message over its limit still to skip (never forwarded)

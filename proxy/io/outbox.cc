@@ -17,15 +17,15 @@ void Outbox::Cork() {
   if (corked_) return;
   corked_ = true;
   if (cork_ != nullptr) cork_->clear();
-  cork_view_ = {};
+  set_cork_view({});
 }
 
 bool Outbox::Uncork() {
   if (!corked_) return !broken_;
   corked_ = false;
-  if (!cork_view_.empty()) {
-    const std::span<const uint8_t> view = cork_view_;
-    cork_view_ = {};
+  if (cork_view_size_ != 0) {
+    const std::span<const uint8_t> view = cork_view();
+    set_cork_view({});
     return SendRaw(view);
   }
   if (cork_ == nullptr || cork_->empty()) return !broken_;
@@ -60,12 +60,12 @@ bool Outbox::SendEncrypted(std::span<const uint8_t> data) {
 
 bool Outbox::Forward(std::span<const uint8_t> data) {
   if (!corked_ || tls_ != nullptr || broken_ || data.empty() || (cork_ != nullptr && !cork_->empty())) return Send(data);
-  if (cork_view_.empty()) {
-    cork_view_ = data;
+  if (cork_view_size_ == 0) {  // a read buffer's part: far below 4 GB
+    set_cork_view(data);
     return true;
   }
-  if (cork_view_.data() + cork_view_.size() == data.data() && cork_view_.size() + data.size() < kMaxCork) {
-    cork_view_ = std::span<const uint8_t>(cork_view_.data(), cork_view_.size() + data.size());
+  if (cork_view_data_ + cork_view_size_ == data.data() && cork_view_size_ + data.size() < kMaxCork) {
+    cork_view_size_ += static_cast<uint32_t>(data.size());
     return true;
   }
   return SendRaw(data);
@@ -76,9 +76,9 @@ bool Outbox::SendRaw(std::span<const uint8_t> data) {
   if (data.empty()) return true;
   if (corked_) {
     if (cork_ == nullptr) cork_ = std::make_unique<std::string>();
-    if (!cork_view_.empty()) {  // collected before these bytes: copied now, kept in order
-      cork_->append(reinterpret_cast<const char*>(cork_view_.data()), cork_view_.size());
-      cork_view_ = {};
+    if (cork_view_size_ != 0) {  // collected before these bytes: copied now, kept in order
+      cork_->append(reinterpret_cast<const char*>(cork_view_data_), cork_view_size_);
+      set_cork_view({});
     }
     cork_->append(reinterpret_cast<const char*>(data.data()), data.size());
     if (cork_->size() < kMaxCork) return true;

@@ -91,8 +91,16 @@ class Outbox {
   // The cork: bytes collected by Forward and not copied yet (in the caller's buffer, before those in
   // `cork_`, which is empty while this is not), and the copies of what Send collected (made on first
   // use, kept between reads, given back by ReleaseMemory: every idle client has an outbox).
-  std::span<const uint8_t> cork_view_;
+  // The view is a pointer and a 32-bit length (a view is part of one read buffer): every idle client has an
+  // outbox, and this keeps it at 56 bytes.
+  std::span<const uint8_t> cork_view() const { return {cork_view_data_, cork_view_size_}; }
+  void set_cork_view(std::span<const uint8_t> view) {
+    cork_view_data_ = view.data();
+    cork_view_size_ = static_cast<uint32_t>(view.size());
+  }
+  const uint8_t* cork_view_data_ = nullptr;
   std::unique_ptr<std::string> cork_;
+  uint32_t cork_view_size_ = 0;
   bool corked_ = false;
   bool writing_ = false;
   bool broken_ = false;

@@ -128,6 +128,20 @@ class ServerConnection {
     context_read_only_ = read_only;
   }
   void forget_context() { context_tag_.clear(); }
+  // A switch that rides with the client's first message (relay::TenantContextSwitch): the context is
+  // unknown until that transaction ends, and `tag` once it has committed (SettleContext(true)).
+  void ExpectContext(std::string_view tag, bool read_only) {
+    forget_context();
+    expected_tag_.assign(tag);
+    expected_read_only_ = read_only;
+  }
+  void SettleContext(bool holds) {
+    if (holds) {
+      context_tag_.swap(expected_tag_);  // both keep their storage: a switch allocates nothing
+      context_read_only_ = expected_read_only_;
+    }
+    expected_tag_.clear();
+  }
   // Content-named prepared statements that exist on this server (transaction pooling).
   relay::ServerStatementCache& statements() { return wire_.statements(); }
   State state() const { return state_; }
@@ -207,7 +221,9 @@ class ServerConnection {
 
   relay::ServerWire wire_;  // what is in flight, the transaction status, the prepared statements
   std::string context_tag_;
+  std::string expected_tag_;  // ExpectContext: what the transaction in flight sets, if it commits
   bool context_read_only_ = false;
+  bool expected_read_only_ = false;
   std::string params_messages_;  // ParameterStatusMessages(); empty: to be built
   int32_t backend_pid_ = 0;
   int32_t backend_key_ = 0;

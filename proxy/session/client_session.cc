@@ -331,7 +331,7 @@ void ClientSession::Activate() {
   }
   relay_.AttachServer(server_->wire());
   server_->Link(this);
-  if (route_->shared_pool && transaction_pooling_ && !SessionStateGuarded()) server_->wire().NoteSessionStateUnguarded();
+  if (route_->shared_pool && transaction_pooling_ && !session_state_guarded_) server_->wire().NoteSessionStateUnguarded();
   // Transaction pooling: the server only served the handshake; idle clients hold none.
   if (first && transaction_pooling_ && server_->IsClean()) ReleaseServer();
   Resume(kPausePending);
@@ -357,7 +357,7 @@ Status ClientSession::AdoptLatestConfig() {
   }
   // The tenant (and so the admission count) is the same: the identity did not change.
   config_ = std::move(next);
-  route_ = std::move(route.value());
+  SetRoute(std::move(route.value()));
   if (server_ == nullptr) pool_ = host_->PoolFor(*route_);  // with a server held, its pool stays until release
   return Status();
 }

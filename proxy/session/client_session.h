@@ -308,14 +308,10 @@ class ClientSession final : public ServerLink, public PoolClient, private relay:
   // What the request that starts the next transaction allows a tenant switch (unsynced, with
   // DISCARD SEQUENCES or not: relay::TenantContextSwitch::Classify), as StartTransaction found it.
   relay::TenantContextSwitch::FirstMessage first_message_ = relay::TenantContextSwitch::FirstMessage::kRoundTrip;
-  // Whether this session's policy blocks session state that outlives a transaction
-  // (pooling.session_state), for the config generation it was resolved for.
+  // A shared pool's route whose policy blocks session state that outlives a transaction
+  // (pooling.session_state): its server connections need no reset for it. Set with the route.
   bool session_state_guarded_ = false;
-  uint64_t session_state_generation_ = UINT64_MAX;
-  bool SessionStateGuarded();
-  // The context a switch armed in the relay gives the server once its transaction commits.
-  std::string switching_to_context_;
-  bool switching_to_read_only_ = false;
+  void SetRoute(std::shared_ptr<const routing::Route> route);
 
   static inline const std::string kNoTenant;
   static std::shared_ptr<const routing::Route> NoRoute();

@@ -63,8 +63,8 @@ size_t ClientSession::OnServerBytes(std::span<const uint8_t> data) {
   // What this read brings goes to the client in one write, swallowed and synthesized parts and all.
   outbox_.Cork();
   const uint64_t requests_done = relay_.requests_done();
-  const uint64_t completed = relay_.statements_completed();
-  const uint64_t failed = relay_.statements_failed();
+  const uint32_t completed = relay_.statements_completed();
+  const uint32_t failed = relay_.statements_failed();
   const relay::Relay::Step step = relay_.OnServerBytes(data);
   // While active, state_since_ is the server's last ReadyForQuery: idle timeouts count from it.
   if (relay_.requests_done() != requests_done) {
@@ -73,8 +73,7 @@ size_t ClientSession::OnServerBytes(std::span<const uint8_t> data) {
       Metrics::TallyQuery(series_, std::chrono::duration<double>(state_since_ - request_started_).count());
   }
   if (relay_.statements_completed() != completed || relay_.statements_failed() != failed)
-    Metrics::TallyStatements(series_, static_cast<uint32_t>(relay_.statements_completed() - completed),
-                             static_cast<uint32_t>(relay_.statements_failed() - failed));
+    Metrics::TallyStatements(series_, relay_.statements_completed() - completed, relay_.statements_failed() - failed);
   switch (step.outcome) {
     case Outcome::kNeedMore:
       bytes_out_ += step.consumed;

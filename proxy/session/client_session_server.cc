@@ -48,9 +48,7 @@ void ClientSession::PrepareServer() {
     if (!server_->context_tag().empty() && server_->context_read_only() == route_->context_read_only)
       statements = statements.first(1);
     // Until that transaction commits, what the connection carries is unknown.
-    server_->forget_context();
-    switching_to_context_.assign(route_->context_tag);
-    switching_to_read_only_ = route_->context_read_only;
+    server_->ExpectContext(route_->context_tag, route_->context_read_only);
     relay_.ArmContextSwitch(statements, /*resets_sequences=*/first_message_ == FirstMessage::kTakesSnapshot);
     Activate();
     return;
@@ -83,18 +81,16 @@ void ClientSession::PrepareServer() {
   });
 }
 
-bool ClientSession::SessionStateGuarded() {
-  if (session_state_generation_ != config_generation_) {
-    session_state_guarded_ =
-        policy::ResolveEffectivePolicy(*config_, route_->tenant, route_->role).Enabled("pooling.session_state");
-    session_state_generation_ = config_generation_;
-  }
-  return session_state_guarded_;
+void ClientSession::SetRoute(std::shared_ptr<const routing::Route> route) {
+  route_ = std::move(route);
+  // Asked at each checkout from a shared pool; resolved here, where the route or the config changes.
+  session_state_guarded_ =
+      route_->shared_pool &&
+      policy::ResolveEffectivePolicy(*config_, route_->tenant, route_->role).Enabled("pooling.session_state");
 }
 
 void ClientSession::OnContextSettled(bool holds) {
-  if (holds && server_ != nullptr) server_->set_context(switching_to_context_, switching_to_read_only_);
-  switching_to_context_.clear();
+  if (server_ != nullptr) server_->SettleContext(holds);
 }
 
 }  // namespace pgtenant::proxy

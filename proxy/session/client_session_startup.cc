@@ -233,7 +233,7 @@ void ClientSession::Authenticated() {
     Terminate(open);
     return;
   }
-  route_ = std::move(route.value());
+  SetRoute(std::move(route.value()));
   const int home = host_->HomeOf(*route_);
   if (home != host_->index()) {
     MoveTo(home);
