@@ -52,7 +52,7 @@ ClientSession::ClientSession(SessionHost* host, std::shared_ptr<const config::Co
       relay_(static_cast<relay::RelayHost&>(*this)),
       session_tag_(static_cast<uint32_t>(protocol::RandomInt32()) >> 4),
       over_capacity_(over_capacity) {
-  config_generation_ = host_->config_generation();
+  config_generation_ = static_cast<uint32_t>(host_->config_generation());
   uv_tcp_init(host_->loop(), &socket_);
   socket_.data = this;
   outbox_.Init(stream(), &ClientSession::OnOutboxEvent);
@@ -150,7 +150,7 @@ void ClientSession::OnRead(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) n
     return;
   }
   self->last_activity_ = LoopNow();
-  self->bytes_in_ += static_cast<uint64_t>(nread);
+  self->CountBytes(self->bytes_in_, self->bytes_in_untold_, static_cast<size_t>(nread));
   std::span<const uint8_t> bytes(reinterpret_cast<const uint8_t*>(buf->base), static_cast<size_t>(nread));
   if (self->tls_ != nullptr) {
     self->OnTlsBytes(bytes);
@@ -170,6 +170,9 @@ void ClientSession::HandleBytes(std::span<const uint8_t> data) {
   if (handshake) outbox_.Cork();
   HandleClientMessages(data);
   if (handshake && !outbox_.Uncork()) Close();
+  // Logged in: the cork's copy of that last write goes, instead of after TrimIdle's second. Most
+  // clients of a pooler sit idle after login, and each held about 100 bytes for it.
+  if (handshake && handshake_done_) outbox_.ReleaseMemory();
 }
 
 void ClientSession::HandleClientMessages(std::span<const uint8_t> data) {
@@ -341,9 +344,9 @@ void ClientSession::OnServerWritable() { Resume(kPauseBackpressure); }
 
 Status ClientSession::AdoptLatestConfig() {
   // Generations only grow; a session that came from a worker that applied a reload first keeps its newer one.
-  if (config_generation_ >= host_->config_generation()) return Status();
+  if (config_generation_ >= static_cast<uint32_t>(host_->config_generation())) return Status();
   std::shared_ptr<const config::Config> next = host_->config();
-  config_generation_ = host_->config_generation();
+  config_generation_ = static_cast<uint32_t>(host_->config_generation());
   const config::UserConfig* user = next->FindUser(login_->username);
   Result<std::shared_ptr<const routing::Route>> route =
       user == nullptr ? Result<std::shared_ptr<const routing::Route>>(Status::Error(
@@ -390,9 +393,8 @@ void ClientSession::ReportTransactionEnd() {
 
 void ClientSession::ReportBytes() {
   if (series_ == nullptr) return;
-  Metrics::TallyBytes(series_, bytes_in_ - bytes_in_reported_, bytes_out_ - bytes_out_reported_);
-  bytes_in_reported_ = bytes_in_;
-  bytes_out_reported_ = bytes_out_;
+  Metrics::TallyBytes(series_, bytes_in_untold_, bytes_out_untold_);
+  bytes_in_untold_ = bytes_out_untold_ = 0;
 }
 
 void ClientSession::OnServerLost(const Status& why) {

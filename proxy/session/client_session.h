@@ -263,13 +263,9 @@ class ClientSession final : public ServerLink, public PoolClient, private relay:
   // An idle session gives back what it holds for traffic (CheckTimeouts).
   void TrimIdle();
 
-  uint64_t statements_blocked_ = 0;
   uint64_t statements_seen_ = 0;
-  uint64_t bytes_in_ = 0;
+  uint64_t bytes_in_ = 0;   // totals, for the session's audit event
   uint64_t bytes_out_ = 0;
-  uint64_t bytes_in_reported_ = 0;
-  uint64_t bytes_out_reported_ = 0;
-  uint64_t config_generation_ = 0;
   std::string carry_;
   std::string client_address_;
   const char* end_reason_ = "client_closed";  // always a literal
@@ -285,32 +281,38 @@ class ClientSession final : public ServerLink, public PoolClient, private relay:
 
   int32_t cancel_pid_ = 0;
   int32_t cancel_key_ = 0;
+  // Bytes the metrics have not been told of yet: told at each transaction's end (ReportBytes), and by
+  // CountBytes before 32 bits could wrap.
+  uint32_t bytes_in_untold_ = 0;
+  uint32_t bytes_out_untold_ = 0;
+  uint32_t config_generation_ = 0;   // of config_ (ProxyServer counts reloads)
+  uint32_t statements_blocked_ = 0;  // saturates
   int moving_fd_ = -1;    // the socket's duplicate while it moves
   uint32_t session_tag_;  // random; with the id, the session id audit events and SHOW CLIENTS carry
   unsigned paused_ = 0;
   uint32_t worker_slot_ = 0;
   int16_t moving_to_ = -1;  // the worker this session is moving to (MoveTo), or -1
   State state_ = State::kStartup;
-  bool over_capacity_;
-  bool reading_ = false;
-  bool close_after_flush_ = false;
-  bool handshake_done_ = false;       // ParameterStatus, BackendKeyData, ReadyForQuery sent
-  bool transaction_pooling_ = false;  // the server goes back to the pool after each transaction
-  bool admitted_ = false;             // counted against the tenant's max_clients
-  bool throttled_ = false;            // queued for a transaction token
-  bool token_granted_ = false;        // a token handed over by OnThrottleLifted, not yet used
-  bool admin_held_ = false;           // the next transaction waits for RESUME (AdminState)
-  bool cancel_pending_ = false;       // a cancel came while the server was prepared (Activate answers it)
-  bool shutdown_requested_ = false;
+  bool over_capacity_ : 1;
+  bool reading_ : 1 = false;
+  bool close_after_flush_ : 1 = false;
+  bool handshake_done_ : 1 = false;       // ParameterStatus, BackendKeyData, ReadyForQuery sent
+  bool transaction_pooling_ : 1 = false;  // the server goes back to the pool after each transaction
+  bool admitted_ : 1 = false;             // counted against the tenant's max_clients
+  bool throttled_ : 1 = false;            // queued for a transaction token
+  bool token_granted_ : 1 = false;        // a token handed over by OnThrottleLifted, not yet used
+  bool admin_held_ : 1 = false;           // the next transaction waits for RESUME (AdminState)
+  bool cancel_pending_ : 1 = false;       // a cancel came while the server was prepared (Activate answers it)
+  bool shutdown_requested_ : 1 = false;
   // BeginShutdown: the drain waits for this session's current (or first) transaction.
   bool DrainWaitsForTransaction() const;
-  bool rejoining_ = false;  // moving with its pool (Migrate), not for the first time (Routed)
+  bool rejoining_ : 1 = false;  // moving with its pool (Migrate), not for the first time (Routed)
   // What the request that starts the next transaction allows a tenant switch (unsynced, with
   // DISCARD SEQUENCES or not: relay::TenantContextSwitch::Classify), as StartTransaction found it.
   relay::TenantContextSwitch::FirstMessage first_message_ = relay::TenantContextSwitch::FirstMessage::kRoundTrip;
   // A shared pool's route whose policy blocks session state that outlives a transaction
   // (pooling.session_state): its server connections need no reset for it. Set with the route.
-  bool session_state_guarded_ = false;
+  bool session_state_guarded_ : 1 = false;
   void SetRoute(std::shared_ptr<const routing::Route> route);
 
   static inline const std::string kNoTenant;
@@ -322,6 +324,12 @@ class ClientSession final : public ServerLink, public PoolClient, private relay:
   // session may not go on under it (its tenant or membership is gone): the caller terminates with it.
   Status AdoptLatestConfig();
   void ReportBytes();
+  void CountBytes(uint64_t& total, uint32_t& untold, size_t n) {
+    total += n;
+    untold += static_cast<uint32_t>(n);  // n is one read's worth at most
+    if (untold > kTellBytesAbove) ReportBytes();
+  }
+  static constexpr uint32_t kTellBytesAbove = 1u << 30;
 };
 
 }  // namespace pgtenant::proxy

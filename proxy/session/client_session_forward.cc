@@ -76,12 +76,12 @@ size_t ClientSession::OnServerBytes(std::span<const uint8_t> data) {
     Metrics::TallyStatements(series_, relay_.statements_completed() - completed, relay_.statements_failed() - failed);
   switch (step.outcome) {
     case Outcome::kNeedMore:
-      bytes_out_ += step.consumed;
+      CountBytes(bytes_out_, bytes_out_untold_, step.consumed);
       break;
     case Outcome::kReleaseServer:
       // The transaction is over and nothing is in flight: the server goes back to the pool, and
       // what the client sent meanwhile goes on (with the next server).
-      bytes_out_ += step.consumed;
+      CountBytes(bytes_out_, bytes_out_untold_, step.consumed);
       ReleaseServer();
       Resume(kPauseBackpressure);
       if (!carry_.empty() && paused_ == 0) HandleBytes({});

@@ -74,7 +74,7 @@ void ClientSession::Rewrite(uint8_t tag, std::span<const uint8_t> body, const st
 }
 
 void ClientSession::ReportBlocked(uint8_t tag, const policy::PolicyVerdict& verdict, std::string& error) {
-  ++statements_blocked_;
+  if (statements_blocked_ != UINT32_MAX) ++statements_blocked_;
   host_->metrics().CountBlocked(route_->tenant->name, verdict.rule_id);
   // The verdict's reason never holds a literal of the statement (policy_verdict.h); the fingerprint
   // names the statement for the audit trail.
