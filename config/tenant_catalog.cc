@@ -19,12 +19,7 @@ class CatalogMerger {
  public:
   CatalogMerger(const Config& yaml, CatalogMerge& out)
       : yaml_(yaml), merged_(std::make_shared<Config>(yaml)), out_(out) {
-    for (const auto& [name, tenant] : yaml.tenants) {
-      ids_.insert(tenant.id);
-      if (!tenant.schema.empty()) schemas_.insert(protocol::AsciiLower(tenant.schema));
-      backends_in_use_.insert(tenant.backend);
-      if (tenant.isolation == IsolationMode::kDatabase) dedicated_backends_.insert(tenant.backend);
-    }
+    for (const auto& [name, tenant] : yaml.tenants) Remember(tenant);
   }
 
   void AddTenants(const std::vector<CatalogTenantRow>& rows) {
@@ -41,10 +36,7 @@ class CatalogMerger {
       tenant.schema = row.schema;
       tenant.backend = row.backend;
       tenant.source = TenantSource::kCatalog;
-      ids_.insert(tenant.id);
-      if (!tenant.schema.empty()) schemas_.insert(protocol::AsciiLower(tenant.schema));
-      backends_in_use_.insert(tenant.backend);
-      if (tenant.isolation == IsolationMode::kDatabase) dedicated_backends_.insert(tenant.backend);
+      Remember(tenant);
       merged_->tenants.emplace(tenant.name, std::move(tenant));
       ++out_.tenants;
     }
@@ -175,6 +167,14 @@ class CatalogMerger {
     if (method == AuthMethod::kScramSha256 && !scram)
       return "password: auth.method is scram-sha-256, which needs a SCRAM-SHA-256 verifier";
     return std::nullopt;
+  }
+
+  // What a later catalog row is checked against: the ids, schemas and backends a tenant takes.
+  void Remember(const TenantConfig& tenant) {
+    ids_.insert(tenant.id);
+    if (!tenant.schema.empty()) schemas_.insert(protocol::AsciiLower(tenant.schema));
+    backends_in_use_.insert(tenant.backend);
+    if (tenant.isolation == IsolationMode::kDatabase) dedicated_backends_.insert(tenant.backend);
   }
 
   UserConfig* FindUser(const std::string& name) {

@@ -461,7 +461,7 @@ config::ConfigChange ProxyServer::ApplyNewConfig(std::shared_ptr<const config::C
   config::ConfigChange change = config::CompareConfigs(*config_, *next);
   const uint64_t generation = ++shared.generation;
   group_->RunOnAll(*this, [&next, generation, &change](ProxyServer& worker) {
-    worker.ApplyConfig(next, generation, &change);
+    worker.ApplyConfig(next, generation, change);
   });
   group_->ConfigurePlacement(*next);
   shared.policy.ClearCache();  // cached verdicts are keyed by the old snapshot
@@ -482,9 +482,7 @@ bool Touches(const config::ConfigChange& change, const routing::PoolIdentity& id
 }  // namespace
 
 void ProxyServer::ApplyConfig(std::shared_ptr<const config::Config> next, uint64_t generation,
-                              const config::ConfigChange* change) {
-  std::optional<config::ConfigChange> compared;
-  if (change == nullptr) change = &compared.emplace(config::CompareConfigs(*config_, *next));
+                              const config::ConfigChange& change) {
   // A pool keeps its server connections when the new config gives it the same identity (the
   // backend's connection settings, the tenant context, ...); otherwise it closes, and sessions find
   // the pool of their new route at their next transaction. Pool settings apply to live pools. Pools
@@ -492,7 +490,7 @@ void ProxyServer::ApplyConfig(std::shared_ptr<const config::Config> next, uint64
   for (auto it = pools_.begin(); it != pools_.end();) {
     ServerPool& pool = *it->second;
     const routing::PoolIdentity& identity = pool.identity();
-    if (!Touches(*change, identity)) {
+    if (!Touches(change, identity)) {
       ++it;
       continue;
     }

@@ -147,9 +147,8 @@ class ProxyServer final : public SessionHost {
   // (PreloadConfigFiles).
   config::ConfigChange ApplyNewConfig(std::shared_ptr<const config::Config> next);
   // This worker's part of it: pools, budgets, health checks and peers under `next`. `change`: what
-  // differs from this worker's running config; null: compared here.
-  void ApplyConfig(std::shared_ptr<const config::Config> next, uint64_t generation,
-                   const config::ConfigChange* change = nullptr);
+  // differs from this worker's running config (compared once, for all workers).
+  void ApplyConfig(std::shared_ptr<const config::Config> next, uint64_t generation, const config::ConfigChange& change);
   // tenant_catalog: the catalog's rows as last read (catalog/catalog_reader.h), merged with the YAML
   // and applied on every worker through ApplyNewConfig, as a reload is (proxy_server_catalog.cc).
   // Worker 0's loop thread.
