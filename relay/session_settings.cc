@@ -2,6 +2,7 @@
 #include "relay/session_settings.h"
 
 #include <algorithm>
+#include <atomic>
 
 #include "protocol/sql_quote.h"
 #include "relay/session_wire.h"
@@ -64,7 +65,13 @@ SessionEffects CommittedEffects(SessionEffects effects) {
   return kept;
 }
 
+uint64_t StartupSettings::NextSerial() {
+  static std::atomic<uint64_t> last{0};
+  return last.fetch_add(1, std::memory_order_relaxed) + 1;
+}
+
 void ServerSettings::MarkUnknown(std::string_view name) {
+  ForgetSync();
   for (Entry& e : entries_) {
     if (e.name == name) {
       e.known = false;
@@ -75,10 +82,12 @@ void ServerSettings::MarkUnknown(std::string_view name) {
 }
 
 void ServerSettings::MarkAllUnknown() {
+  ForgetSync();
   for (Entry& e : entries_) e.known = false;
 }
 
 void ServerSettings::Set(std::string_view name, std::string_view value) {
+  ForgetSync();
   for (Entry& e : entries_) {
     if (e.name == name) {
       e.value.assign(value);
@@ -90,6 +99,7 @@ void ServerSettings::Set(std::string_view name, std::string_view value) {
 }
 
 void ServerSettings::Forget(std::string_view name) {
+  ForgetSync();
   std::erase_if(entries_, [&](const Entry& e) { return e.name == name; });
 }
 
@@ -100,7 +110,7 @@ const std::string* SessionSettings::Find(std::string_view name) const {
   }
   if (startup_ != nullptr) {
     // The last of a name wins, as when PostgreSQL reads a startup packet.
-    for (auto it = startup_->rbegin(); it != startup_->rend(); ++it)
+    for (auto it = startup_->values.rbegin(); it != startup_->values.rend(); ++it)
       if (EqualsIgnoreCase(it->first, name)) return &it->second;
   }
   return nullptr;
@@ -109,7 +119,7 @@ const std::string* SessionSettings::Find(std::string_view name) const {
 template <typename Visit>
 void SessionSettings::ForEachValue(Visit visit) const {
   if (startup_ != nullptr) {
-    for (const auto& [name, value] : *startup_)
+    for (const auto& [name, value] : startup_->values)
       if (Find(name) == &value) visit(name, value);  // not overridden, nor repeated later
   }
   if (own_ != nullptr) {
@@ -163,8 +173,11 @@ void SessionSettings::Commit(const SessionEffect& effect, ServerSettings& server
 std::string SessionSettings::SyncServer(ServerSettings& server, const Settings& reported) const {
   std::string sql;
   auto& entries = server.entries_;
-  // The common case: nothing set anywhere.
-  if ((startup_ == nullptr || startup_->empty()) && own_ == nullptr && entries.empty()) return sql;
+  // The common cases: nothing set anywhere; the server was last brought to this same login's startup
+  // values and nothing changed on either side since (a client with SETs of its own is compared in full).
+  if ((startup_ == nullptr || startup_->values.empty()) && own_ == nullptr && entries.empty()) return sql;
+  const uint64_t serial = startup_ != nullptr && own_ == nullptr ? startup_->serial : 0;
+  if (serial != 0 && server.synced_serial_ == serial) return sql;
   // What the server carries that this client does not: back to the server's default.
   for (auto it = entries.begin(); it != entries.end();) {
     if (Find(it->name) == nullptr) {
@@ -188,13 +201,14 @@ std::string SessionSettings::SyncServer(ServerSettings& server, const Settings& 
     }
     AppendSet(sql, Lower(name), value);
   });
+  server.synced_serial_ = serial;
   return sql;
 }
 
 std::string SessionSettings::StartupValueSql(std::string_view name) const {
   std::string sql;
   if (startup_ == nullptr) return sql;
-  for (auto it = startup_->rbegin(); it != startup_->rend(); ++it) {
+  for (auto it = startup_->values.rbegin(); it != startup_->values.rend(); ++it) {
     if (!EqualsIgnoreCase(it->first, name)) continue;
     AppendSet(sql, Lower(it->first), it->second);
     break;
@@ -205,7 +219,7 @@ std::string SessionSettings::StartupValueSql(std::string_view name) const {
 std::string SessionSettings::AllStartupValuesSql() const {
   std::string sql;
   if (startup_ == nullptr) return sql;
-  for (const auto& [name, value] : *startup_) AppendSet(sql, Lower(name), value);
+  for (const auto& [name, value] : startup_->values) AppendSet(sql, Lower(name), value);
   return sql;
 }
 

@@ -25,6 +25,18 @@ using protocol::SessionEffects;
 // Parameter name (lowercase) and value, in the order they were first set.
 using Settings = std::vector<std::pair<std::string, std::string>>;
 
+// A client's startup parameters, with a serial that no other set of them is ever given (assigned once
+// they are final: NextSerial). A server connection remembers the serial of the client it was last
+// brought to (SessionSettings::SyncServer), so that the next client of the same login skips the
+// comparison; a serial is never reused, as an address could be once its login is gone. 0: none.
+struct StartupSettings {
+  Settings values;
+  uint64_t serial = 0;
+  // Process-wide, from 1; any thread.
+  static uint64_t NextSerial();
+  bool operator==(const StartupSettings& other) const { return values == other.values; }
+};
+
 // "SET name TO 'value';"
 void AppendSet(std::string& sql, std::string_view name, std::string_view value);
 
@@ -40,11 +52,17 @@ class ServerSettings {
   void MarkUnknown(std::string_view name);
   void MarkAllUnknown();
   // The server is back to its defaults (DISCARD ALL of the pool's reset ran).
-  void Clear() { entries_.clear(); }
+  void Clear() {
+    entries_.clear();
+    ForgetSync();
+  }
   bool empty() const { return entries_.empty(); }
   // The server carries `value` for `name` / its own default for it.
   void Set(std::string_view name, std::string_view value);
   void Forget(std::string_view name);
+  // The server's own defaults may have changed (it sent a ParameterStatus): the next client is
+  // compared in full. Every change above does the same.
+  void ForgetSync() { synced_serial_ = 0; }
 
  private:
   friend class SessionSettings;
@@ -54,13 +72,16 @@ class ServerSettings {
     bool known = true;
   };
   std::vector<Entry> entries_;
+  // The startup serial of the client SyncServer last brought this server to, when that client had
+  // set nothing of its own and nothing changed here since; 0 otherwise.
+  uint64_t synced_serial_ = 0;
 };
 
 class SessionSettings {
  public:
   // The client's startup parameters (names in any case). REQUIRES: `startup` stays valid until the
   // next SetStartup or the end of this object (the session's interned login holds them).
-  void SetStartup(const Settings* startup) { startup_ = startup; }
+  void SetStartup(const StartupSettings* startup) { startup_ = startup; }
   // The client's value of `name` now (its own SET, else its startup value); nullptr if it has none.
   const std::string* Find(std::string_view name) const;
 
@@ -85,7 +106,7 @@ class SessionSettings {
 
   // Held by pointer, not copied: every idle client holds a relay, and sessions with the same login
   // share one (ProxyServer interns logins).
-  const Settings* startup_ = nullptr;
+  const StartupSettings* startup_ = nullptr;
   std::unique_ptr<Settings> own_;  // what the client SET since (names lowercase); made on its first SET
 };
 

@@ -166,6 +166,7 @@ void ServerConnection::NoteParameterStatus(std::span<const uint8_t> body) {
   if (!parsed.ok()) return;
   auto& [name, value] = *parsed;
   params_messages_.clear();
+  wire_.settings().ForgetSync();  // a default may have changed: the next client is compared in full
   relay::Settings& reported = wire_.reported();
   for (auto& p : reported) {
     if (p.first == name) {

@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "relay/session_settings.h"
 #include "routing/route.h"
 
 namespace pgtenant::proxy {
@@ -16,7 +17,7 @@ namespace pgtenant::proxy {
 struct ClientLogin {
   routing::ClientIdentity identity;
   std::string username;  // the login name: the startup user without a tenant suffix
-  std::vector<std::pair<std::string, std::string>> params;  // allowlisted, to SET on the server
+  relay::StartupSettings params;  // allowlisted, to SET on the server; its serial set once final
 
   bool operator==(const ClientLogin&) const = default;
   // The application_name startup parameter, or empty.

@@ -118,9 +118,9 @@ Status ClientSession::CheckStartupParameters(const protocol::StartupPacket& pack
       // Session parameters (-c TimeZone=UTC) are the client's own, as startup parameters; routing
       // judges the rest: only the tenant may be named there.
       identity.options = routing::ExtractSessionSettings(
-          value, [&](std::string_view setting) { return config_->IsSessionParameter(setting); }, login.params);
+          value, [&](std::string_view setting) { return config_->IsSessionParameter(setting); }, login.params.values);
     } else if (config_->IsSessionParameter(name)) {
-      login.params.emplace_back(name, value);
+      login.params.values.emplace_back(name, value);
     } else {
       auto allowed = std::find_if(std::begin(kAllowedParameters), std::end(kAllowedParameters),
                                   [&](std::string_view a) { return EqualsIgnoreCase(a, name); });
@@ -138,9 +138,10 @@ Status ClientSession::CheckStartupParameters(const protocol::StartupPacket& pack
                              "and backslash bytes inside multibyte characters, so the policy parser and the server "
                              "would read the same statement differently.");
       }
-      login.params.emplace_back(std::string(*allowed), value);
+      login.params.values.emplace_back(std::string(*allowed), value);
     }
   }
+  login.params.serial = relay::StartupSettings::NextSerial();  // final now
   if (identity.database.empty()) identity.database = identity.startup_user;
   login.username = routing::SplitLoginName(*config_, identity.startup_user).user;
   return Status::Ok();

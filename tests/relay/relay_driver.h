@@ -70,7 +70,7 @@ class RelayDriver final : public RelayHost {
   // The client's startup parameters; in session pooling the server gets them at once, as
   // ClientSession::PrepareServer does before the handshake ends.
   void Startup(const Settings& startup) {
-    startup_ = startup;
+    startup_ = {startup, StartupSettings::NextSerial()};
     relay_.settings().SetStartup(&startup_);
     if (held_ < 0) return;
     const std::string sql = relay_.settings().SyncServer(backends_[held_].wire.settings(), backends_[held_].wire.reported());
@@ -343,7 +343,7 @@ class RelayDriver final : public RelayHost {
   int next_ = 0;
   bool broken_backend_ = false;
   std::string carry_;
-  Settings startup_;  // the client's startup parameters (the session's login holds them)
+  StartupSettings startup_;  // the client's startup parameters (the session's login holds them)
 };
 
 }  // namespace pgtenant::relay::testing

@@ -107,7 +107,8 @@ TEST_CASE("a client that sets nothing costs nothing: the servers get exactly its
 
 TEST_CASE("SyncServer resets what another client left and sets only what differs", "[relay][settings]") {
   ServerSettings server;
-  const Settings tokyo_login = {{"TimeZone", "Asia/Tokyo"}, {"application_name", "leaky"}};
+  const StartupSettings tokyo_login = {{{"TimeZone", "Asia/Tokyo"}, {"application_name", "leaky"}},
+                                       StartupSettings::NextSerial()};
   SessionSettings tokyo;
   tokyo.SetStartup(&tokyo_login);
   SessionSettings plain;
@@ -117,13 +118,64 @@ TEST_CASE("SyncServer resets what another client left and sets only what differs
   CHECK(tokyo.SyncServer(server, reported).empty());
   CHECK(plain.SyncServer(server, reported) == "RESET timezone;RESET application_name;");
   CHECK(plain.SyncServer(server, reported).empty());
-  const Settings utc_login = {{"timezone", "UTC"}};
+  const StartupSettings utc_login = {{{"timezone", "UTC"}}, StartupSettings::NextSerial()};
   SessionSettings utc;
   utc.SetStartup(&utc_login);
   CHECK(utc.SyncServer(server, reported).empty());  // the server's default is the value already
   server.MarkUnknown("timezone");                     // another client's SET went out
   CHECK(utc.SyncServer(server, reported) == "SET timezone TO 'UTC';");
   CHECK(protocol::QuoteLiteral("it's a\\b") == "E'it''s a\\\\b'");
+}
+
+TEST_CASE("a server connection remembers the login it was last brought to; any change there, a new default "
+          "or another login makes the next client compared in full", "[relay][settings]") {
+  ServerSettings server;
+  Settings reported = {{"TimeZone", "UTC"}, {"application_name", ""}};
+  const StartupSettings tokyo_login = {{{"TimeZone", "Asia/Tokyo"}}, StartupSettings::NextSerial()};
+  const StartupSettings paris_login = {{{"TimeZone", "Europe/Paris"}}, StartupSettings::NextSerial()};
+  SessionSettings tokyo;
+  tokyo.SetStartup(&tokyo_login);
+  SessionSettings tokyo_again;  // another session of the same (interned) login
+  tokyo_again.SetStartup(&tokyo_login);
+  SessionSettings paris;
+  paris.SetStartup(&paris_login);
+
+  CHECK(tokyo.SyncServer(server, reported) == "SET timezone TO 'Asia/Tokyo';");
+  CHECK(tokyo_again.SyncServer(server, reported).empty());
+  CHECK(paris.SyncServer(server, reported) == "SET timezone TO 'Europe/Paris';");
+  CHECK(tokyo_again.SyncServer(server, reported) == "SET timezone TO 'Asia/Tokyo';");
+
+  // What a client's statement may have changed, what it committed, what it reset.
+  server.MarkUnknown("timezone");
+  CHECK(tokyo.SyncServer(server, reported) == "SET timezone TO 'Asia/Tokyo';");
+  server.Set("timezone", "America/Lima");
+  CHECK(tokyo.SyncServer(server, reported) == "SET timezone TO 'Asia/Tokyo';");
+  server.Set("application_name", "left over");
+  CHECK(tokyo.SyncServer(server, reported) == "RESET application_name;");
+  server.Clear();  // DISCARD ALL
+  CHECK(tokyo.SyncServer(server, reported) == "SET timezone TO 'Asia/Tokyo';");
+
+  // A client whose startup value is the server's default needs nothing, until the default changes.
+  const StartupSettings utc_login = {{{"TimeZone", "UTC"}}, StartupSettings::NextSerial()};
+  SessionSettings utc;
+  utc.SetStartup(&utc_login);
+  server.Clear();
+  CHECK(utc.SyncServer(server, reported).empty());
+  reported[0].second = "Asia/Kolkata";  // postgresql.conf changed and reloaded: a ParameterStatus came
+  server.ForgetSync();
+  CHECK(utc.SyncServer(server, reported) == "SET timezone TO 'UTC';");
+
+  // A client with SETs of its own is compared in full every time.
+  SessionSettings own;
+  own.SetStartup(&tokyo_login);
+  own.Commit(SessionEffect{SessionEffect::Kind::kSet, "TimeZone", "Africa/Cairo"}, server);
+  CHECK(tokyo.SyncServer(server, reported) == "SET timezone TO 'Asia/Tokyo';");
+  CHECK(own.SyncServer(server, reported) == "SET timezone TO 'Africa/Cairo';");
+  CHECK(own.SyncServer(server, reported).empty());
+  CHECK(tokyo_again.SyncServer(server, reported) == "SET timezone TO 'Asia/Tokyo';");
+
+  // Serials are never given twice.
+  CHECK(StartupSettings::NextSerial() != StartupSettings::NextSerial());
 }
 
 TEST_CASE("DEALLOCATE ALL drops the client's statements; the server's are prepared again", "[relay][settings]") {
