@@ -182,7 +182,9 @@ std::unique_ptr<PostgresServer> PostgresServer::Attach(const std::string& path) 
   // Never a server that happens to be running: it must know the run's random superuser password and
   // keep its data in the directory the description names.
   try {
-    const std::string data = server->Exec("SHOW data_directory").at(0).at(0);
+    PgConn conn = Connect(server->ConnString("postgres", server->superuser_password_, "postgres"));  // over TCP
+    if (PQstatus(conn.get()) != CONNECTION_OK) throw std::runtime_error(PQerrorMessage(conn.get()));
+    const std::string data = QueryValue(conn.get(), "SHOW data_directory");
     if (data != server->directory_ + "/data") throw std::runtime_error("its data directory is " + data);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "%s describes a PostgreSQL that does not answer as described (%s); starting one of "
@@ -219,7 +221,7 @@ PostgresServer::PostgresServer(Kind kind) : kind_(kind) {
 PostgresServer::~PostgresServer() {
   if (kind_ == Kind::kAttached && !created_databases_.empty()) {
     try {
-      PgConn conn = Connect(ConnString("postgres", superuser_password_, "postgres"));
+      PgConn conn = Connect(SuperuserConnString("postgres"));
       for (const std::string& database : created_databases_) {
         char* quoted = PQescapeIdentifier(conn.get(), database.c_str(), database.size());
         if (quoted == nullptr) continue;
@@ -339,6 +341,11 @@ std::string PostgresServer::ConnString(const std::string& user, const std::strin
          " sslmode=disable gssencmode=disable connect_timeout=10";
 }
 
+std::string PostgresServer::SuperuserConnString(const std::string& database) const {
+  return "host=" + ConninfoValue(directory_) + " port=" + std::to_string(port_) +
+         " user=postgres dbname=" + ConninfoValue(database) + " connect_timeout=10";
+}
+
 bool PostgresServer::AwaitActiveQuery(const std::string& database, const std::string& sql,
                                       std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
@@ -352,7 +359,7 @@ bool PostgresServer::AwaitActiveQuery(const std::string& database, const std::st
 }
 
 std::vector<std::vector<std::string>> PostgresServer::Exec(const std::string& sql, const std::string& database) {
-  PgConn conn = Connect(ConnString("postgres", superuser_password_, database));
+  PgConn conn = Connect(SuperuserConnString(database));
   if (PQstatus(conn.get()) != CONNECTION_OK) {
     throw std::runtime_error("superuser connection failed: " + std::string(PQerrorMessage(conn.get())));
   }
@@ -368,7 +375,7 @@ std::vector<std::vector<std::string>> PostgresServer::Exec(const std::string& sq
 
 void PostgresServer::CreateRoleAndDatabase(const std::string& role, const std::string& password,
                                            const std::string& database) {
-  PgConn conn = Connect(ConnString("postgres", superuser_password_, "postgres"));
+  PgConn conn = Connect(SuperuserConnString("postgres"));
   if (PQstatus(conn.get()) != CONNECTION_OK) {
     throw std::runtime_error("superuser connection failed: " + std::string(PQerrorMessage(conn.get())));
   }

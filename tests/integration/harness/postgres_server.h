@@ -67,9 +67,14 @@ class PostgresServer {
 
   // A libpq conninfo for a direct TCP connection (no proxy) to this server.
   std::string ConnString(const std::string& user, const std::string& password, const std::string& database) const;
+  // The superuser over the Unix-domain socket in the run's directory (initdb --auth-local=trust): only
+  // after attaching checked, over TCP with the run's random password, that the server is the run's own.
+  std::string SuperuserConnString(const std::string& database) const;
 
-  // Runs SQL as the superuser (one statement or several separated by ';'). Returns the rows of the last
-  // statement as text (NULL as ""). Throws std::runtime_error carrying the server's message.
+  // Runs SQL as the superuser (one statement or several separated by ';'), over the Unix-domain socket in
+  // the run's own directory (trust there: no SCRAM key stretching for every call, which was a good part of
+  // the suite's CPU). Returns the rows of the last statement as text (NULL as ""). Throws
+  // std::runtime_error carrying the server's message.
   std::vector<std::vector<std::string>> Exec(const std::string& sql, const std::string& database = "postgres");
   // Waits until `sql` runs (state active) in `database`, so that a cancel cannot arrive before it;
   // false if it does not within `timeout`.
