@@ -1,6 +1,9 @@
 // ServerConnection: login (protocol section 55.2.1 "Start-up"), internal queries, forwarding.
 #include "proxy/server/server_connection.h"
 
+#include <sys/socket.h>
+
+#include <cerrno>
 #include <cstring>
 
 #include "protocol/frame_reader.h"
@@ -159,6 +162,14 @@ void ServerConnection::UpdateReading() {
     uv_read_stop(&socket_.stream);
     reading_ = false;
   }
+}
+
+bool ServerConnection::SpokeWhileIdle() const {
+  uv_os_fd_t fd;
+  if (uv_fileno(&socket_.handle, &fd) != 0) return true;
+  char byte;
+  const ssize_t n = ::recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  return !(n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK));  // EOF, bytes, or an error
 }
 
 void ServerConnection::NoteParameterStatus(std::span<const uint8_t> body) {

@@ -159,6 +159,10 @@ class ServerConnection {
   // The TCP socket's local end (SHOW SERVERS local_addr); nullopt for a Unix-domain socket.
   std::optional<std::pair<std::string, int>> local_address() const { return LocalAddress(&socket_.tcp); }
   Clock::time_point idle_since() const { return idle_since_; }
+  // Idle, and the server has sent something or closed since (pg_terminate_backend, PostgreSQL's
+  // idle_session_timeout, a restart) that this loop has not read yet: one recv(MSG_PEEK). A connection
+  // in this state must not be handed out; the pool closes it instead.
+  bool SpokeWhileIdle() const;
   protocol::TransactionStatus txn_status() const { return wire_.txn_status(); }
 
  private:

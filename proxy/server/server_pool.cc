@@ -34,7 +34,11 @@ ServerConnection* ServerPool::Acquire(PoolClient* client, std::string_view prefe
   while (!idle_.empty()) {
     ServerConnection* server = idle_.back();
     idle_.pop_back();
-    if (Expired(server, LoopNow()) || !OnPreferredHost(server)) {
+    // A connection the server closed while it sat idle, whose EOF the loop has not read yet, would end
+    // the client's session at its first write. Looked at only after kIdleCheckAfter: a busy pool's
+    // connections come back within microseconds and cost no system call.
+    const bool check = LoopNow() - server->idle_since() >= kIdleCheckAfter;
+    if (Expired(server, LoopNow()) || !OnPreferredHost(server) || (check && server->SpokeWhileIdle())) {
       Retire(server);
       continue;
     }

@@ -147,6 +147,8 @@ class ServerPool final : public ServerConnectionOwner {
   std::shared_ptr<BackendHealth> health_;
   // After a failed connect, new connects wait this long, so a refusing backend is not hammered.
   static constexpr std::chrono::milliseconds kRetryDelay{500};
+  // An idle connection older than this is checked for a close the loop has not read yet (Acquire).
+  static constexpr std::chrono::milliseconds kIdleCheckAfter{1};
   Clock::time_point retry_after_{};
   bool closing_ = false;
   bool drained_ = false;  // closing_ by Drain: Acquire reopens
