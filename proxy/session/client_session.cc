@@ -52,7 +52,7 @@ ClientSession::ClientSession(SessionHost* host, std::shared_ptr<const config::Co
       relay_(static_cast<relay::RelayHost&>(*this)),
       session_tag_(static_cast<uint32_t>(protocol::RandomInt32()) >> 4),
       over_capacity_(over_capacity) {
-  config_generation_ = static_cast<uint32_t>(host_->config_generation());
+  config_generation_ = host_->config_generation();
   uv_tcp_init(host_->loop(), &socket_);
   socket_.data = this;
   outbox_.Init(stream(), &ClientSession::OnOutboxEvent);
@@ -170,8 +170,7 @@ void ClientSession::HandleBytes(std::span<const uint8_t> data) {
   if (handshake) outbox_.Cork();
   HandleClientMessages(data);
   if (handshake && !outbox_.Uncork()) Close();
-  // Logged in: the cork's copy of that last write goes, instead of after TrimIdle's second. Most
-  // clients of a pooler sit idle after login, and each held about 100 bytes for it.
+  // Logged in: the cork's copy of that write goes now, not at TrimIdle (most pooled clients sit idle).
   if (handshake && handshake_done_) outbox_.ReleaseMemory();
 }
 
@@ -344,9 +343,9 @@ void ClientSession::OnServerWritable() { Resume(kPauseBackpressure); }
 
 Status ClientSession::AdoptLatestConfig() {
   // Generations only grow; a session that came from a worker that applied a reload first keeps its newer one.
-  if (config_generation_ >= static_cast<uint32_t>(host_->config_generation())) return Status();
+  if (config_generation_ >= host_->config_generation()) return Status();
   std::shared_ptr<const config::Config> next = host_->config();
-  config_generation_ = static_cast<uint32_t>(host_->config_generation());
+  config_generation_ = host_->config_generation();
   const config::UserConfig* user = next->FindUser(login_->username);
   Result<std::shared_ptr<const routing::Route>> route =
       user == nullptr ? Result<std::shared_ptr<const routing::Route>>(Status::Error(

@@ -55,9 +55,10 @@ class SessionHost {
   SessionHost& operator=(const SessionHost&) = delete;
 
   virtual uv_loop_t* loop() = 0;
-  // The newest config snapshot and its generation; sessions adopt it at transaction boundaries.
+  // The newest config snapshot and its generation (reloads: 32 bits are plenty); sessions adopt it at
+  // transaction boundaries.
   virtual const std::shared_ptr<const config::Config>& config() const = 0;
-  virtual uint64_t config_generation() const = 0;
+  virtual uint32_t config_generation() const = 0;
   virtual bool shutting_down() const = 0;
   // The SCRAM secret unknown users are challenged with (no user enumeration).
   virtual std::string_view mock_secret() const = 0;

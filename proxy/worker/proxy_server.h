@@ -133,7 +133,7 @@ class ProxyServer final : public SessionHost {
 
   // The newest config snapshot and its generation; sessions adopt it at transaction boundaries.
   const std::shared_ptr<const config::Config>& config() const override { return config_; }
-  uint64_t config_generation() const override { return config_generation_; }
+  uint32_t config_generation() const override { return static_cast<uint32_t>(config_generation_); }
   // Reads the config file again and applies it on every worker (ApplyNewConfig). A bad file leaves
   // the running config untouched (and says why). `admin_user`: the admin who asked (console RELOAD),
   // recorded in the config_reloaded event.
