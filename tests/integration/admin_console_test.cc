@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/integration/harness/net.h"
 #include "tests/integration/harness/pg.h"
 #include "tests/integration/harness/poll.h"
 #include "tests/integration/harness/postgres_server.h"
@@ -400,6 +401,9 @@ TEST_CASE("SHUTDOWN stops pgtenant like SIGTERM: an open transaction may commit,
   CommandResult stopped = Psql(proxy, "SHUTDOWN");
   INFO(stopped.output);
   CHECK(stopped.exit_code == 0);
+  // SHUTDOWN answers once asked; each worker closes its listener on its own loop, and a client accepted
+  // before that finishes its login (as at SIGTERM). Once every listener is closed, nobody gets in.
+  REQUIRE(PollUntil([&] { return !CanConnect(proxy.port()); }, std::chrono::seconds(10)));
   CHECK(PQstatus(ConnectProxy(proxy, "bob", kBobPassword, "app").get()) == CONNECTION_BAD);
   MustExec(busy.get(), "COMMIT");
   CHECK(server.Exec("SELECT count(*) FROM done", db.database).at(0).at(0) == "1");
