@@ -45,6 +45,7 @@ ServerConnection* ServerPool::Acquire(PoolClient* client, std::string_view prefe
     return server;
   }
   waiters_.Push(client, preferred_tag, LoopNow() + settings_.wait_timeout);
+  if (on_wait_) on_wait_();
   Dispatch();
   return nullptr;
 }

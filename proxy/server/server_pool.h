@@ -20,6 +20,7 @@
 
 #include <uv.h>
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <unordered_set>
@@ -115,6 +116,8 @@ class ServerPool final : public ServerConnectionOwner {
   void set_backend_series(Metrics::BackendSeries* series) { backend_series_ = series; }
   // Which host new connections go to, and where connect results are reported. Null: the backend's host.
   void set_health(std::shared_ptr<BackendHealth> health) { health_ = std::move(health); }
+  // Told when a client starts to wait (its wait_timeout needs the loop's frequent tick).
+  void set_on_wait(std::function<void()> on_wait) { on_wait_ = std::move(on_wait); }
 
   const routing::PoolIdentity& identity() const { return identity_; }
   // For logs, errors and the admin console (routing::PoolName); never parsed.
@@ -137,6 +140,7 @@ class ServerPool final : public ServerConnectionOwner {
   bool OnPreferredHost(ServerConnection* server);
   void Retire(ServerConnection* server);  // close and forget
 
+  std::function<void()> on_wait_;
   uv_loop_t* loop_;
   const routing::PoolIdentity identity_;
   const std::string name_;              // PoolName(identity_)

@@ -94,7 +94,10 @@ void AdminState::Wake(const std::optional<std::string>& tenant) {
   for (ClientSession* session : woken) session->OnAdminResume();
 }
 
-void AdminState::AddWaiter(Waiter* waiter) { waiters_.push_back(waiter); }
+void AdminState::AddWaiter(Waiter* waiter) {
+  waiters_.push_back(waiter);
+  if (on_waiter_) on_waiter_();
+}
 
 void AdminState::RemoveWaiter(Waiter* waiter) {
   waiters_.erase(std::remove(waiters_.begin(), waiters_.end(), waiter), waiters_.end());

@@ -10,6 +10,7 @@
 // (Forget / RemoveWaiter) before they are destroyed.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <set>
 #include <string>
@@ -61,6 +62,9 @@ class AdminState {
 
   void AddWaiter(Waiter* waiter);
   void RemoveWaiter(Waiter* waiter);
+  bool has_waiters() const { return !waiters_.empty(); }
+  // Told when a waiter is added (the proxy ticks often enough for it).
+  void set_on_waiter(std::function<void()> on_waiter) { on_waiter_ = std::move(on_waiter); }
   // Called by the proxy's periodic tick.
   void Tick();
 
@@ -76,6 +80,7 @@ class AdminState {
   std::set<std::string> disabled_;
   std::unordered_map<const ClientSession*, Held> held_;
   std::vector<Waiter*> waiters_;
+  std::function<void()> on_waiter_;
 };
 
 }  // namespace pgtenant::proxy

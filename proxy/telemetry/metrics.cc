@@ -96,7 +96,8 @@ void Metrics::TallyBytes(TenantSeries* series, uint64_t in, uint64_t out) {
   t.bytes_out += out;
 }
 
-void Metrics::FlushThreadTally() {
+bool Metrics::FlushThreadTally() {
+  const bool any = !thread_tally.series.empty();
   for (auto& [series, t] : thread_tally.series) {
     AddCount(*series->transactions, t.transactions);
     AddCount(*series->statements, t.statements);
@@ -110,6 +111,7 @@ void Metrics::FlushThreadTally() {
   thread_tally.series.clear();
   thread_tally.last = nullptr;
   thread_tally.last_tally = nullptr;
+  return any;
 }
 
 Metrics::Metrics()
@@ -213,8 +215,6 @@ void Metrics::SetInstanceId(std::optional<int> id) {
   build_info_series_->Set(1);
 }
 
-void Metrics::UpdateProcess() { process_.Update(); }
-
 void Metrics::SetAuditQueue(size_t depth, size_t capacity, uint64_t failed) {
   audit_queue_depth_.Set(static_cast<double>(depth));
   audit_queue_capacity_.Set(static_cast<double>(capacity));
@@ -263,6 +263,7 @@ void Metrics::SetWorkerCpuSeconds(int worker, double seconds) {
 }
 
 Status Metrics::Serve(uv_loop_t* loop, const config::MetricsConfig& config, int port, ProbeSource* probes) {
+  http_.SetBeforeCollect([this] { process_.Update(); });
   return http_.Listen(loop, config.address, port, config.reuse_port, registry_, probes);
 }
 

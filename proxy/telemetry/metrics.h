@@ -102,13 +102,14 @@ class Metrics {
   void SetWorkerCpuSeconds(int worker, double seconds);
   // The instance id (--instance-id) in build_info, when set.
   void SetInstanceId(std::optional<int> id);
-  // Process collector (process_*) and audit queue depth, refreshed by worker 0 once a second.
-  void UpdateProcess();
+  // Audit queue depth, refreshed by worker 0 once a second. (The process_* series are read from /proc
+  // when /metrics is scraped: an idle proxy nobody scrapes does not read them.)
   void SetAuditQueue(size_t depth, size_t capacity, uint64_t failed);
 
   // Per-transaction updates (transactions, statements, bytes, the two duration histograms) are summed
-  // per thread and added to the series by FlushThreadTally: a worker flushes on its tick (every 100 ms),
-  // before an admin SHOW STATS and when it stops, so a scrape lags by one tick at most. Updating the shared
+  // per thread and added to the series by FlushThreadTally: a worker flushes on its tick (every 100 ms
+  // while transactions run; the first after a quiet spell within 500 ms), before an admin SHOW STATS and
+  // when it stops, so a scrape lags by one tick at most. Updating the shared
   // series directly cost two mutexes and about eight atomic read-modify-writes per transaction (~8% of
   // pgtenant's user CPU under pgbench -S).
   static void TallyTransaction(TenantSeries* series, double seconds);
@@ -118,7 +119,8 @@ class Metrics {
   static void TallyStatements(TenantSeries* series, uint32_t completed, uint32_t failed);
   static void TallyQuery(TenantSeries* series, double seconds);
   static void TallyBytes(TenantSeries* series, uint64_t in, uint64_t out);
-  static void FlushThreadTally();
+  // True when there was something to add (transactions ran on this thread since the last flush).
+  static bool FlushThreadTally();
 
   void CountReload(bool ok);
   // Mirrors totals kept elsewhere (audit log, verdict cache) into counters.

@@ -151,6 +151,7 @@ void MetricsHttp::Respond(Connection* connection) {
     std::string_view target = line.substr(method_end + 1, target_end - method_end - 1);
     target = target.substr(0, target.find('?'));
     if (target == "/metrics") {
+      if (before_collect_) before_collect_();
       const prometheus::TextSerializer serializer;
       connection->response =
           HttpResponse("200 OK", "text/plain; version=0.0.4; charset=utf-8", serializer.Serialize(registry_->Collect()));

@@ -13,6 +13,7 @@
 
 #include <uv.h>
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <unordered_set>
@@ -53,6 +54,9 @@ class MetricsHttp {
                 std::shared_ptr<prometheus::Registry> registry, ProbeSource* probes);
   // Stops listening and closes open connections. Idempotent.
   void Close();
+  // Runs before each GET /metrics collects the registry: for series read from the system (process_*)
+  // only when someone asks, not on a timer.
+  void SetBeforeCollect(std::function<void()> refresh) { before_collect_ = std::move(refresh); }
 
  private:
   struct Connection;
@@ -65,6 +69,7 @@ class MetricsHttp {
   bool listening_ = false;
   std::shared_ptr<prometheus::Registry> registry_;
   ProbeSource* probes_ = nullptr;
+  std::function<void()> before_collect_;
   std::unordered_set<Connection*> connections_;
 };
 

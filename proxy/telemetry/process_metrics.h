@@ -3,7 +3,8 @@
 // prometheus-cpp has no process collector of its own, so dashboards and alerts written for other
 // exporters (process_resident_memory_bytes, rate(process_cpu_seconds_total[5m])) work unchanged.
 //
-// Thread-safety: Update from one thread at a time (worker 0's tick); the series are atomic.
+// Thread-safety: Update from one thread at a time (the metrics endpoint's loop, at each scrape); the
+// series are atomic.
 #pragma once
 
 #include <prometheus/counter.h>

@@ -217,6 +217,11 @@ class ProxyServer final : public SessionHost {
   static void OnConnection(uv_stream_t* server, int status) noexcept;
   static void OnSignal(uv_signal_t* handle, int signum) noexcept;
   static void OnTick(uv_timer_t* timer) noexcept;
+  // The tick's rate after a tick: busy while transactions ran since the last one, a client waits (for a
+  // server connection or its tenant's transaction rate), an admin command waits, or the worker shuts
+  // down; idle otherwise. TickOften: something starts to need the busy rate now.
+  void PickTickRate(bool transactions_ran, bool clients_waiting);
+  void TickOften();
   // Adaptive placement: this thread's CPU and the pools' transactions since the last report.
   void ReportLoad();
 
@@ -244,8 +249,12 @@ class ProxyServer final : public SessionHost {
   bool shutting_down_ = false;
   bool stopped_ = false;
   uint64_t next_session_id_ = 1;
-  unsigned tick_count_ = 0;
-  unsigned ticks_since_stats_ = 0;
+  // The tick runs every kBusyTickMs while something needs it that often (PickTickRate), every
+  // kIdleTickMs otherwise; what it does less often is due at these times.
+  bool idle_ticks_ = false;
+  Clock::time_point next_timeouts_{};
+  Clock::time_point next_load_report_{};
+  Clock::time_point next_stats_log_{};
   uint64_t last_policy_lookups_ = 0;
   policy::VerdictMemo verdict_memo_;
   // ReportLoad's previous readings.

@@ -104,7 +104,6 @@ void ProxyServer::UpdateMetrics() {
     metrics().SetWorkerCpuSeconds(index_, static_cast<double>(cpu.tv_sec) + static_cast<double>(cpu.tv_nsec) / 1e9);
 
   if (index_ != 0) return;
-  metrics().UpdateProcess();
   policy::PolicyEngine::CacheStats cache = policy().cache_stats();
   metrics().SetPolicyCacheTotals(cache.hits, cache.misses);
   if (auditing()) {

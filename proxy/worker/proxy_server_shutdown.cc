@@ -34,6 +34,7 @@ void ProxyServer::OnSignal(uv_signal_t* handle, int signum) noexcept {
 void ProxyServer::BeginShutdown() {
   if (shutting_down_) return;
   shutting_down_ = true;
+  TickOften();  // the deadline and the drain are watched by the tick
   shutdown_deadline_ = Clock::now() + config_->shutdown_timeout;
   if (pending_listen_fd_ >= 0) ::close(std::exchange(pending_listen_fd_, -1));
   if (listening_) uv_close(reinterpret_cast<uv_handle_t*>(&listener_), nullptr);

@@ -19,6 +19,7 @@
 #include <regex>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "tests/integration/harness/client_programs.h"
@@ -254,6 +255,43 @@ int AwaitListenDescriptors(const ProxyProcess& proxy, int expected) {
   PollUntil([&] { return (count = ListenDescriptors(proxy)) == expected; }, seconds(10),
             std::chrono::milliseconds(100));
   return count;
+}
+
+// Voluntary context switches of every thread of process `pid`: each time one of them slept and woke.
+long WakeUps(pid_t pid) {
+  long total = 0;
+  for (const auto& task : std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/task")) {
+    std::ifstream status(task.path() / "status");
+    std::string line;
+    while (std::getline(status, line)) {
+      if (line.rfind("voluntary_ctxt_switches:", 0) == 0) total += std::stol(line.substr(line.find(':') + 1));
+    }
+  }
+  return total;
+}
+
+TEST_CASE("workers: 2, idle with clients connected: the loops wake about twice a second, not ten times",
+          "[workers]") {
+  TenantWorld world = TenantWorld::Create();
+  ProxyProcess proxy(WorkersConfig(world, 2));
+  std::vector<PgConn> clients;
+  for (const auto& [tenant, login] : kLogins) {
+    clients.push_back(ConnectTenant(proxy, login));
+    INFO(login);
+    CHECK(QueryValue(clients.back().get(), "SELECT current_setting('app.current_organization_id')") ==
+          TenantWorld::IdOf(tenant));
+  }
+  // Idle now: four sessions and their pools, nothing in flight. Each worker ticks every 500 ms (the
+  // 100 ms tick is for transactions, waiting clients, PAUSE and shutdown); other threads sleep. Counted
+  // over 3 s: 2 workers x 2 ticks x 3 s = 12, plus the busy ticks before the first idle one notices (2
+  // each) and slack; at the busy rate it would be 60.
+  const long before = WakeUps(proxy.pid());
+  const auto window = std::chrono::steady_clock::now() + seconds(3);
+  while (std::chrono::steady_clock::now() < window) std::this_thread::sleep_until(window);
+  const long wakes = WakeUps(proxy.pid()) - before;
+  CHECK(wakes <= 24);
+  // A client that comes back is served at once, in its own tenant.
+  for (size_t i = 0; i < clients.size(); ++i) CHECK(QueryValue(clients[i].get(), "SELECT 1") == "1");
 }
 
 TEST_CASE("workers: 2 adaptive: pools start on worker 0; a busy worker passes pools on and quiet ones come back; "
