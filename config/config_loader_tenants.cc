@@ -242,7 +242,9 @@ void ConfigLoader::ReadUserPassword(const Mapping& map, const Field& user_field,
     if (NeedsPassword(method)) reader_.Fail(*field, "must not be empty (auth.method is " + method_name + ")");
     return;
   }
-  const bool scram = IsScramSha256Verifier(*password);
+  // Parsed once: what checks the form is what the proxy keeps (the decoded salt and keys).
+  Result<protocol::ScramVerifier> verifier = protocol::ScramVerifier::Parse(*password);
+  const bool scram = verifier.ok();
   const bool md5 = IsMd5Hash(*password);
   if (!scram && !md5) {
     reader_.Fail(*field,
@@ -258,11 +260,8 @@ void ConfigLoader::ReadUserPassword(const Mapping& map, const Field& user_field,
                  "an MD5 hash cannot answer a SCRAM exchange");
   }
   if (scram) {
-    auto parsed = protocol::ScramVerifier::Parse(*password);
-    if (parsed.ok()) {
-      user.scram = std::move(parsed).value();
-      return;  // the verifier's text is not kept: 150 bytes per user that nothing reads
-    }
+    user.scram = std::move(verifier).value();
+    return;  // the verifier's text is not kept: 150 bytes per user that nothing reads
   }
   user.password = std::move(*password);
 }

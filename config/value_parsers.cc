@@ -106,14 +106,14 @@ Result<uint64_t> ParseByteSize(std::string_view text) {
 }
 
 Result<std::string> ParseUuid(std::string_view text) {
-  static constexpr size_t kHyphens[] = {8, 13, 18, 23};
+  // Checked and lowered in one pass over one allocation: a 100,000-tenant config reads 100,000 of them.
   bool well_formed = text.size() == 36;
-  std::string lowered;
-  for (size_t i = 0; well_formed && i < text.size(); ++i) {
-    const bool hyphen_here = std::find(std::begin(kHyphens), std::end(kHyphens), i) != std::end(kHyphens);
-    const char c = text[i];
+  std::string lowered(text);
+  for (size_t i = 0; well_formed && i < lowered.size(); ++i) {
+    char& c = lowered[i];
+    const bool hyphen_here = i == 8 || i == 13 || i == 18 || i == 23;
     well_formed = hyphen_here ? c == '-' : IsHex(c);
-    lowered += (c >= 'A' && c <= 'F') ? static_cast<char>(c - 'A' + 'a') : c;
+    if (c >= 'A' && c <= 'F') c = static_cast<char>(c - 'A' + 'a');
   }
   if (!well_formed) {
     return Status::Error("expected a UUID such as 7c9e6679-7425-40de-944b-e07fc1f90ae7, got " + Quoted(text));
