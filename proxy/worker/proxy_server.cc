@@ -258,8 +258,7 @@ void ProxyServer::StartSignals() {
                          " and reopening audit files");
     NotifyServiceManagerOrLog(ReloadingState());
     if (self->auditing()) self->group_->shared().audit->Reopen();
-    (void)self->Reload();  // a bad file is logged, audited and counted; the running config stays
-    NotifyServiceManagerOrLog("READY=1");
+    self->BeginReload();  // READY=1 once it is applied (or refused)
   }, SIGHUP);
   // A peer that vanishes mid-write must not kill the process.
   uv_signal_init(&loop_, &sigpipe_);
@@ -418,45 +417,6 @@ void ProxyServer::CancelThrottleWait(const std::string& tenant, ClientSession* s
   auto& queue = it->second;
   queue.erase(std::remove(queue.begin(), queue.end(), session), queue.end());
   throttled_since_.erase(session);
-}
-
-Status ProxyServer::Reload(std::string_view admin_user) {
-  SharedState& shared = group_->shared();
-  auto loaded = config::LoadConfigFile(shared.config_path);
-  // Certificates, keys and JWT keys are part of the config: a file that does not load refuses the
-  // reload like a YAML error would, before anything changes.
-  if (loaded.ok()) {
-    if (Status files = PreloadConfigFiles(*loaded); !files.ok()) loaded = files;
-  }
-  policy::AuditEvent event;
-  event.type = policy::AuditEventType::kConfigReloaded;
-  event.user = std::string(admin_user);
-  event.fields = {{"source", shared.config_path}};
-  if (!loaded.ok()) {
-    LogError("config", "reload refused, the running configuration stays: " + loaded.status().message());
-    metrics().CountReload(false);
-    event.fields.emplace_back("result", "error");
-    event.fields.emplace_back("message", loaded.status().message());
-    Audit(std::move(event));
-    return loaded.status();
-  }
-  std::shared_ptr<const config::Config> next = shared.catalog.WithYaml(*loaded);  // catalog tenants stay
-  const config::ConfigChange change = ApplyNewConfig(next);
-  metrics().CountReload(true);
-  LogInfo("config", "reloaded " + shared.config_path + ": " + std::to_string(next->tenants.size()) + " tenants, " +
-                        std::to_string(next->backends.size()) + " backends, " + std::to_string(next->users.size()) +
-                        " users; changed: " + std::to_string(change.tenants.size()) + " tenants, " +
-                        std::to_string(change.backends.size()) + " backends, " + std::to_string(change.users.size()) +
-                        " users" + (change.all_pools ? ", settings of every pool" : ""));
-  // log.level (unless PGTENANT_LOG_LEVEL is set) and log.format, for the lines after "reloaded" (which
-  // is written as the reload was asked for: seen even when the new level is above info).
-  ApplyLogConfig(next->log);
-  event.fields.emplace_back("result", "ok");
-  event.numbers = {{"tenants", static_cast<int64_t>(next->tenants.size())},
-                   {"backends", static_cast<int64_t>(next->backends.size())},
-                   {"users", static_cast<int64_t>(next->users.size())}};
-  Audit(std::move(event));
-  return Status::Ok();
 }
 
 config::ConfigChange ProxyServer::ApplyNewConfig(std::shared_ptr<const config::Config> next) {

@@ -17,6 +17,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <tuple>
 #include <unordered_map>
@@ -138,6 +139,9 @@ class ProxyServer final : public SessionHost {
   // the running config untouched (and says why). `admin_user`: the admin who asked (console RELOAD),
   // recorded in the config_reloaded event.
   Status Reload(std::string_view admin_user = {});
+  // SIGHUP's reload: the file is read off the loop (proxy_server_reload.cc), then applied as Reload
+  // applies it. A SIGHUP while one is read reads the file again after it.
+  void BeginReload();
   // The one way a new, validated config takes effect, whatever built it (a reload, a merge with the
   // tenant catalog): compares it with the running one (config_change.h), gives it a new generation,
   // applies it on every worker (ApplyConfig) and process-wide (placement, the policy's cache), and
@@ -217,6 +221,8 @@ class ProxyServer final : public SessionHost {
   static void OnConnection(uv_stream_t* server, int status) noexcept;
   static void OnSignal(uv_signal_t* handle, int signum) noexcept;
   static void OnTick(uv_timer_t* timer) noexcept;
+  void OnReloadLoaded(int status);
+  Status FinishReload(Result<std::shared_ptr<const config::Config>> loaded, std::string_view admin_user = {});
   // The tick's rate after a tick: busy while transactions ran since the last one, a client waits (for a
   // server connection or its tenant's transaction rate), an admin command waits, or the worker shuts
   // down; idle otherwise. TickOften: something starts to need the busy rate now.
@@ -244,6 +250,15 @@ class ProxyServer final : public SessionHost {
   uv_signal_t sigterm_{};
   uv_signal_t sigpipe_{};
   uv_timer_t tick_{};
+  struct PendingReload {
+    uv_work_t work{};
+    bool running = false;
+    bool again = false;           // another SIGHUP came while the file was read
+    std::string path;             // what the pool thread reads
+    uint64_t applied_before = 0;  // SharedState::yaml_reloads when it began
+    std::optional<Result<std::shared_ptr<const config::Config>>> loaded;  // written by the pool thread
+  };
+  PendingReload reload_;
   std::atomic<std::chrono::steady_clock::rep> last_tick_{0};  // steady_clock ticks; see last_tick()
   std::unique_ptr<ProcessProbes> probes_;  // worker 0: /healthz and /readyz
   bool shutting_down_ = false;

@@ -92,6 +92,7 @@ struct SharedState {
   PeerCancel peer_cancel;  // the instance id, the peers, and the forwards of every worker
   std::atomic<size_t> clients{0};   // client connections of all workers, against max_client_connections
   std::atomic<uint64_t> generation{0};  // of the newest config snapshot
+  std::atomic<uint64_t> yaml_reloads{0};  // reloads of the config file applied so far
   TenantCatalogState catalog;  // the last YAML and tenant catalog rows (tenant_catalog:)
 };
 

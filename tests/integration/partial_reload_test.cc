@@ -6,6 +6,8 @@
 #include <libpq-fe.h>
 #include <signal.h>
 
+#include <chrono>
+#include <cstdio>
 #include <fstream>
 #include <string>
 
@@ -15,6 +17,8 @@
 
 namespace pgtenant::integration {
 namespace {
+
+using std::chrono::seconds;
 
 constexpr char kCarolPassword[] = "carol-secret";
 constexpr char kBetaId[] = "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d";
@@ -82,6 +86,35 @@ TEST_CASE("a reload that changes one tenant keeps the other tenants' sessions on
     PgConn dave = MustConnectProxy(proxy, "dave", "dave-secret", "app");
     CHECK(QueryValue(dave.get(), kPid) == alice_pid);
   }
+}
+
+TEST_CASE("a SIGHUP reload of a 50,000-tenant file is read off the loop: a client is answered while it loads",
+          "[lifecycle][reload]") {
+  TestDatabase db = PostgresServer::Shared().CreateTestDatabase("partial");
+  ProxyConfig config = TwoTenants(db, "transaction");  // one worker: the loop that gets the SIGHUP
+  for (int i = 0; i < 50000; ++i) {
+    char id[37];
+    std::snprintf(id, sizeof(id), "%08x-0000-4000-8000-000000000000", i);
+    config.tenants["bulk" + std::to_string(i)] = TenantSpec{id, "rls", "app2", ""};  // acme has "app" to itself
+  }
+  ProxyProcess proxy(config);
+  config.port = proxy.port();
+  PgConn alice = MustConnectProxy(proxy, "alice", kAlicePassword, "app");
+  const std::string alice_pid = QueryValue(alice.get(), kPid);
+
+  config.tenants["beta"].extra = "max_clients: 50";
+  std::ofstream(proxy.config_path(), std::ios::trunc) << config.ToYaml();
+  proxy.Signal(SIGHUP);
+  REQUIRE(proxy.AwaitLog("received SIGHUP"));
+  // The file takes about 0.7 s to read (longer under ASan); a query takes a millisecond. Read on the
+  // loop, the query would wait for the whole reload and come back after the "reloaded" line.
+  CHECK(QueryValue(alice.get(), "SELECT 1") == "1");
+  CHECK(proxy.Log().find("reloaded " + proxy.config_path()) == std::string::npos);
+  REQUIRE(proxy.AwaitLog("reloaded " + proxy.config_path(), 1, seconds(60)));
+  CHECK(proxy.Log().find("changed: 1 tenants, 0 backends, 0 users") != std::string::npos);
+  CHECK(QueryValue(alice.get(), kPid) == alice_pid);
+  PgConn carol = MustConnectProxy(proxy, "carol", kCarolPassword, "app2");
+  CHECK(QueryValue(carol.get(), kSetting) == kBetaId);
 }
 
 }  // namespace

@@ -1,0 +1,108 @@
+// ProxyServer's reload of the config file: SIGHUP and the admin console's RELOAD.
+//
+// Reading and checking a large file takes long (a 100,000-tenant file: about 1.5 s, most of it libyaml
+// and the loader), and on the loop it would hold up every client of worker 0 for that long. So a
+// SIGHUP reads the file on libuv's thread pool (config::LoadConfigFile touches nothing shared) and
+// applies the result back on the loop. The console's RELOAD stays synchronous: its admin waits for the
+// answer anyway, and the console's worker is the one that pays.
+#include <utility>
+
+#include "proxy/telemetry/log.h"
+#include "proxy/telemetry/service_notify.h"
+#include "proxy/worker/proxy_server.h"
+
+namespace pgtenant::proxy {
+
+Status ProxyServer::Reload(std::string_view admin_user) {
+  return FinishReload(config::LoadConfigFile(group_->shared().config_path), admin_user);
+}
+
+void ProxyServer::BeginReload() {
+  if (reload_.running) {  // the file is being read: read it again once that is done
+    reload_.again = true;
+    return;
+  }
+  reload_.running = true;
+  reload_.path = group_->shared().config_path;
+  reload_.applied_before = group_->shared().yaml_reloads.load();
+  reload_.work.data = this;
+  const int rc = uv_queue_work(
+      &loop_, &reload_.work,
+      [](uv_work_t* work) {  // on a thread of the pool
+        auto* self = static_cast<ProxyServer*>(work->data);
+        self->reload_.loaded.emplace(config::LoadConfigFile(self->reload_.path));
+      },
+      [](uv_work_t* work, int status) {  // back on the loop
+        static_cast<ProxyServer*>(work->data)->OnReloadLoaded(status);
+      });
+  if (rc != 0) {  // no thread pool: read it here
+    reload_.running = false;
+    (void)Reload();
+    NotifyServiceManagerOrLog("READY=1");
+  }
+}
+
+void ProxyServer::OnReloadLoaded(int status) {
+  reload_.running = false;
+  std::optional<Result<std::shared_ptr<const config::Config>>> loaded = std::move(reload_.loaded);
+  reload_.loaded.reset();
+  if (shutting_down_) {
+    LogInfo("config", "reload of " + reload_.path + " not applied: shutting down");
+    return;
+  }
+  // Another reload (the console's RELOAD) applied the file while this one read it: what was read may
+  // be older than what runs now. Read it again rather than go back.
+  if (status != 0 || !loaded) {  // cancelled: nothing was read
+    LogWarning("config", "reload of " + reload_.path + " not applied: " + uv_strerror(status));
+    NotifyServiceManagerOrLog("READY=1");
+    return;
+  }
+  const bool stale = group_->shared().yaml_reloads.load() != reload_.applied_before;
+  if (stale || std::exchange(reload_.again, false)) {
+    BeginReload();
+    return;
+  }
+  (void)FinishReload(std::move(*loaded));  // a bad file is logged, audited and counted; the running config stays
+  NotifyServiceManagerOrLog("READY=1");
+}
+
+Status ProxyServer::FinishReload(Result<std::shared_ptr<const config::Config>> loaded, std::string_view admin_user) {
+  SharedState& shared = group_->shared();
+  // Certificates, keys and JWT keys are part of the config: a file that does not load refuses the
+  // reload like a YAML error would, before anything changes.
+  if (loaded.ok()) {
+    if (Status files = PreloadConfigFiles(*loaded); !files.ok()) loaded = files;
+  }
+  policy::AuditEvent event;
+  event.type = policy::AuditEventType::kConfigReloaded;
+  event.user = std::string(admin_user);
+  event.fields = {{"source", shared.config_path}};
+  if (!loaded.ok()) {
+    LogError("config", "reload refused, the running configuration stays: " + loaded.status().message());
+    metrics().CountReload(false);
+    event.fields.emplace_back("result", "error");
+    event.fields.emplace_back("message", loaded.status().message());
+    Audit(std::move(event));
+    return loaded.status();
+  }
+  std::shared_ptr<const config::Config> next = shared.catalog.WithYaml(*loaded);  // catalog tenants stay
+  const config::ConfigChange change = ApplyNewConfig(next);
+  ++shared.yaml_reloads;
+  metrics().CountReload(true);
+  LogInfo("config", "reloaded " + shared.config_path + ": " + std::to_string(next->tenants.size()) + " tenants, " +
+                        std::to_string(next->backends.size()) + " backends, " + std::to_string(next->users.size()) +
+                        " users; changed: " + std::to_string(change.tenants.size()) + " tenants, " +
+                        std::to_string(change.backends.size()) + " backends, " + std::to_string(change.users.size()) +
+                        " users" + (change.all_pools ? ", settings of every pool" : ""));
+  // log.level (unless PGTENANT_LOG_LEVEL is set) and log.format, for the lines after "reloaded" (which
+  // is written as the reload was asked for: seen even when the new level is above info).
+  ApplyLogConfig(next->log);
+  event.fields.emplace_back("result", "ok");
+  event.numbers = {{"tenants", static_cast<int64_t>(next->tenants.size())},
+                   {"backends", static_cast<int64_t>(next->backends.size())},
+                   {"users", static_cast<int64_t>(next->users.size())}};
+  Audit(std::move(event));
+  return Status::Ok();
+}
+
+}  // namespace pgtenant::proxy
