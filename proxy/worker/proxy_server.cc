@@ -4,7 +4,6 @@
 #include <openssl/crypto.h>
 
 #include <algorithm>
-#include <malloc.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -434,7 +433,6 @@ config::ConfigChange ProxyServer::ApplyNewConfig(std::shared_ptr<const config::C
   });
   group_->ConfigurePlacement(*next);
   shared.policy.ClearCache();  // cached verdicts are keyed by the old snapshot
-  malloc_trim(0);              // the parse's YAML tree, freed but still mapped (see main.cc)
   return change;
 }
 

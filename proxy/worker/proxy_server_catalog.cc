@@ -6,6 +6,7 @@
 // what changed, the verdict cache cleared. A tenant the catalog no longer lists is then what a tenant removed from the YAML is: its
 // sessions are refused at their next transaction boundary.
 #include "proxy/telemetry/log.h"
+#include "proxy/worker/config_janitor.h"
 #include "proxy/worker/proxy_server.h"
 
 namespace pgtenant::proxy {
@@ -13,7 +14,7 @@ namespace pgtenant::proxy {
 void ProxyServer::ApplyCatalog(config::CatalogRows rows) {
   if (shutting_down_) return;
   SharedState& shared = group_->shared();
-  std::shared_ptr<const config::Config> next = shared.catalog.WithRows(std::move(rows), config_);
+  std::shared_ptr<const config::Config> next = RetireOffLoop(shared.catalog.WithRows(std::move(rows), config_));
   ApplyNewConfig(next);  // what changed, on every worker (the reload's path)
   LogInfo("catalog", "tenant_catalog applied: " + std::to_string(next->tenants.size()) + " tenants, " +
                          std::to_string(next->users.size()) + " users in the running configuration");

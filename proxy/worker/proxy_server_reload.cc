@@ -2,13 +2,15 @@
 //
 // Reading and checking a large file takes long (a 100,000-tenant file: about 1.5 s, most of it libyaml
 // and the loader), and on the loop it would hold up every client of worker 0 for that long. So a
-// SIGHUP reads the file on libuv's thread pool (config::LoadConfigFile touches nothing shared) and
-// applies the result back on the loop. The console's RELOAD stays synchronous: its admin waits for the
-// answer anyway, and the console's worker is the one that pays.
+// SIGHUP reads the file off the loop (config::LoadConfigFile touches nothing shared): a libuv work
+// request, which keeps the loop running until it is done, waits for the config thread to read it
+// (config_janitor.h), and the result is applied back on the loop. The console's RELOAD stays
+// synchronous: its admin waits for the answer anyway, and the console's worker is the one that pays.
 #include <utility>
 
 #include "proxy/telemetry/log.h"
 #include "proxy/telemetry/service_notify.h"
+#include "proxy/worker/config_janitor.h"
 #include "proxy/worker/proxy_server.h"
 
 namespace pgtenant::proxy {
@@ -30,7 +32,7 @@ void ProxyServer::BeginReload() {
       &loop_, &reload_.work,
       [](uv_work_t* work) {  // on a thread of the pool
         auto* self = static_cast<ProxyServer*>(work->data);
-        self->reload_.loaded.emplace(config::LoadConfigFile(self->reload_.path));
+        self->reload_.loaded.emplace(LoadConfigFileOffLoop(self->reload_.path));
       },
       [](uv_work_t* work, int status) {  // back on the loop
         static_cast<ProxyServer*>(work->data)->OnReloadLoaded(status);
@@ -85,7 +87,8 @@ Status ProxyServer::FinishReload(Result<std::shared_ptr<const config::Config>> l
     Audit(std::move(event));
     return loaded.status();
   }
-  std::shared_ptr<const config::Config> next = shared.catalog.WithYaml(*loaded);  // catalog tenants stay
+  // Freed off the loop once replaced; the janitor then gives the heap back, the parse's too.
+  std::shared_ptr<const config::Config> next = shared.catalog.WithYaml(RetireOffLoop(*loaded));  // catalog tenants stay
   const config::ConfigChange change = ApplyNewConfig(next);
   ++shared.yaml_reloads;
   metrics().CountReload(true);

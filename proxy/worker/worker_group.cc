@@ -13,6 +13,7 @@
 #include "proxy/telemetry/log.h"
 #include "proxy/telemetry/service_notify.h"
 #include "proxy/server/pool_placement.h"
+#include "proxy/worker/config_janitor.h"
 #include "proxy/worker/proxy_server.h"
 #include "proxy/io/tls_context.h"
 #include "proxy/session/jwt_verifier.h"
@@ -78,6 +79,7 @@ WorkerGroup::WorkerGroup(std::shared_ptr<const config::Config> config, std::stri
   pools_per_worker_.assign(static_cast<size_t>(count), 0);
   cpu_.assign(static_cast<size_t>(count), 0.0);
   accepting_.assign(static_cast<size_t>(count), true);
+  config = RetireOffLoop(std::move(config));  // freed off the loops once a reload replaces it
   for (int i = 0; i < count; ++i) workers_.push_back(std::make_unique<ProxyServer>(this, i, config));
 }
 
