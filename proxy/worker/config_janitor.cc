@@ -65,10 +65,17 @@ std::shared_ptr<const config::Config> RetireOffLoop(std::shared_ptr<const config
   });
 }
 
-Result<std::shared_ptr<const config::Config>> LoadConfigFileOffLoop(const std::string& path) {
-  std::promise<Result<std::shared_ptr<const config::Config>>> loaded;
-  std::future<Result<std::shared_ptr<const config::Config>>> result = loaded.get_future();
-  TheConfigThread().Post([&path, &loaded] { loaded.set_value(config::LoadConfigFile(path)); });
+LoadedConfig LoadConfigFileOffLoop(const std::string& path, std::shared_ptr<const config::Config> running) {
+  std::promise<LoadedConfig> loaded;
+  std::future<LoadedConfig> result = loaded.get_future();
+  TheConfigThread().Post([&path, &running, &loaded] {
+    LoadedConfig read{config::LoadConfigFile(path), nullptr, {}};
+    if (read.config.ok() && running != nullptr) {
+      read.change = config::CompareConfigs(*running, **read.config);
+      read.compared_with = std::move(running);
+    }
+    loaded.set_value(std::move(read));
+  });
   return result.get();
 }
 

@@ -418,15 +418,16 @@ void ProxyServer::CancelThrottleWait(const std::string& tenant, ClientSession* s
   throttled_since_.erase(session);
 }
 
-config::ConfigChange ProxyServer::ApplyNewConfig(std::shared_ptr<const config::Config> next) {
+config::ConfigChange ProxyServer::ApplyNewConfig(std::shared_ptr<const config::Config> next,
+                                                 const config::ConfigChange* compared) {
   SharedState& shared = group_->shared();
   if (next->workers != config_->workers) {
     LogWarning("config", "workers changed from " + std::to_string(config_->workers) + " to " +
                              std::to_string(next->workers) + ": that takes a restart; " +
                              std::to_string(group_->size()) + " workers keep running");
   }
-  // Compared once here, not on every worker.
-  config::ConfigChange change = config::CompareConfigs(*config_, *next);
+  // Compared once here (or beside the read), not on every worker.
+  config::ConfigChange change = compared != nullptr ? *compared : config::CompareConfigs(*config_, *next);
   const uint64_t generation = ++shared.generation;
   group_->RunOnAll(*this, [&next, generation, &change](ProxyServer& worker) {
     worker.ApplyConfig(next, generation, change);

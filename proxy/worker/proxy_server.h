@@ -36,6 +36,7 @@
 #include "proxy/session/session_host.h"
 #include "proxy/server/health_checker.h"
 #include "proxy/telemetry/metrics.h"
+#include "proxy/worker/config_janitor.h"
 #include "proxy/worker/peer_cancel.h"
 #include "proxy/worker/process_probes.h"
 #include "proxy/server/server_pool.h"
@@ -149,7 +150,9 @@ class ProxyServer final : public SessionHost {
   // of unchanged tenants, users and backends are not looked at, and their sessions keep their server
   // connections. Call on this worker's loop thread. REQUIRES: certificate and key files were checked
   // (PreloadConfigFiles).
-  config::ConfigChange ApplyNewConfig(std::shared_ptr<const config::Config> next);
+  // `compared`: CompareConfigs(*config(), *next) when the caller has it already.
+  config::ConfigChange ApplyNewConfig(std::shared_ptr<const config::Config> next,
+                                      const config::ConfigChange* compared = nullptr);
   // This worker's part of it: pools, budgets, health checks and peers under `next`. `change`: what
   // differs from this worker's running config (compared once, for all workers).
   void ApplyConfig(std::shared_ptr<const config::Config> next, uint64_t generation, const config::ConfigChange& change);
@@ -222,7 +225,9 @@ class ProxyServer final : public SessionHost {
   static void OnSignal(uv_signal_t* handle, int signum) noexcept;
   static void OnTick(uv_timer_t* timer) noexcept;
   void OnReloadLoaded(int status);
-  Status FinishReload(Result<std::shared_ptr<const config::Config>> loaded, std::string_view admin_user = {});
+  // `read`: what the config thread read and compared (SIGHUP), or null (the console's RELOAD).
+  Status FinishReload(Result<std::shared_ptr<const config::Config>> loaded, std::string_view admin_user,
+                      const LoadedConfig* read);
   // The tick's rate after a tick: busy while transactions ran since the last one, a client waits (for a
   // server connection or its tenant's transaction rate), an admin command waits, or the worker shuts
   // down; idle otherwise. TickOften: something starts to need the busy rate now.
@@ -256,7 +261,8 @@ class ProxyServer final : public SessionHost {
     bool again = false;           // another SIGHUP came while the file was read
     std::string path;             // what the pool thread reads
     uint64_t applied_before = 0;  // SharedState::yaml_reloads when it began
-    std::optional<Result<std::shared_ptr<const config::Config>>> loaded;  // written by the pool thread
+    std::shared_ptr<const config::Config> base;  // what ran when it began: compared with the new one
+    std::optional<LoadedConfig> loaded;             // written by the pool thread
   };
   PendingReload reload_;
   std::atomic<std::chrono::steady_clock::rep> last_tick_{0};  // steady_clock ticks; see last_tick()

@@ -16,7 +16,7 @@
 namespace pgtenant::proxy {
 
 Status ProxyServer::Reload(std::string_view admin_user) {
-  return FinishReload(config::LoadConfigFile(group_->shared().config_path), admin_user);
+  return FinishReload(config::LoadConfigFile(group_->shared().config_path), admin_user, nullptr);
 }
 
 void ProxyServer::BeginReload() {
@@ -27,12 +27,13 @@ void ProxyServer::BeginReload() {
   reload_.running = true;
   reload_.path = group_->shared().config_path;
   reload_.applied_before = group_->shared().yaml_reloads.load();
+  reload_.base = config_;  // compared with the new one beside the read
   reload_.work.data = this;
   const int rc = uv_queue_work(
       &loop_, &reload_.work,
       [](uv_work_t* work) {  // on a thread of the pool
         auto* self = static_cast<ProxyServer*>(work->data);
-        self->reload_.loaded.emplace(LoadConfigFileOffLoop(self->reload_.path));
+        self->reload_.loaded.emplace(LoadConfigFileOffLoop(self->reload_.path, std::move(self->reload_.base)));
       },
       [](uv_work_t* work, int status) {  // back on the loop
         static_cast<ProxyServer*>(work->data)->OnReloadLoaded(status);
@@ -46,8 +47,9 @@ void ProxyServer::BeginReload() {
 
 void ProxyServer::OnReloadLoaded(int status) {
   reload_.running = false;
-  std::optional<Result<std::shared_ptr<const config::Config>>> loaded = std::move(reload_.loaded);
+  std::optional<LoadedConfig> loaded = std::move(reload_.loaded);
   reload_.loaded.reset();
+  reload_.base.reset();
   if (shutting_down_) {
     LogInfo("config", "reload of " + reload_.path + " not applied: shutting down");
     return;
@@ -64,11 +66,13 @@ void ProxyServer::OnReloadLoaded(int status) {
     BeginReload();
     return;
   }
-  (void)FinishReload(std::move(*loaded));  // a bad file is logged, audited and counted; the running config stays
+  // A bad file is logged, audited and counted; the running config stays.
+  (void)FinishReload(std::move(loaded->config), {}, &*loaded);
   NotifyServiceManagerOrLog("READY=1");
 }
 
-Status ProxyServer::FinishReload(Result<std::shared_ptr<const config::Config>> loaded, std::string_view admin_user) {
+Status ProxyServer::FinishReload(Result<std::shared_ptr<const config::Config>> loaded, std::string_view admin_user,
+                                 const LoadedConfig* read) {
   SharedState& shared = group_->shared();
   // Certificates, keys and JWT keys are part of the config: a file that does not load refuses the
   // reload like a YAML error would, before anything changes.
@@ -89,7 +93,11 @@ Status ProxyServer::FinishReload(Result<std::shared_ptr<const config::Config>> l
   }
   // Freed off the loop once replaced; the janitor then gives the heap back, the parse's too.
   std::shared_ptr<const config::Config> next = shared.catalog.WithYaml(RetireOffLoop(*loaded));  // catalog tenants stay
-  const config::ConfigChange change = ApplyNewConfig(next);
+  // The comparison made beside the read holds if it compared what is applied (no catalog rows merged
+  // in) with what runs now (no catalog refresh since).
+  const bool compared = read != nullptr && read->compared_with != nullptr &&
+                        read->compared_with.get() == config_.get() && next.get() == loaded->get();
+  const config::ConfigChange change = ApplyNewConfig(next, compared ? &read->change : nullptr);
   ++shared.yaml_reloads;
   metrics().CountReload(true);
   LogInfo("config", "reloaded " + shared.config_path + ": " + std::to_string(next->tenants.size()) + " tenants, " +
