@@ -526,12 +526,12 @@ void ProxyServer::OnTick(uv_timer_t* timer) noexcept {
     self->LogPolicyCacheStats();
   }
   if (self->shutting_down_) self->MaybeFinishShutdown();
-  if (!uv_is_closing(reinterpret_cast<uv_handle_t*>(&self->tick_))) self->PickTickRate(transactions_ran, clients_waiting);
+  self->PickTickRate(transactions_ran, clients_waiting);
 }
 
 void ProxyServer::PickTickRate(bool transactions_ran, bool clients_waiting) {
   const bool busy = transactions_ran || clients_waiting || admin_.has_waiters() || shutting_down_;
-  if (busy == !idle_ticks_) return;
+  if (busy == !idle_ticks_ || uv_is_closing(reinterpret_cast<uv_handle_t*>(&tick_))) return;
   idle_ticks_ = !busy;
   const uint64_t every = busy ? kBusyTickMs : kIdleTickMs;
   uv_timer_start(&tick_, &ProxyServer::OnTick, every, every);

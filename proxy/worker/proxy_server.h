@@ -36,7 +36,7 @@
 #include "proxy/session/session_host.h"
 #include "proxy/server/health_checker.h"
 #include "proxy/telemetry/metrics.h"
-#include "proxy/worker/config_janitor.h"
+#include "proxy/worker/config_thread.h"
 #include "proxy/worker/peer_cancel.h"
 #include "proxy/worker/process_probes.h"
 #include "proxy/server/server_pool.h"
@@ -225,9 +225,9 @@ class ProxyServer final : public SessionHost {
   static void OnSignal(uv_signal_t* handle, int signum) noexcept;
   static void OnTick(uv_timer_t* timer) noexcept;
   void OnReloadLoaded(int status);
-  // `read`: what the config thread read and compared (SIGHUP), or null (the console's RELOAD).
-  Status FinishReload(Result<std::shared_ptr<const config::Config>> loaded, std::string_view admin_user,
-                      const LoadedConfig* read);
+  // `read`: what was read, and compared beside the read if it was (SIGHUP; the console's RELOAD reads
+  // on the loop and compares in ApplyNewConfig).
+  Status FinishReload(LoadedConfig read, std::string_view admin_user = {});
   // The tick's rate after a tick: busy while transactions ran since the last one, a client waits (for a
   // server connection or its tenant's transaction rate), an admin command waits, or the worker shuts
   // down; idle otherwise. TickOften: something starts to need the busy rate now.
@@ -259,10 +259,9 @@ class ProxyServer final : public SessionHost {
     uv_work_t work{};
     bool running = false;
     bool again = false;           // another SIGHUP came while the file was read
-    std::string path;             // what the pool thread reads
     uint64_t applied_before = 0;  // SharedState::yaml_reloads when it began
     std::shared_ptr<const config::Config> base;  // what ran when it began: compared with the new one
-    std::optional<LoadedConfig> loaded;             // written by the pool thread
+    std::optional<LoadedConfig> loaded;          // written by the pool thread
   };
   PendingReload reload_;
   std::atomic<std::chrono::steady_clock::rep> last_tick_{0};  // steady_clock ticks; see last_tick()

@@ -6,7 +6,7 @@
 // what changed, the verdict cache cleared. A tenant the catalog no longer lists is then what a tenant removed from the YAML is: its
 // sessions are refused at their next transaction boundary.
 #include "proxy/telemetry/log.h"
-#include "proxy/worker/config_janitor.h"
+#include "proxy/worker/config_thread.h"
 #include "proxy/worker/proxy_server.h"
 
 namespace pgtenant::proxy {

@@ -4,19 +4,19 @@
 // and the loader), and on the loop it would hold up every client of worker 0 for that long. So a
 // SIGHUP reads the file off the loop (config::LoadConfigFile touches nothing shared): a libuv work
 // request, which keeps the loop running until it is done, waits for the config thread to read it
-// (config_janitor.h), and the result is applied back on the loop. The console's RELOAD stays
+// (config_thread.h), and the result is applied back on the loop. The console's RELOAD stays
 // synchronous: its admin waits for the answer anyway, and the console's worker is the one that pays.
 #include <utility>
 
 #include "proxy/telemetry/log.h"
 #include "proxy/telemetry/service_notify.h"
-#include "proxy/worker/config_janitor.h"
+#include "proxy/worker/config_thread.h"
 #include "proxy/worker/proxy_server.h"
 
 namespace pgtenant::proxy {
 
 Status ProxyServer::Reload(std::string_view admin_user) {
-  return FinishReload(config::LoadConfigFile(group_->shared().config_path), admin_user, nullptr);
+  return FinishReload({config::LoadConfigFile(group_->shared().config_path), nullptr, {}}, admin_user);
 }
 
 void ProxyServer::BeginReload() {
@@ -25,7 +25,6 @@ void ProxyServer::BeginReload() {
     return;
   }
   reload_.running = true;
-  reload_.path = group_->shared().config_path;
   reload_.applied_before = group_->shared().yaml_reloads.load();
   reload_.base = config_;  // compared with the new one beside the read
   reload_.work.data = this;
@@ -33,7 +32,9 @@ void ProxyServer::BeginReload() {
       &loop_, &reload_.work,
       [](uv_work_t* work) {  // on a thread of the pool
         auto* self = static_cast<ProxyServer*>(work->data);
-        self->reload_.loaded.emplace(LoadConfigFileOffLoop(self->reload_.path, std::move(self->reload_.base)));
+        // config_path is set before any worker starts and never changes: safe to read here.
+        self->reload_.loaded.emplace(
+            LoadConfigFileOffLoop(self->group_->shared().config_path, std::move(self->reload_.base)));
       },
       [](uv_work_t* work, int status) {  // back on the loop
         static_cast<ProxyServer*>(work->data)->OnReloadLoaded(status);
@@ -50,30 +51,30 @@ void ProxyServer::OnReloadLoaded(int status) {
   std::optional<LoadedConfig> loaded = std::move(reload_.loaded);
   reload_.loaded.reset();
   reload_.base.reset();
+  const std::string& path = group_->shared().config_path;
   if (shutting_down_) {
-    LogInfo("config", "reload of " + reload_.path + " not applied: shutting down");
+    LogInfo("config", "reload of " + path + " not applied: shutting down");
+    return;
+  }
+  if (status != 0 || !loaded) {  // cancelled: nothing was read
+    LogWarning("config", "reload of " + path + " not applied: " + uv_strerror(status));
+    NotifyServiceManagerOrLog("READY=1");
     return;
   }
   // Another reload (the console's RELOAD) applied the file while this one read it: what was read may
   // be older than what runs now. Read it again rather than go back.
-  if (status != 0 || !loaded) {  // cancelled: nothing was read
-    LogWarning("config", "reload of " + reload_.path + " not applied: " + uv_strerror(status));
-    NotifyServiceManagerOrLog("READY=1");
-    return;
-  }
   const bool stale = group_->shared().yaml_reloads.load() != reload_.applied_before;
   if (stale || std::exchange(reload_.again, false)) {
     BeginReload();
     return;
   }
-  // A bad file is logged, audited and counted; the running config stays.
-  (void)FinishReload(std::move(loaded->config), {}, &*loaded);
+  (void)FinishReload(std::move(*loaded));  // a bad file is logged, audited and counted; the running config stays
   NotifyServiceManagerOrLog("READY=1");
 }
 
-Status ProxyServer::FinishReload(Result<std::shared_ptr<const config::Config>> loaded, std::string_view admin_user,
-                                 const LoadedConfig* read) {
+Status ProxyServer::FinishReload(LoadedConfig read, std::string_view admin_user) {
   SharedState& shared = group_->shared();
+  Result<std::shared_ptr<const config::Config>>& loaded = read.config;
   // Certificates, keys and JWT keys are part of the config: a file that does not load refuses the
   // reload like a YAML error would, before anything changes.
   if (loaded.ok()) {
@@ -91,13 +92,13 @@ Status ProxyServer::FinishReload(Result<std::shared_ptr<const config::Config>> l
     Audit(std::move(event));
     return loaded.status();
   }
-  // Freed off the loop once replaced; the janitor then gives the heap back, the parse's too.
+  // Freed off the loop once replaced; the config thread then gives the heap back.
   std::shared_ptr<const config::Config> next = shared.catalog.WithYaml(RetireOffLoop(*loaded));  // catalog tenants stay
   // The comparison made beside the read holds if it compared what is applied (no catalog rows merged
   // in) with what runs now (no catalog refresh since).
-  const bool compared = read != nullptr && read->compared_with != nullptr &&
-                        read->compared_with.get() == config_.get() && next.get() == loaded->get();
-  const config::ConfigChange change = ApplyNewConfig(next, compared ? &read->change : nullptr);
+  const bool compared = read.compared_with != nullptr && read.compared_with.get() == config_.get() &&
+                        next.get() == loaded->get();
+  const config::ConfigChange change = ApplyNewConfig(next, compared ? &read.change : nullptr);
   ++shared.yaml_reloads;
   metrics().CountReload(true);
   LogInfo("config", "reloaded " + shared.config_path + ": " + std::to_string(next->tenants.size()) + " tenants, " +

@@ -13,7 +13,7 @@
 #include "proxy/telemetry/log.h"
 #include "proxy/telemetry/service_notify.h"
 #include "proxy/server/pool_placement.h"
-#include "proxy/worker/config_janitor.h"
+#include "proxy/worker/config_thread.h"
 #include "proxy/worker/proxy_server.h"
 #include "proxy/io/tls_context.h"
 #include "proxy/session/jwt_verifier.h"

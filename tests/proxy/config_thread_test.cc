@@ -1,4 +1,4 @@
-// RetireOffLoop: a replaced config snapshot is freed by the janitor thread, not by whichever thread drops
+// RetireOffLoop: a replaced config snapshot is freed by the config thread, not by whichever thread drops
 // its last reference, and not before that.
 #include <catch2/catch.hpp>
 
@@ -6,12 +6,12 @@
 #include <optional>
 #include <thread>
 
-#include "proxy/worker/config_janitor.h"
+#include "proxy/worker/config_thread.h"
 
 namespace pgtenant::proxy {
 namespace {
 
-TEST_CASE("a retired config is freed on the janitor's thread once its last reference drops", "[reload]") {
+TEST_CASE("a retired config is freed on the config thread once its last reference drops", "[reload]") {
   std::mutex mu;
   std::optional<std::thread::id> freed_on;
   auto config = std::shared_ptr<const config::Config>(new config::Config, [&](const config::Config* c) {

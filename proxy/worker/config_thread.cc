@@ -1,6 +1,6 @@
-// The config thread behind RetireOffLoop and LoadConfigFileOffLoop (config_janitor.h): one queue of tasks,
+// The config thread behind RetireOffLoop and LoadConfigFileOffLoop (config_thread.h): one queue of tasks,
 // run in order.
-#include "proxy/worker/config_janitor.h"
+#include "proxy/worker/config_thread.h"
 
 #include <malloc.h>
 
