@@ -31,6 +31,12 @@ list_tagged("[serial]" serial_lines)
 # two of ctest's -j slots, so that ctest -j runs waiting tests beside them but not two of them at once
 # per two cores.
 list_tagged("[cpu]" cpu_lines)
+# Test cases tagged [long] (over three seconds, most of it waiting) start first (COST), beside the short
+# ones, so that none of them is left to run alone at the end. Not many: waiting tests in every slot leave
+# the cores idle. (ctest cannot keep the durations it measures: its cost file splits names at spaces.)
+# A [cpu] test is never [long]: it needs two slots free at once, which ctest gives only once no shorter
+# test is queued, so its COST would not start it early.
+list_tagged("[long]" long_lines)
 # Test cases tagged with one of LABEL_TAGS get that tag as a ctest label (ctest -L drivers).
 foreach(tag IN LISTS LABEL_TAGS)
   list_tagged("[${tag}]" label_lines_${tag})
@@ -70,6 +76,9 @@ foreach(line IN LISTS lines)
     set(serial " RUN_SERIAL TRUE")
   elseif(line IN_LIST cpu_lines)
     set(serial " PROCESSORS 2")
+  endif()
+  if(line IN_LIST long_lines)
+    string(APPEND serial " COST 10")
   endif()
   set(labels "")
   foreach(tag IN LISTS LABEL_TAGS)

@@ -4,8 +4,9 @@
 # script splits them into several tests). After each build, catch_list_tests.cmake runs the executable
 # with --list-test-names-only and writes one add_test per test case, named "<group>: <test case>", run
 # as `executable "<test case>"`, with the given ctest properties; a test case tagged [serial] also gets
-# RUN_SERIAL (ctest runs nothing beside it), one tagged [cpu] PROCESSORS 2 (two of ctest's -j slots), and
-# one tagged with a tag of LABEL_TAGS that tag as a ctest label.
+# RUN_SERIAL (ctest runs nothing beside it), one tagged [cpu] PROCESSORS 2 (two of ctest's -j slots), one
+# tagged [long] a COST (ctest starts it before the untagged ones), and one tagged with a tag of
+# LABEL_TAGS that tag as a ctest label.
 #
 #   pgtenant_catch_tests(TARGET GROUP name [PROPERTIES prop value ...] [LABEL_TAGS tag ...])
 function(pgtenant_catch_tests target)

@@ -14,7 +14,7 @@ namespace pgtenant::integration {
 namespace {
 
 TEST_CASE("a cancel for a query waiting for a pooled server connection answers it with 57014 at once",
-          "[cancel][pool]") {
+          "[cancel][pool][long]") {
   TestDatabase db = PostgresServer::Shared().CreateTestDatabase("cancelwait");
   ProxyConfig config = StandardConfig(db);
   config.pool_mode = "transaction";

@@ -200,7 +200,7 @@ TEST_CASE("PostgreSQL stopped during COPY FROM STDIN: the client gets an error, 
 }
 
 TEST_CASE("PostgreSQL frozen (SIGSTOP): a new client gets FATAL 08006 within connect_timeout, then recovery",
-          "[faults]") {
+          "[faults][long]") {
   std::unique_ptr<PostgresServer> own = PostgresServer::StartPrivate();
   PostgresServer& server = *own;
   FaultSetup setup = MakeSetup("fault_frozen", server);

@@ -105,7 +105,8 @@ TEST_CASE("client_connections: six idle clients are idle, one in a transaction i
   CHECK(MetricSample(scrape, Clients("active")) == 0);
 }
 
-TEST_CASE("a saturated pool shows its waiting client and longest wait, then a pool_timeout refusal (53)", "[metrics]") {
+TEST_CASE("a saturated pool shows its waiting client and longest wait, then a pool_timeout refusal (53)",
+          "[metrics][long]") {
   TestDatabase db = PostgresServer::Shared().CreateTestDatabase("metricssat");
   int metrics_port = 0;
   ProxyConfig config = MetricsConfig(db, "transaction", &metrics_port);

@@ -88,7 +88,7 @@ TEST_CASE("a scrape shows per-tenant series that move with traffic", "[metrics]"
 }
 
 TEST_CASE("the metrics endpoint answers only GET /metrics, /healthz and /readyz, and a silent client blocks no one",
-          "[metrics]") {
+          "[metrics][long]") {
   TestDatabase db = PostgresServer::Shared().CreateTestDatabase("metricshttp");
   ProxyConfig config = StandardConfig(db);
   const int metrics_port = FreePort();
