@@ -110,7 +110,7 @@ void ServerPool::OnServerFailed(ServerConnection* server, const Status& why) {
     Dispatch();  // failover: another host is not down, try it now
     return;
   }
-  retry_after_ = Clock::now() + kRetryDelay;
+  retry_after_ = LoopNow() + kRetryDelay;
   bool none_live = all_.size() == connecting_.size();
   if (!none_live) return;  // others will serve the waiters, or they time out
   std::string code = why.sqlstate() == sqlstate::kTooManyConnections || why.sqlstate() == sqlstate::kCannotConnectNow
@@ -164,7 +164,7 @@ void ServerPool::Dispatch() {
     idle_.pop_back();
     waiters_.PopNext()->client->OnServerAssigned(server);
   }
-  if (Clock::now() < retry_after_) return;  // the backend just failed: Tick retries later
+  if (LoopNow() < retry_after_) return;  // the backend just failed: Tick retries later
   if (!waiters_.empty() && connecting_.empty() && health_ != nullptr && !health_->PickHost()) {
     FailWaiters(health_->Unavailable());  // health checks say no host is up: answer now, not after a timeout
     return;

@@ -30,23 +30,13 @@
 #include "protocol/status.h"
 #include "proxy/server/backend_budget.h"
 #include "proxy/server/backend_health.h"
+#include "proxy/server/pool_client.h"
 #include "proxy/server/server_connection.h"
 #include "proxy/server/waiter_queue.h"
 #include "proxy/telemetry/metrics.h"
 #include "routing/pool_identity.h"
 
 namespace pgtenant::proxy {
-
-class PoolClient {
- public:
-  // The server is in state kIdle and belongs to the client until Release.
-  virtual void OnServerAssigned(ServerConnection* server) = 0;
-  // No server for this client: wait timeout (53300) or backend unreachable (08006).
-  virtual void OnServerUnavailable(const Status& why) = 0;
-
- protected:
-  ~PoolClient() = default;
-};
 
 class ServerPool final : public ServerConnectionOwner {
  public:

@@ -5,83 +5,149 @@
 
 namespace pgtenant::proxy {
 
+namespace {
+// Keys without waiters kept for reuse, beyond those with waiters (a shared pool sees a key per tenant
+// that ever waited: they are dropped once this many idle ones pile up).
+constexpr size_t kIdleKeysKept = 64;
+}  // namespace
+
 void WaiterQueue::Push(PoolClient* client, std::string_view key, Clock::time_point deadline) {
-  if (by_client_.contains(client)) return;  // already waiting: it hears once, in its first place
-  KeyIt queue;
-  if (auto found = by_key_.find(key); found != by_key_.end()) {
-    queue = found->second;
+  if (client->waiting_place.node != kNone) return;  // already waiting: it hears once, in its first place
+  const uint32_t k = KeyOf(key);
+  uint32_t n = free_nodes_;
+  if (n != kNone) {
+    free_nodes_ = nodes_[n].next;
   } else {
-    queue = rotation_.insert(rotation_.end(), KeyQueue{std::string(key), {}});
-    by_key_.emplace(queue->key, queue);
+    n = static_cast<uint32_t>(nodes_.size());
+    nodes_.emplace_back();
   }
-  auto entry = queue->waiters.insert(queue->waiters.end(), Entry{client, deadline, next_arrival_++});
-  by_client_.emplace(client, Position{queue, entry});
+  Key& queue = keys_[k];
+  nodes_[n] = Node{client, deadline, next_arrival_++, k, queue.tail, kNone};
+  if (queue.tail != kNone) {
+    nodes_[queue.tail].next = n;
+  } else {
+    queue.head = n;
+  }
+  queue.tail = n;
+  if (!queue.in_rotation) JoinRotation(k);
+  client->waiting_place.node = n;
+  ++size_;
 }
 
-void WaiterQueue::Erase(const Position& at) {
-  at.key->waiters.erase(at.entry);
-  if (!at.key->waiters.empty()) return;
-  by_key_.erase(at.key->key);
-  rotation_.erase(at.key);
+uint32_t WaiterQueue::KeyOf(std::string_view name) {
+  if (auto found = by_name_.find(name); found != by_name_.end()) return found->second;
+  uint32_t k = 0;
+  if (!free_keys_.empty()) {
+    k = free_keys_.back();
+    free_keys_.pop_back();
+    keys_[k] = Key{std::string(name)};
+  } else {
+    k = static_cast<uint32_t>(keys_.size());
+    keys_.push_back(Key{std::string(name)});
+  }
+  by_name_.emplace(keys_[k].name, k);
+  return k;
+}
+
+void WaiterQueue::JoinRotation(uint32_t k) {
+  Key& key = keys_[k];
+  key.in_rotation = true;
+  key.prev = rotation_tail_;
+  key.next = kNone;
+  if (rotation_tail_ != kNone) {
+    keys_[rotation_tail_].next = k;
+  } else {
+    rotation_head_ = k;
+  }
+  rotation_tail_ = k;
+  ++rotation_size_;
+}
+
+void WaiterQueue::LeaveRotation(uint32_t k) {
+  Key& key = keys_[k];
+  (key.prev != kNone ? keys_[key.prev].next : rotation_head_) = key.next;
+  (key.next != kNone ? keys_[key.next].prev : rotation_tail_) = key.prev;
+  key.prev = key.next = kNone;
+  key.in_rotation = false;
+  --rotation_size_;
+}
+
+void WaiterQueue::Release(uint32_t n) {
+  Node& node = nodes_[n];
+  Key& key = keys_[node.key];
+  (node.prev != kNone ? nodes_[node.prev].next : key.head) = node.next;
+  (node.next != kNone ? nodes_[node.next].prev : key.tail) = node.prev;
+  if (key.head == kNone) LeaveRotation(node.key);
+  node.client->waiting_place.node = kNone;
+  node.client = nullptr;
+  node.next = free_nodes_;
+  free_nodes_ = n;
+  --size_;
 }
 
 std::optional<WaiterQueue::Waiter> WaiterQueue::PopNext() {
-  if (rotation_.empty()) return std::nullopt;
-  KeyIt turn = rotation_.begin();
-  const Entry oldest = turn->waiters.front();
-  by_client_.erase(oldest.client);
-  turn->waiters.pop_front();
-  if (turn->waiters.empty()) {
-    by_key_.erase(turn->key);
-    rotation_.erase(turn);
-  } else {
-    rotation_.splice(rotation_.end(), rotation_, turn);  // waits on: its next turn comes after every other key's
+  if (rotation_head_ == kNone) return std::nullopt;
+  const uint32_t k = rotation_head_;
+  const uint32_t n = keys_[k].head;
+  const Waiter oldest{nodes_[n].client, nodes_[n].deadline};
+  Release(n);
+  if (keys_[k].in_rotation) {  // waits on: its next turn comes after every other key's
+    LeaveRotation(k);
+    JoinRotation(k);
   }
-  return Waiter{oldest.client, oldest.deadline};
+  return oldest;
 }
 
 bool WaiterQueue::Remove(PoolClient* client) {
-  auto found = by_client_.find(client);
-  if (found == by_client_.end()) return false;
-  const Position at = found->second;
-  by_client_.erase(found);
-  Erase(at);  // a key keeps its place in the rotation while it has waiters
+  const uint32_t n = client->waiting_place.node;
+  if (n == kNone || n >= nodes_.size() || nodes_[n].client != client) return false;
+  Release(n);  // a key keeps its place in the rotation while it has waiters
   return true;
 }
 
 std::vector<WaiterQueue::Waiter> WaiterQueue::PopExpired(Clock::time_point now) {
-  std::vector<Entry> expired;
-  for (KeyIt queue = rotation_.begin(); queue != rotation_.end();) {
-    while (!queue->waiters.empty() && queue->waiters.front().deadline <= now) {
-      expired.push_back(queue->waiters.front());
-      by_client_.erase(queue->waiters.front().client);
-      queue->waiters.pop_front();
+  std::vector<Node> expired;
+  for (uint32_t k = rotation_head_; k != kNone;) {
+    const uint32_t next = keys_[k].next;  // Release may take k out of the rotation
+    while (keys_[k].head != kNone && nodes_[keys_[k].head].deadline <= now) {
+      expired.push_back(nodes_[keys_[k].head]);
+      Release(keys_[k].head);
     }
-    if (queue->waiters.empty()) {
-      by_key_.erase(queue->key);
-      queue = rotation_.erase(queue);
-    } else {
-      ++queue;
-    }
+    k = next;
   }
+  PruneKeys();
   return InArrivalOrder(std::move(expired));
 }
 
 std::vector<WaiterQueue::Waiter> WaiterQueue::TakeAll() {
-  std::vector<Entry> all;
-  all.reserve(by_client_.size());
-  for (const KeyQueue& queue : rotation_) all.insert(all.end(), queue.waiters.begin(), queue.waiters.end());
-  by_client_.clear();
-  by_key_.clear();
-  rotation_.clear();
+  std::vector<Node> all;
+  all.reserve(size_);
+  while (rotation_head_ != kNone) {
+    const uint32_t n = keys_[rotation_head_].head;
+    all.push_back(nodes_[n]);
+    Release(n);
+  }
+  PruneKeys();
   return InArrivalOrder(std::move(all));
 }
 
-std::vector<WaiterQueue::Waiter> WaiterQueue::InArrivalOrder(std::vector<Entry> entries) {
-  std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) { return a.arrival < b.arrival; });
+void WaiterQueue::PruneKeys() {
+  if (keys_.size() - free_keys_.size() <= rotation_size_ + kIdleKeysKept) return;
+  for (uint32_t k = 0; k < keys_.size(); ++k) {
+    Key& key = keys_[k];
+    if (key.free || key.in_rotation) continue;
+    by_name_.erase(key.name);
+    key = Key{};
+    key.free = true;
+    free_keys_.push_back(k);
+  }
+}
+
+std::vector<WaiterQueue::Waiter> WaiterQueue::InArrivalOrder(std::vector<Node> nodes) {
+  std::sort(nodes.begin(), nodes.end(), [](const Node& a, const Node& b) { return a.arrival < b.arrival; });
   std::vector<Waiter> waiters;
-  waiters.reserve(entries.size());
-  for (const Entry& e : entries) waiters.push_back({e.client, e.deadline});
+  waiters.reserve(nodes.size());
+  for (const Node& node : nodes) waiters.push_back({node.client, node.deadline});
   return waiters;
 }
 

@@ -5,15 +5,22 @@
 //
 // The key is the waiter's context tag (routing::Route::context_tag: tenant id and access) on a
 // shared pool; on a pool of one tenant every waiter has the same (empty) key and the queue is plain
-// FIFO. PopNext is O(1); Remove is O(1) on average; PopExpired looks at the oldest waiter of each
+// FIFO. PopNext and Remove are O(1); PopExpired looks at the oldest waiter of each
 // key only (O(keys with waiters)), which holds because a key's waiters arrive in deadline order
 // while wait_timeout stays the same.
 //
-// Thread-safety: none (the pool's loop thread). Waiters are not owned; nothing here calls them.
+// Nothing is allocated per wait: waiters live in a slab of nodes reused through a free list, each
+// client holds the index of its node (PoolClient::waiting_place), and a key keeps its queue while it has
+// no waiter, until many such keys pile up (then the idle ones are dropped). A pool of one tenant has
+// one key: with the map nodes of the queue before (a node per waiter and per key) a transaction that
+// waited for a connection cost four allocations and their frees.
+//
+// Thread-safety: none (the pool's loop thread). Waiters are not owned; nothing here calls them. A
+// client waits in at most one queue at a time.
 #pragma once
 
 #include <cstdint>
-#include <list>
+#include <deque>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -21,10 +28,9 @@
 #include <vector>
 
 #include "proxy/io/loop_clock.h"
+#include "proxy/server/pool_client.h"
 
 namespace pgtenant::proxy {
-
-class PoolClient;
 
 class WaiterQueue {
  public:
@@ -50,34 +56,50 @@ class WaiterQueue {
   // Every waiter, removed, oldest first.
   std::vector<Waiter> TakeAll();
 
-  size_t size() const { return by_client_.size(); }
-  bool empty() const { return by_client_.empty(); }
+  size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
   // Keys with at least one waiter (the length of the rotation).
-  size_t key_count() const { return rotation_.size(); }
+  size_t key_count() const { return rotation_size_; }
 
  private:
-  struct Entry {
-    PoolClient* client;
+  static constexpr uint32_t kNone = UINT32_MAX;
+  struct Node {  // a waiter, linked into its key's queue; a free node is linked through `next`
+    PoolClient* client = nullptr;
     Clock::time_point deadline;
-    uint64_t arrival;  // orders waiters across keys (PopExpired, TakeAll)
+    uint64_t arrival = 0;  // orders waiters across keys (PopExpired, TakeAll)
+    uint32_t key = kNone;
+    uint32_t prev = kNone;
+    uint32_t next = kNone;
   };
-  struct KeyQueue {
-    std::string key;
-    std::list<Entry> waiters;  // oldest first
-  };
-  using KeyIt = std::list<KeyQueue>::iterator;
-  struct Position {
-    KeyIt key;
-    std::list<Entry>::iterator entry;
+  struct Key {  // a key's waiters, oldest first, and its place in the rotation while it has any
+    std::string name;
+    uint32_t head = kNone;
+    uint32_t tail = kNone;
+    uint32_t prev = kNone;  // rotation links
+    uint32_t next = kNone;
+    bool in_rotation = false;
+    bool free = false;  // on free_keys_, in no map
   };
 
-  // Removes the entry at `at`; drops its key from the rotation when it has no waiter left.
-  void Erase(const Position& at);
-  static std::vector<Waiter> InArrivalOrder(std::vector<Entry> entries);
+  uint32_t KeyOf(std::string_view name);
+  // Takes node `n` out of its key's queue (the key leaves the rotation with its last waiter) and
+  // frees it; the client waits no more.
+  void Release(uint32_t n);
+  void JoinRotation(uint32_t key);
+  void LeaveRotation(uint32_t key);
+  // Forgets the keys without waiters once they outnumber those with waiters by far.
+  void PruneKeys();
+  static std::vector<Waiter> InArrivalOrder(std::vector<Node> nodes);
 
-  std::list<KeyQueue> rotation_;                         // keys with waiters; the front has the next turn
-  std::unordered_map<std::string_view, KeyIt> by_key_;   // views into KeyQueue::key (list nodes do not move)
-  std::unordered_map<PoolClient*, Position> by_client_;  // every waiter
+  std::vector<Node> nodes_;
+  uint32_t free_nodes_ = kNone;
+  std::deque<Key> keys_;  // a deque: by_name_ views the names, which stay put
+  std::vector<uint32_t> free_keys_;
+  std::unordered_map<std::string_view, uint32_t> by_name_;
+  uint32_t rotation_head_ = kNone;  // the key whose turn is next
+  uint32_t rotation_tail_ = kNone;
+  size_t rotation_size_ = 0;
+  size_t size_ = 0;
   uint64_t next_arrival_ = 0;
 };
 
