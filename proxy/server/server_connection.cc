@@ -135,6 +135,10 @@ void ServerConnection::RunInternalQuery(std::string sql, QueryDone done) {
     Lost(Status::Error(sqlstate::kConnectionFailure, "server connection lost"));
     return;
   }
+  // pgtenant's own statements (SET, DISCARD ALL) never wait for a lock: a server that does not answer
+  // them within connect_timeout is gone (frozen, or its network), and the client waiting for it (a
+  // login, a tenant switch) gets 08006 instead of waiting for ever.
+  uv_timer_start(&timer_, &ServerConnection::OnTimeout, static_cast<uint64_t>(backend_.connect_timeout.count()), 0);
   paused_ = false;
   UpdateReading();
 }
@@ -390,6 +394,7 @@ bool ServerConnection::HandleInternalQueryMessage(uint8_t tag, std::span<const u
       return true;
     }
     case BackendTag::kReadyForQuery: {
+      uv_timer_stop(&timer_);
       auto st = protocol::ParseReadyForQuery(body);
       wire_.NoteReadyForQuery(st.ok() ? *st : protocol::TransactionStatus::kFailed);
       TransitionTo(State::kIdle);
@@ -428,10 +433,18 @@ bool ServerConnection::HandleIdleMessage(uint8_t tag, std::span<const uint8_t> b
 
 void ServerConnection::OnTimeout(uv_timer_t* timer) noexcept {
   auto* self = static_cast<ServerConnection*>(timer->data);
+  const std::string after = std::to_string(self->backend_.connect_timeout.count()) + " ms";
   if (self->state_ == State::kConnecting || self->state_ == State::kLoggingIn) {
-    self->Fail(Status::Error(sqlstate::kConnectionFailure,
-                             "timeout after " + std::to_string(self->backend_.connect_timeout.count()) +
-                                 " ms connecting to " + self->backend_.host + ":" + std::to_string(self->backend_.port)));
+    self->Fail(Status::Error(sqlstate::kConnectionFailure, "timeout after " + after + " connecting to " +
+                                                               self->backend_.host + ":" +
+                                                               std::to_string(self->backend_.port)));
+  } else if (self->state_ == State::kInternalQuery) {
+    const std::string backend = "backend \"" + self->backend_.name + "\"";
+    LogWarning("pool", backend + " (" + config::DescribeAddress(self->backend_.host, self->backend_.port) +
+                           ") did not answer pgtenant's own query within " + after +
+                           " (connect_timeout): connection closed");
+    self->Lost(Status::Error(sqlstate::kConnectionFailure,
+                             backend + " did not answer within " + after + " (connect_timeout)"));
   }
 }
 

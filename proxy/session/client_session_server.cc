@@ -73,6 +73,10 @@ void ClientSession::PrepareServer() {
       // to its defaults, whatever pgtenant believed it carries.
       server_ = nullptr;
       pool_->Release(server, /*reset=*/true);
+      if (result.sqlstate().starts_with("08")) {  // the server went away or stopped answering: not the client's doing
+        Terminate(result);
+        return;
+      }
       Terminate(Status::Error(result.sqlstate().empty() ? sqlstate::kInvalidParameterValue : result.sqlstate(),
                               "invalid startup parameter: " + result.message()));
       return;

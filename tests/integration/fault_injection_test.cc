@@ -222,6 +222,41 @@ TEST_CASE("PostgreSQL frozen (SIGSTOP): a new client gets FATAL 08006 within con
   CHECK(QueryValue(after.get(), "SELECT 'thawed'") == "thawed");
 }
 
+// The same freeze with a server connection idle in the pool: the new client is handed that one, and
+// pgtenant's own statement for it (the SET of its application_name) is what goes unanswered.
+TEST_CASE("PostgreSQL frozen with a connection idle in the pool: a new client gets FATAL 08006 within "
+          "connect_timeout, not a wait without end",
+          "[faults][long]") {
+  std::unique_ptr<PostgresServer> own = PostgresServer::StartPrivate();
+  PostgresServer& server = *own;
+  FaultSetup setup = MakeSetup("fault_frozen_idle", server);
+  setup.config.pool_mode = "transaction";
+  setup.config.backends["app"].connect_timeout = "2s";
+  ProxyProcess proxy(setup.config);
+  {
+    PgConn first = MustConnectProxy(proxy, "alice", kAlicePassword, "app");
+    REQUIRE(QueryValue(first.get(), "SELECT 'before'") == "before");
+  }  // its server connection stays in the pool, idle
+
+  {
+    FrozenServer frozen(server);
+    const auto started = Clock::now();
+    PgConn conn =
+        Connect(proxy.ConnString("alice", kAlicePassword, "app", "application_name=after_freeze"), seconds(15));
+    const auto elapsed = Clock::now() - started;
+    const std::string message = PQerrorMessage(conn.get());
+    INFO(message);
+    REQUIRE(PQstatus(conn.get()) == CONNECTION_BAD);
+    CHECK(SqlstateOf(message) == "08006");
+    CHECK_THAT(message, Catch::Contains("did not answer within 2000 ms"));
+    CHECK(elapsed >= milliseconds(1500));
+    CHECK(elapsed < seconds(5));
+  }
+  PgConn after = MustConnectProxy(proxy, "alice", kAlicePassword, "app");
+  CHECK(QueryValue(after.get(), "SELECT 'thawed'") == "thawed");
+  CHECK_THAT(proxy.Log(), Catch::Contains("did not answer pgtenant's own query"));
+}
+
 TEST_CASE("a client vanishing mid-transaction: its server session is not handed on dirty", "[faults]") {
   FaultSetup setup = MakeSetup("fault_vanish_txn");
   setup.config.pool_size = 1;
