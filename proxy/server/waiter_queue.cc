@@ -12,7 +12,9 @@ constexpr size_t kIdleKeysKept = 64;
 }  // namespace
 
 void WaiterQueue::Push(PoolClient* client, std::string_view key, Clock::time_point deadline) {
-  if (client->waiting_place.node != kNone) return;  // already waiting: it hears once, in its first place
+  // Already waiting here: it hears once, in its first place. (A place in a queue that is gone, a pool
+  // dropped with its waiters, does not count: that node is not this client's here.)
+  if (const uint32_t at = client->waiting_place.node; at < nodes_.size() && nodes_[at].client == client) return;
   const uint32_t k = KeyOf(key);
   uint32_t n = free_nodes_;
   if (n != kNone) {

@@ -114,8 +114,12 @@ TEST_CASE("RECONNECT closes a tenant's server connections once released; other t
     PgConn conn = MustConnectProxy(proxy, user, password, database);
     return QueryValue(conn.get(), "SELECT pg_backend_pid()");
   };
-  // Without RECONNECT a released connection serves the next client (session pooling).
+  // Without RECONNECT a released connection serves the next client (session pooling), once its reset
+  // (DISCARD ALL, sent at release) is done: a client that comes before gets a new connection.
   const std::string acme_first = backend_pid("alice", kAlicePassword, "app");
+  REQUIRE(PollUntil(
+      [&] { return CellWhere(MustExec(console.get(), "SHOW SERVERS").get(), "remote_pid", acme_first, "state") == "idle"; },
+      std::chrono::seconds(10)));
   CHECK(backend_pid("alice", kAlicePassword, "app") == acme_first);
   const std::string beta_first = backend_pid("carol", kCarolPassword, "app2");
 

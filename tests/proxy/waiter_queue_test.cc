@@ -157,6 +157,21 @@ TEST_CASE("TakeAll empties the queue in arrival order across keys", "[waiter_que
   CHECK_FALSE(queue.PopNext().has_value());
 }
 
+TEST_CASE("a client whose queue went away with it waiting can wait in another", "[waiter_queue]") {
+  Clients ClientNo;
+  {
+    WaiterQueue gone;
+    gone.Push(ClientNo(0), "a", kT0);
+    gone.Push(ClientNo(1), "a", kT0);
+  }  // dropped with both waiting
+  WaiterQueue queue;
+  queue.Push(ClientNo(1), "b", kT0);
+  queue.Push(ClientNo(0), "b", kT0);
+  queue.Push(ClientNo(1), "b", kT0);  // waits here now: once
+  CHECK(queue.size() == 2);
+  CHECK(DrainOrder(queue, ClientNo) == std::vector<int>{1, 0});
+}
+
 TEST_CASE("keys without waiters are dropped once many pile up, and come back as new ones", "[waiter_queue]") {
   Clients ClientNo;
   WaiterQueue queue;
