@@ -179,6 +179,29 @@ TEST_CASE("a key given twice is an error at the second one", "[config_loader]") 
         "t.yaml:3:3: listen: duplicate key 'port'");
 }
 
+TEST_CASE("in a mapping of many entries a name given twice is an error at each later one", "[config_loader]") {
+  // Over 16 entries the loader finds repeated keys by hashing them, not by a scan (yaml_reader.cc).
+  std::vector<std::string> lines = {"backends:", "  db: { host: 127.0.0.1, database: app, user: app_tenant }",
+                                    "tenants:"};
+  auto tenant = [](int n) {
+    char id[37];
+    std::snprintf(id, sizeof id, "%08x-0000-4000-8000-000000000000", n);
+    return "  t" + std::to_string(n) + ": { id: " + id + ", backend: db }";
+  };
+  for (int n = 0; n < 40; ++n) lines.push_back(tenant(n));  // tenants t0..t39 on lines 4..43
+  lines.push_back(tenant(7));   // line 44: t7 again
+  lines.push_back(tenant(39));  // line 45: t39 again
+  lines.push_back(tenant(7));   // line 46: and t7 a third time
+  lines.insert(lines.end(), {"users:", "  alice:", "    password: \"" + std::string(kVerifier) + "\"",
+                             "    tenants: { t7: admin }"});
+  std::string yaml;
+  for (const std::string& line : lines) yaml += line + "\n";
+  CHECK(ErrorOf(yaml) ==
+        "t.yaml:44:3: tenants: duplicate key 't7'\n"
+        "t.yaml:45:3: tenants: duplicate key 't39'\n"
+        "t.yaml:46:3: tenants: duplicate key 't7'");
+}
+
 TEST_CASE("wrong types name what was expected and what was found", "[config_loader]") {
   CHECK(ErrorOf(Yaml({"listen: [127.0.0.1]"}) + ValidBody()) ==
         "t.yaml:1:9: listen: expected a mapping, got a sequence");
