@@ -12,9 +12,7 @@ constexpr size_t kIdleKeysKept = 64;
 }  // namespace
 
 void WaiterQueue::Push(PoolClient* client, std::string_view key, Clock::time_point deadline) {
-  // Already waiting here: it hears once, in its first place. (A place in a queue that is gone, a pool
-  // dropped with its waiters, does not count: that node is not this client's here.)
-  if (const uint32_t at = client->waiting_place.node; at < nodes_.size() && nodes_[at].client == client) return;
+  if (NodeOf(client) != kNone) return;  // already waiting here: it hears once, in its first place
   const uint32_t k = KeyOf(key);
   uint32_t n = free_nodes_;
   if (n != kNone) {
@@ -100,9 +98,15 @@ std::optional<WaiterQueue::Waiter> WaiterQueue::PopNext() {
   return oldest;
 }
 
-bool WaiterQueue::Remove(PoolClient* client) {
+uint32_t WaiterQueue::NodeOf(const PoolClient* client) const {
+  // A place left from a queue that is gone (a pool dropped with its waiters) is no node of this client here.
   const uint32_t n = client->waiting_place.node;
-  if (n == kNone || n >= nodes_.size() || nodes_[n].client != client) return false;
+  return n < nodes_.size() && nodes_[n].client == client ? n : kNone;
+}
+
+bool WaiterQueue::Remove(PoolClient* client) {
+  const uint32_t n = NodeOf(client);
+  if (n == kNone) return false;
   Release(n);  // a key keeps its place in the rotation while it has waiters
   return true;
 }

@@ -82,6 +82,8 @@ class WaiterQueue {
   };
 
   uint32_t KeyOf(std::string_view name);
+  // `client`'s node in this queue, or kNone.
+  uint32_t NodeOf(const PoolClient* client) const;
   // Takes node `n` out of its key's queue (the key leaves the rotation with its last waiter) and
   // frees it; the client waits no more.
   void Release(uint32_t n);
