@@ -1,8 +1,6 @@
 // Writing protocol messages (PostgreSQL docs, "Message Formats"); integers are big-endian.
 #include "protocol/message_builder.h"
 
-#include <cassert>
-
 #include "protocol/sqlstate.h"
 
 namespace pgtenant::protocol {
@@ -30,63 +28,6 @@ void AppendAuthentication(std::string& out, AuthRequest request, std::string_vie
 }
 
 }  // namespace
-
-MessageBuilder::MessageBuilder(std::string& out) : out_(out) {}
-
-MessageBuilder& MessageBuilder::Begin(uint8_t tag) {
-  if (tag != 0) out_.push_back(static_cast<char>(tag));
-  length_offset_ = out_.size();
-  out_.append(4, '\0');
-  return *this;
-}
-
-MessageBuilder& MessageBuilder::Int8(uint8_t v) {
-  out_.push_back(static_cast<char>(v));
-  return *this;
-}
-
-MessageBuilder& MessageBuilder::Int16(int16_t v) {
-  const auto u = static_cast<uint16_t>(v);
-  out_.push_back(static_cast<char>(u >> 8));
-  out_.push_back(static_cast<char>(u & 0xff));
-  return *this;
-}
-
-MessageBuilder& MessageBuilder::Int32(int32_t v) {
-  const auto u = static_cast<uint32_t>(v);
-  out_.push_back(static_cast<char>(u >> 24));
-  out_.push_back(static_cast<char>((u >> 16) & 0xff));
-  out_.push_back(static_cast<char>((u >> 8) & 0xff));
-  out_.push_back(static_cast<char>(u & 0xff));
-  return *this;
-}
-
-MessageBuilder& MessageBuilder::CString(std::string_view s) {
-  out_.append(s.substr(0, s.find('\0')));
-  out_.push_back('\0');
-  return *this;
-}
-
-MessageBuilder& MessageBuilder::Bytes(std::span<const uint8_t> bytes) {
-  out_.append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
-  return *this;
-}
-
-MessageBuilder& MessageBuilder::Bytes(std::string_view bytes) {
-  out_.append(bytes);
-  return *this;
-}
-
-void MessageBuilder::End() { End(0); }
-
-void MessageBuilder::End(size_t bytes_to_follow) {
-  assert(out_.size() >= length_offset_ + 4);
-  const auto length = static_cast<uint32_t>(out_.size() - length_offset_ + bytes_to_follow);
-  out_[length_offset_] = static_cast<char>(length >> 24);
-  out_[length_offset_ + 1] = static_cast<char>((length >> 16) & 0xff);
-  out_[length_offset_ + 2] = static_cast<char>((length >> 8) & 0xff);
-  out_[length_offset_ + 3] = static_cast<char>(length & 0xff);
-}
 
 void AppendErrorResponse(std::string& out, const ErrorFields& e) { AppendErrorOrNotice(out, BackendTag::kErrorResponse, e); }
 

@@ -25,21 +25,58 @@ namespace pgtenant::protocol {
 // REQUIRES: Begin() before any field; End() once per Begin(); the message fits in int32.
 class MessageBuilder {
  public:
-  explicit MessageBuilder(std::string& out);
+  explicit MessageBuilder(std::string& out) : out_(out) {}
 
-  MessageBuilder& Begin(uint8_t tag);  // tag 0 = untyped (startup / cancel / SSL request packets)
+  // Inline: the hot paths (a shared pool's context switch, Bind rewrites) write a message per
+  // transaction, a few bytes per call.
+  MessageBuilder& Begin(uint8_t tag) {  // tag 0 = untyped (startup / cancel / SSL request packets)
+    if (tag != 0) out_.push_back(static_cast<char>(tag));
+    length_offset_ = out_.size();
+    out_.append(4, '\0');
+    return *this;
+  }
   MessageBuilder& Begin(BackendTag tag) { return Begin(static_cast<uint8_t>(tag)); }
   MessageBuilder& Begin(FrontendTag tag) { return Begin(static_cast<uint8_t>(tag)); }
-  MessageBuilder& Int8(uint8_t v);
-  MessageBuilder& Int16(int16_t v);
-  MessageBuilder& Int32(int32_t v);
-  MessageBuilder& CString(std::string_view s);  // bytes up to the first NUL, then a NUL
-  MessageBuilder& Bytes(std::span<const uint8_t> bytes);
-  MessageBuilder& Bytes(std::string_view bytes);
-  void End();
+  MessageBuilder& Int8(uint8_t v) {
+    out_.push_back(static_cast<char>(v));
+    return *this;
+  }
+  MessageBuilder& Int16(int16_t v) {
+    const auto u = static_cast<uint16_t>(v);
+    const char bytes[2] = {static_cast<char>(u >> 8), static_cast<char>(u & 0xff)};
+    out_.append(bytes, sizeof bytes);
+    return *this;
+  }
+  MessageBuilder& Int32(int32_t v) {
+    const auto u = static_cast<uint32_t>(v);
+    const char bytes[4] = {static_cast<char>(u >> 24), static_cast<char>((u >> 16) & 0xff),
+                           static_cast<char>((u >> 8) & 0xff), static_cast<char>(u & 0xff)};
+    out_.append(bytes, sizeof bytes);
+    return *this;
+  }
+  MessageBuilder& CString(std::string_view s) {  // bytes up to the first NUL, then a NUL
+    out_.append(s.substr(0, s.find('\0')));
+    out_.push_back('\0');
+    return *this;
+  }
+  MessageBuilder& Bytes(std::span<const uint8_t> bytes) {
+    out_.append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+    return *this;
+  }
+  MessageBuilder& Bytes(std::string_view bytes) {
+    out_.append(bytes);
+    return *this;
+  }
+  void End() { End(0); }
   // End() of a message whose last `bytes_to_follow` bytes the caller passes on after it (streamed
   // from a client's message unchanged): the length counts them, `out` does not hold them yet.
-  void End(size_t bytes_to_follow);
+  void End(size_t bytes_to_follow) {
+    const auto length = static_cast<uint32_t>(out_.size() - length_offset_ + bytes_to_follow);
+    out_[length_offset_] = static_cast<char>(length >> 24);
+    out_[length_offset_ + 1] = static_cast<char>((length >> 16) & 0xff);
+    out_[length_offset_ + 2] = static_cast<char>((length >> 8) & 0xff);
+    out_[length_offset_ + 3] = static_cast<char>(length & 0xff);
+  }
 
  private:
   std::string& out_;

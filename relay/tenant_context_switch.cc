@@ -4,7 +4,6 @@
 
 #include <array>
 
-#include "protocol/message_builder.h"
 #include "protocol/wire.h"
 #include "relay/session_wire.h"
 
@@ -77,14 +76,44 @@ TenantContextSwitch::FirstMessage TenantContextSwitch::Classify(uint8_t tag, std
   return FirstMessage::kRoundTrip;
 }
 
-void TenantContextSwitch::AppendMessages(std::string& out) {
+namespace {
+
+// Parse, Bind and Execute of `sql` on the unnamed statement and portal, no parameters, no Sync. Written
+// byte by byte rather than with MessageBuilder: a shared pool does this at nearly every transaction.
+void AppendStatement(std::string& out, std::string_view sql) {
+  sql = sql.substr(0, sql.find('\0'));  // a String field ends at its first NUL (the context is a validated id)
+  // Bind: portal "", statement "", no parameter formats, no parameters, no result formats.
+  // Execute: portal "", no row limit.
+  static constexpr char kBindExecute[] = {'B', 0, 0, 0, 12, 0, 0, 0, 0, 0, 0, 0, 0, 'E', 0, 0, 0, 9, 0, 0, 0, 0, 0};
+  const auto length = static_cast<uint32_t>(4 + 1 + sql.size() + 1 + 2);  // name "", query, no parameter types
+  const char parse_head[] = {'P', static_cast<char>(length >> 24), static_cast<char>((length >> 16) & 0xff),
+                             static_cast<char>((length >> 8) & 0xff), static_cast<char>(length & 0xff), 0};
+  out.append(parse_head, sizeof parse_head).append(sql).append(3, '\0').append(kBindExecute, sizeof kBindExecute);
+}
+
+}  // namespace
+
+void TenantContextSwitch::Arm(std::span<const std::string> statements, bool resets_sequences) {
   // The unnamed statement and portal: a client's next Parse or Bind replaces them, and a client
   // cannot rely on its own unnamed ones across transactions under transaction pooling.
-  for (const std::string& sql : statements_) {
-    protocol::MessageBuilder(out).Begin(FrontendTag::kParse).CString("").CString(sql).Int16(0).End();
-    protocol::MessageBuilder(out).Begin(FrontendTag::kBind).CString("").CString("").Int16(0).Int16(0).Int16(0).End();
-    protocol::MessageBuilder(out).Begin(FrontendTag::kExecute).CString("").Int32(0).End();
+  static const std::string discard_sequences = [] {
+    std::string out;
+    AppendStatement(out, kDiscardSequences);
+    return out;
+  }();
+  messages_.clear();
+  for (const std::string& sql : statements) AppendStatement(messages_, sql);
+  statement_count_ = statements.size();
+  if (resets_sequences) {
+    messages_.append(discard_sequences);
+    ++statement_count_;
   }
+  resets_sequences_ = resets_sequences;
+  phase_ = statement_count_ == 0 ? Phase::kNone : Phase::kArmed;
+}
+
+void TenantContextSwitch::AppendMessages(std::string& out) {
+  out.append(messages_);
   executed_ = 0;
   undone_ = false;
   phase_ = Phase::kAwaiting;
@@ -100,7 +129,7 @@ TenantContextSwitch::Answer TenantContextSwitch::OnAnswer(uint8_t tag) {
     return Answer::kFailed;
   }
   if (!Is(tag, BackendTag::kCommandComplete)) return Answer::kUnexpected;
-  if (++executed_ < statements_.size()) return Answer::kSwallow;
+  if (++executed_ < statement_count_) return Answer::kSwallow;
   phase_ = Phase::kWatching;
   return Answer::kExecuted;
 }

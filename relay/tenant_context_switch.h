@@ -71,18 +71,15 @@ class TenantContextSwitch {
 
   // The next transaction sets these statements first (each one statement, no ';'); with
   // `resets_sequences`, DISCARD SEQUENCES follows them in the same pipeline (allowed when the
-  // first message is FirstMessage::kTakesSnapshot; see above).
-  void Arm(std::span<const std::string> statements, bool resets_sequences) {
-    statements_.assign(statements.begin(), statements.end());
-    if (resets_sequences) statements_.emplace_back(kDiscardSequences);
-    resets_sequences_ = resets_sequences;
-    phase_ = statements_.empty() ? Phase::kNone : Phase::kArmed;
-  }
+  // first message is FirstMessage::kTakesSnapshot; see above). The messages are written here, into a
+  // buffer the switch keeps between uses: a shared pool switches at nearly every transaction.
+  void Arm(std::span<const std::string> statements, bool resets_sequences);
   // Whether the armed switch resets the sequences itself; if not, the relay's own query does.
   bool resets_sequences() const { return resets_sequences_; }
   // The connection was given back or lost: nothing more is owed, nothing is confirmed.
   void Reset() {
-    statements_.clear();
+    messages_.clear();
+    statement_count_ = 0;
     phase_ = Phase::kNone;
     executed_ = 0;
     undone_ = false;
@@ -108,7 +105,8 @@ class TenantContextSwitch {
   static constexpr std::string_view kDiscardSequences = "DISCARD SEQUENCES";
 
  private:
-  std::vector<std::string> statements_;
+  std::string messages_;        // Parse, Bind, Execute of each statement, as armed
+  size_t statement_count_ = 0;  // statements in messages_
   Phase phase_ = Phase::kNone;
   size_t executed_ = 0;  // CommandComplete received for the context statements
   bool undone_ = false;  // an error or a ROLLBACK since: the context may not hold

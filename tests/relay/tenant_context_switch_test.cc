@@ -4,9 +4,11 @@
 // the transaction that carried it commits. Every scenario fed whole and split at every byte.
 #include <catch2/catch.hpp>
 
+#include <span>
 #include <string>
 #include <vector>
 
+#include "protocol/message_builder.h"
 #include "relay/relay.h"
 #include "relay/tenant_context_switch.h"
 #include "tests/relay/client_messages.h"
@@ -92,6 +94,46 @@ TEST_CASE("DISCARD SEQUENCES rides with the context only ahead of a first statem
   CHECK(sent.find("DISCARD SEQUENCES", discard + 1) == std::string::npos);     // once
   driver.ClientSends(Query("commit"));
   CHECK(driver.server_context[0] == "tenant-b");
+}
+
+TEST_CASE("the context goes as Parse, Bind and Execute of each statement, unnamed, unsynced", "[relay][shared_pool]") {
+  std::string no_parameters;  // Bind of the unnamed portal and statement: no formats, no parameters
+  protocol::MessageBuilder(no_parameters).Begin(FrontendTag::kBind).CString("").CString("").Int16(0).Int16(0).Int16(0).End();
+  auto expected = [&](const std::vector<std::string>& statements) {
+    std::string out;
+    for (const std::string& sql : statements) out += Parse("", sql) + no_parameters + Execute();
+    return out;
+  };
+  TenantContextSwitch context;
+  std::string sent;
+  context.Arm(kContext, /*resets_sequences=*/false);
+  CHECK(context.armed());
+  context.AppendMessages(sent);
+  CHECK(sent == expected(kContext));
+  CHECK(context.awaiting());
+
+  // Armed again (the next transaction, the buffer reused): the tenant alone, then DISCARD SEQUENCES.
+  context.Reset();
+  sent.clear();
+  context.Arm(std::span(kContext).first(1), /*resets_sequences=*/true);
+  context.AppendMessages(sent);
+  CHECK(sent == expected({kContext[0], "DISCARD SEQUENCES"}));
+  // Two statements answer: nothing reaches the client until the second CommandComplete.
+  CHECK(context.OnAnswer('1') == TenantContextSwitch::Answer::kSwallow);
+  CHECK(context.OnAnswer('2') == TenantContextSwitch::Answer::kSwallow);
+  CHECK(context.OnAnswer('C') == TenantContextSwitch::Answer::kSwallow);
+  CHECK(context.OnAnswer('1') == TenantContextSwitch::Answer::kSwallow);
+  CHECK(context.OnAnswer('2') == TenantContextSwitch::Answer::kSwallow);
+  CHECK(context.OnAnswer('C') == TenantContextSwitch::Answer::kExecuted);
+  CHECK(context.watching());
+
+  // A NUL cannot cut a message short or start another: the statement ends there.
+  context.Reset();
+  sent.clear();
+  const std::vector<std::string> with_nul = {std::string("set app.org = 'b'\0X", 19)};
+  context.Arm(with_nul, /*resets_sequences=*/false);
+  context.AppendMessages(sent);
+  CHECK(sent == expected({"set app.org = 'b'"}));
 }
 
 TEST_CASE("a tenant switch costs the client nothing it can see, simple or extended", "[relay][shared_pool]") {
