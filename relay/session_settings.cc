@@ -3,6 +3,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <mutex>
+#include <unordered_map>
 
 #include "protocol/sql_quote.h"
 #include "relay/session_wire.h"
@@ -68,6 +70,24 @@ SessionEffects CommittedEffects(SessionEffects effects) {
 uint64_t StartupSettings::NextSerial() {
   static std::atomic<uint64_t> last{0};
   return last.fetch_add(1, std::memory_order_relaxed) + 1;
+}
+
+uint64_t StartupSettings::SerialOf(const Settings& values) {
+  // Each name and value with its length in front: no two different lists give the same key.
+  std::string key;
+  for (const auto& [name, value] : values) {
+    key.append(std::to_string(name.size())).append(":").append(name);
+    key.append(std::to_string(value.size())).append(":").append(value);
+  }
+  static std::mutex mu;
+  static std::unordered_map<std::string, uint64_t> serials;  // GUARDED_BY(mu)
+  std::lock_guard<std::mutex> lock(mu);
+  auto it = serials.find(key);
+  if (it != serials.end()) return it->second;
+  // Bounded: clients can send any number of distinct values. Forgotten lists get new serials when
+  // they come again; a serial once given still names the one list it was given for.
+  if (serials.size() >= kMaxRemembered) serials.clear();
+  return serials.emplace(std::move(key), NextSerial()).first->second;
 }
 
 void ServerSettings::MarkUnknown(std::string_view name) {

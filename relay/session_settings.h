@@ -25,15 +25,20 @@ using protocol::SessionEffects;
 // Parameter name (lowercase) and value, in the order they were first set.
 using Settings = std::vector<std::pair<std::string, std::string>>;
 
-// A client's startup parameters, with a serial that no other set of them is ever given (assigned once
-// they are final: NextSerial). A server connection remembers the serial of the client it was last
-// brought to (SessionSettings::SyncServer), so that the next client of the same login skips the
-// comparison; a serial is never reused, as an address could be once its login is gone. 0: none.
+// A client's startup parameters, with a serial that names these values and no others (assigned once
+// they are final: SerialOf). A server connection remembers the serial of the client it was last
+// brought to (SessionSettings::SyncServer), so that the next client with the same values (of any
+// login: the clients of one application send the same ones) skips the comparison; a serial is never
+// given to other values, as an address could be once its login is gone. 0: none.
 struct StartupSettings {
   Settings values;
   uint64_t serial = 0;
   // Process-wide, from 1; any thread.
   static uint64_t NextSerial();
+  // The serial of `values` (the same list, in the same order, gets the same serial while remembered:
+  // up to kMaxRemembered lists, then a fresh start); any thread.
+  static uint64_t SerialOf(const Settings& values);
+  static constexpr size_t kMaxRemembered = 4096;
   bool operator==(const StartupSettings& other) const { return values == other.values; }
 };
 

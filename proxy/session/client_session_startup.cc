@@ -141,7 +141,7 @@ Status ClientSession::CheckStartupParameters(const protocol::StartupPacket& pack
       login.params.values.emplace_back(std::string(*allowed), value);
     }
   }
-  login.params.serial = relay::StartupSettings::NextSerial();  // final now
+  login.params.serial = relay::StartupSettings::SerialOf(login.params.values);  // final now
   if (identity.database.empty()) identity.database = identity.startup_user;
   login.username = routing::SplitLoginName(*config_, identity.startup_user).user;
   return Status::Ok();

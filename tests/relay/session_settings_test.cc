@@ -4,6 +4,7 @@
 // prepared statements are the client's own. Every scenario fed whole and split at every byte.
 #include <catch2/catch.hpp>
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -176,6 +177,42 @@ TEST_CASE("a server connection remembers the login it was last brought to; any c
 
   // Serials are never given twice.
   CHECK(StartupSettings::NextSerial() != StartupSettings::NextSerial());
+}
+
+TEST_CASE("startup values have one serial whatever login sends them, and a serial names one list of values",
+          "[relay][settings]") {
+  const Settings tokyo = {{"TimeZone", "Asia/Tokyo"}, {"application_name", "app"}};
+  const uint64_t serial = StartupSettings::SerialOf(tokyo);
+  CHECK(serial != 0);
+  CHECK(StartupSettings::SerialOf(Settings(tokyo)) == serial);  // another login of the same application
+  CHECK(StartupSettings::SerialOf({{"TimeZone", "Asia/Tokyo"}, {"application_name", "ap"}}) != serial);
+  CHECK(StartupSettings::SerialOf({{"application_name", "app"}, {"TimeZone", "Asia/Tokyo"}}) != serial);
+  // Lengths keep names and values apart: "a"="bc" is not "ab"="c".
+  CHECK(StartupSettings::SerialOf({{"a", "bc"}}) != StartupSettings::SerialOf({{"ab", "c"}}));
+  CHECK(StartupSettings::SerialOf({}) == StartupSettings::SerialOf({}));
+
+  // A server brought to one login's values needs nothing for another login with the same values.
+  ServerSettings server;
+  const Settings reported = {{"TimeZone", "UTC"}, {"application_name", ""}};
+  const StartupSettings first_login = {tokyo, StartupSettings::SerialOf(tokyo)};
+  const StartupSettings second_login = {tokyo, StartupSettings::SerialOf(tokyo)};
+  SessionSettings first, second;
+  first.SetStartup(&first_login);
+  second.SetStartup(&second_login);
+  CHECK(first.SyncServer(server, reported) == "SET timezone TO 'Asia/Tokyo';SET application_name TO 'app';");
+  CHECK(second.SyncServer(server, reported).empty());
+
+  // Past kMaxRemembered lists the table starts again: a list seen before gets a new serial, and no
+  // serial ever names two different lists.
+  std::map<uint64_t, Settings> named = {{serial, tokyo}};
+  for (size_t i = 0; i <= StartupSettings::kMaxRemembered; ++i) {
+    Settings values = {{"application_name", "client " + std::to_string(i)}};
+    auto [it, fresh] = named.emplace(StartupSettings::SerialOf(values), values);
+    CHECK((fresh || it->second == values));
+  }
+  const uint64_t again = StartupSettings::SerialOf(tokyo);
+  CHECK(again != serial);
+  CHECK(named.count(again) == 0);
 }
 
 TEST_CASE("DEALLOCATE ALL drops the client's statements; the server's are prepared again", "[relay][settings]") {
