@@ -57,6 +57,8 @@ class Metrics {
     prometheus::Gauge* pool_max_wait_seconds;
     prometheus::Counter* throttled;
     prometheus::Counter* throttle_delay_seconds;
+    // Process-wide, never given twice (across Metrics instances too): where a thread tallies it.
+    uint32_t tally_index = 0;
   };
   struct BackendSeries {
     prometheus::Gauge* up;
@@ -106,12 +108,14 @@ class Metrics {
   // when /metrics is scraped: an idle proxy nobody scrapes does not read them.)
   void SetAuditQueue(size_t depth, size_t capacity, uint64_t failed);
 
-  // Per-transaction updates (transactions, statements, bytes, the two duration histograms) are summed
-  // per thread and added to the series by FlushThreadTally: a worker flushes on its tick (every 100 ms
-  // while transactions run; the first after a quiet spell within 500 ms), before an admin SHOW STATS and
-  // when it stops, so a scrape lags by one tick at most. Updating the shared
-  // series directly cost two mutexes and about eight atomic read-modify-writes per transaction (~8% of
-  // pgtenant's user CPU under pgbench -S).
+  // Per-transaction updates (transactions, statements, bytes, the three duration histograms) are summed
+  // per thread and added to the series by FlushThreadTally: a worker flushes the counters on its tick
+  // (every 100 ms while transactions run; the first after a quiet spell within 500 ms) and the
+  // histograms once a second, and both before an admin SHOW STATS and when it stops, so a scrape lags
+  // by one tick (a histogram: a second) at most. Updating the shared series directly cost two mutexes
+  // and about eight atomic read-modify-writes per transaction (~8% of pgtenant's user CPU under
+  // pgbench -S); a histogram's flush costs a mutex and 16 of them (prometheus::Histogram), which with a
+  // thousand tenants on a worker, each with a few transactions per tick, was as much again.
   static void TallyTransaction(TenantSeries* series, double seconds);
   static void TallyPoolWait(TenantSeries* series, double seconds);
   // Statements the server answered for a client: `completed` CommandComplete/EmptyQueryResponse,
@@ -120,7 +124,8 @@ class Metrics {
   static void TallyQuery(TenantSeries* series, double seconds);
   static void TallyBytes(TenantSeries* series, uint64_t in, uint64_t out);
   // True when there was something to add (transactions ran on this thread since the last flush).
-  static bool FlushThreadTally();
+  // `histograms` false: the counters only (the histograms keep what they have for the next flush).
+  static bool FlushThreadTally(bool histograms = true);
 
   void CountReload(bool ok);
   // Mirrors totals kept elsewhere (audit log, verdict cache) into counters.
@@ -129,6 +134,7 @@ class Metrics {
 
  private:
   static void Advance(prometheus::Counter& counter, uint64_t total);
+  static uint32_t NextTallyIndex();
 
   std::shared_ptr<prometheus::Registry> registry_;
   MetricsHttp http_;
