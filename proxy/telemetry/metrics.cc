@@ -26,32 +26,23 @@ auto& RegisterSeries(prometheus::Registry& registry, auto builder, const std::st
   return RegisterFamily(registry, builder, name, help).Add({});
 }
 
-// Observations of one histogram not yet added to it. A histogram takes a batch as one bucket count
-// each (ObserveMultiple: a lock and 16 atomic additions, whatever the batch) or value by value
-// (Observe: a lock and 2 atomic additions each). With many tenants a tenant has a few transactions per
-// flush, so the first few values are kept as they are and replayed one by one.
+// Observations of one histogram not yet added to it. Small: a transaction's tallies of a tenant fill
+// four cache lines, and with a thousand tenants on a worker each is a miss.
 struct HistogramTally {
-  static constexpr size_t kReplayed = 4;
   std::array<uint32_t, kLatencyBounds.size() + 1> counts{};  // the last bucket is +Inf
-  std::array<double, kReplayed> values{};                     // the first kReplayed of them
-  double sum = 0;
   uint32_t count = 0;
+  double sum = 0;
 
   void Add(double value) {
     // The bucket prometheus::Histogram::Observe picks: the first bound >= value.
     ++counts[static_cast<size_t>(std::lower_bound(kLatencyBounds.begin(), kLatencyBounds.end(), value) -
                                  kLatencyBounds.begin())];
-    if (count < kReplayed) values[count] = value;
     sum += value;
     ++count;
   }
   void FlushTo(prometheus::Histogram& histogram) {
     if (count == 0) return;
-    if (count <= kReplayed) {
-      for (uint32_t i = 0; i < count; ++i) histogram.Observe(values[i]);
-    } else {
-      histogram.ObserveMultiple(std::vector<double>(counts.begin(), counts.end()), sum);
-    }
+    histogram.ObserveMultiple(std::vector<double>(counts.begin(), counts.end()), sum);
     *this = {};
   }
 };

@@ -114,8 +114,8 @@ class Metrics {
   // histograms once a second, and both before an admin SHOW STATS and when it stops, so a scrape lags
   // by one tick (a histogram: a second) at most. Updating the shared series directly cost two mutexes
   // and about eight atomic read-modify-writes per transaction (~8% of pgtenant's user CPU under
-  // pgbench -S); a histogram's flush costs a mutex and 16 of them (prometheus::Histogram), which with a
-  // thousand tenants on a worker, each with a few transactions per tick, was as much again.
+  // pgbench -S); a histogram's flush costs a mutex and 16 of them (prometheus::Histogram::ObserveMultiple),
+  // which with a thousand tenants on a worker, each with a few transactions per tick, was as much again.
   static void TallyTransaction(TenantSeries* series, double seconds);
   static void TallyPoolWait(TenantSeries* series, double seconds);
   // Statements the server answered for a client: `completed` CommandComplete/EmptyQueryResponse,
