@@ -18,10 +18,12 @@ class PoolClient {
   virtual void OnServerUnavailable(const Status& why) = 0;
 
   // Its node in the WaiterQueue it waits in, or none, which only WaiterQueue reads and writes:
-  // joining, leaving and the already-waiting check then cost no allocation and no lookup.
+  // joining, leaving and the already-waiting check then cost no allocation and no lookup. `key`: the
+  // key it last waited under (in whichever queue; checked by name before use).
   class WaitingPlace {
     friend class WaiterQueue;
     uint32_t node = UINT32_MAX;
+    uint32_t key = UINT32_MAX;
   };
   WaitingPlace waiting_place;
 

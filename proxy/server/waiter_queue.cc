@@ -13,7 +13,11 @@ constexpr size_t kIdleKeysKept = 64;
 
 void WaiterQueue::Push(PoolClient* client, std::string_view key, Clock::time_point deadline) {
   if (NodeOf(client) != kNone) return;  // already waiting here: it hears once, in its first place
-  const uint32_t k = KeyOf(key);
+  // The key this client waited under last time, if it is still that name: no hash, no map lookup
+  // (a shared pool's clients wait at nearly every transaction, each tenant under its own key).
+  uint32_t k = client->waiting_place.key;
+  if (k >= keys_.size() || keys_[k].free || keys_[k].name != key) k = KeyOf(key);
+  client->waiting_place.key = k;
   uint32_t n = free_nodes_;
   if (n != kNone) {
     free_nodes_ = nodes_[n].next;

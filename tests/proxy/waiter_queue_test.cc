@@ -194,6 +194,27 @@ TEST_CASE("keys without waiters are dropped once many pile up, and come back as 
   CHECK(queue.empty());
 }
 
+TEST_CASE("a client's remembered key is used only while it still has that name", "[waiter_queue]") {
+  Clients ClientNo;
+  WaiterQueue queue;
+  // Client 199 waits under tenant-199, then every key is dropped and a slot reused for "other" (the
+  // last key dropped is the first slot reused: tenant-199's).
+  for (int i = 0; i < 200; ++i) queue.Push(ClientNo(i), "tenant-" + std::to_string(i), kT0);
+  CHECK(queue.PopExpired(kT0).size() == 200);
+  queue.Push(ClientNo(300), "other", kT0 + milliseconds(10));
+  queue.Push(ClientNo(301), "other", kT0 + milliseconds(10));
+  // Client 199 comes back under its old name: a key of its own, behind "other" in the rotation, not
+  // a place in "other"'s queue.
+  queue.Push(ClientNo(199), "tenant-199", kT0 + milliseconds(10));
+  CHECK(queue.key_count() == 2);
+  CHECK(DrainOrder(queue, ClientNo) == std::vector<int>{300, 199, 301});
+  // And under another name than last time: that name's queue.
+  queue.Push(ClientNo(5), "other", kT0);
+  queue.Push(ClientNo(199), "other", kT0);
+  queue.Push(ClientNo(6), "tenant-6", kT0);
+  CHECK(DrainOrder(queue, ClientNo) == std::vector<int>{5, 6, 199});
+}
+
 // A model of the rules: a list of keys in rotation order, a FIFO per key.
 class ModelQueue {
  public:
