@@ -11,6 +11,9 @@
 # Uses bench/run's variables and helpers (workdir, pg_port, backend_host, password, scram_secret,
 # superuser_psql, free_port, wait_for_port, stop_pid, cpu_ticks, median, cpu_stat, log, failed, ...).
 # Reads tenant_rows ("name|tenants"), max_tenants, shared_pool_size, tenant_rounds, duration.
+# BENCH_SEQUENCES: revoked (default: lastval() and currval() revoked from PUBLIC in the bench database,
+# so pgtenant's tenant switch skips DISCARD SEQUENCES, README "What a shared server connection keeps")
+# or granted (PostgreSQL's default).
 
 many_pgtenant_pid=""
 many_pgbouncer_pid=""
@@ -39,6 +42,11 @@ CREATE POLICY tenant_only ON tenant_accounts
 GRANT SELECT ON tenant_accounts TO bench;
 VACUUM ANALYZE tenant_accounts;
 SQL
+  # As the README suggests for shared pools: without currval()/lastval() a tenant switch needs no
+  # DISCARD SEQUENCES. BENCH_SEQUENCES=granted keeps PostgreSQL's default grants (and the reset).
+  if [[ "${BENCH_SEQUENCES:-revoked}" == revoked ]]; then
+    superuser_psql -d bench -c "REVOKE EXECUTE ON FUNCTION pg_catalog.lastval(), pg_catalog.currval(regclass) FROM PUBLIC"
+  fi
 
   many_pgtenant_port="$(free_port)"
   many_pgbouncer_port="$(free_port)"
@@ -179,7 +187,8 @@ print_many_tenants() {
   local row name tenants b t missed=() foreign_total=0 rows_compared=0
   echo
   echo "many tenants: RLS tenants, one client each (bench/tenant_load: point SELECTs, simple protocol, the owner of every"
-  echo "row checked), $shared_pool_size server connections for all tenants in both proxies, $tenant_rounds rounds of ${duration}s (targets alternating)"
+  echo "row checked), $shared_pool_size server connections for all tenants in both proxies, $tenant_rounds rounds of ${duration}s (targets alternating);"
+  echo "lastval() and currval() ${BENCH_SEQUENCES:-revoked} (BENCH_SEQUENCES)"
   echo
   printf '| %-18s | %9s | %7s | %9s | %7s | %7s | %8s | %8s | %13s | %7s |\n' \
     row pgbouncer "lat ms" pgtenant "lat ms" pgt/pgb "pgb CPU" "pgt CPU" "foreign rows" "steal %"

@@ -162,7 +162,8 @@ bool Relay::SyncServerSettings() {
   // A tenant switch: currval() and lastval() are session state that no policy rule blocks. Here, in
   // a transaction of its own, unless the switch carries it: DISCARD takes a snapshot, which would fix
   // the isolation level of the client's transaction before its BEGIN could choose it.
-  if (exchange_ != nullptr && exchange_->context.armed() && !exchange_->context.resets_sequences())
+  if (exchange_ != nullptr && exchange_->context.armed() &&
+      exchange_->context.sequence_reset() == TenantContextSwitch::SequenceReset::kOwnQuery)
     sql += "DISCARD SEQUENCES;";
   return sql.empty() || SendOwnQuery(sql, /*show_parameters=*/false);
 }

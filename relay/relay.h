@@ -108,10 +108,10 @@ class Relay {
   // client's next transaction sets `statements` first, unsynced, in the same write as its first
   // message (tenant_context_switch.h); the host hears OnContextSettled when that transaction ends.
   // The host arms it only when TenantContextSwitch::MayPipeline holds for that first message, and
-  // with `resets_sequences` only when that message is FirstMessage::kTakesSnapshot.
+  // with SequenceReset::kWithContext only when that message is FirstMessage::kTakesSnapshot.
   // REQUIRES: state() == kIdle.
-  void ArmContextSwitch(std::span<const std::string> statements, bool resets_sequences) {
-    exchange().context.Arm(statements, resets_sequences);
+  void ArmContextSwitch(std::span<const std::string> statements, TenantContextSwitch::SequenceReset sequences) {
+    exchange().context.Arm(statements, sequences);
   }
   // The context was sent and its answers have not all come: the client's next request waits.
   bool awaiting_context() const { return exchange_ != nullptr && exchange_->context.awaiting(); }

@@ -93,7 +93,7 @@ void AppendStatement(std::string& out, std::string_view sql) {
 
 }  // namespace
 
-void TenantContextSwitch::Arm(std::span<const std::string> statements, bool resets_sequences) {
+void TenantContextSwitch::Arm(std::span<const std::string> statements, SequenceReset sequences) {
   // The unnamed statement and portal: a client's next Parse or Bind replaces them, and a client
   // cannot rely on its own unnamed ones across transactions under transaction pooling.
   static const std::string discard_sequences = [] {
@@ -104,11 +104,11 @@ void TenantContextSwitch::Arm(std::span<const std::string> statements, bool rese
   messages_.clear();
   for (const std::string& sql : statements) AppendStatement(messages_, sql);
   statement_count_ = statements.size();
-  if (resets_sequences) {
+  if (sequences == SequenceReset::kWithContext) {
     messages_.append(discard_sequences);
     ++statement_count_;
   }
-  resets_sequences_ = resets_sequences;
+  sequence_reset_ = sequences;
   phase_ = statement_count_ == 0 ? Phase::kNone : Phase::kArmed;
 }
 

@@ -20,7 +20,9 @@
 // DISCARD ALL...) would fail. Classify says which first messages are safe; for the others the
 // session sets the context in a round trip of its own, as before.
 //
-// A switch also resets the previous tenant's currval()/lastval() (DISCARD SEQUENCES). DISCARD takes
+// A switch also resets the previous tenant's currval()/lastval() (DISCARD SEQUENCES), unless the server
+// role cannot call either function (REVOKEd from PUBLIC, as `pgtenant doctor` suggests): then no client
+// of the pool can read what another left, and the switch is the context alone. DISCARD takes
 // a snapshot, after which a BEGIN or SET TRANSACTION could no longer choose the isolation level, nor
 // SET transaction_read_only make the transaction read-write. So it joins the context statements,
 // after them, only when the client's first statement takes a snapshot itself (FirstMessage::
@@ -69,13 +71,19 @@ class TenantContextSwitch {
     return Classify(tag, body) != FirstMessage::kRoundTrip;
   }
 
-  // The next transaction sets these statements first (each one statement, no ';'); with
-  // `resets_sequences`, DISCARD SEQUENCES follows them in the same pipeline (allowed when the
-  // first message is FirstMessage::kTakesSnapshot; see above). The messages are written here, into a
-  // buffer the switch keeps between uses: a shared pool switches at nearly every transaction.
-  void Arm(std::span<const std::string> statements, bool resets_sequences);
-  // Whether the armed switch resets the sequences itself; if not, the relay's own query does.
-  bool resets_sequences() const { return resets_sequences_; }
+  // How the previous tenant's currval()/lastval() go (see above).
+  enum class SequenceReset : uint8_t {
+    kWithContext,  // DISCARD SEQUENCES follows the context statements in the same pipeline (allowed
+                   // when the first message is FirstMessage::kTakesSnapshot)
+    kOwnQuery,     // in the relay's own query ahead of the switch (Relay::SyncServerSettings)
+    kNone,         // nothing to reset: the server role may not call currval() or lastval() (the pool
+                   // checked at connect: ServerConnection::sequences_readable)
+  };
+  // The next transaction sets these statements first (each one statement, no ';'). The messages are
+  // written here, into a buffer the switch keeps between uses: a shared pool switches at nearly every
+  // transaction.
+  void Arm(std::span<const std::string> statements, SequenceReset sequences);
+  SequenceReset sequence_reset() const { return sequence_reset_; }
   // The connection was given back or lost: nothing more is owed, nothing is confirmed.
   void Reset() {
     messages_.clear();
@@ -83,7 +91,7 @@ class TenantContextSwitch {
     phase_ = Phase::kNone;
     executed_ = 0;
     undone_ = false;
-    resets_sequences_ = false;
+    sequence_reset_ = SequenceReset::kNone;
   }
   Phase phase() const { return phase_; }
   bool armed() const { return phase_ == Phase::kArmed; }
@@ -110,7 +118,7 @@ class TenantContextSwitch {
   Phase phase_ = Phase::kNone;
   size_t executed_ = 0;  // CommandComplete received for the context statements
   bool undone_ = false;  // an error or a ROLLBACK since: the context may not hold
-  bool resets_sequences_ = false;
+  SequenceReset sequence_reset_ = SequenceReset::kNone;
 };
 
 }  // namespace pgtenant::relay

@@ -127,6 +127,8 @@ void ServerConnection::Unlink() {
 void ServerConnection::RunInternalQuery(std::string sql, QueryDone done) {
   query_done_ = std::move(done);
   query_error_ = Status::Ok();
+  internal_result_.clear();
+  internal_row_seen_ = false;
   link_ = nullptr;
   TransitionTo(State::kInternalQuery);
   std::string out;
@@ -406,8 +408,21 @@ bool ServerConnection::HandleInternalQueryMessage(uint8_t tag, std::span<const u
       if (done) done(this, result);
       return state_ == State::kIdle;
     }
+    case BackendTag::kDataRow: {
+      if (internal_row_seen_) return true;
+      internal_row_seen_ = true;
+      // Int16 column count, then Int32 length (-1: NULL) and the bytes of each column.
+      protocol::MessageReader row(body);
+      int16_t columns = 0;
+      int32_t length = -1;
+      std::span<const uint8_t> value;
+      if (row.Int16(columns) && columns >= 1 && row.Int32(length) && length >= 0 &&
+          row.Bytes(static_cast<size_t>(length), value))
+        internal_result_.assign(reinterpret_cast<const char*>(value.data()), value.size());
+      return true;
+    }
     default:
-      return true;  // CommandComplete, RowDescription, DataRow, notices, notifications
+      return true;  // CommandComplete, RowDescription, notices, notifications
   }
 }
 

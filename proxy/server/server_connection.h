@@ -119,6 +119,15 @@ class ServerConnection {
   // The TLS handshake with the server failed (metrics: pgtenant_backend_tls_handshake_failures_total).
   bool tls_handshake_failed() const { return tls_handshake_failed_; }
 
+  // Whether this server session's clients may call currval() or lastval(), which read what another
+  // client's nextval() left in the session: true unless the pool checked at connect that the server
+  // role has EXECUTE on neither (ServerPool::kSequencesReadableQuery). Shared pools reset sequences at a
+  // tenant switch only while this holds.
+  bool sequences_readable() const { return sequences_readable_; }
+  void set_sequences_readable(bool readable) { sequences_readable_ = readable; }
+  // The first column of the first row the last internal query returned ("" for none or NULL).
+  const std::string& internal_result() const { return internal_result_; }
+
   // Shared pools: which tenant context the server session carries now ("" = none or unknown), and
   // whether that context made it read-only (default_transaction_read_only; meaningful with a tag).
   const std::string& context_tag() const { return context_tag_; }
@@ -233,6 +242,9 @@ class ServerConnection {
   int32_t backend_key_ = 0;
   bool cancel_forwarded_ = false;
   bool tls_handshake_failed_ = false;
+  bool sequences_readable_ = true;
+  std::string internal_result_;
+  bool internal_row_seen_ = false;
   Clock::time_point created_at_ = LoopNow();
   Clock::time_point idle_since_ = LoopNow();
 };

@@ -85,8 +85,25 @@ void ServerPool::Release(ServerConnection* server, bool reset) {
 }
 
 void ServerPool::OnServerReady(ServerConnection* server) {
-  bool fresh = connecting_.erase(server) > 0;
+  const bool fresh = connecting_.erase(server) > 0;
   if (fresh && health_ != nullptr) health_->ReportConnected({server->backend().host, server->backend().port});
+  if (fresh && identity_.shared() && !closing_) {
+    // Whether this pool's clients can read the sequence state another tenant leaves (see the query).
+    server->RunInternalQuery(std::string(kSequencesReadableQuery), [this](ServerConnection* s, const Status& result) {
+      if (s->state() != ServerConnection::State::kIdle) {  // lost or timed out: already closing
+        Retire(s);
+        Dispatch();
+        return;
+      }
+      s->set_sequences_readable(!result.ok() || s->internal_result() != "f");
+      Offer(s, /*fresh=*/true);
+    });
+    return;
+  }
+  Offer(server, fresh);
+}
+
+void ServerPool::Offer(ServerConnection* server, bool fresh) {
   if (closing_ || (moved_to_ >= 0 && waiters_.empty()) || (!fresh && budget_ != nullptr && budget_->ShouldYield(this)) ||
       (!fresh && Expired(server, LoopNow()))) {  // e.g. a RECONNECT while it was being reset; a new
                                                   // connection serves once even with lifetime 0

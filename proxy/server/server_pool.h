@@ -98,6 +98,13 @@ class ServerPool final : public ServerConnectionOwner {
   void OnServerFailed(ServerConnection* server, const Status& why) override;
   void OnServerClosed(ServerConnection* server) override;
 
+  // Run on each new connection of a shared pool before its first client: 't' when the server role may
+  // call currval() or lastval(), which read what another tenant's nextval() left in the session (the
+  // pool then resets sequences at each tenant switch), 'f' when both are revoked from it.
+  static constexpr std::string_view kSequencesReadableQuery =
+      "SELECT pg_catalog.has_function_privilege('pg_catalog.lastval()', 'EXECUTE') OR "
+      "pg_catalog.has_function_privilege('pg_catalog.currval(pg_catalog.regclass)', 'EXECUTE')";
+
   // The tenant of this pool in metrics and SHOW output: its tenant, or kSharedLabel for a shared pool.
   static constexpr std::string_view kSharedLabel = "(shared)";
   std::string_view tenant_label() const { return identity_.shared() ? kSharedLabel : identity_.tenant; }
@@ -129,6 +136,8 @@ class ServerPool final : public ServerConnectionOwner {
   // failover the recovered primary gets the traffic back as idle ones are checked out).
   bool OnPreferredHost(ServerConnection* server);
   void Retire(ServerConnection* server);  // close and forget
+  // A logged-in connection (`fresh`: just now) goes to the next waiter, or idle.
+  void Offer(ServerConnection* server, bool fresh);
 
   std::function<void()> on_wait_;
   uv_loop_t* loop_;

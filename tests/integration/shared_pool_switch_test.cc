@@ -158,6 +158,37 @@ TEST_CASE("nothing of one tenant's session reaches the next on a shared connecti
   ExpectOwnRows(acme.get(), "acme");
 }
 
+TEST_CASE("with currval() and lastval() revoked from the server role a switch resets no sequences, and no client "
+          "can read what another left",
+          "[tenants][shared_pool][switch]") {
+  TenantWorld world = TenantWorld::Create();
+  // As `pgtenant doctor` suggests for shared pools. A function that runs as its owner can still call
+  // them: this one shows what DISCARD SEQUENCES would have cleared (README: "What a shared connection keeps").
+  world.ExecShared(
+      "REVOKE EXECUTE ON FUNCTION pg_catalog.lastval(), pg_catalog.currval(pg_catalog.regclass) FROM PUBLIC;"
+      "CREATE FUNCTION public.peek_lastval() RETURNS bigint LANGUAGE plpgsql SECURITY DEFINER AS $$"
+      " BEGIN RETURN pg_catalog.lastval(); EXCEPTION WHEN object_not_in_prerequisite_state THEN RETURN NULL; END $$;"
+      "GRANT EXECUTE ON FUNCTION public.peek_lastval() TO PUBLIC");
+  ProxyProcess proxy(OneSharedConnection(world));
+  PgConn acme = MustConnectAs(proxy, "bob.acme");
+  PgConn umbrella = MustConnectAs(proxy, "uma.umbrella");
+  const std::string pid = QueryValue(acme.get(), "SELECT pg_backend_pid()");
+
+  const std::string id = QueryValue(acme.get(), "INSERT INTO projects (org_id, name) VALUES ('" +
+                                                    TenantWorld::IdOf("acme") + "', 'seq') RETURNING id");
+  CHECK(QueryValue(umbrella.get(), "SELECT pg_backend_pid()") == pid);  // the same server session
+  for (const char* sql : {"SELECT lastval()", "SELECT currval('projects_id_seq')"}) {
+    INFO(sql);
+    PgResult r = Exec(umbrella.get(), sql);
+    CHECK(Sqlstate(r.get()) == "42501");  // permission denied: nobody reads the session's sequence state
+  }
+  // The state is still there (no DISCARD SEQUENCES ran), out of the clients' reach.
+  CHECK(QueryValue(umbrella.get(), "SELECT public.peek_lastval()") == id);
+  ExpectOwnRows(umbrella.get(), "umbrella");
+  world.ExecShared("DELETE FROM projects WHERE name = 'seq'");
+  ExpectOwnRows(acme.get(), "acme");
+}
+
 TEST_CASE("a statement prepared under one tenant and executed under another sees the other's rows only",
           "[tenants][shared_pool][switch][prepared]") {
   TenantWorld world = TenantWorld::Create();

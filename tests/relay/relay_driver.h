@@ -54,6 +54,8 @@ class RelayDriver final : public RelayHost {
   // (TenantContextSwitch::Classify on the first message), or, for any other first message, the
   // context "in a round trip" (event "context-round-trip": nothing is sent, the tag is set).
   std::vector<std::string> context_statements;
+  // False: the server role may not call currval()/lastval(); a switch resets no sequences.
+  bool sequences_readable = true;
   std::string context_tag = "tenant-b";
   std::string server_context[2] = {"tenant-a", "tenant-a"};
   size_t servers_acquired = 0;
@@ -222,7 +224,10 @@ class RelayDriver final : public RelayHost {
               : FirstMessage::kRoundTrip;
     if (first != FirstMessage::kRoundTrip) {
       server_context[held_] = "";
-      relay_.ArmContextSwitch(context_statements, first == FirstMessage::kTakesSnapshot);
+      using SequenceReset = TenantContextSwitch::SequenceReset;
+      relay_.ArmContextSwitch(context_statements, !sequences_readable                   ? SequenceReset::kNone
+                                                  : first == FirstMessage::kTakesSnapshot ? SequenceReset::kWithContext
+                                                                                          : SequenceReset::kOwnQuery);
       return;
     }
     events.push_back("context-round-trip");

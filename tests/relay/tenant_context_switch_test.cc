@@ -96,6 +96,19 @@ TEST_CASE("DISCARD SEQUENCES rides with the context only ahead of a first statem
   CHECK(driver.server_context[0] == "tenant-b");
 }
 
+TEST_CASE("a server role that may not call currval() or lastval() gets no DISCARD SEQUENCES at a switch",
+          "[relay][shared_pool]") {
+  for (const char* first : {"select 1", "begin isolation level serializable"}) {
+    INFO(first);
+    RelayDriver driver(Mode::kTransaction);
+    driver.context_statements = kContext;
+    driver.sequences_readable = false;
+    driver.ClientSends(Query(first));
+    CHECK(driver.to_servers.find("set app.org = 'b'") != std::string::npos);
+    CHECK(driver.to_servers.find("DISCARD") == std::string::npos);
+  }
+}
+
 TEST_CASE("the context goes as Parse, Bind and Execute of each statement, unnamed, unsynced", "[relay][shared_pool]") {
   std::string no_parameters;  // Bind of the unnamed portal and statement: no formats, no parameters
   protocol::MessageBuilder(no_parameters).Begin(FrontendTag::kBind).CString("").CString("").Int16(0).Int16(0).Int16(0).End();
@@ -106,7 +119,7 @@ TEST_CASE("the context goes as Parse, Bind and Execute of each statement, unname
   };
   TenantContextSwitch context;
   std::string sent;
-  context.Arm(kContext, /*resets_sequences=*/false);
+  context.Arm(kContext, TenantContextSwitch::SequenceReset::kOwnQuery);
   CHECK(context.armed());
   context.AppendMessages(sent);
   CHECK(sent == expected(kContext));
@@ -115,7 +128,7 @@ TEST_CASE("the context goes as Parse, Bind and Execute of each statement, unname
   // Armed again (the next transaction, the buffer reused): the tenant alone, then DISCARD SEQUENCES.
   context.Reset();
   sent.clear();
-  context.Arm(std::span(kContext).first(1), /*resets_sequences=*/true);
+  context.Arm(std::span(kContext).first(1), TenantContextSwitch::SequenceReset::kWithContext);
   context.AppendMessages(sent);
   CHECK(sent == expected({kContext[0], "DISCARD SEQUENCES"}));
   // Two statements answer: nothing reaches the client until the second CommandComplete.
@@ -131,7 +144,7 @@ TEST_CASE("the context goes as Parse, Bind and Execute of each statement, unname
   context.Reset();
   sent.clear();
   const std::vector<std::string> with_nul = {std::string("set app.org = 'b'\0X", 19)};
-  context.Arm(with_nul, /*resets_sequences=*/false);
+  context.Arm(with_nul, TenantContextSwitch::SequenceReset::kNone);
   context.AppendMessages(sent);
   CHECK(sent == expected({"set app.org = 'b'"}));
 }
