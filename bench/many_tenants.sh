@@ -10,7 +10,7 @@
 #
 # Uses bench/run's variables and helpers (workdir, pg_port, backend_host, password, scram_secret,
 # superuser_psql, free_port, wait_for_port, stop_pid, cpu_ticks, median, cpu_stat, log, failed, ...).
-# Reads tenant_rows ("name|tenants"), max_tenants, shared_pool_size, tenant_rounds, duration.
+# Reads tenant_rows ("name|tenants"), max_tenants, shared_pool_size, tenant_rounds, tenant_duration.
 # BENCH_SEQUENCES: revoked (default: lastval() and currval() revoked from PUBLIC in the bench database,
 # so pgtenant's tenant switch skips DISCARD SEQUENCES, README "What a shared server connection keeps")
 # or granted (PostgreSQL's default).
@@ -120,8 +120,8 @@ run_tenant_load() {
   fi
   cpu0="$(cpu_ticks "$pid")"
   local ok=true
-  timeout -k 5 $((duration + 180)) "$load_binary" --host 127.0.0.1 --port "$port" --dbname bench \
-    --password "$password" --tenants "$tenants" --seconds "$duration" --rows-per-tenant "$many_rows_per_tenant" \
+  timeout -k 5 $((tenant_duration + 180)) "$load_binary" --host 127.0.0.1 --port "$port" --dbname bench \
+    --password "$password" --tenants "$tenants" --seconds "$tenant_duration" --rows-per-tenant "$many_rows_per_tenant" \
     --cpu-of "$pid" "${args[@]}" >"$out" 2>"$out.err" || ok=false
   cpu1="$(cpu_ticks "$pid")"
   R_TICKS=$((cpu1 - cpu0))
@@ -187,7 +187,7 @@ print_many_tenants() {
   local row name tenants b t missed=() foreign_total=0 rows_compared=0
   echo
   echo "many tenants: RLS tenants, one client each (bench/tenant_load: point SELECTs, simple protocol, the owner of every"
-  echo "row checked), $shared_pool_size server connections for all tenants in both proxies, $tenant_rounds rounds of ${duration}s (targets alternating);"
+  echo "row checked), $shared_pool_size server connections for all tenants in both proxies, $tenant_rounds rounds of ${tenant_duration}s (targets alternating);"
   echo "lastval() and currval() ${BENCH_SEQUENCES:-revoked} (BENCH_SEQUENCES)"
   echo
   printf '| %-18s | %9s | %7s | %9s | %7s | %7s | %8s | %8s | %13s | %7s |\n' \
