@@ -164,7 +164,7 @@ bool Relay::SyncServerSettings() {
   // the isolation level of the client's transaction before its BEGIN could choose it.
   if (exchange_ != nullptr && exchange_->context.armed() &&
       exchange_->context.sequence_reset() == TenantContextSwitch::SequenceReset::kOwnQuery)
-    sql += "DISCARD SEQUENCES;";
+    sql.append(TenantContextSwitch::kDiscardSequences).append(";");
   return sql.empty() || SendOwnQuery(sql, /*show_parameters=*/false);
 }
 

@@ -21,8 +21,8 @@
 // session sets the context in a round trip of its own, as before.
 //
 // A switch also resets the previous tenant's currval()/lastval() (DISCARD SEQUENCES), unless the server
-// role cannot call either function (REVOKEd from PUBLIC, as `pgtenant doctor` suggests): then no client
-// of the pool can read what another left, and the switch is the context alone. DISCARD takes
+// role cannot call either function (REVOKEd from PUBLIC, as the README suggests for shared pools): then
+// no client of the pool can read what another left, and the switch is the context alone. DISCARD takes
 // a snapshot, after which a BEGIN or SET TRANSACTION could no longer choose the isolation level, nor
 // SET transaction_read_only make the transaction read-write. So it joins the context statements,
 // after them, only when the client's first statement takes a snapshot itself (FirstMessage::
@@ -79,6 +79,12 @@ class TenantContextSwitch {
     kNone,         // nothing to reset: the server role may not call currval() or lastval() (the pool
                    // checked at connect: ServerConnection::sequences_readable)
   };
+  // The reset a switch ahead of `first` needs, on a server whose clients can (`sequences_readable`)
+  // or cannot call currval()/lastval().
+  static SequenceReset SequenceResetFor(bool sequences_readable, FirstMessage first) {
+    if (!sequences_readable) return SequenceReset::kNone;
+    return first == FirstMessage::kTakesSnapshot ? SequenceReset::kWithContext : SequenceReset::kOwnQuery;
+  }
   // The next transaction sets these statements first (each one statement, no ';'). The messages are
   // written here, into a buffer the switch keeps between uses: a shared pool switches at nearly every
   // transaction.

@@ -128,7 +128,6 @@ void ServerConnection::RunInternalQuery(std::string sql, QueryDone done) {
   query_done_ = std::move(done);
   query_error_ = Status::Ok();
   internal_result_.clear();
-  internal_row_seen_ = false;
   link_ = nullptr;
   TransitionTo(State::kInternalQuery);
   std::string out;
@@ -409,8 +408,7 @@ bool ServerConnection::HandleInternalQueryMessage(uint8_t tag, std::span<const u
       return state_ == State::kIdle;
     }
     case BackendTag::kDataRow: {
-      if (internal_row_seen_) return true;
-      internal_row_seen_ = true;
+      internal_result_.clear();
       // Int16 column count, then Int32 length (-1: NULL) and the bytes of each column.
       protocol::MessageReader row(body);
       int16_t columns = 0;

@@ -125,7 +125,7 @@ class ServerConnection {
   // tenant switch only while this holds.
   bool sequences_readable() const { return sequences_readable_; }
   void set_sequences_readable(bool readable) { sequences_readable_ = readable; }
-  // The first column of the first row the last internal query returned ("" for none or NULL).
+  // The first column of the last row the last internal query returned ("" for none or NULL).
   const std::string& internal_result() const { return internal_result_; }
 
   // Shared pools: which tenant context the server session carries now ("" = none or unknown), and
@@ -244,7 +244,6 @@ class ServerConnection {
   bool tls_handshake_failed_ = false;
   bool sequences_readable_ = true;
   std::string internal_result_;
-  bool internal_row_seen_ = false;
   Clock::time_point created_at_ = LoopNow();
   Clock::time_point idle_since_ = LoopNow();
 };

@@ -49,17 +49,16 @@ void ClientSession::PrepareServer() {
       statements = statements.first(1);
     // Until that transaction commits, what the connection carries is unknown.
     server_->ExpectContext(route_->context_tag, route_->context_read_only);
-    using SequenceReset = relay::TenantContextSwitch::SequenceReset;
-    relay_.ArmContextSwitch(statements, !server_->sequences_readable()              ? SequenceReset::kNone
-                                        : first_message_ == FirstMessage::kTakesSnapshot ? SequenceReset::kWithContext
-                                                                                         : SequenceReset::kOwnQuery);
+    relay_.ArmContextSwitch(statements, relay::TenantContextSwitch::SequenceResetFor(server_->sequences_readable(),
+                                                                                      first_message_));
     Activate();
     return;
   }
   std::string sql;
   if (switch_context) sql = route_->context_sql + ";";
   // currval() and lastval() of the previous tenant (no DISCARD ALL ran), if the clients can call them.
-  if (switch_context && handshake_done_ && server_->sequences_readable()) sql += "DISCARD SEQUENCES;";
+  if (switch_context && handshake_done_ && server_->sequences_readable())
+    sql.append(relay::TenantContextSwitch::kDiscardSequences).append(";");
   // The client's parameters (startup values, and what it SET since) replace whatever the previous
   // client left. Before the handshake this runs here (the client's ParameterStatus block comes from
   // the server after it); later the relay sends it with the client's first message.

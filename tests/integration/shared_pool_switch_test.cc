@@ -162,7 +162,7 @@ TEST_CASE("with currval() and lastval() revoked from the server role a switch re
           "can read what another left",
           "[tenants][shared_pool][switch]") {
   TenantWorld world = TenantWorld::Create();
-  // As `pgtenant doctor` suggests for shared pools. A function that runs as its owner can still call
+  // As the README suggests for shared pools. A function that runs as its owner can still call
   // them: this one shows what DISCARD SEQUENCES would have cleared (README: "What a shared connection keeps").
   world.ExecShared(
       "REVOKE EXECUTE ON FUNCTION pg_catalog.lastval(), pg_catalog.currval(pg_catalog.regclass) FROM PUBLIC;"

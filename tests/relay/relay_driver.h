@@ -224,10 +224,7 @@ class RelayDriver final : public RelayHost {
               : FirstMessage::kRoundTrip;
     if (first != FirstMessage::kRoundTrip) {
       server_context[held_] = "";
-      using SequenceReset = TenantContextSwitch::SequenceReset;
-      relay_.ArmContextSwitch(context_statements, !sequences_readable                   ? SequenceReset::kNone
-                                                  : first == FirstMessage::kTakesSnapshot ? SequenceReset::kWithContext
-                                                                                          : SequenceReset::kOwnQuery);
+      relay_.ArmContextSwitch(context_statements, TenantContextSwitch::SequenceResetFor(sequences_readable, first));
       return;
     }
     events.push_back("context-round-trip");
