@@ -9,9 +9,10 @@
 //
 // Invariants, checked after every operation: nothing is forwarded while the session holds no
 // server; the relay's memory stays within a bound of what the client sent; the relay's state is
-// consistent with the server it holds. At the end, when the client only ever sent well-formed
-// requests and the session is still open: every Query, Sync and FunctionCall got exactly one
-// ReadyForQuery.
+// consistent with the server it holds; no server connection goes back as clean while its server
+// holds part of a message. At the end, when the client only ever sent well-formed requests and the
+// session is still open: every Query, Sync and FunctionCall got exactly one ReadyForQuery; then the
+// client goes away wherever its input stopped.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -179,6 +180,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       }
     }
     Check(!driver.forwarded_without_server);
+    Check(!driver.released_mid_message);
     Check(driver.relay().Footprint() <= 64 * 1024 + 512 * client_bytes);
     Check(driver.carry().size() <= client_bytes);
     // The relay holds a server exactly when the host gave it one.
@@ -190,5 +192,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (well_formed && !driver.ended && driver.carry().empty() && !client.unsynced && !client.copying) {
     Check(CountReady(driver.to_client) == client.requests);
   }
+  // The client goes away wherever its input stopped, maybe halfway through a message.
+  driver.ClientDisconnects();
+  Check(!driver.released_mid_message);
   return 0;
 }

@@ -90,6 +90,8 @@ void Relay::AttachServer(ServerWire& server) {
 }
 
 void Relay::DetachServer() {
+  // A message half-forwarded either way leaves the server's byte stream out of step for good.
+  if (server_ != nullptr && (c2s_remaining_ > 0 || s2c_remaining_ > 0)) server_->NoteMessageCut();
   server_ = nullptr;
   // A switch not sent, or not settled, is dropped: the host left the connection's context unknown.
   if (exchange_ != nullptr) exchange_->context.Reset();

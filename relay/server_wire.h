@@ -24,8 +24,14 @@ class ServerWire {
   void NoteFrontendMessage(protocol::FrontendTag tag);
   // The server said ReadyForQuery with `status`.
   void NoteReadyForQuery(protocol::TransactionStatus status);
+  // The session let go of the connection in the middle of a message, sent or received (its client
+  // went away halfway through a CopyData): the server reads or writes the rest of it, so the next
+  // message would be taken for its tail. Never clean again.
+  void NoteMessageCut() { message_cut_ = true; }
   // Nothing in flight, no open segment, no open transaction: the connection may serve anyone.
-  bool IsClean() const { return awaiting_ready_ == 0 && !unsynced_ && txn_status_ == protocol::TransactionStatus::kIdle; }
+  bool IsClean() const {
+    return awaiting_ready_ == 0 && !unsynced_ && !message_cut_ && txn_status_ == protocol::TransactionStatus::kIdle;
+  }
   protocol::TransactionStatus txn_status() const { return txn_status_; }
   int awaiting_ready() const { return awaiting_ready_; }
   // For the admin console's SHOW STATS (PgBouncer's query time): the ReadyForQuery answers to
@@ -54,6 +60,7 @@ class ServerWire {
   Settings reported_;
   int awaiting_ready_ = 0;  // Query/Sync/FunctionCall sent minus ReadyForQuery received
   bool unsynced_ = false;   // extended-protocol messages sent since the last Sync
+  bool message_cut_ = false;
   bool may_hold_session_state_ = false;
   protocol::TransactionStatus txn_status_ = protocol::TransactionStatus::kIdle;
   uint64_t requests_answered_ = 0;

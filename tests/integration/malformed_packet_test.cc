@@ -156,5 +156,37 @@ TEST_CASE("a Flush longer than PostgreSQL takes gets FATAL 08P01 and never reach
   CheckOthersUnaffected(proxy, bystander.get());
 }
 
+TEST_CASE("a client gone halfway through a CopyData leaves no server connection waiting for the rest",
+          "[malformed]") {
+  // PostgreSQL reads the rest of a message from whatever comes next. Given back to the pool, the
+  // server took the next client's first message for that rest and never answered it (random blobs
+  // found it: a login waited out connect_timeout). pool_wait_timeout (5 s) is below connect_timeout
+  // (10 s), so a server left to time out fails the next client here.
+  for (const std::string mode : {"transaction", "session"}) {
+    INFO("pool mode " << mode);
+    TestDatabase db = PostgresServer::Shared().CreateTestDatabase("malformed");
+    ProxyConfig config = StandardConfig(db);
+    config.pool_mode = mode;
+    config.pool_size = 1;  // the next client gets the same server connection, or a new one
+    ProxyProcess proxy(config);
+    {
+      RawClient raw(proxy.port());
+      REQUIRE(raw.Login("bob", kBobPassword, "app").empty());
+      // The Query's answer proves the server holds the CopyData's first 10 of 1,000 bytes.
+      REQUIRE(raw.Send(Message('Q', std::string("SELECT 1") + '\0') + "d" + Int32(1004) + std::string(10, 'x')));
+      std::optional<BackendMessage> answer;
+      do {
+        answer = raw.Read(kAnswerTimeout);
+      } while (answer.has_value() && answer->type != 'Z');
+      REQUIRE(answer.has_value());
+    }  // closed without a Terminate
+    PgConn next = MustConnectProxy(proxy, "alice", kAlicePassword, "app");
+    std::optional<std::vector<PgResult>> results = ExecWithTimeout(next.get(), "SELECT 'answered'", kAnswerTimeout);
+    REQUIRE(results.has_value());
+    REQUIRE(results->size() == 1);
+    CHECK(PQgetvalue((*results)[0].get(), 0, 0) == std::string("answered"));
+  }
+}
+
 }  // namespace
 }  // namespace pgtenant::integration

@@ -48,6 +48,9 @@ class RelayDriver final : public RelayHost {
   bool ended = false;
   // Invariant checks for the fuzzer: bytes reached a server the session did not hold.
   bool forwarded_without_server = false;
+  // A server connection went back as clean while its server held part of a message (the next
+  // client's first message would be read as its tail).
+  bool released_mid_message = false;
   std::string shared_context_sql;  // set: the pool is shared, and this SQL sets the tenant context
   // Set: a shared pool whose server connections change tenants. Each connection carries a context
   // tag; one that does not carry `context_tag` gets these statements armed as ClientSession does
@@ -67,6 +70,12 @@ class RelayDriver final : public RelayHost {
   }
   // RESUME after a hold.
   void Resume() { Pump(); }
+  // The client's socket closes without a Terminate: the session lets go of its server.
+  void ClientDisconnects() {
+    if (!ended) End("client-disconnected");
+  }
+  // Whether server connection `i` may serve another client.
+  bool server_clean(int i) const { return backends_[i].wire.IsClean(); }
 
   Relay& relay() { return relay_; }
   // The client's startup parameters; in session pooling the server gets them at once, as
@@ -232,6 +241,7 @@ class RelayDriver final : public RelayHost {
   }
   void Release() {
     relay_.DetachServer();
+    if (backends_[held_].wire.IsClean() && backends_[held_].backend.pending_input() > 0) released_mid_message = true;
     held_ = -1;
   }
   void End(const char* event) {

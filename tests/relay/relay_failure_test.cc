@@ -82,5 +82,32 @@ TEST_CASE("under session pooling a bad Bind goes to the server to judge; a Close
   CHECK(Tags(bind.to_client) == "T D D C Z(I) E(26000) Z(I)");
 }
 
+TEST_CASE("a client gone halfway through a message leaves its server connection to no one else", "[relay][failure]") {
+  // PostgreSQL reads the rest of the message from whatever comes next: the next client's first
+  // message, which it never answers. (Random blobs found it: a login waited 10 s for its server.)
+  const std::string copy_data = CopyData(std::string(100, 'x'));
+  const std::string copy_fail = CopyFail(std::string(100, 'y'));
+  for (Mode mode : {Mode::kTransaction, Mode::kSession}) {
+    for (const std::string& message : {copy_data, copy_fail}) {
+      for (size_t cut : {size_t{1}, size_t{5}, size_t{6}, message.size() - 1}) {
+        INFO("mode " << (mode == Mode::kTransaction ? "transaction" : "session") << ", tag " << message[0] << ", cut "
+                     << cut);
+        RelayDriver driver(mode);
+        driver.ClientSends(Query("select 1") + message.substr(0, cut));
+        driver.ClientDisconnects();
+        CHECK_FALSE(driver.released_mid_message);
+        const bool one_unfit = !driver.server_clean(0) || !driver.server_clean(1);
+        CHECK(one_unfit == (cut >= 5));  // from the whole header on, part of it reached the server
+        // Whole, the same message leaves the server fit for the next client.
+        RelayDriver whole(mode);
+        whole.ClientSends(Query("select 1") + message);
+        whole.ClientDisconnects();
+        CHECK(whole.server_clean(0));
+        CHECK(whole.server_clean(1));
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace pgtenant::relay::testing
