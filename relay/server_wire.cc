@@ -26,13 +26,13 @@ void ServerWire::NoteFrontendMessage(protocol::FrontendTag tag) {
     default:
       break;
   }
-  if (!was_busy && awaiting_ready_ > 0) busy_since_ = std::chrono::steady_clock::now();
+  if (!was_busy && awaiting_ready_ > 0) busy_since_ = now_();
 }
 
 void ServerWire::NoteReadyForQuery(protocol::TransactionStatus status) {
   if (awaiting_ready_ > 0) {  // not pgtenant's own internal queries (ServerConnection::RunInternalQuery)
     ++requests_answered_;
-    if (--awaiting_ready_ == 0) busy_time_ += std::chrono::steady_clock::now() - busy_since_;
+    if (--awaiting_ready_ == 0) busy_time_ += now_() - busy_since_;
   }
   txn_status_ = status;
 }

@@ -19,6 +19,11 @@ namespace pgtenant::relay {
 
 class ServerWire {
  public:
+  // Reads the time for busy_time(): the server connection passes its event loop's clock, which is
+  // read once per turn of the loop (a request and its answer would otherwise read it twice each).
+  using Clock = std::chrono::steady_clock::time_point (*)();
+  explicit ServerWire(Clock now = &std::chrono::steady_clock::now) : now_(now) {}
+
   // A frontend message went to the server: Query, Sync and FunctionCall each owe one ReadyForQuery;
   // the extended-protocol messages open a segment that only a Sync closes.
   void NoteFrontendMessage(protocol::FrontendTag tag);
@@ -64,6 +69,7 @@ class ServerWire {
   bool may_hold_session_state_ = false;
   protocol::TransactionStatus txn_status_ = protocol::TransactionStatus::kIdle;
   uint64_t requests_answered_ = 0;
+  Clock now_;
   std::chrono::steady_clock::time_point busy_since_{};  // while awaiting_ready_ > 0
   std::chrono::steady_clock::duration busy_time_{};
 };

@@ -232,7 +232,7 @@ class ServerConnection {
   QueryDone query_done_;
   Status query_error_;
 
-  relay::ServerWire wire_;  // what is in flight, the transaction status, the prepared statements
+  relay::ServerWire wire_{&LoopNow};  // what is in flight, the transaction status, the prepared statements
   std::string context_tag_;
   std::string expected_tag_;  // ExpectContext: what the transaction in flight sets, if it commits
   bool context_read_only_ = false;

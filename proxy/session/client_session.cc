@@ -386,8 +386,9 @@ void ClientSession::BeginShutdown() {
 }
 
 void ClientSession::ReportTransactionEnd() {
-  Metrics::TallyTransaction(series_, std::chrono::duration<double>(LoopNow() - transaction_started_).count());
-  ReportBytes();
+  Metrics::TallyTransaction(series_, std::chrono::duration<double>(LoopNow() - transaction_started_).count(),
+                            bytes_in_untold_, bytes_out_untold_);
+  bytes_in_untold_ = bytes_out_untold_ = 0;
 }
 
 void ClientSession::ReportBytes() {

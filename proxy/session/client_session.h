@@ -281,8 +281,8 @@ class ClientSession final : public ServerLink, public PoolClient, private relay:
 
   int32_t cancel_pid_ = 0;
   int32_t cancel_key_ = 0;
-  // Bytes the metrics have not been told of yet: told at each transaction's end (ReportBytes), and by
-  // CountBytes before 32 bits could wrap.
+  // Bytes the metrics have not been told of yet: told at each transaction's end (ReportTransactionEnd),
+  // and by CountBytes before 32 bits could wrap.
   uint32_t bytes_in_untold_ = 0;
   uint32_t bytes_out_untold_ = 0;
   uint32_t config_generation_ = 0;   // of config_ (ProxyServer counts reloads)

@@ -67,13 +67,15 @@ size_t ClientSession::OnServerBytes(std::span<const uint8_t> data) {
   const uint32_t failed = relay_.statements_failed();
   const relay::Relay::Step step = relay_.OnServerBytes(data);
   // While active, state_since_ is the server's last ReadyForQuery: idle timeouts count from it.
+  std::optional<double> query_seconds;
   if (relay_.requests_done() != requests_done) {
     state_since_ = LoopNow();
     if (relay_.requests_done() == relay_.requests_sent())
-      Metrics::TallyQuery(series_, std::chrono::duration<double>(state_since_ - request_started_).count());
+      query_seconds = std::chrono::duration<double>(state_since_ - request_started_).count();
   }
-  if (relay_.statements_completed() != completed || relay_.statements_failed() != failed)
-    Metrics::TallyStatements(series_, relay_.statements_completed() - completed, relay_.statements_failed() - failed);
+  if (query_seconds || relay_.statements_completed() != completed || relay_.statements_failed() != failed)
+    Metrics::TallyAnswers(series_, relay_.statements_completed() - completed, relay_.statements_failed() - failed,
+                          query_seconds);
   switch (step.outcome) {
     case Outcome::kNeedMore:
       CountBytes(bytes_out_, bytes_out_untold_, step.consumed);

@@ -34,9 +34,11 @@ struct HistogramTally {
   double sum = 0;
 
   void Add(double value) {
-    // The bucket prometheus::Histogram::Observe picks: the first bound >= value.
-    ++counts[static_cast<size_t>(std::lower_bound(kLatencyBounds.begin(), kLatencyBounds.end(), value) -
-                                 kLatencyBounds.begin())];
+    // The bucket prometheus::Histogram::Observe picks: the first bound >= value. Searched from the
+    // bottom: most requests and transactions end within the first bucket or two.
+    size_t bucket = 0;
+    while (bucket < kLatencyBounds.size() && kLatencyBounds[bucket] < value) ++bucket;
+    ++counts[bucket];
     sum += value;
     ++count;
   }
@@ -90,21 +92,22 @@ uint32_t Metrics::NextTallyIndex() {
   return next.fetch_add(1, std::memory_order_relaxed);
 }
 
-void Metrics::TallyTransaction(TenantSeries* series, double seconds) {
+void Metrics::TallyTransaction(TenantSeries* series, double seconds, uint64_t bytes_in, uint64_t bytes_out) {
   SeriesTally& t = thread_tally.For(series);
   ++t.transactions;
   t.transaction_seconds.Add(seconds);
+  t.bytes_in += bytes_in;
+  t.bytes_out += bytes_out;
 }
 
 void Metrics::TallyPoolWait(TenantSeries* series, double seconds) { thread_tally.For(series).pool_wait_seconds.Add(seconds); }
 
-void Metrics::TallyStatements(TenantSeries* series, uint32_t completed, uint32_t failed) {
+void Metrics::TallyAnswers(TenantSeries* series, uint32_t completed, uint32_t failed, std::optional<double> query_seconds) {
   SeriesTally& t = thread_tally.For(series);
   t.statements += completed;
   t.statement_errors += failed;
+  if (query_seconds) t.query_seconds.Add(*query_seconds);
 }
-
-void Metrics::TallyQuery(TenantSeries* series, double seconds) { thread_tally.For(series).query_seconds.Add(seconds); }
 
 void Metrics::TallyBytes(TenantSeries* series, uint64_t in, uint64_t out) {
   SeriesTally& t = thread_tally.For(series);

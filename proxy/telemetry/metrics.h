@@ -116,12 +116,13 @@ class Metrics {
   // and about eight atomic read-modify-writes per transaction (~8% of pgtenant's user CPU under
   // pgbench -S); a histogram's flush costs a mutex and 16 of them (prometheus::Histogram::ObserveMultiple),
   // which with a thousand tenants on a worker, each with a few transactions per tick, was as much again.
-  static void TallyTransaction(TenantSeries* series, double seconds);
+  // A transaction ended after `seconds`; the client's bytes not yet tallied come with it.
+  static void TallyTransaction(TenantSeries* series, double seconds, uint64_t bytes_in = 0, uint64_t bytes_out = 0);
   static void TallyPoolWait(TenantSeries* series, double seconds);
-  // Statements the server answered for a client: `completed` CommandComplete/EmptyQueryResponse,
-  // `failed` ErrorResponse.
-  static void TallyStatements(TenantSeries* series, uint32_t completed, uint32_t failed);
-  static void TallyQuery(TenantSeries* series, double seconds);
+  // Answers the server sent a client: statements `completed` (CommandComplete, EmptyQueryResponse)
+  // and `failed` (ErrorResponse), and, when they answered the last request in flight, the time since
+  // the first was sent (pgtenant_query_duration_seconds). One call per read of the server's answers.
+  static void TallyAnswers(TenantSeries* series, uint32_t completed, uint32_t failed, std::optional<double> query_seconds);
   static void TallyBytes(TenantSeries* series, uint64_t in, uint64_t out);
   // True when there was something to add (transactions ran on this thread since the last flush).
   // `histograms` false: the counters only (the histograms keep what they have for the next flush).

@@ -22,8 +22,8 @@ TEST_CASE("tallied transactions reach the series as direct observations would, a
   for (double s : seconds) {
     Metrics::TallyTransaction(t, s);
     Metrics::TallyPoolWait(t, s / 2);
-    Metrics::TallyStatements(t, 2, 1);
-    Metrics::TallyQuery(t, s / 4);
+    Metrics::TallyAnswers(t, 2, 1, s / 4);
+    Metrics::TallyAnswers(t, 0, 0, std::nullopt);  // a read that answered nothing
     d->transactions->Increment();
     d->transaction_seconds->Observe(s);
     d->pool_wait_seconds->Observe(s / 2);
@@ -32,13 +32,15 @@ TEST_CASE("tallied transactions reach the series as direct observations would, a
     d->query_seconds->Observe(s / 4);
   }
   Metrics::TallyBytes(t, 100, 2000);
-  Metrics::TallyBytes(t, 23, 0);
+  Metrics::TallyTransaction(t, 0.0001, 23, 0);
+  d->transactions->Increment();
+  d->transaction_seconds->Observe(0.0001);
 
   CHECK(t->transactions->Value() == 0);  // nothing before the flush
   CHECK(t->transaction_seconds->Collect().histogram.sample_count == 0);
   Metrics::FlushThreadTally();
 
-  CHECK(t->transactions->Value() == static_cast<double>(seconds.size()));
+  CHECK(t->transactions->Value() == static_cast<double>(seconds.size() + 1));
   CHECK(t->statements->Value() == static_cast<double>(2 * seconds.size()));
   CHECK(t->statement_errors->Value() == static_cast<double>(seconds.size()));
   CHECK(t->bytes_in->Value() == 123);
@@ -59,10 +61,10 @@ TEST_CASE("tallied transactions reach the series as direct observations would, a
 
   // A second flush adds nothing more; a later tally is added once.
   Metrics::FlushThreadTally();
-  CHECK(t->transactions->Value() == static_cast<double>(seconds.size()));
+  CHECK(t->transactions->Value() == static_cast<double>(seconds.size() + 1));
   Metrics::TallyTransaction(t, 0.002);
   Metrics::FlushThreadTally();
-  CHECK(t->transactions->Value() == static_cast<double>(seconds.size() + 1));
+  CHECK(t->transactions->Value() == static_cast<double>(seconds.size() + 2));
 }
 
 TEST_CASE("each thread flushes its own tally", "[metrics]") {
