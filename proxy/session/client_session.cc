@@ -385,12 +385,6 @@ void ClientSession::BeginShutdown() {
   shutdown_requested_ = true;
 }
 
-void ClientSession::ReportTransactionEnd() {
-  Metrics::TallyTransaction(series_, std::chrono::duration<double>(LoopNow() - transaction_started_).count(),
-                            bytes_in_untold_, bytes_out_untold_);
-  bytes_in_untold_ = bytes_out_untold_ = 0;
-}
-
 void ClientSession::ReportBytes() {
   if (series_ == nullptr) return;
   Metrics::TallyBytes(series_, bytes_in_untold_, bytes_out_untold_);

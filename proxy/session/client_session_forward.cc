@@ -121,6 +121,12 @@ size_t ClientSession::OnServerBytes(std::span<const uint8_t> data) {
   return step.consumed;
 }
 
+void ClientSession::ReportTransactionEnd() {
+  Metrics::TallyTransaction(series_, std::chrono::duration<double>(LoopNow() - transaction_started_).count(),
+                            bytes_in_untold_, bytes_out_untold_);
+  bytes_in_untold_ = bytes_out_untold_ = 0;
+}
+
 relay::Admission ClientSession::AdmitTransaction(bool starts_transaction, bool terminating) {
   relay::Admission admission;
   if (starts_transaction) {
