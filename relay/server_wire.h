@@ -22,7 +22,7 @@ class ServerWire {
   // Reads the time for busy_time(): the server connection passes its event loop's clock, which is
   // read once per turn of the loop (a request and its answer would otherwise read it twice each).
   using Clock = std::chrono::steady_clock::time_point (*)();
-  explicit ServerWire(Clock now = &std::chrono::steady_clock::now) : now_(now) {}
+  explicit ServerWire(Clock now = [] { return std::chrono::steady_clock::now(); }) : now_(now) {}
 
   // A frontend message went to the server: Query, Sync and FunctionCall each owe one ReadyForQuery;
   // the extended-protocol messages open a segment that only a Sync closes.
