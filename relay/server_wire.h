@@ -19,8 +19,8 @@ namespace pgtenant::relay {
 
 class ServerWire {
  public:
-  // Reads the time for busy_time(): the server connection passes its event loop's clock, which is
-  // read once per turn of the loop (a request and its answer would otherwise read it twice each).
+  // Reads the time for busy_time(): the server connection passes its event loop's clock, read once
+  // per turn of the loop, where a request and its answer would otherwise read the clock once each.
   using Clock = std::chrono::steady_clock::time_point (*)();
   explicit ServerWire(Clock now = [] { return std::chrono::steady_clock::now(); }) : now_(now) {}
 

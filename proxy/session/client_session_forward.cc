@@ -1,6 +1,7 @@
 // ClientSession while active: client bytes and server bytes through the relay (relay/relay.h), and
 // what it decided done here: terminate, close, give the server back, hold, pause a side that
 // cannot keep up. Each direction is corked: what one read forwards leaves in one write.
+#include <optional>
 #include <string>
 #include <utility>
 
