@@ -2,7 +2,8 @@
 // (tests/relay/fake_backend.h answers every request as PostgreSQL would), in both pool modes, with
 // the server's answers cut into pieces of a fuzzed size.
 //
-// Input: byte 0 picks the pool mode and the server's piece size; then operations: raw client bytes
+// Input: byte 0 picks the pool mode, the server's piece size and (its top bit, transaction pooling)
+// a shared pool whose every transaction switches tenants; then operations: raw client bytes
 // (anything at all), well-formed client messages from a menu (statements, names and SQL from small
 // sets, so the fuzzer meets renamed statements, errors mid-pipeline, COPY and blocked statements
 // often), a rejected request (no server, canceled), and holds (admin PAUSE).
@@ -136,6 +137,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const Relay::PoolMode mode = (setup & 1) ? Relay::PoolMode::kTransaction : Relay::PoolMode::kSession;
   RelayDriver driver(mode, /*server_split=*/(setup >> 1) % 9,
                      Relay::Limits{/*max_query_size=*/4096, /*max_function_call_size=*/4096});
+  // A shared pool changing tenants: the context goes inside, or ahead of, each transaction's first message.
+  if (mode == Relay::PoolMode::kTransaction && (setup & 0x80) != 0)
+    driver.context_statements = {"set app.org = 'b'", "set default_transaction_read_only = off"};
   WellFormedClient client;
   bool well_formed = true;
   size_t client_bytes = 0;

@@ -24,6 +24,9 @@ using protocol::FrontendTag;
 // Stands in for a blocked statement on the server: it cannot parse, so the server reports an
 // error in the statement's place (see SendBlockedMarker).
 constexpr const char* kBlockedMarker = "pgtenant blocked this statement";
+// A client's first Query up to this size carries the tenant context in its text (a copy of it goes
+// to the server); a larger one gets it in messages of its own ahead of it.
+constexpr uint32_t kMaxCarrierQuery = 64 * 1024;
 
 // The most a frontend message with this tag may announce in its length field, as PostgreSQL
 // reads it (SocketBackend); 0 for a tag no client may send in a session.
@@ -346,8 +349,15 @@ Relay::Step Relay::OnClientBytes(std::span<const uint8_t> data) {
       if (state_ == State::kIdle && !terminating) {
         TransitionTo(State::kInTransaction);
         if (transaction_pooling_ && !SyncServerSettings()) return End(Outcome::kServerGone, data.size());
-        if (exchange_ != nullptr && exchange_->context.armed() && !SendContextSwitch())
-          return End(Outcome::kServerGone, data.size());
+        if (exchange_ != nullptr && exchange_->context.armed()) {
+          // A small whole Query whose first statement takes a snapshot carries the context in its own
+          // text (below); anything else gets it in messages ahead of it (tenant_context_switch.h).
+          if (Is(tag, FrontendTag::kQuery) && d.header.total() <= kMaxCarrierQuery && data.size() - pos >= d.header.total() &&
+              TenantContextSwitch::QueryMayCarry(tag, data.subspan(pos + protocol::kHeaderSize, d.header.body_size())))
+            exchange_->context_after = batches_sent_;
+          else if (!SendContextSwitch())
+            return End(Outcome::kServerGone, data.size());
+        }
       }
     }
     if (terminating) {
@@ -375,7 +385,8 @@ Relay::Step Relay::OnClientBytes(std::span<const uint8_t> data) {
       // Judged whole, so buffered whole: up to a limit. A larger message is skipped, never read.
       const size_t limit = sql_bearing ? max_query_size_ : max_function_call_size_;
       if (d.header.body_size() > limit) {
-        if (!flush() || !BeginOversizeSkip(d.header, limit)) return End(Outcome::kServerGone, data.size());
+        if (!flush() || !SendArmedContext() || !BeginOversizeSkip(d.header, limit))
+          return End(Outcome::kServerGone, data.size());
         continue;
       }
       if (data.size() - pos < d.header.total()) break;  // SQL is judged whole before it is forwarded
@@ -384,14 +395,16 @@ Relay::Step Relay::OnClientBytes(std::span<const uint8_t> data) {
       std::string replacement;    // likewise, unless the statement is rewritten
       if (!host_.JudgeStatement(tag, data.subspan(pos + protocol::kHeaderSize, d.header.body_size()), blocked_error,
                                 effects, replacement)) {
-        if (!flush() || !SendBlockedMarker(tag, std::move(blocked_error))) return End(Outcome::kServerGone, data.size());
+        if (!flush() || !SendArmedContext() || !SendBlockedMarker(tag, std::move(blocked_error)))
+          return End(Outcome::kServerGone, data.size());
         pos += d.header.total();
         flushed = pos;
         continue;
       }
       if (!effects.empty() && transaction_pooling_ && effects.front().kind == SessionEffect::Kind::kDeallocate) {
-        if (!flush() || !DeallocateStatement(tag, data.subspan(pos + protocol::kHeaderSize, d.header.body_size()),
-                                             effects.front().name))
+        if (!flush() || !SendArmedContext() ||
+            !DeallocateStatement(tag, data.subspan(pos + protocol::kHeaderSize, d.header.body_size()),
+                                 effects.front().name))
           return End(Outcome::kServerGone, data.size());
         pos += d.header.total();
         flushed = pos;
@@ -404,6 +417,19 @@ Relay::Step Relay::OnClientBytes(std::span<const uint8_t> data) {
         protocol::MessageBuilder(rewritten).Begin(tag).Bytes(replacement).End();
         message = Bytes(rewritten);
         header.length = static_cast<uint32_t>(rewritten.size() - 1);
+        replaced = true;
+      }
+      if (exchange_ != nullptr && exchange_->context.armed() && !Is(tag, FrontendTag::kQuery) &&
+          (!flush() || !SendContextSwitch()))
+        return End(Outcome::kServerGone, data.size());
+      if (exchange_ != nullptr && exchange_->context.armed()) {
+        // The Query that carries the tenant context (chosen as the transaction started).
+        Exchange& ex = *exchange_;
+        ex.carrier.clear();
+        ex.position_shift = ex.context.AppendQuery(ex.carrier, message.subspan(protocol::kHeaderSize, header.body_size()));
+        ex.shifted_batch = batches_sent_;
+        message = Bytes(ex.carrier);
+        header.length = static_cast<uint32_t>(ex.carrier.size() - 1);
         replaced = true;
       }
     }

@@ -105,8 +105,9 @@ class Relay {
   bool Reject(const Status& why);
 
   // A shared server connection that carries another tenant's context (or an unknown one): the
-  // client's next transaction sets `statements` first, unsynced, in the same write as its first
-  // message (tenant_context_switch.h); the host hears OnContextSettled when that transaction ends.
+  // client's next transaction sets `statements` first, in the same write as its first message: inside
+  // it when that is a Query that may carry them, else unsynced ahead of it (tenant_context_switch.h);
+  // the host hears OnContextSettled when that transaction ends.
   // The host arms it only when TenantContextSwitch::MayPipeline holds for that first message, and
   // with SequenceReset::kWithContext only when that message is FirstMessage::kTakesSnapshot.
   // REQUIRES: state() == kIdle.
@@ -181,6 +182,11 @@ class Relay {
     std::unique_ptr<Status> end_status;  // set when the session must end
     TenantContextSwitch context;          // a shared connection changing tenants
     uint64_t context_after = 0;           // client requests sent before the context was
+    // The context went inside the client's Query (request `shifted_batch`): the server's error
+    // positions in its answers count `position_shift` characters of context ahead of the client's.
+    uint32_t position_shift = 0;
+    uint64_t shifted_batch = 0;
+    std::string carrier;  // reused: the client's Query with the context ahead of its text
     bool empty() const {
       return rewriter.empty() && blocked_batches.empty() && end_status == nullptr && own_batches.empty() &&
              effects_in_flight.empty() && transaction_effects.empty() && follow_up.empty() &&
@@ -217,6 +223,9 @@ class Relay {
   bool SyncServerSettings();
   // The armed tenant context goes out, ahead of the client's first message. False: the server is gone.
   bool SendContextSwitch();
+  // The context armed to go inside the client's first Query goes out ahead of it after all (that Query
+  // is blocked, a DEALLOCATE, or over its size limit). False: the server is gone.
+  bool SendArmedContext() { return exchange_ == nullptr || !exchange_->context.armed() || SendContextSwitch(); }
   // A whole server message while the context's answers are awaited (`body`: after its header).
   // kNeedMore: swallowed, go on; kServerBroken: the context failed (end_status() says why).
   Outcome OnContextAnswer(uint8_t tag, std::span<const uint8_t> body);

@@ -27,6 +27,38 @@ bool Is(uint8_t tag, BackendTag expected) { return tag == static_cast<uint8_t>(e
 // ErrorResponses up to this size are read whole for their severity. A larger one streams: a client
 // can make the server quote megabytes of its input in an ERROR, while a FATAL is a short fixed text.
 constexpr uint32_t kMaxInspectedErrorLength = 64 * 1024;
+// The ErrorResponse or NoticeResponse `body` (tag `tag`) with its Position moved back by `shift`
+// characters, into `out`: the server counted `shift` characters of pgtenant's own ahead of the
+// client's text. A position within them is dropped (it points at no text of the client's). False:
+// nothing to move (no Position), or the fields do not read; the message goes as it is.
+bool WithPositionShifted(uint8_t tag, std::span<const uint8_t> body, uint32_t shift, std::string& out) {
+  protocol::MessageReader reader(body);
+  protocol::MessageBuilder builder(out);
+  builder.Begin(tag);
+  bool moved = false;
+  for (;;) {
+    uint8_t field = 0;
+    if (!reader.Int8(field)) return false;
+    if (field == 0) break;
+    std::string_view value;
+    if (!reader.CString(value)) return false;
+    if (field != 'P') {
+      builder.Int8(field).CString(value);
+      continue;
+    }
+    uint64_t position = 0;
+    for (char c : value) {
+      if (c < '0' || c > '9' || position > UINT32_MAX) return false;
+      position = position * 10 + static_cast<uint64_t>(c - '0');
+    }
+    if (position > shift) builder.Int8(field).CString(std::to_string(position - shift));
+    moved = true;
+  }
+  if (!moved) return false;
+  builder.Int8(0).End();
+  return true;
+}
+
 // A NotificationResponse is read whole to take the tenant's namespace off its channel. PostgreSQL's
 // are under 8,100 bytes (a payload under 8,000, a channel under 64).
 constexpr uint32_t kMaxNotificationLength = 64 * 1024;
@@ -110,6 +142,12 @@ Relay::Step Relay::OnServerBytes(std::span<const uint8_t> data) {
       if (after != Outcome::kNeedMore) return stop_after_ready(after);
       continue;
     }
+    if (exchange_ != nullptr && exchange_->context.awaiting() && exchange_->context.carried_by_query() &&
+        Is(tag, BackendTag::kErrorResponse)) {
+      // The Query that carried the context failed before any statement of the client's ran: the
+      // error and the Query's end are the client's, and the context stays unknown.
+      (void)exchange_->context.OnAnswer(tag);
+    }
     if (exchange_ != nullptr && exchange_->context.awaiting()) {
       // The tenant context's answers come before the client's (it went out first).
       if (data.size() - pos < d.header.total()) break;
@@ -133,6 +171,11 @@ Relay::Step Relay::OnServerBytes(std::span<const uint8_t> data) {
     const bool ready = Is(tag, BackendTag::kReadyForQuery);
     const bool parameter = Is(tag, BackendTag::kParameterStatus);
     const bool error = Is(tag, BackendTag::kErrorResponse) && d.header.total() <= kMaxInspectedErrorLength;
+    // An error or notice of the Query that carried the context: its position counts the context too.
+    const bool shifted = exchange_ != nullptr && exchange_->position_shift > 0 &&
+                         batches_done_ == exchange_->shifted_batch &&
+                         (Is(tag, BackendTag::kErrorResponse) || Is(tag, BackendTag::kNoticeResponse)) &&
+                         d.header.total() <= kMaxInspectedErrorLength;
     if (Is(tag, BackendTag::kNotificationResponse) && d.header.body_size() >= kPidSize) {
       if (std::string ns = host_.ChannelNamespace(); !ns.empty()) {
         // The tenant's channels lose their namespace; a notification outside it is not the client's.
@@ -171,7 +214,7 @@ Relay::Step Relay::OnServerBytes(std::span<const uint8_t> data) {
     }
     // Statement outcomes, counted once: as a streamed message starts, or once a whole one is here.
     const bool completes = Is(tag, BackendTag::kCommandComplete) || Is(tag, BackendTag::kEmptyQueryResponse);
-    if (!queued && !substitute && !ready && !parameter && !error && !context_watched) {
+    if (!queued && !substitute && !ready && !parameter && !error && !context_watched && !shifted) {
       statements_completed_ += completes;
       statements_failed_ += Is(tag, BackendTag::kErrorResponse);  // one too long to inspect
       s2c_remaining_ = static_cast<uint32_t>(d.header.total());  // streamed as it comes: DataRow, CopyData, notices, ...
@@ -204,6 +247,14 @@ Relay::Step Relay::OnServerBytes(std::span<const uint8_t> data) {
       swallow = false;
     }
     if (swallow && !flush_to(pos, next)) return End(Outcome::kClientGone, data.size());
+    if (shifted && !swallow && !substitute) {
+      std::string& moved = exchange_->to_client;
+      moved.clear();
+      if (WithPositionShifted(tag, body, exchange_->position_shift, moved) &&
+          (!flush_to(pos, next) ||
+           !host_.SendToClient(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(moved.data()), moved.size()))))
+        return End(Outcome::kClientGone, data.size());
+    }
     pos = next;
     if (queued && exchange_->rewriter.responses().SyntheticDue()) {
       std::string& synthetic = exchange_->to_client;
@@ -222,6 +273,7 @@ Relay::Step Relay::OnServerBytes(std::span<const uint8_t> data) {
     const protocol::TransactionStatus txn = status.ok() ? *status : protocol::TransactionStatus::kFailed;
     server_->NoteReadyForQuery(txn);
     ++batches_done_;
+    if (exchange_ != nullptr && batches_done_ > exchange_->shifted_batch) exchange_->position_shift = 0;
     while (HasBlockedBatch() && exchange_->blocked_batches.front().batch < batches_done_)
       exchange_->blocked_batches.pop_front();
     SettleEffects(txn);
@@ -251,6 +303,7 @@ Relay::Outcome Relay::OnContextAnswer(uint8_t tag, std::span<const uint8_t> body
                     (fields.ok() ? fields->message : std::string("unreadable error"))));
       return Outcome::kServerBroken;
     }
+    case TenantContextSwitch::Answer::kFailedInQuery:  // taken before (OnServerBytes): the client's to see
     case TenantContextSwitch::Answer::kUnexpected:
       break;
   }

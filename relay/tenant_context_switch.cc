@@ -76,6 +76,10 @@ TenantContextSwitch::FirstMessage TenantContextSwitch::Classify(uint8_t tag, std
   return FirstMessage::kRoundTrip;
 }
 
+bool TenantContextSwitch::QueryMayCarry(uint8_t tag, std::span<const uint8_t> body) {
+  return tag == static_cast<uint8_t>(FrontendTag::kQuery) && Classify(tag, body) == FirstMessage::kTakesSnapshot;
+}
+
 namespace {
 
 // Parse, Bind and Execute of `sql` on the unnamed statement and portal, no parameters, no Sync. Written
@@ -102,12 +106,18 @@ void TenantContextSwitch::Arm(std::span<const std::string> statements, SequenceR
     return out;
   }();
   messages_.clear();
-  for (const std::string& sql : statements) AppendStatement(messages_, sql);
+  prefix_.clear();
+  for (const std::string& sql : statements) {
+    AppendStatement(messages_, sql);
+    prefix_.append(sql.substr(0, sql.find('\0'))).push_back(';');
+  }
   statement_count_ = statements.size();
   if (sequences == SequenceReset::kWithContext) {
     messages_.append(discard_sequences);
+    prefix_.append(kDiscardSequences).push_back(';');
     ++statement_count_;
   }
+  carried_by_query_ = false;
   sequence_reset_ = sequences;
   phase_ = statement_count_ == 0 ? Phase::kNone : Phase::kArmed;
 }
@@ -119,12 +129,31 @@ void TenantContextSwitch::AppendMessages(std::string& out) {
   phase_ = Phase::kAwaiting;
 }
 
+uint32_t TenantContextSwitch::AppendQuery(std::string& out, std::span<const uint8_t> body) {
+  // No ';' may end the context inside a statement of it: each is one statement of validated names and
+  // values (routing/route.cc), so the client's text starts a statement of its own.
+  const auto length = static_cast<uint32_t>(4 + prefix_.size() + body.size());
+  const char head[] = {'Q', static_cast<char>(length >> 24), static_cast<char>((length >> 16) & 0xff),
+                       static_cast<char>((length >> 8) & 0xff), static_cast<char>(length & 0xff)};
+  out.append(head, sizeof head).append(prefix_).append(reinterpret_cast<const char*>(body.data()), body.size());
+  executed_ = 0;
+  undone_ = false;
+  carried_by_query_ = true;
+  phase_ = Phase::kAwaiting;
+  return static_cast<uint32_t>(prefix_.size());
+}
+
 TenantContextSwitch::Answer TenantContextSwitch::OnAnswer(uint8_t tag) {
   if (Is(tag, BackendTag::kParseComplete) || Is(tag, BackendTag::kBindComplete) ||
       Is(tag, BackendTag::kNoticeResponse) || Is(tag, BackendTag::kParameterStatus) ||
       Is(tag, BackendTag::kNotificationResponse))  // a previous client's LISTEN (policy off): not this client's
     return Answer::kSwallow;
   if (Is(tag, BackendTag::kErrorResponse)) {
+    if (carried_by_query_) {
+      phase_ = Phase::kWatching;
+      undone_ = true;
+      return Answer::kFailedInQuery;
+    }
     Reset();
     return Answer::kFailed;
   }

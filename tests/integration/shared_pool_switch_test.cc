@@ -38,6 +38,36 @@ void ExpectOwnRows(PGconn* conn, const std::string& tenant) {
   CHECK(QueryColumn(conn, "SELECT name FROM projects ORDER BY name") == TenantWorld::ProjectsOf(tenant));
 }
 
+TEST_CASE("an error in the client's first Query after a switch points where PostgreSQL would",
+          "[tenants][shared_pool][switch]") {
+  // The context rides inside that Query's text; PostgreSQL counts its positions from the start of
+  // the text it got, and the client gets them counted from the start of its own.
+  TenantWorld world = TenantWorld::Create();
+  ProxyProcess proxy(OneSharedConnection(world));
+  PgConn direct = Connect(PostgresServer::Shared().ConnString(world.shared.role, world.shared.password,
+                                                              world.shared.database));
+  PgConn alice = MustConnectAs(proxy, "alice.acme");
+  PgConn uma = MustConnectAs(proxy, "uma.umbrella");
+  for (const char* sql : {"SELECT * FROM no_such_table", "SELECT 1; SELECT no_such_column FROM projects",
+                          "SELECT 'caf\u00e9', nonexistent_function(1)"}) {
+    INFO(sql);
+    PgResult expected = Exec(direct.get(), sql);
+    const char* position = PQresultErrorField(expected.get(), PG_DIAG_STATEMENT_POSITION);
+    REQUIRE(position != nullptr);
+    for (int round = 0; round < 2; ++round) {
+      MustExec(uma.get(), "SELECT 1");  // the connection carries umbrella: alice's Query switches it
+      PgResult got = Exec(alice.get(), sql);
+      CHECK(Sqlstate(got.get()) == Sqlstate(expected.get()));
+      const char* got_position = PQresultErrorField(got.get(), PG_DIAG_STATEMENT_POSITION);
+      REQUIRE(got_position != nullptr);
+      CHECK(std::string(got_position) == position);
+    }
+  }
+  // The failed Query undid the switch with it; the next one sets the context again.
+  ExpectOwnRows(alice.get(), "acme");
+  ExpectOwnRows(uma.get(), "umbrella");
+}
+
 TEST_CASE("a switch undone by ROLLBACK leaves no tenant on another's context", "[tenants][shared_pool][switch]") {
   TenantWorld world = TenantWorld::Create();
   ProxyProcess proxy(OneSharedConnection(world));

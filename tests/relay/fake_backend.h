@@ -6,7 +6,7 @@
 // transaction status. Prepared statements and portals are its own, per connection.
 //
 // SQL is recognised by its first word: "begin", "commit"/"rollback"/"abort", "fail" (a run-time
-// error), "copy in" / "copy out", "set NAME to 'VALUE'" / "set NAME = VALUE", "reset NAME" / "reset
+// error, with its position in a Query's text), "copy in" / "copy out", "set NAME to 'VALUE'" / "set NAME = VALUE", "reset NAME" / "reset
 // all", "show NAME" (parameters per connection; timezone and application_name are reported with
 // ParameterStatus; a parameter never set shows "default"), "empty" (EmptyQueryResponse), "die"
 // (FATAL 57P01, as from pg_terminate_backend: nothing more is answered; "copy out die" dies mid-COPY);
@@ -104,11 +104,12 @@ class FakeBackend {
   static bool Reported(std::string_view name) { return name == "timezone" || name == "application_name"; }
   static bool Parses(std::string_view sql) { return sql.find("pgtenant blocked") == std::string_view::npos; }
 
-  void Error(std::string_view sqlstate, std::string_view message, std::string& out) {
+  void Error(std::string_view sqlstate, std::string_view message, std::string& out, uint32_t position = 0) {
     protocol::ErrorFields e;
     e.severity = "ERROR";
     e.sqlstate = std::string(sqlstate);
     e.message = std::string(message);
+    e.position = position;
     protocol::AppendErrorResponse(out, e);
     if (status_ == protocol::TransactionStatus::kInTransaction) status_ = protocol::TransactionStatus::kFailed;
   }
@@ -125,8 +126,9 @@ class FakeBackend {
     skipping_ = true;
   }
 
-  // Runs one statement; false if it failed (the error is in `out`).
-  bool Run(std::string_view sql, bool describe_rows, std::string& out) {
+  // Runs one statement; false if it failed (the error is in `out`). `position`: where the statement
+  // starts in its Query's text (1-based; 0 in the extended protocol), for the position of a "fail".
+  bool Run(std::string_view sql, bool describe_rows, std::string& out, uint32_t position = 0) {
     const std::string verb = Verb(sql);
     if (!Parses(sql)) {
       Error("42601", "syntax error", out);
@@ -141,7 +143,7 @@ class FakeBackend {
       return false;
     }
     if (verb == "fail") {
-      Error("22012", "division by zero", out);
+      Error("22012", "division by zero", out, position);
       return false;
     }
     if (verb == "begin") {
@@ -227,7 +229,10 @@ class FakeBackend {
         do {
           size_t end = sql.find(';', start);
           if (end == std::string::npos) end = sql.size();
-          if (!Run(std::string_view(sql).substr(start, end - start), /*describe_rows=*/true, out) || dead_) break;
+          if (!Run(std::string_view(sql).substr(start, end - start), /*describe_rows=*/true, out,
+                   static_cast<uint32_t>(start + 1)) ||
+              dead_)
+            break;
           start = end + 1;
         } while (start < sql.size());
         if (!dead_) Ready(out);

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "protocol/message_builder.h"
+#include "protocol/message_reader.h"
 #include "relay/relay.h"
 #include "relay/tenant_context_switch.h"
 #include "tests/relay/client_messages.h"
@@ -152,6 +153,9 @@ TEST_CASE("the context goes as Parse, Bind and Execute of each statement, unname
 TEST_CASE("a tenant switch costs the client nothing it can see, simple or extended", "[relay][shared_pool]") {
   const std::vector<std::vector<std::string>> scenarios = {
       {Query("select 1")},
+      {Query("select 1;fail")},  // the server's error position counts the context ahead of the client's text
+      {Query("select 1;fail"), Query("select 2;fail")},
+      {Query("select 1;select 2"), Query("begin;fail"), Query("rollback")},
       {Query("select 1"), Query("select 2")},
       {Query("select 1") + Query("select 2") + Query("select 3")},  // pipelined: the rest waits for the context
       {Parse("", "select 1") + Bind("", "") + Execute() + Sync()},
@@ -165,15 +169,50 @@ TEST_CASE("a tenant switch costs the client nothing it can see, simple or extend
     INFO(Tags(plain.to_client));
     CHECK(switched.to_client == plain.to_client);
     REQUIRE_FALSE(switched.events.empty());
-    CHECK(switched.events.front() == "context-held");
+    // A first transaction that failed undid the context with it.
+    const bool failed = writes.front().find("fail") != std::string::npos;
+    CHECK(switched.events.front() == (failed ? "context-unknown" : "context-held"));
   }
+}
+
+TEST_CASE("ahead of a Query that takes a snapshot, the context goes inside it, ahead of the client's text",
+          "[relay][shared_pool]") {
+  RelayDriver driver(Mode::kTransaction);
+  driver.context_statements = kContext;
+  driver.ClientSends(Query("select 1") + Query("select 2"));
+  // One Query: the context statements, DISCARD SEQUENCES (the Query takes a snapshot anyway), the
+  // client's text. The client's second Query waits for the context's answers, then follows.
+  CHECK(driver.to_servers ==
+        Query("set app.org = 'b';set default_transaction_read_only = off;DISCARD SEQUENCES;select 1") + Query("select 2"));
+  CHECK(driver.server_context[0] == "tenant-b");
+  CHECK(driver.backend(0).setting("app.org") == "b");
+  RelayDriver plain(Mode::kTransaction);
+  plain.ClientSends(Query("select 1") + Query("select 2"));
+  CHECK(driver.to_client == plain.to_client);
+
+  // Armed for a Query, sent as one: the answers the client does not see, then the client's.
+  TenantContextSwitch context;
+  context.Arm(std::span(kContext).first(1), TenantContextSwitch::SequenceReset::kNone);
+  std::string sent;
+  const std::string client = Query("select 1");
+  CHECK(context.AppendQuery(sent, AsBytes(client).subspan(5)) == std::string("set app.org = 'b';").size());
+  CHECK(sent == Query("set app.org = 'b';select 1"));
+  CHECK(context.carried_by_query());
+  CHECK(context.OnAnswer('C') == TenantContextSwitch::Answer::kExecuted);
+  CHECK(context.watching());
+  // Which first messages carry it: a simple Query whose first statement takes a snapshot.
+  for (const char* sql : {"select 1", "INSERT INTO t VALUES (1)", "with x as (select 1) select 1", "(select 1)"})
+    CHECK(TenantContextSwitch::QueryMayCarry('Q', AsBytes(Query(sql)).subspan(5)));
+  for (const char* sql : {"begin", "set x = 1", "show x", "vacuum"})
+    CHECK_FALSE(TenantContextSwitch::QueryMayCarry('Q', AsBytes(Query(sql)).subspan(5)));
+  CHECK_FALSE(TenantContextSwitch::QueryMayCarry('P', AsBytes(Parse("", "select 1")).subspan(5)));
 }
 
 TEST_CASE("the context reaches the server ahead of the client's first message, in the same write",
           "[relay][shared_pool]") {
   RelayDriver driver(Mode::kTransaction);
   driver.context_statements = kContext;
-  driver.ClientSends(Query("select 1"));
+  driver.ClientSends(Parse("", "select 1") + Bind("", "") + Execute() + Sync());
   const std::string& sent = driver.to_servers;
   const size_t discard = sent.find("DISCARD SEQUENCES");
   const size_t context = sent.find("set app.org = 'b'");
@@ -216,6 +255,30 @@ TEST_CASE("when the context fails, no statement of the client's runs and the ses
     CHECK(driver.server_context[0] == "");                            // unknown: the next client sets it
     CHECK(driver.to_client.empty());  // the session sends its FATAL (ClientSession::Terminate)
   }
+}
+
+TEST_CASE("when the context inside the client's Query fails, none of the Query runs and the client gets the error",
+          "[relay][shared_pool]") {
+  // The failing statement is the context's own: its position points at no text of the client's.
+  const std::vector<std::string> failing = {"set app.org = 'b'", "fail"};
+  const RunResult r = RunEverySplit(Mode::kTransaction, {Query("select 1"), Query("select 2")}, true, Switching(failing));
+  INFO(Tags(r.to_client));
+  // Each transaction tries the context again (it never held), and each Query ends for the client.
+  CHECK(r.events == std::vector<std::string>{"context-unknown", "context-unknown"});
+  CHECK(Tags(r.to_client) == "E(22012) Z(I) E(22012) Z(I)");
+  RelayDriver driver(Mode::kTransaction);
+  driver.context_statements = failing;
+  driver.ClientSends(Query("select 1"));
+  REQUIRE(driver.to_client.size() > 5);
+  REQUIRE(driver.to_client[0] == 'E');
+  const uint32_t length = (static_cast<uint8_t>(driver.to_client[1]) << 24) | (static_cast<uint8_t>(driver.to_client[2]) << 16) |
+                          (static_cast<uint8_t>(driver.to_client[3]) << 8) | static_cast<uint8_t>(driver.to_client[4]);
+  const auto fields = protocol::ParseErrorResponse(AsBytes(driver.to_client).subspan(5, length - 4));
+  REQUIRE(fields.ok());
+  CHECK(fields->sqlstate == "22012");
+  CHECK(fields->position == 0);  // the server's position (19) was in the context
+  CHECK(driver.server_context[0] == "");  // unknown: the next transaction sets it again
+  CHECK_FALSE(driver.ended);
 }
 
 TEST_CASE("the context is confirmed only when the transaction that carried it commits", "[relay][shared_pool]") {
