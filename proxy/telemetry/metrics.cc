@@ -7,6 +7,7 @@
 #include <atomic>
 #include <array>
 #include <memory>
+#include <utility>
 #include <vector>
 
 namespace pgtenant::proxy {
@@ -64,8 +65,10 @@ struct ThreadTally {
   static constexpr size_t kChunk = 256;
   std::vector<std::unique_ptr<std::array<SeriesTally, kChunk>>> chunks;
   std::vector<SeriesTally*> active;  // entries with something to add
+  bool tallied = false;              // since TakeThreadActivity last asked
 
   SeriesTally& For(Metrics::TenantSeries* s) {
+    tallied = true;
     const size_t chunk = s->tally_index / kChunk;
     if (chunk >= chunks.size()) chunks.resize(chunk + 1);
     if (chunks[chunk] == nullptr) chunks[chunk] = std::make_unique<std::array<SeriesTally, kChunk>>();
@@ -114,6 +117,8 @@ void Metrics::TallyBytes(TenantSeries* series, uint64_t in, uint64_t out) {
   t.bytes_in += in;
   t.bytes_out += out;
 }
+
+bool Metrics::TakeThreadActivity() { return std::exchange(thread_tally.tallied, false); }
 
 bool Metrics::FlushThreadTally(bool histograms) {
   bool any = false;

@@ -109,13 +109,13 @@ class Metrics {
   void SetAuditQueue(size_t depth, size_t capacity, uint64_t failed);
 
   // Per-transaction updates (transactions, statements, bytes, the three duration histograms) are summed
-  // per thread and added to the series by FlushThreadTally: a worker flushes the counters on its tick
-  // (every 100 ms while transactions run; the first after a quiet spell within 500 ms) and the
-  // histograms once a second, and both before an admin SHOW STATS and when it stops, so a scrape lags
-  // by one tick (a histogram: a second) at most. Updating the shared series directly cost two mutexes
-  // and about eight atomic read-modify-writes per transaction (~8% of pgtenant's user CPU under
-  // pgbench -S); a histogram's flush costs a mutex and 16 of them (prometheus::Histogram::ObserveMultiple),
-  // which with a thousand tenants on a worker, each with a few transactions per tick, was as much again.
+  // per thread and added to the series by FlushThreadTally: a worker flushes them once a second (on
+  // its first tick after a quiet spell, within 500 ms), before an admin SHOW STATS and when it stops,
+  // so a scrape lags by a second at most. Updating the shared series directly cost two mutexes and
+  // about eight atomic read-modify-writes per transaction (~8% of pgtenant's user CPU under pgbench -S);
+  // a histogram's flush costs a mutex and 16 of them (prometheus::Histogram::ObserveMultiple), and each
+  // counter's one, on a cache line of that tenant's: with a thousand tenants on a worker, each with a few
+  // transactions per flush, flushing the counters every 100 ms cost about one such miss per transaction.
   // A transaction ended after `seconds`; the client's bytes not yet tallied come with it.
   static void TallyTransaction(TenantSeries* series, double seconds, uint64_t bytes_in = 0, uint64_t bytes_out = 0);
   static void TallyPoolWait(TenantSeries* series, double seconds);
@@ -124,6 +124,8 @@ class Metrics {
   // the first was sent (pgtenant_query_duration_seconds). One call per read of the server's answers.
   static void TallyAnswers(TenantSeries* series, uint32_t completed, uint32_t failed, std::optional<double> query_seconds);
   static void TallyBytes(TenantSeries* series, uint64_t in, uint64_t out);
+  // Whether anything was tallied on this thread since the last call (a worker's tick stays busy).
+  static bool TakeThreadActivity();
   // True when there was something to add (transactions ran on this thread since the last flush).
   // `histograms` false: the counters only (the histograms keep what they have for the next flush).
   static bool FlushThreadTally(bool histograms = true);

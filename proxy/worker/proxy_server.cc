@@ -33,7 +33,7 @@ constexpr uint64_t kBusyTickMs = 100;  // wait timeouts, throttling and PAUSE ar
 constexpr uint64_t kIdleTickMs = 500;
 constexpr std::chrono::milliseconds kTimeoutsEvery{500};  // client timeouts (CheckTimeouts)
 constexpr std::chrono::seconds kLoadReportEvery{1};       // gauges and the load report to the group
-constexpr std::chrono::seconds kHistogramsEvery{1};       // the duration histograms' flush (metrics.h)
+constexpr std::chrono::seconds kTallyFlushEvery{1};       // the traffic counters' and histograms' flush (metrics.h)
 constexpr std::chrono::seconds kStatsLogEvery{60};        // one verdict cache line a minute at most
 }  // namespace
 
@@ -511,9 +511,10 @@ void ProxyServer::OnTick(uv_timer_t* timer) noexcept {
   self->admin_.Tick();  // a console's PAUSE waiting for transactions in flight
   // Due within half a busy tick counts as due: a timer that fires a little early is not a turn late.
   const Clock::time_point due = now + std::chrono::milliseconds(kBusyTickMs / 2);
-  const bool histograms = due >= self->next_histograms_ || self->shutting_down_;
-  if (histograms) self->next_histograms_ = now + kHistogramsEvery;
-  const bool transactions_ran = Metrics::FlushThreadTally(histograms);
+  const bool flush = due >= self->next_tally_flush_ || self->shutting_down_;
+  if (flush) self->next_tally_flush_ = now + kTallyFlushEvery;
+  bool transactions_ran = Metrics::TakeThreadActivity();
+  if (flush) transactions_ran = Metrics::FlushThreadTally() || transactions_ran;
   if (due >= self->next_load_report_) {
     self->next_load_report_ = now + kLoadReportEvery;
     self->UpdateMetrics();

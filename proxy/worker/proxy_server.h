@@ -274,7 +274,7 @@ class ProxyServer final : public SessionHost {
   bool idle_ticks_ = false;
   Clock::time_point next_timeouts_{};
   Clock::time_point next_load_report_{};
-  Clock::time_point next_histograms_{};
+  Clock::time_point next_tally_flush_{};
   Clock::time_point next_stats_log_{};
   uint64_t last_policy_lookups_ = 0;
   policy::VerdictMemo verdict_memo_;
