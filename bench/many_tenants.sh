@@ -142,7 +142,7 @@ run_tenant_load() {
   fi
 }
 
-# Every many-tenants row, tenant_rounds rounds, the two targets alternating within each round.
+# Every many-tenants row, tenant_rounds rounds, the two targets alternating within each round and taking turns to go first.
 declare -A many_tps many_lat many_cpu many_foreign many_missing many_errors many_steal
 run_many_tenants() {
   local row name tenants round target t0 s0 t1 s1
@@ -154,7 +154,10 @@ run_many_tenants() {
     done
     local -A m_tps=() m_lat=() m_ticks=() m_txs=()
     for ((round = 1; round <= tenant_rounds; round++)); do
-      for target in pgbouncer pgtenant; do
+      # Which target goes first changes every round: neither always runs right after the other.
+      local order=(pgbouncer pgtenant)
+      ((round % 2 == 0)) && order=(pgtenant pgbouncer)
+      for target in "${order[@]}"; do
         log "$name → $target (round $round of $tenant_rounds)"
         run_tenant_load "$target" "$tenants"
         log "  $R_TPS tps, ${R_LAT} ms, foreign rows ${R_FOREIGN:-?}, missing ${R_MISSING:-?}, errors ${R_ERRORS:-?}"
@@ -187,7 +190,7 @@ print_many_tenants() {
   local row name tenants b t missed=() foreign_total=0 rows_compared=0
   echo
   echo "many tenants: RLS tenants, one client each (bench/tenant_load: point SELECTs, simple protocol, the owner of every"
-  echo "row checked), $shared_pool_size server connections for all tenants in both proxies, $tenant_rounds rounds of ${tenant_duration}s (targets alternating);"
+  echo "row checked), $shared_pool_size server connections for all tenants in both proxies, $tenant_rounds rounds of ${tenant_duration}s (targets alternating, first in turn);"
   echo "lastval() and currval() ${BENCH_SEQUENCES:-revoked} (BENCH_SEQUENCES)"
   echo
   printf '| %-18s | %9s | %7s | %9s | %7s | %7s | %8s | %8s | %13s | %7s |\n' \
