@@ -85,7 +85,6 @@ namespace {
 // Parse, Bind and Execute of `sql` on the unnamed statement and portal, no parameters, no Sync. Written
 // byte by byte rather than with MessageBuilder: a shared pool does this at nearly every transaction.
 void AppendStatement(std::string& out, std::string_view sql) {
-  sql = sql.substr(0, sql.find('\0'));  // a String field ends at its first NUL (the context is a validated id)
   // Bind: portal "", statement "", no parameter formats, no parameters, no result formats.
   // Execute: portal "", no row limit.
   static constexpr char kBindExecute[] = {'B', 0, 0, 0, 12, 0, 0, 0, 0, 0, 0, 0, 0, 'E', 0, 0, 0, 9, 0, 0, 0, 0, 0};
@@ -98,22 +97,13 @@ void AppendStatement(std::string& out, std::string_view sql) {
 }  // namespace
 
 void TenantContextSwitch::Arm(std::span<const std::string> statements, SequenceReset sequences) {
-  // The unnamed statement and portal: a client's next Parse or Bind replaces them, and a client
-  // cannot rely on its own unnamed ones across transactions under transaction pooling.
-  static const std::string discard_sequences = [] {
-    std::string out;
-    AppendStatement(out, kDiscardSequences);
-    return out;
-  }();
-  messages_.clear();
+  // Kept as text, each statement ended by ';', which a Query carries as it is and AppendMessages cuts
+  // into Parse/Bind/Execute. A statement ends at its first ';' or NUL (none holds either: validated
+  // names and values, routing/route.cc), so both forms run exactly statement_count_ statements.
   prefix_.clear();
-  for (const std::string& sql : statements) {
-    AppendStatement(messages_, sql);
-    prefix_.append(sql.substr(0, sql.find('\0'))).push_back(';');
-  }
+  for (const std::string& sql : statements) prefix_.append(sql.substr(0, sql.find_first_of(std::string_view(";\0", 2)))).push_back(';');
   statement_count_ = statements.size();
   if (sequences == SequenceReset::kWithContext) {
-    messages_.append(discard_sequences);
     prefix_.append(kDiscardSequences).push_back(';');
     ++statement_count_;
   }
@@ -123,7 +113,13 @@ void TenantContextSwitch::Arm(std::span<const std::string> statements, SequenceR
 }
 
 void TenantContextSwitch::AppendMessages(std::string& out) {
-  out.append(messages_);
+  // The unnamed statement and portal: a client's next Parse or Bind replaces them, and a client
+  // cannot rely on its own unnamed ones across transactions under transaction pooling.
+  std::string_view rest = prefix_;
+  for (size_t end = rest.find(';'); end != std::string_view::npos; end = rest.find(';')) {
+    AppendStatement(out, rest.substr(0, end));
+    rest.remove_prefix(end + 1);
+  }
   executed_ = 0;
   undone_ = false;
   phase_ = Phase::kAwaiting;

@@ -100,14 +100,12 @@ class TenantContextSwitch {
     if (!sequences_readable) return SequenceReset::kNone;
     return first == FirstMessage::kTakesSnapshot ? SequenceReset::kWithContext : SequenceReset::kOwnQuery;
   }
-  // The next transaction sets these statements first (each one statement, no ';'). The messages are
-  // written here, into a buffer the switch keeps between uses: a shared pool switches at nearly every
-  // transaction.
+  // The next transaction sets these statements first (each one statement, no ';'). They are kept in a
+  // buffer the switch keeps between uses: a shared pool switches at nearly every transaction.
   void Arm(std::span<const std::string> statements, SequenceReset sequences);
   SequenceReset sequence_reset() const { return sequence_reset_; }
   // The connection was given back or lost: nothing more is owed, nothing is confirmed.
   void Reset() {
-    messages_.clear();
     prefix_.clear();
     statement_count_ = 0;
     carried_by_query_ = false;
@@ -144,9 +142,8 @@ class TenantContextSwitch {
   static constexpr std::string_view kDiscardSequences = "DISCARD SEQUENCES";
 
  private:
-  std::string messages_;        // Parse, Bind, Execute of each statement, as armed
-  std::string prefix_;          // the same statements as text, each ended by ';'
-  size_t statement_count_ = 0;  // statements in messages_
+  std::string prefix_;          // the statements as armed, as text, each ended by ';'
+  size_t statement_count_ = 0;  // statements in prefix_
   Phase phase_ = Phase::kNone;
   size_t executed_ = 0;  // CommandComplete received for the context statements
   bool undone_ = false;  // an error or a ROLLBACK since: the context may not hold

@@ -148,6 +148,24 @@ TEST_CASE("the context goes as Parse, Bind and Execute of each statement, unname
   context.Arm(with_nul, TenantContextSwitch::SequenceReset::kNone);
   context.AppendMessages(sent);
   CHECK(sent == expected({"set app.org = 'b'"}));
+
+  // Nor can a ';' make two statements of one, in either form: the statement ends there too.
+  const std::vector<std::string> with_semicolon = {"set app.org = 'b';set app.org = 'a'", "set x = 1"};
+  for (bool query : {false, true}) {
+    context.Reset();
+    sent.clear();
+    context.Arm(with_semicolon, TenantContextSwitch::SequenceReset::kNone);
+    if (query) {
+      const std::string client = Query("select 1");
+      context.AppendQuery(sent, AsBytes(client).subspan(5));
+      CHECK(sent == Query("set app.org = 'b';set x = 1;select 1"));
+    } else {
+      context.AppendMessages(sent);
+      CHECK(sent == expected({"set app.org = 'b'", "set x = 1"}));
+    }
+    CHECK(context.OnAnswer('C') == TenantContextSwitch::Answer::kSwallow);
+    CHECK(context.OnAnswer('C') == TenantContextSwitch::Answer::kExecuted);
+  }
 }
 
 TEST_CASE("a tenant switch costs the client nothing it can see, simple or extended", "[relay][shared_pool]") {
