@@ -352,7 +352,8 @@ Relay::Step Relay::OnClientBytes(std::span<const uint8_t> data) {
         if (exchange_ != nullptr && exchange_->context.armed()) {
           // A small whole Query whose first statement takes a snapshot carries the context in its own
           // text (below); anything else gets it in messages ahead of it (tenant_context_switch.h).
-          if (Is(tag, FrontendTag::kQuery) && d.header.total() <= kMaxCarrierQuery && data.size() - pos >= d.header.total() &&
+          if (Is(tag, FrontendTag::kQuery) && d.header.total() <= kMaxCarrierQuery &&
+              data.size() - pos >= d.header.total() &&
               TenantContextSwitch::QueryMayCarry(tag, data.subspan(pos + protocol::kHeaderSize, d.header.body_size())))
             exchange_->context_after = batches_sent_;
           else if (!SendContextSwitch())
@@ -426,7 +427,8 @@ Relay::Step Relay::OnClientBytes(std::span<const uint8_t> data) {
         // The Query that carries the tenant context (chosen as the transaction started).
         Exchange& ex = *exchange_;
         ex.carrier.clear();
-        ex.position_shift = ex.context.AppendQuery(ex.carrier, message.subspan(protocol::kHeaderSize, header.body_size()));
+        ex.position_shift =
+            ex.context.AppendQuery(ex.carrier, message.subspan(protocol::kHeaderSize, header.body_size()));
         ex.shifted_batch = batches_sent_;
         message = Bytes(ex.carrier);
         header.length = static_cast<uint32_t>(ex.carrier.size() - 1);

@@ -4,6 +4,7 @@
 
 #include <array>
 
+#include "protocol/message_builder.h"
 #include "protocol/wire.h"
 #include "relay/session_wire.h"
 
@@ -101,7 +102,8 @@ void TenantContextSwitch::Arm(std::span<const std::string> statements, SequenceR
   // into Parse/Bind/Execute. A statement ends at its first ';' or NUL (none holds either: validated
   // names and values, routing/route.cc), so both forms run exactly statement_count_ statements.
   prefix_.clear();
-  for (const std::string& sql : statements) prefix_.append(sql.substr(0, sql.find_first_of(std::string_view(";\0", 2)))).push_back(';');
+  for (const std::string& sql : statements)
+    prefix_.append(sql.substr(0, sql.find_first_of(std::string_view(";\0", 2)))).push_back(';');
   statement_count_ = statements.size();
   if (sequences == SequenceReset::kWithContext) {
     prefix_.append(kDiscardSequences).push_back(';');
@@ -126,12 +128,8 @@ void TenantContextSwitch::AppendMessages(std::string& out) {
 }
 
 uint32_t TenantContextSwitch::AppendQuery(std::string& out, std::span<const uint8_t> body) {
-  // No ';' may end the context inside a statement of it: each is one statement of validated names and
-  // values (routing/route.cc), so the client's text starts a statement of its own.
-  const auto length = static_cast<uint32_t>(4 + prefix_.size() + body.size());
-  const char head[] = {'Q', static_cast<char>(length >> 24), static_cast<char>((length >> 16) & 0xff),
-                       static_cast<char>((length >> 8) & 0xff), static_cast<char>(length & 0xff)};
-  out.append(head, sizeof head).append(prefix_).append(reinterpret_cast<const char*>(body.data()), body.size());
+  // Each statement of the prefix ends with its ';' (Arm): the client's text starts a statement of its own.
+  protocol::MessageBuilder(out).Begin(FrontendTag::kQuery).Bytes(prefix_).Bytes(body).End();
   executed_ = 0;
   undone_ = false;
   carried_by_query_ = true;

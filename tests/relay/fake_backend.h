@@ -6,10 +6,11 @@
 // transaction status. Prepared statements and portals are its own, per connection.
 //
 // SQL is recognised by its first word: "begin", "commit"/"rollback"/"abort", "fail" (a run-time
-// error, with its position in a Query's text), "copy in" / "copy out", "set NAME to 'VALUE'" / "set NAME = VALUE", "reset NAME" / "reset
-// all", "show NAME" (parameters per connection; timezone and application_name are reported with
-// ParameterStatus; a parameter never set shows "default"), "empty" (EmptyQueryResponse), "die"
-// (FATAL 57P01, as from pg_terminate_backend: nothing more is answered; "copy out die" dies mid-COPY);
+// error, with its position in a Query's text), "copy in" / "copy out", "set NAME to 'VALUE'" / "set
+// NAME = VALUE", "reset NAME" / "reset all", "show NAME" (parameters per connection; timezone and
+// application_name are reported with ParameterStatus; a parameter never set shows "default"), "empty"
+// (EmptyQueryResponse), "die" (FATAL 57P01, as from pg_terminate_backend: nothing more is answered;
+// "copy out die" dies mid-COPY);
 // a Query runs each of its ';'-separated statements. The blocked-statement marker and anything the
 // relay should never send do not parse (42601).
 #pragma once

@@ -201,7 +201,8 @@ TEST_CASE("ahead of a Query that takes a snapshot, the context goes inside it, a
   // One Query: the context statements, DISCARD SEQUENCES (the Query takes a snapshot anyway), the
   // client's text. The client's second Query waits for the context's answers, then follows.
   CHECK(driver.to_servers ==
-        Query("set app.org = 'b';set default_transaction_read_only = off;DISCARD SEQUENCES;select 1") + Query("select 2"));
+        Query("set app.org = 'b';set default_transaction_read_only = off;DISCARD SEQUENCES;select 1") +
+            Query("select 2"));
   CHECK(driver.server_context[0] == "tenant-b");
   CHECK(driver.backend(0).setting("app.org") == "b");
   RelayDriver plain(Mode::kTransaction);
@@ -279,7 +280,8 @@ TEST_CASE("when the context inside the client's Query fails, none of the Query r
           "[relay][shared_pool]") {
   // The failing statement is the context's own: its position points at no text of the client's.
   const std::vector<std::string> failing = {"set app.org = 'b'", "fail"};
-  const RunResult r = RunEverySplit(Mode::kTransaction, {Query("select 1"), Query("select 2")}, true, Switching(failing));
+  const RunResult r =
+      RunEverySplit(Mode::kTransaction, {Query("select 1"), Query("select 2")}, true, Switching(failing));
   INFO(Tags(r.to_client));
   // Each transaction tries the context again (it never held), and each Query ends for the client.
   CHECK(r.events == std::vector<std::string>{"context-unknown", "context-unknown"});
@@ -289,9 +291,9 @@ TEST_CASE("when the context inside the client's Query fails, none of the Query r
   driver.ClientSends(Query("select 1"));
   REQUIRE(driver.to_client.size() > 5);
   REQUIRE(driver.to_client[0] == 'E');
-  const uint32_t length = (static_cast<uint8_t>(driver.to_client[1]) << 24) | (static_cast<uint8_t>(driver.to_client[2]) << 16) |
-                          (static_cast<uint8_t>(driver.to_client[3]) << 8) | static_cast<uint8_t>(driver.to_client[4]);
-  const auto fields = protocol::ParseErrorResponse(AsBytes(driver.to_client).subspan(5, length - 4));
+  const auto d = protocol::DecodeFrameHeader(AsBytes(driver.to_client), protocol::kMaxMessageLength);
+  REQUIRE(d.status == protocol::DecodeStatus::kReady);
+  const auto fields = protocol::ParseErrorResponse(AsBytes(driver.to_client).subspan(5, d.header.body_size()));
   REQUIRE(fields.ok());
   CHECK(fields->sqlstate == "22012");
   CHECK(fields->position == 0);  // the server's position (19) was in the context
