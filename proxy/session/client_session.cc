@@ -221,7 +221,7 @@ void ClientSession::OnServerAssigned(ServerConnection* server) {
     return;
   }
   server_ = server;
-  Metrics::TallyPoolWait(series_, std::chrono::duration<double>(LoopNow() - state_since_).count());
+  Metrics::TallyPoolWait(tally_, std::chrono::duration<double>(LoopNow() - state_since_).count());
   PrepareServer();
 }
 
@@ -279,7 +279,7 @@ bool ClientSession::StartTransaction(std::span<const uint8_t> data) {
 }
 
 bool ClientSession::TakeTransactionToken() {
-  if (route_->tenant == nullptr || route_->tenant->max_transactions_per_second <= 0) return true;
+  if (!rate_limited_) return true;
   if (token_granted_) {
     token_granted_ = false;
     return true;
@@ -386,8 +386,8 @@ void ClientSession::BeginShutdown() {
 }
 
 void ClientSession::ReportBytes() {
-  if (series_ == nullptr) return;
-  Metrics::TallyBytes(series_, bytes_in_untold_, bytes_out_untold_);
+  if (tally_.series == nullptr) return;
+  Metrics::TallyBytes(tally_, bytes_in_untold_, bytes_out_untold_);
   bytes_in_untold_ = bytes_out_untold_ = 0;
 }
 

@@ -270,7 +270,7 @@ class ClientSession final : public ServerLink, public PoolClient, private relay:
   std::string client_address_;
   const char* end_reason_ = "client_closed";  // always a literal
   // Metrics (proxy/telemetry/metrics.h): the tenant's series, and what is measured between events.
-  Metrics::TenantSeries* series_ = nullptr;
+  Metrics::TallyTarget tally_;
   Clock::time_point transaction_started_{};
   Clock::time_point request_started_{};  // the first request in flight reached the server (query latency)
   // When the session entered kWaitingForServer (the pool wait) or kClosing (the flush deadline); while
@@ -313,6 +313,9 @@ class ClientSession final : public ServerLink, public PoolClient, private relay:
   // A shared pool's route whose policy blocks session state that outlives a transaction
   // (pooling.session_state): its server connections need no reset for it. Set with the route.
   bool session_state_guarded_ : 1 = false;
+  // The route's tenant has max_transactions_per_second (asked at every transaction: the tenant's
+  // config is cold then). Set with the route.
+  bool rate_limited_ : 1 = false;
   void SetRoute(std::shared_ptr<const routing::Route> route);
 
   static inline const std::string kNoTenant;

@@ -75,7 +75,7 @@ size_t ClientSession::OnServerBytes(std::span<const uint8_t> data) {
       query_seconds = std::chrono::duration<double>(state_since_ - request_started_).count();
   }
   if (query_seconds || relay_.statements_completed() != completed || relay_.statements_failed() != failed)
-    Metrics::TallyAnswers(series_, relay_.statements_completed() - completed, relay_.statements_failed() - failed,
+    Metrics::TallyAnswers(tally_, relay_.statements_completed() - completed, relay_.statements_failed() - failed,
                           query_seconds);
   switch (step.outcome) {
     case Outcome::kNeedMore:
@@ -123,7 +123,7 @@ size_t ClientSession::OnServerBytes(std::span<const uint8_t> data) {
 }
 
 void ClientSession::ReportTransactionEnd() {
-  Metrics::TallyTransaction(series_, std::chrono::duration<double>(LoopNow() - transaction_started_).count(),
+  Metrics::TallyTransaction(tally_, std::chrono::duration<double>(LoopNow() - transaction_started_).count(),
                             bytes_in_untold_, bytes_out_untold_);
   bytes_in_untold_ = bytes_out_untold_ = 0;
 }

@@ -255,7 +255,7 @@ void ClientSession::Routed() {
   }
   admitted_ = true;
   login_ = host_->InternLogin(std::move(login_));
-  series_ = host_->metrics().ForTenant(route_->tenant->name);
+  tally_ = Metrics::TallyTarget(host_->metrics().ForTenant(route_->tenant->name));
   transaction_pooling_ = route_->pool.mode == config::PoolMode::kTransaction;
   relay_.Configure(transaction_pooling_ ? relay::Relay::PoolMode::kTransaction : relay::Relay::PoolMode::kSession,
                    RelayLimits());

@@ -60,6 +60,14 @@ class Metrics {
     // Process-wide, never given twice (across Metrics instances too): where a thread tallies it.
     uint32_t tally_index = 0;
   };
+  // A tenant's series as its sessions tally into it: the tally index kept beside the pointer, so that a
+  // transaction's tallies read no line of the series itself (with a thousand tenants, each is a miss).
+  struct TallyTarget {
+    TenantSeries* series = nullptr;
+    uint32_t index = 0;
+    TallyTarget() = default;
+    explicit TallyTarget(TenantSeries* s) : series(s), index(s->tally_index) {}
+  };
   struct BackendSeries {
     prometheus::Gauge* up;
     prometheus::Counter* connect_errors;
@@ -117,13 +125,13 @@ class Metrics {
   // counter's one, on a cache line of that tenant's: with a thousand tenants on a worker, each with a few
   // transactions per flush, flushing the counters every 100 ms cost about one such miss per transaction.
   // A transaction ended after `seconds`; the client's bytes not yet tallied come with it.
-  static void TallyTransaction(TenantSeries* series, double seconds, uint64_t bytes_in = 0, uint64_t bytes_out = 0);
-  static void TallyPoolWait(TenantSeries* series, double seconds);
+  static void TallyTransaction(TallyTarget target, double seconds, uint64_t bytes_in = 0, uint64_t bytes_out = 0);
+  static void TallyPoolWait(TallyTarget target, double seconds);
   // Answers the server sent a client: statements `completed` (CommandComplete, EmptyQueryResponse)
   // and `failed` (ErrorResponse), and, when they answered the last request in flight, the time since
   // the first was sent (pgtenant_query_duration_seconds). One call per read of the server's answers.
-  static void TallyAnswers(TenantSeries* series, uint32_t completed, uint32_t failed, std::optional<double> query_seconds);
-  static void TallyBytes(TenantSeries* series, uint64_t in, uint64_t out);
+  static void TallyAnswers(TallyTarget target, uint32_t completed, uint32_t failed, std::optional<double> query_seconds);
+  static void TallyBytes(TallyTarget target, uint64_t in, uint64_t out);
   // Whether anything was tallied on this thread since the last call (a worker's tick stays busy).
   static bool TakeThreadActivity();
   // True when there was something to add (transactions ran on this thread since the last flush).

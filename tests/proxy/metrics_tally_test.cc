@@ -15,7 +15,8 @@ namespace {
 TEST_CASE("tallied transactions reach the series as direct observations would, after a flush", "[metrics]") {
   Metrics tallied;
   Metrics direct;
-  Metrics::TenantSeries* t = tallied.ForTenant("acme");
+  Metrics::TenantSeries* series = tallied.ForTenant("acme");
+  const Metrics::TallyTarget t(series);
   Metrics::TenantSeries* d = direct.ForTenant("acme");
   // Values on bucket bounds, between them, below the first and above the last.
   const std::vector<double> seconds = {0.0001, 0.0005, 0.0007, 0.001, 0.003, 0.01, 0.7, 2.5, 9.0, 10.0, 42.0};
@@ -36,18 +37,18 @@ TEST_CASE("tallied transactions reach the series as direct observations would, a
   d->transactions->Increment();
   d->transaction_seconds->Observe(0.0001);
 
-  CHECK(t->transactions->Value() == 0);  // nothing before the flush
-  CHECK(t->transaction_seconds->Collect().histogram.sample_count == 0);
+  CHECK(series->transactions->Value() == 0);  // nothing before the flush
+  CHECK(series->transaction_seconds->Collect().histogram.sample_count == 0);
   Metrics::FlushThreadTally();
 
-  CHECK(t->transactions->Value() == static_cast<double>(seconds.size() + 1));
-  CHECK(t->statements->Value() == static_cast<double>(2 * seconds.size()));
-  CHECK(t->statement_errors->Value() == static_cast<double>(seconds.size()));
-  CHECK(t->bytes_in->Value() == 123);
-  CHECK(t->bytes_out->Value() == 2000);
-  for (auto [mine, theirs] : {std::pair{t->transaction_seconds, d->transaction_seconds},
-                              std::pair{t->pool_wait_seconds, d->pool_wait_seconds},
-                              std::pair{t->query_seconds, d->query_seconds}}) {
+  CHECK(series->transactions->Value() == static_cast<double>(seconds.size() + 1));
+  CHECK(series->statements->Value() == static_cast<double>(2 * seconds.size()));
+  CHECK(series->statement_errors->Value() == static_cast<double>(seconds.size()));
+  CHECK(series->bytes_in->Value() == 123);
+  CHECK(series->bytes_out->Value() == 2000);
+  for (auto [mine, theirs] : {std::pair{series->transaction_seconds, d->transaction_seconds},
+                              std::pair{series->pool_wait_seconds, d->pool_wait_seconds},
+                              std::pair{series->query_seconds, d->query_seconds}}) {
     const auto a = mine->Collect().histogram;
     const auto b = theirs->Collect().histogram;
     CHECK(a.sample_count == b.sample_count);
@@ -61,18 +62,42 @@ TEST_CASE("tallied transactions reach the series as direct observations would, a
 
   // A second flush adds nothing more; a later tally is added once.
   Metrics::FlushThreadTally();
-  CHECK(t->transactions->Value() == static_cast<double>(seconds.size() + 1));
+  CHECK(series->transactions->Value() == static_cast<double>(seconds.size() + 1));
   Metrics::TallyTransaction(t, 0.002);
   Metrics::FlushThreadTally();
-  CHECK(t->transactions->Value() == static_cast<double>(seconds.size() + 2));
+  CHECK(series->transactions->Value() == static_cast<double>(seconds.size() + 2));
+}
+
+TEST_CASE("a tally holds more observations in one bucket than a bucket counts between flushes", "[metrics]") {
+  // A tally's bucket counts to 255, then hands what it holds to the series and starts again.
+  Metrics tallied;
+  Metrics direct;
+  Metrics::TenantSeries* series = tallied.ForTenant("acme");
+  Metrics::TenantSeries* d = direct.ForTenant("acme");
+  const Metrics::TallyTarget t(series);
+  for (int i = 0; i < 1000; ++i) {
+    const double seconds = i % 3 == 0 ? 0.0002 : 0.0123;
+    Metrics::TallyTransaction(t, seconds);
+    d->transactions->Increment();
+    d->transaction_seconds->Observe(seconds);
+  }
+  Metrics::FlushThreadTally();
+  CHECK(series->transactions->Value() == 1000);
+  const auto a = series->transaction_seconds->Collect().histogram;
+  const auto b = d->transaction_seconds->Collect().histogram;
+  CHECK(a.sample_count == 1000);
+  CHECK(a.sample_sum == Approx(b.sample_sum));
+  REQUIRE(a.bucket.size() == b.bucket.size());
+  for (size_t i = 0; i < a.bucket.size(); ++i) CHECK(a.bucket[i].cumulative_count == b.bucket[i].cumulative_count);
 }
 
 TEST_CASE("each thread flushes its own tally", "[metrics]") {
   Metrics metrics;
   Metrics::TenantSeries* s = metrics.ForTenant("acme");
-  std::thread other([s] { Metrics::TallyTransaction(s, 0.001); });  // never flushed
+  const Metrics::TallyTarget target(s);
+  std::thread other([target] { Metrics::TallyTransaction(target, 0.001); });  // never flushed
   other.join();
-  Metrics::TallyTransaction(s, 0.001);
+  Metrics::TallyTransaction(target, 0.001);
   Metrics::FlushThreadTally();
   CHECK(s->transactions->Value() == 1);
 }
