@@ -111,7 +111,7 @@ class Relay {
   // The host arms it only when TenantContextSwitch::MayPipeline holds for that first message, and
   // with SequenceReset::kWithContext only when that message is FirstMessage::kTakesSnapshot.
   // REQUIRES: state() == kIdle.
-  void ArmContextSwitch(std::span<const std::string> statements, TenantContextSwitch::SequenceReset sequences) {
+  void ArmContextSwitch(std::string_view statements, TenantContextSwitch::SequenceReset sequences) {
     exchange().context.Arm(statements, sequences);
   }
   // The context was sent and its answers have not all come: the client's next request waits.

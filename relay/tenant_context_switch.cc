@@ -2,6 +2,7 @@
 // allow-list of first statements they may precede, and reading their answers.
 #include "relay/tenant_context_switch.h"
 
+#include <algorithm>
 #include <array>
 
 #include "protocol/message_builder.h"
@@ -97,14 +98,14 @@ void AppendStatement(std::string& out, std::string_view sql) {
 
 }  // namespace
 
-void TenantContextSwitch::Arm(std::span<const std::string> statements, SequenceReset sequences) {
-  // Kept as text, each statement ended by ';', which a Query carries as it is and AppendMessages cuts
-  // into Parse/Bind/Execute. A statement ends at its first ';' or NUL (none holds either: validated
-  // names and values, routing/route.cc), so both forms run exactly statement_count_ statements.
-  prefix_.clear();
-  for (const std::string& sql : statements)
-    prefix_.append(sql.substr(0, sql.find_first_of(std::string_view(";\0", 2)))).push_back(';');
-  statement_count_ = statements.size();
+void TenantContextSwitch::Arm(std::string_view statements, SequenceReset sequences) {
+  // Kept as text, which a Query carries as it is and AppendMessages cuts into Parse/Bind/Execute at
+  // each ';': both forms run exactly statement_count_ statements. Past a NUL, or the last ';', there
+  // is none.
+  statements = statements.substr(0, statements.find('\0'));
+  statements = statements.substr(0, statements.rfind(';') + 1);  // npos + 1: nothing
+  prefix_.assign(statements);
+  statement_count_ = static_cast<size_t>(std::count(statements.begin(), statements.end(), ';'));
   if (sequences == SequenceReset::kWithContext) {
     prefix_.append(kDiscardSequences).push_back(';');
     ++statement_count_;

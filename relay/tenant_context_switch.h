@@ -100,9 +100,11 @@ class TenantContextSwitch {
     if (!sequences_readable) return SequenceReset::kNone;
     return first == FirstMessage::kTakesSnapshot ? SequenceReset::kWithContext : SequenceReset::kOwnQuery;
   }
-  // The next transaction sets these statements first (each one statement, no ';'). They are kept in a
-  // buffer the switch keeps between uses: a shared pool switches at nearly every transaction.
-  void Arm(std::span<const std::string> statements, SequenceReset sequences);
+  // The next transaction sets these statements first: each ends with its ';' (none holds a ';' of its
+  // own: routing::Route::context_statements), and a NUL ends them all, as it ends a Query's text. They
+  // are copied into a buffer the switch keeps between uses: a shared pool switches at nearly every
+  // transaction.
+  void Arm(std::string_view statements, SequenceReset sequences);
   SequenceReset sequence_reset() const { return sequence_reset_; }
   // The connection was given back or lost: nothing more is owed, nothing is confirmed.
   void Reset() {

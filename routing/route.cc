@@ -199,9 +199,10 @@ Result<Route> ResolveRoute(const config::Config& config, const config::UserConfi
     route.context_sql = "SET " + config.tenant_setting + " = '" + tenant->id + "'; SET default_transaction_read_only = " +
                         (read_only ? "on" : "off");
     const std::string read_only_value = read_only ? "on" : "off";
-    route.context_statements = {"SET " + config.tenant_setting + " = '" + tenant->id + "'",
-                                "SET default_transaction_read_only = " + read_only_value,
-                                "SET transaction_read_only = " + read_only_value};
+    route.context_statements = "SET " + config.tenant_setting + " = '" + tenant->id + "';";
+    route.context_first_length = route.context_statements.size();
+    route.context_statements += "SET default_transaction_read_only = " + read_only_value +
+                                ";SET transaction_read_only = " + read_only_value + ";";
     route.context_read_only = read_only;
   }
   return route;

@@ -52,27 +52,31 @@ LoginName SplitLoginName(const config::Config& config, std::string_view startup_
 std::optional<std::string> TenantFromServerName(std::string_view server_name, std::string_view suffix = {});
 
 struct Route {
+  // What a transaction reads comes first, in the route's first cache lines (a session's route is
+  // cold between its transactions: with a thousand clients, each line read is a miss).
   const config::TenantConfig* tenant = nullptr;  // point into the config snapshot the session holds
   const config::BackendConfig* backend = nullptr;
-  config::TenantRole role = config::TenantRole::kViewer;
-  // The pool this route's sessions take server connections from (its server startup parameters
-  // carry the tenant context), and the settings such a pool is made with.
-  PoolIdentity pool_identity;
-  config::PoolSettings pool;
-  // limits.idle_transaction_timeout resolved for the tenant and user; 0 = off.
-  config::Duration idle_transaction_timeout{0};
   // Shared pools (backends.NAME.shared_pool, rls tenants only): server connections carry no
   // context of their own; `context_sql` sets it on checkout, and `context_tag` says which
   // context a connection carries, so the pool can prefer one that already has it.
   bool shared_pool = false;
+  bool context_read_only = false;  // what the context's statements after the first set
+  config::TenantRole role = config::TenantRole::kViewer;
+  // The same context as single statements, each ended by ';' (a Parse holds one), for setting it
+  // inside the client's first transaction (relay/tenant_context_switch.h): the first sets the tenant
+  // (its `context_first_length` bytes); the others make the session and that transaction itself
+  // read-only or not (default_transaction_read_only applies from the next one), and may be left out
+  // where the connection is known to be so already.
+  std::string context_statements;
+  size_t context_first_length = 0;
   std::string context_tag;
   std::string context_sql;
-  // The same context as single statements (a Parse holds one), for setting it inside the client's
-  // first transaction (relay/tenant_context_switch.h): the first sets the tenant; the others make
-  // the session and that transaction itself read-only or not (default_transaction_read_only applies
-  // from the next one), and may be left out where the connection is known to be so already.
-  std::vector<std::string> context_statements;
-  bool context_read_only = false;  // what those others set
+  // limits.idle_transaction_timeout resolved for the tenant and user; 0 = off.
+  config::Duration idle_transaction_timeout{0};
+  // The pool this route's sessions take server connections from (its server startup parameters
+  // carry the tenant context), and the settings such a pool is made with.
+  PoolIdentity pool_identity;
+  config::PoolSettings pool;
   bool operator==(const Route&) const = default;
 };
 

@@ -44,9 +44,9 @@ void ClientSession::PrepareServer() {
     // A connection known to be read-only, or not, as this client needs gets the tenant alone: the
     // policy keeps clients from changing that (readonly.write, pooling.session_state), and a
     // connection that let session state through was reset above and carries no known context.
-    std::span<const std::string> statements = route_->context_statements;
+    std::string_view statements = route_->context_statements;
     if (!server_->context_tag().empty() && server_->context_read_only() == route_->context_read_only)
-      statements = statements.first(1);
+      statements = statements.substr(0, route_->context_first_length);
     // Until that transaction commits, what the connection carries is unknown.
     server_->ExpectContext(route_->context_tag, route_->context_read_only);
     relay_.ArmContextSwitch(statements, relay::TenantContextSwitch::SequenceResetFor(server_->sequences_readable(),
@@ -89,6 +89,7 @@ void ClientSession::PrepareServer() {
 
 void ClientSession::SetRoute(std::shared_ptr<const routing::Route> route) {
   route_ = std::move(route);
+  rate_limited_ = route_->tenant != nullptr && route_->tenant->max_transactions_per_second > 0;
   // Asked at each checkout from a shared pool; resolved here, where the route or the config changes.
   session_state_guarded_ =
       route_->shared_pool &&

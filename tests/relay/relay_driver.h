@@ -233,7 +233,9 @@ class RelayDriver final : public RelayHost {
               : FirstMessage::kRoundTrip;
     if (first != FirstMessage::kRoundTrip) {
       server_context[held_] = "";
-      relay_.ArmContextSwitch(context_statements, TenantContextSwitch::SequenceResetFor(sequences_readable, first));
+      std::string statements;  // as routing::Route keeps them: each ended by ';'
+      for (const std::string& sql : context_statements) statements.append(sql).push_back(';');
+      relay_.ArmContextSwitch(statements, TenantContextSwitch::SequenceResetFor(sequences_readable, first));
       return;
     }
     events.push_back("context-round-trip");

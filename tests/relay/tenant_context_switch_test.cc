@@ -21,6 +21,12 @@ namespace {
 using Mode = Relay::PoolMode;
 
 const std::vector<std::string> kContext = {"set app.org = 'b'", "set default_transaction_read_only = off"};
+// `statements` as routing::Route keeps them for TenantContextSwitch::Arm: each ended by ';'.
+std::string Joined(const std::vector<std::string>& statements) {
+  std::string text;
+  for (const std::string& sql : statements) text.append(sql).push_back(';');
+  return text;
+}
 
 RunOptions Switching(std::vector<std::string> statements = kContext) {
   RunOptions options;
@@ -120,7 +126,7 @@ TEST_CASE("the context goes as Parse, Bind and Execute of each statement, unname
   };
   TenantContextSwitch context;
   std::string sent;
-  context.Arm(kContext, TenantContextSwitch::SequenceReset::kOwnQuery);
+  context.Arm(Joined(kContext), TenantContextSwitch::SequenceReset::kOwnQuery);
   CHECK(context.armed());
   context.AppendMessages(sent);
   CHECK(sent == expected(kContext));
@@ -129,7 +135,7 @@ TEST_CASE("the context goes as Parse, Bind and Execute of each statement, unname
   // Armed again (the next transaction, the buffer reused): the tenant alone, then DISCARD SEQUENCES.
   context.Reset();
   sent.clear();
-  context.Arm(std::span(kContext).first(1), TenantContextSwitch::SequenceReset::kWithContext);
+  context.Arm(Joined({kContext[0]}), TenantContextSwitch::SequenceReset::kWithContext);
   context.AppendMessages(sent);
   CHECK(sent == expected({kContext[0], "DISCARD SEQUENCES"}));
   // Two statements answer: nothing reaches the client until the second CommandComplete.
@@ -141,20 +147,22 @@ TEST_CASE("the context goes as Parse, Bind and Execute of each statement, unname
   CHECK(context.OnAnswer('C') == TenantContextSwitch::Answer::kExecuted);
   CHECK(context.watching());
 
-  // A NUL cannot cut a message short or start another: the statement ends there.
-  context.Reset();
-  sent.clear();
-  const std::vector<std::string> with_nul = {std::string("set app.org = 'b'\0X", 19)};
-  context.Arm(with_nul, TenantContextSwitch::SequenceReset::kNone);
-  context.AppendMessages(sent);
-  CHECK(sent == expected({"set app.org = 'b'"}));
+  // A NUL cannot cut a message short or start another: the statements end there. Nor is text past
+  // the last ';' a statement.
+  for (const std::string& text : {std::string("set app.org = 'b';\0set x = 1;", 29), std::string("set app.org = 'b';set")}) {
+    context.Reset();
+    sent.clear();
+    context.Arm(text, TenantContextSwitch::SequenceReset::kNone);
+    context.AppendMessages(sent);
+    CHECK(sent == expected({"set app.org = 'b'"}));
+    CHECK(context.OnAnswer('C') == TenantContextSwitch::Answer::kExecuted);
+  }
 
-  // Nor can a ';' make two statements of one, in either form: the statement ends there too.
-  const std::vector<std::string> with_semicolon = {"set app.org = 'b';set app.org = 'a'", "set x = 1"};
+  // Each ';' ends a statement, in either form: both run the statements counted.
   for (bool query : {false, true}) {
     context.Reset();
     sent.clear();
-    context.Arm(with_semicolon, TenantContextSwitch::SequenceReset::kNone);
+    context.Arm("set app.org = 'b';set x = 1;", TenantContextSwitch::SequenceReset::kNone);
     if (query) {
       const std::string client = Query("select 1");
       context.AppendQuery(sent, AsBytes(client).subspan(5));
@@ -211,7 +219,7 @@ TEST_CASE("ahead of a Query that takes a snapshot, the context goes inside it, a
 
   // Armed for a Query, sent as one: the answers the client does not see, then the client's.
   TenantContextSwitch context;
-  context.Arm(std::span(kContext).first(1), TenantContextSwitch::SequenceReset::kNone);
+  context.Arm(Joined({kContext[0]}), TenantContextSwitch::SequenceReset::kNone);
   std::string sent;
   const std::string client = Query("select 1");
   CHECK(context.AppendQuery(sent, AsBytes(client).subspan(5)) == std::string("set app.org = 'b';").size());
