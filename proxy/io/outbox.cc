@@ -15,9 +15,7 @@ constexpr size_t kKeptCorkCapacity = 4 * 1024;
 
 void Outbox::Cork() {
   if (corked_) return;
-  corked_ = true;
-  if (cork_ != nullptr) cork_->clear();
-  set_cork_view({});
+  corked_ = true;  // the cork is empty: Uncork leaves it so
 }
 
 bool Outbox::Uncork() {
@@ -28,7 +26,8 @@ bool Outbox::Uncork() {
     set_cork_view({});
     return SendRaw(view);
   }
-  if (cork_ == nullptr || cork_->empty()) return !broken_;
+  if (!cork_copied_) return !broken_;
+  cork_copied_ = false;
   const bool ok = SendRaw(*cork_);  // not corked now: writes, copying only what the kernel does not take
   if (cork_->capacity() > kKeptCorkCapacity) {
     cork_.reset();
@@ -59,7 +58,7 @@ bool Outbox::SendEncrypted(std::span<const uint8_t> data) {
 }
 
 bool Outbox::Forward(std::span<const uint8_t> data) {
-  if (!corked_ || tls_ != nullptr || broken_ || data.empty() || (cork_ != nullptr && !cork_->empty())) return Send(data);
+  if (!corked_ || tls_ != nullptr || broken_ || data.empty() || cork_copied_) return Send(data);
   if (cork_view_size_ == 0) {  // a read buffer's part: far below 4 GB
     set_cork_view(data);
     return true;
@@ -81,6 +80,7 @@ bool Outbox::SendRaw(std::span<const uint8_t> data) {
       set_cork_view({});
     }
     cork_->append(reinterpret_cast<const char*>(data.data()), data.size());
+    cork_copied_ = true;
     if (cork_->size() < kMaxCork) return true;
     const bool ok = Uncork();
     Cork();

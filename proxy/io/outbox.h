@@ -102,6 +102,7 @@ class Outbox {
   std::unique_ptr<std::string> cork_;
   uint32_t cork_view_size_ = 0;
   bool corked_ = false;
+  bool cork_copied_ = false;  // `cork_` holds bytes (read without touching it: a client's is cold)
   bool writing_ = false;
   bool broken_ = false;
 };
