@@ -10,6 +10,8 @@
 // and the same message, so probing reveals no tenant names.
 #pragma once
 
+#include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -57,19 +59,26 @@ struct Route {
   const config::TenantConfig* tenant = nullptr;  // point into the config snapshot the session holds
   const config::BackendConfig* backend = nullptr;
   // Shared pools (backends.NAME.shared_pool, rls tenants only): server connections carry no
-  // context of their own; `context_sql` sets it on checkout, and `context_tag` says which
+  // context of their own; `context_sql` sets it on checkout, and the context tag says which
   // context a connection carries, so the pool can prefer one that already has it.
   bool shared_pool = false;
   bool context_read_only = false;  // what the context's statements after the first set
   config::TenantRole role = config::TenantRole::kViewer;
+  uint64_t context_hash = 0;  // ContextTagHash(context_tag()): different hashes, different contexts
   // The same context as single statements, each ended by ';' (a Parse holds one), for setting it
   // inside the client's first transaction (relay/tenant_context_switch.h): the first sets the tenant
   // (its `context_first_length` bytes); the others make the session and that transaction itself
   // read-only or not (default_transaction_read_only applies from the next one), and may be left out
-  // where the connection is known to be so already.
-  std::string context_statements;
-  size_t context_first_length = 0;
-  std::string context_tag;
+  // where the connection is known to be so already. The tag follows them in the same text: a switch
+  // reads both, from the same cold lines.
+  std::string context_text;
+  uint32_t context_first_length = 0;
+  uint32_t context_statements_length = 0;
+  std::string_view context_statements() const {
+    return std::string_view(context_text).substr(0, context_statements_length);
+  }
+  // The tenant id and access ("<id>/rw"); "" off a shared pool.
+  std::string_view context_tag() const { return std::string_view(context_text).substr(context_statements_length); }
   std::string context_sql;
   // limits.idle_transaction_timeout resolved for the tenant and user; 0 = off.
   config::Duration idle_transaction_timeout{0};
@@ -79,6 +88,9 @@ struct Route {
   config::PoolSettings pool;
   bool operator==(const Route&) const = default;
 };
+
+// What Route::context_hash holds, and ServerConnection keeps with the tag a connection carries.
+inline uint64_t ContextTagHash(std::string_view tag) { return std::hash<std::string_view>{}(tag); }
 
 Result<Route> ResolveRoute(const config::Config& config, const config::UserConfig& user, const ClientIdentity& client);
 

@@ -31,6 +31,7 @@
 #include "proxy/io/socket_address.h"
 #include "proxy/io/tls_channel.h"
 #include "relay/server_wire.h"
+#include "routing/route.h"
 
 namespace pgtenant::proxy {
 
@@ -131,12 +132,18 @@ class ServerConnection {
   // Shared pools: which tenant context the server session carries now ("" = none or unknown), and
   // whether that context made it read-only (default_transaction_read_only; meaningful with a tag).
   const std::string& context_tag() const { return context_tag_; }
+  // routing::ContextTagHash of the tag: a context another hash names is another context.
+  uint64_t context_hash() const { return context_hash_; }
   bool context_read_only() const { return context_read_only_; }
   void set_context(std::string_view tag, bool read_only) {
     context_tag_.assign(tag);  // into the storage the last tag had: a switch allocates nothing
+    context_hash_ = routing::ContextTagHash(tag);
     context_read_only_ = read_only;
   }
-  void forget_context() { context_tag_.clear(); }
+  void forget_context() {
+    context_tag_.clear();
+    context_hash_ = routing::ContextTagHash({});
+  }
   // A switch that rides with the client's first message (relay::TenantContextSwitch): the context is
   // unknown until that transaction ends, and `tag` once it has committed (SettleContext(true)).
   void ExpectContext(std::string_view tag, bool read_only) {
@@ -147,6 +154,7 @@ class ServerConnection {
   void SettleContext(bool holds) {
     if (holds) {
       context_tag_.swap(expected_tag_);  // both keep their storage: a switch allocates nothing
+      context_hash_ = routing::ContextTagHash(context_tag_);
       context_read_only_ = expected_read_only_;
     }
     expected_tag_.clear();
@@ -234,6 +242,7 @@ class ServerConnection {
 
   relay::ServerWire wire_{&LoopNow};  // what is in flight, the transaction status, the prepared statements
   std::string context_tag_;
+  uint64_t context_hash_ = routing::ContextTagHash({});
   std::string expected_tag_;  // ExpectContext: what the transaction in flight sets, if it commits
   bool context_read_only_ = false;
   bool expected_read_only_ = false;

@@ -273,7 +273,7 @@ bool ClientSession::StartTransaction(std::span<const uint8_t> data) {
           : relay::TenantContextSwitch::FirstMessage::kRoundTrip;
   TransitionTo(State::kWaitingForServer);
   state_since_ = LoopNow();
-  ServerConnection* server = pool_->Acquire(this, route_->context_tag);
+  ServerConnection* server = pool_->Acquire(this, route_->context_tag());
   if (server != nullptr) OnServerAssigned(server);
   return state_ == State::kActive && server_ != nullptr;
 }

@@ -14,7 +14,9 @@ namespace pgtenant::proxy {
 
 void ClientSession::PrepareServer() {
   TransitionTo(State::kPreparingServer);
-  const bool switch_context = route_->shared_pool && server_->context_tag() != route_->context_tag;
+  // The hashes first: they differ at nearly every switch, and the route's text is cold.
+  const bool switch_context = route_->shared_pool && (server_->context_hash() != route_->context_hash ||
+                                                      server_->context_tag() != route_->context_tag());
   // Session pooling resets at release; in transaction pooling the policy keeps session state from
   // outliving a transaction (pooling.session_state), so a reset protects against nothing unless a
   // client without that rule used the connection (README: "What a shared connection keeps").
@@ -39,16 +41,16 @@ void ClientSession::PrepareServer() {
   }
   using FirstMessage = relay::TenantContextSwitch::FirstMessage;
   if (switch_context && handshake_done_ && transaction_pooling_ && first_message_ != FirstMessage::kRoundTrip &&
-      !route_->context_statements.empty()) {
+      !route_->context_statements().empty()) {
     // No round trip: the context goes with the client's first message (relay/tenant_context_switch.h).
     // A connection known to be read-only, or not, as this client needs gets the tenant alone: the
     // policy keeps clients from changing that (readonly.write, pooling.session_state), and a
     // connection that let session state through was reset above and carries no known context.
-    std::string_view statements = route_->context_statements;
+    std::string_view statements = route_->context_statements();
     if (!server_->context_tag().empty() && server_->context_read_only() == route_->context_read_only)
       statements = statements.substr(0, route_->context_first_length);
     // Until that transaction commits, what the connection carries is unknown.
-    server_->ExpectContext(route_->context_tag, route_->context_read_only);
+    server_->ExpectContext(route_->context_tag(), route_->context_read_only);
     relay_.ArmContextSwitch(statements, relay::TenantContextSwitch::SequenceResetFor(server_->sequences_readable(),
                                                                                       first_message_));
     Activate();
@@ -67,7 +69,7 @@ void ClientSession::PrepareServer() {
     Activate();
     return;
   }
-  if (switch_context) server_->set_context(route_->context_tag, route_->context_read_only);  // forgotten below on failure
+  if (switch_context) server_->set_context(route_->context_tag(), route_->context_read_only);  // forgotten below on failure
   server_->RunInternalQuery(std::move(sql), [this](ServerConnection* server, const Status& result) {
     if (!result.ok()) {
       server->forget_context();

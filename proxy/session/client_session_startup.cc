@@ -263,7 +263,7 @@ void ClientSession::Routed() {
   pool_ = host_->PoolFor(*route_);
   TransitionTo(State::kWaitingForServer);
   state_since_ = LoopNow();
-  ServerConnection* server = pool_->Acquire(this, route_->context_tag);
+  ServerConnection* server = pool_->Acquire(this, route_->context_tag());
   if (server != nullptr) OnServerAssigned(server);
 }
 

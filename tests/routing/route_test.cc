@@ -240,7 +240,8 @@ TEST_CASE("rls tenants on a shared-pool backend share one pool and get their con
   CHECK(acme->pool_identity.shared());
   CHECK(acme->pool_identity.server_startup.empty());
   CHECK(PoolName(acme->pool_identity) == "shared/shared/app_tenant");
-  CHECK(acme->context_tag != umbrella->context_tag);
+  CHECK(acme->context_tag() != umbrella->context_tag());
+  CHECK(acme->context_hash != umbrella->context_hash);
   CHECK(acme->context_sql ==
         "SET app.current_organization_id = '7c9e6679-7425-40de-944b-e07fc1f90ae7'; "
         "SET default_transaction_read_only = off");
