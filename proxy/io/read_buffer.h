@@ -37,6 +37,11 @@ void FeedBytes(std::string& carry, std::span<const uint8_t> fresh, Process&& pro
     pending.erase(0, used);
     pending.append(carry);
     carry.swap(pending);
+  } else if (carry.empty()) {
+    // All taken: the carry keeps its storage (a shared pool's client waits for a connection, its
+    // request carried, at nearly every transaction). An idle session gives it back (TrimIdle).
+    pending.clear();
+    carry.swap(pending);
   }
 }
 

@@ -6,7 +6,6 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
-#include <cmath>
 #include <concepts>
 #include <memory>
 #include <utility>
@@ -43,7 +42,7 @@ struct HistogramTally {
     while (bucket < kLatencyBounds.size() && kLatencyBounds[bucket] < seconds) ++bucket;
     if (counts[bucket] == UINT8_MAX) return false;
     ++counts[bucket];
-    sum_ns += static_cast<uint64_t>(std::llround(std::max(seconds, 0.0) * 1e9));
+    sum_ns += static_cast<uint64_t>(std::max(seconds, 0.0) * 1e9 + 0.5);  // rounded
     return true;
   }
   void FlushTo(prometheus::Histogram& histogram) {
