@@ -1,6 +1,10 @@
 // Outbox: try the kernel first, copy only the remainder.
 #include "proxy/io/outbox.h"
 
+#include <sys/socket.h>
+
+#include <cerrno>
+
 #include "proxy/io/tls_channel.h"
 
 namespace pgtenant::proxy {
@@ -90,13 +94,25 @@ bool Outbox::SendRaw(std::span<const uint8_t> data) {
     pending_->queued.append(reinterpret_cast<const char*>(data.data()), data.size());
     return true;
   }
-  uv_buf_t buf = uv_buf_init(const_cast<char*>(reinterpret_cast<const char*>(data.data())),
-                             static_cast<unsigned>(data.size()));
-  int n = uv_try_write(stream_, &buf, 1);
-  if (n == UV_EAGAIN) n = 0;
-  if (n < 0) {
+  // The kernel first, with send(2) on the stream's descriptor: what uv_try_write does, without its reads
+  // of three of the stream's cache lines (a client's are cold between its transactions) and write(2)'s
+  // file layer. Nothing of libuv's is bypassed: it writes only what StartWrite hands it, and nothing
+  // is written here while that is in flight (writing_), or to a stream not yet connected.
+  uv_os_fd_t fd = -1;
+  if (uv_fileno(reinterpret_cast<const uv_handle_t*>(stream_), &fd) != 0) {  // closed
     broken_ = true;
     return false;
+  }
+  ssize_t n;
+  do {
+    n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) {
+    if (errno != EAGAIN && errno != EWOULDBLOCK) {
+      broken_ = true;
+      return false;
+    }
+    n = 0;
   }
   if (static_cast<size_t>(n) == data.size()) return true;
   pending_ = std::make_unique<Pending>();
