@@ -95,11 +95,13 @@ bool Outbox::SendRaw(std::span<const uint8_t> data) {
     return true;
   }
   // The kernel first, with send(2) on the stream's descriptor: what uv_try_write does, without its reads
-  // of three of the stream's cache lines (a client's are cold between its transactions) and write(2)'s
-  // file layer. Nothing of libuv's is bypassed: it writes only what StartWrite hands it, and nothing
-  // is written here while that is in flight (writing_), or to a stream not yet connected.
-  uv_os_fd_t fd = -1;
-  if (uv_fileno(reinterpret_cast<const uv_handle_t*>(stream_), &fd) != 0) {  // closed
+  // of three of the stream's cache lines (a client's are cold between its transactions; uv_fileno
+  // reads as many) and write(2)'s file layer. Nothing of libuv's is bypassed: it writes only what
+  // StartWrite hands it, and nothing is written here while that is in flight (writing_), or to a
+  // stream not yet connected. The descriptor is read where libuv keeps it (uv/unix.h), at each write:
+  // a session that moved to another loop has another, and a closed stream has -1 (uv_close).
+  const int fd = stream_->io_watcher.fd;
+  if (fd < 0) {
     broken_ = true;
     return false;
   }
