@@ -293,18 +293,42 @@ void ProxyServer::OnConnection(uv_stream_t* server, int status) noexcept {
     LogWarning("proxy", std::string("accept failed: ") + uv_strerror(status));
     return;
   }
-  SharedState& shared = self->group_->shared();
-  bool over = shared.clients.load() >= static_cast<size_t>(self->config_->max_client_connections);
-  auto* session = new ClientSession(self, self->config_, self->next_session_id_, over);
-  self->next_session_id_ += static_cast<uint64_t>(self->group_->size());  // ids stay unique across workers
+  self->StartSession([server](uv_stream_t* client) { return uv_accept(server, client); });
+}
+
+void ProxyServer::StartSession(const std::function<int(uv_stream_t*)>& open) {
+  SharedState& shared = group_->shared();
+  bool over = shared.clients.load() >= static_cast<size_t>(config_->max_client_connections);
+  auto* session = new ClientSession(this, config_, next_session_id_, over);
+  next_session_id_ += static_cast<uint64_t>(group_->size());  // ids stay unique across workers
   ++shared.clients;
-  if (uv_accept(server, session->stream()) != 0) {
+  if (open(session->stream()) != 0) {
     session->Terminate(Status::Error(sqlstate::kConnectionFailure, "accept failed"));
-    self->AddSession(session);
+    AddSession(session);
     return;
   }
-  self->AddSession(session);
+  AddSession(session);
   session->Start();
+}
+
+void ProxyServer::AcceptQueued() {
+  // Connects the kernel completed on the listening socket since libuv last accepted would be reset
+  // when it closes (a restart's old instance: README, "Scale-out").
+  // Taken here, they are sessions like any other, and the drain serves them (DrainWaitsForTransaction).
+  uv_os_fd_t listen_fd = -1;
+  if (uv_fileno(reinterpret_cast<const uv_handle_t*>(&listener_), &listen_fd) != 0) return;
+  for (;;) {
+    const int fd = ::accept4(listen_fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (errno == EINTR || errno == ECONNABORTED) continue;
+      return;  // EAGAIN: none left
+    }
+    StartSession([fd](uv_stream_t* client) {
+      const int rc = uv_tcp_open(reinterpret_cast<uv_tcp_t*>(client), fd);
+      if (rc != 0) ::close(fd);
+      return rc;
+    });
+  }
 }
 
 ServerPool* ProxyServer::PoolFor(const routing::Route& route) {

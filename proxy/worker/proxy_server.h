@@ -222,6 +222,10 @@ class ProxyServer final : public SessionHost {
   // No more Post; what is queued runs now; the async handle closes.
   void CloseMail();
   static void OnConnection(uv_stream_t* server, int status) noexcept;
+  // A new client session on a stream `open` connects (uv_accept, or uv_tcp_open of a descriptor).
+  void StartSession(const std::function<int(uv_stream_t*)>& open);
+  // Every connection queued on the listening socket, as sessions (BeginShutdown, before closing it).
+  void AcceptQueued();
   static void OnSignal(uv_signal_t* handle, int signum) noexcept;
   static void OnTick(uv_timer_t* timer) noexcept;
   void OnReloadLoaded(int status);

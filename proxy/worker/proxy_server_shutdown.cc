@@ -37,7 +37,10 @@ void ProxyServer::BeginShutdown() {
   TickOften();  // the deadline and the drain are watched by the tick
   shutdown_deadline_ = Clock::now() + config_->shutdown_timeout;
   if (pending_listen_fd_ >= 0) ::close(std::exchange(pending_listen_fd_, -1));
-  if (listening_) uv_close(reinterpret_cast<uv_handle_t*>(&listener_), nullptr);
+  if (listening_) {
+    AcceptQueued();
+    uv_close(reinterpret_cast<uv_handle_t*>(&listener_), nullptr);
+  }
   if (peer_listening_) uv_close(reinterpret_cast<uv_handle_t*>(&peer_listener_), nullptr);
   listening_ = peer_listening_ = false;
   if (signals_) uv_close(reinterpret_cast<uv_handle_t*>(&sighup_), nullptr);
