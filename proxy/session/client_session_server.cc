@@ -69,7 +69,8 @@ void ClientSession::PrepareServer() {
     Activate();
     return;
   }
-  if (switch_context) server_->set_context(route_->context_tag(), route_->context_read_only);  // forgotten below on failure
+  // Forgotten below on failure.
+  if (switch_context) server_->set_context(route_->context_tag(), route_->context_read_only);
   server_->RunInternalQuery(std::move(sql), [this](ServerConnection* server, const Status& result) {
     if (!result.ok()) {
       server->forget_context();

@@ -121,7 +121,8 @@ void Metrics::TallyPoolWait(TallyTarget target, double seconds) {
   t.Observe(t.pool_wait_seconds, &TenantSeries::pool_wait_seconds, seconds);
 }
 
-void Metrics::TallyAnswers(TallyTarget target, uint32_t completed, uint32_t failed, std::optional<double> query_seconds) {
+void Metrics::TallyAnswers(TallyTarget target, uint32_t completed, uint32_t failed,
+                           std::optional<double> query_seconds) {
   SeriesTally& t = thread_tally.For(target);
   t.statements += completed;
   t.statement_errors += failed;

@@ -130,7 +130,8 @@ class Metrics {
   // Answers the server sent a client: statements `completed` (CommandComplete, EmptyQueryResponse)
   // and `failed` (ErrorResponse), and, when they answered the last request in flight, the time since
   // the first was sent (pgtenant_query_duration_seconds). One call per read of the server's answers.
-  static void TallyAnswers(TallyTarget target, uint32_t completed, uint32_t failed, std::optional<double> query_seconds);
+  static void TallyAnswers(TallyTarget target, uint32_t completed, uint32_t failed,
+                           std::optional<double> query_seconds);
   static void TallyBytes(TallyTarget target, uint64_t in, uint64_t out);
   // Whether anything was tallied on this thread since the last call (a worker's tick stays busy).
   static bool TakeThreadActivity();

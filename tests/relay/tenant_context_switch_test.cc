@@ -149,7 +149,8 @@ TEST_CASE("the context goes as Parse, Bind and Execute of each statement, unname
 
   // A NUL cannot cut a message short or start another: the statements end there. Nor is text past
   // the last ';' a statement.
-  for (const std::string& text : {std::string("set app.org = 'b';\0set x = 1;", 29), std::string("set app.org = 'b';set")}) {
+  for (const std::string& text :
+       {std::string("set app.org = 'b';\0set x = 1;", 29), std::string("set app.org = 'b';set")}) {
     context.Reset();
     sent.clear();
     context.Arm(text, TenantContextSwitch::SequenceReset::kNone);
