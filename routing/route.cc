@@ -195,13 +195,12 @@ Result<Route> ResolveRoute(const config::Config& config, const config::UserConfi
   if (route.pool_identity.shared()) {
     // The tenant id is a validated UUID and the setting a validated dotted name: safe to inline.
     route.shared_pool = true;
-    route.context_sql = "SET " + config.tenant_setting + " = '" + tenant->id + "'; SET default_transaction_read_only = " +
-                        (read_only ? "on" : "off");
     const std::string read_only_value = read_only ? "on" : "off";
-    route.context_text = "SET " + config.tenant_setting + " = '" + tenant->id + "';";
-    route.context_first_length = static_cast<uint32_t>(route.context_text.size());
-    route.context_text += "SET default_transaction_read_only = " + read_only_value +
-                          ";SET transaction_read_only = " + read_only_value + ";";
+    const std::string set_tenant = "SET " + config.tenant_setting + " = '" + tenant->id + "'";
+    const std::string set_default = "SET default_transaction_read_only = " + read_only_value;
+    route.context_sql = set_tenant + "; " + set_default;
+    route.context_text = set_tenant + ";" + set_default + ";SET transaction_read_only = " + read_only_value + ";";
+    route.context_first_length = static_cast<uint32_t>(set_tenant.size() + 1);
     route.context_statements_length = static_cast<uint32_t>(route.context_text.size());
     route.context_text += tenant->id + (read_only ? "/ro" : "/rw");
     route.context_hash = ContextTagHash(route.context_tag());
