@@ -4,7 +4,9 @@
 #include "relay/relay.h"
 
 #include <algorithm>
+#include <array>
 #include <cstdlib>
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -171,6 +173,12 @@ bool Relay::SyncServerSettings() {
       exchange_->context.sequence_reset() == TenantContextSwitch::SequenceReset::kOwnQuery)
     sql.append(TenantContextSwitch::kDiscardSequences).append(";");
   return sql.empty() || SendOwnQuery(sql, /*show_parameters=*/false);
+}
+
+bool Relay::SendCarriedQuery(const TenantContextSwitch::CarriedQuery& query, std::span<const uint8_t> body) {
+  const std::array<std::span<const uint8_t>, 4> pieces = {std::span<const uint8_t>(query.head),
+                                                          Bytes(query.statements), Bytes(query.discard), body};
+  return host_.SendPiecesToServer(pieces);
 }
 
 bool Relay::SendContextSwitch() {
@@ -382,6 +390,7 @@ Relay::Step Relay::OnClientBytes(std::span<const uint8_t> data) {
     std::span<const uint8_t> message = data.subspan(pos);
     protocol::FrameHeader header = d.header;
     bool replaced = false;
+    std::optional<TenantContextSwitch::CarriedQuery> carried;  // the message goes with the tenant context
     if (judged) {
       // Judged whole, so buffered whole: up to a limit. A larger message is skipped, never read.
       const size_t limit = sql_bearing ? max_query_size_ : max_function_call_size_;
@@ -424,14 +433,12 @@ Relay::Step Relay::OnClientBytes(std::span<const uint8_t> data) {
           (!flush() || !SendContextSwitch()))
         return End(Outcome::kServerGone, data.size());
       if (exchange_ != nullptr && exchange_->context.armed()) {
-        // The Query that carries the tenant context (chosen as the transaction started).
+        // The Query that carries the tenant context (chosen as the transaction started): sent below in
+        // pieces, the context's text from where the route keeps it and the client's from its buffer.
         Exchange& ex = *exchange_;
-        ex.carrier.clear();
-        ex.position_shift =
-            ex.context.AppendQuery(ex.carrier, message.subspan(protocol::kHeaderSize, header.body_size()));
+        carried = ex.context.CarryQuery(header.body_size());
+        ex.position_shift = carried->shift;
         ex.shifted_batch = batches_sent_;
-        message = Bytes(ex.carrier);
-        header.length = static_cast<uint32_t>(ex.carrier.size() - 1);
         replaced = true;
       }
     }
@@ -463,8 +470,10 @@ Relay::Step Relay::OnClientBytes(std::span<const uint8_t> data) {
     }
     server_->NoteFrontendMessage(static_cast<FrontendTag>(tag));
     if (replaced) {
-      if (!flush() || !SendOwn(std::string_view(reinterpret_cast<const char*>(message.data()), message.size()),
-                               /*to_server=*/true))
+      if (!flush() ||
+          !(carried ? SendCarriedQuery(*carried, message.subspan(protocol::kHeaderSize, header.body_size()))
+                    : SendOwn(std::string_view(reinterpret_cast<const char*>(message.data()), message.size()),
+                              /*to_server=*/true)))
         return End(Outcome::kServerGone, data.size());
       pos += d.header.total();
       flushed = pos;

@@ -114,6 +114,10 @@ class Relay {
   void ArmContextSwitch(std::string_view statements, TenantContextSwitch::SequenceReset sequences) {
     exchange().context.Arm(statements, sequences);
   }
+  // The host lets go of what holds the statements an armed switch views (TenantContextSwitch::KeepText).
+  void KeepContextText(std::shared_ptr<const void> owner) {
+    if (exchange_ != nullptr) exchange_->context.KeepText(std::move(owner));
+  }
   // The context was sent and its answers have not all come: the client's next request waits.
   bool awaiting_context() const { return exchange_ != nullptr && exchange_->context.awaiting(); }
 
@@ -186,7 +190,6 @@ class Relay {
     // positions in its answers count `position_shift` characters of context ahead of the client's.
     uint32_t position_shift = 0;
     uint64_t shifted_batch = 0;
-    std::string carrier;  // reused: the client's Query with the context ahead of its text
     bool empty() const {
       return rewriter.empty() && blocked_batches.empty() && end_status == nullptr && own_batches.empty() &&
              effects_in_flight.empty() && transaction_effects.empty() && follow_up.empty() &&
@@ -223,6 +226,8 @@ class Relay {
   bool SyncServerSettings();
   // The armed tenant context goes out, ahead of the client's first message. False: the server is gone.
   bool SendContextSwitch();
+  // The client's Query `body` (its text and NUL) with the tenant context ahead of it, as one message.
+  bool SendCarriedQuery(const TenantContextSwitch::CarriedQuery& query, std::span<const uint8_t> body);
   // The context armed to go inside the client's first Query goes out ahead of it after all (that Query
   // is blocked, a DEALLOCATE, or over its size limit). False: the server is gone.
   bool SendArmedContext() { return exchange_ == nullptr || !exchange_->context.armed() || SendContextSwitch(); }

@@ -33,6 +33,14 @@ class RelayHost {
   // bytes of the relay's own, copied before the call returns. False: that peer is gone.
   virtual bool ForwardToServer(std::span<const uint8_t> bytes) = 0;
   virtual bool SendToServer(std::span<const uint8_t> bytes) = 0;
+  // Send for one message of the relay's own in pieces, in order (a tenant context ahead of a client's
+  // Query text: TenantContextSwitch::CarryQuery), so that none of them is copied into a buffer first.
+  // A host may do better than one Send each (the server's TLS record: one, not one per piece).
+  virtual bool SendPiecesToServer(std::span<const std::span<const uint8_t>> pieces) {
+    for (std::span<const uint8_t> piece : pieces)
+      if (!SendToServer(piece)) return false;
+    return true;
+  }
   virtual bool ForwardToClient(std::span<const uint8_t> bytes) = 0;
   virtual bool SendToClient(std::span<const uint8_t> bytes) = 0;
 

@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <array>
 
-#include "protocol/message_builder.h"
 #include "protocol/wire.h"
 #include "relay/session_wire.h"
 
@@ -104,12 +103,13 @@ void TenantContextSwitch::Arm(std::string_view statements, SequenceReset sequenc
   // is none.
   statements = statements.substr(0, statements.find('\0'));
   statements = statements.substr(0, statements.rfind(';') + 1);  // npos + 1: nothing
-  prefix_.assign(statements);
-  statement_count_ = static_cast<size_t>(std::count(statements.begin(), statements.end(), ';'));
-  if (sequences == SequenceReset::kWithContext) {
-    prefix_.append(kDiscardSequences).push_back(';');
+  statements_ = statements;
+  text_owner_.reset();
+  statement_count_ = 0;
+  for (size_t end = statements.find(';'); end != std::string_view::npos; end = statements.find(';', end + 1))
     ++statement_count_;
-  }
+  discard_sequences_ = sequences == SequenceReset::kWithContext;
+  if (discard_sequences_) ++statement_count_;
   carried_by_query_ = false;
   sequence_reset_ = sequences;
   phase_ = statement_count_ == 0 ? Phase::kNone : Phase::kArmed;
@@ -118,24 +118,41 @@ void TenantContextSwitch::Arm(std::string_view statements, SequenceReset sequenc
 void TenantContextSwitch::AppendMessages(std::string& out) {
   // The unnamed statement and portal: a client's next Parse or Bind replaces them, and a client
   // cannot rely on its own unnamed ones across transactions under transaction pooling.
-  std::string_view rest = prefix_;
+  std::string_view rest = statements_;
   for (size_t end = rest.find(';'); end != std::string_view::npos; end = rest.find(';')) {
     AppendStatement(out, rest.substr(0, end));
     rest.remove_prefix(end + 1);
   }
+  if (discard_sequences_) AppendStatement(out, kDiscardSequences);
   executed_ = 0;
   undone_ = false;
   phase_ = Phase::kAwaiting;
 }
 
-uint32_t TenantContextSwitch::AppendQuery(std::string& out, std::span<const uint8_t> body) {
-  // Each statement of the prefix ends with its ';' (Arm): the client's text starts a statement of its own.
-  protocol::MessageBuilder(out).Begin(FrontendTag::kQuery).Bytes(prefix_).Bytes(body).End();
+TenantContextSwitch::CarriedQuery TenantContextSwitch::CarryQuery(size_t body_size) {
+  // Each statement ends with its ';' (Arm): the client's text starts a statement of its own.
+  CarriedQuery query;
+  query.statements = statements_;
+  if (discard_sequences_) query.discard = kDiscardSequencesStatement;
+  query.shift = static_cast<uint32_t>(query.statements.size() + query.discard.size());
+  const auto length = static_cast<uint32_t>(4 + query.shift + body_size);
+  query.head = {static_cast<uint8_t>(FrontendTag::kQuery), static_cast<uint8_t>(length >> 24),
+                static_cast<uint8_t>((length >> 16) & 0xff), static_cast<uint8_t>((length >> 8) & 0xff),
+                static_cast<uint8_t>(length & 0xff)};
   executed_ = 0;
   undone_ = false;
   carried_by_query_ = true;
   phase_ = Phase::kAwaiting;
-  return static_cast<uint32_t>(prefix_.size());
+  return query;
+}
+
+uint32_t TenantContextSwitch::AppendQuery(std::string& out, std::span<const uint8_t> body) {
+  const CarriedQuery query = CarryQuery(body.size());
+  out.append(reinterpret_cast<const char*>(query.head.data()), query.head.size())
+      .append(query.statements)
+      .append(query.discard)
+      .append(reinterpret_cast<const char*>(body.data()), body.size());
+  return query.shift;
 }
 
 TenantContextSwitch::Answer TenantContextSwitch::OnAnswer(uint8_t tag) {

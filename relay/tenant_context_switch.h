@@ -46,7 +46,9 @@
 // No I/O; owned by the Relay (relay.h), loop thread only.
 #pragma once
 
+#include <array>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
@@ -101,14 +103,22 @@ class TenantContextSwitch {
     return first == FirstMessage::kTakesSnapshot ? SequenceReset::kWithContext : SequenceReset::kOwnQuery;
   }
   // The next transaction sets these statements first: each ends with its ';' (none holds a ';' of its
-  // own: routing::Route::context_statements), and a NUL ends them all, as it ends a Query's text. They
-  // are copied into a buffer the switch keeps between uses: a shared pool switches at nearly every
-  // transaction.
+  // own: routing::Route::context_statements), and a NUL ends them all, as it ends a Query's text. The
+  // switch keeps a view of them, not a copy (a shared pool switches at nearly every transaction, and a
+  // session's own buffer is a cold line to write). REQUIRES: `statements` stays valid until the switch
+  // is sent (AppendMessages, CarryQuery) or Reset: the session keeps the route that holds them.
   void Arm(std::string_view statements, SequenceReset sequences);
+  // While armed: `owner` holds the text Arm was given and is kept until the switch is sent or reset
+  // (the host's route was replaced before the context went). The first owner given after Arm stays.
+  void KeepText(std::shared_ptr<const void> owner) {
+    if (armed() && text_owner_ == nullptr) text_owner_ = std::move(owner);
+  }
   SequenceReset sequence_reset() const { return sequence_reset_; }
   // The connection was given back or lost: nothing more is owed, nothing is confirmed.
   void Reset() {
-    prefix_.clear();
+    statements_ = {};
+    text_owner_.reset();
+    discard_sequences_ = false;
     statement_count_ = 0;
     carried_by_query_ = false;
     phase_ = Phase::kNone;
@@ -127,9 +137,19 @@ class TenantContextSwitch {
   // Whether the context may go inside this first message (a whole simple Query whose first statement
   // takes a snapshot) rather than ahead of it.
   static bool QueryMayCarry(uint8_t tag, std::span<const uint8_t> body);
-  // The client's Query (`body`: its text and NUL) with the context statements ahead of its text,
-  // appended to `out` as one Query message; the switch then awaits their answers. Returns the number
-  // of characters put ahead of the client's text. REQUIRES: armed(), QueryMayCarry held for it.
+  // The client's Query with the context statements ahead of its text, as the pieces of one Query
+  // message: `head` (tag and length), `statements`, `discard` (DISCARD SEQUENCES; or nothing), then the
+  // client's body (its text and NUL, `body_size` bytes), which the caller sends from where it is. The
+  // switch then awaits their answers. `shift`: the characters put ahead of the client's text.
+  // REQUIRES: armed(), QueryMayCarry held for it.
+  struct CarriedQuery {
+    std::array<uint8_t, 5> head{};
+    std::string_view statements;
+    std::string_view discard;
+    uint32_t shift = 0;
+  };
+  CarriedQuery CarryQuery(size_t body_size);
+  // CarryQuery's pieces and `body`, appended to `out` as one message. Returns the shift.
   uint32_t AppendQuery(std::string& out, std::span<const uint8_t> body);
   bool carried_by_query() const { return carried_by_query_; }
   // A whole server message while awaiting(). Moves to kWatching on kExecuted.
@@ -142,10 +162,13 @@ class TenantContextSwitch {
   bool Settle();
 
   static constexpr std::string_view kDiscardSequences = "DISCARD SEQUENCES";
+  static constexpr std::string_view kDiscardSequencesStatement = "DISCARD SEQUENCES;";
 
  private:
-  std::string prefix_;          // the statements as armed, as text, each ended by ';'
-  size_t statement_count_ = 0;  // statements in prefix_
+  std::string_view statements_;     // as armed, each ended by ';' (the host's text: see Arm)
+  std::shared_ptr<const void> text_owner_;  // see KeepText; null unless the host let go of the text
+  bool discard_sequences_ = false;  // DISCARD SEQUENCES follows them (SequenceReset::kWithContext)
+  size_t statement_count_ = 0;      // in statements_, and the DISCARD
   Phase phase_ = Phase::kNone;
   size_t executed_ = 0;  // CommandComplete received for the context statements
   bool undone_ = false;  // an error or a ROLLBACK since: the context may not hold

@@ -61,6 +61,21 @@ bool Outbox::SendEncrypted(std::span<const uint8_t> data) {
   return SendRaw(ciphertext);
 }
 
+bool Outbox::SendPieces(std::span<const std::span<const uint8_t>> pieces) {
+  if (tls_ != nullptr) {
+    thread_local std::string plaintext;  // reused: encrypted at once, one record
+    plaintext.clear();
+    for (std::span<const uint8_t> piece : pieces)
+      plaintext.append(reinterpret_cast<const char*>(piece.data()), piece.size());
+    return SendEncrypted({reinterpret_cast<const uint8_t*>(plaintext.data()), plaintext.size()});
+  }
+  const bool was_corked = corked_;
+  Cork();
+  bool ok = true;
+  for (std::span<const uint8_t> piece : pieces) ok = ok && SendRaw(piece);
+  return (was_corked || Uncork()) && ok;
+}
+
 bool Outbox::Forward(std::span<const uint8_t> data) {
   if (!corked_ || tls_ != nullptr || broken_ || data.empty() || cork_copied_) return Send(data);
   if (cork_view_size_ == 0) {  // a read buffer's part: far below 4 GB

@@ -51,6 +51,10 @@ class Outbox {
     return Send(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(data.data()), data.size()));
   }
 
+  // Send of one message's pieces, in order: written together (corked, or one TLS record), copied
+  // once into the cork rather than first into a buffer of the caller's.
+  bool SendPieces(std::span<const std::span<const uint8_t>> pieces);
+
   // Like Send, for bytes that stay where they are until Uncork (the read buffer being handled):
   // while corked they are remembered, not copied, so a read forwarded whole leaves in one write
   // straight from the buffer it came in.

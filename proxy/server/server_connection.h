@@ -93,6 +93,7 @@ class ServerConnection {
 
   // Forwards client bytes. Returns false if the socket is broken.
   bool Send(std::span<const uint8_t> data);
+  bool SendPieces(std::span<const std::span<const uint8_t>> pieces) { return outbox_.SendPieces(pieces); }
   // Send for bytes of the read buffer being handled (Outbox::Forward).
   bool Forward(std::span<const uint8_t> data) { return outbox_.Forward(data); }
   // Outbox::Cork / Uncork on the server socket: what one client read forwards goes out in one write.

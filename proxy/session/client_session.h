@@ -171,6 +171,9 @@ class ClientSession final : public ServerLink, public PoolClient, private relay:
   // relay::RelayHost (client_session_forward.cc, client_session_policy.cc).
   bool ForwardToServer(std::span<const uint8_t> bytes) override { return server_->Forward(bytes); }
   bool SendToServer(std::span<const uint8_t> bytes) override { return server_->Send(bytes); }
+  bool SendPiecesToServer(std::span<const std::span<const uint8_t>> pieces) override {
+    return server_->SendPieces(pieces);
+  }
   bool ForwardToClient(std::span<const uint8_t> bytes) override { return outbox_.Forward(bytes); }
   bool SendToClient(std::span<const uint8_t> bytes) override { return outbox_.Send(bytes); }
   bool JudgeStatement(uint8_t tag, std::span<const uint8_t> body, std::string& blocked_error,

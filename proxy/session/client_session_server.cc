@@ -91,6 +91,8 @@ void ClientSession::PrepareServer() {
 }
 
 void ClientSession::SetRoute(std::shared_ptr<const routing::Route> route) {
+  // A tenant switch armed and not sent yet views this route's context text (PrepareServer).
+  if (route_ != nullptr) relay_.KeepContextText(route_);
   route_ = std::move(route);
   rate_limited_ = route_->tenant != nullptr && route_->tenant->max_transactions_per_second > 0;
   // Asked at each checkout from a shared pool; resolved here, where the route or the config changes.

@@ -277,6 +277,27 @@ TEST_CASE("pgtenant verifies a PostgreSQL with ssl=on, and refuses what it canno
     CHECK(QueryValue(conn.get(), "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()") == "t");
   }
   {
+    // A shared pool over TLS: each switch carries the tenant context inside the client's Query, sent
+    // in pieces that leave as one record (Outbox::SendPieces); one connection, so every turn switches.
+    ProxyConfig config = connect_with("sslmode: verify-full, sslrootcert: " + pki.ca.ca_file() + ", shared_pool: true");
+    const std::string globex_id = "0f8fad5b-d9cb-469f-a165-70867728950e";
+    config.tenants["acme"] = TenantSpec{kAcmeId, "rls", "app", ""};
+    config.tenants["globex"] = TenantSpec{globex_id, "rls", "app", ""};
+    config.memberships["bob"].erase("acme");
+    config.memberships["bob"]["globex"] = "member";
+    config.pool_mode = "transaction";
+    config.pool_size = 1;
+    ProxyProcess proxy(config);
+    PgConn alice = MustConnectProxy(proxy, "alice.acme", kAlicePassword, "app");
+    PgConn bob = MustConnectProxy(proxy, "bob.globex", kBobPassword, "app");
+    const std::string sql = "SELECT current_setting('app.current_organization_id') || ' ' || ssl FROM pg_stat_ssl "
+                            "WHERE pid = pg_backend_pid()";
+    for (int round = 0; round < 3; ++round) {
+      CHECK(QueryValue(alice.get(), sql) == std::string(kAcmeId) + " true");
+      CHECK(QueryValue(bob.get(), sql) == globex_id + " true");
+    }
+  }
+  {
     ProxyProcess proxy(connect_with("sslmode: verify-ca, sslrootcert: " + other.ca_file()));
     PgConn conn = ConnectProxy(proxy, "alice", kAlicePassword, "app");
     CHECK(PQstatus(conn.get()) == CONNECTION_BAD);

@@ -12,6 +12,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <array>
 #include <cerrno>
 #include <chrono>
 #include <string>
@@ -166,6 +167,25 @@ TEST_CASE("a corked outbox writes nothing until Uncork, then everything in the o
   // Uncorked again: sends go straight out.
   CHECK(f.outbox().Send(std::string_view("after")));
   CHECK(f.ReadAvailable() == "after");
+}
+
+TEST_CASE("a message sent in pieces leaves whole and in order, corked or not", "[outbox]") {
+  OutboxFixture f;
+  const std::string read_buffer = "Q....select 1";
+  const std::array<std::span<const uint8_t>, 4> pieces = {Bytes("Q...."), Bytes("set x = 1;"), Bytes(""),
+                                                          Bytes("select 1")};
+  // Not corked: one message, one write, nothing left corked.
+  CHECK(f.outbox().SendPieces(pieces));
+  CHECK(f.ReadAvailable() == "Q....set x = 1;select 1");
+  CHECK(f.outbox().Send(std::string_view("after")));
+  CHECK(f.ReadAvailable() == "after");
+  // Corked: after what was forwarded before it, and nothing leaves before Uncork.
+  f.outbox().Cork();
+  CHECK(f.outbox().Forward(Bytes(read_buffer).subspan(0, 5)));
+  CHECK(f.outbox().SendPieces(pieces));
+  CHECK(f.ReadAvailable().empty());
+  CHECK(f.outbox().Uncork());
+  CHECK(f.ReadAvailable() == "Q....Q....set x = 1;select 1");
 }
 
 TEST_CASE("forwarded neighbouring spans of one buffer leave together and in order", "[outbox]") {

@@ -233,9 +233,10 @@ class RelayDriver final : public RelayHost {
               : FirstMessage::kRoundTrip;
     if (first != FirstMessage::kRoundTrip) {
       server_context[held_] = "";
-      std::string statements;  // as routing::Route keeps them: each ended by ';'
-      for (const std::string& sql : context_statements) statements.append(sql).push_back(';');
-      relay_.ArmContextSwitch(statements, TenantContextSwitch::SequenceResetFor(sequences_readable, first));
+      // As routing::Route keeps them: each ended by ';'. The switch views them until it is sent.
+      armed_statements_.clear();
+      for (const std::string& sql : context_statements) armed_statements_.append(sql).push_back(';');
+      relay_.ArmContextSwitch(armed_statements_, TenantContextSwitch::SequenceResetFor(sequences_readable, first));
       return;
     }
     events.push_back("context-round-trip");
@@ -350,6 +351,7 @@ class RelayDriver final : public RelayHost {
     }
   }
 
+  std::string armed_statements_;  // what an armed tenant switch views (ArmContext)
   Relay relay_;
   size_t server_split_;
   Server backends_[2];

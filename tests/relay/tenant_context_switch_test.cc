@@ -126,7 +126,8 @@ TEST_CASE("the context goes as Parse, Bind and Execute of each statement, unname
   };
   TenantContextSwitch context;
   std::string sent;
-  context.Arm(Joined(kContext), TenantContextSwitch::SequenceReset::kOwnQuery);
+  const std::string all = Joined(kContext), first = Joined({kContext[0]});  // the switch views them
+  context.Arm(all, TenantContextSwitch::SequenceReset::kOwnQuery);
   CHECK(context.armed());
   context.AppendMessages(sent);
   CHECK(sent == expected(kContext));
@@ -135,7 +136,7 @@ TEST_CASE("the context goes as Parse, Bind and Execute of each statement, unname
   // Armed again (the next transaction, the buffer reused): the tenant alone, then DISCARD SEQUENCES.
   context.Reset();
   sent.clear();
-  context.Arm(Joined({kContext[0]}), TenantContextSwitch::SequenceReset::kWithContext);
+  context.Arm(first, TenantContextSwitch::SequenceReset::kWithContext);
   context.AppendMessages(sent);
   CHECK(sent == expected({kContext[0], "DISCARD SEQUENCES"}));
   // Two statements answer: nothing reaches the client until the second CommandComplete.
@@ -220,7 +221,8 @@ TEST_CASE("ahead of a Query that takes a snapshot, the context goes inside it, a
 
   // Armed for a Query, sent as one: the answers the client does not see, then the client's.
   TenantContextSwitch context;
-  context.Arm(Joined({kContext[0]}), TenantContextSwitch::SequenceReset::kNone);
+  const std::string first = Joined({kContext[0]});  // the switch views it
+  context.Arm(first, TenantContextSwitch::SequenceReset::kNone);
   std::string sent;
   const std::string client = Query("select 1");
   CHECK(context.AppendQuery(sent, AsBytes(client).subspan(5)) == std::string("set app.org = 'b';").size());
@@ -234,6 +236,25 @@ TEST_CASE("ahead of a Query that takes a snapshot, the context goes inside it, a
   for (const char* sql : {"begin", "set x = 1", "show x", "vacuum"})
     CHECK_FALSE(TenantContextSwitch::QueryMayCarry('Q', AsBytes(Query(sql)).subspan(5)));
   CHECK_FALSE(TenantContextSwitch::QueryMayCarry('P', AsBytes(Parse("", "select 1")).subspan(5)));
+}
+
+TEST_CASE("an armed switch keeps the text its host let go of until it is sent", "[relay][shared_pool]") {
+  // The session's route was replaced (a reload) between arming and sending: the switch views the old
+  // route's text, and the first owner handed over keeps it (ASan sees a use after free otherwise).
+  auto text = std::make_shared<const std::string>("set app.org = 'b';");
+  TenantContextSwitch context;
+  context.Arm(*text, TenantContextSwitch::SequenceReset::kNone);
+  context.KeepText(text);
+  context.KeepText(std::make_shared<const std::string>("set app.org = 'c';"));  // a later route: not this switch's
+  text.reset();
+  std::string sent;
+  const std::string client = Query("select 1");
+  context.AppendQuery(sent, AsBytes(client).subspan(5));
+  CHECK(sent == Query("set app.org = 'b';select 1"));
+  // Not armed: nothing is kept.
+  auto later = std::make_shared<const std::string>("x");
+  context.KeepText(later);
+  CHECK(later.use_count() == 1);
 }
 
 TEST_CASE("the context reaches the server ahead of the client's first message, in the same write",
