@@ -2,7 +2,6 @@
 // allow-list of first statements they may precede, and reading their answers.
 #include "relay/tenant_context_switch.h"
 
-#include <algorithm>
 #include <array>
 
 #include "protocol/wire.h"
