@@ -145,15 +145,6 @@ TenantContextSwitch::CarriedQuery TenantContextSwitch::CarryQuery(size_t body_si
   return query;
 }
 
-uint32_t TenantContextSwitch::AppendQuery(std::string& out, std::span<const uint8_t> body) {
-  const CarriedQuery query = CarryQuery(body.size());
-  out.append(reinterpret_cast<const char*>(query.head.data()), query.head.size())
-      .append(query.statements)
-      .append(query.discard)
-      .append(reinterpret_cast<const char*>(body.data()), body.size());
-  return query.shift;
-}
-
 TenantContextSwitch::Answer TenantContextSwitch::OnAnswer(uint8_t tag) {
   if (Is(tag, BackendTag::kParseComplete) || Is(tag, BackendTag::kBindComplete) ||
       Is(tag, BackendTag::kNoticeResponse) || Is(tag, BackendTag::kParameterStatus) ||

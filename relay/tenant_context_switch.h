@@ -23,7 +23,7 @@
 // client's statements run only after every context statement did, and all of them are one implicit
 // transaction that commits or rolls back as a whole. An error there is the client's to see (none of
 // its statements ran; the context stays unknown); the server's error positions count from the start
-// of the text it got, so the relay moves them back by the length of the context (AppendQuery's
+// of the text it got, so the relay moves them back by the length of the context (CarryQuery's
 // result) until that Query's ReadyForQuery. A first statement that does not take a snapshot (BEGIN,
 // SET, SHOW) keeps the extended messages: inside a multi-statement Query, SET LOCAL and SET
 // TRANSACTION would lose the warning PostgreSQL gives them outside a transaction block.
@@ -149,8 +149,6 @@ class TenantContextSwitch {
     uint32_t shift = 0;
   };
   CarriedQuery CarryQuery(size_t body_size);
-  // CarryQuery's pieces and `body`, appended to `out` as one message. Returns the shift.
-  uint32_t AppendQuery(std::string& out, std::span<const uint8_t> body);
   bool carried_by_query() const { return carried_by_query_; }
   // A whole server message while awaiting(). Moves to kWatching on kExecuted.
   Answer OnAnswer(uint8_t tag);
@@ -172,7 +170,7 @@ class TenantContextSwitch {
   Phase phase_ = Phase::kNone;
   size_t executed_ = 0;  // CommandComplete received for the context statements
   bool undone_ = false;  // an error or a ROLLBACK since: the context may not hold
-  bool carried_by_query_ = false;  // sent inside the client's Query (AppendQuery)
+  bool carried_by_query_ = false;  // sent inside the client's Query (CarryQuery)
   SequenceReset sequence_reset_ = SequenceReset::kNone;
 };
 

@@ -22,6 +22,17 @@ using Mode = Relay::PoolMode;
 
 const std::vector<std::string> kContext = {"set app.org = 'b'", "set default_transaction_read_only = off"};
 // `statements` as routing::Route keeps them for TenantContextSwitch::Arm: each ended by ';'.
+// The Query the relay sends in CarryQuery's pieces, whole: its head, the context, the client's `body`.
+// Returns the shift.
+uint32_t AppendQuery(TenantContextSwitch& context, std::string& out, std::span<const uint8_t> body) {
+  const TenantContextSwitch::CarriedQuery query = context.CarryQuery(body.size());
+  out.append(reinterpret_cast<const char*>(query.head.data()), query.head.size())
+      .append(query.statements)
+      .append(query.discard)
+      .append(reinterpret_cast<const char*>(body.data()), body.size());
+  return query.shift;
+}
+
 std::string Joined(const std::vector<std::string>& statements) {
   std::string text;
   for (const std::string& sql : statements) text.append(sql).push_back(';');
@@ -167,7 +178,7 @@ TEST_CASE("the context goes as Parse, Bind and Execute of each statement, unname
     context.Arm("set app.org = 'b';set x = 1;", TenantContextSwitch::SequenceReset::kNone);
     if (query) {
       const std::string client = Query("select 1");
-      context.AppendQuery(sent, AsBytes(client).subspan(5));
+      AppendQuery(context, sent, AsBytes(client).subspan(5));
       CHECK(sent == Query("set app.org = 'b';set x = 1;select 1"));
     } else {
       context.AppendMessages(sent);
@@ -225,7 +236,7 @@ TEST_CASE("ahead of a Query that takes a snapshot, the context goes inside it, a
   context.Arm(first, TenantContextSwitch::SequenceReset::kNone);
   std::string sent;
   const std::string client = Query("select 1");
-  CHECK(context.AppendQuery(sent, AsBytes(client).subspan(5)) == std::string("set app.org = 'b';").size());
+  CHECK(AppendQuery(context, sent, AsBytes(client).subspan(5)) == std::string("set app.org = 'b';").size());
   CHECK(sent == Query("set app.org = 'b';select 1"));
   CHECK(context.carried_by_query());
   CHECK(context.OnAnswer('C') == TenantContextSwitch::Answer::kExecuted);
@@ -249,7 +260,7 @@ TEST_CASE("an armed switch keeps the text its host let go of until it is sent", 
   text.reset();
   std::string sent;
   const std::string client = Query("select 1");
-  context.AppendQuery(sent, AsBytes(client).subspan(5));
+  AppendQuery(context, sent, AsBytes(client).subspan(5));
   CHECK(sent == Query("set app.org = 'b';select 1"));
   // Not armed: nothing is kept.
   auto later = std::make_shared<const std::string>("x");
