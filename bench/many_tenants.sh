@@ -10,7 +10,7 @@
 #
 # Uses bench/run's variables and helpers (workdir, pg_port, backend_host, password, scram_secret,
 # superuser_psql, free_port, wait_for_port, stop_pid, cpu_ticks, median, cpu_stat, log, failed, ...).
-# Reads tenant_rows ("name|tenants"), max_tenants, shared_pool_size, tenant_rounds, tenant_duration.
+# Reads tenant_rows ("name|tenants"), max_tenants, shared_pool_size, tenant_pairs, tenant_segment, tenant_warmup.
 # BENCH_SEQUENCES: revoked (default: lastval() and currval() revoked from PUBLIC in the bench database,
 # so pgtenant's tenant switch skips DISCARD SEQUENCES, README "What a shared server connection keeps")
 # or granted (PostgreSQL's default).
@@ -109,89 +109,63 @@ INI
   done
 }
 
-# run_tenant_load TARGET TENANTS: sets R_TPS, R_LAT, R_FOREIGN, R_MISSING, R_ERRORS, R_TICKS, R_TX;
-# R_TPS=ERR when the driver printed no result.
-run_tenant_load() {
-  local target="$1" tenants="$2" port pid cpu0 cpu1 out="$workdir/tenant_load.out" args=()
-  if [[ "$target" == pgtenant ]]; then
-    port="$many_pgtenant_port" pid="$many_pgtenant_pid" args=(--user 'u{i}.t{i}')
-  else
-    port="$many_pgbouncer_port" pid="$many_pgbouncer_pid" args=(--user 'u{i}' --set-context app.current_organization_id)
-  fi
-  cpu0="$(cpu_ticks "$pid")"
-  local ok=true
-  timeout -k 5 $((tenant_duration + 180)) "$load_binary" --host 127.0.0.1 --port "$port" --dbname bench \
-    --password "$password" --tenants "$tenants" --seconds "$tenant_duration" --rows-per-tenant "$many_rows_per_tenant" \
-    --cpu-of "$pid" "${args[@]}" >"$out" 2>"$out.err" || ok=false
-  cpu1="$(cpu_ticks "$pid")"
-  R_TICKS=$((cpu1 - cpu0))
-  local line cpu_window
-  line="$(grep '^tenant_load:' "$out" || true)"
-  field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$line"; }
-  R_TPS="$(field tps)" R_LAT="$(field latency_ms)" R_TX="$(field transactions)"
-  # The proxy's CPU over the timed window only (the driver reads it), as the transactions are
-  # counted: the logins of a thousand clients before it would otherwise weigh on "per transaction".
-  cpu_window="$(field cpu_seconds)"
-  [[ -n "$cpu_window" ]] && R_TICKS="$(awk -v s="$cpu_window" -v hz="$clk_tck" 'BEGIN { printf "%d", s * hz + 0.5 }')"
-  R_FOREIGN="$(field foreign_rows)" R_MISSING="$(field missing_rows)" R_ERRORS="$(field errors)"
-  [[ -n "$R_TPS" ]] || { R_TPS=ERR R_TX=0; }
+# run_tenant_pairs TENANTS: one bench/tenant_load run with both targets, PgBouncer (A) and pgtenant (B):
+# each logs in its TENANTS clients, then tenant_pairs pairs of segments of tenant_segment seconds run,
+# A B B A A B ..., only one target's clients sending at a time (tenant_load.cc says more). Sets, per
+# target, PAIR_TPS, PAIR_LAT, PAIR_TX, PAIR_TICKS (CPU over the counted seconds), PAIR_FOREIGN, PAIR_MISSING, PAIR_ERRORS
+# (associative arrays by target name; PAIR_TPS ERR when the driver printed no result), and PAIR_RATIOS (each
+# pair's pgtenant / PgBouncer tps).
+declare -A PAIR_TPS PAIR_LAT PAIR_TX PAIR_TICKS PAIR_FOREIGN PAIR_MISSING PAIR_ERRORS
+PAIR_RATIOS=""
+run_tenant_pairs() {
+  local tenants="$1" out="$workdir/tenant_load.out" seconds ok=true
+  seconds="$(awk -v p="$tenant_pairs" -v s="$tenant_segment" 'BEGIN { print 2 * p * s }')"
+  timeout -k 5 "$(awk -v s="$seconds" 'BEGIN { printf "%d", s + 300 }')" "$load_binary" --host 127.0.0.1 --dbname bench \
+    --password "$password" --tenants "$tenants" --seconds "$seconds" --rows-per-tenant "$many_rows_per_tenant" \
+    --port "$many_pgbouncer_port" --user 'u{i}' --set-context app.current_organization_id --cpu-of "$many_pgbouncer_pid" \
+    --versus-port "$many_pgtenant_port" --versus-user 'u{i}.t{i}' --versus-cpu-of "$many_pgtenant_pid" \
+    --segment "$tenant_segment" --warmup "$tenant_warmup" >"$out" 2>"$out.err" || ok=false
+  local target letter line
+  for target in pgbouncer pgtenant; do
+    letter=A
+    [[ "$target" == pgtenant ]] && letter=B
+    line="$(grep "^tenant_load: target=$letter " "$out" || true)"
+    field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$line"; }
+    PAIR_TPS[$target]="$(field tps)" PAIR_LAT[$target]="$(field latency_ms)" PAIR_TX[$target]="$(field transactions)"
+    PAIR_TICKS[$target]="$(awk -v s="$(field cpu_seconds)" -v hz="$clk_tck" 'BEGIN { if (s != "") printf "%d", s * hz + 0.5 }')"
+    PAIR_FOREIGN[$target]="$(field foreign_rows)" PAIR_MISSING[$target]="$(field missing_rows)" PAIR_ERRORS[$target]="$(field errors)"
+    [[ -n "${PAIR_TPS[$target]}" ]] || PAIR_TPS[$target]=ERR
+  done
+  PAIR_RATIOS="$(sed -n 's/^tenant_load: .*pair_ratios=\([^ ]*\).*/\1/p' "$out" | tr ',' ' ')"
   if ! $ok; then
     failed=true
-    log "tenant_load against $target ($tenants tenants) failed:"
+    log "tenant_load ($tenants tenants) failed:"
     head -n 15 "$out.err" >&2
   fi
 }
 
-# Every many-tenants row, tenant_rounds rounds, the two targets alternating within each round and taking turns to go first.
+# Every many-tenants row: one paired run of both targets (run_tenant_pairs).
 declare -A many_tps many_lat many_cpu many_foreign many_missing many_errors many_steal many_ratio many_ratios
 run_many_tenants() {
-  local row name tenants round target t0 s0 t1 s1
+  local row name tenants target t0 s0 t1 s1
   for row in "${tenant_rows[@]}"; do
     IFS='|' read -r name tenants <<<"$row"
     read -r t0 s0 < <(cpu_stat)
-    for target in pgbouncer pgtenant; do
-      many_foreign[$name,$target]=0 many_missing[$name,$target]=0 many_errors[$name,$target]=0
-    done
-    local -A m_tps=() m_lat=() m_ticks=() m_txs=()
-    local ratios=""
-    for ((round = 1; round <= tenant_rounds; round++)); do
-      local -A round_tps=()
-      # Which target goes first changes every round: neither always runs right after the other.
-      local order=(pgbouncer pgtenant)
-      ((round % 2 == 0)) && order=(pgtenant pgbouncer)
-      for target in "${order[@]}"; do
-        log "$name → $target (round $round of $tenant_rounds)"
-        run_tenant_load "$target" "$tenants"
-        log "  $R_TPS tps, ${R_LAT} ms, foreign rows ${R_FOREIGN:-?}, missing ${R_MISSING:-?}, errors ${R_ERRORS:-?}"
-        [[ "$R_TPS" == ERR ]] && { many_tps[$name,$target]=ERR; continue; }
-        round_tps[$target]="$R_TPS"
-        m_tps[$target]+=" $R_TPS"
-        m_lat[$target]+=" $R_LAT"
-        m_ticks[$target]=$((${m_ticks[$target]:-0} + R_TICKS))
-        m_txs[$target]=$((${m_txs[$target]:-0} + R_TX))
-        many_foreign[$name,$target]=$((${many_foreign[$name,$target]} + R_FOREIGN))
-        many_missing[$name,$target]=$((${many_missing[$name,$target]} + R_MISSING))
-        many_errors[$name,$target]=$((${many_errors[$name,$target]} + R_ERRORS))
-      done
-      # The round's two runs, back to back: a machine that slows down for a while slows both.
-      if [[ -n "${round_tps[pgbouncer]:-}" && -n "${round_tps[pgtenant]:-}" ]]; then
-        ratios+=" $(awk -v t="${round_tps[pgtenant]}" -v b="${round_tps[pgbouncer]}" 'BEGIN { printf "%.3f", t / b }')"
-      fi
-    done
-    many_ratios[$name]="$ratios"
-    # shellcheck disable=SC2086
-    [[ -n "$ratios" ]] && many_ratio[$name]="$(median $ratios)"
+    log "$name: PgBouncer and pgtenant, $tenant_pairs pairs of ${tenant_segment}s segments"
+    run_tenant_pairs "$tenants"
     read -r t1 s1 < <(cpu_stat)
     many_steal[$name]="$(awk -v t=$((t1 - t0)) -v s=$((s1 - s0)) 'BEGIN { if (t > 0) printf "%.0f", 100 * s / t; else print "-" }')"
     for target in pgbouncer pgtenant; do
-      [[ "${many_tps[$name,$target]:-}" == ERR || -z "${m_tps[$target]:-}" ]] && continue
-      # shellcheck disable=SC2086
-      many_tps[$name,$target]="$(median ${m_tps[$target]})"
-      # shellcheck disable=SC2086
-      many_lat[$name,$target]="$(median ${m_lat[$target]})"
-      ((${m_txs[$target]} > 0)) && many_cpu[$name,$target]="$(awk -v d="${m_ticks[$target]}" -v hz="$clk_tck" \
-        -v tx="${m_txs[$target]}" 'BEGIN { printf "%.3f", d / hz / tx * 1000 }')"
+      many_tps[$name,$target]="${PAIR_TPS[$target]}" many_lat[$name,$target]="${PAIR_LAT[$target]}"
+      many_foreign[$name,$target]="${PAIR_FOREIGN[$target]:-0}" many_missing[$name,$target]="${PAIR_MISSING[$target]:-0}"
+      many_errors[$name,$target]="${PAIR_ERRORS[$target]:-0}"
+      log "  $target: ${PAIR_TPS[$target]} tps, ${PAIR_LAT[$target]} ms, foreign rows ${PAIR_FOREIGN[$target]:-?}, missing ${PAIR_MISSING[$target]:-?}, errors ${PAIR_ERRORS[$target]:-?}"
+      [[ -n "${PAIR_TICKS[$target]}" && "${PAIR_TX[$target]:-0}" -gt 0 ]] && many_cpu[$name,$target]="$(awk -v d="${PAIR_TICKS[$target]}" \
+        -v hz="$clk_tck" -v tx="${PAIR_TX[$target]}" 'BEGIN { printf "%.3f", d / hz / tx * 1000 }')"
     done
+    many_ratios[$name]=" $PAIR_RATIOS"
+    # shellcheck disable=SC2086
+    [[ -n "${PAIR_RATIOS// /}" ]] && many_ratio[$name]="$(median $PAIR_RATIOS)"
   done
 }
 
@@ -200,7 +174,9 @@ print_many_tenants() {
   local row name tenants b t missed=() foreign_total=0 rows_compared=0
   echo
   echo "many tenants: RLS tenants, one client each (bench/tenant_load: point SELECTs, simple protocol, the owner of every"
-  echo "row checked), $shared_pool_size server connections for all tenants in both proxies, $tenant_rounds rounds of ${tenant_duration}s (targets alternating, first in turn);"
+  echo "row checked), $shared_pool_size server connections for all tenants in both proxies; both proxies' clients logged in"
+  echo "at once, then $tenant_pairs pairs of ${tenant_segment}s segments, one target's clients sending in each (PgBouncer, pgtenant,"
+  echo "pgtenant, PgBouncer, ...), the first ${tenant_warmup}s of a segment not counted;"
   echo "lastval() and currval() ${BENCH_SEQUENCES:-revoked} (BENCH_SEQUENCES)"
   echo
   printf '| %-18s | %9s | %7s | %9s | %7s | %7s | %8s | %8s | %13s | %7s |\n' \
@@ -230,12 +206,12 @@ print_many_tenants() {
   echo
   for row in "${tenant_rows[@]}"; do
     IFS='|' read -r name tenants <<<"$row"
-    [[ -n "${many_ratios[$name]:-}" ]] && echo "$name: pgtenant / PgBouncer tps of each round:${many_ratios[$name]}"
+    [[ -n "${many_ratios[$name]:-}" ]] && echo "$name: pgtenant / PgBouncer tps of each pair:${many_ratios[$name]}"
   done
-  echo "pgt/pgb: the median of the rounds' ratios (each round runs both back to back);"
-  echo "tps and lat ms: medians of the rounds; CPU: the proxy's CPU seconds per 1,000 transactions (over the timed run,"
-  echo "logins not included); foreign rows: rows of"
-  echo "another tenant read through PgBouncer / pgtenant, summed over the rounds (must be 0). PgBouncer does no isolation:"
+  echo "pgt/pgb: the median of the pairs' ratios (a pair: two adjacent segments, one of each target);"
+  echo "tps and lat ms: over each target's counted seconds; CPU: the proxy's CPU seconds per 1,000 transactions (over"
+  echo "the counted seconds, logins not included); foreign rows: rows of"
+  echo "another tenant read through PgBouncer / pgtenant, over the whole run (must be 0). PgBouncer does no isolation:"
   echo "its clients (users u<i>, one pool through the database's forced user) set their tenant with"
   echo "SET app.current_organization_id in the same Query message as each SELECT, so RLS filters there too."
   local not

@@ -4,6 +4,8 @@
 // Usage: tenant_load --host H --port P --dbname D --password PW --tenants N --seconds S
 //                    [--user PATTERN] [--set-context SETTING] [--threads T] [--rows-per-tenant K]
 //                    [--protocol simple|extended] [--cpu-of PID]
+//                    [--versus-port P2 [--versus-user PATTERN2] [--versus-set-context SETTING2]
+//                     [--versus-cpu-of PID2] [--segment L] [--warmup W]]
 // Tenant i (1..N) has the id 00000000-0000-4000-8000-<i in 12 digits> and owns the rows
 // aid (i-1)*K+1 .. i*K of tenant_accounts(aid, org_id, abalance) (bench/run creates it, with an RLS
 // policy on org_id = current_setting('app.current_organization_id')). Client i logs in as PATTERN
@@ -20,6 +22,17 @@
 // with --cpu-of PID also cpu_seconds: the CPU time (user + system) process PID used from the start
 // of the timed run to its end, the window the transactions are counted in (logins are not in it).
 // Connections are spread over T threads (default 2), each driving its share with non-blocking libpq.
+//
+// --versus-port: a paired comparison of two targets (A: --port, --user, --set-context, --cpu-of; B: the
+// --versus-* options) in one run. Both log in their N clients first; then the run is cut into segments
+// of L seconds (default 3) in the order A B B A A B B A ..., --seconds / L of them (rounded up to whole
+// pairs), and only the clients of the segment's target send. A segment's first W seconds (default 0.5)
+// are not counted (the other target's last transactions end there, and the caches turn over); its
+// transactions and the target's CPU are counted over the rest. Each pair of adjacent segments (A B, then
+// B A, ...) gives a ratio of B's tps to A's, measured seconds apart: a machine whose speed drifts over
+// tens of seconds (a virtual machine's neighbours) moves both alike, where separate runs of each target
+// pair slow stretches of one with fast ones of the other. Prints one line per target (as above, with
+// target=A or target=B; tps over its counted seconds) and one with every pair's ratio (pair_ratios=).
 #include <libpq-fe.h>
 #include <poll.h>
 #include <sys/epoll.h>
@@ -30,6 +43,7 @@
 #include <barrier>
 #include <cctype>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -43,19 +57,52 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// A proxy the clients log in to, and how they reach their tenant there.
+struct Target {
+  int port = 0;
+  std::string user_pattern = "u{i}.t{i}";
+  std::string set_context;  // empty: the proxy sets the context
+  int cpu_of = 0;           // a process whose CPU time over the counted seconds is printed (0: none)
+};
+
 struct Options {
   std::string host = "127.0.0.1";
-  int port = 0;
   std::string dbname;
   std::string password;
   int tenants = 0;
   double seconds = 0;
-  std::string user_pattern = "u{i}.t{i}";
-  std::string set_context;  // empty: the proxy sets the context
+  std::vector<Target> targets;  // A, and B with --versus-port
   int threads = 2;
   int rows_per_tenant = 10;
   bool extended = false;
-  int cpu_of = 0;  // a process whose CPU time over the timed run is printed (0: none)
+  double segment = 3;   // with two targets: seconds per segment
+  double warmup = 0.5;  // with two targets: seconds not counted at a segment's start
+};
+
+// The timed run: `count` segments of `length` from `start`, each counted from `warmup` on. One target:
+// one segment, counted whole. Two: A B B A A B B A ...
+struct Schedule {
+  Clock::time_point start;
+  Clock::duration length{};
+  Clock::duration warmup{};
+  int count = 0;
+  int targets = 1;
+
+  int TargetOf(int segment) const { return targets == 2 && (segment % 4 == 1 || segment % 4 == 2) ? 1 : 0; }
+  Clock::time_point Begin(int segment) const { return start + segment * length; }
+  Clock::time_point CountedFrom(int segment) const { return Begin(segment) + warmup; }
+  Clock::time_point End() const { return Begin(count); }
+  // The segment `t` falls in: -1 before the start, `count` from the end on.
+  int SegmentAt(Clock::time_point t) const {
+    if (t < start) return -1;
+    return static_cast<int>(std::min<int64_t>((t - start) / length, count));
+  }
+  // The target whose clients send at `t`, or -1 (outside the run).
+  int ActiveAt(Clock::time_point t) const {
+    const int segment = SegmentAt(t);
+    return segment >= 0 && segment < count ? TargetOf(segment) : -1;
+  }
+  double CountedSeconds() const { return std::chrono::duration<double>(length - warmup).count(); }
 };
 
 // User + system CPU seconds of process `pid` so far (/proc/PID/stat), or -1.
@@ -97,9 +144,12 @@ std::string ConninfoValue(const std::string& value) {
   return quoted + "'";
 }
 
-// What every thread adds up.
+// What every thread adds up: transactions and latency per segment, failures per target.
 struct Totals {
-  std::atomic<uint64_t> transactions{0}, latency_us{0}, foreign_rows{0}, missing_rows{0}, errors{0};
+  Totals(size_t segments, size_t targets)
+      : transactions(segments), latency_us(segments), foreign_rows(targets), missing_rows(targets), errors(targets) {}
+  std::vector<std::atomic<uint64_t>> transactions, latency_us;
+  std::vector<std::atomic<uint64_t>> foreign_rows, missing_rows, errors;
   std::mutex mu;
   std::vector<std::string> samples;  // GUARDED_BY(mu): the first failures, printed at the end
   void Sample(const std::string& text) {
@@ -109,6 +159,7 @@ struct Totals {
 };
 
 struct Client {
+  int target = 0;
   int tenant = 0;
   std::string id;
   PGconn* conn = nullptr;
@@ -121,40 +172,46 @@ struct Client {
   bool errored = false;  // this transaction got an error (counted there, not as a missing row)
 };
 
+const char* TargetName(int target) { return target == 0 ? "A" : "B"; }
+
 class Driver {
  public:
   Driver(const Options& options, Totals* totals) : options_(options), totals_(totals) {}
 
-  // Connects clients of the tenants `first`, `first + step`, ... Returns false on a failed login.
+  // Connects a client of every target for the tenants `first`, `first + step`, ... Returns false on a
+  // failed login.
   bool Connect(int first, int step) {
-    for (int tenant = first; tenant <= options_.tenants; tenant += step) {
-      Client client;
-      client.tenant = tenant;
-      client.id = TenantId(tenant);
-      const std::string conninfo = "host=" + ConninfoValue(options_.host) + " port=" + std::to_string(options_.port) +
-                                   " dbname=" + ConninfoValue(options_.dbname) +
-                                   " user=" + ConninfoValue(UserOf(options_.user_pattern, tenant)) +
-                                   " password=" + ConninfoValue(options_.password) +
-                                   " sslmode=disable connect_timeout=120 application_name=tenant_load";
-      client.conn = PQconnectdb(conninfo.c_str());
-      if (PQstatus(client.conn) != CONNECTION_OK) {
-        std::fprintf(stderr, "tenant_load: login of tenant %d (%s) failed: %s", tenant,
-                     UserOf(options_.user_pattern, tenant).c_str(), PQerrorMessage(client.conn));
-        PQfinish(client.conn);
-        return false;
+    for (size_t target = 0; target < options_.targets.size(); ++target) {
+      const Target& to = options_.targets[target];
+      for (int tenant = first; tenant <= options_.tenants; tenant += step) {
+        Client client;
+        client.target = static_cast<int>(target);
+        client.tenant = tenant;
+        client.id = TenantId(tenant);
+        const std::string conninfo = "host=" + ConninfoValue(options_.host) + " port=" + std::to_string(to.port) +
+                                     " dbname=" + ConninfoValue(options_.dbname) +
+                                     " user=" + ConninfoValue(UserOf(to.user_pattern, tenant)) +
+                                     " password=" + ConninfoValue(options_.password) +
+                                     " sslmode=disable connect_timeout=120 application_name=tenant_load";
+        client.conn = PQconnectdb(conninfo.c_str());
+        if (PQstatus(client.conn) != CONNECTION_OK) {
+          std::fprintf(stderr, "tenant_load: login of tenant %d (%s, port %d) failed: %s", tenant,
+                       UserOf(to.user_pattern, tenant).c_str(), to.port, PQerrorMessage(client.conn));
+          PQfinish(client.conn);
+          return false;
+        }
+        PQsetnonblocking(client.conn, 1);
+        clients_.push_back(client);
       }
-      PQsetnonblocking(client.conn, 1);
-      clients_.push_back(client);
     }
     return true;
   }
 
-  // Sends, reads and checks until `deadline`, then lets what is in flight finish. epoll, not poll:
-  // with a thousand clients and a pool of 8, a wakeup finds a few ready, and a pass over every
+  // Sends, reads and checks until the schedule ends, then lets what is in flight finish. epoll, not
+  // poll: with a thousand clients and a pool of 8, a wakeup finds a few ready, and a pass over every
   // connection per wakeup would cost the driver more than the proxy it measures.
-  void Run(Clock::time_point start, Clock::time_point deadline) {
-    start_ = start;
-    deadline_ = deadline;
+  void Run(const Schedule& schedule) {
+    schedule_ = &schedule;
     std::mt19937 random(static_cast<unsigned>(std::random_device{}()));
     const int epoll = epoll_create1(EPOLL_CLOEXEC);
     if (epoll < 0) {
@@ -170,12 +227,26 @@ class Driver {
         std::exit(1);
       }
     }
-    if (Clock::now() < deadline_)
-      for (Client& c : clients_) Send(c, random);
     std::vector<epoll_event> ready(std::max<size_t>(clients_.size(), 1));
-    const Clock::time_point drain_limit = deadline + std::chrono::seconds(30);
-    while (in_flight_ > 0 && Clock::now() <= drain_limit) {
-      const int n = epoll_wait(epoll, ready.data(), static_cast<int>(ready.size()), 1000);
+    const Clock::time_point end = schedule.End();
+    const Clock::time_point drain_limit = end + std::chrono::seconds(30);
+    int started = -1;  // the last segment whose clients were set going
+    for (;;) {
+      const Clock::time_point now = Clock::now();
+      const int segment = schedule.SegmentAt(now);
+      if (segment != started && segment >= 0 && segment < schedule.count) {
+        started = segment;
+        for (Client& c : clients_)
+          if (c.target == schedule.TargetOf(segment) && !c.in_flight && !c.broken) Send(c, random);
+      }
+      if (now >= end && (in_flight_ == 0 || now > drain_limit)) break;
+      // Wake at the next segment's start (its clients go then), or each second while draining.
+      int timeout_ms = 1000;
+      if (now < end) {
+        const auto until = std::chrono::ceil<std::chrono::milliseconds>(schedule.Begin(segment + 1) - now).count();
+        timeout_ms = static_cast<int>(std::clamp<int64_t>(until, 1, 1000));
+      }
+      const int n = epoll_wait(epoll, ready.data(), static_cast<int>(ready.size()), timeout_ms);
       for (int k = 0; k < n; ++k) {
         Client& c = clients_[ready[k].data.u64];
         if (c.in_flight) Read(c);
@@ -184,7 +255,7 @@ class Driver {
           epoll_ctl(epoll, EPOLL_CTL_DEL, PQsocket(c.conn), nullptr);  // a closed socket would wake every turn
           continue;
         }
-        if (!c.in_flight && Clock::now() < deadline_) Send(c, random);
+        if (!c.in_flight && schedule.ActiveAt(Clock::now()) == c.target) Send(c, random);
       }
     }
     close(epoll);
@@ -193,8 +264,8 @@ class Driver {
 
  private:
   void Fail(Client& c, const std::string& what) {
-    ++totals_->errors;
-    totals_->Sample("tenant t" + std::to_string(c.tenant) + ": " + what);
+    ++totals_->errors[c.target];
+    totals_->Sample(std::string("target ") + TargetName(c.target) + ", tenant t" + std::to_string(c.tenant) + ": " + what);
     c.broken = true;
     SetInFlight(c, false);
   }
@@ -226,7 +297,8 @@ class Driver {
                              values, nullptr, nullptr, 0);
     } else {
       std::string sql;
-      if (!options_.set_context.empty()) sql = "SET " + options_.set_context + " = '" + c.id + "'; ";
+      const std::string& set_context = options_.targets[c.target].set_context;
+      if (!set_context.empty()) sql = "SET " + set_context + " = '" + c.id + "'; ";
       sql += "SELECT aid, org_id FROM tenant_accounts WHERE aid IN (" + std::to_string(c.own_aid) + ", " +
              std::to_string(foreign_aid) + ")";
       ok = PQsendQuery(c.conn, sql.c_str());
@@ -249,9 +321,9 @@ class Driver {
         for (int row = 0; row < PQntuples(r); ++row) {
           const std::string aid = PQgetvalue(r, row, 0), org = PQgetvalue(r, row, 1);
           if (org != c.id) {
-            ++totals_->foreign_rows;
-            std::fprintf(stderr, "tenant_load: FOREIGN ROW: the client of tenant t%d (%s) read aid %s of %s\n",
-                         c.tenant, c.id.c_str(), aid.c_str(), org.c_str());
+            ++totals_->foreign_rows[c.target];
+            std::fprintf(stderr, "tenant_load: FOREIGN ROW: target %s, the client of tenant t%d (%s) read aid %s of %s\n",
+                         TargetName(c.target), c.tenant, c.id.c_str(), aid.c_str(), org.c_str());
           } else if (aid == std::to_string(c.own_aid)) {
             c.own_seen = true;
           }
@@ -259,8 +331,9 @@ class Driver {
         }
       } else if (status != PGRES_COMMAND_OK) {
         c.errored = true;
-        ++totals_->errors;
-        totals_->Sample("tenant t" + std::to_string(c.tenant) + ": " + PQresultErrorMessage(r));
+        ++totals_->errors[c.target];
+        totals_->Sample(std::string("target ") + TargetName(c.target) + ", tenant t" + std::to_string(c.tenant) + ": " +
+                        PQresultErrorMessage(r));
       }
       PQclear(r);
     }
@@ -270,79 +343,123 @@ class Driver {
     SetInFlight(c, false);
     const Clock::time_point now = Clock::now();
     if (!c.own_seen && !c.errored) {
-      ++totals_->missing_rows;
-      totals_->Sample("tenant t" + std::to_string(c.tenant) + ": its own row aid " + std::to_string(c.own_aid) +
-                      " was not returned (" + std::to_string(c.rows_seen) + " rows)");
+      ++totals_->missing_rows[c.target];
+      totals_->Sample(std::string("target ") + TargetName(c.target) + ", tenant t" + std::to_string(c.tenant) +
+                      ": its own row aid " + std::to_string(c.own_aid) + " was not returned (" +
+                      std::to_string(c.rows_seen) + " rows)");
     }
-    if (now <= deadline_ && c.sent >= start_) {
-      ++totals_->transactions;
-      totals_->latency_us += std::chrono::duration_cast<std::chrono::microseconds>(now - c.sent).count();
+    // Counted in the segment it was sent in, if sent after that segment's warm-up and done before its end.
+    const int segment = schedule_->SegmentAt(c.sent);
+    if (segment >= 0 && segment < schedule_->count && c.sent >= schedule_->CountedFrom(segment) &&
+        now <= schedule_->Begin(segment + 1)) {
+      ++totals_->transactions[segment];
+      totals_->latency_us[segment] += std::chrono::duration_cast<std::chrono::microseconds>(now - c.sent).count();
     }
   }
 
   const Options& options_;
   Totals* totals_;
+  const Schedule* schedule_ = nullptr;
   std::vector<Client> clients_;
   size_t in_flight_ = 0;  // clients with a query out
-  Clock::time_point start_, deadline_;
 };
 
 [[noreturn]] void Usage(const char* why) {
   std::fprintf(stderr,
                "tenant_load: %s\nusage: tenant_load --host H --port P --dbname D --password PW --tenants N --seconds S "
                "[--user PATTERN] [--set-context SETTING] [--threads T] [--rows-per-tenant K] "
-               "[--protocol simple|extended] [--cpu-of PID]\n",
+               "[--protocol simple|extended] [--cpu-of PID] [--versus-port P2 [--versus-user PATTERN2] "
+               "[--versus-set-context SETTING2] [--versus-cpu-of PID2] [--segment L] [--warmup W]]\n",
                why);
   std::exit(2);
 }
 
+bool DottedName(const std::string& name) {
+  for (char c : name)
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.')) return false;
+  return true;
+}
+
 Options Parse(int argc, char** argv) {
   Options o;
+  Target a, b;
   for (int i = 1; i < argc; ++i) {
     const std::string flag = argv[i];
     if (i + 1 >= argc) Usage(("missing value of " + flag).c_str());
     const std::string value = argv[++i];
     if (flag == "--host") o.host = value;
-    else if (flag == "--port") o.port = std::atoi(value.c_str());
+    else if (flag == "--port") a.port = std::atoi(value.c_str());
     else if (flag == "--dbname") o.dbname = value;
     else if (flag == "--password") o.password = value;
     else if (flag == "--tenants") o.tenants = std::atoi(value.c_str());
     else if (flag == "--seconds") o.seconds = std::atof(value.c_str());
-    else if (flag == "--user") o.user_pattern = value;
-    else if (flag == "--set-context") o.set_context = value;
+    else if (flag == "--user") a.user_pattern = value;
+    else if (flag == "--set-context") a.set_context = value;
     else if (flag == "--threads") o.threads = std::atoi(value.c_str());
     else if (flag == "--rows-per-tenant") o.rows_per_tenant = std::atoi(value.c_str());
     else if (flag == "--protocol" && (value == "simple" || value == "extended")) o.extended = value == "extended";
-    else if (flag == "--cpu-of") o.cpu_of = std::atoi(value.c_str());
+    else if (flag == "--cpu-of") a.cpu_of = std::atoi(value.c_str());
+    else if (flag == "--versus-port") b.port = std::atoi(value.c_str());
+    else if (flag == "--versus-user") b.user_pattern = value;
+    else if (flag == "--versus-set-context") b.set_context = value;
+    else if (flag == "--versus-cpu-of") b.cpu_of = std::atoi(value.c_str());
+    else if (flag == "--segment") o.segment = std::atof(value.c_str());
+    else if (flag == "--warmup") o.warmup = std::atof(value.c_str());
     else Usage(("unknown option or value: " + flag + " " + value).c_str());
   }
-  if (o.port <= 0 || o.dbname.empty() || o.tenants <= 0 || o.seconds <= 0 || o.threads <= 0 || o.rows_per_tenant <= 0)
+  if (a.port <= 0 || o.dbname.empty() || o.tenants <= 0 || o.seconds <= 0 || o.threads <= 0 || o.rows_per_tenant <= 0)
     Usage("--port, --dbname, --tenants and --seconds are required (and positive)");
-  if (o.extended && !o.set_context.empty()) Usage("--set-context needs the simple protocol (two statements, one message)");
-  for (char c : o.set_context)
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.')) Usage("--set-context: a dotted name");
+  o.targets.push_back(a);
+  if (b.port > 0) o.targets.push_back(b);
+  if (o.targets.size() == 2 && !(o.segment > 0 && o.warmup >= 0 && o.warmup < o.segment))
+    Usage("--segment must be positive and --warmup shorter than it");
+  for (const Target& t : o.targets) {
+    if (o.extended && !t.set_context.empty())
+      Usage("--set-context needs the simple protocol (two statements, one message)");
+    if (!DottedName(t.set_context)) Usage("--set-context: a dotted name");
+  }
   o.threads = std::min(o.threads, o.tenants);
   return o;
 }
+
+// The schedule of the timed run that starts at `start`.
+Schedule MakeSchedule(const Options& options, Clock::time_point start) {
+  auto seconds = [](double s) {
+    return std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(s));
+  };
+  Schedule schedule;
+  schedule.start = start;
+  schedule.targets = static_cast<int>(options.targets.size());
+  if (schedule.targets == 1) {
+    schedule.length = seconds(options.seconds);
+    schedule.count = 1;
+  } else {
+    schedule.length = seconds(options.segment);
+    schedule.warmup = seconds(options.warmup);
+    schedule.count = 2 * std::max(1, static_cast<int>(std::ceil(options.seconds / (2 * options.segment))));
+  }
+  return schedule;
+}
+
+int SegmentsOf(const Options& options) { return MakeSchedule(options, Clock::time_point{}).count; }
 
 }  // namespace
 
 int main(int argc, char** argv) {
   const Options options = Parse(argc, argv);
-  Totals totals;
+  const int segments = SegmentsOf(options);
+  Totals totals(segments, options.targets.size());
   std::vector<Driver> drivers;
   drivers.reserve(options.threads);
   for (int t = 0; t < options.threads; ++t) drivers.emplace_back(options, &totals);
 
   // Every thread logs its clients in; the clock starts when all are in.
   std::atomic<bool> login_failed{false};
-  Clock::time_point start, deadline;
+  Schedule schedule;
   std::atomic<bool> started{false};
-  double cpu_at_start = -1, cpu_at_deadline = -1;
   std::barrier logged_in(options.threads, [&]() noexcept {
-    if (options.cpu_of > 0) cpu_at_start = CpuSeconds(options.cpu_of);
-    start = Clock::now();
-    deadline = start + std::chrono::microseconds(static_cast<int64_t>(options.seconds * 1e6));
+    schedule = MakeSchedule(options, Clock::now());
+    if (login_failed) schedule.count = 0;  // nothing runs: every thread closes its connections
     started = true;
     started.notify_all();
   });
@@ -351,35 +468,71 @@ int main(int argc, char** argv) {
     threads.emplace_back([&, t] {
       if (!drivers[t].Connect(t + 1, options.threads)) login_failed = true;
       logged_in.arrive_and_wait();
-      if (login_failed) {
-        drivers[t].Run(start, start);  // closes its connections
-        return;
-      }
-      drivers[t].Run(start, deadline);
+      drivers[t].Run(schedule);
     });
   }
-  if (options.cpu_of > 0) {
-    started.wait(false);
-    std::this_thread::sleep_until(deadline);
-    cpu_at_deadline = CpuSeconds(options.cpu_of);
+  // The CPU time of each segment's target over the segment's counted seconds.
+  std::vector<double> cpu(segments, -1);
+  started.wait(false);
+  for (int k = 0; k < schedule.count; ++k) {
+    const int pid = options.targets[schedule.TargetOf(k)].cpu_of;
+    if (pid <= 0) continue;
+    std::this_thread::sleep_until(schedule.CountedFrom(k));
+    const double before = CpuSeconds(pid);
+    std::this_thread::sleep_until(schedule.Begin(k + 1));
+    const double after = CpuSeconds(pid);
+    if (before >= 0 && after >= 0) cpu[k] = after - before;
   }
   for (std::thread& t : threads) t.join();
   if (login_failed) return 1;
 
-  const uint64_t tx = totals.transactions;
-  std::printf("tenant_load: tenants=%d clients=%d seconds=%.2f transactions=%llu tps=%.0f latency_ms=%.3f "
-              "foreign_rows=%llu missing_rows=%llu errors=%llu",
-              options.tenants, options.tenants, options.seconds, static_cast<unsigned long long>(tx),
-              static_cast<double>(tx) / options.seconds,
-              tx > 0 ? static_cast<double>(totals.latency_us.load()) / 1000.0 / static_cast<double>(tx) : 0.0,
-              static_cast<unsigned long long>(totals.foreign_rows.load()),
-              static_cast<unsigned long long>(totals.missing_rows.load()),
-              static_cast<unsigned long long>(totals.errors.load()));
-  if (options.cpu_of > 0 && cpu_at_start >= 0 && cpu_at_deadline >= 0)
-    std::printf(" cpu_seconds=%.3f", cpu_at_deadline - cpu_at_start);
-  std::printf("\n");
+  for (size_t target = 0; target < options.targets.size(); ++target) {
+    uint64_t tx = 0, latency_us = 0;
+    double seconds = 0, cpu_seconds = 0;
+    bool cpu_known = options.targets[target].cpu_of > 0;
+    for (int k = 0; k < segments; ++k) {
+      if (schedule.TargetOf(k) != static_cast<int>(target)) continue;
+      tx += totals.transactions[k];
+      latency_us += totals.latency_us[k];
+      seconds += schedule.CountedSeconds();
+      cpu_known = cpu_known && cpu[k] >= 0;
+      cpu_seconds += cpu[k];
+    }
+    std::printf("tenant_load: %s%s%stenants=%d clients=%d seconds=%.2f transactions=%llu tps=%.0f latency_ms=%.3f "
+                "foreign_rows=%llu missing_rows=%llu errors=%llu",
+                options.targets.size() == 2 ? "target=" : "", options.targets.size() == 2 ? TargetName(target) : "",
+                options.targets.size() == 2 ? " " : "",
+                options.tenants, options.tenants, seconds, static_cast<unsigned long long>(tx),
+                seconds > 0 ? static_cast<double>(tx) / seconds : 0.0,
+                tx > 0 ? static_cast<double>(latency_us) / 1000.0 / static_cast<double>(tx) : 0.0,
+                static_cast<unsigned long long>(totals.foreign_rows[target].load()),
+                static_cast<unsigned long long>(totals.missing_rows[target].load()),
+                static_cast<unsigned long long>(totals.errors[target].load()));
+    if (cpu_known) std::printf(" cpu_seconds=%.3f", cpu_seconds);
+    std::printf("\n");
+  }
+  if (options.targets.size() == 2) {
+    // Segments 2p and 2p+1 are a pair (A B, then B A): B's transactions over A's, both counted as long.
+    std::string ratios;
+    for (int k = 0; k + 1 < segments; k += 2) {
+      const int a = schedule.TargetOf(k) == 0 ? k : k + 1, b = a == k ? k + 1 : k;
+      const uint64_t ta = totals.transactions[a], tb = totals.transactions[b];
+      char ratio[32];
+      std::snprintf(ratio, sizeof ratio, "%s%.3f", ratios.empty() ? "" : ",",
+                    ta > 0 ? static_cast<double>(tb) / static_cast<double>(ta) : 0.0);
+      ratios += ratio;
+    }
+    std::printf("tenant_load: pairs=%d pair_ratios=%s\n", segments / 2, ratios.c_str());
+  }
   for (const std::string& sample : totals.samples) std::fprintf(stderr, "tenant_load: %s\n", sample.c_str());
-  if (totals.foreign_rows > 0) std::fprintf(stderr, "tenant_load: FAILED: %llu rows of another tenant were read\n",
-                                            static_cast<unsigned long long>(totals.foreign_rows.load()));
-  return totals.foreign_rows > 0 || totals.missing_rows > 0 || totals.errors > 0 ? 1 : 0;
+  uint64_t foreign = 0, missing = 0, errors = 0;
+  for (size_t target = 0; target < options.targets.size(); ++target) {
+    foreign += totals.foreign_rows[target];
+    missing += totals.missing_rows[target];
+    errors += totals.errors[target];
+  }
+  if (foreign > 0)
+    std::fprintf(stderr, "tenant_load: FAILED: %llu rows of another tenant were read\n",
+                 static_cast<unsigned long long>(foreign));
+  return foreign > 0 || missing > 0 || errors > 0 ? 1 : 0;
 }
