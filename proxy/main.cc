@@ -23,6 +23,7 @@
 #include "proxy/build_info.h"
 #include "proxy/io/tls_context.h"
 #include "proxy/telemetry/log.h"
+#include "proxy/worker/config_thread.h"
 #include "proxy/worker/proxy_server.h"
 #include "proxy/worker/worker_group.h"
 
@@ -111,17 +112,21 @@ bool ReadLogLevelOverride() {
   return true;
 }
 
-// tenant_catalog: the reader's thread, whose rows worker 0 applies (ProxyServer::ApplyCatalog). Its
-// settings are the YAML's at start: a reload that changes them says it takes a restart. Null when off.
-std::unique_ptr<pgtenant::catalog::CatalogReader> StartTenantCatalog(const pgtenant::config::Config& config,
-                                                                    pgtenant::proxy::WorkerGroup& group) {
-  if (!config.tenant_catalog.enabled) return nullptr;
+// tenant_catalog: the reader's thread, whose rows the config thread merges and worker 0 applies
+// (ProxyServer::ApplyCatalog). Its settings are the YAML's at start (`yaml`): a reload that changes them
+// says it takes a restart. Null when off.
+std::unique_ptr<pgtenant::catalog::CatalogReader> StartTenantCatalog(
+    std::shared_ptr<const pgtenant::config::Config> yaml, pgtenant::proxy::WorkerGroup& group) {
+  if (yaml == nullptr || !yaml->tenant_catalog.enabled) return nullptr;
+  const pgtenant::config::Config& config = *yaml;
+  group.shared().catalog.Start(pgtenant::proxy::RetireOffLoop(std::move(yaml)));
   auto reader = std::make_unique<pgtenant::catalog::CatalogReader>(
       config.tenant_catalog, *config.FindBackend(config.tenant_catalog.backend),
       [&group](pgtenant::config::CatalogRows rows) {
-        group.Post(0, [rows = std::move(rows)](pgtenant::proxy::ProxyServer& worker) mutable {
-          worker.ApplyCatalog(std::move(rows));
-        });
+        // Merged and compared on the config thread, not on worker 0's loop (tenant_catalog_state.h).
+        auto prepared = std::make_shared<pgtenant::proxy::TenantCatalogState::Prepared>();
+        pgtenant::proxy::RunOnConfigThread([&] { *prepared = group.shared().catalog.Prepare(std::move(rows)); });
+        group.Post(0, [prepared](pgtenant::proxy::ProxyServer& worker) { worker.ApplyCatalog(std::move(*prepared)); });
       },
       [](pgtenant::config::LogLevel level, const std::string& message) {
         pgtenant::proxy::Log(level, "catalog", message);
@@ -150,11 +155,13 @@ int Run(const std::string& path, const char* instance_id_flag) {
   std::shared_ptr<const pgtenant::config::Config> running = std::move(*config);
   pgtenant::proxy::ApplyLogConfig(running->log);
   const int workers = running->workers > 0 ? running->workers : pgtenant::proxy::DefaultWorkers();
-  const pgtenant::config::Config& first = *running;  // alive until the workers start (group.Run)
+  // With a tenant catalog, its state keeps the YAML as started (the first rows merge with it) until a
+  // reload replaces it.
+  std::shared_ptr<const pgtenant::config::Config> catalog_yaml = running->tenant_catalog.enabled ? running : nullptr;
   pgtenant::proxy::WorkerGroup group(std::move(running), path, workers);
   group.set_instance_id(instance_id);
-  // The reader copies its settings: the first config may be gone after the first reload.
-  std::unique_ptr<pgtenant::catalog::CatalogReader> catalog = StartTenantCatalog(first, group);
+  // The reader copies its settings.
+  std::unique_ptr<pgtenant::catalog::CatalogReader> catalog = StartTenantCatalog(std::move(catalog_yaml), group);
   pgtenant::Status s = group.Run();
   if (catalog) catalog->Stop();
   if (!s.ok()) {

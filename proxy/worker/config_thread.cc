@@ -66,24 +66,29 @@ std::shared_ptr<const config::Config> RetireOffLoop(std::shared_ptr<const config
 }
 
 LoadedConfig LoadConfigFileOffLoop(const std::string& path, std::shared_ptr<const config::Config> running) {
-  std::promise<LoadedConfig> loaded;
-  std::future<LoadedConfig> result = loaded.get_future();
-  TheConfigThread().Post([&path, &running, &loaded] {
-    LoadedConfig read{config::LoadConfigFile(path), nullptr, {}};
+  LoadedConfig read{Status::Error("not read"), nullptr, {}};
+  RunOnConfigThread([&path, &running, &read] {
+    read.config = config::LoadConfigFile(path);
     if (read.config.ok() && running != nullptr) {
       read.change = config::CompareConfigs(*running, **read.config);
       read.compared_with = std::move(running);
     }
-    loaded.set_value(std::move(read));
   });
-  return result.get();
+  return read;
+}
+
+void RunOnConfigThread(const std::function<void()>& task) {
+  std::promise<void> done;
+  std::future<void> reached = done.get_future();
+  TheConfigThread().Post([&task, &done] {
+    task();
+    done.set_value();
+  });
+  reached.wait();
 }
 
 void WaitForRetiredConfigs() {
-  std::promise<void> done;
-  std::future<void> reached = done.get_future();
-  TheConfigThread().Post([&done] { done.set_value(); });
-  reached.wait();
+  RunOnConfigThread([] {});
 }
 
 }  // namespace pgtenant::proxy

@@ -9,6 +9,7 @@
 //
 // LoadConfigFileOffLoop: config::LoadConfigFile on the config thread, and the new config compared with the
 // running one there too (at 100,000 tenants the comparison was all that was left of a reload on the loop).
+// RunOnConfigThread: any such work (a tenant catalog refresh's merge and comparison).
 // One thread for both reading and freeing, because glibc
 // gives each thread that allocates its own arena: snapshots read on libuv's pool (up to four threads) kept
 // up to four arenas' worth of fragments, RSS ~195 MB after a few reloads of a 100,000-tenant file that
@@ -18,6 +19,7 @@
 // so a reference dropped while the process exits still has somewhere to go).
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -40,6 +42,10 @@ struct LoadedConfig {
 // Blocks the calling thread (not a loop: libuv's pool) until the config thread has read `path` and
 // compared it with `running`.
 LoadedConfig LoadConfigFileOffLoop(const std::string& path, std::shared_ptr<const config::Config> running);
+
+// Blocks the calling thread (not a loop) until the config thread has run `task` (a tenant catalog
+// refresh's merge: TenantCatalogState::Prepare).
+void RunOnConfigThread(const std::function<void()>& task);
 
 // Waits until what was handed to the config thread so far is done (tests).
 void WaitForRetiredConfigs();

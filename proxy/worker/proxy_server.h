@@ -157,9 +157,9 @@ class ProxyServer final : public SessionHost {
   // differs from this worker's running config (compared once, for all workers).
   void ApplyConfig(std::shared_ptr<const config::Config> next, uint64_t generation, const config::ConfigChange& change);
   // tenant_catalog: the catalog's rows as last read (catalog/catalog_reader.h), merged with the YAML
-  // and applied on every worker through ApplyNewConfig, as a reload is (proxy_server_catalog.cc).
-  // Worker 0's loop thread.
-  void ApplyCatalog(config::CatalogRows rows);
+  // off the loop (TenantCatalogState::Prepare) and applied on every worker through ApplyNewConfig, as
+  // a reload is (proxy_server_catalog.cc). Worker 0's loop thread.
+  void ApplyCatalog(TenantCatalogState::Prepared prepared);
   bool shutting_down() const override { return shutting_down_; }
 
   // Admin console (proxy/admin/admin_console.h): what it switches, what it shows, and SHUTDOWN (like

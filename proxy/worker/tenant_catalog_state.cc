@@ -1,9 +1,18 @@
 // TenantCatalogState: the last YAML and the last catalog rows, merged (tenant_catalog_state.h).
 #include "proxy/worker/tenant_catalog_state.h"
 
+#include <utility>
+
 #include "proxy/telemetry/log.h"
+#include "proxy/worker/config_thread.h"
 
 namespace pgtenant::proxy {
+
+void TenantCatalogState::Start(std::shared_ptr<const config::Config> yaml) {
+  std::lock_guard<std::mutex> lock(mu_);
+  yaml_ = yaml;
+  last_ = std::move(yaml);
+}
 
 std::shared_ptr<const config::Config> TenantCatalogState::WithYaml(std::shared_ptr<const config::Config> yaml) {
   std::lock_guard<std::mutex> lock(mu_);
@@ -11,20 +20,39 @@ std::shared_ptr<const config::Config> TenantCatalogState::WithYaml(std::shared_p
     LogWarning("catalog", "tenant_catalog changed: the reader keeps the settings it started with until a restart");
   }
   yaml_ = std::move(yaml);
-  if (!rows_) return yaml_;
-  return MergeLocked(false);
+  last_ = rows_ ? RetireOffLoop(PublishLocked(config::MergeTenantCatalog(*yaml_, *rows_), false)) : yaml_;
+  return last_;
 }
 
-std::shared_ptr<const config::Config> TenantCatalogState::WithRows(
-    config::CatalogRows rows, const std::shared_ptr<const config::Config>& running) {
+TenantCatalogState::Prepared TenantCatalogState::Prepare(config::CatalogRows rows) {
+  Prepared prepared;
+  prepared.rows = std::make_shared<const config::CatalogRows>(std::move(rows));
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    prepared.yaml = yaml_;
+    prepared.base = last_;
+  }
+  // Unlocked: a reload's WithYaml on a loop does not wait for this.
+  prepared.merge = config::MergeTenantCatalog(*prepared.yaml, *prepared.rows);
+  prepared.merge.config = RetireOffLoop(std::move(prepared.merge.config));
+  prepared.change = config::CompareConfigs(*prepared.base, *prepared.merge.config);
   std::lock_guard<std::mutex> lock(mu_);
-  if (!yaml_) yaml_ = running;  // no reload yet: the running config is the YAML as started
-  rows_ = std::make_shared<const config::CatalogRows>(std::move(rows));
-  return MergeLocked(true);
+  // The next refresh is compared with this one (they apply in order); not if a reload came between.
+  if (yaml_ == prepared.yaml) last_ = prepared.merge.config;
+  return prepared;
 }
 
-std::shared_ptr<const config::Config> TenantCatalogState::MergeLocked(bool log_counts) {
-  config::CatalogMerge merge = config::MergeTenantCatalog(*yaml_, *rows_);
+std::shared_ptr<const config::Config> TenantCatalogState::Apply(Prepared prepared, bool* merged_as_prepared) {
+  std::lock_guard<std::mutex> lock(mu_);
+  rows_ = std::move(prepared.rows);
+  *merged_as_prepared = yaml_ == prepared.yaml;
+  if (*merged_as_prepared) return PublishLocked(prepared.merge, true);
+  last_ = RetireOffLoop(PublishLocked(config::MergeTenantCatalog(*yaml_, *rows_), true));
+  return last_;
+}
+
+std::shared_ptr<const config::Config> TenantCatalogState::PublishLocked(const config::CatalogMerge& merge,
+                                                                       bool log_counts) {
   std::set<std::string> notes(merge.notes.begin(), merge.notes.end());
   for (const std::string& note : notes) {
     if (logged_notes_.count(note) == 0) LogWarning("catalog", note);
