@@ -1,4 +1,4 @@
-// The config thread behind RetireOffLoop and LoadConfigFileOffLoop (config_thread.h): one queue of tasks,
+// The config thread behind RetireOffLoop and RunOnConfigThread (config_thread.h): one queue of tasks,
 // run in order.
 #include "proxy/worker/config_thread.h"
 
@@ -63,18 +63,6 @@ std::shared_ptr<const config::Config> RetireOffLoop(std::shared_ptr<const config
       malloc_trim(0);
     });
   });
-}
-
-LoadedConfig LoadConfigFileOffLoop(const std::string& path, std::shared_ptr<const config::Config> running) {
-  LoadedConfig read{Status::Error("not read"), nullptr, {}};
-  RunOnConfigThread([&path, &running, &read] {
-    read.config = config::LoadConfigFile(path);
-    if (read.config.ok() && running != nullptr) {
-      read.change = config::CompareConfigs(*running, **read.config);
-      read.compared_with = std::move(running);
-    }
-  });
-  return read;
 }
 
 void RunOnConfigThread(const std::function<void()>& task) {

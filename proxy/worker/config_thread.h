@@ -7,9 +7,10 @@
 // when its last reference drops, the config is handed to the config thread, which frees it and then gives
 // the freed heap back to the system (malloc_trim).
 //
-// LoadConfigFileOffLoop: config::LoadConfigFile on the config thread, and the new config compared with the
-// running one there too (at 100,000 tenants the comparison was all that was left of a reload on the loop).
-// RunOnConfigThread: any such work (a tenant catalog refresh's merge and comparison).
+// RunOnConfigThread: work a loop must not wait for, done on the config thread while the caller (not a
+// loop: libuv's pool, the catalog reader) waits: SIGHUP's read of the file and its comparison with the
+// running config (at 100,000 tenants the comparison was all that was left of a reload on the loop), a
+// tenant catalog's merges.
 // One thread for both reading and freeing, because glibc
 // gives each thread that allocates its own arena: snapshots read on libuv's pool (up to four threads) kept
 // up to four arenas' worth of fragments, RSS ~195 MB after a few reloads of a 100,000-tenant file that
@@ -21,30 +22,14 @@
 
 #include <functional>
 #include <memory>
-#include <string>
 
 #include "config/config.h"
-#include "config/config_change.h"
-#include "protocol/status.h"
 
 namespace pgtenant::proxy {
 
 std::shared_ptr<const config::Config> RetireOffLoop(std::shared_ptr<const config::Config> config);
 
-// What the config thread read, and how it differs from `compared_with` (the config running when the read
-// began; null when the read failed, and `change` is then empty).
-struct LoadedConfig {
-  Result<std::shared_ptr<const config::Config>> config;
-  std::shared_ptr<const config::Config> compared_with;
-  config::ConfigChange change;
-};
-
-// Blocks the calling thread (not a loop: libuv's pool) until the config thread has read `path` and
-// compared it with `running`.
-LoadedConfig LoadConfigFileOffLoop(const std::string& path, std::shared_ptr<const config::Config> running);
-
-// Blocks the calling thread (not a loop) until the config thread has run `task` (a tenant catalog
-// refresh's merge: TenantCatalogState::Prepare).
+// Blocks the calling thread (not a loop) until the config thread has run `task`.
 void RunOnConfigThread(const std::function<void()>& task);
 
 // Waits until what was handed to the config thread so far is done (tests).

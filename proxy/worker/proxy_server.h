@@ -229,8 +229,18 @@ class ProxyServer final : public SessionHost {
   static void OnSignal(uv_signal_t* handle, int signum) noexcept;
   static void OnTick(uv_timer_t* timer) noexcept;
   void OnReloadLoaded(int status);
-  // `read`: what was read, and compared beside the read if it was (SIGHUP; the console's RELOAD reads
-  // on the loop and compares in ApplyNewConfig).
+  // What a reload read: the file's config; with a tenant catalog, the catalog's last rows merged into it
+  // (PrepareYaml); and, if compared beside the read, how what applies (`compared_to`: the merge, or the
+  // file's config) differs from `compared_with` (the config running when the read began).
+  struct LoadedConfig {
+    Result<std::shared_ptr<const config::Config>> config;
+    TenantCatalogState::PreparedYaml catalog;
+    std::shared_ptr<const config::Config> compared_with;
+    const config::Config* compared_to = nullptr;
+    config::ConfigChange change;
+  };
+  // `read`: what was read, merged and compared beside the read if it was (SIGHUP, off the loop; the
+  // console's RELOAD reads on the loop and merges and compares there).
   Status FinishReload(LoadedConfig read, std::string_view admin_user = {});
   // The tick's rate after a tick: busy while transactions ran since the last one, a client waits (for a
   // server connection or its tenant's transaction rate), an admin command waits, or the worker shuts

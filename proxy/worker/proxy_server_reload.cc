@@ -4,7 +4,8 @@
 // and the loader), and on the loop it would hold up every client of worker 0 for that long. So a
 // SIGHUP reads the file off the loop (config::LoadConfigFile touches nothing shared): a libuv work
 // request, which keeps the loop running until it is done, waits for the config thread to read it
-// (config_thread.h), and the result is applied back on the loop. The console's RELOAD stays
+// (config_thread.h), merges it with the tenant catalog's last rows and compares it with the running config
+// there too, and the result is applied back on the loop. The console's RELOAD stays
 // synchronous: its admin waits for the answer anyway, and the console's worker is the one that pays.
 #include <utility>
 
@@ -16,7 +17,7 @@
 namespace pgtenant::proxy {
 
 Status ProxyServer::Reload(std::string_view admin_user) {
-  return FinishReload({config::LoadConfigFile(group_->shared().config_path), nullptr, {}}, admin_user);
+  return FinishReload({config::LoadConfigFile(group_->shared().config_path)}, admin_user);
 }
 
 void ProxyServer::BeginReload() {
@@ -30,11 +31,23 @@ void ProxyServer::BeginReload() {
   reload_.work.data = this;
   const int rc = uv_queue_work(
       &loop_, &reload_.work,
-      [](uv_work_t* work) {  // on a thread of the pool
+      [](uv_work_t* work) {  // on a thread of the pool, which waits for the config thread
         auto* self = static_cast<ProxyServer*>(work->data);
-        // config_path is set before any worker starts and never changes: safe to read here.
-        self->reload_.loaded.emplace(
-            LoadConfigFileOffLoop(self->group_->shared().config_path, std::move(self->reload_.base)));
+        SharedState& shared = self->group_->shared();
+        LoadedConfig read{Status::Error("not read")};
+        RunOnConfigThread([&shared, &read, base = std::move(self->reload_.base)]() mutable {
+          // config_path is set before any worker starts and never changes: safe to read here.
+          read.config = config::LoadConfigFile(shared.config_path);
+          if (!read.config.ok()) return;
+          read.catalog = shared.catalog.PrepareYaml(**read.config);  // the catalog's tenants stay
+          const config::Config& applies =
+              read.catalog.merge.config != nullptr ? *read.catalog.merge.config : **read.config;
+          if (base == nullptr) return;
+          read.change = config::CompareConfigs(*base, applies);
+          read.compared_to = &applies;
+          read.compared_with = std::move(base);
+        });
+        self->reload_.loaded.emplace(std::move(read));
       },
       [](uv_work_t* work, int status) {  // back on the loop
         static_cast<ProxyServer*>(work->data)->OnReloadLoaded(status);
@@ -93,11 +106,12 @@ Status ProxyServer::FinishReload(LoadedConfig read, std::string_view admin_user)
     return loaded.status();
   }
   // Freed off the loop once replaced; the config thread then gives the heap back.
-  std::shared_ptr<const config::Config> next = shared.catalog.WithYaml(RetireOffLoop(*loaded));  // catalog tenants stay
-  // The comparison made beside the read holds if it compared what is applied (no catalog rows merged
-  // in) with what runs now (no catalog refresh since).
+  std::shared_ptr<const config::Config> next =
+      shared.catalog.WithYaml(RetireOffLoop(*loaded), &read.catalog);  // catalog tenants stay
+  // The comparison made beside the read holds if it compared what is applied (the merge made beside
+  // it, or the file's config) with what runs now (no catalog refresh since).
   const bool compared = read.compared_with != nullptr && read.compared_with.get() == config_.get() &&
-                        next.get() == loaded->get();
+                        next.get() == read.compared_to;
   const config::ConfigChange change = ApplyNewConfig(next, compared ? &read.change : nullptr);
   ++shared.yaml_reloads;
   metrics().CountReload(true);

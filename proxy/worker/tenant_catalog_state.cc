@@ -14,13 +14,32 @@ void TenantCatalogState::Start(std::shared_ptr<const config::Config> yaml) {
   last_ = std::move(yaml);
 }
 
-std::shared_ptr<const config::Config> TenantCatalogState::WithYaml(std::shared_ptr<const config::Config> yaml) {
+TenantCatalogState::PreparedYaml TenantCatalogState::PrepareYaml(const config::Config& yaml) {
+  PreparedYaml prepared;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    prepared.rows = rows_;
+  }
+  if (prepared.rows == nullptr) return prepared;
+  prepared.merge = config::MergeTenantCatalog(yaml, *prepared.rows);  // unlocked, as in Prepare
+  prepared.merge.config = RetireOffLoop(std::move(prepared.merge.config));
+  return prepared;
+}
+
+std::shared_ptr<const config::Config> TenantCatalogState::WithYaml(std::shared_ptr<const config::Config> yaml,
+                                                                   const PreparedYaml* prepared) {
   std::lock_guard<std::mutex> lock(mu_);
   if (yaml_ && !(yaml_->tenant_catalog == yaml->tenant_catalog)) {
     LogWarning("catalog", "tenant_catalog changed: the reader keeps the settings it started with until a restart");
   }
   yaml_ = std::move(yaml);
-  last_ = rows_ ? RetireOffLoop(PublishLocked(config::MergeTenantCatalog(*yaml_, *rows_), false)) : yaml_;
+  if (rows_ == nullptr) {
+    last_ = yaml_;
+  } else if (prepared != nullptr && prepared->rows == rows_ && prepared->merge.config != nullptr) {
+    last_ = PublishLocked(prepared->merge, false);
+  } else {  // a refresh applied since the merge beside the read (or there was none): merged here
+    last_ = RetireOffLoop(PublishLocked(config::MergeTenantCatalog(*yaml_, *rows_), false));
+  }
   return last_;
 }
 

@@ -5,10 +5,11 @@
 // tenants survive a reload and YAML tenants survive a refresh.
 //
 // A refresh is merged and compared off the loop (Prepare, on the config thread: at 100,000 catalog
-// tenants the merge takes about half a second and the comparison a tenth, which worker 0's clients
-// would wait for), then applied on worker 0 (Apply). What Prepare merged and compared holds if nothing
-// replaced the YAML between the two; otherwise Apply merges again with the new YAML, on the loop (a
-// reload that raced a refresh: rare).
+// tenants the merge takes about a second and the comparison a tenth, which worker 0's clients would wait
+// for), then applied on worker 0 (Apply). What Prepare merged and compared holds if nothing replaced
+// the YAML between the two; otherwise Apply merges again with the new YAML, on the loop (a reload that
+// raced a refresh: rare). A reload's new YAML is merged with the last rows off the loop too
+// (PrepareYaml, beside the file's read), and WithYaml takes that merge if no refresh applied since.
 //
 // Every config this state keeps or gives out is freed on the config thread (RetireOffLoop), wherever its
 // last reference drops. Merge notes (rows skipped, and why) are logged once each, when they first appear, not at every refresh.
@@ -42,8 +43,17 @@ class TenantCatalogState {
   // The YAML the process started with: what the first rows merge with until a reload replaces it.
   // `yaml` and WithYaml's: as RetireOffLoop returns them.
   void Start(std::shared_ptr<const config::Config> yaml);
-  // `yaml` as loaded, merged with the last rows if any (`yaml` itself if none). Logs new notes.
-  std::shared_ptr<const config::Config> WithYaml(std::shared_ptr<const config::Config> yaml);
+  // A reload's YAML merged with the last rows, for WithYaml.
+  struct PreparedYaml {
+    std::shared_ptr<const config::CatalogRows> rows;  // the rows merged; null: none yet, nothing merged
+    config::CatalogMerge merge;
+  };
+  // `yaml` merged with the last rows (nothing if there are none). Changes nothing; logs nothing.
+  PreparedYaml PrepareYaml(const config::Config& yaml);
+  // `yaml` as loaded, merged with the last rows if any (`yaml` itself if none). `prepared`: null, or
+  // PrepareYaml(*yaml), whose merge is taken if its rows are still the last rows. Logs new notes.
+  std::shared_ptr<const config::Config> WithYaml(std::shared_ptr<const config::Config> yaml,
+                                                 const PreparedYaml* prepared = nullptr);
   // `rows` merged with the last YAML and compared with the config this state gave out last. Logs
   // nothing; the rows are not the last rows until applied. REQUIRES: Start or WithYaml ran before.
   Prepared Prepare(config::CatalogRows rows);

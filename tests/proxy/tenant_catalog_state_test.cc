@@ -1,5 +1,5 @@
 // TenantCatalogState: a catalog refresh merged and compared off the loop (Prepare) and applied on it
-// (Apply), and a reload that comes between the two.
+// (Apply), a reload that comes between the two, and a reload's YAML merged beside its read (PrepareYaml).
 #include <catch2/catch.hpp>
 
 #include <string>
@@ -106,6 +106,35 @@ TEST_CASE("a reload between a refresh's merge and its apply is not undone by it"
   TenantCatalogState::Prepared next = state.Prepare(Rows({kGlobex, kHooli}));
   CHECK(next.base.get() == running.get());
   CHECK(next.change.tenants == Names{"hooli"});
+  WaitForRetiredConfigs();
+}
+
+TEST_CASE("a reload's YAML merged beside the read applies as merged, unless a refresh applied since", "[catalog]") {
+  TenantCatalogState state;
+  state.Start(Yaml());
+  // No rows yet: nothing to merge, the YAML runs as it is.
+  std::shared_ptr<const config::Config> plain = Yaml("initech");
+  TenantCatalogState::PreparedYaml none = state.PrepareYaml(*plain);
+  CHECK(none.rows == nullptr);
+  CHECK(state.WithYaml(plain, &none).get() == plain.get());
+
+  bool as_prepared = false;
+  (void)state.Apply(state.Prepare(Rows({kGlobex})), &as_prepared);
+  std::shared_ptr<const config::Config> yaml = Yaml("initech");
+  TenantCatalogState::PreparedYaml prepared = state.PrepareYaml(*yaml);
+  REQUIRE(prepared.merge.config != nullptr);
+  std::shared_ptr<const config::Config> running = state.WithYaml(yaml, &prepared);
+  CHECK(running.get() == prepared.merge.config.get());  // no second merge on the loop
+  CHECK(running->FindTenant("globex") != nullptr);
+  CHECK(running->FindTenant("initech") != nullptr);
+
+  // A refresh that applies between the read's merge and the reload is kept: merged again.
+  prepared = state.PrepareYaml(*yaml);
+  (void)state.Apply(state.Prepare(Rows({kGlobex, kHooli})), &as_prepared);
+  running = state.WithYaml(yaml, &prepared);
+  CHECK(running.get() != prepared.merge.config.get());
+  CHECK(running->FindTenant("hooli") != nullptr);
+  CHECK(running->FindTenant("initech") != nullptr);
   WaitForRetiredConfigs();
 }
 
