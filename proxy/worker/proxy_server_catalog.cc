@@ -2,7 +2,7 @@
 //
 // The catalog's reader (catalog/catalog_reader.h, on a thread of its own) has each new set of rows merged
 // with the YAML as last loaded and compared with the running config on the config thread
-// (TenantCatalogState::Prepare, PrepareCatalogOffLoop), and posts the result to worker 0. There it goes
+// (TenantCatalogState::Prepare, through RunOnConfigThread), and posts the result to worker 0. There it goes
 // through the reload's own path (ApplyNewConfig): a new generation, ApplyConfig on every worker for
 // what changed, the verdict cache cleared. A tenant the catalog no longer lists is then what a tenant removed from the YAML is: its
 // sessions are refused at their next transaction boundary.

@@ -38,7 +38,7 @@ std::shared_ptr<const config::Config> TenantCatalogState::WithYaml(std::shared_p
   } else if (prepared != nullptr && prepared->rows == rows_ && prepared->merge.config != nullptr) {
     last_ = PublishLocked(prepared->merge, false);
   } else {  // a refresh applied since the merge beside the read (or there was none): merged here
-    last_ = RetireOffLoop(PublishLocked(config::MergeTenantCatalog(*yaml_, *rows_), false));
+    last_ = MergeLastLocked(false);
   }
   return last_;
 }
@@ -66,8 +66,12 @@ std::shared_ptr<const config::Config> TenantCatalogState::Apply(Prepared prepare
   rows_ = std::move(prepared.rows);
   *merged_as_prepared = yaml_ == prepared.yaml;
   if (*merged_as_prepared) return PublishLocked(prepared.merge, true);
-  last_ = RetireOffLoop(PublishLocked(config::MergeTenantCatalog(*yaml_, *rows_), true));
+  last_ = MergeLastLocked(true);
   return last_;
+}
+
+std::shared_ptr<const config::Config> TenantCatalogState::MergeLastLocked(bool log_counts) {
+  return RetireOffLoop(PublishLocked(config::MergeTenantCatalog(*yaml_, *rows_), log_counts));
 }
 
 std::shared_ptr<const config::Config> TenantCatalogState::PublishLocked(const config::CatalogMerge& merge,

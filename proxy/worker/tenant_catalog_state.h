@@ -66,6 +66,8 @@ class TenantCatalogState {
   // Logs the notes not logged at the last merge (and the counts if `log_counts`); returns the config.
   // REQUIRES: mu_ held.
   std::shared_ptr<const config::Config> PublishLocked(const config::CatalogMerge& merge, bool log_counts);
+  // The last YAML merged with the last rows, here, and published. REQUIRES: mu_ held, yaml_ and rows_ set.
+  std::shared_ptr<const config::Config> MergeLastLocked(bool log_counts);
 
   std::mutex mu_;
   std::shared_ptr<const config::Config> yaml_;       // GUARDED_BY(mu_)

@@ -21,7 +21,6 @@ namespace {
 using Mode = Relay::PoolMode;
 
 const std::vector<std::string> kContext = {"set app.org = 'b'", "set default_transaction_read_only = off"};
-// `statements` as routing::Route keeps them for TenantContextSwitch::Arm: each ended by ';'.
 // The Query the relay sends in CarryQuery's pieces, whole: its head, the context, the client's `body`.
 // Returns the shift.
 uint32_t AppendQuery(TenantContextSwitch& context, std::string& out, std::span<const uint8_t> body) {
@@ -33,6 +32,7 @@ uint32_t AppendQuery(TenantContextSwitch& context, std::string& out, std::span<c
   return query.shift;
 }
 
+// `statements` as routing::Route keeps them for TenantContextSwitch::Arm: each ended by ';'.
 std::string Joined(const std::vector<std::string>& statements) {
   std::string text;
   for (const std::string& sql : statements) text.append(sql).push_back(';');
